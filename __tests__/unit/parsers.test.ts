@@ -1,0 +1,99 @@
+import { describe, expect, it } from '@jest/globals'
+import { InputProblem } from '../../src/errors.js'
+import { parseBoolean, parseEndpoint, parseList, parsePathPrefix, parsePathSegment, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
+
+function problemOf(check: () => unknown): InputProblem {
+  try {
+    check()
+  } catch (error) {
+    if (error instanceof InputProblem) return error
+    throw error
+  }
+  throw new Error('expected an InputProblem')
+}
+
+describe('parseBoolean', () => {
+  it.each([
+    ['true', true],
+    ['TRUE', true],
+    [' false ', false],
+    ['False', false]
+  ])('reads %p', (raw, expected) => expect(parseBoolean('prune', raw)).toBe(expected))
+
+  it.each(['yes', '1', '', 'on'])('refuses %p naming the input', (raw) => {
+    const problem = problemOf(() => parseBoolean('dry-run', raw))
+    expect(problem.input).toBe('dry-run')
+    expect(problem.message).toMatch(/^dry-run: expected true or false/)
+  })
+})
+
+describe('parseList', () => {
+  it('splits on commas and new lines, trims and drops empty items', () => {
+    expect(parseList(' A_*, B \n\nC,')).toEqual(['A_*', 'B', 'C'])
+  })
+  it('is empty for blank text', () => expect(parseList('  \n ')).toEqual([]))
+})
+
+describe('parsePathSegment', () => {
+  it.each(['prod', 'stg', 'payments-api', 'a_1'])('accepts %p', (raw) => expect(parsePathSegment('service', raw)).toBe(raw))
+  it.each(['Prod', 'pay/ments', 'a b', 'é', 'a.b'])('refuses %p', (raw) => {
+    expect(problemOf(() => parsePathSegment('environment', raw)).message).toMatch(/^environment: .* may contain only lower-case/)
+  })
+  it('requires a value', () => expect(problemOf(() => parsePathSegment('service', '  ')).message).toBe('service: is required'))
+})
+
+describe('parsePathPrefix', () => {
+  it.each([
+    ['/zerotouch', '/zerotouch'],
+    ['/zerotouch/', '/zerotouch'],
+    ['/a/b.c/d-e_f', '/a/b.c/d-e_f']
+  ])('accepts %p', (raw, expected) => expect(parsePathPrefix('path-prefix', raw)).toBe(expected))
+
+  it.each(['zerotouch', '/', '//x', '/a//b', '/a b', '/a!'])('refuses the malformed %p', (raw) => {
+    expect(problemOf(() => parsePathPrefix('path-prefix', raw)).input).toBe('path-prefix')
+  })
+
+  it.each(['/aws', '/AWS/x', '/ssm', '/Ssm-x', '/awsome'])('refuses %p, reserved by AWS', (raw) => {
+    expect(problemOf(() => parsePathPrefix('path-prefix', raw)).message).toMatch(/may not begin with "\/aws" or "\/ssm"/)
+  })
+})
+
+describe('parseTier', () => {
+  it.each([
+    ['standard', 'Standard'],
+    ['Advanced', 'Advanced'],
+    ['intelligent-tiering', 'Intelligent-Tiering']
+  ])('reads %p', (raw, expected) => expect(parseTier('tier', raw)).toBe(expected))
+  it('refuses an unknown tier', () => expect(problemOf(() => parseTier('tier', 'Premium')).message).toMatch(/^tier: "Premium" is not one of/))
+})
+
+describe('parseTags', () => {
+  it('reads key=value lines, keeping "=" in values', () => {
+    expect(parseTags('tags', 'team=payments\n  cost-center = 42 \n\nexpr=a=b')).toEqual({ team: 'payments', 'cost-center': '42', expr: 'a=b' })
+  })
+  it('refuses the reserved managed-by tag in any case', () => {
+    expect(problemOf(() => parseTags('tags', 'Managed-By=me')).message).toMatch(/set by the action itself/)
+  })
+  it.each(['novalue', '=x', 'aws:x=1', 'a=b\na=c', `${'k'.repeat(129)}=v`, `k=${'v'.repeat(257)}`, 'k=v!'])('refuses %p', (raw) => {
+    expect(problemOf(() => parseTags('tags', raw)).input).toBe('tags')
+  })
+  it('allows at most 49 tags', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `t${i}=v`).join('\n')
+    expect(problemOf(() => parseTags('tags', lines)).message).toMatch(/at most 49 tags/)
+  })
+})
+
+describe('parseEndpoint and parseRegion', () => {
+  it('accepts http and https URLs and nothing', () => {
+    expect(parseEndpoint('ssm-endpoint', 'http://127.0.0.1:5000')).toBe('http://127.0.0.1:5000')
+    expect(parseEndpoint('ssm-endpoint', '')).toBeUndefined()
+  })
+  it.each(['localhost:5000', 'ftp://x', 'not a url'])('refuses the endpoint %p', (raw) => {
+    expect(problemOf(() => parseEndpoint('ssm-endpoint', raw)).input).toBe('ssm-endpoint')
+  })
+  it('accepts a region and explains a missing one', () => {
+    expect(parseRegion('aws-region', 'eu-west-1')).toBe('eu-west-1')
+    expect(problemOf(() => parseRegion('aws-region', '')).message).toMatch(/AWS_REGION/)
+    expect(problemOf(() => parseRegion('aws-region', 'Europe')).input).toBe('aws-region')
+  })
+})

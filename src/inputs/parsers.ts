@@ -1,0 +1,176 @@
+import ms from 'ms'
+import { InputProblem } from '../errors.js'
+
+/** Pure parsers, one per kind of input. Each throws an InputProblem naming the input. */
+
+export function parseBoolean(input: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase()
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw new InputProblem(input, `expected true or false, got "${raw.trim()}"`)
+}
+
+/** Items separated by commas or new lines, trimmed, empty ones dropped. */
+export function parseList(raw: string): string[] {
+  return raw
+    .split(/[,\n]/)
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0)
+}
+
+const PATH_SEGMENT = /^[a-z0-9_-]+$/
+
+/** One path segment such as `environment` or `service`: lower-case letters, digits, `-`, `_`. */
+export function parsePathSegment(input: string, raw: string): string {
+  const value = raw.trim()
+  if (!value) throw new InputProblem(input, 'is required')
+  if (!PATH_SEGMENT.test(value)) {
+    throw new InputProblem(input, `"${value}" may contain only lower-case letters, digits, "-" and "_"`)
+  }
+  return value
+}
+
+const PREFIX_SEGMENT = /^[a-zA-Z0-9_.-]+$/
+
+/** The root of every parameter name, returned without a trailing slash: `/zerotouch`. */
+export function parsePathPrefix(input: string, raw: string): string {
+  const value = raw.trim().replace(/\/+$/, '')
+  if (!value.startsWith('/')) throw new InputProblem(input, `"${raw.trim()}" must start with "/"`)
+  const segments = value.slice(1).split('/')
+  if (segments.some((segment) => !PREFIX_SEGMENT.test(segment))) {
+    throw new InputProblem(
+      input,
+      `"${raw.trim()}" must be "/" followed by one or more segments of letters, digits, "_", "." and "-", separated by single "/"`
+    )
+  }
+  if (/^\/(aws|ssm)/i.test(value)) {
+    throw new InputProblem(input, `"${value}" may not begin with "/aws" or "/ssm" (reserved by AWS, any case)`)
+  }
+  return value
+}
+
+export const TIERS = ['Standard', 'Advanced', 'Intelligent-Tiering'] as const
+export type Tier = (typeof TIERS)[number]
+
+export function parseTier(input: string, raw: string): Tier {
+  const value = raw.trim()
+  const tier = TIERS.find((candidate) => candidate.toLowerCase() === value.toLowerCase())
+  if (!tier) throw new InputProblem(input, `"${value}" is not one of ${TIERS.join(', ')}`)
+  return tier
+}
+
+export const MANAGED_BY_TAG = 'managed-by'
+export const MANAGED_BY_VALUE = 'zerotouch-secrets'
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
+const MAX_USER_TAGS = 49 // AWS allows 50 tags a resource; the action adds managed-by
+
+/** `key=value` lines. The `managed-by` tag is the action's own and cannot be set here. */
+export function parseTags(input: string, raw: string): Record<string, string> {
+  const tags: Record<string, string> = {}
+  const lines = raw.split('\n').map((line) => line.trim()).filter(Boolean)
+  for (const line of lines) {
+    const separator = line.indexOf('=')
+    if (separator <= 0) throw new InputProblem(input, `"${line}" is not a key=value line`)
+    const key = line.slice(0, separator).trim()
+    const value = line.slice(separator + 1).trim()
+    if (key.toLowerCase() === MANAGED_BY_TAG) {
+      throw new InputProblem(input, `"${MANAGED_BY_TAG}" is set by the action itself and cannot be overridden`)
+    }
+    if (key.length > 128 || !TAG_TEXT.test(key) || /^aws:/i.test(key)) {
+      throw new InputProblem(input, `tag key "${key}" is not a valid AWS tag key (at most 128 characters of letters, digits, spaces and _ . : / = + - @, not starting with "aws:")`)
+    }
+    if (value.length > 256 || !TAG_TEXT.test(value)) {
+      throw new InputProblem(input, `the value of tag "${key}" is not a valid AWS tag value (at most 256 characters of letters, digits, spaces and _ . : / = + - @)`)
+    }
+    if (key in tags) throw new InputProblem(input, `tag "${key}" is given twice`)
+    tags[key] = value
+  }
+  if (Object.keys(tags).length > MAX_USER_TAGS) {
+    throw new InputProblem(input, `at most ${MAX_USER_TAGS} tags (AWS allows 50 a parameter and the action adds ${MANAGED_BY_TAG})`)
+  }
+  return tags
+}
+
+/** An http(s) URL, for a local emulator such as moto or LocalStack. */
+export function parseEndpoint(input: string, raw: string): string | undefined {
+  const value = raw.trim()
+  if (!value) return undefined
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InputProblem(input, `"${value}" is not a URL`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InputProblem(input, `"${value}" must be an http:// or https:// URL`)
+  }
+  return value
+}
+
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+
+export function parseRegion(input: string, raw: string): string {
+  const value = raw.trim()
+  if (!value) {
+    throw new InputProblem(input, 'no AWS region: set the aws-region input, or AWS_REGION / AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)')
+  }
+  if (!REGION.test(value)) throw new InputProblem(input, `"${value}" is not an AWS region name such as eu-west-1`)
+  return value
+}
+
+/** A duration: `90s`, `5m`, `1h`, or plain seconds. Returned in milliseconds. */
+export function parseDuration(input: string, raw: string): number {
+  const value = raw.trim()
+  const millis = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : ms(value as ms.StringValue)
+  if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
+    throw new InputProblem(input, `"${value}" is not a duration such as 90s, 5m or a number of seconds`)
+  }
+  return millis
+}
+
+const NAME_PART = '[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?'
+const DNS_PREFIX = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
+const QUALIFIED_NAME = new RegExp(`^(${DNS_PREFIX}/)?${NAME_PART}$`)
+const LABEL_VALUE = new RegExp(`^(${NAME_PART})?$`)
+
+/** A Kubernetes qualified name, as label and annotation keys are: `[prefix/]name`. */
+export function parseQualifiedName(input: string, raw: string): string {
+  const value = raw.trim()
+  const prefix = value.includes('/') ? value.slice(0, value.indexOf('/')) : ''
+  if (!QUALIFIED_NAME.test(value) || prefix.length > 253) {
+    throw new InputProblem(input, `"${value}" is not a valid Kubernetes key: [prefix/]name, the name at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit`)
+  }
+  return value
+}
+
+/**
+ * A Kubernetes label selector (`a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`, comma
+ * separated), checked here so that a typo fails before anything is written.
+ */
+export function parseLabelSelector(input: string, raw: string): string {
+  const value = raw.trim()
+  const requirements = value.match(/([^,(]+(\([^)]*\))?)/g) ?? []
+  const refuse = (why: string): never => {
+    throw new InputProblem(input, `"${value}" is not a valid label selector: ${why}`)
+  }
+  if (!value || requirements.join(',') !== value) refuse('expected requirements such as app=web,tier!=db separated by commas')
+  for (const requirement of requirements.map((r) => r.trim())) {
+    const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(requirement)
+    const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(requirement)
+    const exists = /^!?([^=!\s]+)$/.exec(requirement)
+    const key = (set ?? equality ?? exists)?.[1]
+    if (!key) refuse(`cannot read "${requirement}"`)
+    if (!QUALIFIED_NAME.test(key!)) refuse(`"${key}" is not a valid label key`)
+    const values = set ? set[3].split(',').map((v) => v.trim()) : equality ? [equality[3]] : []
+    const bad = values.find((v) => !LABEL_VALUE.test(v))
+    if (bad !== undefined) refuse(`"${bad}" is not a valid label value`)
+  }
+  return value
+}
+
+const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+
+export function parseNamespace(input: string, raw: string): string {
+  if (!NAMESPACE.test(raw)) throw new InputProblem(input, `"${raw}" is not a valid namespace name (lower-case letters, digits and "-", at most 63)`)
+  return raw
+}

@@ -1,0 +1,69 @@
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../inputs/parsers.js'
+import type { Secret } from '../secrets/keys.js'
+import { parameterName, type StoredParameter } from '../ssm/store.js'
+
+export type KeyAction = 'create' | 'update' | 'unchanged'
+
+/** What the push will do with one secret. */
+export interface KeyPlan {
+  readonly key: string
+  readonly source: string
+  readonly name: string
+  readonly value: string
+  readonly action: KeyAction
+  /** The version in SSM now, when the parameter exists. */
+  readonly currentVersion?: number
+}
+
+/** Compares the secrets with what SSM holds. Pure: the reads happen before. */
+export function diffSecrets(secrets: readonly Secret[], path: string, current: readonly StoredParameter[]): { plans: KeyPlan[]; problems: string[] } {
+  const byName = new Map(current.map((parameter) => [parameter.name, parameter]))
+  const problems: string[] = []
+  const plans = secrets.map((secret): KeyPlan => {
+    const name = parameterName(path, secret.key)
+    const existing = byName.get(name)
+    if (existing && existing.type !== 'SecureString') {
+      problems.push(`${name} exists as a ${existing.type} parameter; the action writes SecureString and SSM cannot change a parameter's type: delete it or move it first`)
+    }
+    return { ...secret, name, action: keyAction(secret.value, existing), currentVersion: existing?.version }
+  })
+  return { plans, problems }
+}
+
+function keyAction(value: string, existing: StoredParameter | undefined): KeyAction {
+  if (!existing) return 'create'
+  return existing.value === value ? 'unchanged' : 'update'
+}
+
+/** The tags every parameter the action writes carries. */
+export function desiredTags(userTags: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...userTags, [MANAGED_BY_TAG]: MANAGED_BY_VALUE }
+}
+
+/** Another owner's parameter (e.g. PushSecret's `managed-by=external-secrets`) is never touched. */
+export function foreignOwner(tags: Readonly<Record<string, string>>): string | undefined {
+  const owner = tags[MANAGED_BY_TAG]
+  return owner !== undefined && owner !== MANAGED_BY_VALUE ? owner : undefined
+}
+
+export function ownershipProblem(name: string, tags: Readonly<Record<string, string>>): string | undefined {
+  const owner = foreignOwner(tags)
+  return owner === undefined
+    ? undefined
+    : `${name} is tagged ${MANAGED_BY_TAG}=${owner}: it belongs to another tool and the action will not overwrite or delete it`
+}
+
+/** The tags still to add to a parameter, or undefined when it already carries all of them. */
+export function missingTags(desired: Readonly<Record<string, string>>, current: Readonly<Record<string, string>>): Record<string, string> | undefined {
+  const missing = Object.entries(desired).filter(([key, value]) => current[key] !== value)
+  return missing.length ? Object.fromEntries(missing) : undefined
+}
+
+/** Prune deletes only the action's own parameters that the input no longer has. */
+export function pruneCandidates(listed: readonly string[], keep: ReadonlySet<string>): string[] {
+  return listed.filter((name) => !keep.has(name))
+}
+
+export function isManaged(tags: Readonly<Record<string, string>>): boolean {
+  return tags[MANAGED_BY_TAG] === MANAGED_BY_VALUE
+}

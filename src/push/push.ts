@@ -1,0 +1,229 @@
+import pLimit from 'p-limit'
+import { ActionError } from '../errors.js'
+import type { Tier } from '../inputs/parsers.js'
+import type { Secret } from '../secrets/keys.js'
+import type { Redactor } from '../secrets/redact.js'
+import { explainSsmError } from '../ssm/explain.js'
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
+import { inBatches, parameterName, type ParameterStore, type StoredParameter } from '../ssm/store.js'
+import { desiredTags, diffSecrets, isManaged, missingTags, ownershipProblem, pruneCandidates, type KeyPlan } from './plan.js'
+
+export interface PushOptions {
+  readonly secrets: readonly Secret[]
+  /** `/<prefix>/<environment>/<service>` */
+  readonly path: string
+  readonly tier: Tier
+  readonly kmsKeyId?: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly prune: boolean
+  readonly dryRun: boolean
+}
+
+export interface PushDependencies {
+  readonly store: ParameterStore
+  readonly redact: Redactor
+  readonly retry?: RetryPolicy
+}
+
+export type KeyResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'failed'
+
+export interface KeyOutcome {
+  readonly key: string
+  readonly name: string
+  readonly result: KeyResult
+  /** The secret it came from; absent for pruned parameters. */
+  readonly source?: string
+  readonly version?: number
+  /** Why it failed, for `failed`. */
+  readonly reason?: string
+}
+
+export interface PushReport {
+  readonly dryRun: boolean
+  readonly outcomes: KeyOutcome[]
+  /** Parameters under the service's path that prune leaves because the action does not own them. */
+  readonly notOwned: string[]
+}
+
+/** Concurrent calls at most; reads share 40 a second per account, writes about 3. */
+const READ_CONCURRENCY = 4
+const WRITE_CONCURRENCY = 4
+
+interface PushPlan {
+  readonly plans: KeyPlan[]
+  readonly tagsByName: Map<string, Record<string, string>>
+  readonly doomed: string[]
+  readonly notOwned: string[]
+}
+
+/**
+ * The push phase: read what SSM holds, plan, stop on any problem before writing, then write
+ * only what changed, tag it, and prune if asked. Dry-run stops after the plan.
+ */
+export async function pushSecrets(options: PushOptions, deps: PushDependencies): Promise<PushReport> {
+  const calls = new SsmCalls(deps)
+  const { plans, tagsByName, doomed, notOwned } = await planPush(options, calls)
+  if (options.dryRun) {
+    return { dryRun: true, outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)], notOwned }
+  }
+  const tags = desiredTags(options.tags)
+  const writes = pLimit(WRITE_CONCURRENCY)
+  const outcomes = await Promise.all(
+    plans.map((plan) => (plan.action === 'unchanged' ? plannedOutcome(plan) : writes(() => calls.write(plan, options, tags, tagsByName.get(plan.name)))))
+  )
+  outcomes.push(...(await calls.delete(doomed)))
+  return { dryRun: false, outcomes, notOwned }
+}
+
+async function planPush(options: PushOptions, calls: SsmCalls): Promise<PushPlan> {
+  let plan: PushPlan
+  const problems: string[] = []
+  try {
+    const current = await calls.read(options.secrets.map(({ key }) => parameterName(options.path, key)))
+    const diff = diffSecrets(options.secrets, options.path, current)
+    problems.push(...diff.problems)
+    const updates = diff.plans.filter((candidate) => candidate.action === 'update')
+    const tagsByName = await calls.tags(updates.map(({ name }) => name))
+    problems.push(...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? []))
+    const prune = options.prune ? await calls.planPrune(options.path, new Set(diff.plans.map(({ name }) => name))) : { doomed: [], notOwned: [] }
+    plan = { plans: diff.plans, tagsByName, ...prune }
+  } catch (error) {
+    throw new ActionError(`Nothing was written: reading SSM failed. ${calls.explain(error)}`)
+  }
+  if (problems.length) throw new ActionError('Nothing was written: the plan has problems.', problems)
+  return plan
+}
+
+function plannedOutcome(plan: KeyPlan): KeyOutcome {
+  const result = ({ create: 'created', update: 'updated', unchanged: 'unchanged' } as const)[plan.action]
+  return { key: plan.key, name: plan.name, source: plan.source, result, version: plan.currentVersion }
+}
+
+function deletedOutcome(name: string): KeyOutcome {
+  return { key: name.slice(name.lastIndexOf('/') + 1), name, result: 'deleted' }
+}
+
+/** The SSM calls of the push phase, each under the retry policy, with errors explained. */
+class SsmCalls {
+  private readonly reads = pLimit(READ_CONCURRENCY)
+  private readonly store: ParameterStore
+  private readonly policy: RetryPolicy
+  private readonly redact: Redactor
+
+  constructor({ store, redact, retry }: PushDependencies) {
+    this.store = store
+    this.redact = redact
+    this.policy = retry ?? DEFAULT_RETRY_POLICY
+  }
+
+  async read(names: readonly string[]): Promise<StoredParameter[]> {
+    const batches = await this.bounded(inBatches(names).map((batch) => () => withRetry(() => this.store.getParameters(batch, true), this.policy)))
+    return batches.flatMap(({ found }) => found)
+  }
+
+  async tags(names: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    const tags = await this.bounded(names.map((name) => () => withRetry(() => this.store.getTags(name), this.policy)))
+    return new Map(names.map((name, index) => [name, tags[index]]))
+  }
+
+  async planPrune(path: string, keep: ReadonlySet<string>): Promise<{ doomed: string[]; notOwned: string[] }> {
+    const listed = await withRetry(() => this.store.listNames(path), this.policy)
+    const candidates = pruneCandidates(listed, keep)
+    const tags = await this.tags(candidates)
+    return {
+      doomed: candidates.filter((name) => isManaged(tags.get(name) ?? {})),
+      notOwned: candidates.filter((name) => !isManaged(tags.get(name) ?? {}))
+    }
+  }
+
+  /** Writes one key; a failure becomes a `failed` outcome naming the reason, never an exception. */
+  async write(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
+    const outcome = { key: plan.key, name: plan.name, source: plan.source }
+    try {
+      if (plan.action === 'create') {
+        const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags }, options)
+        if (created !== 'exists') return { ...outcome, result: 'created', version: created }
+          return await this.writeOverExisting(plan, options, tags)
+      }
+      return await this.overwrite(plan, options, tags, currentTags ?? {})
+    } catch (error) {
+      return { ...outcome, result: 'failed', reason: this.explain(error) }
+    }
+  }
+
+  /** Writes a new version, then adds whatever tags it lacks (adopting an untagged parameter). */
+  private async overwrite(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
+    const outcome = { key: plan.key, name: plan.name, source: plan.source }
+    const version = await this.putUnlessAlreadyThere(plan, { overwrite: true }, options)
+    try {
+      await this.tagIfNeeded(plan.name, tags, currentTags)
+    } catch (error) {
+      return { ...outcome, result: 'failed', version, reason: `the value was written as version ${version}, but tagging it failed: ${this.explain(error)}` }
+    }
+    return { ...outcome, result: 'updated', version }
+  }
+
+  /**
+   * A parameter appeared between the plan and the create: another run of the action, most likely.
+   * Plan that one key again: equal is done, another owner is refused, else overwrite it.
+   */
+  private async writeOverExisting(plan: KeyPlan, options: PushOptions, tags: Record<string, string>): Promise<KeyOutcome> {
+    const outcome = { key: plan.key, name: plan.name, source: plan.source }
+    const [current] = await this.read([plan.name])
+    if (current?.value === plan.value) return { ...outcome, result: 'unchanged', version: current.version }
+    const currentTags = (await this.tags([plan.name])).get(plan.name) ?? {}
+    const refused = ownershipProblem(plan.name, currentTags)
+    if (refused) return { ...outcome, result: 'failed', reason: refused }
+    return this.overwrite(plan, options, tags, currentTags)
+  }
+
+  /**
+   * PutParameter under the retry policy. After an ambiguous failure (5xx, connection reset) the
+   * write may have landed: read first, so a retry never stacks a duplicate version.
+   */
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: true }, options: PushOptions): Promise<number>
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: false; tags: Record<string, string> }, options: PushOptions): Promise<number | 'exists'>
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: boolean; tags?: Record<string, string> }, options: PushOptions): Promise<number | 'exists'> {
+    try {
+      return await withRetry(async (attempt) => {
+        if (attempt.previousFailure === 'ambiguous') {
+          const { found } = await this.store.getParameters([plan.name], true)
+          if (found[0]?.value === plan.value) return found[0].version
+        }
+        return this.store.putParameter({ name: plan.name, value: plan.value, tier: options.tier, kmsKeyId: options.kmsKeyId, ...mode })
+      }, this.policy)
+    } catch (error) {
+      if ((error as Error).name === 'ParameterAlreadyExists' && !mode.overwrite) return 'exists'
+      throw error
+    }
+  }
+
+  private async tagIfNeeded(name: string, desired: Record<string, string>, current: Record<string, string>): Promise<void> {
+    const missing = missingTags(desired, current)
+    if (missing) await withRetry(() => this.store.addTags(name, missing), this.policy)
+  }
+
+  async delete(names: readonly string[]): Promise<KeyOutcome[]> {
+    const batches = await Promise.all(
+      inBatches(names).map((batch) =>
+        this.reads(async (): Promise<KeyOutcome[]> => {
+          try {
+            const { deleted, missing } = await withRetry(() => this.store.deleteParameters(batch), this.policy)
+            return [...deleted, ...missing].map(deletedOutcome)
+          } catch (error) {
+            return batch.map((name) => ({ ...deletedOutcome(name), result: 'failed', reason: this.explain(error) }))
+          }
+        })
+      )
+    )
+    return batches.flat()
+  }
+
+  private bounded<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
+    return Promise.all(tasks.map((task) => this.reads(task)))
+  }
+
+  explain(error: unknown): string {
+    return explainSsmError(error, this.redact)
+  }
+}

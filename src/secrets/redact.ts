@@ -1,0 +1,37 @@
+/** Replaces every secret value, every line of one, and their encoded forms with `***`. */
+export type Redactor = (text: string) => string
+
+const MASK = '***'
+const MIN_LINE_LENGTH = 3 // single characters of a multi-line value would blank out whole messages
+/** AWS validation errors echo the submitted value: "Value '...' at 'value' failed to satisfy constraint". */
+const AWS_VALUE_ECHO = /Value '[\s\S]*?' at 'value'/g
+
+export function createRedactor(values: Iterable<string>): Redactor {
+  const needles = new Set<string>()
+  for (const value of values) {
+    for (const form of encodedForms(value)) needles.add(form)
+    for (const line of value.split(/\r?\n/)) {
+      if (line.trim().length >= MIN_LINE_LENGTH) for (const form of encodedForms(line)) needles.add(form)
+    }
+  }
+  needles.delete('')
+  // Longest first, so that a value is masked whole before a line of it is.
+  const ordered = [...needles].sort((a, b) => b.length - a.length)
+  return (text) => {
+    let out = text.replace(AWS_VALUE_ECHO, `Value '${MASK}' at 'value'`)
+    for (const needle of ordered) out = out.split(needle).join(MASK)
+    return out
+  }
+}
+
+/** The forms a value can take on its way into a message: raw, JSON-escaped, URL-encoded, base64. */
+export function encodedForms(value: string): string[] {
+  const jsonEscaped = JSON.stringify(value).slice(1, -1)
+  return [
+    value,
+    jsonEscaped,
+    encodeURIComponent(value),
+    Buffer.from(value, 'utf8').toString('base64'),
+    Buffer.from(value, 'utf8').toString('base64url')
+  ]
+}

@@ -1,0 +1,79 @@
+import {
+  AddTagsToResourceCommand,
+  DeleteParametersCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  SSMClient
+} from '@aws-sdk/client-ssm'
+import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
+
+export interface AwsStoreOptions {
+  readonly region: string
+  readonly endpoint?: string
+}
+
+/**
+ * Parameter Store through the AWS SDK. The SDK's own retries are off (maxAttempts 1): its retry
+ * budget gives up under a burst of throttled writes and it does not retry TooManyUpdates, so the
+ * action's retry policy (retry.ts) is the only one.
+ */
+export function createAwsStore({ region, endpoint }: AwsStoreOptions): ParameterStore {
+  const client = new SSMClient({ region, endpoint, maxAttempts: 1 })
+  return {
+    async getParameters(names, decrypt) {
+      const out = await client.send(new GetParametersCommand({ Names: [...names], WithDecryption: decrypt }))
+      const found = (out.Parameters ?? []).map(
+        (p): StoredParameter => ({ name: p.Name ?? '', value: p.Value ?? '', type: p.Type ?? '', version: p.Version ?? 0 })
+      )
+      return { found, missing: out.InvalidParameters ?? [] }
+    },
+
+    async listNames(path) {
+      const names: string[] = []
+      let NextToken: string | undefined
+      do {
+        const out = await client.send(
+          new GetParametersByPathCommand({ Path: path, Recursive: false, WithDecryption: false, MaxResults: 10, NextToken })
+        )
+        names.push(...(out.Parameters ?? []).map((p) => p.Name ?? ''))
+        NextToken = out.NextToken
+      } while (NextToken)
+      return names
+    },
+
+    async getTags(name) {
+      const out = await client.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
+      return Object.fromEntries((out.TagList ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']))
+    },
+
+    async putParameter(write: ParameterWrite) {
+      const out = await client.send(
+        new PutParameterCommand({
+          Name: write.name,
+          Value: write.value,
+          Type: 'SecureString',
+          Overwrite: write.overwrite,
+          Tier: write.tier,
+          KeyId: write.kmsKeyId,
+          Tags: write.tags ? toTagList(write.tags) : undefined
+        })
+      )
+      return out.Version ?? 0
+    },
+
+    async addTags(name, tags) {
+      await client.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: toTagList(tags) }))
+    },
+
+    async deleteParameters(names) {
+      const out = await client.send(new DeleteParametersCommand({ Names: [...names] }))
+      return { deleted: out.DeletedParameters ?? [], missing: out.InvalidParameters ?? [] }
+    }
+  }
+}
+
+function toTagList(tags: Readonly<Record<string, string>>) {
+  return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
+}

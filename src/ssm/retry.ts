@@ -1,0 +1,96 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
+/**
+ * How a failed call may be retried:
+ * - `throttled` / `busy` (TooManyUpdates): refused, nothing was applied; try again later.
+ * - `ambiguous` (5xx, network error, timeout): it may or may not have been applied.
+ * - `fatal`: retrying cannot help.
+ */
+export type FailureKind = 'throttled' | 'busy' | 'ambiguous' | 'fatal'
+
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ProvisionedThroughputExceededException',
+  'SlowDown'
+])
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET'])
+
+interface AwsLikeError {
+  name?: string
+  code?: string
+  message?: string
+  $metadata?: { httpStatusCode?: number }
+  $retryable?: { throttling?: boolean }
+  cause?: unknown
+}
+
+export function classifyFailure(error: unknown): FailureKind {
+  const e = (error ?? {}) as AwsLikeError
+  const status = e.$metadata?.httpStatusCode
+  if (e.name === 'TooManyUpdates') return 'busy'
+  if (THROTTLING.has(e.name ?? '') || e.$retryable?.throttling || status === 429) return 'throttled'
+  if (status !== undefined && status >= 500) return 'ambiguous'
+  if (isNetworkError(e)) return 'ambiguous'
+  return 'fatal'
+}
+
+function isNetworkError(e: AwsLikeError): boolean {
+  if (NETWORK_CODES.has(e.code ?? '')) return true
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout' || e.name === 'AbortError') return true
+  if (/socket hang up|ECONNRESET|network|other side closed/i.test(e.message ?? '')) return true
+  return e.cause !== undefined && e.cause !== e && isNetworkError(e.cause as AwsLikeError)
+}
+
+export interface RetryPolicy {
+  /** First backoff ceiling; it doubles each attempt up to capMs (full jitter). */
+  readonly baseMs: number
+  readonly capMs: number
+  /** How long one operation keeps retrying before its last error stands. */
+  readonly windowMs: number
+  readonly sleep: (ms: number) => Promise<unknown>
+  readonly now: () => number
+  readonly random: () => number
+}
+
+/**
+ * The action's retry policy against SSM quotas: retry throttling, TooManyUpdates, 5xx and network
+ * errors with full-jitter exponential backoff until a time window closes, rather than until a small
+ * budget of attempts runs out, since PutParameter is throttled at about 3 a second per account.
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  baseMs: 100,
+  capMs: 5_000,
+  windowMs: 120_000,
+  sleep: (ms) => delay(ms),
+  now: () => Date.now(),
+  random: () => Math.random()
+}
+
+/** What the previous attempt of an operation ran into, so a write can check before repeating. */
+export interface Attempt {
+  readonly number: number
+  readonly previousFailure?: Exclude<FailureKind, 'fatal'>
+}
+
+export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+  const deadline = policy.now() + policy.windowMs
+  let attempt: Attempt = { number: 1 }
+  for (;;) {
+    try {
+      return await operation(attempt)
+    } catch (error) {
+      const kind = classifyFailure(error)
+      if (kind === 'fatal') throw error
+      const backoff = policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt.number - 1))
+      if (policy.now() + backoff > deadline) throw error
+      await policy.sleep(backoff)
+      attempt = { number: attempt.number + 1, previousFailure: kind }
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import type { Tier } from '../inputs/parsers.js'
+
+/** A parameter as Parameter Store holds it. */
+export interface StoredParameter {
+  readonly name: string
+  readonly value: string
+  readonly type: string
+  readonly version: number
+}
+
+export interface ParameterWrite {
+  readonly name: string
+  readonly value: string
+  /** false: create only (fails with ParameterAlreadyExists); true: create a new version. */
+  readonly overwrite: boolean
+  readonly tier: Tier
+  readonly kmsKeyId?: string
+  /** Only with overwrite false: SSM refuses Tags together with Overwrite. */
+  readonly tags?: Readonly<Record<string, string>>
+}
+
+/**
+ * The calls the action makes on Parameter Store, one method a call, no retries: the retry
+ * policy lives with the callers (see retry.ts). Batch limits are the service's: 10 names a call.
+ */
+export interface ParameterStore {
+  /** GetParameters for at most 10 names; names that do not exist come back in `missing`. */
+  getParameters(names: readonly string[], decrypt: boolean): Promise<{ found: StoredParameter[]; missing: string[] }>
+  /** Names of the parameters directly under `path` (not recursive). */
+  listNames(path: string): Promise<string[]>
+  getTags(name: string): Promise<Record<string, string>>
+  /** Returns the version written. */
+  putParameter(write: ParameterWrite): Promise<number>
+  addTags(name: string, tags: Readonly<Record<string, string>>): Promise<void>
+  /** DeleteParameters for at most 10 names. */
+  deleteParameters(names: readonly string[]): Promise<{ deleted: string[]; missing: string[] }>
+}
+
+export const BATCH_SIZE = 10
+
+export function inBatches<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
+  const batches: T[][] = []
+  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size))
+  return batches
+}
+
+/** `/<prefix>/<environment>/<service>`: the only place the action writes or deletes. */
+export function servicePath(pathPrefix: string, environment: string, service: string): string {
+  return `${pathPrefix}/${environment}/${service}`
+}
+
+export function parameterName(servicePathValue: string, key: string): string {
+  return `${servicePathValue}/${key}`
+}
