@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { InputProblem } from '../../src/errors.js'
-import { parseBoolean, parseEndpoint, parseList, parsePathPrefix, parsePathSegment, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
+import { parseBoolean, parseDuration, parseEndpoint, parseLabelSelector, parseList, parseNamespace, parsePathPrefix, parsePathSegment, parseQualifiedName, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
 
 function problemOf(check: () => unknown): InputProblem {
   try {
@@ -96,4 +96,34 @@ describe('parseEndpoint and parseRegion', () => {
     expect(problemOf(() => parseRegion('aws-region', '')).message).toMatch(/AWS_REGION/)
     expect(problemOf(() => parseRegion('aws-region', 'Europe')).input).toBe('aws-region')
   })
+})
+
+describe('parseDuration', () => {
+  it.each([
+    ['90s', 90_000],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['300', 300_000],
+    ['1.5', 1_500]
+  ])('reads %p', (raw, expected) => expect(parseDuration('timeout', raw)).toBe(expected))
+  it.each(['', 'soon', '0', '-5s', '5 parsecs', '0s'])('refuses %p', (raw) => expect(problemOf(() => parseDuration('timeout', raw)).input).toBe('timeout'))
+})
+
+describe('parseLabelSelector', () => {
+  it.each(['zerotouch.io/managed=true', 'app==web', 'tier!=db', 'app in (a, b)', 'env notin (prod)', 'legacy', '!legacy', 'a=b,c in (d),!e', 'empty='])(
+    'accepts %p',
+    (raw) => expect(parseLabelSelector('label-selector', raw)).toBe(raw)
+  )
+  it.each(['a in (b', 'a b', '=x', 'a=b=c', 'a=b,,c', '-bad=x', 'a=-bad-', 'a in b', ''])('refuses %p', (raw) => {
+    expect(problemOf(() => parseLabelSelector('label-selector', raw)).message).toMatch(/^label-selector: .*not a valid label selector/)
+  })
+})
+
+describe('parseQualifiedName and parseNamespace', () => {
+  it.each(['force-sync', 'zerotouch.io/force-sync', 'a', 'A_b.c'])('accepts the key %p', (raw) => expect(parseQualifiedName('annotation-key', raw)).toBe(raw))
+  it.each(['-x', 'x-', 'a/b/c', 'UPPER.io/x', `${'a'.repeat(64)}`, 'sp ace'])('refuses the key %p', (raw) => {
+    expect(problemOf(() => parseQualifiedName('annotation-key', raw)).input).toBe('annotation-key')
+  })
+  it.each(['payments', 'a-1'])('accepts the namespace %p', (raw) => expect(parseNamespace('namespace', raw)).toBe(raw))
+  it.each(['Payments', '-a', 'a_b', 'a.b'])('refuses the namespace %p', (raw) => expect(problemOf(() => parseNamespace('namespace', raw)).input).toBe('namespace'))
 })

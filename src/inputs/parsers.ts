@@ -121,7 +121,7 @@ export function parseRegion(input: string, raw: string): string {
 /** A duration: `90s`, `5m`, `1h`, or plain seconds. Returned in milliseconds. */
 export function parseDuration(input: string, raw: string): number {
   const value = raw.trim()
-  const millis = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : ms(value as ms.StringValue)
+  const millis = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : value ? ms(value as ms.StringValue) : undefined
   if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
     throw new InputProblem(input, `"${value}" is not a duration such as 90s, 5m or a number of seconds`)
   }

@@ -59,7 +59,7 @@ function parseJson(text: string): Array<[string, unknown]> {
 }
 
 function parseYaml(text: string): Array<[string, unknown]> {
-  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true })
+  const document = parseDocument(text, { uniqueKeys: true, prettyErrors: true, strict: true })
   if (document.errors.length) {
     const where = document.errors.map((error) => describeYamlError(error.code, error.linePos?.[0]))
     throw new InputProblem(INPUT, `is not a valid YAML mapping: ${where.join('; ')}`)

@@ -2,19 +2,18 @@
 export type Redactor = (text: string) => string
 
 const MASK = '***'
-const MIN_LINE_LENGTH = 3 // single characters of a multi-line value would blank out whole messages
+/** Shorter values and lines would blank out whole messages, one letter at a time. */
+const MIN_LENGTH = 3
 /** AWS validation errors echo the submitted value: "Value '...' at 'value' failed to satisfy constraint". */
 const AWS_VALUE_ECHO = /Value '[\s\S]*?' at 'value'/g
 
 export function createRedactor(values: Iterable<string>): Redactor {
   const needles = new Set<string>()
   for (const value of values) {
-    for (const form of encodedForms(value)) needles.add(form)
-    for (const line of value.split(/\r?\n/)) {
-      if (line.trim().length >= MIN_LINE_LENGTH) for (const form of encodedForms(line)) needles.add(form)
+    for (const part of [value, ...value.split(/\r?\n/)]) {
+      if (part.trim().length >= MIN_LENGTH) for (const form of encodedForms(part)) needles.add(form)
     }
   }
-  needles.delete('')
   // Longest first, so that a value is masked whole before a line of it is.
   const ordered = [...needles].sort((a, b) => b.length - a.length)
   return (text) => {

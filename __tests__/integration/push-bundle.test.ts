@@ -1,0 +1,163 @@
+/**
+ * The bundled action (dist/index.js), run by plain node with INPUT_* variables as the GitHub
+ * runner runs it, against moto (a real SSM wire-protocol server) behind a recording proxy.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { findLeaks } from '../../testing/leaks.ts'
+import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { startSsmProxy, writeCalls, type SsmProxy } from '../../testing/ssm-proxy.ts'
+
+const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
+const SECRETS = {
+  DATABASE_URL: 'postgres://app:pa55-w0rd@db.internal:5432/payments',
+  TLS_KEY: '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfinal-line-of-key\n-----END KEY-----',
+  API_TOKEN: 'tok_live_4f9a8b7c6d5e',
+  github_token: 'ghs_notpushedatall123'
+}
+const VALUES = Object.values(SECRETS)
+
+let moto: MotoServer
+let proxy: SsmProxy
+let ssm: SSMClient
+
+beforeAll(async () => {
+  Object.assign(process.env, AWS)
+  moto = await startMoto()
+  proxy = await startSsmProxy(moto.endpoint)
+  ssm = new SSMClient({ region: AWS.AWS_REGION, endpoint: moto.endpoint })
+})
+afterAll(async () => {
+  ssm?.destroy()
+  await proxy?.close()
+  await moto?.stop()
+})
+beforeEach(async () => {
+  await moto.reset()
+  proxy.calls.length = 0
+  proxy.fault = undefined
+})
+
+function run(inputs: Record<string, string>): Promise<ActionRun> {
+  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, ...inputs }, AWS)
+}
+
+function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
+  expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, values)).toEqual([])
+}
+
+async function parameter(name: string) {
+  const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
+  const { TagList } = await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
+  return { type: Parameter?.Type, value: Parameter?.Value, version: Parameter?.Version, tags: Object.fromEntries((TagList ?? []).map((t) => [t.Key, t.Value])) }
+}
+
+describe('the bundled action against moto', () => {
+  it('creates SecureString parameters, then re-runs with zero writes', async () => {
+    const first = await run({ secrets: JSON.stringify(SECRETS), tags: 'team=payments\ncost-center=42' })
+    expect(first.exitCode).toBe(0)
+    expect(first.outputs).toEqual({ created: '["api_token","database_url","tls_key"]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'true' })
+    expect(await parameter('/zerotouch/prod/payments/tls_key')).toEqual({
+      type: 'SecureString',
+      value: SECRETS.TLS_KEY,
+      version: 1,
+      tags: { 'managed-by': 'zerotouch-secrets', team: 'payments', 'cost-center': '42' }
+    })
+    expect(first.stdout).toMatch(/created +\/zerotouch\/prod\/payments\/database_url \(version 1\) from DATABASE_URL/)
+    expect(first.summary).toContain('<td>/zerotouch/prod/payments/api_token</td><td>created</td><td>1</td><td>API_TOKEN</td>')
+    for (const line of SECRETS.TLS_KEY.split('\n')) expect(first.stdout).toContain(`::add-mask::${line}`)
+    expectNoLeaks(first)
+
+    proxy.calls.length = 0
+    const again = await run({ secrets: JSON.stringify(SECRETS), tags: 'team=payments\ncost-center=42' })
+    expect(again.exitCode).toBe(0)
+    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(proxy.count('GetParameters')).toBe(1)
+    expect(again.outputs).toMatchObject({ unchanged: '["api_token","database_url","tls_key"]', changed: 'false' })
+    expect((await parameter('/zerotouch/prod/payments/database_url')).version).toBe(1)
+    expectNoLeaks(again)
+  })
+
+  it('writes only the key whose value changed', async () => {
+    await run({ secrets: JSON.stringify(SECRETS) })
+    proxy.calls.length = 0
+    const changed = { ...SECRETS, API_TOKEN: 'tok_live_rotated_0001' }
+    const result = await run({ secrets: JSON.stringify(changed) })
+    expect(result.exitCode).toBe(0)
+    expect(writeCalls(proxy.calls).map(({ operation, body }) => [operation, body.Name])).toEqual([['PutParameter', '/zerotouch/prod/payments/api_token']])
+    expect(result.outputs).toMatchObject({ updated: '["api_token"]', unchanged: '["database_url","tls_key"]', changed: 'true' })
+    expect(await parameter('/zerotouch/prod/payments/api_token')).toMatchObject({ value: 'tok_live_rotated_0001', version: 2 })
+    expectNoLeaks(result, Object.values(changed))
+  })
+
+  it('reads a YAML mapping with strip-prefix, include and exclude, and passes tier and KMS key', async () => {
+    const yaml = 'PROD_DATABASE_URL: "postgres://prod-db"\nPROD_CACHE_URL: redis://prod\nPROD_DEBUG_TOKEN: dbg-123\nSTG_DATABASE_URL: postgres://stg'
+    const result = await run({ secrets: yaml, 'strip-prefix': 'prod_', exclude: '*DEBUG*', tier: 'Intelligent-Tiering', 'kms-key-id': 'alias/payments' })
+    expect(result.exitCode).toBe(0)
+    expect(result.outputs.created).toBe('["cache_url","database_url"]')
+    const puts = proxy.calls.filter(({ operation }) => operation === 'PutParameter').sort((a, b) => String(a.body.Name).localeCompare(String(b.body.Name)))
+    expect(puts.map(({ body }) => [body.Name, body.Type, body.Tier, body.KeyId, body.Overwrite])).toEqual([
+      ['/zerotouch/prod/payments/cache_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false],
+      ['/zerotouch/prod/payments/database_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false]
+    ])
+  })
+
+  it('refuses bad input with every problem named, and sends no request at all', async () => {
+    const result = await run({ secrets: '{"DB-URL": "value-one", "database_url": "a", "DATABASE_URL": "b", "EMPTY": ""}', tier: 'Gold' })
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(/::error::Invalid inputs; nothing was written\./)
+    expect(result.stdout).toMatch(/"DB-URL" contains a hyphen/)
+    expect(result.stdout).toMatch(/"database_url" and "DATABASE_URL" both become the key "database_url"/)
+    expect(result.stdout).toMatch(/"EMPTY" has an empty value/)
+    expect(result.stdout).toMatch(/tier: "Gold" is not one of/)
+    expect(proxy.calls).toEqual([])
+    expectNoLeaks(result, ['value-one'])
+  })
+
+  it('dry-run reports the plan and writes nothing', async () => {
+    const result = await run({ secrets: JSON.stringify(SECRETS), 'dry-run': 'true' })
+    expect(result.exitCode).toBe(0)
+    expect(result.stdout).toMatch(/would create +\/zerotouch\/prod\/payments\/api_token/)
+    expect(result.outputs.created).toBe('["api_token","database_url","tls_key"]')
+    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(proxy.count('GetParameters')).toBe(1)
+  })
+
+  it('prunes only its own parameters and refuses to touch one another tool owns', async () => {
+    await run({ secrets: JSON.stringify(SECRETS) })
+    await ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/manual', Value: 'x', Type: 'SecureString' }))
+    const pruned = await run({ secrets: JSON.stringify({ API_TOKEN: SECRETS.API_TOKEN }), prune: 'true' })
+    expect(pruned.exitCode).toBe(0)
+    expect(pruned.outputs).toMatchObject({ deleted: '["database_url","tls_key"]', unchanged: '["api_token"]', changed: 'true' })
+    expect(pruned.stdout).toMatch(/kept +\/zerotouch\/prod\/payments\/manual/)
+    await expect(parameter('/zerotouch/prod/payments/manual')).resolves.toMatchObject({ value: 'x' })
+
+    await ssm.send(
+      new PutParameterCommand({ Name: '/zerotouch/prod/payments/pushed', Value: 'theirs', Type: 'SecureString', Tags: [{ Key: 'managed-by', Value: 'external-secrets' }] })
+    )
+    proxy.calls.length = 0
+    const refused = await run({ secrets: JSON.stringify({ PUSHED: 'mine-value', NEW_ONE: 'new-value' }) })
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.stdout).toMatch(/pushed is tagged managed-by=external-secrets/)
+    expect(writeCalls(proxy.calls)).toEqual([])
+  })
+
+  it('survives throttling and scrubs a value AWS echoes back in an error', async () => {
+    let calls = 0
+    proxy.fault = ({ operation, body }) => {
+      if (operation !== 'PutParameter') return undefined
+      calls += 1
+      if (body.Name === '/zerotouch/prod/payments/api_token') {
+        return { kind: 'status', status: 400, type: 'ValidationException', message: `1 validation error detected: Value '${String(body.Value)}' at 'value' failed to satisfy constraint` }
+      }
+      return calls % 2 ? { kind: 'throttle' } : undefined
+    }
+    const result = await run({ secrets: JSON.stringify(SECRETS) })
+    expect(result.exitCode).not.toBe(0)
+    expect(result.outputs.created).toBe('["database_url","tls_key"]')
+    expect(result.stdout).toMatch(/1 of 3 parameters were not written/)
+    expect(result.stdout).toMatch(/\/zerotouch\/prod\/payments\/api_token: ValidationException/)
+    expectNoLeaks(result)
+  })
+})

@@ -1,0 +1,86 @@
+import { describe, expect, it } from '@jest/globals'
+import { classifyFailure, withRetry, type RetryPolicy } from '../../src/ssm/retry.js'
+import { awsError } from '../../__fixtures__/aws-errors.js'
+
+/** A policy on a fake clock: sleeping advances time instantly. */
+function fakePolicy(windowMs = 10_000): RetryPolicy & { slept: number[] } {
+  let now = 0
+  const slept: number[] = []
+  return {
+    baseMs: 100,
+    capMs: 1_000,
+    windowMs,
+    random: () => 1,
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms)
+      now += ms
+    },
+    slept
+  }
+}
+
+describe('classifyFailure', () => {
+  it.each([
+    [awsError('ThrottlingException', 400), 'throttled'],
+    [awsError('Whatever', 429), 'throttled'],
+    [awsError('TooManyUpdates', 400), 'busy'],
+    [awsError('InternalServerError', 500), 'ambiguous'],
+    [awsError('ServiceUnavailable', 503), 'ambiguous'],
+    [Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }), 'ambiguous'],
+    [Object.assign(new Error('socket hang up'), { name: 'Error' }), 'ambiguous'],
+    [Object.assign(new Error('wrapped'), { cause: Object.assign(new Error('x'), { code: 'EPIPE' }) }), 'ambiguous'],
+    [awsError('AccessDeniedException', 400), 'fatal'],
+    [awsError('ValidationException', 400), 'fatal'],
+    [awsError('ParameterAlreadyExists', 400), 'fatal']
+  ])('classifies %p as %p', (error, kind) => expect(classifyFailure(error)).toBe(kind))
+})
+
+describe('withRetry', () => {
+  it('retries throttling with doubling, capped backoff until it succeeds', async () => {
+    const policy = fakePolicy()
+    let calls = 0
+    const result = await withRetry(async () => {
+      calls += 1
+      if (calls < 6) throw awsError('ThrottlingException', 400)
+      return 'done'
+    }, policy)
+    expect(result).toBe('done')
+    expect(policy.slept).toEqual([100, 200, 400, 800, 1000])
+  })
+
+  it('tells the operation what the previous attempt ran into', async () => {
+    const seen: unknown[] = []
+    const failures = [awsError('InternalFailure', 500), awsError('TooManyUpdates', 400)]
+    await withRetry(async (attempt) => {
+      seen.push(attempt)
+      const failure = failures.shift()
+      if (failure) throw failure
+    }, fakePolicy())
+    expect(seen).toEqual([{ number: 1 }, { number: 2, previousFailure: 'ambiguous' }, { number: 3, previousFailure: 'busy' }])
+  })
+
+  it('does not retry a fatal error', async () => {
+    let calls = 0
+    await expect(
+      withRetry(async () => {
+        calls += 1
+        throw awsError('AccessDeniedException', 400)
+      }, fakePolicy())
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' })
+    expect(calls).toBe(1)
+  })
+
+  it('keeps retrying for the whole window, not a fixed number of attempts, then gives the last error', async () => {
+    const policy = fakePolicy(30_000)
+    let calls = 0
+    await expect(
+      withRetry(async () => {
+        calls += 1
+        throw awsError('ThrottlingException', 400)
+      }, policy)
+    ).rejects.toMatchObject({ name: 'ThrottlingException' })
+    expect(calls).toBeGreaterThan(20)
+    expect(policy.slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(30_000)
+  })
+})

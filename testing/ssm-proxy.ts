@@ -1,0 +1,90 @@
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** What the proxy does with one call instead of forwarding it. */
+export type Fault =
+  | { kind: 'throttle' }
+  | { kind: 'status'; status: number; type?: string; message?: string }
+  | { kind: 'reset' }
+
+export interface RecordedCall {
+  /** The SSM operation, from X-Amz-Target: `PutParameter`, `GetParameters`, ... */
+  readonly operation: string
+  readonly body: Record<string, unknown>
+  readonly faulted?: Fault['kind']
+}
+
+export interface SsmProxy {
+  readonly endpoint: string
+  readonly calls: RecordedCall[]
+  /** Decides per call whether to inject a fault; undefined forwards it. */
+  fault?: (call: RecordedCall) => Fault | undefined
+  count(operation: string): number
+  close(): Promise<void>
+}
+
+const WRITES = new Set(['PutParameter', 'AddTagsToResource', 'DeleteParameter', 'DeleteParameters', 'RemoveTagsFromResource', 'LabelParameterVersion'])
+
+export function writeCalls(calls: readonly RecordedCall[]): RecordedCall[] {
+  return calls.filter((call) => WRITES.has(call.operation))
+}
+
+/** A loopback proxy in front of moto that logs every SSM call and can throttle, fail or drop it. */
+export async function startSsmProxy(target: string): Promise<SsmProxy> {
+  const upstream = new URL(target)
+  const proxy: SsmProxy = {
+    endpoint: '',
+    calls: [],
+    count: (operation) => proxy.calls.filter((call) => call.operation === operation && !call.faulted).length,
+    close: () => new Promise((resolve) => server.close(() => resolve()))
+  }
+  const server = createServer(async (req, res) => {
+    const raw = await readBody(req)
+    const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
+    const call: RecordedCall = { operation, body: safeJson(raw) }
+    const fault = proxy.fault?.(call)
+    proxy.calls.push(fault ? { ...call, faulted: fault.kind } : call)
+    if (fault) return answerFault(fault, req, res)
+    const forwarded = request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      }
+    )
+    forwarded.on('error', () => res.destroy())
+    forwarded.end(raw)
+  })
+  server.keepAliveTimeout = 1_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  Object.assign(proxy, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
+  return proxy
+}
+
+function answerFault(fault: Fault, req: IncomingMessage, res: ServerResponse): void {
+  if (fault.kind === 'reset') {
+    req.socket.destroy()
+    return
+  }
+  const [status, type, message] =
+    fault.kind === 'throttle' ? [400, 'ThrottlingException', 'Rate exceeded'] : [fault.status, fault.type ?? 'InternalServerError', fault.message ?? 'Internal error']
+  res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
+  res.end(JSON.stringify({ __type: type, message }))
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (chunk: Buffer) => chunks.push(chunk))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function safeJson(raw: Buffer): Record<string, unknown> {
+  try {
+    return JSON.parse(raw.toString('utf8')) as Record<string, unknown>
+  } catch {
+    return {}
+  }
+}
