@@ -1,6 +1,9 @@
 import * as core from '@actions/core'
+import { checkDefinitions, type DefinitionsReport } from './definitions/phase.js'
+import { parseLabelSelector } from './inputs/label-selector.js'
 import { loadInputs, type LoadedInputs } from './inputs/load.js'
 import { pushSecrets, type PushReport } from './push/push.js'
+import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
 import { createRedactor, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
@@ -14,7 +17,17 @@ export interface Dependencies {
 
 const defaults: Dependencies = { createStore: createAwsStore, env: process.env }
 
-/** The action: inputs -> validate -> push -> report. Any error fails the step, values redacted. */
+interface Run {
+  readonly loaded: LoadedInputs
+  readonly deps: Dependencies
+  readonly redact: Redactor
+  readonly store?: ParameterStore
+}
+
+/**
+ * The action: inputs -> validate -> check definitions -> push -> report. Any error fails the
+ * step with its message redacted; the job summary shows what was done up to then.
+ */
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
   const deps = { ...defaults, ...overrides }
   const values: string[] = []
@@ -22,11 +35,15 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   try {
     const loaded = loadInputs(core.getInput, deps.env, (value) => values.push(maskSecret(value)))
     redact = createRedactor(values)
-    const report = await pushPhase(loaded, deps, redact)
-    const failure = report && pushFailure(report)
+    const context: Run = { loaded, deps, redact, store: loaded.inputs.aws.region ? deps.createStore(loaded.inputs.aws) : undefined }
+    await definitionsPhase(context)
+    const push = await pushPhase(context)
+    const failure = push && pushFailure(push)
     if (failure) throw new Error(failure)
   } catch (error) {
     core.setFailed(redact(error instanceof Error ? error.message : String(error)))
+  } finally {
+    if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write()
   }
 }
 
@@ -37,21 +54,43 @@ function maskSecret(value: string): string {
   return value
 }
 
-async function pushPhase({ inputs, path, secrets }: LoadedInputs, deps: Dependencies, redact: Redactor): Promise<PushReport | undefined> {
-  if (!secrets.length) {
+async function definitionsPhase({ loaded: { inputs, path, secrets }, deps, redact, store }: Run): Promise<DefinitionsReport | undefined> {
+  if (!inputs.definitions.overlay) return undefined
+  const report = await checkDefinitions(
+    {
+      overlay: inputs.definitions.overlay,
+      base: inputs.definitions.base || undefined,
+      workspace: deps.env.GITHUB_WORKSPACE || process.cwd(),
+      pathPrefix: inputs.pathPrefix,
+      environment: inputs.environment,
+      servicePath: path,
+      selector: parseLabelSelector('label-selector', inputs.sync.labelSelector),
+      selectorText: inputs.sync.labelSelector,
+      secrets
+    },
+    { store, redact }
+  )
+  definitionsLogLines(report).forEach((line) => core.info(line))
+  report.warnings.forEach((warning) => core.warning(warning))
+  addSummaryTable(`Secret definitions (${inputs.definitions.overlay})`, definitionsSummaryRows(report))
+  return report
+}
+
+async function pushPhase({ loaded: { inputs, path, secrets }, redact, store }: Run): Promise<PushReport | undefined> {
+  if (!secrets.length || !store) {
     core.info('No secrets given: the push phase is skipped.')
     setOutputs(pushOutputs({ dryRun: inputs.dryRun, outcomes: [], notOwned: [] }))
     return undefined
   }
   core.info(`${inputs.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${path}/`)
-  const store = deps.createStore(inputs.aws)
   const report = await pushSecrets(
     { secrets, path, tier: inputs.tier, kmsKeyId: inputs.kmsKeyId, tags: inputs.tags, prune: inputs.prune, dryRun: inputs.dryRun },
     { store, redact }
   )
-  pushLogLines(report).forEach((line) => core.info(line))
+  const lines = pushLogLines(report)
+  lines.forEach((line) => core.info(line))
   setOutputs(pushOutputs(report))
-  await writeSummary(report, path, deps.env)
+  addSummaryTable(report.dryRun ? `Secrets plan for ${path} (dry run)` : `Secrets pushed to ${path}`, pushSummaryRows(report), lines.at(-1))
   return report
 }
 
@@ -59,12 +98,11 @@ function setOutputs(outputs: Record<string, string>): void {
   for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
 }
 
-async function writeSummary(report: PushReport, path: string, env: Dependencies['env']): Promise<void> {
-  if (!env.GITHUB_STEP_SUMMARY) return
-  const [header, ...rows] = pushSummaryRows(report)
-  await core.summary
-    .addHeading(report.dryRun ? `Secrets plan for ${path} (dry run)` : `Secrets pushed to ${path}`, 3)
-    .addTable([header.map((data) => ({ data, header: true })), ...rows])
-    .addRaw(pushLogLines(report).at(-1) ?? '', true)
-    .write()
+function addSummaryTable(heading: string, [header, ...rows]: string[][], footer?: string): void {
+  core.summary.addHeading(escapeHtml(heading), 3).addTable([header.map((data) => ({ data, header: true })), ...rows.map((row) => row.map(escapeHtml))])
+  if (footer) core.summary.addRaw(`<p>${escapeHtml(footer)}</p>`, true)
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 }

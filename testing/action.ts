@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,22 +34,29 @@ export function parseOutputFile(text: string): Record<string, string> {
 }
 
 /** Runs the bundled `dist/index.js` with plain node, exactly as the runner does. */
-export async function runBundledAction(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+export function runBundledAction(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
+  return startBundledAction(inputs, env).finished
+}
+
+/** Starts the bundle and hands back its process, for tests that stop it midway. */
+export function startBundledAction(inputs: Record<string, string>, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<ActionRun> } {
   const dir = mkdtempSync(join(tmpdir(), 'zerotouch-run-'))
-  try {
-    const child = spawn(process.execPath, ['dist/index.js'], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...runnerEnvironment(inputs, dir) },
-      stdio: ['ignore', 'pipe', 'pipe']
+  const child = spawn(process.execPath, ['dist/index.js'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...runnerEnvironment(inputs, dir) },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk) => (stdout += chunk))
+  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  const finished = new Promise<ActionRun>((resolve) =>
+    child.on('close', (code, signal) => {
+      const files = readCommandFiles(dir)
+      rmSync(dir, { recursive: true, force: true })
+      resolve({ exitCode: code ?? (signal ? -1 : 0), stdout, stderr, ...files })
     })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk) => (stdout += chunk))
-    child.stderr.on('data', (chunk) => (stderr += chunk))
-    const exitCode = await new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)))
-    return { exitCode, stdout, stderr, ...readCommandFiles(dir) }
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
+  )
+  return { child, finished }
 }
 
 export function readCommandFiles(dir: string): Pick<ActionRun, 'outputs' | 'summary'> {

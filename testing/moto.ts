@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 
 /** A moto server (Python moto, a real SSM wire-protocol emulator) on a free loopback port. */
 export interface MotoServer {
@@ -15,13 +16,25 @@ export function motoAvailable(): boolean {
   return spawnSync('moto_server', ['--help'], { stdio: 'ignore' }).status === 0
 }
 
-/** Starts `moto_server -p 0` and reads the port it chose from its banner. */
-export async function startMoto(env: Record<string, string> = {}): Promise<MotoServer> {
+export interface MotoOptions {
+  /**
+   * Enforce IAM policies, per parameter ARN, once this many requests have set up users and
+   * policies (moto's INITIAL_NO_AUTH_ACTION_COUNT; see moto_iam_server.py).
+   */
+  readonly enforceIamAfter?: number
+}
+
+/** Starts moto on a free port (`-p 0`) and reads the port it chose from its banner. */
+export async function startMoto({ enforceIamAfter }: MotoOptions = {}): Promise<MotoServer> {
   if (!motoAvailable()) throw new Error(MOTO_INSTALL_HINT)
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env }
-  })
+  const args = ['-H', '127.0.0.1', '-p', '0']
+  const child =
+    enforceIamAfter === undefined
+      ? spawn('moto_server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('python3', [fileURLToPath(new URL('moto_iam_server.py', import.meta.url)), ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, INITIAL_NO_AUTH_ACTION_COUNT: String(enforceIamAfter) }
+        })
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('moto_server did not start within 30 s')), 30_000)
     child.once('exit', (code) => reject(new Error(`moto_server exited with ${code}`)))

@@ -1,5 +1,6 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as delay } from 'node:timers/promises'
 
 /** What the proxy does with one call instead of forwarding it. */
 export type Fault =
@@ -19,6 +20,10 @@ export interface SsmProxy {
   readonly calls: RecordedCall[]
   /** Decides per call whether to inject a fault; undefined forwards it. */
   fault?: (call: RecordedCall) => Fault | undefined
+  /** Added before each forwarded call, in milliseconds. */
+  latencyMs: number
+  /** Answer TooManyUpdates to a PutParameter for a name another PutParameter is still writing, as SSM does. */
+  conflictOnConcurrentUpdates: boolean
   count(operation: string): number
   close(): Promise<void>
 }
@@ -32,9 +37,12 @@ export function writeCalls(calls: readonly RecordedCall[]): RecordedCall[] {
 /** A loopback proxy in front of moto that logs every SSM call and can throttle, fail or drop it. */
 export async function startSsmProxy(target: string): Promise<SsmProxy> {
   const upstream = new URL(target)
+  const inFlight = new Set<string>()
   const proxy: SsmProxy = {
     endpoint: '',
     calls: [],
+    latencyMs: 0,
+    conflictOnConcurrentUpdates: false,
     count: (operation) => proxy.calls.filter((call) => call.operation === operation && !call.faulted).length,
     close: () => new Promise((resolve) => server.close(() => resolve()))
   }
@@ -42,17 +50,25 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     const raw = await readBody(req)
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
     const call: RecordedCall = { operation, body: safeJson(raw) }
-    const fault = proxy.fault?.(call)
+    const name = operation === 'PutParameter' ? String(call.body.Name) : undefined
+    const conflict = proxy.conflictOnConcurrentUpdates && name !== undefined && inFlight.has(name)
+    const fault = conflict ? ({ kind: 'status', status: 400, type: 'TooManyUpdates', message: 'There are concurrent updates for the resource' } as const) : proxy.fault?.(call)
     proxy.calls.push(fault ? { ...call, faulted: fault.kind } : call)
     if (fault) return answerFault(fault, req, res)
+    if (name !== undefined) inFlight.add(name)
+    if (proxy.latencyMs) await delay(proxy.latencyMs)
     const forwarded = request(
       { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers)
         answer.pipe(res)
+        answer.on('end', () => name !== undefined && inFlight.delete(name))
       }
     )
-    forwarded.on('error', () => res.destroy())
+    forwarded.on('error', () => {
+      if (name !== undefined) inFlight.delete(name)
+      res.destroy()
+    })
     forwarded.end(raw)
   })
   server.keepAliveTimeout = 1_000
@@ -86,5 +102,21 @@ function safeJson(raw: Buffer): Record<string, unknown> {
     return JSON.parse(raw.toString('utf8')) as Record<string, unknown>
   } catch {
     return {}
+  }
+}
+
+/** A token bucket: `take()` is true while calls stay within `ratePerSecond` (bursts up to `burst`). */
+export function tokenBucket(ratePerSecond: number, burst = ratePerSecond): { take(): boolean } {
+  let tokens = burst
+  let last = performance.now()
+  return {
+    take() {
+      const now = performance.now()
+      tokens = Math.min(burst, tokens + ((now - last) / 1000) * ratePerSecond)
+      last = now
+      if (tokens < 1) return false
+      tokens -= 1
+      return true
+    }
   }
 }

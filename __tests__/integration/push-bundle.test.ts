@@ -160,4 +160,20 @@ describe('the bundled action against moto', () => {
     expect(result.stdout).toMatch(/\/zerotouch\/prod\/payments\/api_token: ValidationException/)
     expectNoLeaks(result)
   })
+
+  it('checks the definitions first: a broken one leaves SSM untouched, a good one is mapped in the summary', async () => {
+    const workspace = { GITHUB_WORKSPACE: `${process.cwd()}/__tests__/fixtures/tenants` }
+    const secrets = JSON.stringify({ DATABASE_URL: 'postgres://prod-db', STRIPE_API_KEY: 'sk_live_123456', WEBHOOK_SECRET: 'whsec_abcdef' })
+    const inputs = { environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets }
+    const broken = await runBundledAction({ ...inputs, definitions: 'broken/overlays/unknown-key', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
+    expect(broken.exitCode).not.toBe(0)
+    expect(broken.stdout).toMatch(/::error::Nothing was written: the secret definitions have problems\..*needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/)
+    expect(writeCalls(proxy.calls)).toEqual([])
+
+    const good = await runBundledAction({ ...inputs, definitions: 'good/overlays/prod', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
+    expect(good.exitCode).toBe(0)
+    expect(good.outputs.created).toBe('["database_url","stripe_api_key","webhook_secret"]')
+    expect(good.summary).toContain('<td>payments-prod/payments-db</td><td>DATABASE_URL</td><td>/zerotouch/prod/payments/database_url</td><td>DATABASE_URL</td>')
+    expectNoLeaks(good, ['postgres://prod-db', 'sk_live_123456', 'whsec_abcdef'])
+  })
 })

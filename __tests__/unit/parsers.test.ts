@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { InputProblem } from '../../src/errors.js'
-import { parseBoolean, parseDuration, parseEndpoint, parseLabelSelector, parseList, parseNamespace, parsePathPrefix, parsePathSegment, parseQualifiedName, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
+import { matchesLabelSelector, parseLabelSelector } from '../../src/inputs/label-selector.js'
+import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parsePathPrefix, parsePathSegment, parseQualifiedName, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
 
 function problemOf(check: () => unknown): InputProblem {
   try {
@@ -112,7 +113,7 @@ describe('parseDuration', () => {
 describe('parseLabelSelector', () => {
   it.each(['zerotouch.io/managed=true', 'app==web', 'tier!=db', 'app in (a, b)', 'env notin (prod)', 'legacy', '!legacy', 'a=b,c in (d),!e', 'empty='])(
     'accepts %p',
-    (raw) => expect(parseLabelSelector('label-selector', raw)).toBe(raw)
+    (raw) => expect(parseLabelSelector('label-selector', raw).length).toBeGreaterThan(0)
   )
   it.each(['a in (b', 'a b', '=x', 'a=b=c', 'a=b,,c', '-bad=x', 'a=-bad-', 'a in b', ''])('refuses %p', (raw) => {
     expect(problemOf(() => parseLabelSelector('label-selector', raw)).message).toMatch(/^label-selector: .*not a valid label selector/)
@@ -126,4 +127,31 @@ describe('parseQualifiedName and parseNamespace', () => {
   })
   it.each(['payments', 'a-1'])('accepts the namespace %p', (raw) => expect(parseNamespace('namespace', raw)).toBe(raw))
   it.each(['Payments', '-a', 'a_b', 'a.b'])('refuses the namespace %p', (raw) => expect(problemOf(() => parseNamespace('namespace', raw)).input).toBe('namespace'))
+})
+
+describe('matchesLabelSelector', () => {
+  const labels = { 'zerotouch.io/managed': 'true', app: 'web', tier: 'front' }
+  it.each([
+    ['zerotouch.io/managed=true', true],
+    ['zerotouch.io/managed==true', true],
+    ['zerotouch.io/managed=false', false],
+    ['app!=web', false],
+    ['app!=db', true],
+    ['missing!=x', true],
+    ['app in (db, web)', true],
+    ['app notin (db, web)', false],
+    ['missing notin (x)', true],
+    ['missing in (x)', false],
+    ['app', true],
+    ['!app', false],
+    ['!missing', true],
+    ['app=web,tier=back', false],
+    ['app=web,tier=front,!legacy', true]
+  ])('%p matches: %p', (selector, expected) => {
+    expect(matchesLabelSelector(parseLabelSelector('label-selector', selector), labels)).toBe(expected)
+  })
+  it('treats no labels as an empty set', () => {
+    expect(matchesLabelSelector(parseLabelSelector('label-selector', '!a'), undefined)).toBe(true)
+    expect(matchesLabelSelector(parseLabelSelector('label-selector', 'a'), undefined)).toBe(false)
+  })
 })

@@ -150,3 +150,12 @@ describe('normalizeSecrets', () => {
     expect(problemOf(() => normalizeSecrets([one('K'.repeat(1000))], { tier: 'Standard', path: '/zerotouch/prod/svc' })).message).toMatch(/characters/)
   })
 })
+
+describe('selectSecrets with odd names', () => {
+  it('treats "/" in a name as an ordinary character, so that the name check sees it', () => {
+    const selected = selectSecrets([{ name: 'A/B', value: 'v' }], { include: ['*'], exclude: [], stripPrefix: '' })
+    expect(selected.map(({ source }) => source)).toEqual(['A/B'])
+    expect(problemOf(() => normalizeSecrets(selected, { tier: 'Standard' })).message).toMatch(/"A\/B" may contain only ASCII letters/)
+    expect(selectSecrets([{ name: 'A/B', value: 'v' }], { include: ['a/*'], exclude: [], stripPrefix: '' })).toHaveLength(1)
+  })
+})

@@ -1,5 +1,6 @@
 import ms from 'ms'
 import { InputProblem } from '../errors.js'
+import { QUALIFIED_NAME } from './label-selector.js'
 
 /** Pure parsers, one per kind of input. Each throws an InputProblem naming the input. */
 
@@ -128,42 +129,12 @@ export function parseDuration(input: string, raw: string): number {
   return millis
 }
 
-const NAME_PART = '[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?'
-const DNS_PREFIX = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
-const QUALIFIED_NAME = new RegExp(`^(${DNS_PREFIX}/)?${NAME_PART}$`)
-const LABEL_VALUE = new RegExp(`^(${NAME_PART})?$`)
-
 /** A Kubernetes qualified name, as label and annotation keys are: `[prefix/]name`. */
 export function parseQualifiedName(input: string, raw: string): string {
   const value = raw.trim()
   const prefix = value.includes('/') ? value.slice(0, value.indexOf('/')) : ''
   if (!QUALIFIED_NAME.test(value) || prefix.length > 253) {
     throw new InputProblem(input, `"${value}" is not a valid Kubernetes key: [prefix/]name, the name at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit`)
-  }
-  return value
-}
-
-/**
- * A Kubernetes label selector (`a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`, comma
- * separated), checked here so that a typo fails before anything is written.
- */
-export function parseLabelSelector(input: string, raw: string): string {
-  const value = raw.trim()
-  const requirements = value.match(/([^,(]+(\([^)]*\))?)/g) ?? []
-  const refuse = (why: string): never => {
-    throw new InputProblem(input, `"${value}" is not a valid label selector: ${why}`)
-  }
-  if (!value || requirements.join(',') !== value) refuse('expected requirements such as app=web,tier!=db separated by commas')
-  for (const requirement of requirements.map((r) => r.trim())) {
-    const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(requirement)
-    const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(requirement)
-    const exists = /^!?([^=!\s]+)$/.exec(requirement)
-    const key = (set ?? equality ?? exists)?.[1]
-    if (!key) refuse(`cannot read "${requirement}"`)
-    if (!QUALIFIED_NAME.test(key!)) refuse(`"${key}" is not a valid label key`)
-    const values = set ? set[3].split(',').map((v) => v.trim()) : equality ? [equality[3]] : []
-    const bad = values.find((v) => !LABEL_VALUE.test(v))
-    if (bad !== undefined) refuse(`"${bad}" is not a valid label value`)
   }
   return value
 }

@@ -1,6 +1,7 @@
 import { ProblemCollector } from '../errors.js'
+import { parseLabelSelector } from './label-selector.js'
 import type { SelectionRules } from '../secrets/select.js'
-import { parseBoolean, parseDuration, parseEndpoint, parseLabelSelector, parseList, parseNamespace, parseQualifiedName, parsePathPrefix, parsePathSegment, parseRegion, parseTags, parseTier, type Tier } from './parsers.js'
+import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parseQualifiedName, parsePathPrefix, parsePathSegment, parseRegion, parseTags, parseTier, type Tier } from './parsers.js'
 
 /** Each input's default, used when the input is absent or empty (the runner may not fill them in). */
 export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
@@ -25,7 +26,9 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'annotation-key': 'force-sync',
   wait: 'true',
   timeout: '300s',
-  'verify-references': 'true'
+  'verify-references': 'true',
+  definitions: '',
+  'definitions-base': ''
 }
 
 export type InputReader = (name: string) => string
@@ -43,6 +46,8 @@ export interface ActionInputs {
   readonly dryRun: boolean
   readonly aws: { readonly region: string; readonly endpoint?: string }
   readonly sync: SyncInputs
+  /** The service's kustomize overlay for this environment, and its base, relative to the workspace. */
+  readonly definitions: { readonly overlay: string; readonly base: string }
 }
 
 export interface SyncInputs {
@@ -67,7 +72,9 @@ export function readInputs(
 ): Partial<ActionInputs> {
   const read = (name: string): string => getInput(name).trim() || INPUT_DEFAULTS[name] || ''
   const sync = readSyncInputs(read, problems)
-  const needsSsm = pushing || (Boolean(sync.namespaces?.length) && sync.verifyReferences !== false)
+  const definitions = { overlay: read('definitions'), base: read('definitions-base') }
+  if (definitions.base && !definitions.overlay) problems.add('definitions-base', 'is checked together with the overlay: set definitions too')
+  const needsSsm = pushing || Boolean(definitions.overlay) || (Boolean(sync.namespaces?.length) && sync.verifyReferences !== false)
   return {
     environment: problems.attempt(() => parsePathSegment('environment', read('environment'))),
     service: problems.attempt(() => parsePathSegment('service', read('service'))),
@@ -82,14 +89,15 @@ export function readInputs(
       region: needsSsm ? problems.attempt(() => parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')) : '',
       endpoint: problems.attempt(() => parseEndpoint('ssm-endpoint', read('ssm-endpoint')))
     },
-    sync: sync as SyncInputs
+    sync: sync as SyncInputs,
+    definitions
   } as Partial<ActionInputs>
 }
 
 function readSyncInputs(read: (name: string) => string, problems: ProblemCollector): Partial<SyncInputs> {
   return {
     namespaces: problems.attempt(() => parseList(read('namespace')).map((namespace) => parseNamespace('namespace', namespace))) ?? [],
-    labelSelector: problems.attempt(() => parseLabelSelector('label-selector', read('label-selector'))),
+    labelSelector: problems.attempt(() => parseLabelSelector('label-selector', read('label-selector')) && read('label-selector')),
     kubeconfig: read('kubeconfig'),
     kubeContext: read('kube-context'),
     annotationKey: problems.attempt(() => parseQualifiedName('annotation-key', read('annotation-key'))),

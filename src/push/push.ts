@@ -4,6 +4,7 @@ import type { Tier } from '../inputs/parsers.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
+import { READ_CONCURRENCY, readParameters } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { inBatches, parameterName, type ParameterStore, type StoredParameter } from '../ssm/store.js'
 import { desiredTags, diffSecrets, isManaged, missingTags, ownershipProblem, pruneCandidates, type KeyPlan } from './plan.js'
@@ -45,8 +46,7 @@ export interface PushReport {
   readonly notOwned: string[]
 }
 
-/** Concurrent calls at most; reads share 40 a second per account, writes about 3. */
-const READ_CONCURRENCY = 4
+/** Concurrent writes at most; PutParameter allows about 3 a second per account. */
 const WRITE_CONCURRENCY = 4
 
 interface PushPlan {
@@ -116,9 +116,8 @@ class SsmCalls {
     this.policy = retry ?? DEFAULT_RETRY_POLICY
   }
 
-  async read(names: readonly string[]): Promise<StoredParameter[]> {
-    const batches = await this.bounded(inBatches(names).map((batch) => () => withRetry(() => this.store.getParameters(batch, true), this.policy)))
-    return batches.flatMap(({ found }) => found)
+  read(names: readonly string[]): Promise<StoredParameter[]> {
+    return readParameters(this.store, names, { decrypt: true, retry: this.policy })
   }
 
   async tags(names: readonly string[]): Promise<Map<string, Record<string, string>>> {

@@ -33,6 +33,9 @@ export function onlyAlwaysExcluded(names: readonly string[]): boolean {
   return names.every((name) => ALWAYS_EXCLUDED.includes(name.toLowerCase()))
 }
 
+/** Secret names are flat: a "/" in one is an ordinary character, not a path separator, to the globs. */
 function matcher(patterns: readonly string[]): (name: string) => boolean {
-  return picomatch([...patterns], { nocase: true, dot: true })
+  const flat = (text: string) => text.replaceAll('/', '\u2215')
+  const matches = picomatch(patterns.map(flat), { nocase: true, dot: true })
+  return (name) => matches(flat(name))
 }

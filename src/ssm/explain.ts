@@ -4,6 +4,7 @@ import { classifyFailure } from './retry.js'
 interface AwsLikeError {
   name?: string
   message?: string
+  $metadata?: { httpStatusCode?: number }
 }
 
 /**
@@ -43,6 +44,7 @@ export function explainSsmError(error: unknown, redact: Redactor): string {
     case 'CredentialsProviderError':
       return `no valid AWS credentials (${name}): run aws-actions/configure-aws-credentials before this step, or check the role and its session`
   }
+  if (e.$metadata?.httpStatusCode === 403) return `AWS refused the request (HTTP 403, ${name}): check the credentials and the IAM policy in the README. ${message}`
   switch (classifyFailure(error)) {
     case 'throttled':
       return `still throttled by AWS after retrying (${name}): PutParameter allows about 3 calls a second for the whole account; re-run, or reduce other writers at the same time`

@@ -1,0 +1,146 @@
+/**
+ * Faults the push must survive, with the bundled action against moto behind a proxy that
+ * throttles, fails, resets and conflicts as the real service does.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm'
+import { runBundledAction, startBundledAction, type ActionRun } from '../../testing/action.ts'
+import { findLeaks } from '../../testing/leaks.ts'
+import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { startSsmProxy, tokenBucket, type SsmProxy } from '../../testing/ssm-proxy.ts'
+
+const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
+const PATH = '/zerotouch/prod/payments'
+
+let moto: MotoServer
+let proxy: SsmProxy
+let ssm: SSMClient
+
+beforeAll(async () => {
+  Object.assign(process.env, AWS)
+  moto = await startMoto()
+  proxy = await startSsmProxy(moto.endpoint)
+  ssm = new SSMClient({ region: AWS.AWS_REGION, endpoint: moto.endpoint })
+})
+afterAll(async () => {
+  ssm?.destroy()
+  await proxy?.close()
+  await moto?.stop()
+})
+beforeEach(async () => {
+  await moto.reset()
+  proxy.calls.length = 0
+  proxy.fault = undefined
+  proxy.latencyMs = 0
+  proxy.conflictOnConcurrentUpdates = false
+})
+
+function secrets(count: number, seed = 'v1'): Record<string, string> {
+  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`SECRET_${String(i).padStart(4, '0')}`, `${seed}-value-${i}-${(i * 7919).toString(36)}`]))
+}
+
+function run(input: Record<string, string>): Promise<ActionRun> {
+  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+}
+
+async function stored(): Promise<Map<string, Parameter>> {
+  const all = new Map<string, Parameter>()
+  let NextToken: string | undefined
+  do {
+    const page = await ssm.send(new GetParametersByPathCommand({ Path: PATH, WithDecryption: true, MaxResults: 10, NextToken }))
+    for (const parameter of page.Parameters ?? []) all.set(parameter.Name!, parameter)
+    NextToken = page.NextToken
+  } while (NextToken)
+  return all
+}
+
+async function expectStored(input: Record<string, string>, version = 1) {
+  const parameters = await stored()
+  expect(parameters.size).toBe(Object.keys(input).length)
+  for (const [name, value] of Object.entries(input)) {
+    const parameter = parameters.get(`${PATH}/${name.toLowerCase()}`)
+    expect([name, parameter?.Value, parameter?.Version]).toEqual([name, value, version])
+  }
+}
+
+describe('SSM faults', () => {
+  it('writes 1,000 keys exactly once through PutParameter throttled at 100 a second', async () => {
+    const bucket = tokenBucket(100, 10)
+    proxy.fault = ({ operation }) => (operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined)
+    const input = secrets(1000)
+    const result = await run(input)
+    expect(result.exitCode).toBe(0)
+    expect(proxy.calls.filter((call) => call.operation === 'PutParameter' && call.faulted === 'throttle').length).toBeGreaterThan(0)
+    expect(proxy.count('PutParameter')).toBe(1000)
+    await expectStored(input)
+    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, Object.values(input).slice(0, 50))).toEqual([])
+  })
+
+  it('finishes two concurrent runs for the same service despite TooManyUpdates, with correct values', async () => {
+    const first = secrets(40, 'old')
+    await run(first)
+    proxy.conflictOnConcurrentUpdates = true
+    proxy.latencyMs = 15
+    const input = secrets(40, 'new')
+    const [a, b] = await Promise.all([run(input), run(input)])
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0])
+    expect(proxy.calls.some((call) => call.faulted === 'status')).toBe(true)
+    const parameters = await stored()
+    for (const [name, value] of Object.entries(input)) expect(parameters.get(`${PATH}/${name.toLowerCase()}`)?.Value).toBe(value)
+  })
+
+  it('writes every key through 10% of calls failing with 500 and some connections reset, without duplicate versions', async () => {
+    let n = 0
+    proxy.fault = () => {
+      n += 1
+      if (n % 10 === 3) return { kind: 'status', status: 500, type: 'InternalServerError' }
+      if (n % 23 === 0) return { kind: 'reset' }
+      return undefined
+    }
+    const input = secrets(120)
+    const result = await run(input)
+    expect(result.exitCode).toBe(0)
+    expect(proxy.calls.filter((call) => call.faulted).length).toBeGreaterThan(10)
+    await expectStored(input)
+  })
+
+  it('names exactly the keys it could not write, and a re-run converges', async () => {
+    proxy.fault = ({ operation, body }) => (operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name)) ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` } : undefined)
+    const input = secrets(12)
+    const failed = await run(input)
+    expect(failed.exitCode).not.toBe(0)
+    const named = [...failed.stdout.replace(/%0A/g, '\n').matchAll(/^ {2}- (\S+): AWS denied/gm)].map((match) => match[1])
+    expect(named).toEqual([`${PATH}/secret_0003`, `${PATH}/secret_0007`])
+    expect(failed.outputs.created).toBe(JSON.stringify(Object.keys(input).map((name) => name.toLowerCase()).filter((key) => !/000[37]$/.test(key))))
+    proxy.fault = undefined
+    const rerun = await run(input)
+    expect(rerun.exitCode).toBe(0)
+    expect(rerun.outputs.created).toBe('["secret_0003","secret_0007"]')
+    await expectStored(input)
+  })
+
+  it('converges after the process is killed in the middle of a push, with no duplicate versions', async () => {
+    proxy.latencyMs = 20
+    const input = secrets(60)
+    const started = startBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (proxy.count('PutParameter') >= 15) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, 5)
+    })
+    started.child.kill('SIGKILL')
+    const killed = await started.finished
+    expect(killed.exitCode).not.toBe(0)
+    const before = (await stored()).size
+    expect(before).toBeGreaterThan(0)
+    expect(before).toBeLessThan(60)
+    proxy.latencyMs = 0
+    const rerun = await run(input)
+    expect(rerun.exitCode).toBe(0)
+    expect(JSON.parse(rerun.outputs.created)).toHaveLength(60 - JSON.parse(rerun.outputs.unchanged).length)
+    await expectStored(input)
+  })
+})

@@ -1,0 +1,60 @@
+import { InputProblem } from '../errors.js'
+
+/** One requirement of a Kubernetes label selector. */
+export type Requirement =
+  | { readonly key: string; readonly operator: 'in' | 'notin'; readonly values: readonly string[] }
+  | { readonly key: string; readonly operator: 'exists' | 'absent' }
+
+export type LabelSelector = readonly Requirement[]
+
+const NAME_PART = '[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?'
+const DNS_PREFIX = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
+/** A Kubernetes qualified name, as label and annotation keys are: `[prefix/]name`. */
+export const QUALIFIED_NAME = new RegExp(`^(${DNS_PREFIX}/)?${NAME_PART}$`)
+const LABEL_VALUE = new RegExp(`^(${NAME_PART})?$`)
+
+/**
+ * Parses a label selector as the API server does (`a=b`, `a==b`, `a!=b`, `a in (x,y)`,
+ * `a notin (x)`, `a`, `!a`, comma separated), so that a typo fails before anything is written.
+ */
+export function parseLabelSelector(input: string, raw: string): LabelSelector {
+  const value = raw.trim()
+  const refuse = (why: string): never => {
+    throw new InputProblem(input, `"${value}" is not a valid label selector: ${why}`)
+  }
+  const parts = value.match(/[^,(]+(\([^)]*\))?/g) ?? []
+  if (!value || parts.join(',') !== value) refuse('expected requirements such as app=web,tier!=db separated by commas')
+  return parts.map((part) => {
+    const requirement = readRequirement(part.trim()) ?? refuse(`cannot read "${part.trim()}"`)
+    if (!QUALIFIED_NAME.test(requirement.key)) refuse(`"${requirement.key}" is not a valid label key`)
+    const bad = 'values' in requirement ? requirement.values.find((v) => !LABEL_VALUE.test(v)) : undefined
+    if (bad !== undefined) refuse(`"${bad}" is not a valid label value`)
+    return requirement
+  })
+}
+
+function readRequirement(text: string): Requirement | undefined {
+  const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(text)
+  if (set) return { key: set[1], operator: set[2] as 'in' | 'notin', values: set[3].split(',').map((v) => v.trim()) }
+  const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(text)
+  if (equality) return { key: equality[1], operator: equality[2] === '!=' ? 'notin' : 'in', values: [equality[3]] }
+  const exists = /^(!?)([^=!\s]+)$/.exec(text)
+  if (exists) return { key: exists[2], operator: exists[1] ? 'absent' : 'exists' }
+  return undefined
+}
+
+export function matchesLabelSelector(selector: LabelSelector, labels: Readonly<Record<string, string>> = {}): boolean {
+  return selector.every((requirement) => {
+    const has = Object.hasOwn(labels, requirement.key)
+    switch (requirement.operator) {
+      case 'exists':
+        return has
+      case 'absent':
+        return !has
+      case 'in':
+        return has && requirement.values.includes(labels[requirement.key])
+      case 'notin':
+        return !has || !requirement.values.includes(labels[requirement.key])
+    }
+  })
+}

@@ -1,0 +1,41 @@
+"""moto_server whose SSM calls are authorized per parameter ARN, and refused, as AWS does.
+
+moto's IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT) checks SSM actions against the resource "*" only,
+so a policy scoped to `parameter/<path>/*` could not be told apart from one that is not; and it refuses
+in XML, where SSM answers JSON. This launcher gives each SSM call the ARNs of the parameters it names
+(Names, Name, ResourceId, or Path for GetParametersByPath), asks moto's own policy evaluation about each,
+and answers a refusal as SSM does: HTTP 400, AccessDeniedException, "... on resource: <arn> ...".
+"""
+import sys
+
+from moto import server
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.ssm.responses import SimpleSystemManagerResponse
+
+_authorize = SimpleSystemManagerResponse._authenticate_and_authorize_normal_action
+
+
+def _parameter_arns(response):
+    names = response._get_param("Names") or [
+        response._get_param("Name") or response._get_param("ResourceId") or response._get_param("Path")
+    ]
+    prefix = f"arn:{response.partition}:ssm:{response.region}:{response.current_account}:parameter"
+    return [f"{prefix}{name if name.startswith('/') else '/' + name}" for name in names if name]
+
+
+def _authorize_each_parameter(self, resource="*"):
+    for arn in _parameter_arns(self) or [resource]:
+        try:
+            _authorize(self, arn)
+        except AccessDeniedError as denied:
+            action = f"ssm:{self._get_action()}"
+            raise JsonRESTError(
+                "AccessDeniedException",
+                f"{denied.message} on resource: {arn} because no identity-based policy allows the {action} action",
+            ) from denied
+
+
+SimpleSystemManagerResponse._authenticate_and_authorize_normal_action = _authorize_each_parameter
+
+if __name__ == "__main__":
+    server.main(sys.argv[1:])
