@@ -22,6 +22,8 @@ export interface SsmProxy {
   fault?: (call: RecordedCall) => Fault | undefined
   /** Added before each forwarded call, in milliseconds. */
   latencyMs: number
+  /** Holds a call until the promise it returns settles, e.g. to line up two runs. */
+  hold?: (call: RecordedCall) => Promise<void> | undefined
   /** Answer TooManyUpdates to a PutParameter for a name another PutParameter is still writing, as SSM does. */
   conflictOnConcurrentUpdates: boolean
   count(operation: string): number
@@ -50,6 +52,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     const raw = await readBody(req)
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
     const call: RecordedCall = { operation, body: safeJson(raw) }
+    await proxy.hold?.(call)
     const name = operation === 'PutParameter' ? String(call.body.Name) : undefined
     const conflict = proxy.conflictOnConcurrentUpdates && name !== undefined && inFlight.has(name)
     const fault = conflict ? ({ kind: 'status', status: 400, type: 'TooManyUpdates', message: 'There are concurrent updates for the resource' } as const) : proxy.fault?.(call)

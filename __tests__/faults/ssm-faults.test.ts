@@ -33,6 +33,7 @@ beforeEach(async () => {
   proxy.fault = undefined
   proxy.latencyMs = 0
   proxy.conflictOnConcurrentUpdates = false
+  proxy.hold = undefined
 })
 
 function secrets(count: number, seed = 'v1'): Record<string, string> {
@@ -81,6 +82,13 @@ describe('SSM faults', () => {
     await run(first)
     proxy.conflictOnConcurrentUpdates = true
     proxy.latencyMs = 15
+    // Both runs read before either writes, so that both write the same names at the same time.
+    let release: () => void = () => undefined
+    const bothRead = new Promise<void>((resolve) => (release = resolve))
+    proxy.hold = ({ operation }) => {
+      if (proxy.calls.filter((call) => call.operation === 'GetParameters').length >= 8) release()
+      return operation === 'PutParameter' ? bothRead : undefined
+    }
     const input = secrets(40, 'new')
     const [a, b] = await Promise.all([run(input), run(input)])
     expect([a.exitCode, b.exitCode]).toEqual([0, 0])
