@@ -5,9 +5,11 @@ import { loadInputs, type LoadedInputs } from './inputs/load.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
+import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report/sync-report.js'
 import { createRedactor, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import type { ParameterStore } from './ssm/store.js'
+import type { SyncReport } from './sync/sync.js'
 
 /** What the run talks to; tests hand in fakes or stores pointed at local servers. */
 export interface Dependencies {
@@ -25,8 +27,9 @@ interface Run {
 }
 
 /**
- * The action: inputs -> validate -> check definitions -> push -> report. Any error fails the
- * step with its message redacted; the job summary shows what was done up to then.
+ * The action: inputs -> validate -> check definitions -> push -> verify references -> annotate
+ * -> wait -> report. Any error fails the step with its message redacted; the job summary shows
+ * what was done up to then.
  */
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
   const deps = { ...defaults, ...overrides }
@@ -38,8 +41,11 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const context: Run = { loaded, deps, redact, store: loaded.inputs.aws.region ? deps.createStore(loaded.inputs.aws) : undefined }
     await definitionsPhase(context)
     const push = await pushPhase(context)
-    const failure = push && pushFailure(push)
-    if (failure) throw new Error(failure)
+    const pushFailed = push && pushFailure(push)
+    if (pushFailed) throw new Error(`${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
+    const sync = await syncPhase(context)
+    const syncFailed = sync && syncFailure(sync)
+    if (syncFailed) throw new Error(syncFailed)
   } catch (error) {
     core.setFailed(redact(error instanceof Error ? error.message : String(error)))
   } finally {
@@ -91,6 +97,25 @@ async function pushPhase({ loaded: { inputs, path, secrets }, redact, store }: R
   lines.forEach((line) => core.info(line))
   setOutputs(pushOutputs(report))
   addSummaryTable(report.dryRun ? `Secrets plan for ${path} (dry run)` : `Secrets pushed to ${path}`, pushSummaryRows(report), lines.at(-1))
+  return report
+}
+
+async function syncPhase({ loaded: { inputs }, deps, redact, store }: Run): Promise<SyncReport | undefined> {
+  setOutputs({ synced: '[]' })
+  if (!inputs.sync.namespaces.length) {
+    core.info('No namespace given: the sync phase is skipped.')
+    return undefined
+  }
+  // The Kubernetes client is loaded only here: the push-only path never pays for it.
+  const { runSyncPhase } = await import('./sync/phase.js')
+  const report = await runSyncPhase(
+    { sync: inputs.sync, pathPrefix: inputs.pathPrefix, environment: inputs.environment, dryRun: inputs.dryRun },
+    { mask: (value) => core.setSecret(value), redact, store, log: (line) => core.info(line), env: deps.env }
+  )
+  const lines = syncLogLines(report)
+  lines.forEach((line) => core.info(line))
+  setOutputs(syncOutputs(report))
+  addSummaryTable(`ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`, syncSummaryRows(report), lines.at(-1))
   return report
 }
 

@@ -1,0 +1,237 @@
+import { matchesLabelSelector, parseLabelSelector } from '../src/inputs/label-selector.js'
+import { KubeError } from '../src/k8s/errors.js'
+import type { Condition, ExternalSecret, ExternalSecretsApi, ExternalSecretsRef, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandlers } from '../src/k8s/types.js'
+
+/**
+ * An in-memory ExternalSecretsApi for unit tests: objects, Events and one resourceVersion
+ * counter, watches that replay from a resourceVersion and then follow, and knobs to drop
+ * watches, compact history (410 Gone), fail calls, and play the operator. No I/O.
+ */
+
+type Change = { readonly rv: number; readonly kind: 'es' | 'event'; readonly type: WatchEventType; readonly object: ExternalSecret | KubeEvent }
+
+interface ActiveWatch {
+  readonly kind: 'es' | 'event'
+  readonly namespace: string
+  readonly selector?: string
+  readonly handlers: WatchHandlers<unknown>
+  ended: boolean
+}
+
+export interface MemoryCall {
+  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events'
+  readonly namespace?: string
+  readonly name?: string
+  readonly resourceVersion?: string
+}
+
+export class MemoryKube implements ExternalSecretsApi {
+  version: string | undefined = 'v1'
+  /** Every call, in order. */
+  readonly calls: MemoryCall[] = []
+  /** Called after each successful patch, with the patched object: play the operator here. */
+  onPatch: (es: ExternalSecret) => void = () => undefined
+  /** When true, list ignores the label selector (a misbehaving server). */
+  ignoreSelector = false
+
+  private rv = 100
+  private readonly objects = new Map<string, ExternalSecret>()
+  private readonly events = new Map<string, KubeEvent>()
+  private readonly history: Change[] = []
+  private compactedThrough = 0
+  private readonly watches = new Set<ActiveWatch>()
+  private readonly failures = new Map<MemoryCall['verb'], unknown[]>()
+  private eventCounter = 0
+
+  // ---- setup and operator play ----
+
+  add(es: ExternalSecret): ExternalSecret {
+    const namespace = es.metadata.namespace ?? 'default'
+    const stored = this.store({ ...es, metadata: { uid: `uid-${namespace}-${es.metadata.name}`, ...es.metadata, namespace } }, 'ADDED')
+    return stored
+  }
+
+  get(namespace: string, name: string): ExternalSecret | undefined {
+    return this.objects.get(`${namespace}/${name}`)
+  }
+
+  /** A successful sync: syncedResourceVersion from the annotations, Ready True. */
+  syncOk(namespace: string, name: string): void {
+    const es = this.require(namespace, name)
+    const hash = JSON.stringify(es.metadata.annotations ?? {})
+    this.setStatus(namespace, name, {
+      syncedResourceVersion: `1-${Buffer.from(hash).toString('base64url')}`,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced' }]
+    })
+  }
+
+  /** A failed sync: Ready False, syncedResourceVersion unchanged, and an UpdateFailed Event (unless `event` is false). */
+  syncFail(namespace: string, name: string, message: string, { event = true, eventFirst = true } = {}): void {
+    const es = this.require(namespace, name)
+    const status = () =>
+      this.setStatus(namespace, name, {
+        ...es.status,
+        conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }]
+      })
+    if (!eventFirst) status()
+    if (event) this.emitEvent(namespace, name, 'UpdateFailed', message)
+    if (eventFirst) status()
+  }
+
+  setStatus(namespace: string, name: string, status: ExternalSecret['status']): void {
+    const es = this.require(namespace, name)
+    this.store({ ...es, status }, 'MODIFIED')
+  }
+
+  setReady(namespace: string, name: string, condition: Condition): void {
+    const es = this.require(namespace, name)
+    this.store({ ...es, status: { ...es.status, conditions: [condition] } }, 'MODIFIED')
+  }
+
+  delete(namespace: string, name: string): void {
+    const es = this.require(namespace, name)
+    this.objects.delete(`${namespace}/${name}`)
+    const rv = ++this.rv
+    this.record({ rv, kind: 'es', type: 'DELETED', object: { ...es, metadata: { ...es.metadata, resourceVersion: String(rv) } } })
+  }
+
+  /** A new Event, or (same `eventName`) the same Event counted again. */
+  emitEvent(namespace: string, name: string, reason: string, message: string, eventName?: string): KubeEvent {
+    const es = this.objects.get(`${namespace}/${name}`)
+    const key = eventName ?? `${name}.${++this.eventCounter}`
+    const existing = this.events.get(`${namespace}/${key}`)
+    const rv = ++this.rv
+    const event: KubeEvent = {
+      metadata: { name: key, namespace, uid: existing?.metadata.uid ?? `event-${key}`, resourceVersion: String(rv) },
+      involvedObject: { kind: 'ExternalSecret', name, namespace, uid: es?.metadata.uid },
+      reason,
+      message,
+      type: reason === 'UpdateFailed' ? 'Warning' : 'Normal',
+      count: (existing?.count ?? 0) + 1,
+      lastTimestamp: new Date(1_700_000_000_000 + rv * 1000).toISOString()
+    }
+    this.events.set(`${namespace}/${key}`, event)
+    this.record({ rv, kind: 'event', type: existing ? 'MODIFIED' : 'ADDED', object: event })
+    return event
+  }
+
+  /** Ends every open watch as a server closing it would. */
+  dropWatches(): void {
+    for (const watch of [...this.watches]) this.end(watch)
+  }
+
+  /** Forgets history: watches from older resourceVersions end with 410 Gone (at start or, with `endOpen`, now). */
+  compact({ endOpen = false } = {}): void {
+    this.compactedThrough = this.rv
+    if (endOpen) for (const watch of [...this.watches]) this.end(watch, new KubeError('gone', 'resourceVersion too old (410 Gone)', 410))
+  }
+
+  /** The next `verb` call throws `error` (queue several by calling again). */
+  failNext(verb: MemoryCall['verb'], error: unknown): void {
+    this.failures.set(verb, [...(this.failures.get(verb) ?? []), error])
+  }
+
+  openWatches(): number {
+    return this.watches.size
+  }
+
+  // ---- ExternalSecretsApi ----
+
+  async discoverVersion(): Promise<string> {
+    this.call({ verb: 'discover' })
+    if (!this.version) throw new KubeError('missing-crd', 'the cluster does not serve the external-secrets.io API')
+    return this.version
+  }
+
+  async listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>> {
+    this.call({ verb: 'list', namespace: ref.namespace })
+    const items = [...this.objects.values()].filter(
+      (es) => es.metadata.namespace === ref.namespace && (this.ignoreSelector || matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
+    )
+    return { items: structuredClone(items), resourceVersion: String(this.rv) }
+  }
+
+  async patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret> {
+    this.call({ verb: 'patch', namespace: ref.namespace, name })
+    const es = this.objects.get(`${ref.namespace}/${name}`)
+    if (!es) throw new KubeError('not-found', `externalsecrets "${name}" not found`, 404)
+    const patched = this.store({ ...es, metadata: { ...es.metadata, annotations: { ...es.metadata.annotations, [key]: value } } }, 'MODIFIED')
+    const answer = structuredClone(patched)
+    queueMicrotask(() => this.onPatch(patched))
+    return answer
+  }
+
+  async listEvents(namespace: string): Promise<Listed<KubeEvent>> {
+    this.call({ verb: 'list-events', namespace })
+    const items = [...this.events.values()].filter((event) => event.metadata.namespace === namespace)
+    return { items: structuredClone(items), resourceVersion: String(this.rv) }
+  }
+
+  async watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>) {
+    this.call({ verb: 'watch', namespace: ref.namespace, resourceVersion })
+    return this.open({ kind: 'es', namespace: ref.namespace, selector: ref.labelSelector, handlers: handlers as WatchHandlers<unknown>, ended: false }, resourceVersion)
+  }
+
+  async watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>) {
+    this.call({ verb: 'watch-events', namespace, resourceVersion })
+    return this.open({ kind: 'event', namespace, handlers: handlers as WatchHandlers<unknown>, ended: false }, resourceVersion)
+  }
+
+  // ---- internals ----
+
+  private call(call: MemoryCall): void {
+    this.calls.push(call)
+    const queued = this.failures.get(call.verb)
+    if (queued?.length) throw queued.shift()
+  }
+
+  private open(watch: ActiveWatch, resourceVersion: string) {
+    const from = Number(resourceVersion)
+    const handle = { stop: () => this.end(watch, undefined, false) }
+    if (from < this.compactedThrough) {
+      queueMicrotask(() => this.end(watch, new KubeError('gone', 'resourceVersion too old (410 Gone)', 410)))
+      return handle
+    }
+    this.watches.add(watch)
+    const replay = this.history.filter((change) => change.rv > from)
+    queueMicrotask(() => {
+      for (const change of replay) this.deliver(watch, change)
+    })
+    return handle
+  }
+
+  private end(watch: ActiveWatch, error?: unknown, notify = true): void {
+    if (watch.ended) return
+    watch.ended = true
+    this.watches.delete(watch)
+    if (notify) watch.handlers.onEnd(error)
+  }
+
+  private deliver(watch: ActiveWatch, change: Change): void {
+    if (watch.ended || change.kind !== watch.kind) return
+    const object = change.object as ExternalSecret | KubeEvent
+    if (object.metadata.namespace !== watch.namespace) return
+    if (watch.kind === 'es' && watch.selector && !matchesLabelSelector(parseLabelSelector('label-selector', watch.selector), object.metadata.labels)) return
+    const event: WatchEvent<unknown> = { type: change.type, object: structuredClone(object) }
+    watch.handlers.onEvent(event)
+  }
+
+  private record(change: Change): void {
+    this.history.push(change)
+    for (const watch of [...this.watches]) this.deliver(watch, change)
+  }
+
+  private store(es: ExternalSecret, type: WatchEventType): ExternalSecret {
+    const rv = ++this.rv
+    const stored: ExternalSecret = { ...es, metadata: { ...es.metadata, resourceVersion: String(rv) } }
+    this.objects.set(`${stored.metadata.namespace}/${stored.metadata.name}`, stored)
+    this.record({ rv, kind: 'es', type, object: stored })
+    return stored
+  }
+
+  private require(namespace: string, name: string): ExternalSecret {
+    const es = this.objects.get(`${namespace}/${name}`)
+    if (!es) throw new Error(`no ExternalSecret ${namespace}/${name}`)
+    return es
+  }
+}

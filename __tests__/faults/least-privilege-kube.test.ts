@@ -1,0 +1,72 @@
+/**
+ * The README's Kubernetes Role is what the action needs and no more: the test API server enforces
+ * exactly its rules, in the target namespace only; the action succeeds with them, and without any
+ * one of them fails naming what is missing.
+ */
+import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+import { runBundledAction } from '../../testing/action.ts'
+import { startKubeApiServer, type KubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
+import { startMoto, type MotoServer } from '../../testing/moto.ts'
+
+const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
+const SECRETS = { DATABASE_URL: 'postgres://x', STRIPE_API_KEY: 'sk_x_123', WEBHOOK_SECRET: 'whsec_x' }
+
+interface Role {
+  metadata: { namespace: string }
+  rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
+}
+
+function readmeRole(): Role {
+  const section = readFileSync('README.md', 'utf8').split(/^### /m).find((part) => part.startsWith('Kubernetes Role')) ?? ''
+  return parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as Role
+}
+
+/** The Role's rules as the test server enforces them: bound in the target namespace only. */
+function rulesOf(role: Role, namespace: string): RbacRule[] {
+  return role.rules.map((rule) => ({ ...rule, namespaces: [namespace] }))
+}
+
+let moto: MotoServer
+let kube: KubeApiServer | undefined
+beforeAll(async () => {
+  moto = await startMoto()
+})
+afterAll(async () => moto?.stop())
+beforeEach(async () => moto.reset())
+afterEach(async () => kube?.close())
+
+async function runWith(rules: RbacRule[]) {
+  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 20, rbac: rules, user: 'system:serviceaccount:ci:deployer' })
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  return runBundledAction(
+    { environment: 'prod', service: 'payments', 'ssm-endpoint': moto.endpoint, secrets: JSON.stringify(SECRETS), namespace: 'payments-prod', kubeconfig: kube.kubeconfig(), timeout: '20s' },
+    AWS
+  )
+}
+
+const role = readmeRole()
+const permissions = role.rules.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ resource, verb }))))
+
+describe("the README's Kubernetes Role", () => {
+  it('is enough for the whole run', async () => {
+    const result = await runWith(rulesOf(role, 'payments-prod'))
+    expect(result.stdout).not.toMatch(/::error::/)
+    expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+  })
+
+  it('is refused in another namespace, naming it', async () => {
+    const result = await runWith(rulesOf(role, 'payments-stg'))
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(/cannot list resource "externalsecrets".*namespace "payments-prod"|list.*externalsecrets.*payments-prod/)
+  })
+
+  it.each(permissions)('needs $verb on $resource: without it the run fails naming it', async ({ resource, verb }) => {
+    const reduced = role.rules.map((rule) => ({ ...rule, verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs }))
+    const result = await runWith(rulesOf({ ...role, rules: reduced }, 'payments-prod'))
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
+    expect(result.stdout).toContain('payments-prod')
+  })
+})

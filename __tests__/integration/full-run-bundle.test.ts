@@ -1,0 +1,109 @@
+/**
+ * The whole job, as the GitHub runner runs it: dist/index.js with INPUT_* variables pushes to moto,
+ * then force-syncs the ExternalSecrets of the project's test Kubernetes API server (whose operator
+ * simulation reads moto) through a kubeconfig, and returns only after each has freshly synced.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
+import { findLeaks } from '../../testing/leaks.ts'
+import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { startSsmProxy, writeCalls, type SsmProxy } from '../../testing/ssm-proxy.ts'
+
+const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
+const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
+
+let moto: MotoServer
+let proxy: SsmProxy
+let kube: KubeApiServer
+
+beforeAll(async () => {
+  Object.assign(process.env, AWS)
+  moto = await startMoto()
+  proxy = await startSsmProxy(moto.endpoint)
+})
+afterAll(async () => {
+  await proxy?.close()
+  await moto?.stop()
+})
+beforeEach(async () => {
+  await moto.reset()
+  proxy.calls.length = 0
+  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 100, retryBaseMs: 60_000 })
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+})
+afterEach(async () => kube?.close())
+
+function run(inputs: Record<string, string> = {}, secrets: Record<string, string> = SECRETS): Promise<ActionRun> {
+  return runBundledAction(
+    { environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(secrets), namespace: 'payments-prod', kubeconfig: kube.kubeconfig(), timeout: '30s', ...inputs },
+    AWS
+  )
+}
+
+function expectNoLeaks(result: ActionRun) {
+  const texts = { stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }
+  expect(findLeaks(texts, [...Object.values(SECRETS), kube.token])).toEqual([])
+}
+
+function patched(): string[] {
+  return kube.requests.filter((request) => request.method === 'PATCH').map((request) => request.path.replace(/^.*\/namespaces\//, ''))
+}
+
+describe('the bundled action, push then sync', () => {
+  it('pushes, annotates exactly the selected ExternalSecrets, and returns after each freshly synced', async () => {
+    const result = await run()
+    expect(result.stdout).not.toMatch(/::error::/)
+    expect(result.exitCode).toBe(0)
+    expect(result.outputs.created).toBe('["database_url","stripe_api_key","webhook_secret"]')
+    expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+    expect(patched().sort()).toEqual(['payments-prod/externalsecrets/payments-db', 'payments-prod/externalsecrets/payments-provider'])
+    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as { data: Record<string, string> }
+    expect(Buffer.from(secret.data.STRIPE_API_KEY, 'base64').toString()).toBe(SECRETS.STRIPE_API_KEY)
+    for (const name of ['payments-db', 'payments-provider']) {
+      const es = kube.get('ExternalSecret', 'payments-prod', name) as { status: { conditions: Array<{ type: string; status: string }> } }
+      expect(es.status.conditions.find(({ type }) => type === 'Ready')?.status).toBe('True')
+    }
+    expect(result.summary).toMatch(/ExternalSecrets force-synced/)
+    expect(result.stdout).toContain(`::add-mask::${kube.token}`)
+    expectNoLeaks(result)
+  })
+
+  it('on a re-run with one value changed, writes one key and the cluster reads the new value', async () => {
+    await run()
+    proxy.calls.length = 0
+    kube.clearRequests()
+    const changed = { ...SECRETS, WEBHOOK_SECRET: 'whsec_rotated_999' }
+    const result = await run({}, changed)
+    expect(result.exitCode).toBe(0)
+    expect(writeCalls(proxy.calls).map(({ body }) => body.Name)).toEqual(['/zerotouch/prod/payments/webhook_secret'])
+    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as { data: Record<string, string> }
+    expect(Buffer.from(secret.data.WEBHOOK_SECRET, 'base64').toString()).toBe('whsec_rotated_999')
+  })
+
+  it("fails with the operator's reason when an ExternalSecret cannot sync, after pushing", async () => {
+    kube.operator.failWith('payments-prod', 'payments-db', 'error processing spec.data[0] (key: /zerotouch/prod/payments/database_url), err: provider exploded')
+    const result = await run()
+    expect(result.exitCode).not.toBe(0)
+    expect(result.outputs.created).toBe('["database_url","stripe_api_key","webhook_secret"]')
+    expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-provider'])
+    expect(result.stdout.replace(/%0A/g, '\n')).toMatch(/payments-prod\/payments-db.*provider exploded/)
+    expectNoLeaks(result)
+  })
+
+  it('refuses before annotating when a referenced parameter is missing, and names it', async () => {
+    const { WEBHOOK_SECRET: _omitted, ...partial } = SECRETS
+    const result = await run({}, partial)
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(/Nothing was annotated.*\/zerotouch\/prod\/payments\/webhook_secret/)
+    expect(patched()).toEqual([])
+  })
+
+  it('dry-run plans the push and the sync, and writes and annotates nothing', async () => {
+    const result = await run({ 'dry-run': 'true', 'verify-references': 'false' })
+    expect(result.exitCode).toBe(0)
+    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(patched()).toEqual([])
+  })
+})

@@ -1,0 +1,369 @@
+/**
+ * The sync phase against the project's Kubernetes API server (testing/kube: real API semantics and an
+ * operator simulation reading moto), through @kubernetes/client-node with a kubeconfig, as the action runs it.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { ActionError } from '../../src/errors.js'
+import type { SyncInputs } from '../../src/inputs/read.js'
+import { syncFailure, syncOutputs } from '../../src/report/sync-report.js'
+import { createRedactor } from '../../src/secrets/redact.js'
+import { createAwsStore } from '../../src/ssm/aws-store.js'
+import type { ParameterStore } from '../../src/ssm/store.js'
+import { runSyncPhase, type SyncPhaseInputs } from '../../src/sync/phase.js'
+import type { SyncReport } from '../../src/sync/sync.js'
+import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type RequestRecord } from '../../testing/kube/index.ts'
+import { startMoto, type MotoServer } from '../../testing/moto.ts'
+
+const LABELS = { 'zerotouch.io/managed': 'true' }
+
+let moto: MotoServer
+let store: ParameterStore
+let kube: KubeApiServer | undefined
+
+beforeAll(async () => {
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' })
+  moto = await startMoto()
+  store = createAwsStore({ region: 'us-east-1', endpoint: moto.endpoint })
+})
+afterAll(async () => moto?.stop())
+beforeEach(async () => moto.reset())
+afterEach(async () => {
+  await kube?.close()
+  kube = undefined
+})
+
+async function put(name: string, value = 'v1'): Promise<void> {
+  await store.putParameter({ name, value, overwrite: true, tier: 'Standard' })
+}
+
+async function server(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 10, retryBaseMs: 60_000, ...options })
+  return kube
+}
+
+function externalSecret(name: string, { namespace = 'apps', labels = LABELS, keys = [`/zerotouch/prod/${name}/URL`], spec = {}, version = 'v1' }: { namespace?: string; labels?: Record<string, string>; keys?: string[]; spec?: Record<string, unknown>; version?: string } = {}) {
+  return {
+    apiVersion: `external-secrets.io/${version}`,
+    kind: 'ExternalSecret',
+    metadata: { name, namespace, labels },
+    spec: {
+      refreshInterval: '1h',
+      secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
+      target: { name },
+      data: keys.map((key, index) => ({ secretKey: `K${index}`, remoteRef: { key } })),
+      ...spec
+    }
+  }
+}
+
+function inputs(sync: Partial<SyncInputs> = {}, rest: Partial<Omit<SyncPhaseInputs, 'sync'>> = {}): SyncPhaseInputs {
+  return {
+    sync: {
+      namespaces: ['apps'],
+      labelSelector: 'zerotouch.io/managed=true',
+      kubeconfig: sync.kubeconfig ?? kube!.kubeconfig(),
+      kubeContext: '',
+      annotationKey: 'force-sync',
+      wait: true,
+      timeoutMs: 10_000,
+      verifyReferences: true,
+      ...sync
+    },
+    pathPrefix: '/zerotouch',
+    environment: 'prod',
+    dryRun: false,
+    ...rest
+  }
+}
+
+function run(phaseInputs: SyncPhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
+  return runSyncPhase(phaseInputs, { mask: (value) => masked.push(value), redact: createRedactor([]), store, env: {} })
+}
+
+async function failure(promise: Promise<unknown>): Promise<ActionError> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof ActionError) return error
+    throw error
+  }
+  throw new Error('expected the phase to fail')
+}
+
+type EsObject = { metadata: { annotations?: Record<string, string> }; status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> } }
+const es = (name: string, namespace = 'apps') => kube!.get('ExternalSecret', namespace, name) as unknown as EsObject | undefined
+const results = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
+const patches = (): RequestRecord[] => kube!.requests.filter(({ method }) => method === 'PATCH')
+const esRequests = (): RequestRecord[] => kube!.requests.filter(({ path }) => path.includes('/externalsecrets'))
+
+/** Applies the ExternalSecrets and waits until the operator has synced them once. */
+async function synced(...objects: ReturnType<typeof externalSecret>[]): Promise<void> {
+  kube!.apply(objects)
+  await kube!.operator.idle()
+}
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
+}
+
+/** Resolves once `count` PATCH requests have been answered. */
+const patched = (count = 1): Promise<void> => until(() => patches().filter(({ status }) => status === 200).length >= count)
+
+describe('force-sync against the test API server', () => {
+  it('does not take the Ready from before the annotation: waits for the fresh sync of a slow operator', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    const before = es('api')!.status!.syncedResourceVersion
+    expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True' })])
+    kube!.operator.reconcileDelayMs = 300
+    const reconciles = kube!.operator.reconciles.length
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    // The operator's fresh sync had finished when the phase returned.
+    expect(kube!.operator.reconciles.slice(reconciles).map(({ outcome }) => outcome)).toContain('synced')
+    expect(es('api')!.status!.syncedResourceVersion).not.toBe(before)
+    expect(syncOutputs(report)).toEqual({ synced: '["apps/api"]' })
+    expect(report.outcomes[0].seconds).toBeGreaterThan(0)
+  })
+
+  it('annotates with a JSON merge patch carrying a value unique to the run', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    const first = await run()
+    const second = await run()
+    expect(second.annotation.value).not.toBe(first.annotation.value)
+    expect(results(second)).toEqual({ 'apps/api': 'synced' })
+    const [patch] = patches()
+    expect(patch.contentType).toBe('application/merge-patch+json')
+    expect(JSON.parse(patch.body!)).toEqual({ metadata: { annotations: { 'force-sync': first.annotation.value } } })
+    expect(es('api')!.metadata.annotations!['force-sync']).toBe(second.annotation.value)
+  })
+
+  it('fails the one ExternalSecret whose sync fails, with the operator\'s Event message, and syncs the others', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await put('/zerotouch/prod/web/URL')
+    await synced(externalSecret('api'), externalSecret('web'))
+    kube!.operator.failWith('apps', 'web', 'AccessDeniedException: not authorized to perform ssm:GetParameter')
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'failed' })
+    expect(report.outcomes.find(({ name }) => name === 'web')!.reason).toBe('the sync failed: AccessDeniedException: not authorized to perform ssm:GetParameter')
+    expect(syncFailure(report)).toMatch(/^1 of 2 ExternalSecrets did not freshly sync:\n {2}- apps\/web \(failed\): the sync failed: AccessDeniedException/)
+    expect(syncOutputs(report)).toEqual({ synced: '["apps/api"]' })
+  })
+
+  it('succeeds for an ExternalSecret that failed before the run once its parameter exists', async () => {
+    await server()
+    await synced(externalSecret('api')) // the parameter does not exist yet: Ready False, an UpdateFailed Event
+    expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'False' })])
+    expect(kube!.list('Event', 'apps').some((event) => (event as unknown as { reason: string }).reason === 'UpdateFailed')).toBe(true)
+    await put('/zerotouch/prod/api/URL') // what the push phase does
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+  })
+
+  it('touches nothing outside the namespace and selector', async () => {
+    await server()
+    for (const name of ['api', 'web', 'other', 'plain']) await put(`/zerotouch/prod/${name}/URL`)
+    await synced(externalSecret('api'), externalSecret('web'), externalSecret('plain', { labels: { app: 'plain' } }), externalSecret('other', { namespace: 'other' }))
+    const plainBefore = es('plain')
+    const otherBefore = es('other', 'other')
+    kube!.clearRequests()
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'synced' })
+    expect(patches().map(({ path }) => path).sort()).toEqual([
+      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api',
+      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/web'
+    ])
+    for (const request of esRequests()) {
+      expect(request.path.startsWith('/apis/external-secrets.io/v1/namespaces/apps/externalsecrets')).toBe(true)
+      if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
+    }
+    expect(kube!.requests.some(({ path }) => path.includes('/namespaces/other/'))).toBe(false)
+    expect(es('plain')).toEqual(plainBefore)
+    expect(es('other', 'other')).toEqual(otherBefore)
+  })
+
+  it('uses v1beta1 on a cluster that serves only v1beta1', async () => {
+    await server({ versions: ['v1beta1'] })
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api', { version: 'v1beta1' }))
+    const report = await run()
+    expect(report.apiVersion).toBe('v1beta1')
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    expect(esRequests().length).toBeGreaterThan(0)
+    expect(esRequests().every(({ path }) => path.startsWith('/apis/external-secrets.io/v1beta1/'))).toBe(true)
+  })
+
+  it('resumes a watch dropped mid-wait', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.operator.reconcileDelayMs = 200
+    const phase = run()
+    await patched()
+    await until(() => esRequests().some(({ query, status }) => query.watch === 'true' && status === 200))
+    expect(kube!.dropWatches()).toBeGreaterThan(0)
+    const report = await phase
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    const watches = esRequests().filter(({ query }) => query.watch === 'true')
+    expect(watches.length).toBeGreaterThan(1)
+    // resumed from where it was, not from scratch
+    expect(Number(watches.at(-1)!.query.resourceVersion)).toBeGreaterThan(Number(watches[0].query.resourceVersion))
+  })
+
+  it('keeps waiting through an API server restart', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.operator.reconcileDelayMs = 300
+    const phase = run()
+    await patched()
+    await kube!.restart(100)
+    const report = await phase
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+  })
+
+  it('lists again when its resourceVersion is too old (410 Gone), and still sees the sync', async () => {
+    await server({ historyLimit: 2 })
+    for (const name of ['a', 'b', 'c', 'd']) await put(`/zerotouch/prod/${name}/URL`)
+    await synced(...['a', 'b', 'c', 'd'].map((name) => externalSecret(name)))
+    kube!.operator.reconcileDelayMs = 30
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/a': 'synced', 'apps/b': 'synced', 'apps/c': 'synced', 'apps/d': 'synced' })
+    // four patches overflow a history of two: the watch from the list got 410 and listed again
+    const lists = esRequests().filter(({ method, query }) => method === 'GET' && query.watch !== 'true')
+    expect(lists.length).toBeGreaterThan(1)
+  })
+
+  it('times out naming the ExternalSecret not synced and its last condition', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.operator.pause()
+    const report = await run(inputs({ timeoutMs: 400 }))
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({
+        namespace: 'apps',
+        name: 'api',
+        result: 'timed-out',
+        reason: 'not freshly synced within 0.4 s: last known Ready=True (SecretSynced: secret synced), syncedResourceVersion unchanged since the annotation'
+      })
+    ])
+    expect(syncFailure(report)).toMatch(/apps\/api \(timed out\): not freshly synced within 0\.4 s/)
+  })
+
+  it('retries a patch answered with 409 Conflict', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.faults.failNext({ status: 409, verb: 'patch', resource: 'externalsecrets', count: 2 })
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    expect(patches().map(({ status }) => status)).toEqual([409, 409, 200])
+  })
+
+  it('names the verb, resource and namespace when the patch is forbidden', async () => {
+    await server({ rbac: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] })
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    const report = await run()
+    expect(report.outcomes).toEqual([
+      expect.objectContaining({
+        result: 'failed',
+        reason:
+          'not annotated: forbidden: "system:serviceaccount:ci:deployer" may not patch externalsecrets.external-secrets.io in namespace "apps". Grant verb "patch" on resource "externalsecrets" (apiGroup "external-secrets.io") to it with a Role in namespace "apps" and a RoleBinding.'
+      })
+    ])
+  })
+
+  it('masks the kubeconfig and its token before using them', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    const masked: string[] = []
+    await run(inputs(), masked)
+    expect(masked).toEqual(expect.arrayContaining([kube!.kubeconfig(), kube!.token]))
+  })
+
+  it('dry run: checks, annotates nothing', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.clearRequests()
+    const report = await run(inputs({}, { dryRun: true }))
+    expect(results(report)).toEqual({ 'apps/api': 'would-annotate' })
+    expect(report.checkedParameters).toEqual(['/zerotouch/prod/api/URL'])
+    expect(patches()).toEqual([])
+    expect(es('api')!.metadata.annotations?.['force-sync']).toBeUndefined()
+  })
+})
+
+describe('guardrails against the test API server', () => {
+  it('refuses placeholders, cross-environment references, missing parameters and refresh policies that ignore annotations, annotating nothing', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    kube!.apply([
+      externalSecret('api', { keys: ['/zerotouch/prod/api/URL', '/zerotouch/prod/api/MISSING'] }),
+      externalSecret('placeholder', { keys: ['/zerotouch/_ENV_/web/URL'] }),
+      externalSecret('cross', { keys: ['/zerotouch/stg/web/URL'] }),
+      externalSecret('once', { keys: ['/zerotouch/prod/api/URL'], spec: { refreshPolicy: 'CreatedOnce' } }),
+      externalSecret('never', { keys: ['/zerotouch/prod/api/URL'], spec: { refreshInterval: '0' } })
+    ])
+    await kube!.operator.idle()
+    kube!.clearRequests()
+    const error = await failure(run())
+    expect(error.message).toMatch(/^Nothing was annotated: 5 problems with the selected ExternalSecrets/)
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^apps\/cross: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/web\/URL" reads environment "stg", not "prod"/),
+      expect.stringMatching(/^apps\/never: refreshInterval "0" with refreshPolicy unset \(Periodic\)/),
+      expect.stringMatching(/^apps\/once: refreshPolicy CreatedOnce never refreshes/),
+      expect.stringMatching(/^apps\/placeholder: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/web\/URL" still contains the _ENV_ placeholder/),
+      'apps/api: spec.data[1].remoteRef.key "/zerotouch/prod/api/MISSING" does not exist in SSM Parameter Store (nothing was pushed under that name)'
+    ])
+    expect(patches()).toEqual([])
+  })
+
+  it('fails naming the namespace and selector when nothing matches', async () => {
+    await server()
+    kube!.apply([externalSecret('plain', { labels: {} })])
+    const error = await failure(run())
+    expect(error.message).toMatch(/^Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps"\./)
+  })
+})
+
+describe('cluster problems a person can act on', () => {
+  it('missing CRD', async () => {
+    await server({ versions: [] })
+    const error = await failure(run())
+    expect(error.message).toBe(
+      'Nothing was annotated: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.'
+    )
+  })
+
+  it('unknown context, listing the contexts there are', async () => {
+    await server()
+    const error = await failure(run(inputs({ kubeContext: 'prod-cluster' })))
+    expect(error.message).toBe('Nothing was annotated: kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test"')
+  })
+
+  it('unreachable API server', async () => {
+    await server()
+    const kubeconfig = kube!.kubeconfig()
+    const { url } = kube!
+    await kube!.close()
+    kube = undefined
+    const error = await failure(run(inputs({ kubeconfig })))
+    expect(error.message).toBe(
+      `Nothing was annotated: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN)`
+    )
+  })
+
+  it('a wrong token', async () => {
+    await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
+    const error = await failure(run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') })))
+    expect(error.message).toMatch(/^Nothing was annotated: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/)
+  })
+})

@@ -1,0 +1,122 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { stringify } from 'yaml'
+import { createKubeApi } from '../../src/k8s/client.js'
+import { KubeError } from '../../src/k8s/errors.js'
+
+/** createKubeApi against a bare loopback server: what goes over the wire, and what comes back. */
+
+let server: Server | undefined
+const seen: Array<{ method: string; url: string; contentType?: string; authorization?: string; body: string }> = []
+
+afterEach(async () => {
+  seen.length = 0
+  server?.closeAllConnections()
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined))
+  server = undefined
+})
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void): Promise<string> {
+  server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk) => (body += chunk))
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, body })
+      handler(req, res, body)
+    })
+  })
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'test',
+    clusters: [{ name: 'test', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'test', user: { token: 'the-token' } }],
+    contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }]
+  })
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json' })
+  res.end(JSON.stringify(body))
+}
+
+const ref = { version: 'v1', namespace: 'apps', labelSelector: 'zerotouch.io/managed=true' }
+
+describe('createKubeApi', () => {
+  it('discovers the preferred version of external-secrets.io with the bearer token', async () => {
+    const kubeconfig = await serve((_req, res) => json(res, 200, { kind: 'APIGroup', name: 'external-secrets.io', versions: [{ version: 'v1' }, { version: 'v1beta1' }], preferredVersion: { version: 'v1' } }))
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    expect(await api.discoverVersion()).toBe('v1')
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/apis/external-secrets.io', authorization: 'Bearer the-token' })
+  })
+
+  it('says the CRDs are missing when the group is not served', async () => {
+    const kubeconfig = await serve((_req, res) => json(res, 404, { kind: 'Status', code: 404, message: 'the server could not find the requested resource' }))
+    const error = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).discoverVersion().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(KubeError)
+    expect((error as KubeError).kind).toBe('missing-crd')
+  })
+
+  it('patches with a JSON merge patch of the one annotation', async () => {
+    const kubeconfig = await serve((_req, res) => json(res, 200, { metadata: { name: 'api', namespace: 'apps' }, status: { syncedResourceVersion: '1-a' } }))
+    const patched = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).patchAnnotation(ref, 'api', 'force-sync', 'run-1')
+    expect(patched.status?.syncedResourceVersion).toBe('1-a')
+    expect(seen[0]).toMatchObject({ method: 'PATCH', url: '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api', contentType: 'application/merge-patch+json' })
+    expect(JSON.parse(seen[0].body)).toEqual({ metadata: { annotations: { 'force-sync': 'run-1' } } })
+  })
+
+  it('lists every page with the selector, keeping the first page\'s resourceVersion', async () => {
+    const kubeconfig = await serve((req, res) => {
+      const url = new URL(req.url ?? '', 'http://x')
+      const second = url.searchParams.get('continue') === 'next'
+      json(res, 200, { metadata: { resourceVersion: second ? '99' : '42', continue: second ? undefined : 'next' }, items: [{ metadata: { name: second ? 'b' : 'a', namespace: 'apps' } }] })
+    })
+    const listed = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).listExternalSecrets(ref)
+    expect(listed).toEqual({ resourceVersion: '42', items: [{ metadata: { name: 'a', namespace: 'apps' } }, { metadata: { name: 'b', namespace: 'apps' } }] })
+    expect(new URL(seen[0].url, 'http://x').searchParams.get('labelSelector')).toBe('zerotouch.io/managed=true')
+  })
+
+  it('gives up on a request the server never answers, as unreachable', async () => {
+    const kubeconfig = await serve(() => undefined)
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined, requestTimeoutMs: 100 })
+    for (const call of [() => api.discoverVersion(), () => api.listExternalSecrets(ref), () => api.listEvents('apps'), () => api.patchAnnotation(ref, 'a', 'k', 'v')]) {
+      const error = await call().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(KubeError)
+      expect((error as KubeError).kind).toBe('unreachable')
+      expect((error as KubeError).message).toMatch(/cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT\)/)
+    }
+  })
+
+  it('turns a watch ERROR event into its KubeError, ending the watch', async () => {
+    const kubeconfig = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '7' } } })}\n`)
+      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' } })}\n`)
+    })
+    const events: string[] = []
+    const ended = await new Promise<unknown>((resolve) => {
+      void createKubeApi({ kubeconfig, context: '', mask: () => undefined }).watchExternalSecrets(ref, '1', {
+        onEvent: (event) => events.push(`${event.type} ${event.object.metadata.resourceVersion}`),
+        onEnd: resolve
+      })
+    })
+    expect(events).toEqual(['BOOKMARK 7'])
+    expect((ended as KubeError).kind).toBe('gone')
+    const query = new URL(seen[0].url, 'http://x').searchParams
+    expect(Object.fromEntries(query)).toMatchObject({ watch: 'true', resourceVersion: '1', labelSelector: 'zerotouch.io/managed=true', allowWatchBookmarks: 'true' })
+  })
+
+  it('ends a watch cleanly when the server closes it, and not at all after stop()', async () => {
+    const kubeconfig = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '8' } } })}\n`)
+    })
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    const ended = await new Promise<unknown>((resolve) => void api.watchEvents('apps', '1', { onEvent: () => undefined, onEnd: (error) => resolve(error ?? 'clean') }))
+    expect(ended).toBe('clean')
+    expect(new URL(seen[0].url, 'http://x').searchParams.get('fieldSelector')).toBe('involvedObject.kind=ExternalSecret')
+  })
+})

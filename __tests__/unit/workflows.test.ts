@@ -1,0 +1,327 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import {
+  FIRST_PARTY,
+  filesToValidate,
+  isKnownNode24Error,
+  isThirdParty,
+  pinConsistencyProblems,
+  pinningProblems,
+  runValidator,
+  usesLines,
+  validateFile,
+  withRunsUsing
+} from '../../scripts/validate-workflows.ts'
+
+/**
+ * action.yml and every workflow (.github/workflows/*.yml, examples/*.yml) through the real
+ * @action-validator/cli, pinning of third-party actions, and what the workflows promise: the
+ * inputs they give the action exist, the reusable workflow's contract, the project's CI.
+ * The single tolerated validator error (node24 in action.yml) is explained in
+ * scripts/validate-workflows.ts and pinned down by the tests under "the node24 tolerance".
+ */
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, shape checked by the assertions
+type Yaml = Record<string, any>
+interface Step {
+  readonly name?: string
+  readonly uses?: string
+  readonly run?: string
+  readonly with?: Record<string, unknown>
+  readonly env?: Record<string, unknown>
+  readonly id?: string
+}
+
+const FILES = filesToValidate()
+const WORKFLOWS = FILES.filter((file) => file !== 'action.yml')
+const read = (file: string): string => readFileSync(file, 'utf8')
+const load = (file: string): Yaml => parse(read(file)) as Yaml
+const action = load('action.yml') as { inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown>; runs: { using: string } }
+
+const declaredInputs = new Set(Object.keys(action.inputs))
+
+const stepsOf = (workflow: Yaml): Array<Step & { job: string }> =>
+  Object.entries((workflow.jobs ?? {}) as Record<string, { steps?: Step[] }>).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
+const isThisAction = (uses: string | undefined): boolean => uses === './' || Boolean(uses?.toLowerCase().startsWith(`${FIRST_PARTY}@`))
+const REUSABLE = '.github/workflows/zerotouch-secrets.yml'
+const isReusableCall = (uses: unknown): boolean =>
+  typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
+
+it('finds action.yml and the workflow files to check', () => {
+  expect(FILES).toEqual(
+    expect.arrayContaining([
+      'action.yml',
+      '.github/workflows/ci.yml',
+      '.github/workflows/check-dist.yml',
+      '.github/workflows/e2e.yml',
+      REUSABLE,
+      'examples/release-pipeline.yml',
+      'examples/tenant-caller.yml'
+    ])
+  )
+})
+
+describe('action-validator (CLI)', () => {
+  it.each(FILES)('%s is valid', (file) => {
+    const result = validateFile(file)
+    expect(result.errors).toEqual([])
+    // Only action.yml may need the tolerance, and only for node24.
+    if (result.tolerated) expect([file, action.runs.using]).toEqual(['action.yml', 'node24'])
+  })
+
+  it('reports the errors of a broken workflow (the validator really validates)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'workflow-'))
+    try {
+      writeFileSync(join(dir, 'broken.yml'), 'name: broken\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permission:\n      contents: read\n    steps:\n      - run: echo\n')
+      const result = validateFile('broken.yml', dir)
+      expect(result.tolerated).toBeUndefined()
+      expect(JSON.stringify(result.errors)).toContain("Additional property 'permission' is not allowed")
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the node24 tolerance', () => {
+  const text = read('action.yml')
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'action-'))
+  })
+  afterAll(() => rmSync(dir, { recursive: true, force: true }))
+  const validateVariant = (content: string) => {
+    writeFileSync(join(dir, 'action.yml'), content)
+    return validateFile('action.yml', dir)
+  }
+
+  it('action.yml declares node24, and action-validator 0.6.0 errs on exactly that (or no longer errs at all)', () => {
+    expect(action.runs.using).toBe('node24')
+    const result = runValidator('action.yml')
+    if (result.errors.length) expect(isKnownNode24Error(result, text)).toBe(true)
+  })
+
+  it('the same action with runs.using node20 validates with no error, so every other rule holds', () => {
+    expect(parse(withRunsUsing(text, 'node20'))).toEqual({ ...(parse(text) as object), runs: { ...action.runs, using: 'node20' } })
+    expect(validateVariant(withRunsUsing(text, 'node20'))).toEqual({ file: 'action.yml', errors: [] })
+  })
+
+  it('is not applied to another unknown runtime', () => {
+    const result = validateVariant(withRunsUsing(text, 'node99'))
+    expect(result.tolerated).toBeUndefined()
+    expect(result.errors).not.toEqual([])
+  })
+
+  it('is not applied when node24 comes with another error in runs', () => {
+    const result = validateVariant(text.replace("main: 'dist/index.js'", "main: 'dist/index.js'\n  mian: 'typo.js'"))
+    expect(result.tolerated).toBeUndefined()
+    expect(JSON.stringify(result.errors)).toContain("Additional property 'mian' is not allowed")
+  })
+
+  it('is not applied when node24 comes with an error elsewhere in the file', () => {
+    const result = validateVariant(text.replace(/^name: .*\n/m, ''))
+    expect(result.tolerated).toBeUndefined()
+    expect(JSON.stringify(result.errors)).toContain('/name')
+  })
+
+  it('is never applied to a workflow', () => {
+    const known = runValidator('action.yml')
+    if (!known.errors.length) return
+    expect(isKnownNode24Error({ ...known, actionType: 'workflow' }, text)).toBe(false)
+  })
+})
+
+describe('pinning', () => {
+  it.each(FILES)('%s pins every third-party action to a 40-hex commit SHA with a version comment', (file) => {
+    expect(pinningProblems(file, read(file))).toEqual([])
+  })
+
+  it('pins each action to the same commit and version in every file', () => {
+    expect(pinConsistencyProblems(FILES.map((file) => ({ file, text: read(file) })))).toEqual([])
+  })
+
+  it('covers the third-party actions the workflows use', () => {
+    const thirdParty = new Set(FILES.flatMap((file) => usesLines(read(file))).filter(({ uses }) => isThirdParty(uses)).map(({ uses }) => uses.split('@')[0]))
+    // Not vacuous: the check above saw every action these workflows rely on.
+    expect([...thirdParty]).toEqual(expect.arrayContaining(['actions/checkout', 'actions/setup-node', 'aws-actions/configure-aws-credentials', 'azure/setup-helm', 'helm/kind-action']))
+  })
+
+  it('refuses tags, branches, short SHAs, missing comments and images without digest; allows local and first-party', () => {
+    const sha = 'de0fac2e4500dabe0009e67214ff5f5447ce83dd'
+    const workflow = (uses: string) => `jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: ${uses}\n`
+    expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha} # v6.0.2`))).toEqual([])
+    expect(pinningProblems('w.yml', workflow('./'))).toEqual([])
+    expect(pinningProblems('w.yml', workflow(`${FIRST_PARTY}@v1`))).toEqual([])
+    expect(pinningProblems('w.yml', workflow('actions/checkout@v6'))).toEqual(['w.yml:5: actions/checkout@v6 is not pinned to a full 40-hex commit SHA'])
+    expect(pinningProblems('w.yml', workflow('actions/checkout@main'))).toHaveLength(1)
+    expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha.slice(0, 7)} # v6.0.2`))).toHaveLength(1)
+    expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha}`))).toEqual([`w.yml:5: actions/checkout@${sha} has no version comment (# vX.Y.Z)`])
+    expect(pinningProblems('w.yml', workflow('docker://alpine:3.20'))).toHaveLength(1)
+    expect(pinningProblems('w.yml', `jobs:\n  a:\n    uses: other/repo/.github/workflows/x.yml@main\n`)).toHaveLength(1)
+    // A uses: the line scan cannot see (here: a flow mapping) is reported, not skipped.
+    expect(pinningProblems('w.yml', `jobs:\n  a:\n    runs-on: x\n    steps: [{uses: actions/checkout@v6}]\n`)).toHaveLength(1)
+  })
+
+  it('reports one action pinned to two commits', () => {
+    const a = { file: 'a.yml', text: '      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2\n' }
+    const b = { file: 'b.yml', text: '      - uses: actions/checkout@08eba0b27e820071cde6df949e0beb9ba4906955 # v4.3.0\n' }
+    expect(pinConsistencyProblems([a, b])).toHaveLength(1)
+  })
+})
+
+describe('what the workflows give the action', () => {
+  const uses = WORKFLOWS.flatMap((file) => stepsOf(load(file)).filter((step) => isThisAction(step.uses)).map((step) => ({ file, step })))
+
+  it('the action is used by the examples, the reusable workflow and the e2e', () => {
+    expect([...new Set(uses.map(({ file }) => file))]).toEqual(expect.arrayContaining(['examples/release-pipeline.yml', REUSABLE, '.github/workflows/e2e.yml']))
+  })
+
+  it.each(uses.map(({ file, step }) => [`${file}: ${step.name ?? step.uses}`, step] as const))('%s: only inputs of action.yml, every required one', (_, step) => {
+    const given = Object.keys(step.with ?? {})
+    expect(given.filter((input) => !declaredInputs.has(input))).toEqual([])
+    const required = Object.entries(action.inputs).filter(([, spec]) => spec.required).map(([input]) => input)
+    expect(required.filter((input) => !given.includes(input))).toEqual([])
+  })
+
+  it('the release pipeline: OIDC credentials first, then the action with toJSON(secrets), environment, service, namespace and the overlay', () => {
+    const workflow = load('examples/release-pipeline.yml')
+    expect(workflow.permissions).toMatchObject({ 'id-token': 'write' })
+    const steps = stepsOf(workflow)
+    const credentials = steps.findIndex((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))
+    const push = steps.findIndex((step) => isThisAction(step.uses))
+    expect(credentials).toBeGreaterThanOrEqual(0)
+    expect(push).toBeGreaterThan(credentials)
+    const inputs = steps[push].with ?? {}
+    expect(inputs.secrets).toBe('${{ toJSON(secrets) }}')
+    expect(inputs).toMatchObject({ environment: 'prod', service: 'payments-api', namespace: 'payments-api-prod' })
+    // The tenant repository's layout is examples/'s: its overlay and base exist here.
+    expect(existsSync(join('examples', String(inputs.definitions), 'kustomization.yaml'))).toBe(true)
+    expect(existsSync(join('examples', String(inputs['definitions-base']), 'kustomization.yaml'))).toBe(true)
+    expect(String(inputs.definitions)).toMatch(/overlays\/prod$/)
+    expect(workflow.jobs[steps[push].job].environment).toBe('prod')
+  })
+})
+
+describe('the reusable workflow', () => {
+  const workflow = load(REUSABLE)
+  const call = workflow.on?.workflow_call as { inputs: Record<string, { required?: boolean; type: string }>; outputs: Record<string, { value: string }> }
+  const [[jobName, job]] = Object.entries(workflow.jobs as Record<string, Yaml>)
+  const steps = job.steps as Step[]
+  const push = steps.find((step) => isThisAction(step.uses))!
+
+  it('is called with workflow_call and takes the inputs tenants need', () => {
+    expect(Object.keys(call.inputs)).toEqual(
+      expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run'])
+    )
+    expect(call.inputs['dry-run'].type).toBe('boolean')
+    for (const input of ['environment', 'service', 'aws-role-arn', 'aws-region']) expect(call.inputs[input].required).toBe(true)
+  })
+
+  it('uses every input it declares', () => {
+    const text = read(REUSABLE)
+    expect(Object.keys(call.inputs).filter((input) => !text.includes(`inputs.${input} `) && !text.includes(`inputs.${input} }}`))).toEqual([])
+  })
+
+  it('has one job with minimal permissions and one run per service and environment at a time', () => {
+    expect(Object.keys(workflow.jobs)).toHaveLength(1)
+    expect(workflow.permissions).toEqual({})
+    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
+    expect(job.concurrency['cancel-in-progress']).toBe(false)
+    expect(job.concurrency.group).toContain('${{ inputs.service }}')
+    expect(job.concurrency.group).toContain('${{ inputs.environment }}')
+    expect(job.environment).toContain('inputs.environment')
+  })
+
+  it('assumes the role by OIDC, reaches the cluster, then runs the action with toJSON(secrets)', () => {
+    const order = steps.map((step) => (step.uses ?? step.run ?? '').split('@')[0].split(' ').slice(0, 3).join(' '))
+    const credentials = order.indexOf('aws-actions/configure-aws-credentials')
+    const cluster = steps.findIndex((step) => step.run?.includes('aws eks update-kubeconfig'))
+    expect(credentials).toBeGreaterThanOrEqual(0)
+    expect(cluster).toBeGreaterThan(credentials)
+    expect(steps.indexOf(push)).toBeGreaterThan(cluster)
+    expect(steps[credentials].with?.['role-to-assume']).toBe('${{ inputs.aws-role-arn }}')
+    expect(push.with?.secrets).toBe('${{ toJSON(secrets) }}')
+    expect(push.with).toMatchObject({
+      environment: '${{ inputs.environment }}',
+      service: '${{ inputs.service }}',
+      namespace: '${{ inputs.namespace }}',
+      definitions: '${{ inputs.definitions }}',
+      'dry-run': '${{ inputs.dry-run }}'
+    })
+  })
+
+  it("exposes the action's outputs, by their names", () => {
+    for (const [output, { value }] of Object.entries(call.outputs)) {
+      expect(Object.keys(action.outputs)).toContain(output)
+      expect(value).toBe(`\${{ jobs.${jobName}.outputs.${output} }}`)
+      expect(job.outputs[output]).toBe(`\${{ steps.${push.id}.outputs.${output} }}`)
+    }
+  })
+
+  it('is called by examples/tenant-caller.yml with one job, secrets: inherit, declared inputs only and the permissions it needs', () => {
+    const caller = load('examples/tenant-caller.yml')
+    const jobs = Object.values(caller.jobs as Record<string, Yaml>)
+    expect(jobs).toHaveLength(1)
+    const [callerJob] = jobs
+    expect(isReusableCall(callerJob.uses)).toBe(true)
+    expect(callerJob.secrets).toBe('inherit')
+    const given = Object.keys(callerJob.with)
+    expect(given.filter((input) => !(input in call.inputs))).toEqual([])
+    const required = Object.entries(call.inputs).filter(([, spec]) => spec.required).map(([input]) => input)
+    expect(required.filter((input) => !given.includes(input))).toEqual([])
+    expect({ ...caller.permissions, ...callerJob.permissions }).toMatchObject({ contents: 'read', 'id-token': 'write' })
+    expect(existsSync(join('examples', callerJob.with.definitions, 'kustomization.yaml'))).toBe(true)
+  })
+})
+
+describe("the project's workflows", () => {
+  it.each(WORKFLOWS)('%s sets top-level permissions and puts no ${{ }} expression inside a run: script', (file) => {
+    const workflow = load(file)
+    expect(workflow).toHaveProperty('permissions')
+    const runs = stepsOf(workflow).filter((step) => typeof step.run === 'string')
+    // Untrusted text in an expression would be pasted into the script: pass values through env.
+    expect(runs.filter((step) => step.run!.includes('${{')).map((step) => step.name ?? step.run)).toEqual([])
+  })
+
+  it('ci.yml: Node from .node-version, then npm ci, typecheck and npm test', () => {
+    const steps = stepsOf(load('.github/workflows/ci.yml'))
+    const node = steps.find((step) => step.uses?.startsWith('actions/setup-node@'))
+    expect(node?.with?.['node-version-file']).toBe('.node-version')
+    expect(read('.node-version').trim()).toBe('24')
+    const commands = steps.map((step) => step.run?.trim()).filter(Boolean)
+    const order = ['npm ci', 'npm run typecheck', 'npm test'].map((command) => commands.indexOf(command))
+    expect(order.every((index) => index >= 0)).toBe(true)
+    expect([...order].sort((a, b) => a - b)).toEqual(order)
+  })
+
+  it('check-dist.yml: rebuilds dist/ and fails on any difference', () => {
+    const script = stepsOf(load('.github/workflows/check-dist.yml'))
+      .map((step) => step.run ?? '')
+      .join('\n')
+    expect(script).toContain('npm ci')
+    expect(script.indexOf('npm run build')).toBeGreaterThanOrEqual(0)
+    expect(script.indexOf('git diff --exit-code')).toBeGreaterThan(script.indexOf('npm run build'))
+    expect(script).toMatch(/git diff --exit-code[^\n]*dist\//)
+  })
+
+  it('e2e.yml: kind, the operator from its chart, LocalStack, the prod overlay, the action from ./, and the new value read back', () => {
+    const workflow = load('.github/workflows/e2e.yml')
+    const steps = stepsOf(workflow)
+    const script = steps.map((step) => step.run ?? '').join('\n')
+    expect(steps.some((step) => step.uses?.startsWith('helm/kind-action@'))).toBe(true)
+    expect(script).toMatch(/helm install external-secrets external-secrets\/external-secrets/)
+    expect(String(workflow.env.LOCALSTACK_IMAGE)).toMatch(/^localstack\/localstack:\d+\.\d+\.\d+$/)
+    expect(script).toContain('kind: ClusterSecretStore')
+    expect(script).toContain('kubectl apply -k "$OVERLAY"')
+    expect(existsSync(join(workflow.env.OVERLAY, 'kustomization.yaml'))).toBe(true)
+    const runs = steps.filter((step) => step.uses === './')
+    expect(runs.length).toBeGreaterThanOrEqual(2)
+    // After the release that changes values with force-sync, the Secret is read back and compared.
+    const forced = steps.findIndex((step) => step.uses === './' && step.with?.namespace && !step.with?.['dry-run'])
+    const readBack = steps.findIndex((step, index) => index > forced && /jsonpath=\{\.data\./.test(step.run ?? '') && (step.run ?? '').includes('_V2'))
+    expect(forced).toBeGreaterThan(0)
+    expect(readBack).toBeGreaterThan(forced)
+  })
+})

@@ -1,0 +1,362 @@
+import { randomBytes } from 'node:crypto'
+import { setTimeout as delay } from 'node:timers/promises'
+import pLimit from 'p-limit'
+import { ActionError } from '../errors.js'
+import { matchesLabelSelector, parseLabelSelector } from '../inputs/label-selector.js'
+import { isRetryable, KubeError } from '../k8s/errors.js'
+import { readyCondition, type ExternalSecret, type ExternalSecretsApi, type ExternalSecretsRef, type KubeEvent } from '../k8s/types.js'
+import type { Redactor } from '../secrets/redact.js'
+import { explainSsmError } from '../ssm/explain.js'
+import { readParameters } from '../ssm/read.js'
+import type { RetryPolicy } from '../ssm/retry.js'
+import type { ParameterStore } from '../ssm/store.js'
+import { snapshotEvents } from './events.js'
+import { guardrailProblems, missingProblems, namesToVerify, referencesOf, type Scope } from './guardrails.js'
+import { SyncWaiter, type WaitTarget } from './wait.js'
+import { resumableWatch, type ResumableWatch } from './watch.js'
+
+export interface SyncOptions {
+  /** Namespaces to look in; each must hold at least one selected ExternalSecret. */
+  readonly namespaces: readonly string[]
+  readonly labelSelector: string
+  readonly annotationKey: string
+  readonly wait: boolean
+  readonly timeoutMs: number
+  readonly verifyReferences: boolean
+  /** `/zerotouch`, no trailing slash */
+  readonly pathPrefix: string
+  readonly environment: string
+  readonly dryRun: boolean
+}
+
+export interface Clock {
+  now(): number
+  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<unknown>
+}
+
+export interface SyncDependencies {
+  readonly kube: ExternalSecretsApi
+  /** Needed when verifyReferences is on and some remoteRef.key is under `<prefix>/<environment>/`. */
+  readonly store?: ParameterStore
+  readonly redact: Redactor
+  readonly clock?: Clock
+  /** SSM retry policy (the push phase's by default). */
+  readonly retry?: RetryPolicy
+  /** Progress lines while the phase runs (the report has the results). */
+  readonly log?: (line: string) => void
+  /** The annotation value; unique per run by default. */
+  readonly annotationValue?: string
+  /** Retries of a patch refused with 409, 429, 5xx or a network error. */
+  readonly patchAttempts?: number
+}
+
+export type SyncResult = 'synced' | 'failed' | 'timed-out' | 'annotated' | 'would-annotate'
+
+export interface SyncOutcome {
+  readonly namespace: string
+  readonly name: string
+  readonly result: SyncResult
+  /** Seconds from the annotation to the fresh sync (or to the failure). */
+  readonly seconds?: number
+  readonly reason?: string
+}
+
+export interface SyncReport {
+  readonly dryRun: boolean
+  /** Whether the phase waited for the syncs (wait input, and not a dry run). */
+  readonly waited: boolean
+  readonly apiVersion: string
+  readonly annotation: { readonly key: string; readonly value: string }
+  readonly selector: string
+  readonly namespaces: readonly string[]
+  /** Whether the references were checked (verify-references). */
+  readonly verified: boolean
+  /** SSM parameter names confirmed to exist. */
+  readonly checkedParameters: readonly string[]
+  /** Number of references (remoteRef.key, extract.key, find.path) checked. */
+  readonly checkedReferences: number
+  readonly timeoutMs: number
+  readonly outcomes: SyncOutcome[]
+}
+
+const DEFAULT_CLOCK: Clock = { now: () => Date.now(), sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined) }
+const PATCH_CONCURRENCY = 4
+
+interface Selected {
+  readonly ref: ExternalSecretsRef
+  readonly items: ExternalSecret[]
+  readonly resourceVersion: string
+}
+
+/**
+ * The sync phase: discover the external-secrets.io version, list the selected ExternalSecrets,
+ * check them (nothing is annotated if any check fails), annotate each with a value unique to
+ * this run, then watch until each has freshly synced, failed, or the timeout passed.
+ */
+export async function syncExternalSecrets(options: SyncOptions, deps: SyncDependencies): Promise<SyncReport> {
+  const clock = deps.clock ?? DEFAULT_CLOCK
+  const log = deps.log ?? (() => undefined)
+  const redact = deps.redact
+  const annotationValue = deps.annotationValue ?? uniqueValue(clock.now())
+
+  const apiVersion = await beforeAnnotating(() => deps.kube.discoverVersion(), redact)
+  const selected = await beforeAnnotating(() => listSelected(deps.kube, apiVersion, options), redact)
+  const all = selected.flatMap(({ items }) => items)
+  log(`Selected ${all.length} ExternalSecrets (${ESO_API(apiVersion)}) matching "${options.labelSelector}" in ${options.namespaces.join(', ')}.`)
+
+  const scope: Scope = { pathPrefix: options.pathPrefix, environment: options.environment }
+  const checked = options.verifyReferences ? await verify(all, scope, deps) : { parameters: [], references: 0 }
+
+  const base = {
+    apiVersion,
+    annotation: { key: options.annotationKey, value: annotationValue },
+    selector: options.labelSelector,
+    namespaces: options.namespaces,
+    verified: options.verifyReferences,
+    checkedParameters: checked.parameters,
+    checkedReferences: checked.references,
+    timeoutMs: options.timeoutMs
+  }
+  const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
+    namespace: es.metadata.namespace ?? '',
+    name: es.metadata.name,
+    result,
+    ...extra
+  })
+  if (options.dryRun) {
+    return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
+  }
+
+  // Events listed before annotating: a failure Event this run causes is one this list does not hold.
+  const events = options.wait ? await beforeAnnotating(() => listEvents(deps.kube, options.namespaces), redact) : new Map<string, { items: KubeEvent[]; resourceVersion: string }>()
+
+  const patched = await annotate(selected, options.annotationKey, annotationValue, deps, clock)
+  const failedPatches = patched.filter((entry) => entry.error !== undefined)
+  const annotated = patched.filter((entry) => entry.error === undefined)
+  const patchOutcomes = failedPatches.map((entry) => outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error!)}` }))
+  log(`Annotated ${annotated.length} ExternalSecrets with ${options.annotationKey}=${annotationValue}.`)
+  if (!options.wait || !annotated.length) {
+    return { ...base, dryRun: false, waited: options.wait, outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes] }
+  }
+
+  const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
+    namespace: es.metadata.namespace ?? '',
+    name: es.metadata.name,
+    uid: es.metadata.uid,
+    recordedVersion: after.status?.syncedResourceVersion,
+    readyAtAnnotation: readyCondition(after),
+    annotatedAt: at
+  }))
+  const snapshot = snapshotEvents([...events.values()].flatMap(({ items }) => items))
+  const waiter = new SyncWaiter(targets, { snapshot, annotationKey: options.annotationKey, annotationValue })
+  log(`Waiting up to ${Math.round(options.timeoutMs / 1000)} s for ${targets.length} fresh syncs.`)
+  await waitForSyncs(waiter, selected.filter(({ ref }) => targets.some((target) => target.namespace === ref.namespace)), events, options, deps, clock)
+  await explainFailures(waiter, deps.kube, clock)
+
+  const waited = waiter.outcomes().map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
+  return { ...base, dryRun: false, waited: true, outcomes: [...waited, ...patchOutcomes] }
+}
+
+const ESO_API = (version: string): string => `external-secrets.io/${version}`
+
+/** A failure before anything was annotated: the step fails, saying nothing changed. */
+async function beforeAnnotating<T>(operation: () => Promise<T>, redact: Redactor): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (error instanceof ActionError) throw error
+    throw new ActionError(`Nothing was annotated: ${redact(error instanceof Error ? error.message : String(error))}`)
+  }
+}
+
+async function listSelected(kube: ExternalSecretsApi, version: string, options: SyncOptions): Promise<Selected[]> {
+  const selector = parseLabelSelector('label-selector', options.labelSelector)
+  const selected = await Promise.all(
+    options.namespaces.map(async (namespace): Promise<Selected> => {
+      const ref = { version, namespace, labelSelector: options.labelSelector }
+      let listed
+      try {
+        listed = await kube.listExternalSecrets(ref)
+      } catch (error) {
+        if (error instanceof KubeError && error.kind === 'not-found') {
+          throw new KubeError('missing-crd', `the cluster does not serve ExternalSecrets at external-secrets.io/${version} (listing them in namespace "${namespace}" answered 404): the External Secrets Operator CRDs are not installed`)
+        }
+        throw error
+      }
+      // The server filtered by namespace and selector; filter again so that nothing else is ever touched.
+      const items = listed.items.filter((es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels))
+      return { ref, items: items.map((es) => ({ ...es, metadata: { ...es.metadata, namespace } })), resourceVersion: listed.resourceVersion }
+    })
+  )
+  const empty = selected.filter(({ items }) => !items.length).map(({ ref }) => `"${ref.namespace}"`)
+  if (empty.length) {
+    throw new ActionError(
+      `Nothing was annotated: no ExternalSecret matches label selector "${options.labelSelector}" in namespace ${empty.join(', ')}. Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label.`
+    )
+  }
+  return selected
+}
+
+/** The guardrails; throws an ActionError listing every problem at once, before any annotation. */
+async function verify(all: readonly ExternalSecret[], scope: Scope, deps: SyncDependencies): Promise<{ parameters: string[]; references: number }> {
+  const problems = guardrailProblems(all, scope)
+  const references = all.flatMap(referencesOf)
+  const names = namesToVerify(references, scope)
+  let missing = new Set<string>()
+  if (names.length) {
+    if (!deps.store) throw new ActionError('Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
+    try {
+      const found = new Set((await readParameters(deps.store, names, { decrypt: false, retry: deps.retry })).map(({ name }) => name))
+      missing = new Set(names.filter((name) => !found.has(name)))
+    } catch (error) {
+      throw new ActionError(`Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
+    }
+    problems.push(...missingProblems(references, missing))
+  }
+  if (problems.length) {
+    throw new ActionError(`Nothing was annotated: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the selected ExternalSecrets:`, problems.map(deps.redact))
+  }
+  return { parameters: names.filter((name) => !missing.has(name)), references: references.length }
+}
+
+async function listEvents(kube: ExternalSecretsApi, namespaces: readonly string[]): Promise<Map<string, { items: KubeEvent[]; resourceVersion: string }>> {
+  const lists = await Promise.all(namespaces.map((namespace) => kube.listEvents(namespace)))
+  return new Map(namespaces.map((namespace, index) => [namespace, lists[index]]))
+}
+
+interface Patched {
+  readonly es: ExternalSecret
+  /** The object as patched, status as it was at the annotation. */
+  readonly after: ExternalSecret
+  readonly at: number
+  readonly error?: string
+}
+
+async function annotate(selected: readonly Selected[], key: string, value: string, deps: SyncDependencies, clock: Clock): Promise<Patched[]> {
+  const limit = pLimit(PATCH_CONCURRENCY)
+  const attempts = deps.patchAttempts ?? 5
+  const jobs = selected.flatMap(({ ref, items }) =>
+    items.map((es) =>
+      limit(async (): Promise<Patched> => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const after = await deps.kube.patchAnnotation(ref, es.metadata.name, key, value)
+            // The patch's answer holds the status at the annotation; fall back to the list.
+            return { es, after: after?.metadata ? after : es, at: clock.now() }
+          } catch (error) {
+            if (!isRetryable(error) || attempt >= attempts) {
+              return { es, after: es, at: clock.now(), error: error instanceof Error ? error.message : String(error) }
+            }
+            await clock.sleep(Math.min(2_000, 100 * 2 ** (attempt - 1)))
+          }
+        }
+      })
+    )
+  )
+  return Promise.all(jobs)
+}
+
+/** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
+async function waitForSyncs(
+  waiter: SyncWaiter,
+  selected: readonly Selected[],
+  events: ReadonlyMap<string, { items: KubeEvent[]; resourceVersion: string }>,
+  options: SyncOptions,
+  deps: SyncDependencies,
+  clock: Clock
+): Promise<void> {
+  const { kube } = deps
+  let finish!: () => void
+  const finished = new Promise<void>((resolve) => (finish = resolve))
+  const check = (): void => {
+    if (waiter.settled()) finish()
+  }
+  const fatal = (namespace: string) => (error: KubeError): void => {
+    waiter.failWaiting(`could not watch for its sync: ${error.message}`, clock.now(), namespace)
+    check()
+  }
+  const watches: ResumableWatch[] = []
+  for (const { ref, resourceVersion } of selected) {
+    watches.push(
+      resumableWatch<ExternalSecret>({
+        resourceVersion,
+        start: (rv, handlers) => kube.watchExternalSecrets(ref, rv, handlers),
+        relist: () => kube.listExternalSecrets(ref),
+        onEvent: ({ type, object }) => {
+          const es = { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? ref.namespace } }
+          if (type === 'DELETED') waiter.observeDeleted(es, clock.now())
+          else waiter.observe(es, clock.now())
+          check()
+        },
+        onRelisted: (items) => {
+          for (const es of items) waiter.observe({ ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? ref.namespace } }, clock.now(), { listed: true })
+          check()
+        },
+        onFatal: fatal(ref.namespace),
+        sleep: (ms, signal) => clock.sleep(ms, signal)
+      })
+    )
+    const listedEvents = events.get(ref.namespace)
+    if (listedEvents) {
+      watches.push(
+        resumableWatch<KubeEvent>({
+          resourceVersion: listedEvents.resourceVersion,
+          start: (rv, handlers) => kube.watchEvents(ref.namespace, rv, handlers),
+          relist: () => kube.listEvents(ref.namespace),
+          onEvent: ({ type, object }) => {
+            if (type !== 'DELETED') waiter.observeEvent(object, clock.now())
+            check()
+          },
+          onRelisted: (items) => {
+            waiter.observeEvents(items, clock.now())
+            check()
+          },
+          onFatal: fatal(ref.namespace),
+          sleep: (ms, signal) => clock.sleep(ms, signal)
+        })
+      )
+    }
+  }
+  const timer = setTimeout(() => {
+    waiter.timeOut(options.timeoutMs, clock.now())
+    finish()
+  }, options.timeoutMs)
+  try {
+    check()
+    await finished
+  } finally {
+    clearTimeout(timer)
+    for (const watch of watches) watch.stop()
+    // Stopped watches settle at once; a re-list hanging on a dead server must not hold the step.
+    const grace = new AbortController()
+    await Promise.race([Promise.all(watches.map(({ done }) => done)), clock.sleep(1_000, grace.signal)])
+    grace.abort()
+  }
+}
+
+/**
+ * A failure seen only as Ready turning False carries the operator's generic message; the
+ * UpdateFailed Event has the real one. One more look at the Events, best effort.
+ */
+async function explainFailures(waiter: SyncWaiter, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
+  const wanting = waiter.wantingEventReason()
+  if (!wanting.length) return
+  const namespaces = [...new Set(wanting.map((name) => name.slice(0, name.indexOf('/'))))]
+  await Promise.all(
+    namespaces.map(async (namespace) => {
+      try {
+        const { items } = await kube.listEvents(namespace)
+        waiter.observeEvents(items, clock.now())
+      } catch {
+        // The generic reason stands.
+      }
+    })
+  )
+}
+
+/** Unique per run: a millisecond timestamp and random bits (a timestamp in seconds can repeat). */
+export function uniqueValue(now: number): string {
+  return `${new Date(now).toISOString()}-${randomBytes(4).toString('hex')}`
+}
+

@@ -1,0 +1,114 @@
+import { KubeError } from '../k8s/errors.js'
+import type { Listed, ObjectMeta, WatchEvent, WatchHandle, WatchHandlers } from '../k8s/types.js'
+
+/**
+ * A watch that outlives its HTTP requests: a watch that ends is resumed from the last
+ * resourceVersion seen (events and bookmarks); on 410 Gone the collection is listed again, the
+ * listed items handed over, and the watch resumes from the list. Network and server errors are
+ * retried with backoff until stopped; forbidden, unauthorized or not-found end it (`onFatal`).
+ */
+
+export interface ResumableWatchOptions<T extends { metadata: ObjectMeta }> {
+  readonly resourceVersion: string
+  start(resourceVersion: string, handlers: WatchHandlers<T>): Promise<WatchHandle>
+  relist(): Promise<Listed<T>>
+  onEvent(event: WatchEvent<T>): void
+  onRelisted(items: readonly T[]): void
+  onFatal(error: KubeError): void
+  /** Called on each retry after an error, with that error (for the last-known state of the wait). */
+  onRetry?(error: unknown): void
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<unknown>
+  readonly backoff?: { readonly baseMs: number; readonly capMs: number }
+}
+
+const FATAL = new Set(['forbidden', 'unauthorized', 'not-found', 'missing-crd', 'config'])
+
+export interface ResumableWatch {
+  stop(): void
+  /** Settles when the watch has stopped (after stop() or a fatal error). */
+  readonly done: Promise<void>
+}
+
+export function resumableWatch<T extends { metadata: ObjectMeta }>(options: ResumableWatchOptions<T>): ResumableWatch {
+  let stopped = false
+  let current: WatchHandle | undefined
+  let wake: (() => void) | undefined
+  const abort = new AbortController()
+  const { baseMs, capMs } = options.backoff ?? { baseMs: 100, capMs: 2_000 }
+
+  const run = async (): Promise<void> => {
+    let resourceVersion = options.resourceVersion
+    let failures = 0
+    while (!stopped) {
+      let received = 0
+      const ended = new Promise<unknown>((resolve) => {
+        wake = () => resolve(undefined)
+        const handlers: WatchHandlers<T> = {
+          onEvent: (event) => {
+            if (stopped) return
+            received++
+            resourceVersion = event.object.metadata?.resourceVersion || resourceVersion
+            if (event.type !== 'BOOKMARK') options.onEvent(event)
+          },
+          onEnd: (error) => resolve(error ?? undefined)
+        }
+        options.start(resourceVersion, handlers).then(
+          (handle) => {
+            current = handle
+            if (stopped) handle.stop()
+          },
+          (error: unknown) => resolve(error ?? new Error('the watch could not start'))
+        )
+      })
+      const error = await ended
+      current = undefined
+      if (stopped) return
+      if (error === undefined) {
+        // Ended by the server: resume at once, unless it ends at once again and again.
+        failures = received ? 0 : failures + 1
+        if (failures) await pause(Math.min(capMs, baseMs * 2 ** (failures - 1)))
+        continue
+      }
+      if (error instanceof KubeError && error.kind === 'gone') {
+        try {
+          const listed = await options.relist()
+          if (stopped) return
+          resourceVersion = listed.resourceVersion
+          options.onRelisted(listed.items)
+          failures = 0
+          continue
+        } catch (relistError) {
+          if (fatal(relistError)) return options.onFatal(relistError as KubeError)
+          options.onRetry?.(relistError)
+          // resourceVersion is still too old: the next start ends in 410 again and lists again
+        }
+      } else if (fatal(error)) {
+        return options.onFatal(error as KubeError)
+      } else {
+        options.onRetry?.(error)
+      }
+      failures++
+      await pause(Math.min(capMs, baseMs * 2 ** (failures - 1)))
+    }
+  }
+
+  const pause = async (ms: number): Promise<void> => {
+    if (stopped) return
+    await Promise.race([options.sleep(ms, abort.signal), new Promise<void>((resolve) => (wake = resolve))])
+  }
+
+  const done = run()
+  return {
+    stop: () => {
+      stopped = true
+      current?.stop()
+      abort.abort()
+      wake?.()
+    },
+    done
+  }
+}
+
+function fatal(error: unknown): boolean {
+  return error instanceof KubeError && FATAL.has(error.kind)
+}

@@ -1,0 +1,113 @@
+/** The resource types the test API server serves: names, scope, verbs and selectable fields. */
+import type { KubeObject } from './json.ts'
+
+export const ES_GROUP = 'external-secrets.io'
+
+export type Verb = 'get' | 'list' | 'watch' | 'patch'
+
+export interface ResourceType {
+  /** '' for the core group. */
+  readonly group: string
+  readonly resource: string
+  readonly singular: string
+  readonly kind: string
+  readonly namespaced: boolean
+  readonly shortNames: readonly string[]
+  readonly categories: readonly string[]
+  readonly verbs: readonly Verb[]
+  /** Subresources and their verbs (only `status` exists here). */
+  readonly subresources: Readonly<Record<string, readonly Verb[]>>
+  /** Whether `metadata.generation` counts spec changes. */
+  readonly generation: boolean
+  /** Field selector labels beyond `metadata.name` and `metadata.namespace`. */
+  readonly fields: Readonly<Record<string, (object: KubeObject) => unknown>>
+}
+
+const READ_ONLY: readonly Verb[] = ['get', 'list', 'watch']
+
+export const NAMESPACES: ResourceType = {
+  group: '',
+  resource: 'namespaces',
+  singular: 'namespace',
+  kind: 'Namespace',
+  namespaced: false,
+  shortNames: ['ns'],
+  categories: [],
+  verbs: READ_ONLY,
+  subresources: {},
+  generation: false,
+  fields: { 'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase }
+}
+
+export const SECRETS: ResourceType = {
+  group: '',
+  resource: 'secrets',
+  singular: 'secret',
+  kind: 'Secret',
+  namespaced: true,
+  shortNames: [],
+  categories: [],
+  verbs: READ_ONLY,
+  subresources: {},
+  generation: false,
+  fields: { type: (o) => o.type }
+}
+
+function involved(field: string): (object: KubeObject) => unknown {
+  return (o) => (o.involvedObject as Record<string, unknown> | undefined)?.[field]
+}
+
+export const EVENTS: ResourceType = {
+  group: '',
+  resource: 'events',
+  singular: 'event',
+  kind: 'Event',
+  namespaced: true,
+  shortNames: ['ev'],
+  categories: [],
+  verbs: READ_ONLY,
+  subresources: {},
+  generation: false,
+  fields: {
+    'involvedObject.kind': involved('kind'),
+    'involvedObject.namespace': involved('namespace'),
+    'involvedObject.name': involved('name'),
+    'involvedObject.uid': involved('uid'),
+    'involvedObject.apiVersion': involved('apiVersion'),
+    'involvedObject.resourceVersion': involved('resourceVersion'),
+    'involvedObject.fieldPath': involved('fieldPath'),
+    reason: (o) => o.reason,
+    reportingComponent: (o) => o.reportingComponent,
+    source: (o) => (o.source as { component?: string } | undefined)?.component,
+    type: (o) => o.type
+  }
+}
+
+export const EXTERNAL_SECRETS: ResourceType = {
+  group: ES_GROUP,
+  resource: 'externalsecrets',
+  singular: 'externalsecret',
+  kind: 'ExternalSecret',
+  namespaced: true,
+  shortNames: ['es'],
+  categories: ['external-secrets'],
+  verbs: ['get', 'list', 'watch', 'patch'],
+  subresources: { status: ['get', 'patch'] },
+  generation: true,
+  fields: {}
+}
+
+export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, SECRETS, EVENTS]
+const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, EXTERNAL_SECRETS]
+
+/** Finds a type by kind (`ExternalSecret`), plural (`externalsecrets`), singular or short name, any case. */
+export function typeNamed(name: string): ResourceType | undefined {
+  const wanted = name.toLowerCase()
+  return ALL_TYPES.find(
+    (type) => type.kind.toLowerCase() === wanted || type.resource === wanted || type.singular === wanted || type.shortNames.includes(wanted)
+  )
+}
+
+export function apiVersionOf(type: ResourceType, version: string): string {
+  return type.group ? `${type.group}/${version}` : version
+}

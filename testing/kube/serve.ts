@@ -1,0 +1,44 @@
+/**
+ * Runs the test API server from the command line (Node 24 strips the types):
+ *
+ *   node testing/kube/serve.ts [--ssm-endpoint URL] [--port N] [--versions v1,v1beta1] [--delay MS]
+ *                              [--kubeconfig FILE] [manifest.yaml ...]
+ *
+ * Without --ssm-endpoint it starts moto_server itself. It applies the manifests, writes the kubeconfig (default
+ * ./kubeconfig.test.yaml) and serves until interrupted.
+ */
+import { writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
+import { startMoto } from '../moto.ts'
+import { startKubeApiServer } from './index.ts'
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'ssm-endpoint': { type: 'string' },
+    port: { type: 'string', default: '0' },
+    versions: { type: 'string', default: 'v1' },
+    delay: { type: 'string', default: '50' },
+    kubeconfig: { type: 'string', default: 'kubeconfig.test.yaml' }
+  }
+})
+
+const moto = values['ssm-endpoint'] ? undefined : await startMoto()
+const kube = await startKubeApiServer({
+  ssmEndpoint: values['ssm-endpoint'] ?? moto?.endpoint,
+  port: Number(values.port),
+  versions: values.versions.split(',').filter((version) => version !== ''),
+  reconcileDelayMs: Number(values.delay)
+})
+for (const file of positionals) kube.apply(await readFile(file, 'utf8'))
+writeFileSync(values.kubeconfig, kube.kubeconfig())
+console.log(`Kubernetes API ${kube.url} (kubeconfig: ${values.kubeconfig}; SSM: ${values['ssm-endpoint'] ?? moto?.endpoint})`)
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, async () => {
+    await kube.close()
+    await moto?.stop()
+    process.exit(0)
+  })
+}
