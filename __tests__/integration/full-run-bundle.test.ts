@@ -59,10 +59,10 @@ describe('the bundled action, push then sync', () => {
     expect(result.outputs.created).toBe('["database_url","stripe_api_key","webhook_secret"]')
     expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
     expect(patched().sort()).toEqual(['payments-prod/externalsecrets/payments-db', 'payments-prod/externalsecrets/payments-provider'])
-    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as { data: Record<string, string> }
+    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as unknown as { data: Record<string, string> }
     expect(Buffer.from(secret.data.STRIPE_API_KEY, 'base64').toString()).toBe(SECRETS.STRIPE_API_KEY)
     for (const name of ['payments-db', 'payments-provider']) {
-      const es = kube.get('ExternalSecret', 'payments-prod', name) as { status: { conditions: Array<{ type: string; status: string }> } }
+      const es = kube.get('ExternalSecret', 'payments-prod', name) as unknown as { status: { conditions: Array<{ type: string; status: string }> } }
       expect(es.status.conditions.find(({ type }) => type === 'Ready')?.status).toBe('True')
     }
     expect(result.summary).toMatch(/ExternalSecrets force-synced/)
@@ -78,7 +78,7 @@ describe('the bundled action, push then sync', () => {
     const result = await run({}, changed)
     expect(result.exitCode).toBe(0)
     expect(writeCalls(proxy.calls).map(({ body }) => body.Name)).toEqual(['/zerotouch/prod/payments/webhook_secret'])
-    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as { data: Record<string, string> }
+    const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as unknown as { data: Record<string, string> }
     expect(Buffer.from(secret.data.WEBHOOK_SECRET, 'base64').toString()).toBe('whsec_rotated_999')
   })
 
