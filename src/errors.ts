@@ -9,13 +9,38 @@ export class InputProblem extends Error {
   }
 }
 
-/** A failure that stops the run: one headline and every problem that led to it. */
+/**
+ * Every failure the action reports carries one of these stable codes; each has an entry (what it
+ * means, how to fix it) in the README's Troubleshooting section, which a test keeps complete.
+ */
+export const ERROR_CODES = {
+  ZT100: 'Invalid inputs',
+  ZT110: 'The definitions cannot be rendered',
+  ZT111: 'The definitions have problems',
+  ZT120: 'SSM could not be read',
+  ZT121: 'The push plan has problems',
+  ZT130: 'Some parameters were not written',
+  ZT140: 'The cluster cannot be reached or used',
+  ZT141: 'The External Secrets CRDs are missing',
+  ZT142: 'The cluster forbids a call',
+  ZT143: 'No ExternalSecret matches',
+  ZT144: 'The ExternalSecrets have problems',
+  ZT150: 'Some ExternalSecrets did not freshly sync',
+  ZT199: 'Unexpected error'
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** A failure that stops the run: its code, one headline and every problem that led to it. */
 export class ActionError extends Error {
+  readonly code: ErrorCode
   readonly problems: readonly string[]
 
-  constructor(headline: string, problems: readonly string[] = []) {
-    super(problems.length ? `${headline}\n${problems.map((p) => `  - ${p}`).join('\n')}` : headline)
+  constructor(code: ErrorCode, headline: string, problems: readonly string[] = []) {
+    const [first, ...rest] = headline.split('\n')
+    super([`${first} [${code}]`, ...rest, ...problems.map((problem) => `  - ${problem}`)].join('\n'))
     this.name = 'ActionError'
+    this.code = code
     this.problems = problems
   }
 }
@@ -39,6 +64,6 @@ export class ProblemCollector {
   }
 
   throwIfAny(headline: string): void {
-    if (this.problems.length) throw new ActionError(headline, this.problems)
+    if (this.problems.length) throw new ActionError('ZT100', headline, this.problems)
   }
 }

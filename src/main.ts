@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { checkDefinitions, type DefinitionsReport } from './definitions/phase.js'
+import { ActionError } from './errors.js'
 import { parseLabelSelector } from './inputs/label-selector.js'
 import { loadInputs, type LoadedInputs } from './inputs/load.js'
 import { pushSecrets, type PushReport } from './push/push.js'
@@ -42,12 +43,13 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     await definitionsPhase(context)
     const push = await pushPhase(context)
     const pushFailed = push && pushFailure(push)
-    if (pushFailed) throw new Error(`${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
+    if (pushFailed) throw new ActionError('ZT130', `${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
     const sync = await syncPhase(context)
     const syncFailed = sync && syncFailure(sync)
-    if (syncFailed) throw new Error(syncFailed)
+    if (syncFailed) throw new ActionError('ZT150', syncFailed)
   } catch (error) {
-    core.setFailed(redact(error instanceof Error ? error.message : String(error)))
+    const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
+    core.setFailed(redact(failure.message))
   } finally {
     if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write()
   }

@@ -102,6 +102,7 @@ describe('bad input', () => {
     expect(result.exitCode).not.toBe(0)
     const error = result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
     expect(error).toContain(`${input}: `)
+    expect(error).toContain('[ZT100]')
     expect(proxy.calls).toEqual([])
     expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [VALUE])).toEqual([])
   })

@@ -339,14 +339,14 @@ describe('cluster problems a person can act on', () => {
     await server({ versions: [] })
     const error = await failure(run())
     expect(error.message).toBe(
-      'Nothing was annotated: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.'
+      'Nothing was annotated: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context. [ZT141]'
     )
   })
 
   it('unknown context, listing the contexts there are', async () => {
     await server()
     const error = await failure(run(inputs({ kubeContext: 'prod-cluster' })))
-    expect(error.message).toBe('Nothing was annotated: kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test"')
+    expect(error.message).toBe('Nothing was annotated: kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test" [ZT140]')
   })
 
   it('unreachable API server', async () => {
@@ -357,7 +357,7 @@ describe('cluster problems a person can act on', () => {
     kube = undefined
     const error = await failure(run(inputs({ kubeconfig })))
     expect(error.message).toBe(
-      `Nothing was annotated: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN)`
+      `Nothing was annotated: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN) [ZT140]`
     )
   })
 

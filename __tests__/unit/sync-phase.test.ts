@@ -334,7 +334,7 @@ describe('selection and cluster errors', () => {
     kube.add(externalSecret('api', { labels: {} }))
     const error = await failure(syncExternalSecrets(options, deps()))
     expect(error.message).toBe(
-      'Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io/managed=true" in namespace "apps". Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label.'
+      'Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io/managed=true" in namespace "apps". Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label. [ZT143]'
     )
   })
 
@@ -366,7 +366,7 @@ describe('selection and cluster errors', () => {
   it('fails clearly when the CRDs are missing', async () => {
     kube.version = undefined
     const error = await failure(syncExternalSecrets(options, deps()))
-    expect(error.message).toBe('Nothing was annotated: the cluster does not serve the external-secrets.io API')
+    expect(error.message).toBe('Nothing was annotated: the cluster does not serve the external-secrets.io API [ZT141]')
   })
 
   it('turns a 404 on the list into a missing-CRD error', async () => {
@@ -378,7 +378,7 @@ describe('selection and cluster errors', () => {
   it('redacts what it reports', async () => {
     kube.failNext('list', new KubeError('unreachable', 'cannot reach https://token-abc@k8s (ECONNREFUSED)'))
     const error = await failure(syncExternalSecrets(options, deps({ redact: createRedactor(['token-abc']) })))
-    expect(error.message).toBe('Nothing was annotated: cannot reach https://***@k8s (ECONNREFUSED)')
+    expect(error.message).toBe('Nothing was annotated: cannot reach https://***@k8s (ECONNREFUSED) [ZT140]')
   })
 })
 
@@ -406,7 +406,7 @@ describe('runSyncPhase', () => {
       })
     )
     expect(masked).toEqual(['token: s3cr3t-token', 's3cr3t-token'])
-    expect(error.message).toBe('Nothing was annotated: rejected token ***')
+    expect(error.message).toBe('Nothing was annotated: rejected token *** [ZT140]')
   })
 
   it('fails before annotating when the kubeconfig cannot be used', async () => {
@@ -421,7 +421,7 @@ describe('runSyncPhase', () => {
         }
       })
     )
-    expect(error.message).toBe('Nothing was annotated: kube-context: no context "x" (token ***)')
+    expect(error.message).toBe('Nothing was annotated: kube-context: no context "x" (token ***) [ZT140]')
   })
 
   it('hands the inputs over to the phase', async () => {

@@ -43,7 +43,7 @@ export async function checkDefinitions(
   const scope = { pathPrefix: options.pathPrefix, environment: options.environment }
   const check = checkOverlay(overlay, { scope, servicePath: options.servicePath, selector: options.selector, selectorText: options.selectorText, pushed, existing })
   const problems = [...check.problems, ...(base ? checkBase(base, options.pathPrefix) : [])]
-  if (problems.length) throw new ActionError('Nothing was written: the secret definitions have problems.', problems)
+  if (problems.length) throw new ActionError('ZT111', 'Nothing was written: the secret definitions have problems.', problems)
   return { mapping: check.mapping, warnings: check.warnings }
 }
 
@@ -52,6 +52,6 @@ async function existingParameters(names: readonly string[], store: ParameterStor
   try {
     return new Set((await readParameters(store, names, { decrypt: false, retry })).map(({ name }) => name))
   } catch (error) {
-    throw new ActionError(`Nothing was written: checking the definitions' parameters in SSM failed. ${explainSsmError(error, redact)}`)
+    throw new ActionError('ZT120', `Nothing was written: checking the definitions' parameters in SSM failed. ${explainSsmError(error, redact)}`)
   }
 }

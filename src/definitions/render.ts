@@ -26,14 +26,14 @@ const ORIGIN = 'config.kubernetes.io/origin'
 export async function renderKustomization(input: string, dir: string, workspace: string): Promise<RenderedObject[]> {
   const root = resolve(workspace, dir)
   const isDirectory = await stat(root).then((info) => info.isDirectory(), () => false)
-  if (!isDirectory) throw new ActionError(`${input}: "${dir}" is not a folder in the workspace (${workspace})`)
+  if (!isDirectory) throw new ActionError('ZT110', `${input}: "${dir}" is not a folder in the workspace (${workspace})`)
   const tool = await kustomizeCommand()
   const wrapper = await mkdtemp(join(tmpdir(), 'zerotouch-kustomize-'))
   try {
     await writeFile(join(wrapper, 'kustomization.yaml'), `resources:\n- ${JSON.stringify(relative(wrapper, root))}\nbuildMetadata: [originAnnotations]\n`)
     const withOrigins = await render(tool, wrapper).catch(() => undefined)
     const output = withOrigins ?? (await render(tool, root).catch((error: { stderr?: string; message: string }) => {
-      throw new ActionError(`${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`)
+      throw new ActionError('ZT110', `${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`)
     }))
     return objectsIn(output).map((object) => ({ object, origin: originOf(object, wrapper, workspace) }))
   } finally {
@@ -44,7 +44,7 @@ export async function renderKustomization(input: string, dir: string, workspace:
 async function kustomizeCommand(): Promise<[string, string[]]> {
   if (await onPath('kustomize')) return ['kustomize', ['build']]
   if (await onPath('kubectl')) return ['kubectl', ['kustomize']]
-  throw new ActionError('definitions: neither kustomize nor kubectl is on PATH; install one of them before this step (GitHub-hosted Ubuntu runners have both)')
+  throw new ActionError('ZT110', 'definitions: neither kustomize nor kubectl is on PATH; install one of them before this step (GitHub-hosted Ubuntu runners have both)')
 }
 
 async function onPath(command: string): Promise<boolean> {

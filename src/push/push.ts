@@ -88,9 +88,9 @@ async function planPush(options: PushOptions, calls: SsmCalls): Promise<PushPlan
     const prune = options.prune ? await calls.planPrune(options.path, new Set(diff.plans.map(({ name }) => name))) : { doomed: [], notOwned: [] }
     plan = { plans: diff.plans, tagsByName, ...prune }
   } catch (error) {
-    throw new ActionError(`Nothing was written: reading SSM failed. ${calls.explain(error)}`)
+    throw new ActionError('ZT120', `Nothing was written: reading SSM failed. ${calls.explain(error)}`)
   }
-  if (problems.length) throw new ActionError('Nothing was written: the plan has problems.', problems)
+  if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
   return plan
 }
 

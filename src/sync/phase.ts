@@ -44,7 +44,7 @@ export async function runSyncPhase(inputs: SyncPhaseInputs, deps: SyncPhaseDepen
     kube = (deps.createKube ?? createKubeApi)({ kubeconfig: inputs.sync.kubeconfig, context: inputs.sync.kubeContext, mask, env: deps.env })
   } catch (error) {
     const own = createRedactor(credentials)
-    throw new ActionError(`Nothing was annotated: ${own(deps.redact(error instanceof Error ? error.message : String(error)))}`)
+    throw new ActionError('ZT140', `Nothing was annotated: ${own(deps.redact(error instanceof Error ? error.message : String(error)))}`)
   }
   const own = createRedactor(credentials)
   const redact: Redactor = (text) => own(deps.redact(text))

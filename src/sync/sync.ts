@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as delay } from 'node:timers/promises'
 import pLimit from 'p-limit'
-import { ActionError } from '../errors.js'
+import { ActionError, type ErrorCode } from '../errors.js'
 import { matchesLabelSelector, parseLabelSelector } from '../inputs/label-selector.js'
 import { isRetryable, KubeError } from '../k8s/errors.js'
 import { readyCondition, type ExternalSecret, type ExternalSecretsApi, type ExternalSecretsRef, type KubeEvent } from '../k8s/types.js'
@@ -166,8 +166,16 @@ async function beforeAnnotating<T>(operation: () => Promise<T>, redact: Redactor
     return await operation()
   } catch (error) {
     if (error instanceof ActionError) throw error
-    throw new ActionError(`Nothing was annotated: ${redact(error instanceof Error ? error.message : String(error))}`)
+    throw new ActionError(kubeErrorCode(error), `Nothing was annotated: ${redact(error instanceof Error ? error.message : String(error))}`)
   }
+}
+
+/** The catalogue code of a Kubernetes failure before annotating. */
+function kubeErrorCode(error: unknown): ErrorCode {
+  if (!(error instanceof KubeError)) return 'ZT199'
+  if (error.kind === 'missing-crd') return 'ZT141'
+  if (error.kind === 'forbidden') return 'ZT142'
+  return 'ZT140'
 }
 
 async function listSelected(kube: ExternalSecretsApi, version: string, options: SyncOptions): Promise<Selected[]> {
@@ -192,6 +200,7 @@ async function listSelected(kube: ExternalSecretsApi, version: string, options: 
   const empty = selected.filter(({ items }) => !items.length).map(({ ref }) => `"${ref.namespace}"`)
   if (empty.length) {
     throw new ActionError(
+      'ZT143',
       `Nothing was annotated: no ExternalSecret matches label selector "${options.labelSelector}" in namespace ${empty.join(', ')}. Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label.`
     )
   }
@@ -205,17 +214,17 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, deps: SyncDe
   const names = namesToVerify(references, scope)
   let missing = new Set<string>()
   if (names.length) {
-    if (!deps.store) throw new ActionError('Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
+    if (!deps.store) throw new ActionError('ZT120', 'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
     try {
       const found = new Set((await readParameters(deps.store, names, { decrypt: false, retry: deps.retry })).map(({ name }) => name))
       missing = new Set(names.filter((name) => !found.has(name)))
     } catch (error) {
-      throw new ActionError(`Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
+      throw new ActionError('ZT120', `Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
     }
     problems.push(...missingProblems(references, missing))
   }
   if (problems.length) {
-    throw new ActionError(`Nothing was annotated: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the selected ExternalSecrets:`, problems.map(deps.redact))
+    throw new ActionError('ZT144', `Nothing was annotated: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the selected ExternalSecrets:`, problems.map(deps.redact))
   }
   return { parameters: names.filter((name) => !missing.has(name)), references: references.length }
 }
