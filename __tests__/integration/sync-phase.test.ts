@@ -214,6 +214,32 @@ describe('force-sync against the test API server', () => {
     expect(Number(watches.at(-1)!.query.resourceVersion)).toBeGreaterThan(Number(watches[0].query.resourceVersion))
   })
 
+  it('keeps resuming a watch dropped again and again', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.operator.reconcileDelayMs = 800
+    const phase = run()
+    await patched()
+    for (let drop = 1; drop <= 4; drop++) {
+      await until(() => esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length >= drop)
+      expect(kube!.dropWatches()).toBeGreaterThan(0)
+    }
+    const report = await phase
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    expect(esRequests().filter(({ query }) => query.watch === 'true').length).toBeGreaterThanOrEqual(5)
+  })
+
+  it('retries a patch answered with 500', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL')
+    await synced(externalSecret('api'))
+    kube!.faults.failNext({ status: 500, verb: 'patch', resource: 'externalsecrets', count: 2 })
+    const report = await run()
+    expect(results(report)).toEqual({ 'apps/api': 'synced' })
+    expect(patches().map(({ status }) => status)).toEqual([500, 500, 200])
+  })
+
   it('keeps waiting through an API server restart', async () => {
     await server()
     await put('/zerotouch/prod/api/URL')
