@@ -2,53 +2,31 @@
  * Faults the push must survive, with the bundled action against moto behind a proxy that
  * throttles, fails, resets and conflicts as the real service does.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm'
+import { describe, expect, it } from '@jest/globals'
+import { GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm'
 import { runBundledAction, startBundledAction, type ActionRun } from '../../testing/action.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { startMoto, type MotoServer } from '../../testing/moto.ts'
-import { startSsmProxy, tokenBucket, type SsmProxy } from '../../testing/ssm-proxy.ts'
+import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { tokenBucket } from '../../testing/ssm-proxy.ts'
 
-const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
+const AWS = LOCAL_AWS
 const PATH = '/zerotouch/prod/payments'
 
-let moto: MotoServer
-let proxy: SsmProxy
-let ssm: SSMClient
-
-beforeAll(async () => {
-  Object.assign(process.env, AWS)
-  moto = await startMoto()
-  proxy = await startSsmProxy(moto.endpoint)
-  ssm = new SSMClient({ region: AWS.AWS_REGION, endpoint: moto.endpoint })
-})
-afterAll(async () => {
-  ssm?.destroy()
-  await proxy?.close()
-  await moto?.stop()
-})
-beforeEach(async () => {
-  await moto.reset()
-  proxy.calls.length = 0
-  proxy.fault = undefined
-  proxy.latencyMs = 0
-  proxy.conflictOnConcurrentUpdates = false
-  proxy.hold = undefined
-})
+const harness = useSsmBehindProxy()
 
 function secrets(count: number, seed = 'v1'): Record<string, string> {
   return Object.fromEntries(Array.from({ length: count }, (_, i) => [`SECRET_${String(i).padStart(4, '0')}`, `${seed}-value-${i}-${(i * 7919).toString(36)}`]))
 }
 
 function run(input: Record<string, string>): Promise<ActionRun> {
-  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
 }
 
 async function stored(): Promise<Map<string, Parameter>> {
   const all = new Map<string, Parameter>()
   let NextToken: string | undefined
   do {
-    const page = await ssm.send(new GetParametersByPathCommand({ Path: PATH, WithDecryption: true, MaxResults: 10, NextToken }))
+    const page = await harness.ssm.send(new GetParametersByPathCommand({ Path: PATH, WithDecryption: true, MaxResults: 10, NextToken }))
     for (const parameter of page.Parameters ?? []) all.set(parameter.Name!, parameter)
     NextToken = page.NextToken
   } while (NextToken)
@@ -67,12 +45,12 @@ async function expectStored(input: Record<string, string>, version = 1) {
 describe('SSM faults', () => {
   it('writes 1,000 keys exactly once through PutParameter throttled at 100 a second', async () => {
     const bucket = tokenBucket(100, 10)
-    proxy.fault = ({ operation }) => (operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined)
+    harness.proxy.fault = ({ operation }) => (operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined)
     const input = secrets(1000)
     const result = await run(input)
     expect(result.exitCode).toBe(0)
-    expect(proxy.calls.filter((call) => call.operation === 'PutParameter' && call.faulted === 'throttle').length).toBeGreaterThan(0)
-    expect(proxy.count('PutParameter')).toBe(1000)
+    expect(harness.proxy.calls.filter((call) => call.operation === 'PutParameter' && call.faulted === 'throttle').length).toBeGreaterThan(0)
+    expect(harness.proxy.count('PutParameter')).toBe(1000)
     await expectStored(input)
     expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, Object.values(input).slice(0, 50))).toEqual([])
   })
@@ -80,26 +58,26 @@ describe('SSM faults', () => {
   it('finishes two concurrent runs for the same service despite TooManyUpdates, with correct values', async () => {
     const first = secrets(40, 'old')
     await run(first)
-    proxy.conflictOnConcurrentUpdates = true
-    proxy.latencyMs = 15
+    harness.proxy.conflictOnConcurrentUpdates = true
+    harness.proxy.latencyMs = 15
     // Both runs read before either writes, so that both write the same names at the same time.
     let release: () => void = () => undefined
     const bothRead = new Promise<void>((resolve) => (release = resolve))
-    proxy.hold = ({ operation }) => {
-      if (proxy.calls.filter((call) => call.operation === 'GetParameters').length >= 8) release()
+    harness.proxy.hold = ({ operation }) => {
+      if (harness.proxy.calls.filter((call) => call.operation === 'GetParameters').length >= 8) release()
       return operation === 'PutParameter' ? bothRead : undefined
     }
     const input = secrets(40, 'new')
     const [a, b] = await Promise.all([run(input), run(input)])
     expect([a.exitCode, b.exitCode]).toEqual([0, 0])
-    expect(proxy.calls.some((call) => call.faulted === 'status')).toBe(true)
+    expect(harness.proxy.calls.some((call) => call.faulted === 'status')).toBe(true)
     const parameters = await stored()
     for (const [name, value] of Object.entries(input)) expect(parameters.get(`${PATH}/${name.toLowerCase()}`)?.Value).toBe(value)
   })
 
   it('writes every key through 10% of calls failing with 500 and some connections reset, without duplicate versions', async () => {
     let n = 0
-    proxy.fault = () => {
+    harness.proxy.fault = () => {
       n += 1
       if (n % 10 === 3) return { kind: 'status', status: 500, type: 'InternalServerError' }
       if (n % 23 === 0) return { kind: 'reset' }
@@ -108,19 +86,19 @@ describe('SSM faults', () => {
     const input = secrets(120)
     const result = await run(input)
     expect(result.exitCode).toBe(0)
-    expect(proxy.calls.filter((call) => call.faulted).length).toBeGreaterThan(10)
+    expect(harness.proxy.calls.filter((call) => call.faulted).length).toBeGreaterThan(10)
     await expectStored(input)
   })
 
   it('names exactly the keys it could not write, and a re-run converges', async () => {
-    proxy.fault = ({ operation, body }) => (operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name)) ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` } : undefined)
+    harness.proxy.fault = ({ operation, body }) => (operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name)) ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` } : undefined)
     const input = secrets(12)
     const failed = await run(input)
     expect(failed.exitCode).not.toBe(0)
     const named = [...failed.stdout.replace(/%0A/g, '\n').matchAll(/^ {2}- (\S+): AWS denied/gm)].map((match) => match[1])
     expect(named).toEqual([`${PATH}/secret_0003`, `${PATH}/secret_0007`])
     expect(failed.outputs.created).toBe(JSON.stringify(Object.keys(input).map((name) => name.toLowerCase()).filter((key) => !/000[37]$/.test(key))))
-    proxy.fault = undefined
+    harness.proxy.fault = undefined
     const rerun = await run(input)
     expect(rerun.exitCode).toBe(0)
     expect(rerun.outputs.created).toBe('["secret_0003","secret_0007"]')
@@ -128,12 +106,12 @@ describe('SSM faults', () => {
   })
 
   it('converges after the process is killed in the middle of a push, with no duplicate versions', async () => {
-    proxy.latencyMs = 20
+    harness.proxy.latencyMs = 20
     const input = secrets(60)
-    const started = startBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+    const started = startBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
     await new Promise<void>((resolve) => {
       const timer = setInterval(() => {
-        if (proxy.count('PutParameter') >= 15) {
+        if (harness.proxy.count('PutParameter') >= 15) {
           clearInterval(timer)
           resolve()
         }
@@ -145,7 +123,7 @@ describe('SSM faults', () => {
     const before = (await stored()).size
     expect(before).toBeGreaterThan(0)
     expect(before).toBeLessThan(60)
-    proxy.latencyMs = 0
+    harness.proxy.latencyMs = 0
     const rerun = await run(input)
     expect(rerun.exitCode).toBe(0)
     expect(JSON.parse(rerun.outputs.created)).toHaveLength(60 - JSON.parse(rerun.outputs.unchanged).length)

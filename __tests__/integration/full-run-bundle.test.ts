@@ -3,41 +3,29 @@
  * then force-syncs the ExternalSecrets of the project's test Kubernetes API server (whose operator
  * simulation reads moto) through a kubeconfig, and returns only after each has freshly synced.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { startMoto, type MotoServer } from '../../testing/moto.ts'
-import { startSsmProxy, writeCalls, type SsmProxy } from '../../testing/ssm-proxy.ts'
+import { writeCalls } from '../../testing/ssm-proxy.ts'
+import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
-const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
+const AWS = LOCAL_AWS
 const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
 
-let moto: MotoServer
-let proxy: SsmProxy
+const harness = useSsmBehindProxy()
 let kube: KubeApiServer
 
-beforeAll(async () => {
-  Object.assign(process.env, AWS)
-  moto = await startMoto()
-  proxy = await startSsmProxy(moto.endpoint)
-})
-afterAll(async () => {
-  await proxy?.close()
-  await moto?.stop()
-})
 beforeEach(async () => {
-  await moto.reset()
-  proxy.calls.length = 0
-  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 100, retryBaseMs: 60_000 })
+  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 100, retryBaseMs: 60_000 })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
 })
 afterEach(async () => kube?.close())
 
 function run(inputs: Record<string, string> = {}, secrets: Record<string, string> = SECRETS): Promise<ActionRun> {
   return runBundledAction(
-    { environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets: JSON.stringify(secrets), namespace: 'payments-prod', kubeconfig: kube.kubeconfig(), timeout: '30s', ...inputs },
+    { environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(secrets), namespace: 'payments-prod', kubeconfig: kube.kubeconfig(), timeout: '30s', ...inputs },
     AWS
   )
 }
@@ -72,12 +60,12 @@ describe('the bundled action, push then sync', () => {
 
   it('on a re-run with one value changed, writes one key and the cluster reads the new value', async () => {
     await run()
-    proxy.calls.length = 0
+    harness.proxy.calls.length = 0
     kube.clearRequests()
     const changed = { ...SECRETS, WEBHOOK_SECRET: 'whsec_rotated_999' }
     const result = await run({}, changed)
     expect(result.exitCode).toBe(0)
-    expect(writeCalls(proxy.calls).map(({ body }) => body.Name)).toEqual(['/zerotouch/prod/payments/webhook_secret'])
+    expect(writeCalls(harness.proxy.calls).map(({ body }) => body.Name)).toEqual(['/zerotouch/prod/payments/webhook_secret'])
     const secret = kube.get('Secret', 'payments-prod', 'payments-provider') as unknown as { data: Record<string, string> }
     expect(Buffer.from(secret.data.WEBHOOK_SECRET, 'base64').toString()).toBe('whsec_rotated_999')
   })
@@ -103,7 +91,7 @@ describe('the bundled action, push then sync', () => {
   it('dry-run plans the push and the sync, and writes and annotates nothing', async () => {
     const result = await run({ 'dry-run': 'true', 'verify-references': 'false' })
     expect(result.exitCode).toBe(0)
-    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
     expect(patched()).toEqual([])
   })
 })

@@ -1,15 +1,15 @@
 /**
  * The bundled action (dist/index.js), run by plain node with INPUT_* variables as the GitHub
- * runner runs it, against moto (a real SSM wire-protocol server) behind a recording proxy.
+ * runner runs it, against moto (a real SSM wire-protocol server) behind a recording harness.proxy.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { describe, expect, it } from '@jest/globals'
+import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand } from '@aws-sdk/client-ssm'
 import { runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { startMoto, type MotoServer } from '../../testing/moto.ts'
-import { startSsmProxy, writeCalls, type SsmProxy } from '../../testing/ssm-proxy.ts'
+import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { writeCalls } from '../../testing/ssm-proxy.ts'
 
-const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
+const AWS = LOCAL_AWS
 const SECRETS = {
   DATABASE_URL: 'postgres://app:pa55-w0rd@db.internal:5432/payments',
   TLS_KEY: '-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nfinal-line-of-key\n-----END KEY-----',
@@ -18,29 +18,10 @@ const SECRETS = {
 }
 const VALUES = Object.values(SECRETS)
 
-let moto: MotoServer
-let proxy: SsmProxy
-let ssm: SSMClient
-
-beforeAll(async () => {
-  Object.assign(process.env, AWS)
-  moto = await startMoto()
-  proxy = await startSsmProxy(moto.endpoint)
-  ssm = new SSMClient({ region: AWS.AWS_REGION, endpoint: moto.endpoint })
-})
-afterAll(async () => {
-  ssm?.destroy()
-  await proxy?.close()
-  await moto?.stop()
-})
-beforeEach(async () => {
-  await moto.reset()
-  proxy.calls.length = 0
-  proxy.fault = undefined
-})
+const harness = useSsmBehindProxy()
 
 function run(inputs: Record<string, string>): Promise<ActionRun> {
-  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, ...inputs }, AWS)
+  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, ...inputs }, AWS)
 }
 
 function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
@@ -48,8 +29,8 @@ function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
 }
 
 async function parameter(name: string) {
-  const { Parameter } = await ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
-  const { TagList } = await ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
+  const { Parameter } = await harness.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
+  const { TagList } = await harness.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
   return { type: Parameter?.Type, value: Parameter?.Value, version: Parameter?.Version, tags: Object.fromEntries((TagList ?? []).map((t) => [t.Key, t.Value])) }
 }
 
@@ -69,11 +50,11 @@ describe('the bundled action against moto', () => {
     for (const line of SECRETS.TLS_KEY.split('\n')) expect(first.stdout).toContain(`::add-mask::${line}`)
     expectNoLeaks(first)
 
-    proxy.calls.length = 0
+    harness.proxy.calls.length = 0
     const again = await run({ secrets: JSON.stringify(SECRETS), tags: 'team=payments\ncost-center=42' })
     expect(again.exitCode).toBe(0)
-    expect(writeCalls(proxy.calls)).toEqual([])
-    expect(proxy.count('GetParameters')).toBe(1)
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
+    expect(harness.proxy.count('GetParameters')).toBe(1)
     expect(again.outputs).toMatchObject({ unchanged: '["api_token","database_url","tls_key"]', changed: 'false' })
     expect((await parameter('/zerotouch/prod/payments/database_url')).version).toBe(1)
     expectNoLeaks(again)
@@ -81,11 +62,11 @@ describe('the bundled action against moto', () => {
 
   it('writes only the key whose value changed', async () => {
     await run({ secrets: JSON.stringify(SECRETS) })
-    proxy.calls.length = 0
+    harness.proxy.calls.length = 0
     const changed = { ...SECRETS, API_TOKEN: 'tok_live_rotated_0001' }
     const result = await run({ secrets: JSON.stringify(changed) })
     expect(result.exitCode).toBe(0)
-    expect(writeCalls(proxy.calls).map(({ operation, body }) => [operation, body.Name])).toEqual([['PutParameter', '/zerotouch/prod/payments/api_token']])
+    expect(writeCalls(harness.proxy.calls).map(({ operation, body }) => [operation, body.Name])).toEqual([['PutParameter', '/zerotouch/prod/payments/api_token']])
     expect(result.outputs).toMatchObject({ updated: '["api_token"]', unchanged: '["database_url","tls_key"]', changed: 'true' })
     expect(await parameter('/zerotouch/prod/payments/api_token')).toMatchObject({ value: 'tok_live_rotated_0001', version: 2 })
     expectNoLeaks(result, Object.values(changed))
@@ -96,7 +77,7 @@ describe('the bundled action against moto', () => {
     const result = await run({ secrets: yaml, 'strip-prefix': 'prod_', exclude: '*DEBUG*', tier: 'Intelligent-Tiering', 'kms-key-id': 'alias/payments' })
     expect(result.exitCode).toBe(0)
     expect(result.outputs.created).toBe('["cache_url","database_url"]')
-    const puts = proxy.calls.filter(({ operation }) => operation === 'PutParameter').sort((a, b) => String(a.body.Name).localeCompare(String(b.body.Name)))
+    const puts = harness.proxy.calls.filter(({ operation }) => operation === 'PutParameter').sort((a, b) => String(a.body.Name).localeCompare(String(b.body.Name)))
     expect(puts.map(({ body }) => [body.Name, body.Type, body.Tier, body.KeyId, body.Overwrite])).toEqual([
       ['/zerotouch/prod/payments/cache_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false],
       ['/zerotouch/prod/payments/database_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false]
@@ -111,7 +92,7 @@ describe('the bundled action against moto', () => {
     expect(result.stdout).toMatch(/"database_url" and "DATABASE_URL" both become the key "database_url"/)
     expect(result.stdout).toMatch(/"EMPTY" has an empty value/)
     expect(result.stdout).toMatch(/tier: "Gold" is not one of/)
-    expect(proxy.calls).toEqual([])
+    expect(harness.proxy.calls).toEqual([])
     expectNoLeaks(result, ['value-one'])
   })
 
@@ -120,32 +101,32 @@ describe('the bundled action against moto', () => {
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toMatch(/would create +\/zerotouch\/prod\/payments\/api_token/)
     expect(result.outputs.created).toBe('["api_token","database_url","tls_key"]')
-    expect(writeCalls(proxy.calls)).toEqual([])
-    expect(proxy.count('GetParameters')).toBe(1)
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
+    expect(harness.proxy.count('GetParameters')).toBe(1)
   })
 
   it('prunes only its own parameters and refuses to touch one another tool owns', async () => {
     await run({ secrets: JSON.stringify(SECRETS) })
-    await ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/manual', Value: 'x', Type: 'SecureString' }))
+    await harness.ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/manual', Value: 'x', Type: 'SecureString' }))
     const pruned = await run({ secrets: JSON.stringify({ API_TOKEN: SECRETS.API_TOKEN }), prune: 'true' })
     expect(pruned.exitCode).toBe(0)
     expect(pruned.outputs).toMatchObject({ deleted: '["database_url","tls_key"]', unchanged: '["api_token"]', changed: 'true' })
     expect(pruned.stdout).toMatch(/kept +\/zerotouch\/prod\/payments\/manual/)
     await expect(parameter('/zerotouch/prod/payments/manual')).resolves.toMatchObject({ value: 'x' })
 
-    await ssm.send(
+    await harness.ssm.send(
       new PutParameterCommand({ Name: '/zerotouch/prod/payments/pushed', Value: 'theirs', Type: 'SecureString', Tags: [{ Key: 'managed-by', Value: 'external-secrets' }] })
     )
-    proxy.calls.length = 0
+    harness.proxy.calls.length = 0
     const refused = await run({ secrets: JSON.stringify({ PUSHED: 'mine-value', NEW_ONE: 'new-value' }) })
     expect(refused.exitCode).not.toBe(0)
     expect(refused.stdout).toMatch(/pushed is tagged managed-by=external-secrets/)
-    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
   })
 
   it('survives throttling and scrubs a value AWS echoes back in an error', async () => {
     let calls = 0
-    proxy.fault = ({ operation, body }) => {
+    harness.proxy.fault = ({ operation, body }) => {
       if (operation !== 'PutParameter') return undefined
       calls += 1
       if (body.Name === '/zerotouch/prod/payments/api_token') {
@@ -164,11 +145,11 @@ describe('the bundled action against moto', () => {
   it('checks the definitions first: a broken one leaves SSM untouched, a good one is mapped in the summary', async () => {
     const workspace = { GITHUB_WORKSPACE: `${process.cwd()}/__tests__/fixtures/tenants` }
     const secrets = JSON.stringify({ DATABASE_URL: 'postgres://prod-db', STRIPE_API_KEY: 'sk_live_123456', WEBHOOK_SECRET: 'whsec_abcdef' })
-    const inputs = { environment: 'prod', service: 'payments', 'ssm-endpoint': proxy.endpoint, secrets }
+    const inputs = { environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets }
     const broken = await runBundledAction({ ...inputs, definitions: 'broken/overlays/unknown-key', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
     expect(broken.exitCode).not.toBe(0)
     expect(broken.stdout).toMatch(/::error::Nothing was written: the secret definitions have problems\..*needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/)
-    expect(writeCalls(proxy.calls)).toEqual([])
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
 
     const good = await runBundledAction({ ...inputs, definitions: 'good/overlays/prod', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
     expect(good.exitCode).toBe(0)

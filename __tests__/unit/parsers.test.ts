@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
-import { InputProblem } from '../../src/errors.js'
+import { problemOf } from '../../__fixtures__/problems.js'
 import { matchesLabelSelector, parseLabelSelector } from '../../src/inputs/label-selector.js'
 import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parsePathPrefix, parsePathSegment, parseQualifiedName, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
 
-function problemOf(check: () => unknown): InputProblem {
-  try {
-    check()
-  } catch (error) {
-    if (error instanceof InputProblem) return error
-    throw error
-  }
-  throw new Error('expected an InputProblem')
-}
 
 describe('parseBoolean', () => {
   it.each([

@@ -1,18 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import { InputProblem } from '../../src/errors.js'
+import { problemOf } from '../../__fixtures__/problems.js'
 import { readSecretEntries, toSecretInputs, valuesToMask } from '../../src/secrets/document.js'
 import { normalizeKey, normalizeSecrets, tierLimit } from '../../src/secrets/keys.js'
 import { onlyAlwaysExcluded, selectSecrets } from '../../src/secrets/select.js'
 
-function problemOf(check: () => unknown): InputProblem {
-  try {
-    check()
-  } catch (error) {
-    if (error instanceof InputProblem) return error
-    throw error
-  }
-  throw new Error('expected an InputProblem')
-}
 
 const SECRET = 's3cr3t-Value'
 
