@@ -69,7 +69,7 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, strin
   ['a path prefix without a leading slash', 'path-prefix', { 'path-prefix': 'zerotouch' }],
   ['a path prefix with an empty segment', 'path-prefix', { 'path-prefix': '/zero//touch' }],
   ['a path prefix with a space', 'path-prefix', { 'path-prefix': '/zero touch' }],
-  ['16 levels of path', 'secrets', { 'path-prefix': levels(13) }],
+  ['16 levels of path', 'path-prefix', { 'path-prefix': levels(13) }],
   ['an unknown tier', 'tier', { tier: 'Premium' }],
   ['a tag line without "="', 'tags', { tags: 'team' }],
   ['the reserved managed-by tag', 'tags', { tags: 'managed-by=me' }],

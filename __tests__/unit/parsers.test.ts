@@ -45,6 +45,11 @@ describe('parsePathPrefix', () => {
     expect(problemOf(() => parsePathPrefix('path-prefix', raw)).input).toBe('path-prefix')
   })
 
+  it('refuses a prefix that leaves no room for environment, service and key within 15 levels', () => {
+    expect(parsePathPrefix('path-prefix', '/a/b/c/d/e/f/g/h/i/j/k/l')).toBe('/a/b/c/d/e/f/g/h/i/j/k/l')
+    expect(problemOf(() => parsePathPrefix('path-prefix', '/a/b/c/d/e/f/g/h/i/j/k/l/m')).message).toMatch(/has 13 levels: .* would have 16, and SSM allows 15/)
+  })
+
   it.each(['/aws', '/AWS/x', '/ssm', '/Ssm-x', '/awsome'])('refuses %p, reserved by AWS', (raw) => {
     expect(problemOf(() => parsePathPrefix('path-prefix', raw)).message).toMatch(/may not begin with "\/aws" or "\/ssm"/)
   })

@@ -47,8 +47,14 @@ export function parsePathPrefix(input: string, raw: string): string {
   if (/^\/(aws|ssm)/i.test(value)) {
     throw new InputProblem(input, `"${value}" may not begin with "/aws" or "/ssm" (reserved by AWS, any case)`)
   }
+  if (segments.length + 3 > MAX_LEVELS) {
+    throw new InputProblem(input, `"${value}" has ${segments.length} levels: with environment, service and key a name would have ${segments.length + 3}, and SSM allows ${MAX_LEVELS}`)
+  }
   return value
 }
+
+/** The most levels a parameter name may have. */
+export const MAX_LEVELS = 15
 
 export const TIERS = ['Standard', 'Advanced', 'Intelligent-Tiering'] as const
 export type Tier = (typeof TIERS)[number]

@@ -233,7 +233,24 @@ export function loadKubeConfig(options: KubeApiOptions): KubeConfig {
   }
   maskTokenFiles(kc, options.mask)
   selectContext(kc, options.context)
-  return kc
+  return allowPlainHttp(kc)
+}
+
+/**
+ * A plain http:// server (`kubectl proxy`, a local test server) has no TLS to verify: kubectl talks
+ * to it as it is, but client-node refuses it unless the cluster skips TLS verification. Say so for
+ * those clusters only; https:// clusters keep their verification.
+ */
+function allowPlainHttp(kc: KubeConfig): KubeConfig {
+  if (!kc.getClusters().some((cluster) => cluster.server.startsWith('http://') && !cluster.skipTLSVerify)) return kc
+  const plain = new KubeConfig()
+  plain.loadFromOptions({
+    clusters: kc.getClusters().map((cluster) => (cluster.server.startsWith('http://') ? { ...cluster, skipTLSVerify: true } : cluster)),
+    users: kc.getUsers(),
+    contexts: kc.getContexts(),
+    currentContext: kc.getCurrentContext()
+  })
+  return plain
 }
 
 /** Token files named by the kubeconfig (auth-provider tokenFile) hold credentials too. */

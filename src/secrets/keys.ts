@@ -1,5 +1,5 @@
 import { InputProblem } from '../errors.js'
-import type { Tier } from '../inputs/parsers.js'
+import { MAX_LEVELS, type Tier } from '../inputs/parsers.js'
 import type { SelectedSecret } from './select.js'
 
 /** A secret ready to push: the original name, the normalized key and the value. */
@@ -50,7 +50,6 @@ function nameProblems({ source, name }: SelectedSecret): string[] {
   return []
 }
 
-const MAX_LEVELS = 15
 /** SSM counts 1,011 characters with the ARN prefix; this is the longest one, in GovCloud. */
 const MAX_NAME_LENGTH = 1011 - 'arn:aws-us-gov:ssm:ap-southeast-1:123456789012:parameter'.length
 
