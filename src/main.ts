@@ -1,8 +1,12 @@
 import * as core from '@actions/core'
+import { existsSync, readFileSync } from 'node:fs'
+import { homedir } from 'node:os'
+import { delimiter } from 'node:path'
 import { checkDefinitions, type DefinitionsReport } from './definitions/phase.js'
 import { ActionError } from './errors.js'
 import { parseLabelSelector } from './inputs/label-selector.js'
 import { loadInputs, type LoadedInputs } from './inputs/load.js'
+import { kubeconfigCredentials, kubeconfigProblem, kubeconfigSource } from './k8s/kubeconfig.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
@@ -39,6 +43,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   try {
     const loaded = loadInputs(core.getInput, deps.env, (value) => values.push(maskSecret(value)))
     redact = createRedactor(values)
+    checkClusterAccess(loaded, deps.env)
     const context: Run = { loaded, deps, redact, store: loaded.inputs.aws.region ? deps.createStore(loaded.inputs.aws) : undefined }
     await definitionsPhase(context)
     const push = await pushPhase(context)
@@ -53,6 +58,15 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   } finally {
     if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write()
   }
+}
+
+/** A sync phase that could not even pick its kubeconfig context must fail before the push, not after. */
+function checkClusterAccess({ inputs: { sync } }: LoadedInputs, env: Dependencies['env']): void {
+  if (!sync.namespaces.length) return
+  if (sync.kubeconfig) [sync.kubeconfig, ...kubeconfigCredentials(sync.kubeconfig)].forEach((value) => core.setSecret(value))
+  const source = kubeconfigSource(sync.kubeconfig, env, env.HOME ?? homedir(), existsSync, delimiter)
+  const problem = kubeconfigProblem(source, (file) => readFileSync(file, 'utf8'), sync.kubeContext)
+  if (problem) throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [problem.message])
 }
 
 /** Registers a value with the runner's log masking, whole and line by line. */

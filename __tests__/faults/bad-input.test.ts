@@ -22,6 +22,13 @@ afterAll(async () => {
   await moto?.stop()
 })
 
+const KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{ name: ci, cluster: { server: "https://127.0.0.1:1" } }]
+users: [{ name: ci, user: { token: ${VALUE} } }]
+contexts: [{ name: ci, context: { cluster: ci, user: ci } }]
+current-context: ci
+`
 const json = (secrets: Record<string, unknown>) => JSON.stringify(secrets)
 const levels = (count: number) => `/${Array.from({ length: count }, (_, i) => `l${i}`).join('/')}`
 
@@ -89,7 +96,11 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, strin
   ['an SSM endpoint that is no http URL', 'ssm-endpoint', { 'ssm-endpoint': 'ftp://127.0.0.1:1' }],
   ['no AWS region anywhere', 'aws-region', {}, { AWS_REGION: '' }],
   ['a malformed region', 'aws-region', { 'aws-region': 'Europe' }],
-  ['definitions-base without definitions', 'definitions-base', { 'definitions-base': 'tenants/payments/base' }]
+  ['definitions-base without definitions', 'definitions-base', { 'definitions-base': 'tenants/payments/base' }],
+  ['an unknown kube context', 'kube-context', { namespace: 'payments', kubeconfig: KUBECONFIG, 'kube-context': 'prod-cluster' }],
+  ['a kubeconfig without a current context', 'kube-context', { namespace: 'payments', kubeconfig: KUBECONFIG.replace('current-context: ci', '') }],
+  ['a kubeconfig that is no YAML', 'kubeconfig', { namespace: 'payments', kubeconfig: `token: [${VALUE}` }],
+  ['no kubeconfig anywhere', 'kubeconfig', { namespace: 'payments' }, { HOME: '/nonexistent', KUBECONFIG: '' }]
 ]
 
 describe('bad input', () => {

@@ -1,4 +1,5 @@
 import { parse } from 'yaml'
+import { InputProblem } from '../errors.js'
 
 /**
  * The credential values in a kubeconfig, to mask before the kubeconfig is used. Pure.
@@ -75,4 +76,32 @@ export function kubeconfigSource(
   if (home && exists(`${home}/.kube/config`)) return { kind: 'files', files: [`${home}/.kube/config`] }
   if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) return { kind: 'in-cluster' }
   return { kind: 'none' }
+}
+
+/**
+ * Checks, before anything is written, that the sync phase will find a kubeconfig and the context
+ * it needs: a wrong kube-context must not be discovered after the push. Pure: `read` gives the
+ * content of a kubeconfig file. Messages name inputs and contexts, never content.
+ */
+export function kubeconfigProblem(source: KubeconfigSource, read: (file: string) => string, context: string): InputProblem | undefined {
+  if (source.kind === 'none') {
+    return new InputProblem('kubeconfig', 'no kubeconfig: set the kubeconfig input (the file content, e.g. from a secret), or KUBECONFIG, or provide ~/.kube/config, or run the job inside the cluster')
+  }
+  if (source.kind === 'in-cluster') {
+    return context ? new InputProblem('kube-context', `"${context}" cannot be used: there is no kubeconfig, only the in-cluster service account`) : undefined
+  }
+  const documents: Array<Record<string, unknown> | undefined> = []
+  for (const text of source.kind === 'content' ? [source.content] : source.files.map(read)) {
+    try {
+      documents.push(record(parse(text)))
+    } catch {
+      return new InputProblem('kubeconfig', `${source.kind === 'content' ? 'the input' : 'a KUBECONFIG file'} is not valid YAML`)
+    }
+  }
+  const contexts = documents.flatMap((document) => asArray(document?.contexts).map((entry) => record(entry)?.name)).filter((name): name is string => typeof name === 'string')
+  const available = contexts.length ? contexts.map((name) => `"${name}"`).join(', ') : 'none'
+  const wanted = context || documents.map((document) => document?.['current-context']).find((name): name is string => typeof name === 'string' && name !== '')
+  if (!wanted) return new InputProblem('kube-context', `the kubeconfig has no current-context: set kube-context to one of: ${available}`)
+  if (!contexts.includes(wanted)) return new InputProblem('kube-context', `the kubeconfig has no context "${wanted}"; available contexts: ${available}`)
+  return undefined
 }
