@@ -56,7 +56,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
-    if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write()
+    if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write().catch((error: Error) => core.warning(`The job summary could not be written: ${redact(error.message)}`))
   }
 }
 
