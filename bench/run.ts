@@ -1,0 +1,233 @@
+/**
+ * The benchmark: the action against the pipeline it replaces, on the same work, in one run, behind a proxy
+ * that enforces Parameter Store's quotas (scaled). Writes bench/results.json and BENCHMARKS.md.
+ *
+ *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]
+ *
+ * Quick mode (default): N=10 and 100, M=1 and 10, fewer repetitions. --full: N=10, 100, 1000 with every
+ * change pattern, M=1, 10, 50, 5 repetitions of everything.
+ */
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs, promisify } from 'node:util'
+import { startKubeApiServer } from '../testing/kube/index.ts'
+import { MOTO_INSTALL_HINT, motoAvailable, startMoto } from '../testing/moto.ts'
+import { measurePush, measureStartup, measureSync, type Servers } from './measure.ts'
+import { startQuotaProxy } from './quota-proxy.ts'
+import { renderReport } from './report.ts'
+import { evaluateTargets, summarizePush, summarizeSync, type Build, type Machine, type PushRun, type PushScenario, type Results, type SyncRun, type SyncScenario } from './results.ts'
+import { actionTools, snapshotBundle } from './tools/action.ts'
+import { sdkLoopPush } from './tools/sdk-loop.ts'
+import { kubectlSync, shellPush } from './tools/shell.ts'
+import type { PushTool, SyncTool } from './tools/tool.ts'
+import { pushWorkload, seed, parameterName, type Changed } from './workload.ts'
+
+interface PushPlan {
+  readonly n: number
+  readonly changed: Changed
+  readonly tools: readonly { tool: PushTool; repetitions: number }[]
+}
+
+interface Plan {
+  readonly push: PushPlan[]
+  readonly sync: readonly number[]
+  readonly syncTools: readonly SyncTool[]
+  readonly syncRepetitions: number
+  readonly startupRepetitions: number
+}
+
+const CHANGED: readonly Changed[] = ['none', 'one', 'all']
+
+/**
+ * --full: every N and change pattern, the action 5 times. The baselines cost minutes a run (the shell loop
+ * about 0.6 s a key, 12 minutes at N=1000), so they run fewer times, and the shell loop at N=1000 only for
+ * the typical release: it writes every key whatever changed, so its time does not depend on the pattern
+ * (as N=10 and N=100 show). Quick (under 3 minutes): N=10 and 100, the baselines once.
+ */
+function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
+  const syncTools = [action.sync, kubectlSync]
+  if (full) {
+    const push = [10, 100, 1000].flatMap((n) =>
+      CHANGED.map((changed) => ({
+        n,
+        changed,
+        tools: [
+          { tool: action.push, repetitions: 5 },
+          { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 },
+          ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])
+        ]
+      }))
+    )
+    return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10 }
+  }
+  const all = [
+    { tool: action.push, repetitions: 3 },
+    { tool: sdkLoopPush, repetitions: 1 },
+    { tool: shellPush, repetitions: 1 }
+  ]
+  const withoutShell = all.filter(({ tool }) => tool !== shellPush)
+  return {
+    push: [
+      ...CHANGED.map((changed) => ({ n: 10, changed, tools: all })),
+      { n: 100, changed: 'none', tools: withoutShell },
+      { n: 100, changed: 'one', tools: all },
+      { n: 100, changed: 'all', tools: withoutShell }
+    ],
+    sync: [1, 10],
+    syncTools,
+    syncRepetitions: 2,
+    startupRepetitions: 3
+  }
+}
+
+const log = (line: string) => console.error(line)
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+async function pushScenarios(servers: Servers, plans: readonly PushPlan[]): Promise<PushScenario[]> {
+  const { proxy } = servers
+  const scenarios: PushScenario[] = []
+  for (const { n, changed, tools } of plans) {
+    const workload = pushWorkload(n, changed)
+    const quotaBoundMs = (Math.ceil(n / 10) / proxy.rate('GetParameters') + workload.changedKeys / proxy.rate('PutParameter')) * 1000
+    const runs = new Map(tools.map(({ tool }) => [tool, [] as PushRun[]]))
+    // Repetitions interleave the tools, so a noisy moment of the machine does not land on one tool only.
+    for (let repetition = 0; repetition < Math.max(...tools.map((t) => t.repetitions)); repetition++) {
+      for (const { tool } of tools.filter((t) => t.repetitions > repetition)) {
+        const run = await measurePush(servers, tool, workload)
+        runs.get(tool)!.push(run)
+        log(`push N=${n} changed=${changed} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, calls ${JSON.stringify(run.calls)}, throttled ${JSON.stringify(run.throttled)}, lost ${run.lostWrites}`)
+      }
+    }
+    scenarios.push({ n, changed, changedKeys: workload.changedKeys, quotaBoundMs, tools: tools.map(({ tool }) => summarizePush(tool, runs.get(tool)!, quotaBoundMs)) })
+  }
+  return scenarios
+}
+
+async function syncScenarios(servers: Servers, plan: Plan, reconcileDelayMs: number): Promise<SyncScenario[]> {
+  const { moto } = servers
+  await moto.reset()
+  await seed(moto.endpoint, Object.fromEntries(Array.from({ length: Math.max(...plan.sync) }, (_, i) => [parameterName(i + 1), `value-${i + 1}`])))
+  const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs })
+  try {
+    const scenarios: SyncScenario[] = []
+    for (const m of plan.sync) {
+      const quotaBoundMs = m * reconcileDelayMs
+      const runs = new Map(plan.syncTools.map((tool) => [tool, [] as SyncRun[]]))
+      for (let repetition = 0; repetition < plan.syncRepetitions; repetition++) {
+        for (const tool of plan.syncTools) {
+          const run = await measureSync(servers, kube, tool, `bench-m${m}-${tool.id}-${repetition + 1}`, m)
+          runs.get(tool)!.push(run)
+          log(`sync M=${m} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, stale ${run.stale}/${m}, operator ${seconds(run.operatorSpanMs)}, kube ${JSON.stringify(run.kube)}`)
+        }
+      }
+      scenarios.push({ m, reconcileDelayMs, quotaBoundMs, tools: plan.syncTools.map((tool) => summarizeSync(tool, runs.get(tool)!, quotaBoundMs)) })
+    }
+    return scenarios
+  } finally {
+    await kube.close()
+  }
+}
+
+/** The first line a command prints, or 'unknown'. */
+async function firstLine(command: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(command, args)
+    return (stdout || stderr).trim().split('\n')[0]
+  } catch {
+    return 'unknown'
+  }
+}
+
+async function build(distSha256: string): Promise<Build> {
+  return { distSha256, commit: await firstLine('git', ['rev-parse', 'HEAD']), uncommitted: (await firstLine('git', ['status', '--porcelain', 'dist', 'src'])) !== '' }
+}
+
+async function machine(): Promise<Machine> {
+  return {
+    nproc: availableParallelism(),
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    os: `${type()} ${release()}`,
+    node: process.version,
+    awsCli: await firstLine('aws', ['--version']),
+    kubectl: await firstLine('kubectl', ['version', '--client']),
+    moto: await firstLine('python3', ['-c', 'import moto; print(moto.__version__)'])
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      full: { type: 'boolean', default: false },
+      scale: { type: 'string', default: '10' },
+      'latency-ms': { type: 'string', default: '20' },
+      'reconcile-ms': { type: 'string', default: '200' }
+    }
+  })
+  const scale = Number(values.scale)
+  const latencyMs = Number(values['latency-ms'])
+  const reconcileDelayMs = Number(values['reconcile-ms'])
+  if (![scale, latencyMs, reconcileDelayMs].every((value) => Number.isFinite(value) && value >= 0) || scale === 0) {
+    console.error('usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]')
+    return 2
+  }
+  if (!motoAvailable()) {
+    console.error(MOTO_INSTALL_HINT)
+    return 1
+  }
+  process.chdir(fileURLToPath(new URL('..', import.meta.url)))
+  const args = process.argv.slice(2)
+  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}` : `node bench/run.ts${args.length ? ` ${args.join(' ')}` : ''}`
+  const mode = values.full ? 'full' : 'quick'
+  const startedAt = Date.now()
+
+  const bundle = await snapshotBundle()
+  const action = actionTools(bundle)
+  const chosen = plan(mode === 'full', action)
+  const moto = await startMoto()
+  const proxy = await startQuotaProxy(moto.endpoint, { scale, latencyMs })
+  const servers = { moto, proxy }
+  const stop = () => void Promise.all([proxy.close(), moto.stop()]).then(() => process.exit(130))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    log(`${command}: ${mode} mode; quotas ${proxy.rate('PutParameter')} PutParameter/s and ${proxy.rate('GetParameters')} reads/s (scale ${scale}), ${latencyMs} ms a call`)
+    const startup = await measureStartup(servers, action.push, chosen.startupRepetitions)
+    log(`start-up: dist/index.js ${Math.round(startup.actionToFirstRequestMs)} ms to its first request; aws CLI call ${Math.round(startup.cliCallMs)} ms`)
+    const push = await pushScenarios(servers, chosen.push)
+    const sync = await syncScenarios(servers, chosen, reconcileDelayMs)
+    const quota = {
+      scale,
+      latencyMs,
+      writePerSecond: proxy.rate('PutParameter'),
+      readPerSecond: proxy.rate('GetParameters'),
+      writeBurst: proxy.burst('PutParameter'),
+      readBurst: proxy.burst('GetParameters')
+    }
+    const results: Results = {
+      date: new Date().toISOString(),
+      command,
+      mode,
+      machine: await machine(),
+      build: await build(bundle.sha256),
+      quota,
+      startup,
+      push,
+      sync,
+      targets: evaluateTargets({ push, sync, startup, quota })
+    }
+    writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
+    writeFileSync('BENCHMARKS.md', renderReport(results))
+    log(`done in ${seconds(Date.now() - startedAt)}: bench/results.json and BENCHMARKS.md written`)
+    for (const target of results.targets) log(`${target.met === null ? 'not run' : target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
+    return 0
+  } finally {
+    await proxy.close()
+    await moto.stop()
+    bundle.remove()
+  }
+}
+
+process.exitCode = await main()
