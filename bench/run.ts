@@ -5,7 +5,7 @@
  *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]
  *
  * Quick mode (default): N=10 and 100, M=1 and 10, fewer repetitions. --full: N=10, 100, 1000 with every
- * change pattern, M=1, 10, 50, 5 repetitions of everything.
+ * change pattern and M=1, 10, 50, the action and the sync 5 times each, the baselines fewer times (see plan()).
  */
 import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { checkDefinitions, type DefinitionsOptions } from '../../src/definitions/phase.js'
-import { ActionError } from '../../src/errors.js'
+import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { parseLabelSelector } from '../../src/inputs/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 
@@ -41,12 +41,7 @@ function check(options: Partial<DefinitionsOptions>) {
 }
 
 async function problemsOf(options: Partial<DefinitionsOptions>): Promise<readonly string[]> {
-  const error = await check(options).then(
-    () => undefined,
-    (thrown: unknown) => thrown
-  )
-  if (!(error instanceof ActionError)) throw new Error(`expected an ActionError, got ${String(error)}`)
-  return error.problems
+  return (await actionErrorOf(check(options))).problems
 }
 
 describeWithKustomize('checkDefinitions', () => {

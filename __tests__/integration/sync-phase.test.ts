@@ -3,7 +3,7 @@
  * operator simulation reading moto), through @kubernetes/client-node with a kubeconfig, as the action runs it.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { ActionError } from '../../src/errors.js'
+import { actionErrorOf } from '../../__fixtures__/problems.js'
 import type { SyncInputs } from '../../src/inputs/read.js'
 import { syncFailure, syncOutputs } from '../../src/report/sync-report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
@@ -78,16 +78,6 @@ function inputs(sync: Partial<SyncInputs> = {}, rest: Partial<Omit<SyncPhaseInpu
 
 function run(phaseInputs: SyncPhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
   return runSyncPhase(phaseInputs, { mask: (value) => masked.push(value), redact: createRedactor([]), store, env: {} })
-}
-
-async function failure(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof ActionError) return error
-    throw error
-  }
-  throw new Error('expected the phase to fail')
 }
 
 type EsObject = { metadata: { annotations?: Record<string, string> }; status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> } }
@@ -340,7 +330,7 @@ describe('guardrails against the test API server', () => {
     ])
     await kube!.operator.idle()
     kube!.clearRequests()
-    const error = await failure(run())
+    const error = await actionErrorOf(run())
     expect(error.message).toMatch(/^Nothing was annotated: 5 problems with the selected ExternalSecrets/)
     expect(error.problems).toEqual([
       expect.stringMatching(/^apps\/cross: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/web\/URL" reads environment "stg", not "prod"/),
@@ -355,7 +345,7 @@ describe('guardrails against the test API server', () => {
   it('fails naming the namespace and selector when nothing matches', async () => {
     await server()
     kube!.apply([externalSecret('plain', { labels: {} })])
-    const error = await failure(run())
+    const error = await actionErrorOf(run())
     expect(error.message).toMatch(/^Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps"\./)
   })
 })
@@ -363,7 +353,7 @@ describe('guardrails against the test API server', () => {
 describe('cluster problems a person can act on', () => {
   it('missing CRD', async () => {
     await server({ versions: [] })
-    const error = await failure(run())
+    const error = await actionErrorOf(run())
     expect(error.message).toBe(
       'Nothing was annotated: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context. [ZT141]'
     )
@@ -371,7 +361,7 @@ describe('cluster problems a person can act on', () => {
 
   it('unknown context, listing the contexts there are', async () => {
     await server()
-    const error = await failure(run(inputs({ kubeContext: 'prod-cluster' })))
+    const error = await actionErrorOf(run(inputs({ kubeContext: 'prod-cluster' })))
     expect(error.message).toBe('Nothing was annotated: kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test" [ZT140]')
   })
 
@@ -381,7 +371,7 @@ describe('cluster problems a person can act on', () => {
     const { url } = kube!
     await kube!.close()
     kube = undefined
-    const error = await failure(run(inputs({ kubeconfig })))
+    const error = await actionErrorOf(run(inputs({ kubeconfig })))
     expect(error.message).toBe(
       `Nothing was annotated: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN) [ZT140]`
     )
@@ -389,7 +379,7 @@ describe('cluster problems a person can act on', () => {
 
   it('a wrong token', async () => {
     await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
-    const error = await failure(run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') })))
+    const error = await actionErrorOf(run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') })))
     expect(error.message).toMatch(/^Nothing was annotated: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/)
   })
 })

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
-import { ActionError } from '../../src/errors.js'
+import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
 import type { ExternalSecret } from '../../src/k8s/types.js'
@@ -82,16 +82,6 @@ function operator(behaviour: (es: ExternalSecret) => 'ok' | { fail: string; even
     }, delayMs)
   }
   return { synced }
-}
-
-async function failure(promise: Promise<unknown>): Promise<ActionError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof ActionError) return error
-    throw error
-  }
-  throw new Error('expected the phase to fail')
 }
 
 const results = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
@@ -296,7 +286,7 @@ describe('guardrails before any annotation', () => {
     kube.add(externalSecret('cross', { keys: ['/zerotouch/stg/web/URL'] }))
     kube.add(externalSecret('once', { spec: { refreshPolicy: 'CreatedOnce' }, keys: [] }))
     kube.add(externalSecret('never', { spec: { refreshInterval: '0s' }, keys: [] }))
-    const error = await failure(syncExternalSecrets(options, deps()))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps()))
     expect(error.message).toMatch(/^Nothing was annotated: 16 problems with the selected ExternalSecrets/)
     const problems = error.problems.join('\n')
     for (const name of many) expect(problems).toContain(`"${name}" does not exist in SSM`)
@@ -323,7 +313,7 @@ describe('guardrails before any annotation', () => {
     store.getParameters = async () => {
       throw Object.assign(new Error('User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:x'), { name: 'AccessDeniedException' })
     }
-    const error = await failure(syncExternalSecrets(options, deps()))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps()))
     expect(error.message).toMatch(/^Nothing was annotated: checking the referenced parameters in SSM failed\. AWS denied ssm:GetParameters/)
     expect(patchedNames()).toEqual([])
   })
@@ -332,7 +322,7 @@ describe('guardrails before any annotation', () => {
 describe('selection and cluster errors', () => {
   it('fails naming the namespace and selector when nothing matches', async () => {
     kube.add(externalSecret('api', { labels: {} }))
-    const error = await failure(syncExternalSecrets(options, deps()))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps()))
     expect(error.message).toBe(
       'Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io/managed=true" in namespace "apps". Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label. [ZT143]'
     )
@@ -340,7 +330,7 @@ describe('selection and cluster errors', () => {
 
   it('fails when one of several namespaces has none, before annotating any', async () => {
     kube.add(externalSecret('api'))
-    const error = await failure(syncExternalSecrets({ ...options, namespaces: ['apps', 'web'] }, deps()))
+    const error = await actionErrorOf(syncExternalSecrets({ ...options, namespaces: ['apps', 'web'] }, deps()))
     expect(error.message).toMatch(/in namespace "web"\./)
     expect(patchedNames()).toEqual([])
   })
@@ -365,19 +355,19 @@ describe('selection and cluster errors', () => {
 
   it('fails clearly when the CRDs are missing', async () => {
     kube.version = undefined
-    const error = await failure(syncExternalSecrets(options, deps()))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps()))
     expect(error.message).toBe('Nothing was annotated: the cluster does not serve the external-secrets.io API [ZT141]')
   })
 
   it('turns a 404 on the list into a missing-CRD error', async () => {
     kube.failNext('list', new KubeError('not-found', 'not found', 404))
-    const error = await failure(syncExternalSecrets(options, deps()))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps()))
     expect(error.message).toMatch(/^Nothing was annotated: the cluster does not serve ExternalSecrets at external-secrets\.io\/v1 .*CRDs are not installed/)
   })
 
   it('redacts what it reports', async () => {
     kube.failNext('list', new KubeError('unreachable', 'cannot reach https://token-abc@k8s (ECONNREFUSED)'))
-    const error = await failure(syncExternalSecrets(options, deps({ redact: createRedactor(['token-abc']) })))
+    const error = await actionErrorOf(syncExternalSecrets(options, deps({ redact: createRedactor(['token-abc']) })))
     expect(error.message).toBe('Nothing was annotated: cannot reach https://***@k8s (ECONNREFUSED) [ZT140]')
   })
 })
@@ -394,7 +384,7 @@ describe('runSyncPhase', () => {
     const { runSyncPhase } = await import('../../src/sync/phase.js')
     const masked: string[] = []
     kube.failNext('discover', new KubeError('unauthorized', 'rejected token s3cr3t-token'))
-    const error = await failure(
+    const error = await actionErrorOf(
       runSyncPhase(phaseInputs, {
         mask: (value) => masked.push(value),
         redact: createRedactor([]),
@@ -411,7 +401,7 @@ describe('runSyncPhase', () => {
 
   it('fails before annotating when the kubeconfig cannot be used', async () => {
     const { runSyncPhase } = await import('../../src/sync/phase.js')
-    const error = await failure(
+    const error = await actionErrorOf(
       runSyncPhase(phaseInputs, {
         mask: () => undefined,
         redact: createRedactor([]),
