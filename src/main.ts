@@ -6,7 +6,7 @@ import { checkDefinitions, type DefinitionsReport } from './definitions/phase.js
 import { ActionError } from './errors.js'
 import { parseLabelSelector } from './inputs/label-selector.js'
 import { loadInputs, type LoadedInputs } from './inputs/load.js'
-import { kubeconfigCredentials, kubeconfigProblem, kubeconfigSource } from './k8s/kubeconfig.js'
+import { kubeconfigProblem, kubeconfigSource } from './k8s/kubeconfig.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
@@ -60,10 +60,12 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   }
 }
 
-/** A sync phase that could not even pick its kubeconfig context must fail before the push, not after. */
+/**
+ * A sync phase that could not even pick its kubeconfig context must fail before the push, not
+ * after. It reads context names only; the sync phase masks the kubeconfig before it uses it.
+ */
 function checkClusterAccess({ inputs: { sync } }: LoadedInputs, env: Dependencies['env']): void {
   if (!sync.namespaces.length) return
-  if (sync.kubeconfig) [sync.kubeconfig, ...kubeconfigCredentials(sync.kubeconfig)].forEach((value) => core.setSecret(value))
   const source = kubeconfigSource(sync.kubeconfig, env, env.HOME ?? homedir(), existsSync, delimiter)
   const problem = kubeconfigProblem(source, (file) => readFileSync(file, 'utf8'), sync.kubeContext)
   if (problem) throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [problem.message])

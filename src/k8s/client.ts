@@ -81,7 +81,10 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
     }
   }
 
-  const watch = async <T>(path: string, query: Record<string, string | boolean | number>, what: Omit<KubeCall, 'server'>, handlers: WatchHandlers<T>): Promise<WatchHandle> => {
+  const watch = <T>(path: string, query: Record<string, string | boolean | number>, what: Omit<KubeCall, 'server'>, handlers: WatchHandlers<T>): Promise<WatchHandle> =>
+    call(what, () => startWatch(path, query, what, handlers))
+
+  const startWatch = async <T>(path: string, query: Record<string, string | boolean | number>, what: Omit<KubeCall, 'server'>, handlers: WatchHandlers<T>): Promise<WatchHandle> => {
     let ended = false
     let stopped = false
     let established = false
@@ -126,26 +129,15 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
     discoverVersion: () => call({ verb: 'get', resource: `API group ${ESO_GROUP}` }, () => discoverVersion(kc, server, requestTimeoutMs)),
 
     listExternalSecrets: (ref) =>
-      call({ verb: 'list', resource: ES_RESOURCE, namespace: ref.namespace }, async () => {
-        const items: ExternalSecret[] = []
-        let resourceVersion = ''
-        let token: string | undefined
-        do {
-          const page = (await custom.listNamespacedCustomObject({
-            group: ESO_GROUP,
-            version: ref.version,
-            namespace: ref.namespace,
-            plural: ESO_PLURAL,
-            labelSelector: ref.labelSelector,
-            limit: PAGE_SIZE,
-            _continue: token
-          }, withTimeout)) as { items?: ExternalSecret[]; metadata?: { resourceVersion?: string; continue?: string } }
-          items.push(...(page.items ?? []))
-          resourceVersion ||= page.metadata?.resourceVersion ?? ''
-          token = page.metadata?.continue || undefined
-        } while (token)
-        return { items, resourceVersion }
-      }),
+      call({ verb: 'list', resource: ES_RESOURCE, namespace: ref.namespace }, () =>
+        allPages(async (token) => {
+          const page = (await custom.listNamespacedCustomObject(
+            { group: ESO_GROUP, version: ref.version, namespace: ref.namespace, plural: ESO_PLURAL, labelSelector: ref.labelSelector, limit: PAGE_SIZE, _continue: token },
+            withTimeout
+          )) as { items?: ExternalSecret[]; metadata?: { resourceVersion?: string; continue?: string } }
+          return { items: page.items ?? [], resourceVersion: page.metadata?.resourceVersion, next: page.metadata?.continue }
+        })
+      ),
 
     patchAnnotation: (ref, name, key, value) =>
       call({ verb: 'patch', resource: ES_RESOURCE, namespace: ref.namespace }, async () => {
@@ -157,39 +149,43 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
       }),
 
     listEvents: (namespace) =>
-      call({ verb: 'list', resource: 'events', namespace }, async (): Promise<Listed<KubeEvent>> => {
-        const items: KubeEvent[] = []
-        let resourceVersion = ''
-        let token: string | undefined
-        do {
+      call({ verb: 'list', resource: 'events', namespace }, () =>
+        allPages(async (token) => {
           const page = await core.listNamespacedEvent({ namespace, fieldSelector: EVENT_SELECTOR, limit: PAGE_SIZE, _continue: token }, withTimeout)
-          items.push(...page.items.map(plainEvent))
-          resourceVersion ||= page.metadata?.resourceVersion ?? ''
-          token = page.metadata?._continue || undefined
-        } while (token)
-        return { items, resourceVersion }
-      }),
+          return { items: page.items.map(plainEvent), resourceVersion: page.metadata?.resourceVersion, next: page.metadata?._continue }
+        })
+      ),
 
     watchExternalSecrets: (ref: ExternalSecretsRef, resourceVersion, handlers) =>
-      call({ verb: 'watch', resource: ES_RESOURCE, namespace: ref.namespace }, () =>
-        watch(
-          `/apis/${ESO_GROUP}/${ref.version}/namespaces/${encodeURIComponent(ref.namespace)}/${ESO_PLURAL}`,
-          { labelSelector: ref.labelSelector, resourceVersion },
-          { verb: 'watch', resource: ES_RESOURCE, namespace: ref.namespace },
-          handlers
-        )
+      watch(
+        `/apis/${ESO_GROUP}/${ref.version}/namespaces/${encodeURIComponent(ref.namespace)}/${ESO_PLURAL}`,
+        { labelSelector: ref.labelSelector, resourceVersion },
+        { verb: 'watch', resource: ES_RESOURCE, namespace: ref.namespace },
+        handlers
       ),
 
     watchEvents: (namespace, resourceVersion, handlers) =>
-      call({ verb: 'watch', resource: 'events', namespace }, () =>
-        watch(
-          `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
-          { fieldSelector: EVENT_SELECTOR, resourceVersion },
-          { verb: 'watch', resource: 'events', namespace },
-          handlers
-        )
+      watch(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+        { fieldSelector: EVENT_SELECTOR, resourceVersion },
+        { verb: 'watch', resource: 'events', namespace },
+        handlers
       )
   }
+}
+
+/** Follows a list's `continue` tokens; the first page's resourceVersion is the list's. */
+async function allPages<T>(page: (token?: string) => Promise<{ items: T[]; resourceVersion?: string; next?: string }>): Promise<Listed<T>> {
+  const items: T[] = []
+  let resourceVersion = ''
+  let token: string | undefined
+  do {
+    const current = await page(token)
+    items.push(...current.items)
+    resourceVersion ||= current.resourceVersion ?? ''
+    token = current.next || undefined
+  } while (token)
+  return { items, resourceVersion }
 }
 
 /** Loads the kubeconfig from the first source that has one, masking its credentials first. */

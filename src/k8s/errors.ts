@@ -4,6 +4,8 @@
  * undici network errors: cause.code) without importing it.
  */
 
+import { networkErrorCode } from '../network.js'
+
 export type KubeErrorKind =
   | 'forbidden'
   | 'unauthorized'
@@ -47,22 +49,6 @@ export interface KubeStatus {
   readonly message?: string
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED'
-])
 const TLS_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -107,15 +93,8 @@ export function httpStatusOf(error: unknown): number | undefined {
   return undefined
 }
 
-function networkCode(error: unknown, depth = 0): string | undefined {
-  if (!error || typeof error !== 'object' || depth > 5) return undefined
-  const e = error as ErrorLike
-  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TLS_CODES.has(e.code))) return e.code
-  if (e.name === 'TimeoutError' || e.name === 'ConnectTimeoutError') return 'ETIMEDOUT'
-  if (e.name === 'SocketError' || /other side closed|socket hang up/i.test(e.message ?? '')) return 'ECONNRESET'
-  const match = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|EAI_AGAIN)\b/.exec(e.message ?? '')
-  if (match) return match[1]
-  return networkCode(e.cause, depth + 1)
+function networkCode(error: unknown): string | undefined {
+  return networkErrorCode(error, TLS_CODES)
 }
 
 /**

@@ -96,7 +96,12 @@ async function planPush(options: PushOptions, calls: SsmCalls): Promise<PushPlan
 
 function plannedOutcome(plan: KeyPlan): KeyOutcome {
   const result = ({ create: 'created', update: 'updated', unchanged: 'unchanged' } as const)[plan.action]
-  return { key: plan.key, name: plan.name, source: plan.source, result, version: plan.currentVersion }
+  return { ...identity(plan), result, version: plan.currentVersion }
+}
+
+/** What names a key in an outcome. */
+function identity({ key, name, source }: KeyPlan): Pick<KeyOutcome, 'key' | 'name' | 'source'> {
+  return { key, name, source }
 }
 
 function deletedOutcome(name: string): KeyOutcome {
@@ -129,37 +134,33 @@ class SsmCalls {
     const listed = await withRetry(() => this.store.listNames(path), this.policy)
     const candidates = pruneCandidates(listed, keep)
     const tags = await this.tags(candidates)
-    return {
-      doomed: candidates.filter((name) => isManaged(tags.get(name) ?? {})),
-      notOwned: candidates.filter((name) => !isManaged(tags.get(name) ?? {}))
-    }
+    const { doomed = [], notOwned = [] } = Object.groupBy(candidates, (name) => (isManaged(tags.get(name) ?? {}) ? 'doomed' : 'notOwned'))
+    return { doomed, notOwned }
   }
 
   /** Writes one key; a failure becomes a `failed` outcome naming the reason, never an exception. */
   async write(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
-    const outcome = { key: plan.key, name: plan.name, source: plan.source }
     try {
       if (plan.action === 'create') {
         const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags }, options)
-        if (created !== 'exists') return { ...outcome, result: 'created', version: created }
-          return await this.writeOverExisting(plan, options, tags)
+        if (created !== 'exists') return { ...identity(plan), result: 'created', version: created }
+        return await this.writeOverExisting(plan, options, tags)
       }
       return await this.overwrite(plan, options, tags, currentTags ?? {})
     } catch (error) {
-      return { ...outcome, result: 'failed', reason: this.explain(error) }
+      return { ...identity(plan), result: 'failed', reason: this.explain(error) }
     }
   }
 
   /** Writes a new version, then adds whatever tags it lacks (adopting an untagged parameter). */
   private async overwrite(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
-    const outcome = { key: plan.key, name: plan.name, source: plan.source }
     const version = await this.putUnlessAlreadyThere(plan, { overwrite: true }, options)
     try {
       await this.tagIfNeeded(plan.name, tags, currentTags)
     } catch (error) {
-      return { ...outcome, result: 'failed', version, reason: `the value was written as version ${version}, but tagging it failed: ${this.explain(error)}` }
+      return { ...identity(plan), result: 'failed', version, reason: `the value was written as version ${version}, but tagging it failed: ${this.explain(error)}` }
     }
-    return { ...outcome, result: 'updated', version }
+    return { ...identity(plan), result: 'updated', version }
   }
 
   /**
@@ -167,12 +168,11 @@ class SsmCalls {
    * Plan that one key again: equal is done, another owner is refused, else overwrite it.
    */
   private async writeOverExisting(plan: KeyPlan, options: PushOptions, tags: Record<string, string>): Promise<KeyOutcome> {
-    const outcome = { key: plan.key, name: plan.name, source: plan.source }
     const [current] = await this.read([plan.name])
-    if (current?.value === plan.value) return { ...outcome, result: 'unchanged', version: current.version }
+    if (current?.value === plan.value) return { ...identity(plan), result: 'unchanged', version: current.version }
     const currentTags = (await this.tags([plan.name])).get(plan.name) ?? {}
     const refused = ownershipProblem(plan.name, currentTags)
-    if (refused) return { ...outcome, result: 'failed', reason: refused }
+    if (refused) return { ...identity(plan), result: 'failed', reason: refused }
     return this.overwrite(plan, options, tags, currentTags)
   }
 

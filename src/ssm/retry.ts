@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises'
+import { networkErrorCode } from '../network.js'
 
 /**
  * How a failed call may be retried:
@@ -19,15 +20,12 @@ const THROTTLING = new Set([
   'ProvisionedThroughputExceededException',
   'SlowDown'
 ])
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'UND_ERR_SOCKET'])
 
 interface AwsLikeError {
   name?: string
-  code?: string
   message?: string
   $metadata?: { httpStatusCode?: number }
   $retryable?: { throttling?: boolean }
-  cause?: unknown
 }
 
 export function classifyFailure(error: unknown): FailureKind {
@@ -36,16 +34,10 @@ export function classifyFailure(error: unknown): FailureKind {
   if (e.name === 'TooManyUpdates') return 'busy'
   if (THROTTLING.has(e.name ?? '') || e.$retryable?.throttling || status === 429) return 'throttled'
   if (status !== undefined && status >= 500) return 'ambiguous'
-  if (isNetworkError(e)) return 'ambiguous'
+  if (e.name === 'AbortError' || networkErrorCode(e) || /network/i.test(e.message ?? '')) return 'ambiguous'
   return 'fatal'
 }
 
-function isNetworkError(e: AwsLikeError): boolean {
-  if (NETWORK_CODES.has(e.code ?? '')) return true
-  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout' || e.name === 'AbortError') return true
-  if (/socket hang up|ECONNRESET|network|other side closed/i.test(e.message ?? '')) return true
-  return e.cause !== undefined && e.cause !== e && isNetworkError(e.cause as AwsLikeError)
-}
 
 export interface RetryPolicy {
   /** First backoff ceiling; it doubles each attempt up to capMs (full jitter). */

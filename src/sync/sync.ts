@@ -194,7 +194,7 @@ async function listSelected(kube: ExternalSecretsApi, version: string, options: 
       }
       // The server filtered by namespace and selector; filter again so that nothing else is ever touched.
       const items = listed.items.filter((es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels))
-      return { ref, items: items.map((es) => ({ ...es, metadata: { ...es.metadata, namespace } })), resourceVersion: listed.resourceVersion }
+      return { ref, items: items.map((es) => inNamespace(es, namespace)), resourceVersion: listed.resourceVersion }
     })
   )
   const empty = selected.filter(({ items }) => !items.length).map(({ ref }) => `"${ref.namespace}"`)
@@ -293,13 +293,13 @@ async function waitForSyncs(
         start: (rv, handlers) => kube.watchExternalSecrets(ref, rv, handlers),
         relist: () => kube.listExternalSecrets(ref),
         onEvent: ({ type, object }) => {
-          const es = { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? ref.namespace } }
+          const es = inNamespace(object, ref.namespace)
           if (type === 'DELETED') waiter.observeDeleted(es, clock.now())
           else waiter.observe(es, clock.now())
           check()
         },
         onRelisted: (items) => {
-          for (const es of items) waiter.observe({ ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? ref.namespace } }, clock.now(), { listed: true })
+          for (const es of items) waiter.observe(inNamespace(es, ref.namespace), clock.now(), { listed: true })
           check()
         },
         onFatal: fatal(ref.namespace),
@@ -362,6 +362,11 @@ async function explainFailures(waiter: SyncWaiter, kube: ExternalSecretsApi, clo
       }
     })
   )
+}
+
+/** The ExternalSecret with its namespace filled in: namespaced lists and watches may leave it out. */
+function inNamespace(es: ExternalSecret, namespace: string): ExternalSecret {
+  return { ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? namespace } }
 }
 
 /** Unique per run: a millisecond timestamp and random bits (a timestamp in seconds can repeat). */
