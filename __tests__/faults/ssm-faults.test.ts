@@ -60,12 +60,17 @@ describe('SSM faults', () => {
     await run(first)
     harness.proxy.conflictOnConcurrentUpdates = true
     harness.proxy.latencyMs = 15
-    // Both runs read before either writes, so that both write the same names at the same time.
+    // Writes wait until both runs are writing the same name, so that the two writes really overlap
+    // however the two processes are scheduled.
     let release: () => void = () => undefined
-    const bothRead = new Promise<void>((resolve) => (release = resolve))
-    harness.proxy.hold = ({ operation }) => {
-      if (harness.proxy.calls.filter((call) => call.operation === 'GetParameters').length >= 8) release()
-      return operation === 'PutParameter' ? bothRead : undefined
+    const overlap = new Promise<void>((resolve) => (release = resolve))
+    const waiting = new Set<string>()
+    harness.proxy.hold = ({ operation, body }) => {
+      if (operation !== 'PutParameter') return undefined
+      const name = String(body.Name)
+      if (waiting.has(name)) release()
+      waiting.add(name)
+      return overlap
     }
     const input = secrets(40, 'new')
     const [a, b] = await Promise.all([run(input), run(input)])
