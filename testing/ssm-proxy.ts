@@ -108,13 +108,13 @@ function safeJson(raw: Buffer): Record<string, unknown> {
   }
 }
 
-/** A token bucket: `take()` is true while calls stay within `ratePerSecond` (bursts up to `burst`). */
-export function tokenBucket(ratePerSecond: number, burst = ratePerSecond): { take(): boolean } {
+/** A token bucket: `take()` is true while calls stay within `ratePerSecond` (bursts up to `burst`), on the clock `clock`. */
+export function tokenBucket(ratePerSecond: number, burst = ratePerSecond, clock: () => number = () => performance.now()): { take(): boolean } {
   let tokens = burst
-  let last = performance.now()
+  let last = clock()
   return {
     take() {
-      const now = performance.now()
+      const now = clock()
       tokens = Math.min(burst, tokens + ((now - last) / 1000) * ratePerSecond)
       last = now
       if (tokens < 1) return false

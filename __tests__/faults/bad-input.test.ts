@@ -45,6 +45,7 @@ const CASES: Array<[string, string, Record<string, string>, Record<string, strin
   ['a YAML list', 'secrets', { secrets: `- ${VALUE}\n- b` }],
   ['malformed YAML', 'secrets', { secrets: `A: [${VALUE}` }],
   ['a YAML name given twice', 'secrets', { secrets: `A: ${VALUE}\nA: other` }],
+  ['a JSON name given twice', 'secrets', { secrets: `{"A": "${VALUE}", "B": "x", "A": "other"}` }],
   ['YAML text that is no mapping', 'secrets', { secrets: VALUE }],
   ['names equal after lower-casing', 'secrets', { secrets: json({ DATABASE_URL: VALUE, database_url: 'x' }) }],
   ['a hyphen in a name', 'secrets', { secrets: json({ 'DB-URL': VALUE }) }],

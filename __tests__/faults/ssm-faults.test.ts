@@ -44,7 +44,7 @@ async function expectStored(input: Record<string, string>, version = 1) {
 
 describe('SSM faults', () => {
   it('writes 1,000 keys exactly once through PutParameter throttled at 100 a second', async () => {
-    const bucket = tokenBucket(100, 10)
+    const bucket = tokenBucket(100, 1)
     harness.proxy.fault = ({ operation }) => (operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined)
     const input = secrets(1000)
     const result = await run(input)

@@ -85,6 +85,8 @@ const es = (name: string, namespace = 'apps') => kube!.get('ExternalSecret', nam
 const results = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
 const patches = (): RequestRecord[] => kube!.requests.filter(({ method }) => method === 'PATCH')
 const esRequests = (): RequestRecord[] => kube!.requests.filter(({ path }) => path.includes('/externalsecrets'))
+/** Watches on ExternalSecrets the API server has accepted so far. */
+const openedWatches = (): number => esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length
 
 /** Applies the ExternalSecrets and waits until the operator has synced them once. */
 async function synced(...objects: ReturnType<typeof externalSecret>[]): Promise<void> {
@@ -191,11 +193,14 @@ describe('force-sync against the test API server', () => {
     await server()
     await put('/zerotouch/prod/api/URL')
     await synced(externalSecret('api'))
-    kube!.operator.reconcileDelayMs = 200
+    // The operator holds the sync until the watch has been dropped and resumed.
+    kube!.operator.pause()
     const phase = run()
     await patched()
-    await until(() => esRequests().some(({ query, status }) => query.watch === 'true' && status === 200))
+    await until(() => openedWatches() >= 1)
     expect(kube!.dropWatches()).toBeGreaterThan(0)
+    await until(() => openedWatches() >= 2)
+    kube!.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     const watches = esRequests().filter(({ query }) => query.watch === 'true')
@@ -208,13 +213,15 @@ describe('force-sync against the test API server', () => {
     await server()
     await put('/zerotouch/prod/api/URL')
     await synced(externalSecret('api'))
-    kube!.operator.reconcileDelayMs = 800
+    kube!.operator.pause()
     const phase = run()
     await patched()
     for (let drop = 1; drop <= 4; drop++) {
-      await until(() => esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length >= drop)
+      await until(() => openedWatches() >= drop)
       expect(kube!.dropWatches()).toBeGreaterThan(0)
     }
+    await until(() => openedWatches() >= 5)
+    kube!.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     expect(esRequests().filter(({ query }) => query.watch === 'true').length).toBeGreaterThanOrEqual(5)
@@ -234,10 +241,11 @@ describe('force-sync against the test API server', () => {
     await server()
     await put('/zerotouch/prod/api/URL')
     await synced(externalSecret('api'))
-    kube!.operator.reconcileDelayMs = 300
+    kube!.operator.pause()
     const phase = run()
     await patched()
     await kube!.restart(100)
+    kube!.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
   })

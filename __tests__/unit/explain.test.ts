@@ -19,6 +19,10 @@ describe('explainSsmError', () => {
     [awsError('CredentialsProviderError', 400, 'Could not load credentials from any providers'), /^no valid AWS credentials/],
     [awsError('ThrottlingException', 400, 'Rate exceeded'), /^still throttled by AWS after retrying/],
     [awsError('TooManyUpdates', 400), /another writer kept updating the same parameter/],
+    [
+      awsError('ValidationException', 400, "This parameter uses the advanced-parameter tier. You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."),
+      /^the parameter is in the Advanced tier and SSM cannot move it back to Standard: set tier: Advanced/
+    ],
     [awsError('InternalServerError', 503, 'oops'), /^SSM could not be reached or kept failing \(InternalServerError: oops\)/],
     [awsError('SyntaxError', 403, 'Unexpected token <'), /^AWS refused the request \(HTTP 403, SyntaxError\)/]
   ])('explains %p', (error, expected) => expect(explainSsmError(error, redact)).toMatch(expected))

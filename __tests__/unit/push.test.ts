@@ -83,6 +83,21 @@ describe('pushSecrets', () => {
     await expectNothingWritten(push(secrets(2)), /key_0 exists as a String parameter/)
   })
 
+  it('refuses, before writing anything, to move a parameter holding over 4,096 bytes back to Standard', async () => {
+    store.seed(`${PATH}/key_0`, 'x'.repeat(5000))
+    await expectNothingWritten(push(secrets(2)), /key_0 holds more than 4096 bytes, so it is an Advanced parameter.*set tier: Advanced/)
+  })
+
+  it('writes a smaller value into a large parameter when the tier is not Standard, and leaves it alone when unchanged', async () => {
+    store.seed(`${PATH}/key_0`, 'x'.repeat(5000))
+    await push(secrets(1), { tier: 'Intelligent-Tiering' })
+    expect(store.parameters.get(`${PATH}/key_0`)?.value).toBe('value-0')
+    store.seed(`${PATH}/key_1`, 'y'.repeat(5000))
+    store.calls.length = 0
+    await push([{ source: 'KEY_1', key: 'key_1', value: 'y'.repeat(5000) }], { tier: 'Standard' })
+    expect(store.count('putParameter')).toBe(0)
+  })
+
   it('stops before writing when it cannot read, explaining the missing permission', async () => {
     store.fault = (operation) =>
       operation === 'getParameters'

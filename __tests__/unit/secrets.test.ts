@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
 import { problemOf } from '../../__fixtures__/problems.js'
 import { readSecretEntries, toSecretInputs, valuesToMask } from '../../src/secrets/document.js'
 import { normalizeKey, normalizeSecrets, tierLimit } from '../../src/secrets/keys.js'
@@ -37,6 +38,32 @@ describe('readSecretEntries', () => {
     expect(problem.input).toBe('secrets')
     expect(problem.message).toMatch(message)
     expect(problem.message).not.toContain(SECRET)
+  })
+
+  it.each([
+    ['{"A": "x", "A": "y"}', '"A" is given twice'],
+    ['{"A": "x", "\\u0041": "y"}', '"A" is given twice'],
+    ['{"A": "x", "B": "y", "B": "z", "A": "w"}', '"B", "A" are given twice']
+  ])('refuses the JSON %p, whose names repeat, instead of keeping the last value', (raw, message) => {
+    const problem = problemOf(() => readSecretEntries(raw.replace('x', SECRET)))
+    expect(problem.input).toBe('secrets')
+    expect(problem.message).toContain(message)
+    expect(problem.message).not.toContain(SECRET)
+  })
+
+  it('does not mistake nested names or quoted text in values for repeated names', () => {
+    const raw = '{"A": {"A": "1", "B": ["A", {"A": 2}]}, "B": "\\"A\\": \\"x\\", {\\"A\\"", "C": "}, \\"A\\": ["}'
+    expect(readSecretEntries(raw).map(([name]) => name)).toEqual(['A', 'B', 'C'])
+  })
+
+  it('finds every name of any JSON object exactly once (property)', () => {
+    const value = fc.oneof(fc.string(), fc.dictionary(fc.string(), fc.string()), fc.array(fc.string()), fc.integer(), fc.constant(null))
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ minLength: 1 }), value, { minKeys: 1 }), fc.boolean(), (record, pretty) => {
+        const text = JSON.stringify(record, null, pretty ? 2 : undefined)
+        expect(readSecretEntries(text).map(([name]) => name)).toEqual(Object.keys(record))
+      })
+    )
   })
 
   it('never quotes a value in a JSON syntax error', () => {

@@ -1,5 +1,6 @@
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../inputs/parsers.js'
-import type { Secret } from '../secrets/keys.js'
+import type { Tier } from '../inputs/parsers.js'
+import { tierLimit, type Secret } from '../secrets/keys.js'
 import { parameterName, type StoredParameter } from '../ssm/store.js'
 
 export type KeyAction = 'create' | 'update' | 'unchanged'
@@ -16,16 +17,20 @@ export interface KeyPlan {
 }
 
 /** Compares the secrets with what SSM holds. Pure: the reads happen before. */
-export function diffSecrets(secrets: readonly Secret[], path: string, current: readonly StoredParameter[]): { plans: KeyPlan[]; problems: string[] } {
+export function diffSecrets(secrets: readonly Secret[], path: string, current: readonly StoredParameter[], tier: Tier): { plans: KeyPlan[]; problems: string[] } {
   const byName = new Map(current.map((parameter) => [parameter.name, parameter]))
   const problems: string[] = []
   const plans = secrets.map((secret): KeyPlan => {
     const name = parameterName(path, secret.key)
     const existing = byName.get(name)
+    const action = keyAction(secret.value, existing)
     if (existing && existing.type !== 'SecureString') {
       problems.push(`${name} exists as a ${existing.type} parameter; the action writes SecureString and SSM cannot change a parameter's type: delete it or move it first`)
     }
-    return { ...secret, name, action: keyAction(secret.value, existing), currentVersion: existing?.version }
+    if (existing && action === 'update' && tier === 'Standard' && Buffer.byteLength(existing.value, 'utf8') > tierLimit('Standard')) {
+      problems.push(`${name} holds more than ${tierLimit('Standard')} bytes, so it is an Advanced parameter, and SSM cannot move it back to Standard: set tier: Advanced or Intelligent-Tiering`)
+    }
+    return { ...secret, name, action, currentVersion: existing?.version }
   })
   return { plans, problems }
 }

@@ -4,6 +4,7 @@ import type { Tier } from '../inputs/parsers.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
+import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readParameters } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { inBatches, parameterName, type ParameterStore, type StoredParameter } from '../ssm/store.js'
@@ -80,7 +81,7 @@ async function planPush(options: PushOptions, calls: SsmCalls): Promise<PushPlan
   const problems: string[] = []
   try {
     const current = await calls.read(options.secrets.map(({ key }) => parameterName(options.path, key)))
-    const diff = diffSecrets(options.secrets, options.path, current)
+    const diff = diffSecrets(options.secrets, options.path, current, options.tier)
     problems.push(...diff.problems)
     const updates = diff.plans.filter((candidate) => candidate.action === 'update')
     const tagsByName = await calls.tags(updates.map(({ name }) => name))
@@ -113,12 +114,15 @@ class SsmCalls {
   private readonly reads = pLimit(READ_CONCURRENCY)
   private readonly store: ParameterStore
   private readonly policy: RetryPolicy
+  /** PutParameter's quota (about 3 a second per account) is shared by every writer of the run. */
+  private readonly puts: Pacer
   private readonly redact: Redactor
 
   constructor({ store, redact, retry }: PushDependencies) {
     this.store = store
     this.redact = redact
     this.policy = retry ?? DEFAULT_RETRY_POLICY
+    this.puts = new Pacer(this.policy)
   }
 
   read(names: readonly string[]): Promise<StoredParameter[]> {
@@ -190,7 +194,7 @@ class SsmCalls {
           if (found[0]?.value === plan.value) return found[0].version
         }
         return this.store.putParameter({ name: plan.name, value: plan.value, tier: options.tier, kmsKeyId: options.kmsKeyId, ...mode })
-      }, this.policy)
+      }, this.policy, this.puts)
     } catch (error) {
       if ((error as Error).name === 'ParameterAlreadyExists' && !mode.overwrite) return 'exists'
       throw error

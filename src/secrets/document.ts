@@ -55,7 +55,49 @@ function parseJson(text: string): Array<[string, unknown]> {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new InputProblem(INPUT, 'must be a JSON object of NAME: value')
   }
+  const repeated = namesGivenTwice(topLevelJsonNames(text))
+  if (repeated.length) {
+    throw new InputProblem(INPUT, `${repeated.map((name) => `"${name}"`).join(', ')} ${repeated.length > 1 ? 'are' : 'is'} given twice; JSON would silently keep only the last value`)
+  }
   return Object.entries(parsed)
+}
+
+function namesGivenTwice(names: readonly string[]): string[] {
+  const seen = new Set<string>()
+  return [...new Set(names.filter((name) => seen.has(name) || !seen.add(name)))]
+}
+
+/**
+ * The names of a JSON object's own members, in order and decoded, so that `"A"` and `"\u0041"` are
+ * the same name. Only called on text that JSON.parse accepted, so strings and brackets are balanced.
+ */
+function topLevelJsonNames(text: string): string[] {
+  const names: string[] = []
+  let depth = 0
+  let nameNext = false
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]
+    if (char === '"') {
+      const end = endOfJsonString(text, i)
+      if (depth === 1 && nameNext) names.push(JSON.parse(text.slice(i, end + 1)) as string)
+      nameNext = false
+      i = end
+    } else if (char === '{' || char === '[') {
+      depth += 1
+      nameNext = depth === 1
+    } else if (char === '}' || char === ']') {
+      depth -= 1
+    } else if (char === ',') {
+      nameNext = depth === 1
+    }
+  }
+  return names
+}
+
+function endOfJsonString(text: string, start: number): number {
+  let i = start + 1
+  while (text[i] !== '"') i += text[i] === '\\' ? 2 : 1
+  return i
 }
 
 function parseYaml(text: string): Array<[string, unknown]> {

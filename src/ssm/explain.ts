@@ -35,6 +35,11 @@ export function explainSsmError(error: unknown, redact: Redactor): string {
       return 'the parameter already has 100 versions and the oldest carries a label, so SSM refuses a new version: move or delete that label'
     case 'ParameterPatternMismatchException':
       return `SSM refused the parameter name: ${message}`
+    case 'ValidationException':
+      if (/downgrade/i.test(message)) {
+        return 'the parameter is in the Advanced tier and SSM cannot move it back to Standard: set tier: Advanced or Intelligent-Tiering, or delete the parameter so that it is created again as Standard'
+      }
+      break
     case 'TooManyTagsError':
       return 'the parameter would carry more than 50 tags: reduce the tags input'
     case 'UnrecognizedClientException':

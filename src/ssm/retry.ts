@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { networkErrorCode } from '../network.js'
+import type { Pacer } from './pacer.js'
 
 /**
  * How a failed call may be retried:
@@ -52,8 +53,9 @@ export interface RetryPolicy {
 
 /**
  * The action's retry policy against SSM quotas: retry throttling, TooManyUpdates, 5xx and network
- * errors with full-jitter exponential backoff until a time window closes, rather than until a small
- * budget of attempts runs out, since PutParameter is throttled at about 3 a second per account.
+ * errors until a time window closes, rather than until a small budget of attempts runs out, since
+ * PutParameter is throttled at about 3 a second per account. Backoff is full-jitter exponential;
+ * throttled calls that share a Pacer wait for its pace instead.
  */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseMs: 100,
@@ -70,18 +72,29 @@ export interface Attempt {
   readonly previousFailure?: Exclude<FailureKind, 'fatal'>
 }
 
-export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY): Promise<T> {
+/**
+ * Runs `operation` until it succeeds, fails for good, or the policy's window closes. With a pacer
+ * (calls that share a quota), a throttled call waits for its turn in the shared pace instead of
+ * backing off on its own; other failures back off with full jitter.
+ */
+export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY, pacer?: Pacer): Promise<T> {
   const deadline = policy.now() + policy.windowMs
   let attempt: Attempt = { number: 1 }
   for (;;) {
+    const sentAt = (await pacer?.take()) ?? 0
     try {
       return await operation(attempt)
     } catch (error) {
       const kind = classifyFailure(error)
       if (kind === 'fatal') throw error
-      const backoff = policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt.number - 1))
-      if (policy.now() + backoff > deadline) throw error
-      await policy.sleep(backoff)
+      if (kind === 'throttled' && pacer) {
+        pacer.throttled(sentAt)
+        if (policy.now() > deadline) throw error
+      } else {
+        const backoff = policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt.number - 1))
+        if (policy.now() + backoff > deadline) throw error
+        await policy.sleep(backoff)
+      }
       attempt = { number: attempt.number + 1, previousFailure: kind }
     }
   }

@@ -1,0 +1,126 @@
+import { describe, expect, it } from '@jest/globals'
+import { awsError } from '../../__fixtures__/aws-errors.js'
+import { MemoryStore } from '../../__fixtures__/memory-store.js'
+import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { pushSecrets } from '../../src/push/push.js'
+import { createRedactor } from '../../src/secrets/redact.js'
+import { Pacer } from '../../src/ssm/pacer.js'
+import type { RetryPolicy } from '../../src/ssm/retry.js'
+import type { ParameterStore } from '../../src/ssm/store.js'
+import { tokenBucket } from '../../testing/ssm-proxy.ts'
+
+describe('Pacer', () => {
+  it('does not pace before the first throttle', async () => {
+    const clock = virtualClock()
+    const pacer = new Pacer(clock)
+    const sent = await clock.run(Promise.all(Array.from({ length: 50 }, () => pacer.take())))
+    expect(new Set(sent)).toEqual(new Set([0]))
+    expect(pacer.rate()).toBeUndefined()
+  })
+
+  /** An unpaced pacer whose first call went at 0, and `calls` more at `at` ms. */
+  async function pacerAfter(clock: ReturnType<typeof virtualClock>, calls: number, at: number): Promise<Pacer> {
+    const pacer = new Pacer(clock)
+    await pacer.take()
+    await clock.run(clock.sleep(at))
+    for (let i = 0; i < calls; i++) await pacer.take()
+    return pacer
+  }
+
+  it('cuts to 0.7 of the rate calls were sent at over the last second, then spaces every call at that pace', async () => {
+    const clock = virtualClock()
+    const pacer = await pacerAfter(clock, 20, 1000)
+    pacer.throttled(clock.now())
+    expect(pacer.rate()).toBeCloseTo(14)
+    const sent = await clock.run(Promise.all(Array.from({ length: 5 }, () => pacer.take())))
+    const gaps = sent.slice(1).map((at, i) => at - sent[i])
+    for (const gap of gaps) expect(gap).toBeCloseTo(1000 / 14, 0)
+    expect(sent[0] - 1000).toBeCloseTo(1000 / 14, 0)
+  })
+
+  it('measures a throttle soon after the start over the time since the first call', async () => {
+    const clock = virtualClock()
+    const pacer = await pacerAfter(clock, 3, 20)
+    pacer.throttled(clock.now())
+    expect(pacer.rate()).toBeCloseTo(0.7 * 200)
+  })
+
+  it('cuts once a round: a throttle of a call sent before the last cut does not cut again', async () => {
+    const clock = virtualClock()
+    const pacer = await pacerAfter(clock, 10, 1000)
+    const [a, b] = [await pacer.take(), await pacer.take()]
+    pacer.throttled(a)
+    const afterFirst = pacer.rate()
+    await clock.run(clock.sleep(1))
+    pacer.throttled(b)
+    expect(pacer.rate()).toBeCloseTo(afterFirst! * 2 ** (1 / 3000))
+    const c = await clock.run(pacer.take())
+    const before = pacer.rate()!
+    pacer.throttled(c)
+    expect(pacer.rate()).toBeCloseTo(0.7 * before)
+  })
+
+  it('never paces slower than one call a second, even when the first call is throttled', () => {
+    const pacer = new Pacer(virtualClock())
+    pacer.throttled(0)
+    expect(pacer.rate()).toBe(1)
+  })
+
+  it('doubles the rate every 3 seconds after a cut', async () => {
+    const clock = virtualClock()
+    const pacer = new Pacer(clock)
+    pacer.throttled(0)
+    await clock.run(clock.sleep(6000))
+    expect(pacer.rate()).toBeCloseTo(4)
+  })
+
+  it('re-queues a call that waited through a cut at the new, slower pace', async () => {
+    const clock = virtualClock()
+    const pacer = await pacerAfter(clock, 10, 1000)
+    pacer.throttled(clock.now()) // 7 a second
+    const queued = Array.from({ length: 3 }, () => pacer.take())
+    const cut = clock.sleep(1).then(() => pacer.throttled(clock.now()))
+    const sent = await clock.run(Promise.all([...queued, cut]).then(([...times]) => times.slice(0, 3) as number[]))
+    expect(Math.min(...sent.slice(1).map((at, i) => at - sent[i]))).toBeGreaterThan(1000 / 7)
+  })
+})
+
+describe('the push under a write quota, on simulated time', () => {
+  const RATE = 10
+  const LATENCY_MS = 20
+  const KEYS = 300
+
+  /** An in-memory store whose PutParameter takes LATENCY_MS and is throttled over RATE a second. */
+  function throttledStore(clock: ReturnType<typeof virtualClock>) {
+    const store = new MemoryStore()
+    const bucket = tokenBucket(RATE, RATE, clock.now)
+    let throttled = 0
+    const slow: ParameterStore = Object.create(store)
+    slow.putParameter = async (write) => {
+      await clock.sleep(LATENCY_MS)
+      if (!bucket.take()) {
+        throttled += 1
+        throw awsError('ThrottlingException', 400, 'Rate exceeded')
+      }
+      return store.putParameter(write)
+    }
+    return { store, slow, throttled: () => throttled }
+  }
+
+  it(`writes ${KEYS} new keys each once, close to the time the quota allows, with few throttled calls`, async () => {
+    const clock = virtualClock()
+    const { store, slow, throttled } = throttledStore(clock)
+    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: clock.now, sleep: clock.sleep, random: () => 0.5 }
+    const secrets = Array.from({ length: KEYS }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
+    const report = await clock.run(
+      pushSecrets({ secrets, path: '/zerotouch/prod/svc', tier: 'Standard', tags: {}, prune: false, dryRun: false }, { store: slow, redact: createRedactor([]), retry })
+    )
+    expect(report.outcomes.every(({ result }) => result === 'created')).toBe(true)
+    expect(store.count('putParameter')).toBe(KEYS)
+    // The bucket starts full: the floor is the rest at RATE a second.
+    const floorMs = ((KEYS - RATE) / RATE) * 1000
+    expect(clock.now()).toBeGreaterThanOrEqual(floorMs)
+    expect(clock.now()).toBeLessThan(floorMs * 1.3)
+    expect(throttled()).toBeLessThan(KEYS * 0.2)
+  })
+})
