@@ -74,6 +74,17 @@ describe('Pacer', () => {
     expect(pacer.rate()).toBeCloseTo(4)
   })
 
+  it('cuts from the rate calls were really sent at when the pace has grown far beyond it', async () => {
+    const clock = virtualClock()
+    const pacer = await pacerAfter(clock, 10, 1000)
+    pacer.throttled(clock.now())
+    await clock.run(clock.sleep(30_000))
+    expect(pacer.rate()).toBeGreaterThan(1000)
+    const sent = await clock.run(Promise.all(Array.from({ length: 5 }, () => pacer.take())))
+    pacer.throttled(sent.at(-1)!)
+    expect(pacer.rate()).toBeCloseTo(0.7 * 5)
+  })
+
   it('re-queues a call that waited through a cut at the new, slower pace', async () => {
     const clock = virtualClock()
     const pacer = await pacerAfter(clock, 10, 1000)

@@ -10,9 +10,9 @@ const CUT = 0.7
 const DOUBLING_MS = 3_000
 /** Calls a second, at least: a cut never goes below it. */
 const MIN_RATE = 1
-/** Calls sent this recently tell the rate the quota saw before the first throttle. */
+/** Calls sent this recently tell the rate the quota saw. */
 const MEASURE_MS = 1_000
-/** The shortest span that first measure divides by, so that a burst at the start does not read as thousands a second. */
+/** The shortest span the measure divides by, so that a burst at the start does not read as thousands a second. */
 const MIN_SPAN_MS = 10
 
 /**
@@ -20,9 +20,9 @@ const MIN_SPAN_MS = 10
  * on its own leaves the quota idle while the last keys sleep on backoffs grown during the throttling;
  * one pace for all of them keeps the quota in use (multiplicative decrease, as TCP paces a link):
  * - calls are not paced until the first throttle;
- * - a throttle cuts the rate to CUT × the rate then (at the first throttle: the rate calls were sent
- *   at), once a round: throttles of calls sent before the last cut answer the old rate and do not cut
- *   again;
+ * - a throttle cuts the rate to CUT × the rate calls were sent at over the last second (or the pace,
+ *   if lower), once a round: throttles of calls sent before the last cut answer the old rate and do
+ *   not cut again;
  * - from a cut, the rate doubles every DOUBLING_MS until the next throttle.
  */
 export class Pacer {
@@ -32,7 +32,7 @@ export class Pacer {
   #cutAt = Number.NEGATIVE_INFINITY
   /** When the next call may go. */
   #next = Number.NEGATIVE_INFINITY
-  /** When the calls went, until the first throttle (the last MEASURE_MS of them). */
+  /** When the calls of the last MEASURE_MS went, and when the first one did. */
   readonly #sent: number[] = []
   #start: number | undefined
 
@@ -50,13 +50,13 @@ export class Pacer {
     for (;;) {
       const now = this.#clock.now()
       const rate = this.rate(now)
-      if (rate === undefined) return this.#unpaced(now)
+      if (rate === undefined) return this.#send(now)
       const at = Math.max(now, this.#next)
       this.#next = at + 1_000 / rate
-      if (at <= now) return now
+      if (at <= now) return this.#send(now)
       const cutAt = this.#cutAt
       await this.#clock.sleep(at - now)
-      if (cutAt === this.#cutAt) return this.#clock.now()
+      if (cutAt === this.#cutAt) return this.#send(this.#clock.now())
     }
   }
 
@@ -64,14 +64,13 @@ export class Pacer {
   throttled(sentAt: number): void {
     if (sentAt <= this.#cutAt) return
     const now = this.#clock.now()
-    const before = this.rate(now) ?? this.#measuredRate(now)
+    const before = Math.min(this.rate(now) ?? Number.POSITIVE_INFINITY, this.#measuredRate(now))
     this.#base = Math.max(MIN_RATE, CUT * before)
     this.#cutAt = now
     this.#next = now + 1_000 / this.#base
-    this.#sent.length = 0
   }
 
-  #unpaced(now: number): number {
+  #send(now: number): number {
     this.#start ??= now
     this.#sent.push(now)
     while (this.#sent[0] <= now - MEASURE_MS) this.#sent.shift()
