@@ -73,6 +73,7 @@ Action measured: \`dist/index.js\` sha256 \`${results.build.distSha256.slice(0, 
 \`\`\`
 npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes)
 npm run bench -- --full    # N=10, 100, 1000 x none/one/all changed, M=1, 10, 50; the action 5 times each (about 30 minutes)
+npm run bench -- --render  # this file again from bench/results.json, measuring nothing (after a change to bench/report.ts)
 \`\`\`
 
 Needs Node.js 24, \`moto_server\`, the aws CLI (v1) and kubectl on PATH. Options: \`--scale\` (quota multiplier, default 10),
@@ -185,7 +186,7 @@ function readingNotes({ push, sync, quota, startup }: Results): string[] {
       notes.push(
         `The action's first push of ${scenario.n} took ${seconds(Math.min(...walls))} to ${seconds(Math.max(...walls))} over ${walls.length} runs ` +
           `(${times(Math.min(...walls) / action.floorMs)} to ${times(Math.max(...walls) / action.floorMs)} the floor); the slower runs left up to ` +
-          `${seconds(Math.max(...action.runs.map((run) => run.writes?.idleMs ?? 0)))} of write tokens unused, while its writers slept on retry backoff.`
+          `${seconds(Math.max(...action.runs.map((run) => run.writes?.idleMs ?? 0)))} of write tokens unused, while its writers waited on the pace that the throttles had cut.`
       )
     }
   }

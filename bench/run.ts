@@ -3,12 +3,13 @@
  * that enforces Parameter Store's quotas (scaled). Writes bench/results.json and BENCHMARKS.md.
  *
  *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]
+ *   node bench/run.ts --render    # BENCHMARKS.md again from bench/results.json, measuring nothing
  *
  * Quick mode (default): N=10 and 100, M=1 and 10, fewer repetitions. --full: N=10, 100, 1000 with every
  * change pattern and M=1, 10, 50, the action and the sync 5 times each, the baselines fewer times (see plan()).
  */
 import { execFile } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
@@ -163,9 +164,15 @@ async function main(): Promise<number> {
       full: { type: 'boolean', default: false },
       scale: { type: 'string', default: '10' },
       'latency-ms': { type: 'string', default: '20' },
-      'reconcile-ms': { type: 'string', default: '200' }
+      'reconcile-ms': { type: 'string', default: '200' },
+      render: { type: 'boolean', default: false }
     }
   })
+  if (values.render) {
+    process.chdir(fileURLToPath(new URL('..', import.meta.url)))
+    writeFileSync('BENCHMARKS.md', renderReport(JSON.parse(readFileSync('bench/results.json', 'utf8')) as Results))
+    return 0
+  }
   const scale = Number(values.scale)
   const latencyMs = Number(values['latency-ms'])
   const reconcileDelayMs = Number(values['reconcile-ms'])

@@ -49,7 +49,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const push = await pushPhase(context)
     const pushFailed = push && pushFailure(push)
     if (pushFailed) throw new ActionError('ZT130', `${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
-    const sync = await syncPhase(context)
+    const sync = await syncPhase(context, writtenNames(push))
     const syncFailed = sync && syncFailure(sync)
     if (syncFailed) throw new ActionError('ZT150', syncFailed)
   } catch (error) {
@@ -118,7 +118,12 @@ async function pushPhase({ loaded: { inputs, path, secrets }, redact, store }: R
   return report
 }
 
-async function syncPhase({ loaded: { inputs }, deps, redact, store }: Run): Promise<SyncReport | undefined> {
+/** The parameters the push wrote, or would write in a dry run. */
+function writtenNames(push: PushReport | undefined): string[] {
+  return (push?.outcomes ?? []).filter(({ result }) => result === 'created' || result === 'updated').map(({ name }) => name)
+}
+
+async function syncPhase({ loaded: { inputs }, deps, redact, store }: Run, written: readonly string[]): Promise<SyncReport | undefined> {
   setOutputs({ synced: '[]' })
   if (!inputs.sync.namespaces.length) {
     core.info('No namespace given: the sync phase is skipped.')
@@ -127,7 +132,7 @@ async function syncPhase({ loaded: { inputs }, deps, redact, store }: Run): Prom
   // The Kubernetes client is loaded only here: the push-only path never pays for it.
   const { runSyncPhase } = await import('./sync/phase.js')
   const report = await runSyncPhase(
-    { sync: inputs.sync, pathPrefix: inputs.pathPrefix, environment: inputs.environment, dryRun: inputs.dryRun },
+    { sync: inputs.sync, pathPrefix: inputs.pathPrefix, environment: inputs.environment, dryRun: inputs.dryRun, written },
     { mask: (value) => core.setSecret(value), redact, store, log: (line) => core.info(line), env: deps.env }
   )
   const lines = syncLogLines(report)

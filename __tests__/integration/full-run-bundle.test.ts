@@ -88,6 +88,15 @@ describe('the bundled action, push then sync', () => {
     expect(patched()).toEqual([])
   })
 
+  it('refuses before annotating an ExternalSecret pinned to a version of a key the run wrote, which it would never read', async () => {
+    const current = kube.get('ExternalSecret', 'payments-prod', 'payments-db')!
+    kube.apply({ ...current, spec: { ...(current.spec as object), data: [{ secretKey: 'DATABASE_URL', remoteRef: { key: '/zerotouch/prod/payments/database_url', version: '1' } }] } })
+    const result = await run()
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout.replace(/%0A/g, '\n')).toMatch(/\[ZT144\]\n {2}- payments-prod\/payments-db: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/database_url" is pinned to version 1,/)
+    expect(patched()).toEqual([])
+  })
+
   it('dry-run plans the push and the sync, and writes and annotates nothing', async () => {
     const result = await run({ 'dry-run': 'true', 'verify-references': 'false' })
     expect(result.exitCode).toBe(0)

@@ -47,6 +47,14 @@ describe('checkOverlay', () => {
     expect(check.warnings).toEqual([])
   })
 
+  it('warns, naming the file, about a reference pinned to a version of a parameter being pushed', () => {
+    const definitions = [{ ...definitionsIn([es('a', { data: [{ secretKey: 'X', remoteRef: { key: `${PATH}/x`, version: '2' } }] })])[0], origin: 'overlays/prod/patch.yaml' }]
+    const check = checkOverlay(definitions, context({ x: 'X' }))
+    expect(check.problems).toEqual([])
+    expect(check.warnings).toEqual([expect.stringMatching(/^overlays\/prod\/patch\.yaml: ExternalSecret payments-prod\/a: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/x" is pinned to version 2/)])
+    expect(checkOverlay(definitions, context({}, [`${PATH}/x`])).warnings).toEqual([])
+  })
+
   it('refuses an overlay without any ExternalSecret', () => {
     expect(checkOverlay([], context({})).problems).toEqual([expect.stringMatching(/^definitions: the overlay renders no ExternalSecret/)])
   })

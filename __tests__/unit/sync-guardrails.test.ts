@@ -6,6 +6,7 @@ import {
   guardrailProblems,
   missingProblems,
   namesToVerify,
+  pinnedVersionProblems,
   placementOf,
   referencesOf,
   refreshPolicyProblem
@@ -108,6 +109,24 @@ describe('references', () => {
       'apps/api: spec.data[1].remoteRef.key "/zerotouch/prod/a" does not exist in SSM Parameter Store (nothing was pushed under that name)',
       'apps/web: spec.data[0].remoteRef.key "/zerotouch/prod/a" does not exist in SSM Parameter Store (nothing was pushed under that name)'
     ])
+  })
+
+  it('refuses a reference pinned to a version of a parameter this run writes, and only that', () => {
+    const refs = referencesOf(
+      es({
+        data: [
+          { remoteRef: { key: '/zerotouch/prod/api/a', version: '3' } },
+          { remoteRef: { key: '/zerotouch/prod/api/b' } },
+          { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }
+        ],
+        dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '7' } }]
+      })
+    )
+    expect(pinnedVersionProblems(refs, new Set(['/zerotouch/prod/api/a', '/zerotouch/prod/api/b', '/zerotouch/prod/api/json']))).toEqual([
+      'apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/api/a" is pinned to version 3, so the value this action writes there (a new version) will never reach it: remove the version from the reference',
+      'apps/api: spec.dataFrom[0].extract.key "/zerotouch/prod/api/json" is pinned to version 7, so the value this action writes there (a new version) will never reach it: remove the version from the reference'
+    ])
+    expect(pinnedVersionProblems(refs, new Set())).toEqual([])
   })
 
   it('never calls a key under this environment a problem, whatever follows', () => {

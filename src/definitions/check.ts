@@ -1,6 +1,6 @@
 import { matchesLabelSelector, type LabelSelector } from '../inputs/label-selector.js'
 import { qualifiedName, type ExternalSecret } from '../k8s/types.js'
-import { PLACEHOLDER, referenceProblem, referencesOf, type Reference, type Scope } from '../sync/guardrails.js'
+import { PLACEHOLDER, pinnedVersionProblems, referenceProblem, referencesOf, type Reference, type Scope } from '../sync/guardrails.js'
 import type { RenderedObject } from './render.js'
 
 /** An ExternalSecret from the rendered definitions, with the file it came from when known. */
@@ -59,16 +59,19 @@ export function parametersToLookUp(definitions: readonly Definition[], servicePa
 /** Every check of the overlay's ExternalSecrets. Pure. */
 export function checkOverlay(definitions: readonly Definition[], context: OverlayContext): OverlayCheck {
   const problems: string[] = []
+  const pinned: string[] = []
   if (!definitions.length) problems.push('definitions: the overlay renders no ExternalSecret (external-secrets.io); check the path')
   for (const { externalSecret, origin } of definitions) {
     const at = origin ? `${origin}: ` : ''
     if (!matchesLabelSelector(context.selector, externalSecret.metadata.labels)) {
       problems.push(`${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selectorText}", so force-sync would never reach it: add the label`)
     }
-    for (const reference of referencesOf(externalSecret)) {
+    const references = referencesOf(externalSecret)
+    for (const reference of references) {
       const problem = referenceProblem(reference, context.scope)
       if (problem) problems.push(`${at}ExternalSecret ${problem}`)
     }
+    pinned.push(...pinnedVersionProblems(references, new Set(context.pushed.keys())).map((warning) => `${at}ExternalSecret ${warning}`))
   }
   const needed = neededReferences(definitions, context.servicePath)
   for (const reference of needed) {
@@ -76,7 +79,7 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
       problems.push(`${reference.origin ? `${reference.origin}: ` : ''}ExternalSecret ${reference.externalSecret} needs ${reference.key}, which no secret provides (none is pushed under that name and SSM does not hold it)`)
     }
   }
-  return { problems, warnings: deadValueWarnings(definitions, context), mapping: mappingOf(needed, context) }
+  return { problems, warnings: [...pinned, ...deadValueWarnings(definitions, context)], mapping: mappingOf(needed, context) }
 }
 
 function deadValueWarnings(definitions: readonly Definition[], { pushed }: OverlayContext): string[] {

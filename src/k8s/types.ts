@@ -34,7 +34,7 @@ export interface ExternalSecret {
     readonly refreshInterval?: string
     readonly data?: ReadonlyArray<{ readonly secretKey?: string; readonly remoteRef?: { readonly key?: string; readonly version?: string } }>
     readonly dataFrom?: ReadonlyArray<{
-      readonly extract?: { readonly key?: string }
+      readonly extract?: { readonly key?: string; readonly version?: string }
       readonly find?: { readonly path?: string }
     }>
   }

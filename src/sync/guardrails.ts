@@ -17,6 +17,8 @@ export interface Reference {
   readonly key: string
   /** A single parameter read by name (remoteRef.key), whose existence can be checked. */
   readonly single: boolean
+  /** remoteRef.version / extract.version: the operator then reads `key:version`, that version only. */
+  readonly version?: string
 }
 
 export interface Scope {
@@ -30,15 +32,19 @@ export function referencesOf(es: ExternalSecret): Reference[] {
   const references: Reference[] = []
   ;(es.spec?.data ?? []).forEach((item, index) => {
     const key = item?.remoteRef?.key
-    if (typeof key === 'string') references.push({ externalSecret, field: `spec.data[${index}].remoteRef.key`, key, single: true })
+    if (typeof key === 'string') references.push({ externalSecret, field: `spec.data[${index}].remoteRef.key`, key, single: true, ...pinned(item?.remoteRef?.version) })
   })
   ;(es.spec?.dataFrom ?? []).forEach((item, index) => {
     const extract = item?.extract?.key
-    if (typeof extract === 'string') references.push({ externalSecret, field: `spec.dataFrom[${index}].extract.key`, key: extract, single: false })
+    if (typeof extract === 'string') references.push({ externalSecret, field: `spec.dataFrom[${index}].extract.key`, key: extract, single: false, ...pinned(item?.extract?.version) })
     const path = item?.find?.path
     if (typeof path === 'string') references.push({ externalSecret, field: `spec.dataFrom[${index}].find.path`, key: path, single: false })
   })
   return references
+}
+
+function pinned(version: unknown): { version?: string } {
+  return version === undefined || version === null || version === '' ? {} : { version: String(version) }
 }
 
 export type Placement = 'placeholder' | 'other-environment' | 'this-environment' | 'outside'
@@ -79,6 +85,19 @@ export function missingProblems(references: readonly Reference[], missing: Reado
   return references
     .filter((reference) => reference.single && missing.has(reference.key))
     .map((reference) => `${reference.externalSecret}: ${reference.field} "${reference.key}" does not exist in SSM Parameter Store (nothing was pushed under that name)`)
+}
+
+/**
+ * References pinned to a version of a parameter in `names`: a value written there is a new version,
+ * which a pinned reference never reads, however often it syncs.
+ */
+export function pinnedVersionProblems(references: readonly Reference[], names: ReadonlySet<string>): string[] {
+  return references
+    .filter((reference) => reference.version !== undefined && names.has(reference.key))
+    .map(
+      ({ externalSecret, field, key, version }) =>
+        `${externalSecret}: ${field} "${key}" is pinned to version ${version}, so the value this action writes there (a new version) will never reach it: remove the version from the reference`
+    )
 }
 
 /**

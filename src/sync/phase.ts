@@ -16,6 +16,8 @@ export interface SyncPhaseInputs {
   readonly pathPrefix: string
   readonly environment: string
   readonly dryRun: boolean
+  /** Parameters the push phase wrote (or would write, in a dry run). */
+  readonly written?: readonly string[]
 }
 
 export interface SyncPhaseDependencies {
@@ -58,7 +60,8 @@ export async function runSyncPhase(inputs: SyncPhaseInputs, deps: SyncPhaseDepen
       verifyReferences: inputs.sync.verifyReferences,
       pathPrefix: inputs.pathPrefix,
       environment: inputs.environment,
-      dryRun: inputs.dryRun
+      dryRun: inputs.dryRun,
+      written: inputs.written
     },
     { kube, store: deps.store, redact, log: deps.log, clock: deps.clock }
   )

@@ -11,7 +11,7 @@ import { readParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { snapshotEvents } from './events.js'
-import { guardrailProblems, missingProblems, namesToVerify, referencesOf, type Scope } from './guardrails.js'
+import { guardrailProblems, missingProblems, namesToVerify, pinnedVersionProblems, referencesOf, type Scope } from './guardrails.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
 import { resumableWatch, type ResumableWatch } from './watch.js'
 
@@ -27,6 +27,8 @@ export interface SyncOptions {
   readonly pathPrefix: string
   readonly environment: string
   readonly dryRun: boolean
+  /** Parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused. */
+  readonly written?: readonly string[]
 }
 
 export interface Clock {
@@ -106,7 +108,7 @@ export async function syncExternalSecrets(options: SyncOptions, deps: SyncDepend
   log(`Selected ${all.length} ExternalSecrets (${ESO_API(apiVersion)}) matching "${options.labelSelector}" in ${options.namespaces.join(', ')}.`)
 
   const scope: Scope = { pathPrefix: options.pathPrefix, environment: options.environment }
-  const checked = options.verifyReferences ? await verify(all, scope, deps) : { parameters: [], references: 0 }
+  const checked = options.verifyReferences ? await verify(all, scope, new Set(options.written), deps) : { parameters: [], references: 0 }
 
   const base = {
     apiVersion,
@@ -208,9 +210,10 @@ async function listSelected(kube: ExternalSecretsApi, version: string, options: 
 }
 
 /** The guardrails; throws an ActionError listing every problem at once, before any annotation. */
-async function verify(all: readonly ExternalSecret[], scope: Scope, deps: SyncDependencies): Promise<{ parameters: string[]; references: number }> {
+async function verify(all: readonly ExternalSecret[], scope: Scope, written: ReadonlySet<string>, deps: SyncDependencies): Promise<{ parameters: string[]; references: number }> {
   const problems = guardrailProblems(all, scope)
   const references = all.flatMap(referencesOf)
+  problems.push(...pinnedVersionProblems(references, written))
   const names = namesToVerify(references, scope)
   let missing = new Set<string>()
   if (names.length) {
