@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
@@ -97,41 +98,65 @@ describe('Pacer', () => {
 })
 
 describe('the push under a write quota, on simulated time', () => {
-  const RATE = 10
-  const LATENCY_MS = 20
-  const KEYS = 300
+  interface Quota {
+    readonly rate: number
+    readonly burst: number
+    readonly latencyMs: number
+    readonly keys: number
+  }
 
-  /** An in-memory store whose PutParameter takes LATENCY_MS and is throttled over RATE a second. */
-  function throttledStore(clock: ReturnType<typeof virtualClock>) {
+  /**
+   * A first push of `keys` new keys to an in-memory store whose PutParameter takes `latencyMs` and
+   * is throttled over `rate` a second (bursts of `burst`), on simulated time.
+   */
+  async function pushUnderQuota({ rate, burst, latencyMs, keys }: Quota) {
+    const clock = virtualClock()
     const store = new MemoryStore()
-    const bucket = tokenBucket(RATE, RATE, clock.now)
+    const bucket = tokenBucket(rate, burst, clock.now)
     let throttled = 0
     const slow: ParameterStore = Object.create(store)
     slow.putParameter = async (write) => {
-      await clock.sleep(LATENCY_MS)
+      await clock.sleep(latencyMs)
       if (!bucket.take()) {
         throttled += 1
         throw awsError('ThrottlingException', 400, 'Rate exceeded')
       }
       return store.putParameter(write)
     }
-    return { store, slow, throttled: () => throttled }
-  }
-
-  it(`writes ${KEYS} new keys each once, close to the time the quota allows, with few throttled calls`, async () => {
-    const clock = virtualClock()
-    const { store, slow, throttled } = throttledStore(clock)
     const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: clock.now, sleep: clock.sleep, random: () => 0.5 }
-    const secrets = Array.from({ length: KEYS }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
+    const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
       pushSecrets({ secrets, path: '/zerotouch/prod/svc', tier: 'Standard', tags: {}, prune: false, dryRun: false }, { store: slow, redact: createRedactor([]), retry })
     )
+    // The least time: every key after the burst waits for a token; 4 writers, each call takes latencyMs.
+    const floorMs = Math.max(((keys - burst) / rate) * 1000, Math.ceil(keys / 4) * latencyMs)
+    return { report, writes: store.count('putParameter'), throttled, ms: clock.now(), floorMs }
+  }
+
+  it('writes 300 new keys at 10 a second each once, close to the time the quota allows, with few throttled calls', async () => {
+    const { report, writes, throttled, ms, floorMs } = await pushUnderQuota({ rate: 10, burst: 10, latencyMs: 20, keys: 300 })
     expect(report.outcomes.every(({ result }) => result === 'created')).toBe(true)
-    expect(store.count('putParameter')).toBe(KEYS)
-    // The bucket starts full: the floor is the rest at RATE a second.
-    const floorMs = ((KEYS - RATE) / RATE) * 1000
-    expect(clock.now()).toBeGreaterThanOrEqual(floorMs)
-    expect(clock.now()).toBeLessThan(floorMs * 1.3)
-    expect(throttled()).toBeLessThan(KEYS * 0.2)
+    expect(writes).toBe(300)
+    expect(ms).toBeGreaterThanOrEqual(floorMs)
+    expect(ms).toBeLessThan(floorMs * 1.3)
+    expect(throttled).toBeLessThan(300 * 0.2)
+  })
+
+  it('stays near the floor whatever the quota, burst and latency (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ rate: fc.integer({ min: 2, max: 100 }), burstShare: fc.double({ min: 0, max: 1, noNaN: true }), latencyMs: fc.integer({ min: 5, max: 100 }), keys: fc.integer({ min: 20, max: 300 }) }),
+        async ({ rate, burstShare, latencyMs, keys }) => {
+          const burst = Math.max(1, Math.round(rate * burstShare))
+          const { writes, throttled, ms, floorMs } = await pushUnderQuota({ rate, burst, latencyMs, keys })
+          expect(writes).toBe(keys)
+          expect(ms / floorMs).toBeLessThan(1.6)
+          // About 15 cuts bring the first guess (4 calls at once) down to a slow quota; then about one throttle a cycle.
+          expect(throttled).toBeLessThan(25 + 0.4 * keys)
+        }
+      ),
+      // A fixed sample of quotas, so that the run is the same every time.
+      { numRuns: 60, seed: 20261129 }
+    )
   })
 })
