@@ -350,6 +350,26 @@ describe('guardrails against the test API server', () => {
     expect(patches()).toEqual([])
   })
 
+  it('checks a pinned version as the operator reads it, and refuses a pin on a parameter the run wrote', async () => {
+    await server()
+    await put('/zerotouch/prod/api/URL', 'v1')
+    await put('/zerotouch/prod/api/URL', 'v2')
+    const pinned = (name: string, version: string) => ({ ...externalSecret(name), spec: { ...externalSecret(name).spec, data: [{ secretKey: 'K0', remoteRef: { key: '/zerotouch/prod/api/URL', version } }] } })
+    kube!.apply([pinned('old', '1'), pinned('future', '7')])
+    await kube!.operator.idle()
+    kube!.clearRequests()
+    const missingVersion = await actionErrorOf(run())
+    expect(missingVersion.problems).toEqual(['apps/future: spec.data[0].remoteRef.key "/zerotouch/prod/api/URL" pins version 7, which does not exist in SSM Parameter Store'])
+    kube!.apply([pinned('future', '2')])
+    const written = await actionErrorOf(run(inputs({}, { written: ['/zerotouch/prod/api/URL'] })))
+    expect(written.problems).toEqual([
+      expect.stringMatching(/^apps\/future: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/api\/URL" is pinned to version 2, so the value this action writes there/),
+      expect.stringMatching(/^apps\/old: .* is pinned to version 1/)
+    ])
+    expect(patches()).toEqual([])
+    expect(results(await run())).toEqual({ 'apps/future': 'synced', 'apps/old': 'synced' })
+  })
+
   it('fails naming the namespace and selector when nothing matches', async () => {
     await server()
     kube!.apply([externalSecret('plain', { labels: {} })])

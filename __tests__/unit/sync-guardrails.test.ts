@@ -111,6 +111,12 @@ describe('references', () => {
     ])
   })
 
+  it('verifies a pinned reference as the operator reads it, key:version', () => {
+    const refs = referencesOf(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }] }))
+    expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/a:3'])
+    expect(missingProblems(refs, new Set(['/zerotouch/prod/a:3']))).toEqual(['apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/a" pins version 3, which does not exist in SSM Parameter Store'])
+  })
+
   it('refuses a reference pinned to a version of a parameter this run writes, and only that', () => {
     const refs = referencesOf(
       es({

@@ -3,7 +3,7 @@ import type { LabelSelector } from '../inputs/label-selector.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
-import { readParameters } from '../ssm/read.js'
+import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ParameterStore } from '../ssm/store.js'
 import { checkBase, checkOverlay, definitionsIn, parametersToLookUp, type MappingRow } from './check.js'
@@ -50,7 +50,8 @@ export async function checkDefinitions(
 /** Which of the names SSM holds, read without decryption. */
 async function existingParameters(names: readonly string[], store: ParameterStore, redact: Redactor, retry?: RetryPolicy): Promise<Set<string>> {
   try {
-    return new Set((await readParameters(store, names, { decrypt: false, retry })).map(({ name }) => name))
+    const missing = await missingParameters(store, names, retry)
+    return new Set(names.filter((name) => !missing.has(name)))
   } catch (error) {
     throw new ActionError('ZT120', `Nothing was written: checking the definitions' parameters in SSM failed. ${explainSsmError(error, redact)}`)
   }

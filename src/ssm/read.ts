@@ -6,17 +6,30 @@ import { inBatches, type ParameterStore, type StoredParameter } from './store.js
 /** Concurrent reads at most: GetParameters shares about 40 calls a second per account. */
 export const READ_CONCURRENCY = 4
 
+interface ReadOptions {
+  readonly decrypt: boolean
+  readonly retry?: RetryPolicy
+}
+
 /**
- * Reads many parameters with GetParameters, 10 names a call, a few calls at once, each under the
- * retry policy, paced together when throttled. Names SSM does not hold are simply absent from the result.
+ * GetParameters over many names, 10 names a call, a few calls at once, each under the retry
+ * policy, paced together when throttled.
  */
-export async function readParameters(
-  store: ParameterStore,
-  names: readonly string[],
-  { decrypt, retry = DEFAULT_RETRY_POLICY }: { decrypt: boolean; retry?: RetryPolicy }
-): Promise<StoredParameter[]> {
+async function getInBatches(store: ParameterStore, names: readonly string[], { decrypt, retry = DEFAULT_RETRY_POLICY }: ReadOptions) {
   const reads = pLimit(READ_CONCURRENCY)
   const pacer = new Pacer(retry)
-  const batches = await Promise.all(inBatches(names).map((batch) => reads(() => withRetry(() => store.getParameters(batch, decrypt), retry, pacer))))
-  return batches.flatMap(({ found }) => found)
+  return Promise.all(inBatches(names).map((batch) => reads(() => withRetry(() => store.getParameters(batch, decrypt), retry, pacer))))
+}
+
+/** The parameters among `names` that SSM holds; names it does not hold are simply absent. */
+export async function readParameters(store: ParameterStore, names: readonly string[], options: ReadOptions): Promise<StoredParameter[]> {
+  return (await getInBatches(store, names, options)).flatMap(({ found }) => found)
+}
+
+/**
+ * The names SSM reports it does not hold, without decryption. A name may carry a version
+ * selector (`/a/b:3`), as the External Secrets Operator reads a pinned `remoteRef.version`.
+ */
+export async function missingParameters(store: ParameterStore, names: readonly string[], retry?: RetryPolicy): Promise<Set<string>> {
+  return new Set((await getInBatches(store, names, { decrypt: false, retry })).flatMap(({ missing }) => missing))
 }

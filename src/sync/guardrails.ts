@@ -75,16 +75,25 @@ export function referenceProblem(reference: Reference, scope: Scope): string | u
   }
 }
 
+/** What the operator asks SSM for: the key, with `:<version>` when the reference pins one. */
+function readName({ key, version }: Reference): string {
+  return version === undefined ? key : `${key}:${version}`
+}
+
 /** The SSM names to check for existence: single-parameter references under this environment. */
 export function namesToVerify(references: readonly Reference[], scope: Scope): string[] {
-  const names = references.filter((reference) => reference.single && placementOf(reference.key, scope) === 'this-environment').map(({ key }) => key)
+  const names = references.filter((reference) => reference.single && placementOf(reference.key, scope) === 'this-environment').map(readName)
   return [...new Set(names)].sort()
 }
 
 export function missingProblems(references: readonly Reference[], missing: ReadonlySet<string>): string[] {
   return references
-    .filter((reference) => reference.single && missing.has(reference.key))
-    .map((reference) => `${reference.externalSecret}: ${reference.field} "${reference.key}" does not exist in SSM Parameter Store (nothing was pushed under that name)`)
+    .filter((reference) => reference.single && missing.has(readName(reference)))
+    .map(({ externalSecret, field, key, version }) =>
+      version === undefined
+        ? `${externalSecret}: ${field} "${key}" does not exist in SSM Parameter Store (nothing was pushed under that name)`
+        : `${externalSecret}: ${field} "${key}" pins version ${version}, which does not exist in SSM Parameter Store`
+    )
 }
 
 /**

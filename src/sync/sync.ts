@@ -7,7 +7,7 @@ import { isRetryable, KubeError } from '../k8s/errors.js'
 import { readyCondition, type ExternalSecret, type ExternalSecretsApi, type ExternalSecretsRef, type KubeEvent } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
-import { readParameters } from '../ssm/read.js'
+import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { snapshotEvents } from './events.js'
@@ -219,8 +219,7 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, written: Rea
   if (names.length) {
     if (!deps.store) throw new ActionError('ZT120', 'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
     try {
-      const found = new Set((await readParameters(deps.store, names, { decrypt: false, retry: deps.retry })).map(({ name }) => name))
-      missing = new Set(names.filter((name) => !found.has(name)))
+      missing = await missingParameters(deps.store, names, deps.retry)
     } catch (error) {
       throw new ActionError('ZT120', `Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
     }
