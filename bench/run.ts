@@ -191,6 +191,8 @@ async function main(): Promise<number> {
   const startedAt = Date.now()
 
   const bundle = await snapshotBundle()
+  // Which sources the copied dist/ came from, read now: the work tree may move on during a long run.
+  const measured = await build(bundle.sha256)
   const action = actionTools(bundle)
   const chosen = plan(mode === 'full', action)
   const moto = await startMoto()
@@ -218,7 +220,7 @@ async function main(): Promise<number> {
       command,
       mode,
       machine: await machine(),
-      build: await build(bundle.sha256),
+      build: measured,
       quota,
       startup,
       push,
