@@ -186,7 +186,10 @@ function readingNotes({ push, sync, quota, startup }: Results): string[] {
       notes.push(
         `The action's first push of ${scenario.n} took ${seconds(Math.min(...walls))} to ${seconds(Math.max(...walls))} over ${walls.length} runs ` +
           `(${times(Math.min(...walls) / action.floorMs)} to ${times(Math.max(...walls) / action.floorMs)} the floor); the slower runs left up to ` +
-          `${seconds(Math.max(...action.runs.map((run) => run.writes?.idleMs ?? 0)))} of write tokens unused, while its writers waited on the pace that the throttles had cut.`
+          `${seconds(Math.max(...action.runs.map((run) => run.writes?.idleMs ?? 0)))} of write tokens unused, while its writers waited on the pace that the throttles had cut. ` +
+          `Once throttled, its writes share one pace (cut to 0.7 of the rate that was throttled, doubling every 3 s: src/ssm/pacer.ts), ` +
+          `so ${action.writes ? `${action.writes.throttled} of its ${scenario.n + action.writes.throttled} PutParameter attempts were throttled (median)` : 'few of its attempts were throttled'}; ` +
+          `that trades a few idle tokens after each cut for throttling that stays rare.`
       )
     }
   }
