@@ -94,6 +94,13 @@ async function synced(...objects: ReturnType<typeof externalSecret>[]): Promise<
   await kube!.operator.idle()
 }
 
+/** A server whose one ExternalSecret, apps/api, has synced its parameter once. */
+async function serverWithSyncedApi(options: KubeApiServerOptions = {}): Promise<void> {
+  await server(options)
+  await put('/zerotouch/prod/api/URL')
+  await synced(externalSecret('api'))
+}
+
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
 }
@@ -103,9 +110,7 @@ const patched = (count = 1): Promise<void> => until(() => patches().filter(({ st
 
 describe('force-sync against the test API server', () => {
   it('does not take the Ready from before the annotation: waits for the fresh sync of a slow operator', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     const before = es('api')!.status!.syncedResourceVersion
     expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True' })])
     kube!.operator.reconcileDelayMs = 300
@@ -120,9 +125,7 @@ describe('force-sync against the test API server', () => {
   })
 
   it('annotates with a JSON merge patch carrying a value unique to the run', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     const first = await run()
     const second = await run()
     expect(second.annotation.value).not.toBe(first.annotation.value)
@@ -190,9 +193,7 @@ describe('force-sync against the test API server', () => {
   })
 
   it('resumes a watch dropped mid-wait', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     // The operator holds the sync until the watch has been dropped and resumed.
     kube!.operator.pause()
     const phase = run()
@@ -210,9 +211,7 @@ describe('force-sync against the test API server', () => {
   })
 
   it('keeps resuming a watch dropped again and again', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     kube!.operator.pause()
     const phase = run()
     await patched()
@@ -227,20 +226,19 @@ describe('force-sync against the test API server', () => {
     expect(esRequests().filter(({ query }) => query.watch === 'true').length).toBeGreaterThanOrEqual(5)
   })
 
-  it('retries a patch answered with 500', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
-    kube!.faults.failNext({ status: 500, verb: 'patch', resource: 'externalsecrets', count: 2 })
+  it.each([
+    [500, 'Internal Server Error'],
+    [409, 'Conflict']
+  ])('retries a patch answered with %i (%s)', async (status) => {
+    await serverWithSyncedApi()
+    kube!.faults.failNext({ status, verb: 'patch', resource: 'externalsecrets', count: 2 })
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
-    expect(patches().map(({ status }) => status)).toEqual([500, 500, 200])
+    expect(patches().map(({ status }) => status)).toEqual([status, status, 200])
   })
 
   it('keeps waiting through an API server restart', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     kube!.operator.pause()
     const phase = run()
     await patched()
@@ -263,9 +261,7 @@ describe('force-sync against the test API server', () => {
   })
 
   it('times out naming the ExternalSecret not synced and its last condition', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     kube!.operator.pause()
     const report = await run(inputs({ timeoutMs: 400 }))
     expect(report.outcomes).toEqual([
@@ -279,20 +275,8 @@ describe('force-sync against the test API server', () => {
     expect(syncFailure(report)).toMatch(/apps\/api \(timed out\): not freshly synced within 0\.4 s/)
   })
 
-  it('retries a patch answered with 409 Conflict', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
-    kube!.faults.failNext({ status: 409, verb: 'patch', resource: 'externalsecrets', count: 2 })
-    const report = await run()
-    expect(results(report)).toEqual({ 'apps/api': 'synced' })
-    expect(patches().map(({ status }) => status)).toEqual([409, 409, 200])
-  })
-
   it('names the verb, resource and namespace when the patch is forbidden', async () => {
-    await server({ rbac: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] })
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi({ rbac: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] })
     const report = await run()
     expect(report.outcomes).toEqual([
       expect.objectContaining({
@@ -304,18 +288,14 @@ describe('force-sync against the test API server', () => {
   })
 
   it('masks the kubeconfig and its token before using them', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     const masked: string[] = []
     await run(inputs(), masked)
     expect(masked).toEqual(expect.arrayContaining([kube!.kubeconfig(), kube!.token]))
   })
 
   it('dry run: checks, annotates nothing', async () => {
-    await server()
-    await put('/zerotouch/prod/api/URL')
-    await synced(externalSecret('api'))
+    await serverWithSyncedApi()
     kube!.clearRequests()
     const report = await run(inputs({}, { dryRun: true }))
     expect(results(report)).toEqual({ 'apps/api': 'would-annotate' })
