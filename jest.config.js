@@ -1,10 +1,26 @@
-/** Native ESM jest: run with NODE_OPTIONS=--experimental-vm-modules (see `npm test`). */
-export default {
+/**
+ * Native ESM jest: run with NODE_OPTIONS=--experimental-vm-modules (see `npm test`).
+ *
+ * Two projects, run together by `npm test`, alone by `npm run test:unit` / `npm run test:integration`:
+ * - unit: pure and in-memory tests (__tests__/unit), seconds in all;
+ * - integration: every other folder (moto_server, the test Kubernetes API server of testing/kube,
+ *   dist/index.js in a child process, kubectl/kustomize, the action-validator CLI).
+ * Each test file belongs to exactly one project, by its folder.
+ */
+
+const shared = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }] },
-  testMatch: ['**/__tests__/**/*.test.ts'],
-  roots: ['<rootDir>/__tests__'],
-  testTimeout: 60000
+  roots: ['<rootDir>/__tests__']
+}
+
+export default {
+  // A global option: jest-circus reads the timeout from the global config, not from a project's.
+  testTimeout: 60000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
+    { ...shared, displayName: 'integration', testMatch: ['<rootDir>/__tests__/*.test.ts', '<rootDir>/__tests__/!(unit)/**/*.test.ts'] }
+  ]
 }

@@ -1,6 +1,8 @@
-import { matchesLabelSelector, parseLabelSelector } from '../src/inputs/label-selector.js'
-import { KubeError } from '../src/k8s/errors.js'
-import type { Condition, ExternalSecret, ExternalSecretsApi, ExternalSecretsRef, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandlers } from '../src/k8s/types.js'
+import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
+import { KubeError, type Permission } from '../src/k8s/errors.js'
+import type { ExternalSecret } from '../src/eso/model.js'
+import type { ExternalSecretsApi, ExternalSecretsRef } from '../src/k8s/api.js'
+import type { Condition, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandle, WatchHandlers } from '../src/k8s/types.js'
 
 /**
  * An in-memory ExternalSecretsApi for unit tests: objects, Events and one resourceVersion
@@ -19,7 +21,7 @@ interface ActiveWatch {
 }
 
 export interface MemoryCall {
-  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events'
+  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events' | 'get-namespace' | 'access-review'
   readonly namespace?: string
   readonly name?: string
   readonly resourceVersion?: string
@@ -33,6 +35,12 @@ export class MemoryKube implements ExternalSecretsApi {
   onPatch: (es: ExternalSecret) => void = () => undefined
   /** When true, list ignores the label selector (a misbehaving server). */
   ignoreSelector = false
+  /** The namespaces that exist; undefined: every one asked about. */
+  namespaces: Set<string> | undefined
+  /** When true, the identity may not read namespaces: namespaceExists cannot tell. */
+  namespacesUnreadable = false
+  /** Permissions a SelfSubjectAccessReview denies. */
+  denied: Permission[] = []
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
@@ -40,7 +48,7 @@ export class MemoryKube implements ExternalSecretsApi {
   private readonly history: Change[] = []
   private compactedThrough = 0
   private readonly watches = new Set<ActiveWatch>()
-  private readonly failures = new Map<MemoryCall['verb'], unknown[]>()
+  private readonly failures = new Map<MemoryCall['verb'], Error[]>()
   private eventCounter = 0
 
   // ---- setup and operator play ----
@@ -127,7 +135,7 @@ export class MemoryKube implements ExternalSecretsApi {
   }
 
   /** The next `verb` call throws `error` (queue several by calling again). */
-  failNext(verb: MemoryCall['verb'], error: unknown): void {
+  failNext(verb: MemoryCall['verb'], error: Error): void {
     this.failures.set(verb, [...(this.failures.get(verb) ?? []), error])
   }
 
@@ -137,52 +145,74 @@ export class MemoryKube implements ExternalSecretsApi {
 
   // ---- ExternalSecretsApi ----
 
-  async discoverVersion(): Promise<string> {
-    this.call({ verb: 'discover' })
-    if (!this.version) throw new KubeError('missing-crd', 'the cluster does not serve the external-secrets.io API')
-    return this.version
+  discoverVersion(): Promise<string> {
+    return this.answer({ verb: 'discover' }, () => {
+      if (!this.version) throw new KubeError('missing-crd', 'the cluster does not serve the external-secrets.io API')
+      return this.version
+    })
   }
 
-  async listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>> {
-    this.call({ verb: 'list', namespace: ref.namespace })
-    const items = [...this.objects.values()].filter(
-      (es) => es.metadata.namespace === ref.namespace && (this.ignoreSelector || matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
+  listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>> {
+    return this.answer({ verb: 'list', namespace: ref.namespace }, () => {
+      const items = [...this.objects.values()].filter(
+        (es) => es.metadata.namespace === ref.namespace && (this.ignoreSelector || matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
+      )
+      return { items: structuredClone(items), resourceVersion: String(this.rv) }
+    })
+  }
+
+  patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret> {
+    return this.answer({ verb: 'patch', namespace: ref.namespace, name }, () => {
+      const es = this.objects.get(`${ref.namespace}/${name}`)
+      if (!es) throw new KubeError('not-found', `externalsecrets "${name}" not found`, 404)
+      const patched = this.store({ ...es, metadata: { ...es.metadata, annotations: { ...es.metadata.annotations, [key]: value } } }, 'MODIFIED')
+      const answer = structuredClone(patched)
+      queueMicrotask(() => this.onPatch(patched))
+      return answer
+    })
+  }
+
+  listEvents(namespace: string): Promise<Listed<KubeEvent>> {
+    return this.answer({ verb: 'list-events', namespace }, () => {
+      const items = [...this.events.values()].filter((event) => event.metadata.namespace === namespace)
+      return { items: structuredClone(items), resourceVersion: String(this.rv) }
+    })
+  }
+
+  watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>): Promise<WatchHandle> {
+    return this.answer({ verb: 'watch', namespace: ref.namespace, resourceVersion }, () =>
+      this.open({ kind: 'es', namespace: ref.namespace, selector: ref.labelSelector, handlers, ended: false }, resourceVersion)
     )
-    return { items: structuredClone(items), resourceVersion: String(this.rv) }
   }
 
-  async patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret> {
-    this.call({ verb: 'patch', namespace: ref.namespace, name })
-    const es = this.objects.get(`${ref.namespace}/${name}`)
-    if (!es) throw new KubeError('not-found', `externalsecrets "${name}" not found`, 404)
-    const patched = this.store({ ...es, metadata: { ...es.metadata, annotations: { ...es.metadata.annotations, [key]: value } } }, 'MODIFIED')
-    const answer = structuredClone(patched)
-    queueMicrotask(() => this.onPatch(patched))
-    return answer
+  watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle> {
+    return this.answer({ verb: 'watch-events', namespace, resourceVersion }, () => this.open({ kind: 'event', namespace, handlers, ended: false }, resourceVersion))
   }
 
-  async listEvents(namespace: string): Promise<Listed<KubeEvent>> {
-    this.call({ verb: 'list-events', namespace })
-    const items = [...this.events.values()].filter((event) => event.metadata.namespace === namespace)
-    return { items: structuredClone(items), resourceVersion: String(this.rv) }
+  namespaceExists(namespace: string): Promise<boolean | undefined> {
+    return this.answer({ verb: 'get-namespace', namespace }, () => (this.namespacesUnreadable ? undefined : (this.namespaces?.has(namespace) ?? true)))
   }
 
-  async watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>) {
-    this.call({ verb: 'watch', namespace: ref.namespace, resourceVersion })
-    return this.open({ kind: 'es', namespace: ref.namespace, selector: ref.labelSelector, handlers: handlers as WatchHandlers<unknown>, ended: false }, resourceVersion)
-  }
-
-  async watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>) {
-    this.call({ verb: 'watch-events', namespace, resourceVersion })
-    return this.open({ kind: 'event', namespace, handlers: handlers as WatchHandlers<unknown>, ended: false }, resourceVersion)
+  accessAllowed(permission: Permission): Promise<boolean> {
+    return this.answer(
+      { verb: 'access-review', namespace: permission.namespace, name: `${permission.verb} ${permission.resource}` },
+      () => !this.denied.some((denied) => denied.verb === permission.verb && denied.resource === permission.resource && denied.namespace === permission.namespace)
+    )
   }
 
   // ---- internals ----
 
-  private call(call: MemoryCall): void {
+  /** Records the call, then answers as a server would: with the queued failure, or with what `result` gives (or throws). */
+  private answer<T>(call: MemoryCall, result: () => T): Promise<T> {
     this.calls.push(call)
     const queued = this.failures.get(call.verb)
-    if (queued?.length) throw queued.shift()
+    const failure = queued?.shift()
+    if (failure) return Promise.reject(failure)
+    try {
+      return Promise.resolve(result())
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
   }
 
   private open(watch: ActiveWatch, resourceVersion: string) {
@@ -209,7 +239,7 @@ export class MemoryKube implements ExternalSecretsApi {
 
   private deliver(watch: ActiveWatch, change: Change): void {
     if (watch.ended || change.kind !== watch.kind) return
-    const object = change.object as ExternalSecret | KubeEvent
+    const object = change.object
     if (object.metadata.namespace !== watch.namespace) return
     if (watch.kind === 'es' && watch.selector && !matchesLabelSelector(parseLabelSelector('label-selector', watch.selector), object.metadata.labels)) return
     const event: WatchEvent<unknown> = { type: change.type, object: structuredClone(object) }

@@ -21,7 +21,7 @@ export class MemoryStore implements ParameterStore {
   /** Return an error to throw it instead of the call; `after: true` applies the call, then throws. */
   fault?: (operation: Operation, names: string[]) => { error: Error; after?: boolean } | undefined
 
-  seed(name: string, value: string, { type = 'SecureString', tags = {} as Record<string, string>, version = 1 } = {}): void {
+  seed(name: string, value: string, { type = 'SecureString', tags = {}, version = 1 }: { type?: string; tags?: Record<string, string>; version?: number } = {}): void {
     this.parameters.set(name, { value, type, version, tags: { ...tags } })
   }
 
@@ -63,7 +63,7 @@ export class MemoryStore implements ParameterStore {
 
   putParameter(write: ParameterWrite) {
     return this.call('putParameter', [write.name], () => {
-      if (write.tags && write.overwrite) throw awsError('ValidationException', 400, 'tags and overwrite can\'t be used together')
+      if (write.tags && write.overwrite) throw awsError('ValidationException', 400, "tags and overwrite can't be used together")
       const held = this.parameters.get(write.name)
       if (held && !write.overwrite) throw awsError('ParameterAlreadyExists', 400)
       if (held && held.type !== 'SecureString') throw awsError('HierarchyTypeMismatchException', 400)

@@ -1,19 +1,37 @@
 import { setImmediate as settle } from 'node:timers/promises'
+import type { Clock } from '../src/time.js'
 
 /**
- * Simulated time for code that takes `now` and `sleep` (the retry policy, the pacer): `run` lets
- * everything that can go on go on, then jumps to the earliest sleeper's wake-up time, so minutes
- * of pacing take milliseconds and always play out the same way.
+ * Simulated time for code that takes a Clock (`now`, `sleep`): `run` lets everything that can go
+ * on go on, then jumps to the earliest sleeper's wake-up time, so minutes of pacing or waiting
+ * take milliseconds and always play out the same way. A sleep whose signal aborts ends at once.
  */
 export function virtualClock() {
   let time = 0
   const sleepers: Array<{ at: number; wake: () => void }> = []
-  return {
+  const clock: Clock & { run<T>(work: Promise<T>): Promise<T> } = {
     now: () => time,
-    sleep: (ms: number) => new Promise<void>((wake) => sleepers.push({ at: time + Math.max(0, ms), wake })),
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve()
+        const sleeper = { at: time + Math.max(0, ms), wake: () => resolve() }
+        sleepers.push(sleeper)
+        signal?.addEventListener(
+          'abort',
+          () => {
+            const index = sleepers.indexOf(sleeper)
+            if (index >= 0) sleepers.splice(index, 1)
+            resolve()
+          },
+          { once: true }
+        )
+      }),
     async run<T>(work: Promise<T>): Promise<T> {
       let done = false
       const finished = work.finally(() => (done = true))
+      // Work that fails is the caller's, through the returned promise: not an unhandled
+      // rejection while `run` is still between two turns of the event loop.
+      finished.catch(() => undefined)
       for (;;) {
         await settle()
         if (done) return finished
@@ -25,4 +43,5 @@ export function virtualClock() {
       }
     }
   }
+  return clock
 }

@@ -138,5 +138,13 @@ function firstRequestAt(requests: readonly unknown[]): { at(): number | undefine
 }
 
 function explainFailure(tool: string, run: ToolRun): void {
-  if (run.exitCode !== 0) console.error(`  ${tool} exited with ${run.exitCode}:\n${run.output.trim().split('\n').slice(-8).map((line) => `    ${line}`).join('\n')}`)
+  if (run.exitCode !== 0)
+    console.error(
+      `  ${tool} exited with ${run.exitCode}:\n${run.output
+        .trim()
+        .split('\n')
+        .slice(-8)
+        .map((line) => `    ${line}`)
+        .join('\n')}`
+    )
 }

@@ -35,7 +35,17 @@ function writeRows(push: PushScenario[]): string[][] {
   return push.flatMap((scenario) =>
     scenario.tools.flatMap((tool) =>
       tool.writes && tool.writes.accepted >= 10
-        ? [[`N=${scenario.n} ${scenario.changed}`, tool.label, String(tool.writes.accepted), String(tool.writes.throttled), seconds(tool.writes.spanMs), tool.writes.perSecond.toFixed(1), seconds(tool.writes.idleMs)]]
+        ? [
+            [
+              `N=${scenario.n} ${scenario.changed}`,
+              tool.label,
+              String(tool.writes.accepted),
+              String(tool.writes.throttled),
+              seconds(tool.writes.spanMs),
+              tool.writes.perSecond.toFixed(1),
+              seconds(tool.writes.idleMs)
+            ]
+          ]
         : []
     )
   )
@@ -117,10 +127,7 @@ one \`aws ssm get-parameter\` call reaches its request after ${Math.round(startu
 
 ## Push
 
-${table(
-  ['N', 'changed', 'tool', 'wall', 'floor', 'x floor', 'faster than shell', 'SSM calls', 'throttled', 'new versions', 'lost writes', 'runs'],
-  results.push.flatMap(pushRows)
-)}
+${table(['N', 'changed', 'tool', 'wall', 'floor', 'x floor', 'faster than shell', 'SSM calls', 'throttled', 'new versions', 'lost writes', 'runs'], results.push.flatMap(pushRows))}
 
 ### How the writes used the write bucket (runs with 10 or more writes)
 

@@ -248,7 +248,9 @@ export function evaluateTargets({ push, sync, startup, quota }: Pick<Results, 'p
       ? {
           target: rerun,
           met: reruns.every(({ n, runs }) => runs.every((run) => !run.calls.PutParameter && run.calls.GetParameters === Math.ceil(n / 10))),
-          detail: reruns.map(({ n, runs }) => `N=${n}: PutParameter ${median(runs.map((run) => run.calls.PutParameter ?? 0))}, GetParameters ${median(runs.map((run) => run.calls.GetParameters ?? 0))}`).join('; ')
+          detail: reruns
+            .map(({ n, runs }) => `N=${n}: PutParameter ${median(runs.map((run) => run.calls.PutParameter ?? 0))}, GetParameters ${median(runs.map((run) => run.calls.GetParameters ?? 0))}`)
+            .join('; ')
         }
       : notRun(rerun, 'changed=none')
   )

@@ -54,11 +54,7 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
       CHANGED.map((changed) => ({
         n,
         changed,
-        tools: [
-          { tool: action.push, repetitions: 5 },
-          { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 },
-          ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])
-        ]
+        tools: [{ tool: action.push, repetitions: 5 }, { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 }, ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])]
       }))
     )
     return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10 }

@@ -56,9 +56,7 @@ export async function seed(motoEndpoint: string, parameters: Readonly<Record<str
   const client = directClient(motoEndpoint)
   const limit = pLimit(8)
   const tags = [{ Key: 'managed-by', Value: 'zerotouch-secrets' }]
-  await Promise.all(
-    Object.entries(parameters).map(([Name, Value]) => limit(() => client.send(new PutParameterCommand({ Name, Value, Type: 'SecureString', Tags: tags }))))
-  )
+  await Promise.all(Object.entries(parameters).map(([Name, Value]) => limit(() => client.send(new PutParameterCommand({ Name, Value, Type: 'SecureString', Tags: tags })))))
   client.destroy()
 }
 
@@ -76,9 +74,7 @@ export async function outcome(motoEndpoint: string, workload: Workload): Promise
   const names = [...wanted.keys()]
   const batches = Array.from({ length: Math.ceil(names.length / 10) }, (_, i) => names.slice(i * 10, i * 10 + 10))
   const limit = pLimit(8)
-  const found = (
-    await Promise.all(batches.map((Names) => limit(async () => (await client.send(new GetParametersCommand({ Names, WithDecryption: true }))).Parameters ?? [])))
-  ).flat()
+  const found = (await Promise.all(batches.map((Names) => limit(async () => (await client.send(new GetParametersCommand({ Names, WithDecryption: true }))).Parameters ?? [])))).flat()
   client.destroy()
   const current = new Map(found.map((p) => [p.Name ?? '', p]))
   return {

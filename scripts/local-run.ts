@@ -65,9 +65,9 @@ async function main(): Promise<number> {
       environment: 'prod',
       service: 'payments-api',
       'ssm-endpoint': ssmEndpoint,
-      namespace: flags.namespace!,
+      namespace: flags.namespace,
       kubeconfig,
-      'kube-context': flags.context!,
+      'kube-context': flags.context,
       definitions: `${TENANT}/overlays/prod`,
       'definitions-base': `${TENANT}/base`,
       tags: 'team=payments',
@@ -119,13 +119,25 @@ function show(title: string, run: ActionRun): void {
 
 /** The job summary's HTML (headings, tables, paragraphs) as aligned text. */
 function renderSummary(html: string): string {
-  const text = (cell: string) => cell.replace(/<[^>]+>/g, '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&').trim()
+  const text = (cell: string) =>
+    cell
+      .replace(/<[^>]+>/g, '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&')
+      .trim()
   const lines: string[] = []
   for (const [, tag, body] of html.matchAll(/<(h\d|table|p)>([\s\S]*?)<\/\1>/g)) {
     if (tag === 'table') {
       const rows = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => text(cell[1])))
       const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
-      for (const row of rows) lines.push(`    ${row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()}`)
+      for (const row of rows)
+        lines.push(
+          `    ${row
+            .map((cell, column) => cell.padEnd(widths[column]))
+            .join('  ')
+            .trimEnd()}`
+        )
     } else {
       lines.push(`    ${tag === 'p' ? '' : '## '}${text(body)}`)
     }

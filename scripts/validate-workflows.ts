@@ -2,7 +2,7 @@
  * Validates action.yml and every workflow file (.github/workflows/*.yml, examples/*.yml) with
  * @action-validator/cli, and checks that every third-party action is pinned to a full commit SHA
  * with a version comment. `node scripts/validate-workflows.ts` prints every problem and exits 1 on
- * any; __tests__/unit/workflows.test.ts runs the same functions.
+ * any; __tests__/integration/workflows.test.ts runs the same functions.
  *
  * One known false error is tolerated, and only that one: action-validator 0.6.0 bundles a
  * SchemaStore action schema whose `runs.using` enum stops at node20, so it refuses
@@ -76,9 +76,7 @@ export function isKnownNode24Error(result: ValidatorResult, actionText: string):
   if (result.errors.length !== 1) return false
   const [error] = result.errors
   if (error.code !== 'one_of' || error.path !== '/runs') return false
-  return (error.states ?? []).some(
-    ({ errors }) => errors.length === 1 && errors[0].code === 'enum' && errors[0].path === '/runs/using' && !errors[0].states?.length
-  )
+  return (error.states ?? []).some(({ errors }) => errors.length === 1 && errors[0].code === 'enum' && errors[0].path === '/runs/using' && !errors[0].states?.length)
 }
 
 /** The action file with `runs.using` replaced, everything else as written. */

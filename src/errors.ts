@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   ZT142: 'The cluster forbids a call',
   ZT143: 'No ExternalSecret matches',
   ZT144: 'The ExternalSecrets have problems',
+  ZT145: 'The cluster has not applied the definitions',
   ZT150: 'Some ExternalSecrets did not freshly sync',
   ZT199: 'Unexpected error'
 } as const
@@ -45,17 +46,20 @@ export class ActionError extends Error {
   }
 }
 
+/** The result of one input's check: its value, or a problem the collector already holds. */
+export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false }
+
 /** Runs each check, collecting every InputProblem instead of stopping at the first. */
 export class ProblemCollector {
   readonly problems: string[] = []
 
-  attempt<T>(check: () => T): T | undefined {
+  check<T>(check: () => T): Checked<T> {
     try {
-      return check()
+      return { ok: true, value: check() }
     } catch (error) {
       if (!(error instanceof InputProblem)) throw error
       this.problems.push(error.message)
-      return undefined
+      return { ok: false }
     }
   }
 
@@ -66,4 +70,10 @@ export class ProblemCollector {
   throwIfAny(headline: string): void {
     if (this.problems.length) throw new ActionError('ZT100', headline, this.problems)
   }
+}
+
+/** The value of a check that passed; only called once the collector holds no problem. */
+export function valueOf<T>(checked: Checked<T>): T {
+  if (!checked.ok) throw new ActionError('ZT199', 'Internal error: an input that failed its check was used; please report this')
+  return checked.value
 }

@@ -1,149 +1,212 @@
 import * as core from '@actions/core'
-import { existsSync, readFileSync } from 'node:fs'
-import { homedir } from 'node:os'
-import { delimiter } from 'node:path'
-import { checkDefinitions, type DefinitionsReport } from './definitions/phase.js'
+import { checkDefinitions, renderDefinitions, type DefinitionsReport, type RenderedDefinitions } from './definitions/phase.js'
 import { ActionError } from './errors.js'
-import { parseLabelSelector } from './inputs/label-selector.js'
-import { loadInputs, type LoadedInputs } from './inputs/load.js'
-import { kubeconfigProblem, kubeconfigSource } from './k8s/kubeconfig.js'
+import { loadConfig, type Config } from './inputs/config.js'
+import type { ClusterSettings, ExternalSecretsApi } from './k8s/api.js'
+import type { KubeApiOptions } from './k8s/client.js'
+import type { ObjectRef } from './k8s/types.js'
+import type { ClusterCheck } from './preflight/preflight.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
+import { gateLogLines, gateSummaryRows } from './report/gate-report.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
 import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report/sync-report.js'
-import { createRedactor, type Redactor } from './secrets/redact.js'
+import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
 import type { ParameterStore } from './ssm/store.js'
 import type { SyncReport } from './sync/sync.js'
+import { systemClock, type Clock } from './time.js'
 
-/** What the run talks to; tests hand in fakes or stores pointed at local servers. */
+/** What the run talks to; tests hand in in-memory stores and clusters, or ones pointed at local servers. */
 export interface Dependencies {
   readonly createStore: (options: AwsStoreOptions) => ParameterStore
   readonly env: Readonly<Record<string, string | undefined>>
+  /** The Kubernetes API; @kubernetes/client-node by default. */
+  readonly createKube?: (options: KubeApiOptions) => ExternalSecretsApi
+  /** The clock of every wait of the run (SSM retries and pacing, the sync phase); the system's by default. */
+  readonly clock?: Clock
 }
 
 const defaults: Dependencies = { createStore: createAwsStore, env: process.env }
 
 interface Run {
-  readonly loaded: LoadedInputs
+  readonly config: Config
   readonly deps: Dependencies
   readonly redact: Redactor
   readonly store?: ParameterStore
+  readonly retry: RetryPolicy
+  /** Every output, set when the run ends: what the phases reported, else nothing done. */
+  readonly outputs: Map<string, string>
+}
+
+/** The cluster the run talks to, through its one connection. */
+interface Connection {
+  readonly kube: ExternalSecretsApi
+  readonly settings: ClusterSettings
+}
+
+/** The cluster as the pre-flight found it, for the phases after the push. */
+type Cluster = Connection & ClusterCheck
+
+/** The outputs of a run that wrote and annotated nothing. */
+function noOutputs(): Map<string, string> {
+  return new Map(Object.entries({ ...pushOutputs({ dryRun: false, outcomes: [], notOwned: [] }), ...syncOutputs({ outcomes: [] }) }))
 }
 
 /**
- * The action: inputs -> validate -> check definitions -> push -> verify references -> annotate
- * -> wait -> report. Any error fails the step with its message redacted; the job summary shows
- * what was done up to then.
+ * The action: inputs -> connect and check the cluster -> check definitions -> push -> verify
+ * references -> annotate -> wait -> report. Nothing is written until every check that can be made
+ * before writing has passed. Any error fails the step with its message redacted; the job summary
+ * shows what was done up to then, and every output is set on every path.
  */
 export async function run(overrides: Partial<Dependencies> = {}): Promise<void> {
   const deps = { ...defaults, ...overrides }
-  const values: string[] = []
-  let redact: Redactor = createRedactor(values)
+  const secrets = secretValues()
+  const { redact } = secrets
+  const outputs = noOutputs()
   try {
-    const loaded = loadInputs(core.getInput, deps.env, (value) => values.push(maskSecret(value)))
-    redact = createRedactor(values)
-    checkClusterAccess(loaded, deps.env)
-    const context: Run = { loaded, deps, redact, store: loaded.inputs.aws.region ? deps.createStore(loaded.inputs.aws) : undefined }
-    await definitionsPhase(context)
+    const config = loadConfig(core.getInput, deps.env, (value) => secrets.add(maskSecret(value)), process.cwd())
+    const connection = config.cluster ? await connect(config.cluster, deps, secrets.add) : undefined
+    const store = config.aws ? deps.createStore(config.aws) : undefined
+    const context: Run = { config, deps, redact, store, retry: retryPolicy(deps.clock), outputs }
+    const rendered = config.definitions ? await renderDefinitions(config.definitions) : undefined
+    const cluster = connection ? await preflightPhase(context, connection, rendered) : undefined
+    if (rendered) await definitionsPhase(context, rendered)
     const push = await pushPhase(context)
     const pushFailed = push && pushFailure(push)
     if (pushFailed) throw new ActionError('ZT130', `${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
-    const sync = await syncPhase(context, writtenNames(push))
+    if (cluster && rendered) await gatePhase(context, cluster, rendered)
+    const sync = cluster ? await syncPhase(context, cluster, writtenNames(push)) : skipSync()
     const syncFailed = sync && syncFailure(sync)
     if (syncFailed) throw new ActionError('ZT150', syncFailed)
   } catch (error) {
     const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
+    setAllOutputs(outputs, redact)
     if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write().catch((error: Error) => core.warning(`The job summary could not be written: ${redact(error.message)}`))
   }
 }
 
-/**
- * A sync phase that could not even pick its kubeconfig context must fail before the push, not
- * after. It reads context names only; the sync phase masks the kubeconfig before it uses it.
- */
-function checkClusterAccess({ inputs: { sync } }: LoadedInputs, env: Dependencies['env']): void {
-  if (!sync.namespaces.length) return
-  const source = kubeconfigSource(sync.kubeconfig, env, env.HOME ?? homedir(), existsSync, delimiter)
-  const problem = kubeconfigProblem(source, (file) => readFileSync(file, 'utf8'), sync.kubeContext)
-  if (problem) throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [problem.message])
+/** The values to keep out of every message: the secrets, then the cluster's credentials. */
+function secretValues(): { add: (value: string) => void; redact: Redactor } {
+  const values: string[] = []
+  let redactor: Redactor | undefined
+  return {
+    add: (value) => {
+      values.push(value)
+      redactor = undefined
+    },
+    redact: (text) => (redactor ??= createRedactor(values))(text)
+  }
 }
 
-/** Registers a value with the runner's log masking, whole and line by line. */
+/** SSM retries and pacing on the run's clock. */
+function retryPolicy(clock: Clock | undefined): RetryPolicy {
+  return clock ? { ...DEFAULT_RETRY_POLICY, now: () => clock.now(), sleep: (ms) => clock.sleep(ms) } : DEFAULT_RETRY_POLICY
+}
+
+/** Every output, once; an output file that cannot be written fails the step rather than crashing it. */
+function setAllOutputs(outputs: ReadonlyMap<string, string>, redact: Redactor): void {
+  try {
+    for (const [name, value] of outputs) core.setOutput(name, value)
+  } catch (error) {
+    core.setFailed(redact(`The step's outputs could not be set: ${error instanceof Error ? error.message : String(error)}`))
+  }
+}
+
+/** The one connection to the cluster; the Kubernetes client is loaded only here, so the push-only path never pays for it. */
+async function connect(settings: ClusterSettings, deps: Dependencies, credential: (value: string) => void): Promise<Connection> {
+  const { connectCluster } = await import('./k8s/connect.js')
+  return { kube: connectCluster(settings, { mask: (value) => core.setSecret(value), credential, env: deps.env, createKube: deps.createKube }), settings }
+}
+
+/** Before the definitions' SSM reads and any write: everything about the cluster that can be known. */
+async function preflightPhase({ config, redact }: Run, connection: Connection, rendered: RenderedDefinitions | undefined): Promise<Cluster> {
+  const { checkCluster } = await import('./preflight/preflight.js')
+  const { kube, settings } = connection
+  const expected: ObjectRef[] = (rendered?.overlay ?? []).map(({ externalSecret: { metadata } }) => ({ namespace: metadata.namespace ?? settings.namespaces[0], name: metadata.name }))
+  const check = await checkCluster({ ...config, cluster: settings }, expected, { kube, redact, log: (line) => core.info(line) })
+  return { ...connection, ...check }
+}
+
+/** Registers a value with the runner's log masking, by the same rule as the redactor (see maskedParts). */
 function maskSecret(value: string): string {
-  core.setSecret(value)
-  for (const line of value.split(/\r?\n/)) if (line.trim() && line !== value) core.setSecret(line)
+  maskedParts(value).forEach((part) => core.setSecret(part))
   return value
 }
 
-async function definitionsPhase({ loaded: { inputs, path, secrets }, deps, redact, store }: Run): Promise<DefinitionsReport | undefined> {
-  if (!inputs.definitions.overlay) return undefined
-  const report = await checkDefinitions(
-    {
-      overlay: inputs.definitions.overlay,
-      base: inputs.definitions.base || undefined,
-      workspace: deps.env.GITHUB_WORKSPACE || process.cwd(),
-      pathPrefix: inputs.pathPrefix,
-      environment: inputs.environment,
-      servicePath: path,
-      selector: parseLabelSelector('label-selector', inputs.sync.labelSelector),
-      selectorText: inputs.sync.labelSelector,
-      secrets
-    },
-    { store, redact }
-  )
+async function definitionsPhase({ config, redact, store, retry }: Run, rendered: RenderedDefinitions): Promise<DefinitionsReport> {
+  const report = await checkDefinitions(config, rendered, { store, redact, retry })
   definitionsLogLines(report).forEach((line) => core.info(line))
   report.warnings.forEach((warning) => core.warning(warning))
-  addSummaryTable(`Secret definitions (${inputs.definitions.overlay})`, definitionsSummaryRows(report))
+  addSummaryTable(`Secret definitions (${rendered.settings.overlay})`, definitionsSummaryRows(report))
   return report
 }
 
-async function pushPhase({ loaded: { inputs, path, secrets }, redact, store }: Run): Promise<PushReport | undefined> {
+async function pushPhase({ config, redact, store, retry, outputs }: Run): Promise<PushReport | undefined> {
+  const { secrets, target, dryRun } = config
   if (!secrets.length || !store) {
     core.info('No secrets given: the push phase is skipped.')
-    setOutputs(pushOutputs({ dryRun: inputs.dryRun, outcomes: [], notOwned: [] }))
     return undefined
   }
-  core.info(`${inputs.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${path}/`)
-  const report = await pushSecrets(
-    { secrets, path, tier: inputs.tier, kmsKeyId: inputs.kmsKeyId, tags: inputs.tags, prune: inputs.prune, dryRun: inputs.dryRun },
-    { store, redact }
-  )
+  core.info(`${dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${target.path}/`)
+  const report = await pushSecrets(config, { store, redact, retry })
   const lines = pushLogLines(report)
   lines.forEach((line) => core.info(line))
-  setOutputs(pushOutputs(report))
-  addSummaryTable(report.dryRun ? `Secrets plan for ${path} (dry run)` : `Secrets pushed to ${path}`, pushSummaryRows(report), lines.at(-1))
+  setOutputs(outputs, pushOutputs(report))
+  addSummaryTable(report.dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`, pushSummaryRows(report), lines.at(-1))
   return report
 }
 
 /** The parameters the push wrote, or would write in a dry run. */
-function writtenNames(push: PushReport | undefined): string[] {
-  return (push?.outcomes ?? []).filter(({ result }) => result === 'created' || result === 'updated').map(({ name }) => name)
+function writtenNames(push: PushReport | undefined): Set<string> {
+  return new Set((push?.outcomes ?? []).filter(({ result }) => result === 'created' || result === 'updated').map(({ name }) => name))
 }
 
-async function syncPhase({ loaded: { inputs }, deps, redact, store }: Run, written: readonly string[]): Promise<SyncReport | undefined> {
-  setOutputs({ synced: '[]' })
-  if (!inputs.sync.namespaces.length) {
-    core.info('No namespace given: the sync phase is skipped.')
-    return undefined
-  }
-  // The Kubernetes client is loaded only here: the push-only path never pays for it.
-  const { runSyncPhase } = await import('./sync/phase.js')
-  const report = await runSyncPhase(
-    { sync: inputs.sync, pathPrefix: inputs.pathPrefix, environment: inputs.environment, dryRun: inputs.dryRun, written },
-    { mask: (value) => core.setSecret(value), redact, store, log: (line) => core.info(line), env: deps.env }
+function skipSync(): undefined {
+  core.info('No namespace given: the sync phase is skipped.')
+  return undefined
+}
+
+/** After the push, before annotating: the cluster must run the definitions that were checked (the GitOps race). */
+async function gatePhase({ config, deps, redact }: Run, cluster: Cluster, rendered: RenderedDefinitions): Promise<void> {
+  const { waitForDefinitions } = await import('./gate/gate.js')
+  const report = await waitForDefinitions(
+    {
+      rendered: rendered.overlay.map(({ externalSecret }) => externalSecret),
+      cluster: cluster.settings,
+      version: cluster.apiVersion,
+      selector: config.selector,
+      timeoutMs: config.sync.timeoutMs,
+      // A dry run writes nothing, so there is nothing for the cluster to catch up with: it reports the differences.
+      wait: rendered.settings.waitUntilApplied && !config.dryRun
+    },
+    { kube: cluster.kube, clock: deps.clock ?? systemClock, log: (line) => core.info(line), redact }
+  )
+  const lines = gateLogLines(report)
+  lines.forEach((line) => core.info(line))
+  report.warnings.forEach((warning) => core.warning(warning))
+  addSummaryTable('Definitions in the cluster (GitOps gate)', gateSummaryRows(report), lines.at(-1))
+}
+
+async function syncPhase({ config, deps, redact, store, retry, outputs }: Run, cluster: Cluster, written: ReadonlySet<string>): Promise<SyncReport> {
+  const { syncExternalSecrets } = await import('./sync/sync.js')
+  const report = await syncExternalSecrets(
+    { ...config, cluster: cluster.settings },
+    { apiVersion: cluster.apiVersion, written },
+    { kube: cluster.kube, store, retry, redact, log: (line) => core.info(line), clock: deps.clock }
   )
   const lines = syncLogLines(report)
   lines.forEach((line) => core.info(line))
-  setOutputs(syncOutputs(report))
+  setOutputs(outputs, syncOutputs(report))
   addSummaryTable(`ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`, syncSummaryRows(report), lines.at(-1))
   return report
 }
 
-function setOutputs(outputs: Record<string, string>): void {
-  for (const [name, value] of Object.entries(outputs)) core.setOutput(name, value)
+function setOutputs(outputs: Map<string, string>, values: Record<string, string>): void {
+  for (const [name, value] of Object.entries(values)) outputs.set(name, value)
 }
 
 function addSummaryTable(heading: string, [header, ...rows]: string[][], footer?: string): void {

@@ -47,8 +47,8 @@ export function startBundledAction(inputs: Record<string, string>, env: Record<s
   })
   let stdout = ''
   let stderr = ''
-  child.stdout!.on('data', (chunk) => (stdout += chunk))
-  child.stderr!.on('data', (chunk) => (stderr += chunk))
+  child.stdout.on('data', (chunk) => (stdout += chunk))
+  child.stderr.on('data', (chunk) => (stderr += chunk))
   const finished = new Promise<ActionRun>((resolve) =>
     child.on('close', (code, signal) => {
       const files = readCommandFiles(dir)

@@ -38,7 +38,7 @@ export async function startMoto({ enforceIamAfter }: MotoOptions = {}): Promise<
   const endpoint = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('moto_server did not start within 30 s')), 30_000)
     child.once('exit', (code) => reject(new Error(`moto_server exited with ${code}`)))
-    for (const stream of [child.stdout!, child.stderr!]) {
+    for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => {
         const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(line)
         if (match) {

@@ -3,10 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
 /** What the proxy does with one call instead of forwarding it. */
-export type Fault =
-  | { kind: 'throttle' }
-  | { kind: 'status'; status: number; type?: string; message?: string }
-  | { kind: 'reset' }
+export type Fault = { kind: 'throttle' } | { kind: 'status'; status: number; type?: string; message?: string } | { kind: 'reset' }
 
 export interface RecordedCall {
   /** The SSM operation, from X-Amz-Target: `PutParameter`, `GetParameters`, ... */
@@ -48,7 +45,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     count: (operation) => proxy.calls.filter((call) => call.operation === operation && !call.faulted).length,
     close: () => new Promise((resolve) => server.close(() => resolve()))
   }
-  const server = createServer(async (req, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req)
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
     const call: RecordedCall = { operation, body: safeJson(raw) }
@@ -60,20 +57,18 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     if (fault) return answerFault(fault, req, res)
     if (name !== undefined) inFlight.add(name)
     if (proxy.latencyMs) await delay(proxy.latencyMs)
-    const forwarded = request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers)
-        answer.pipe(res)
-        answer.on('end', () => name !== undefined && inFlight.delete(name))
-      }
-    )
+    const forwarded = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers)
+      answer.pipe(res)
+      answer.on('end', () => name !== undefined && inFlight.delete(name))
+    })
     forwarded.on('error', () => {
       if (name !== undefined) inFlight.delete(name)
       res.destroy()
     })
     forwarded.end(raw)
-  })
+  }
+  const server = createServer((req, res) => void answer(req, res))
   server.keepAliveTimeout = 1_000
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   Object.assign(proxy, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
@@ -85,8 +80,7 @@ function answerFault(fault: Fault, req: IncomingMessage, res: ServerResponse): v
     req.socket.destroy()
     return
   }
-  const [status, type, message] =
-    fault.kind === 'throttle' ? [400, 'ThrottlingException', 'Rate exceeded'] : [fault.status, fault.type ?? 'InternalServerError', fault.message ?? 'Internal error']
+  const [status, type, message] = fault.kind === 'throttle' ? [400, 'ThrottlingException', 'Rate exceeded'] : [fault.status, fault.type ?? 'InternalServerError', fault.message ?? 'Internal error']
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
   res.end(JSON.stringify({ __type: type, message }))
 }

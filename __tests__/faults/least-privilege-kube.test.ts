@@ -19,7 +19,10 @@ interface Role {
 }
 
 function readmeRole(): Role {
-  const section = readFileSync('README.md', 'utf8').split(/^### /m).find((part) => part.startsWith('Kubernetes Role')) ?? ''
+  const section =
+    readFileSync('README.md', 'utf8')
+      .split(/^### /m)
+      .find((part) => part.startsWith('Kubernetes Role')) ?? ''
   return parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as Role
 }
 

@@ -12,9 +12,21 @@ const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REG
 /** Requests moto lets through before it enforces IAM: the set-up below. */
 const SETUP_REQUESTS = 6
 
-function readmePolicies(): { base: { Statement: unknown[] }; prune: unknown } {
-  const section = readFileSync('README.md', 'utf8').split(/^## /m).find((part) => part.startsWith('IAM policy')) ?? ''
-  const [base, prune] = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match) => JSON.parse(match[1]))
+interface Policy {
+  Statement: unknown[]
+}
+
+function isPolicy(value: unknown): value is Policy {
+  return typeof value === 'object' && value !== null && 'Statement' in value && Array.isArray(value.Statement)
+}
+
+function readmePolicies(): { base: Policy; prune: unknown } {
+  const section =
+    readFileSync('README.md', 'utf8')
+      .split(/^## /m)
+      .find((part) => part.startsWith('IAM policy')) ?? ''
+  const [base, prune] = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
+  if (!isPolicy(base)) throw new Error('README.md, IAM policy: the first JSON policy has no Statement array')
   return { base, prune }
 }
 

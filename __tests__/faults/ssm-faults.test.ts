@@ -96,13 +96,22 @@ describe('SSM faults', () => {
   })
 
   it('names exactly the keys it could not write, and a re-run converges', async () => {
-    harness.proxy.fault = ({ operation, body }) => (operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name)) ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` } : undefined)
+    harness.proxy.fault = ({ operation, body }) =>
+      operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name))
+        ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` }
+        : undefined
     const input = secrets(12)
     const failed = await run(input)
     expect(failed.exitCode).not.toBe(0)
     const named = [...failed.stdout.replace(/%0A/g, '\n').matchAll(/^ {2}- (\S+): AWS denied/gm)].map((match) => match[1])
     expect(named).toEqual([`${PATH}/secret_0003`, `${PATH}/secret_0007`])
-    expect(failed.outputs.created).toBe(JSON.stringify(Object.keys(input).map((name) => name.toLowerCase()).filter((key) => !/000[37]$/.test(key))))
+    expect(failed.outputs.created).toBe(
+      JSON.stringify(
+        Object.keys(input)
+          .map((name) => name.toLowerCase())
+          .filter((key) => !/000[37]$/.test(key))
+      )
+    )
     harness.proxy.fault = undefined
     const rerun = await run(input)
     expect(rerun.exitCode).toBe(0)
@@ -131,7 +140,7 @@ describe('SSM faults', () => {
     harness.proxy.latencyMs = 0
     const rerun = await run(input)
     expect(rerun.exitCode).toBe(0)
-    expect(JSON.parse(rerun.outputs.created)).toHaveLength(60 - JSON.parse(rerun.outputs.unchanged).length)
+    expect(JSON.parse(rerun.outputs.created)).toHaveLength(60 - (JSON.parse(rerun.outputs.unchanged) as unknown[]).length)
     await expectStored(input)
   })
 })

@@ -2,9 +2,10 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
-import { checkDefinitions, type DefinitionsOptions } from '../../src/definitions/phase.js'
+import { checkDefinitions, renderDefinitions, type DefinitionsConfig, type DefinitionsSettings } from '../../src/definitions/phase.js'
+import { serviceTarget } from '../../src/ssm/rules.js'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
-import { parseLabelSelector } from '../../src/inputs/label-selector.js'
+import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 
 const hasKustomize = ['kustomize', 'kubectl'].some((tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined)
@@ -23,24 +24,14 @@ beforeEach(() => {
   store = new MemoryStore()
 })
 
-function check(options: Partial<DefinitionsOptions>) {
-  return checkDefinitions(
-    {
-      overlay: 'good/overlays/prod',
-      workspace: '__tests__/fixtures/tenants',
-      pathPrefix: '/zerotouch',
-      environment: 'prod',
-      servicePath: '/zerotouch/prod/payments',
-      selector: parseLabelSelector('label-selector', SELECTOR),
-      selectorText: SELECTOR,
-      secrets: PUSHED,
-      ...options
-    },
-    { store, redact: createRedactor([]) }
-  )
+type CheckOptions = Partial<DefinitionsSettings> & Partial<DefinitionsConfig>
+
+async function check({ secrets = PUSHED, target = serviceTarget('/zerotouch', 'prod', 'payments'), selector = parseLabelSelector('label-selector', SELECTOR), ...definitions }: CheckOptions) {
+  const rendered = await renderDefinitions({ overlay: 'good/overlays/prod', workspace: '__tests__/fixtures/tenants', waitUntilApplied: true, ...definitions })
+  return checkDefinitions({ target, selector, secrets }, rendered, { store, redact: createRedactor([]) })
 }
 
-async function problemsOf(options: Partial<DefinitionsOptions>): Promise<readonly string[]> {
+async function problemsOf(options: CheckOptions): Promise<readonly string[]> {
   return (await actionErrorOf(check(options))).problems
 }
 
@@ -77,7 +68,9 @@ describeWithKustomize('checkDefinitions', () => {
   it('refuses keys an overlay left with the placeholder', async () => {
     const problems = await problemsOf({ overlay: 'broken/overlays/placeholder' })
     expect(problems).toHaveLength(2)
-    expect(problems[0]).toMatch(/^good\/base\/payments\.yaml: ExternalSecret payments-prod\/payments-provider: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/payments\/stripe_api_key" still contains the _ENV_ placeholder/)
+    expect(problems[0]).toMatch(
+      /^good\/base\/payments\.yaml: ExternalSecret payments-prod\/payments-provider: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/payments\/stripe_api_key" still contains the _ENV_ placeholder/
+    )
   })
 
   it('refuses a cross-environment reference', async () => {

@@ -105,7 +105,11 @@ describe('the bundled action, push then sync', () => {
   })
 
   it('talks to a plain http:// API server (kubectl proxy) without insecure-skip-tls-verify, as kubectl does', async () => {
-    const kubeconfig = kube.kubeconfig().split('\n').filter((line) => !line.includes('insecure-skip-tls-verify')).join('\n')
+    const kubeconfig = kube
+      .kubeconfig()
+      .split('\n')
+      .filter((line) => !line.includes('insecure-skip-tls-verify'))
+      .join('\n')
     expect(kubeconfig).toMatch(/server: http:\/\/127\.0\.0\.1:\d+/)
     const result = await run({ kubeconfig })
     expect(result.stdout).not.toMatch(/::error::/)

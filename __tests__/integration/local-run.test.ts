@@ -52,7 +52,16 @@ describe('running it locally', () => {
       const env = join(mkdtempSync(join(tmpdir(), 'local-action-')), '.env')
       writeFileSync(
         env,
-        ['INPUT_SECRETS={"DATABASE_URL":"postgres://local-action"}', 'INPUT_ENVIRONMENT=stg', 'INPUT_SERVICE=payments-api', `INPUT_SSM-ENDPOINT=${moto.endpoint}`, 'AWS_REGION=us-east-1', 'AWS_ACCESS_KEY_ID=test', 'AWS_SECRET_ACCESS_KEY=test', ''].join('\n')
+        [
+          'INPUT_SECRETS={"DATABASE_URL":"postgres://local-action"}',
+          'INPUT_ENVIRONMENT=stg',
+          'INPUT_SERVICE=payments-api',
+          `INPUT_SSM-ENDPOINT=${moto.endpoint}`,
+          'AWS_REGION=us-east-1',
+          'AWS_ACCESS_KEY_ID=test',
+          'AWS_SECRET_ACCESS_KEY=test',
+          ''
+        ].join('\n')
       )
       const { output } = await runCommand(process.execPath, ['node_modules/@github/local-action/bin/local-action.js', 'run', '.', 'src/main.ts', env])
       expect(output).toMatch(/created +\/zerotouch\/stg\/payments-api\/database_url \(version 1\)/)

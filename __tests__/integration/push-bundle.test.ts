@@ -31,7 +31,7 @@ function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
 async function parameter(name: string) {
   const { Parameter } = await harness.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
   const { TagList } = await harness.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
-  return { type: Parameter?.Type, value: Parameter?.Value, version: Parameter?.Version, tags: Object.fromEntries((TagList ?? []).map((t) => [t.Key, t.Value])) }
+  return { type: Parameter?.Type, value: Parameter?.Value, version: Parameter?.Version, tags: Object.fromEntries((TagList ?? []).map((t): [string, string | undefined] => [String(t.Key), t.Value])) }
 }
 
 describe('the bundled action against moto', () => {
@@ -114,9 +114,7 @@ describe('the bundled action against moto', () => {
     expect(pruned.stdout).toMatch(/kept +\/zerotouch\/prod\/payments\/manual/)
     await expect(parameter('/zerotouch/prod/payments/manual')).resolves.toMatchObject({ value: 'x' })
 
-    await harness.ssm.send(
-      new PutParameterCommand({ Name: '/zerotouch/prod/payments/pushed', Value: 'theirs', Type: 'SecureString', Tags: [{ Key: 'managed-by', Value: 'external-secrets' }] })
-    )
+    await harness.ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/pushed', Value: 'theirs', Type: 'SecureString', Tags: [{ Key: 'managed-by', Value: 'external-secrets' }] }))
     harness.proxy.calls.length = 0
     const refused = await run({ secrets: JSON.stringify({ PUSHED: 'mine-value', NEW_ONE: 'new-value' }) })
     expect(refused.exitCode).not.toBe(0)

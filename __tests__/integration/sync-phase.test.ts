@@ -4,13 +4,15 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
-import type { SyncInputs } from '../../src/inputs/read.js'
+import type { ClusterSettings } from '../../src/k8s/api.js'
+import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { syncFailure, syncOutputs } from '../../src/report/sync-report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { createAwsStore } from '../../src/ssm/aws-store.js'
 import type { ParameterStore } from '../../src/ssm/store.js'
-import { runSyncPhase, type SyncPhaseInputs } from '../../src/sync/phase.js'
-import type { SyncReport } from '../../src/sync/sync.js'
+import { connectCluster } from '../../src/k8s/connect.js'
+import { checkCluster } from '../../src/preflight/preflight.js'
+import { syncExternalSecrets, type SyncConfig, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
 import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type RequestRecord } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
@@ -41,7 +43,16 @@ async function server(options: KubeApiServerOptions = {}): Promise<KubeApiServer
   return kube
 }
 
-function externalSecret(name: string, { namespace = 'apps', labels = LABELS, keys = [`/zerotouch/prod/${name}/URL`], spec = {}, version = 'v1' }: { namespace?: string; labels?: Record<string, string>; keys?: string[]; spec?: Record<string, unknown>; version?: string } = {}) {
+function externalSecret(
+  name: string,
+  {
+    namespace = 'apps',
+    labels = LABELS,
+    keys = [`/zerotouch/prod/${name}/URL`],
+    spec = {},
+    version = 'v1'
+  }: { namespace?: string; labels?: Record<string, string>; keys?: string[]; spec?: Record<string, unknown>; version?: string } = {}
+) {
   return {
     apiVersion: `external-secrets.io/${version}`,
     kind: 'ExternalSecret',
@@ -56,28 +67,32 @@ function externalSecret(name: string, { namespace = 'apps', labels = LABELS, key
   }
 }
 
-function inputs(sync: Partial<SyncInputs> = {}, rest: Partial<Omit<SyncPhaseInputs, 'sync'>> = {}): SyncPhaseInputs {
+interface PhaseInputs {
+  readonly config: SyncConfig & { readonly cluster: ClusterSettings }
+  readonly written: ReadonlySet<string>
+}
+
+function inputs({ dryRun = false, written = [], ...settings }: Partial<SyncSettings & ClusterSettings> & { dryRun?: boolean; written?: string[] } = {}): PhaseInputs {
+  const { namespaces = ['apps'], kubeconfig = kube!.kubeconfig(), kubeContext = '', ...sync } = settings
   return {
-    sync: {
-      namespaces: ['apps'],
-      labelSelector: 'zerotouch.io/managed=true',
-      kubeconfig: sync.kubeconfig ?? kube!.kubeconfig(),
-      kubeContext: '',
-      annotationKey: 'force-sync',
-      wait: true,
-      timeoutMs: 10_000,
-      verifyReferences: true,
-      ...sync
+    config: {
+      cluster: { namespaces, kubeconfig, kubeContext },
+      selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
+      sync: { annotationKey: 'force-sync', wait: true, timeoutMs: 10_000, verifyReferences: true, ...sync },
+      target: { pathPrefix: '/zerotouch', environment: 'prod' },
+      dryRun
     },
-    pathPrefix: '/zerotouch',
-    environment: 'prod',
-    dryRun: false,
-    ...rest
+    written: new Set(written)
   }
 }
 
-function run(phaseInputs: SyncPhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
-  return runSyncPhase(phaseInputs, { mask: (value) => masked.push(value), redact: createRedactor([]), store, env: {} })
+/** The cluster's part of the run, as the main runs it: connect, the pre-flight, then the sync phase. */
+async function run({ config, written }: PhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
+  const credentials: string[] = []
+  const kube = connectCluster(config.cluster, { mask: (value) => masked.push(value), credential: (value) => credentials.push(value), env: {} })
+  const redact = createRedactor(credentials)
+  const { apiVersion } = await checkCluster(config, [], { kube, redact })
+  return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })
 }
 
 type EsObject = { metadata: { annotations?: Record<string, string> }; status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> } }
@@ -136,7 +151,7 @@ describe('force-sync against the test API server', () => {
     expect(es('api')!.metadata.annotations!['force-sync']).toBe(second.annotation.value)
   })
 
-  it('fails the one ExternalSecret whose sync fails, with the operator\'s Event message, and syncs the others', async () => {
+  it("fails the one ExternalSecret whose sync fails, with the operator's Event message, and syncs the others", async () => {
     await server()
     await put('/zerotouch/prod/api/URL')
     await put('/zerotouch/prod/web/URL')
@@ -168,10 +183,11 @@ describe('force-sync against the test API server', () => {
     kube!.clearRequests()
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'synced' })
-    expect(patches().map(({ path }) => path).sort()).toEqual([
-      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api',
-      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/web'
-    ])
+    expect(
+      patches()
+        .map(({ path }) => path)
+        .sort()
+    ).toEqual(['/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api', '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/web'])
     for (const request of esRequests()) {
       expect(request.path.startsWith('/apis/external-secrets.io/v1/namespaces/apps/externalsecrets')).toBe(true)
       if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
@@ -275,15 +291,24 @@ describe('force-sync against the test API server', () => {
     expect(syncFailure(report)).toMatch(/apps\/api \(timed out\): not freshly synced within 0\.4 s/)
   })
 
-  it('names the verb, resource and namespace when the patch is forbidden', async () => {
+  it('names the verb, resource and namespace when the patch is forbidden, before anything is annotated', async () => {
     await serverWithSyncedApi({ rbac: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] })
+    const error = await actionErrorOf(run())
+    expect(error).toMatchObject({
+      code: 'ZT142',
+      problems: [
+        'forbidden: the identity of the kubeconfig may not patch externalsecrets.external-secrets.io in namespace "apps". Grant verb "patch" on resource "externalsecrets" (apiGroup "external-secrets.io") to it with a Role in namespace "apps" and a RoleBinding.'
+      ]
+    })
+    expect(patches()).toEqual([])
+  })
+
+  it('names the user the API server gives when a patch is refused all the same', async () => {
+    await serverWithSyncedApi()
+    kube!.faults.failNext({ status: 403, verb: 'patch', resource: 'externalsecrets' })
     const report = await run()
     expect(report.outcomes).toEqual([
-      expect.objectContaining({
-        result: 'failed',
-        reason:
-          'not annotated: forbidden: "system:serviceaccount:ci:deployer" may not patch externalsecrets.external-secrets.io in namespace "apps". Grant verb "patch" on resource "externalsecrets" (apiGroup "external-secrets.io") to it with a Role in namespace "apps" and a RoleBinding.'
-      })
+      expect.objectContaining({ result: 'failed', reason: expect.stringMatching(/^not annotated: forbidden: .* may not patch externalsecrets\.external-secrets\.io in namespace "apps"/) })
     ])
   })
 
@@ -297,7 +322,7 @@ describe('force-sync against the test API server', () => {
   it('dry run: checks, annotates nothing', async () => {
     await serverWithSyncedApi()
     kube!.clearRequests()
-    const report = await run(inputs({}, { dryRun: true }))
+    const report = await run(inputs({ dryRun: true }))
     expect(results(report)).toEqual({ 'apps/api': 'would-annotate' })
     expect(report.checkedParameters).toEqual(['/zerotouch/prod/api/URL'])
     expect(patches()).toEqual([])
@@ -341,7 +366,7 @@ describe('guardrails against the test API server', () => {
     const missingVersion = await actionErrorOf(run())
     expect(missingVersion.problems).toEqual(['apps/future: spec.data[0].remoteRef.key "/zerotouch/prod/api/URL" pins version 7, which does not exist in SSM Parameter Store'])
     kube!.apply([pinned('future', '2')])
-    const written = await actionErrorOf(run(inputs({}, { written: ['/zerotouch/prod/api/URL'] })))
+    const written = await actionErrorOf(run(inputs({ written: ['/zerotouch/prod/api/URL'] })))
     expect(written.problems).toEqual([
       expect.stringMatching(/^apps\/future: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/api\/URL" is pinned to version 2, so the value this action writes there/),
       expect.stringMatching(/^apps\/old: .* is pinned to version 1/)
@@ -354,7 +379,7 @@ describe('guardrails against the test API server', () => {
     await server()
     kube!.apply([externalSecret('plain', { labels: {} })])
     const error = await actionErrorOf(run())
-    expect(error.message).toMatch(/^Nothing was annotated: no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps"\./)
+    expect(error).toMatchObject({ code: 'ZT143', problems: [expect.stringMatching(/^no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps":/)] })
   })
 })
 
@@ -363,14 +388,14 @@ describe('cluster problems a person can act on', () => {
     await server({ versions: [] })
     const error = await actionErrorOf(run())
     expect(error.message).toBe(
-      'Nothing was annotated: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context. [ZT141]'
+      'Nothing was written: the cluster does not serve the external-secrets.io API: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context. [ZT141]'
     )
   })
 
   it('unknown context, listing the contexts there are', async () => {
     await server()
     const error = await actionErrorOf(run(inputs({ kubeContext: 'prod-cluster' })))
-    expect(error.message).toBe('Nothing was annotated: kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test" [ZT140]')
+    expect(error).toMatchObject({ code: 'ZT100', problems: ['kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test"'] })
   })
 
   it('unreachable API server', async () => {
@@ -381,13 +406,13 @@ describe('cluster problems a person can act on', () => {
     kube = undefined
     const error = await actionErrorOf(run(inputs({ kubeconfig })))
     expect(error.message).toBe(
-      `Nothing was annotated: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN) [ZT140]`
+      `Nothing was written: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN) [ZT140]`
     )
   })
 
   it('a wrong token', async () => {
     await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
     const error = await actionErrorOf(run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') })))
-    expect(error.message).toMatch(/^Nothing was annotated: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/)
+    expect(error.message).toMatch(/^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/)
   })
 })

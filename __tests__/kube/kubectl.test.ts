@@ -82,6 +82,17 @@ async function kubectl(...args: string[]): Promise<string> {
   return stdout
 }
 
+/** `kubectl get externalsecrets -o json`: a List, with the fields these tests read of each item. */
+interface ExternalSecretList {
+  kind: string
+  items: { metadata: { name: string }; status: { conditions: unknown[] } }[]
+}
+
+/** Runs kubectl with `-o json` output and reads it as `T`, the shape the test describes. */
+async function kubectlJson<T>(...args: string[]): Promise<T> {
+  return JSON.parse(await kubectl(...args)) as T
+}
+
 function syncedResourceVersion(namespace: string, name: string): string | undefined {
   return (kube.get('ExternalSecret', namespace, name)?.status as { syncedResourceVersion?: string } | undefined)?.syncedResourceVersion
 }
@@ -96,9 +107,9 @@ async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
 
 describe('kubectl 1.32 against the test API server', () => {
   itWithKubectl('gets ExternalSecrets as JSON, by short name, as a table, and by label across namespaces', async () => {
-    const list = JSON.parse(await kubectl('get', 'externalsecrets', '-n', 'payments', '-o', 'json'))
+    const list = await kubectlJson<ExternalSecretList>('get', 'externalsecrets', '-n', 'payments', '-o', 'json')
     expect(list.kind).toBe('List')
-    expect(list.items.map((item: { metadata: { name: string } }) => item.metadata.name)).toEqual(['api', 'legacy', 'worker'])
+    expect(list.items.map((item) => item.metadata.name)).toEqual(['api', 'legacy', 'worker'])
     for (const item of list.items) {
       expect(item).toMatchObject({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', spec: { refreshInterval: '1h' } })
       expect(item.status.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True', reason: 'SecretSynced' })])
@@ -113,11 +124,7 @@ describe('kubectl 1.32 against the test API server', () => {
     ])
 
     const labelled = await kubectl('get', 'es', '-A', '-l', 'zerotouch.io/managed=true', '-o', 'name')
-    expect(labelled.trim().split('\n')).toEqual([
-      'externalsecret.external-secrets.io/api',
-      'externalsecret.external-secrets.io/api',
-      'externalsecret.external-secrets.io/worker'
-    ])
+    expect(labelled.trim().split('\n')).toEqual(['externalsecret.external-secrets.io/api', 'externalsecret.external-secrets.io/api', 'externalsecret.external-secrets.io/worker'])
     expect(kube.requests.find((r) => r.path === '/apis/external-secrets.io/v1/externalsecrets')?.query.labelSelector).toBe('zerotouch.io/managed=true')
   })
 
@@ -127,16 +134,11 @@ describe('kubectl 1.32 against the test API server', () => {
     expect(out.trim().split('\n')).toEqual(['externalsecret.external-secrets.io/api annotated', 'externalsecret.external-secrets.io/worker annotated'])
 
     const annotation = (namespace: string, name: string) => kube.get('es', namespace, name)?.metadata.annotations?.['force-sync']
-    expect([annotation('payments', 'api'), annotation('payments', 'worker'), annotation('payments', 'legacy'), annotation('billing', 'api')]).toEqual([
-      '123',
-      '123',
-      undefined,
-      undefined
-    ])
+    expect([annotation('payments', 'api'), annotation('payments', 'worker'), annotation('payments', 'legacy'), annotation('billing', 'api')]).toEqual(['123', '123', undefined, undefined])
     const listing = kube.requests.find((r) => r.method === 'GET' && r.path === '/apis/external-secrets.io/v1/namespaces/payments/externalsecrets')
     expect(listing?.query.labelSelector).toBe('zerotouch.io/managed=true')
     const patches = kube.requests.filter((r) => r.method === 'PATCH')
-    expect(patches.map(({ path, contentType, body, status }) => ({ path, contentType, body: JSON.parse(body ?? '{}'), status }))).toEqual(
+    expect(patches.map(({ path, contentType, body, status }) => ({ path, contentType, body: JSON.parse(body ?? '{}') as unknown, status }))).toEqual(
       ['api', 'worker'].map((name) => ({
         path: `/apis/external-secrets.io/v1/namespaces/payments/externalsecrets/${name}`,
         contentType: 'application/merge-patch+json',
@@ -152,9 +154,7 @@ describe('kubectl 1.32 against the test API server', () => {
     kube.operator.pause()
     const before = syncedResourceVersion('payments', 'api')
     await kubectl('annotate', 'es', 'api', '-n', 'payments', 'force-sync=456', '--overwrite')
-    expect(await kubectl('wait', '--for=condition=Ready', 'externalsecret/api', '-n', 'payments', '--timeout=20s')).toContain(
-      'externalsecret.external-secrets.io/api condition met'
-    )
+    expect(await kubectl('wait', '--for=condition=Ready', 'externalsecret/api', '-n', 'payments', '--timeout=20s')).toContain('externalsecret.external-secrets.io/api condition met')
     expect(syncedResourceVersion('payments', 'api')).toBe(before)
     kube.operator.resume()
     await until(() => syncedResourceVersion('payments', 'api') !== before)

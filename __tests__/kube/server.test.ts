@@ -28,8 +28,7 @@ async function start(options: KubeApiServerOptions = {}, withOperator = false): 
 
 const put = (name: string, value: string) => ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }))
 
-const esPath = (namespace?: string, name?: string, version = 'v1') =>
-  `/apis/external-secrets.io/${version}${namespace ? `/namespaces/${namespace}` : ''}/externalsecrets${name ? `/${name}` : ''}`
+const esPath = (namespace?: string, name?: string, version = 'v1') => `/apis/external-secrets.io/${version}${namespace ? `/namespaces/${namespace}` : ''}/externalsecrets${name ? `/${name}` : ''}`
 
 function externalSecret(name: string, namespace: string, key: string, extra: { labels?: Record<string, string>; spec?: Record<string, unknown> } = {}): KubeObject {
   return {
@@ -40,10 +39,57 @@ function externalSecret(name: string, namespace: string, key: string, extra: { l
   }
 }
 
-const annotate = (kube: KubeApiServer, namespace: string, name: string, value: string) =>
-  request(kube.url, esPath(namespace, name), { method: 'PATCH', body: { metadata: { annotations: { 'force-sync': value } } } })
+/** The bodies these tests read, as the server sends them: `request<T>` and `watch<T>` read the JSON as one of these. */
+interface GroupVersion {
+  groupVersion: string
+  version: string
+}
+interface ApiGroup {
+  name: string
+  versions: GroupVersion[]
+  preferredVersion: GroupVersion
+}
+interface ApiGroupList {
+  groups: ApiGroup[]
+}
+interface ApiResourceList {
+  groupVersion: string
+  resources: { name: string }[]
+}
+/** Aggregated discovery (apidiscovery.k8s.io/v2 APIGroupDiscoveryList). */
+interface GroupDiscoveryList {
+  items: { metadata: { name: string } }[]
+}
+interface KubeList {
+  items: KubeObject[]
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number }
+}
+interface Status {
+  kind: 'Status'
+  status: string
+  reason: string
+  message: string
+  code: number
+}
+interface Condition {
+  type: string
+  status: string
+  reason?: string
+  message?: string
+  lastTransitionTime?: string
+}
+interface ExternalSecretStatus {
+  conditions?: Condition[]
+  syncedResourceVersion?: string
+  refreshTime?: string
+}
+/** An ExternalSecret once the operator or a status patch has written its status. */
+type ExternalSecret = KubeObject & { status: ExternalSecretStatus }
 
-const ready = (object: any) => (object.status?.conditions ?? []).find((condition: { type: string }) => condition.type === 'Ready')
+const annotate = (kube: KubeApiServer, namespace: string, name: string, value: string) =>
+  request<KubeObject>(kube.url, esPath(namespace, name), { method: 'PATCH', body: { metadata: { annotations: { 'force-sync': value } } } })
+
+const ready = (object: Record<string, unknown>) => ((object.status as ExternalSecretStatus | undefined)?.conditions ?? []).find((condition) => condition.type === 'Ready')
 const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8')
 const names = (list: { items: KubeObject[] }) => list.items.map((item) => item.metadata.name)
 
@@ -60,35 +106,32 @@ async function until<T>(read: () => T | Promise<T>, accept: (value: T) => boolea
 describe('discovery', () => {
   it('serves the core group and external-secrets.io v1 by default', async () => {
     const kube = await start()
-    const groups = await request(kube.url, '/apis')
-    expect(groups.body).toEqual({
-      kind: 'APIGroupList',
-      apiVersion: 'v1',
-      groups: [
-        {
-          name: 'external-secrets.io',
-          versions: [{ groupVersion: 'external-secrets.io/v1', version: 'v1' }],
-          preferredVersion: { groupVersion: 'external-secrets.io/v1', version: 'v1' }
-        }
-      ]
+    const groups = await request<ApiGroupList>(kube.url, '/apis')
+    expect(groups.body).toMatchObject({ kind: 'APIGroupList', apiVersion: 'v1' })
+    expect(groups.body.groups.map((group) => group.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    expect(groups.body.groups[2]).toEqual({
+      name: 'external-secrets.io',
+      versions: [{ groupVersion: 'external-secrets.io/v1', version: 'v1' }],
+      preferredVersion: { groupVersion: 'external-secrets.io/v1', version: 'v1' }
     })
-    const resources = (await request(kube.url, '/apis/external-secrets.io/v1')).body
+    const resources = (await request<ApiResourceList>(kube.url, '/apis/external-secrets.io/v1')).body
     expect(resources.groupVersion).toBe('external-secrets.io/v1')
     expect(resources.resources).toEqual([
       expect.objectContaining({ name: 'externalsecrets', namespaced: true, kind: 'ExternalSecret', shortNames: ['es'], verbs: ['get', 'list', 'watch', 'patch'] }),
       expect.objectContaining({ name: 'externalsecrets/status', kind: 'ExternalSecret', verbs: ['get', 'patch'] })
     ])
     expect((await request(kube.url, '/api')).body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] })
-    const core = (await request(kube.url, '/api/v1')).body
-    expect(core.resources.map((r: { name: string }) => r.name)).toEqual(['namespaces', 'secrets', 'events'])
+    const core = (await request<ApiResourceList>(kube.url, '/api/v1')).body
+    expect(core.resources.map((r) => r.name)).toEqual(['namespaces', 'secrets', 'events'])
     expect((await request(kube.url, '/version')).body).toMatchObject({ major: '1', minor: '32' })
   })
 
   it('answers aggregated discovery when the client asks for it', async () => {
     const kube = await start()
-    const reply = await request(kube.url, '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' })
+    const reply = await request<GroupDiscoveryList>(kube.url, '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' })
     expect(reply.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')
-    expect(reply.body.items[0]).toMatchObject({
+    expect(reply.body.items.map((item) => item.metadata.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    expect(reply.body.items[2]).toMatchObject({
       metadata: { name: 'external-secrets.io' },
       versions: [{ version: 'v1', resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })] }]
     })
@@ -96,29 +139,31 @@ describe('discovery', () => {
 
   it('serves only v1beta1 on an older operator, and objects at that version', async () => {
     const kube = await start({ versions: ['v1beta1'] })
-    expect((await request(kube.url, '/apis/external-secrets.io')).body.preferredVersion).toEqual({ groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' })
+    expect((await request<ApiGroup>(kube.url, '/apis/external-secrets.io')).body.preferredVersion).toEqual({ groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' })
     const missing = await request(kube.url, '/apis/external-secrets.io/v1')
     expect(missing.status).toBe(404)
     expect(missing.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 })
     expect(() => kube.apply(externalSecret('a', 'ns', '/k'))).toThrow('no matches for kind "ExternalSecret" in version "external-secrets.io/v1"')
     kube.apply({ ...externalSecret('a', 'ns', '/k'), apiVersion: 'external-secrets.io/v1beta1' })
-    expect((await request(kube.url, esPath('ns', 'a', 'v1beta1'))).body.apiVersion).toBe('external-secrets.io/v1beta1')
+    expect((await request<KubeObject>(kube.url, esPath('ns', 'a', 'v1beta1'))).body.apiVersion).toBe('external-secrets.io/v1beta1')
     expect((await request(kube.url, esPath('ns', 'a', 'v1'))).status).toBe(404)
   })
 
   it('serves one object at every configured version, the first preferred', async () => {
     const kube = await start({ versions: ['v1', 'v1beta1'] })
-    expect((await request(kube.url, '/apis')).body.groups[0].preferredVersion.version).toBe('v1')
+    const listed = (await request<ApiGroupList>(kube.url, '/apis')).body.groups.find((group) => group.name === 'external-secrets.io')
+    expect(listed!.versions.map((version) => version.version)).toEqual(['v1', 'v1beta1'])
+    expect(listed!.preferredVersion.version).toBe('v1')
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const v1 = (await request(kube.url, esPath('ns', 'a', 'v1'))).body
-    const v1beta1 = (await request(kube.url, esPath('ns', 'a', 'v1beta1'))).body
+    const v1 = (await request<KubeObject>(kube.url, esPath('ns', 'a', 'v1'))).body
+    const v1beta1 = (await request<KubeObject>(kube.url, esPath('ns', 'a', 'v1beta1'))).body
     expect([v1.apiVersion, v1beta1.apiVersion]).toEqual(['external-secrets.io/v1', 'external-secrets.io/v1beta1'])
     expect(v1beta1.metadata).toEqual(v1.metadata)
   })
 
   it('has no external-secrets.io group without the CRD', async () => {
     const kube = await start({ versions: [] })
-    expect((await request(kube.url, '/apis')).body.groups).toEqual([])
+    expect((await request<ApiGroupList>(kube.url, '/apis')).body.groups.map((group) => group.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io'])
     const group = await request(kube.url, '/apis/external-secrets.io')
     expect(group.status).toBe(404)
     expect(group.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' })
@@ -141,7 +186,7 @@ describe('objects', () => {
     expect(Number(annotated.body.metadata.resourceVersion)).toBeGreaterThan(Number(secret.metadata.resourceVersion))
     const again = await annotate(kube, 'ns', 'a', '1')
     expect(again.body.metadata.resourceVersion).toBe(annotated.body.metadata.resourceVersion)
-    const respec = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { spec: { refreshInterval: '5m' } } })
+    const respec = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { spec: { refreshInterval: '5m' } } })
     expect(respec.body.metadata.generation).toBe(2)
   })
 
@@ -160,18 +205,16 @@ describe('objects', () => {
       details: { name: 'nope', group: 'external-secrets.io', kind: 'externalsecrets' },
       code: 404
     })
-    const stale = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { resourceVersion: '1', annotations: { x: 'y' } } } })
+    const stale = await request<Status>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { resourceVersion: '1', annotations: { x: 'y' } } } })
     expect(stale.status).toBe(409)
-    expect(stale.body.message).toBe(
-      'Operation cannot be fulfilled on externalsecrets.external-secrets.io "a": the object has been modified; please apply your changes to the latest version and try again'
-    )
+    expect(stale.body.message).toBe('Operation cannot be fulfilled on externalsecrets.external-secrets.io "a": the object has been modified; please apply your changes to the latest version and try again')
     expect(kube.get('es', 'ns', 'a')?.metadata.annotations).toBeUndefined()
   })
 
   it('applies merge patches and JSON patches, and refuses other patch types', async () => {
     const kube = await start()
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const added = await request(kube.url, esPath('ns', 'a'), {
+    const added = await request<KubeObject>(kube.url, esPath('ns', 'a'), {
       method: 'PATCH',
       contentType: 'application/json-patch+json',
       body: [
@@ -186,7 +229,7 @@ describe('objects', () => {
       body: [{ op: 'test', path: '/metadata/annotations/zerotouch.io~1force-sync', value: '41' }]
     })
     expect(failedTest.status).toBe(422)
-    const removed = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { annotations: { 'zerotouch.io/force-sync': null } } } })
+    const removed = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { annotations: { 'zerotouch.io/force-sync': null } } } })
     expect(removed.body.metadata.annotations).toEqual({})
     const strategic = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', contentType: 'application/strategic-merge-patch+json', body: {} })
     expect(strategic.status).toBe(415)
@@ -197,24 +240,24 @@ describe('objects', () => {
   it('changes status only through the status subresource', async () => {
     const kube = await start()
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const ignored = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { status: { refreshTime: '2020-01-01T00:00:00Z' } } })
+    const ignored = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { status: { refreshTime: '2020-01-01T00:00:00Z' } } })
     expect(ignored.body.status).toBeUndefined()
-    const viaStatus = await request(kube.url, `${esPath('ns', 'a')}/status`, {
+    const viaStatus = await request<KubeObject>(kube.url, `${esPath('ns', 'a')}/status`, {
       method: 'PATCH',
       body: { metadata: { labels: { ignored: 'yes' } }, spec: { refreshInterval: '9h' }, status: { refreshTime: '2020-01-01T00:00:00Z' } }
     })
     expect(viaStatus.body).toMatchObject({ status: { refreshTime: '2020-01-01T00:00:00Z' }, spec: { refreshInterval: '1h' }, metadata: { generation: 1 } })
     expect(viaStatus.body.metadata.labels).toBeUndefined()
-    expect((await request(kube.url, `${esPath('ns', 'a')}/status`)).body.status.refreshTime).toBe('2020-01-01T00:00:00Z')
+    expect((await request<ExternalSecret>(kube.url, `${esPath('ns', 'a')}/status`)).body.status.refreshTime).toBe('2020-01-01T00:00:00Z')
   })
 
   it('pages lists with limit and continue', async () => {
     const kube = await start()
     kube.apply(['a', 'b', 'c'].map((name) => externalSecret(name, 'ns', '/k')))
-    const first = (await request(kube.url, `${esPath('ns')}?limit=2`)).body
+    const first = (await request<KubeList>(kube.url, `${esPath('ns')}?limit=2`)).body
     expect(names(first)).toEqual(['a', 'b'])
     expect(first.metadata.remainingItemCount).toBe(1)
-    const second = (await request(kube.url, `${esPath('ns')}?limit=2&continue=${encodeURIComponent(first.metadata.continue)}`)).body
+    const second = (await request<KubeList>(kube.url, `${esPath('ns')}?limit=2&continue=${encodeURIComponent(first.metadata.continue!)}`)).body
     expect(names(second)).toEqual(['c'])
     expect(second.metadata.continue).toBeUndefined()
   })
@@ -230,7 +273,7 @@ describe('selectors', () => {
       externalSecret('d', 'ns', '/k'),
       externalSecret('e', 'other', '/k', { labels: { app: 'web' } })
     ])
-    const select = async (selector: string, path = esPath('ns')) => names((await request(kube.url, `${path}?labelSelector=${encodeURIComponent(selector)}`)).body)
+    const select = async (selector: string, path = esPath('ns')) => names((await request<KubeList>(kube.url, `${path}?labelSelector=${encodeURIComponent(selector)}`)).body)
     expect(await select('app=web')).toEqual(['a'])
     expect(await select('app==api')).toEqual(['b'])
     expect(await select('app!=web')).toEqual(['b', 'c', 'd'])
@@ -241,7 +284,7 @@ describe('selectors', () => {
     expect(await select('app in (web,api),tier=back')).toEqual(['b'])
     expect(await select('zerotouch.io/managed=true')).toEqual(['a'])
     expect(await select('app=web', esPath())).toEqual(['a', 'e'])
-    const invalid = await request(kube.url, `${esPath('ns')}?labelSelector=${encodeURIComponent('app in web')}`)
+    const invalid = await request<Status>(kube.url, `${esPath('ns')}?labelSelector=${encodeURIComponent('app in web')}`)
     expect(invalid.status).toBe(400)
     expect(invalid.body.reason).toBe('BadRequest')
   })
@@ -263,13 +306,13 @@ describe('selectors', () => {
       event('e3', 'worker', 'u2', 'UpdateFailed', 'Warning'),
       { ...event('e4', 'api', 'u3', 'Scheduled', 'Normal'), involvedObject: { kind: 'Pod', name: 'api', namespace: 'ns', uid: 'u3' } }
     ])
-    const select = async (selector: string) => names((await request(kube.url, `/api/v1/namespaces/ns/events?fieldSelector=${encodeURIComponent(selector)}`)).body)
+    const select = async (selector: string) => names((await request<KubeList>(kube.url, `/api/v1/namespaces/ns/events?fieldSelector=${encodeURIComponent(selector)}`)).body)
     expect(await select('involvedObject.name=api')).toEqual(['e1', 'e2', 'e4'])
     expect(await select('involvedObject.name=api,involvedObject.kind=ExternalSecret')).toEqual(['e1', 'e2'])
     expect(await select('involvedObject.uid=u2')).toEqual(['e3'])
     expect(await select('reason=UpdateFailed,type=Warning')).toEqual(['e1', 'e3'])
     expect(await select('type!=Warning')).toEqual(['e2', 'e4'])
-    const unsupported = await request(kube.url, `/api/v1/namespaces/ns/events?fieldSelector=message%3Dx`)
+    const unsupported = await request<Status>(kube.url, `/api/v1/namespaces/ns/events?fieldSelector=message%3Dx`)
     expect(unsupported.status).toBe(400)
     expect(unsupported.body.message).toBe('field label not supported: message')
   })
@@ -342,7 +385,7 @@ describe('watches', () => {
       }
     ])
     const recent = await watch(kube.url, `${esPath('ns')}?watch=1&resourceVersion=${kube.resourceVersion - 3}`)
-    expect((await recent.waitFor(3)).map((e) => e.object.metadata.annotations['force-sync'])).toEqual(['2', '3', '4'])
+    expect((await recent.waitFor(3)).map((e) => e.object.metadata.annotations!['force-sync'])).toEqual(['2', '3', '4'])
     recent.close()
   })
 
@@ -367,7 +410,7 @@ describe('watches', () => {
     const counter = kube.resourceVersion
     await kube.restart(50)
     await stream.ended
-    const after = await request(kube.url, esPath('ns', 'a'))
+    const after = await request<KubeObject>(kube.url, esPath('ns', 'a'))
     expect(after.body.metadata).toEqual(before.metadata)
     expect((await annotate(kube, 'ns', 'a', 'x')).body.metadata.resourceVersion).toBe(String(counter + 1))
   })
@@ -387,7 +430,7 @@ describe('fault injection', () => {
     expect(failed.body).toMatchObject({ kind: 'Status', code: 500, reason: 'InternalError' })
     expect((await annotate(kube, 'payments', 'a', '1')).status).toBe(200)
     for (let i = 0; i < 2; i++) {
-      const denied = await request(kube.url, esPath('payments'))
+      const denied = await request<Status>(kube.url, esPath('payments'))
       expect(denied.body.message).toBe(
         'externalsecrets.external-secrets.io is forbidden: User "system:serviceaccount:ci:deployer" cannot list resource "externalsecrets" in API group "external-secrets.io" in the namespace "payments"'
       )
@@ -427,7 +470,7 @@ describe('RBAC', () => {
         'externalsecrets.external-secrets.io "x" is forbidden: User "system:serviceaccount:ci:deployer" cannot patch resource "externalsecrets" in API group "external-secrets.io" in the namespace "payments"'
     })
     const messages = await Promise.all(
-      [esPath(), `${esPath('payments', 'x')}/status`, '/api/v1/namespaces/payments/secrets/s'].map(async (path) => (await request(kube.url, path, { token })).body.message)
+      [esPath(), `${esPath('payments', 'x')}/status`, '/api/v1/namespaces/payments/secrets/s'].map(async (path) => (await request<Status>(kube.url, path, { token })).body.message)
     )
     expect(messages).toEqual([
       'externalsecrets.external-secrets.io is forbidden: User "system:serviceaccount:ci:deployer" cannot list resource "externalsecrets" in API group "external-secrets.io" at the cluster scope',
@@ -451,9 +494,9 @@ describe('operator simulation', () => {
     await put('/t/stale/value', 'two')
     kube.operator.pause()
     const patched = await annotate(kube, 'stale', 'app', 'run-1')
-    const stream = await watch(kube.url, `${esPath('stale')}?watch=1&resourceVersion=${patched.body.metadata.resourceVersion}`)
+    const stream = await watch<ExternalSecret>(kube.url, `${esPath('stale')}?watch=1&resourceVersion=${patched.body.metadata.resourceVersion}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const during = (await request(kube.url, esPath('stale', 'app'))).body
+    const during = (await request<ExternalSecret>(kube.url, esPath('stale', 'app'))).body
     expect(ready(during)).toEqual(ready(synced))
     expect(during.status.syncedResourceVersion).toBe((synced.status as { syncedResourceVersion: string }).syncedResourceVersion)
     expect(stream.events).toEqual([])
@@ -463,7 +506,7 @@ describe('operator simulation', () => {
     expect(update.type).toBe('MODIFIED')
     expect(update.object.status.syncedResourceVersion).toMatch(/^1-/)
     expect(update.object.status.syncedResourceVersion).not.toBe(during.status.syncedResourceVersion)
-    expect(ready(update.object).lastTransitionTime).toBe(ready(synced).lastTransitionTime)
+    expect(ready(update.object)!.lastTransitionTime).toBe(ready(synced)!.lastTransitionTime)
     expect(decode((kube.get('secret', 'stale', 'app')!.data as Record<string, string>).value)).toBe('two')
     stream.close()
   })
@@ -489,7 +532,7 @@ describe('operator simulation', () => {
       message: 'could not get secret data from provider',
       lastTransitionTime: expect.any(String)
     })
-    const events = (await request(kube.url, '/api/v1/namespaces/missing/events?fieldSelector=involvedObject.name%3Dapi,reason%3DUpdateFailed')).body.items
+    const events = (await request<KubeList>(kube.url, '/api/v1/namespaces/missing/events?fieldSelector=involvedObject.name%3Dapi,reason%3DUpdateFailed')).body.items
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({
       type: 'Warning',
@@ -511,7 +554,7 @@ describe('operator simulation', () => {
     const [again] = await eventWatch.waitFor(1)
     expect(again).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: events[0].metadata.name }, count: 2 } })
     await kube.operator.idle()
-    expect(ready(kube.get('es', 'missing', 'api'))).toEqual(ready(failed))
+    expect(ready(kube.get('es', 'missing', 'api')!)).toEqual(ready(failed))
     eventWatch.close()
   })
 
@@ -525,7 +568,7 @@ describe('operator simulation', () => {
     ])
     await kube.operator.idle()
     const before = Object.fromEntries(['once', 'zero', 'onchange'].map((name) => [name, kube.get('es', 'policy', name)!.status]))
-    expect(Object.values(before).map((status) => ready({ status }).status)).toEqual(['True', 'True', 'True'])
+    expect(Object.values(before).map((status) => ready({ status })!.status)).toEqual(['True', 'True', 'True'])
     const since = kube.operator.reconciles.length
     for (const name of ['once', 'zero', 'onchange']) await annotate(kube, 'policy', name, 'run-1')
     await kube.operator.idle()
@@ -570,13 +613,13 @@ describe('operator simulation', () => {
       (events) => events.some((event) => event.reason === 'UpdateFailed')
     )
     expect(kube.list('event', 'forced').map((event) => event.message)).toEqual(['AccessDeniedException: not authorized to perform ssm:GetParameter'])
-    expect(ready(kube.get('es', 'forced', 'app'))).toMatchObject({ status: 'False', reason: 'SecretSyncedError' })
+    expect(ready(kube.get('es', 'forced', 'app')!)).toMatchObject({ status: 'False', reason: 'SecretSyncedError' })
     kube.operator.clearFailure('forced', 'app')
     await until(
       () => kube.get('es', 'forced', 'app'),
-      (es) => ready(es)?.status === 'True'
+      (es) => ready(es!)?.status === 'True'
     )
-    expect(kube.list('event', 'forced').map((event) => `${event.type}/${event.reason}`)).toEqual(['Warning/UpdateFailed', 'Normal/Created'])
+    expect(kube.list('event', 'forced').map((event) => `${String(event.type)}/${String(event.reason)}`)).toEqual(['Warning/UpdateFailed', 'Normal/Created'])
   })
 
   it('expands dataFrom extract and find into Secret keys', async () => {
@@ -587,10 +630,7 @@ describe('operator simulation', () => {
     kube.apply({
       ...externalSecret('app', 'from', '/t/from/tree/a'),
       spec: {
-        dataFrom: [
-          { extract: { key: '/t/from/json' } },
-          { find: { path: '/t/from/tree', name: { regexp: '.*' } }, rewrite: [{ regexp: { source: '/t/from/tree/(.*)', target: 'tree_$1' } }] }
-        ]
+        dataFrom: [{ extract: { key: '/t/from/json' } }, { find: { path: '/t/from/tree', name: { regexp: '.*' } }, rewrite: [{ regexp: { source: '/t/from/tree/(.*)', target: 'tree_$1' } }] }]
       }
     })
     await kube.operator.idle()

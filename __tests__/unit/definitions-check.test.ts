@@ -1,19 +1,18 @@
 import { describe, expect, it } from '@jest/globals'
 import { checkBase, checkOverlay, definitionsIn, parametersToLookUp, type OverlayContext } from '../../src/definitions/check.js'
-import { parseLabelSelector } from '../../src/inputs/label-selector.js'
+import { parseLabelSelector } from '../../src/k8s/label-selector.js'
+import { serviceTarget } from '../../src/ssm/rules.js'
 
 const PATH = '/zerotouch/prod/payments'
 
-function es(name: string, spec: Record<string, unknown>, { version = 'v1', labels = { 'zerotouch.io/managed': 'true' } as Record<string, string> } = {}) {
+function es(name: string, spec: Record<string, unknown>, { version = 'v1', labels = { 'zerotouch.io/managed': 'true' } }: { version?: string; labels?: Record<string, string> } = {}) {
   return { object: { apiVersion: `external-secrets.io/${version}`, kind: 'ExternalSecret', metadata: { name, namespace: 'payments-prod', labels }, spec } }
 }
 
 function context(pushed: Record<string, string>, existing: string[] = []): OverlayContext {
   return {
-    scope: { pathPrefix: '/zerotouch', environment: 'prod' },
-    servicePath: PATH,
+    target: serviceTarget('/zerotouch', 'prod', 'payments'),
     selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
-    selectorText: 'zerotouch.io/managed=true',
     pushed: new Map(Object.entries(pushed).map(([key, source]) => [`${PATH}/${key}`, source])),
     existing: new Set(existing)
   }
@@ -51,7 +50,9 @@ describe('checkOverlay', () => {
     const definitions = [{ ...definitionsIn([es('a', { data: [{ secretKey: 'X', remoteRef: { key: `${PATH}/x`, version: '2' } }] })])[0], origin: 'overlays/prod/patch.yaml' }]
     const check = checkOverlay(definitions, context({ x: 'X' }))
     expect(check.problems).toEqual([])
-    expect(check.warnings).toEqual([expect.stringMatching(/^overlays\/prod\/patch\.yaml: ExternalSecret payments-prod\/a: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/x" is pinned to version 2/)])
+    expect(check.warnings).toEqual([
+      expect.stringMatching(/^overlays\/prod\/patch\.yaml: ExternalSecret payments-prod\/a: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/x" is pinned to version 2/)
+    ])
     expect(checkOverlay(definitions, context({}, [`${PATH}/x`])).warnings).toEqual([])
   })
 

@@ -8,7 +8,11 @@ const redact = createRedactor(['hunter2-secret'])
 describe('explainSsmError', () => {
   it.each([
     [
-      awsError('AccessDeniedException', 400, 'User: arn:aws:sts::1:assumed-role/ci/x is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:eu-west-1:1:parameter/zerotouch/prod/a/b because no identity-based policy allows the ssm:PutParameter action'),
+      awsError(
+        'AccessDeniedException',
+        400,
+        'User: arn:aws:sts::1:assumed-role/ci/x is not authorized to perform: ssm:PutParameter on resource: arn:aws:ssm:eu-west-1:1:parameter/zerotouch/prod/a/b because no identity-based policy allows the ssm:PutParameter action'
+      ),
       /^AWS denied ssm:PutParameter on arn:aws:ssm:eu-west-1:1:parameter\/zerotouch\/prod\/a\/b: grant ssm:PutParameter/
     ],
     [awsError('InvalidKeyId', 400, 'Invalid keyId alias/missing'), /^kms-key-id: the KMS key cannot be used to encrypt \(InvalidKeyId\)/],

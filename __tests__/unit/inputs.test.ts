@@ -2,8 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { ActionError } from '../../src/errors.js'
-import { loadInputs } from '../../src/inputs/load.js'
-import { INPUT_DEFAULTS } from '../../src/inputs/read.js'
+import { INPUT_DEFAULTS, loadConfig } from '../../src/inputs/config.js'
+import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 
 const BASE = { environment: 'prod', service: 'payments', 'aws-region': 'eu-west-1' }
 
@@ -11,27 +11,26 @@ function load(inputs: Record<string, string>, env: Record<string, string> = {}) 
   const masked: string[] = []
   const get = (name: string) => inputs[name] ?? ''
   try {
-    return { loaded: loadInputs(get, env, (value) => masked.push(value)), masked }
+    return { loaded: loadConfig(get, env, (value) => masked.push(value), '/runner/work'), masked }
   } catch (error) {
     return { error: error as ActionError, masked }
   }
 }
 
-describe('loadInputs', () => {
+describe('loadConfig', () => {
   it('applies the documented defaults when inputs are absent', () => {
     const { loaded } = load({ ...BASE, secrets: '{"DATABASE_URL": "x"}' })
-    expect(loaded?.inputs).toMatchObject({
-      pathPrefix: '/zerotouch',
-      tier: 'Standard',
-      prune: false,
+    expect(loaded).toEqual({
+      target: { pathPrefix: '/zerotouch', environment: 'prod', service: 'payments', path: '/zerotouch/prod/payments' },
+      secrets: [{ source: 'DATABASE_URL', key: 'database_url', value: 'x' }],
+      write: { tier: 'Standard', kmsKeyId: undefined, tags: {}, prune: false },
       dryRun: false,
-      tags: {},
-      selection: { include: ['*'], exclude: [], stripPrefix: '' },
-      aws: { region: 'eu-west-1' },
-      sync: { namespaces: [], labelSelector: 'zerotouch.io/managed=true', annotationKey: 'force-sync', wait: true, timeoutMs: 300_000, verifyReferences: true }
+      aws: { region: 'eu-west-1', endpoint: undefined },
+      selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
+      definitions: undefined,
+      cluster: undefined,
+      sync: { annotationKey: 'force-sync', wait: true, timeoutMs: 300_000, verifyReferences: true }
     })
-    expect(loaded?.path).toBe('/zerotouch/prod/payments')
-    expect(loaded?.secrets).toEqual([{ source: 'DATABASE_URL', key: 'database_url', value: 'x' }])
   })
 
   it('has the same defaults as action.yml, and every input of action.yml', () => {
@@ -70,8 +69,8 @@ describe('loadInputs', () => {
 
   it('takes the region from AWS_REGION, then AWS_DEFAULT_REGION', () => {
     const input = { environment: 'prod', service: 'svc', secrets: 'A: x' }
-    expect(load(input, { AWS_REGION: 'us-east-2', AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.inputs.aws.region).toBe('us-east-2')
-    expect(load(input, { AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.inputs.aws.region).toBe('eu-west-1')
+    expect(load(input, { AWS_REGION: 'us-east-2', AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe('us-east-2')
+    expect(load(input, { AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe('eu-west-1')
     expect(load(input).error?.problems).toEqual([expect.stringMatching(/^aws-region: no AWS region/)])
   })
 
@@ -88,7 +87,36 @@ describe('loadInputs', () => {
   })
 
   it('reads the sync inputs', () => {
-    const { loaded } = load({ ...BASE, namespace: 'payments, payments-jobs\nbilling', timeout: '90', wait: 'false', 'label-selector': 'app in (a,b),!legacy' })
-    expect(loaded?.inputs.sync).toMatchObject({ namespaces: ['payments', 'payments-jobs', 'billing'], timeoutMs: 90_000, wait: false, labelSelector: 'app in (a,b),!legacy' })
+    const { loaded } = load({ ...BASE, namespace: 'payments, payments-jobs\nbilling', timeout: '90', wait: 'false', 'label-selector': 'app in (a,b),!legacy', 'kube-context': 'prod' })
+    expect(loaded?.cluster).toEqual({ namespaces: ['payments', 'payments-jobs', 'billing'], kubeconfig: '', kubeContext: 'prod' })
+    expect(loaded?.sync).toMatchObject({ timeoutMs: 90_000, wait: false })
+    expect(loaded?.selector).toEqual({
+      text: 'app in (a,b),!legacy',
+      requirements: [
+        { key: 'app', operator: 'in', values: ['a', 'b'] },
+        { key: 'legacy', operator: 'absent' }
+      ]
+    })
+  })
+
+  it('reads the definitions folders against the workspace, and needs a region for their SSM check', () => {
+    const inputs = { environment: 'prod', service: 'svc', definitions: 'tenants/svc/overlays/prod', 'definitions-base': 'tenants/svc/base' }
+    expect(load(inputs, { GITHUB_WORKSPACE: '/ws', AWS_REGION: 'eu-west-1' }).loaded?.definitions).toEqual({
+      overlay: 'tenants/svc/overlays/prod',
+      base: 'tenants/svc/base',
+      workspace: '/ws',
+      waitUntilApplied: true
+    })
+    expect(load({ ...inputs, 'wait-for-definitions': 'false' }, { AWS_REGION: 'eu-west-1' }).loaded?.definitions?.waitUntilApplied).toBe(false)
+    expect(load({ ...inputs, 'wait-for-definitions': 'soon' }, { AWS_REGION: 'eu-west-1' }).error?.problems).toEqual([expect.stringMatching(/^wait-for-definitions: expected true or false/)])
+    expect(load(inputs, { AWS_REGION: 'eu-west-1' }).loaded?.definitions?.workspace).toBe('/runner/work')
+    expect(load(inputs).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
+    expect(load({ ...inputs, definitions: '' }).error?.problems).toEqual([expect.stringMatching(/^definitions-base: is checked together with the overlay/)])
+  })
+
+  it('needs no region when nothing reads SSM: no secrets, no definitions, references not verified', () => {
+    const { loaded } = load({ environment: 'prod', service: 'svc', namespace: 'apps', 'verify-references': 'false' })
+    expect(loaded?.aws).toBeUndefined()
+    expect(load({ environment: 'prod', service: 'svc', namespace: 'apps' }).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
   })
 })

@@ -27,7 +27,7 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: 
     })
   })
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server!.address() as AddressInfo).port}`
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -55,20 +55,24 @@ describe('createKubeApi', () => {
 
   it('says the CRDs are missing when the group is not served', async () => {
     const kubeconfig = await serve((_req, res) => json(res, 404, { kind: 'Status', code: 404, message: 'the server could not find the requested resource' }))
-    const error = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).discoverVersion().catch((e: unknown) => e)
+    const error = await createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+      .discoverVersion()
+      .catch((e: unknown) => e)
     expect(error).toBeInstanceOf(KubeError)
     expect((error as KubeError).kind).toBe('missing-crd')
   })
 
   it('patches with a JSON merge patch of the one annotation', async () => {
-    const kubeconfig = await serve((_req, res) => json(res, 200, { metadata: { name: 'api', namespace: 'apps' }, status: { syncedResourceVersion: '1-a' } }))
+    const kubeconfig = await serve((_req, res) =>
+      json(res, 200, { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'api', namespace: 'apps' }, status: { syncedResourceVersion: '1-a' } })
+    )
     const patched = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).patchAnnotation(ref, 'api', 'force-sync', 'run-1')
     expect(patched.status?.syncedResourceVersion).toBe('1-a')
     expect(seen[0]).toMatchObject({ method: 'PATCH', url: '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api', contentType: 'application/merge-patch+json' })
     expect(JSON.parse(seen[0].body)).toEqual({ metadata: { annotations: { 'force-sync': 'run-1' } } })
   })
 
-  it('lists every page with the selector, keeping the first page\'s resourceVersion', async () => {
+  it("lists every page with the selector, keeping the first page's resourceVersion", async () => {
     const kubeconfig = await serve((req, res) => {
       const url = new URL(req.url ?? '', 'http://x')
       const second = url.searchParams.get('continue') === 'next'

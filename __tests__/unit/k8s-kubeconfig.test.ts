@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { chooseVersion, loadKubeConfig } from '../../src/k8s/client.js'
-import { KubeError } from '../../src/k8s/errors.js'
+import { InputProblem } from '../../src/errors.js'
 import { kubeconfigCredentials, kubeconfigSource } from '../../src/k8s/kubeconfig.js'
 
 const KUBECONFIG = `apiVersion: v1
@@ -104,13 +104,13 @@ describe('loadKubeConfig', () => {
 
   it('names the contexts available when kube-context is unknown', () => {
     expect(() => loadKubeConfig({ kubeconfig: KUBECONFIG, context: 'staging', mask: () => undefined, env: {} })).toThrow(
-      new KubeError('config', 'kube-context: the kubeconfig has no context "staging"; available contexts: "ci", "admin"')
+      new InputProblem('kube-context', 'the kubeconfig has no context "staging"; available contexts: "ci", "admin"')
     )
   })
 
   it('asks for kube-context when there is no current-context', () => {
     const content = KUBECONFIG.replace('current-context: ci\n', '')
-    expect(() => loadKubeConfig({ kubeconfig: content, context: '', mask: () => undefined, env: {} })).toThrow(/no current-context: set kube-context to one of: "ci", "admin"/)
+    expect(() => loadKubeConfig({ kubeconfig: content, context: '', mask: () => undefined, env: {} })).toThrow(/^kube-context: the kubeconfig has no current-context: set kube-context to one of: "ci", "admin"/)
   })
 
   it('reads KUBECONFIG files, masking them too, and says when there is no kubeconfig at all', () => {
@@ -125,11 +125,33 @@ describe('loadKubeConfig', () => {
     writeFileSync(join(dir, 'home', '.kube', 'config'), KUBECONFIG.replace('current-context: ci', 'current-context: admin'))
     expect(loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'home') }).getCurrentContext()).toBe('admin')
 
-    expect(() => loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'nohome') })).toThrow(/^no kubeconfig: set the kubeconfig input/)
+    expect(() => loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'nohome') })).toThrow(/^kubeconfig: no kubeconfig: set the kubeconfig input/)
   })
 
-  it('says when the kubeconfig cannot be read', () => {
-    expect(() => loadKubeConfig({ kubeconfig: 'users: [', context: '', mask: () => undefined, env: {} })).toThrow(/^the kubeconfig cannot be read/)
+  it('says when the kubeconfig is not YAML, without quoting it', () => {
+    expect(() => loadKubeConfig({ kubeconfig: 'users: [ { token: s3cr3t', context: '', mask: () => undefined, env: {} })).toThrow(new InputProblem('kubeconfig', 'the input is not valid YAML'))
+  })
+
+  it('merges KUBECONFIG files as kubectl does: the first to name a thing or set current-context wins', () => {
+    const clusters = join(dir, 'clusters.yaml')
+    const users = join(dir, 'users.yaml')
+    writeFileSync(
+      clusters,
+      'apiVersion: v1\nkind: Config\nclusters: [{ name: ci, cluster: { server: "https://first:6443", certificate-authority: ca.pem } }]\ncontexts: [{ name: ci, context: { cluster: ci, user: ci } }]\n'
+    )
+    writeFileSync(users, 'apiVersion: v1\nkind: Config\ncurrent-context: ci\nclusters: [{ name: ci, cluster: { server: "https://second:6443" } }]\nusers: [{ name: ci, user: { token: from-second-file } }]\n')
+    const masked: string[] = []
+    const kc = loadKubeConfig({ kubeconfig: '', context: '', mask: (value) => masked.push(value), env: { KUBECONFIG: `${clusters}:${users}` } })
+    expect(kc.getCurrentContext()).toBe('ci')
+    expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://first:6443', caFile: join(dir, 'ca.pem') })
+    expect(kc.getCurrentUser()?.token).toBe('from-second-file')
+    expect(masked).toContain('from-second-file')
+  })
+
+  it('refuses kube-context without a kubeconfig, in a cluster', () => {
+    expect(() => loadKubeConfig({ kubeconfig: '', context: 'prod', mask: () => undefined, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, home: join(dir, 'nohome') })).toThrow(
+      new InputProblem('kube-context', '"prod" cannot be used: there is no kubeconfig, only the in-cluster service account')
+    )
   })
 })
 

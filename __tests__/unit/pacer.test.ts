@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { serviceTarget } from '../../src/ssm/rules.js'
 import { pushSecrets } from '../../src/push/push.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { Pacer } from '../../src/ssm/pacer.js'
@@ -112,9 +113,9 @@ describe('the push under a write quota, on simulated time', () => {
   async function pushUnderQuota({ rate, burst, latencyMs, keys }: Quota) {
     const clock = virtualClock()
     const store = new MemoryStore()
-    const bucket = tokenBucket(rate, burst, clock.now)
+    const bucket = tokenBucket(rate, burst, () => clock.now())
     let throttled = 0
-    const slow: ParameterStore = Object.create(store)
+    const slow = Object.create(store) as ParameterStore
     slow.putParameter = async (write) => {
       await clock.sleep(latencyMs)
       if (!bucket.take()) {
@@ -123,10 +124,10 @@ describe('the push under a write quota, on simulated time', () => {
       }
       return store.putParameter(write)
     }
-    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: clock.now, sleep: clock.sleep, random: () => 0.5 }
+    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), random: () => 0.5 }
     const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
-      pushSecrets({ secrets, path: '/zerotouch/prod/svc', tier: 'Standard', tags: {}, prune: false, dryRun: false }, { store: slow, redact: createRedactor([]), retry })
+      pushSecrets({ secrets, target: serviceTarget('/zerotouch', 'prod', 'svc'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false }, { store: slow, redact: createRedactor([]), retry })
     )
     // The least time: every key after the burst waits for a token; 4 writers, each call takes latencyMs.
     const floorMs = Math.max(((keys - burst) / rate) * 1000, Math.ceil(keys / 4) * latencyMs)

@@ -2,18 +2,29 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { ActionError } from '../../src/errors.js'
-import { pushSecrets, type PushOptions } from '../../src/push/push.js'
+import { pushSecrets, type WriteSettings } from '../../src/push/push.js'
 import { pushFailure } from '../../src/report/push-report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import type { Secret } from '../../src/secrets/keys.js'
 import type { RetryPolicy } from '../../src/ssm/retry.js'
+import { serviceTarget } from '../../src/ssm/rules.js'
 
 const PATH = '/zerotouch/prod/payments'
 const MANAGED = { 'managed-by': 'zerotouch-secrets' }
 /** Retries at once, on a clock that moves only when it sleeps. */
 function instantRetry(): RetryPolicy {
   let now = 0
-  return { baseMs: 10, capMs: 100, windowMs: 60_000, random: () => 1, now: () => now, sleep: async (ms) => void (now += ms) }
+  return {
+    baseMs: 10,
+    capMs: 100,
+    windowMs: 60_000,
+    random: () => 1,
+    now: () => now,
+    sleep: (ms) => {
+      now += ms
+      return Promise.resolve()
+    }
+  }
 }
 
 function secrets(count: number, value = (i: number) => `value-${i}`): Secret[] {
@@ -25,9 +36,10 @@ beforeEach(() => {
   store = new MemoryStore()
 })
 
-function push(input: Secret[], options: Partial<PushOptions> = {}) {
+function push(input: Secret[], { dryRun = false, ...write }: Partial<WriteSettings> & { dryRun?: boolean } = {}) {
   const redact = createRedactor(input.map(({ value }) => value))
-  return pushSecrets({ secrets: input, path: PATH, tier: 'Standard', tags: {}, prune: false, dryRun: false, ...options }, { store, redact, retry: instantRetry() })
+  const target = serviceTarget('/zerotouch', 'prod', 'payments')
+  return pushSecrets({ secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun }, { store, redact, retry: instantRetry() })
 }
 
 async function expectNothingWritten(promise: Promise<unknown>, message: RegExp) {
@@ -101,7 +113,13 @@ describe('pushSecrets', () => {
   it('stops before writing when it cannot read, explaining the missing permission', async () => {
     store.fault = (operation) =>
       operation === 'getParameters'
-        ? { error: awsError('AccessDeniedException', 400, 'User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:eu-west-1:1:parameter/zerotouch/prod/payments/key_0 because no identity-based policy allows it') }
+        ? {
+            error: awsError(
+              'AccessDeniedException',
+              400,
+              'User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:eu-west-1:1:parameter/zerotouch/prod/payments/key_0 because no identity-based policy allows it'
+            )
+          }
         : undefined
     await expectNothingWritten(push(secrets(2)), /AWS denied ssm:GetParameters on arn:aws:ssm:eu-west-1:1:parameter\/zerotouch\/prod\/payments\/key_0/)
   })
@@ -130,9 +148,7 @@ describe('pushSecrets', () => {
     const report = await push(secrets(1), { prune: true })
     expect(store.count('deleteParameters')).toBe(3)
     expect(report.outcomes.filter(({ result }) => result === 'deleted')).toHaveLength(23)
-    expect([...store.parameters.keys()].sort()).toEqual(
-      ['/zerotouch/prod/other/old_1', '/zerotouch/stg/payments/old_1', `${PATH}/key_0`, `${PATH}/nested/deeper`, `${PATH}/theirs`, `${PATH}/untagged`].sort()
-    )
+    expect([...store.parameters.keys()].sort()).toEqual(['/zerotouch/prod/other/old_1', '/zerotouch/stg/payments/old_1', `${PATH}/key_0`, `${PATH}/nested/deeper`, `${PATH}/theirs`, `${PATH}/untagged`].sort())
     expect(report.notOwned.sort()).toEqual([`${PATH}/theirs`, `${PATH}/untagged`])
   })
 

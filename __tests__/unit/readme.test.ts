@@ -15,7 +15,12 @@ function tableRows(heading: string): string[][] {
   return section
     .split('\n')
     .filter((line) => /^\| `/.test(line))
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim())
+    )
 }
 
 it('documents every input of action.yml, with its default, and no other', () => {
@@ -30,7 +35,11 @@ it('documents every input of action.yml, with its default, and no other', () => 
 })
 
 it('documents every output of action.yml, and no other', () => {
-  expect(tableRows('Outputs').map(([name]) => name.replace(/`/g, '')).sort()).toEqual(Object.keys(action.outputs).sort())
+  expect(
+    tableRows('Outputs')
+      .map(([name]) => name.replace(/`/g, ''))
+      .sort()
+  ).toEqual(Object.keys(action.outputs).sort())
 })
 
 it('declares the runtime the tests run on', () => {

@@ -26,9 +26,14 @@ describe('createRedactor', () => {
 
   it('never lets a value through, whatever it is (property)', () => {
     fc.assert(
-      fc.property(fc.string({ minLength: 3 }).filter((value) => value.trim().length >= 3 && !value.includes('*')), fc.string(), fc.string(), (value, before, after) => {
-        return !createRedactor([value])(`${before}${value}${after}`).includes(value)
-      })
+      fc.property(
+        fc.string({ minLength: 3 }).filter((value) => value.trim().length >= 3 && !value.includes('*')),
+        fc.string(),
+        fc.string(),
+        (value, before, after) => {
+          return !createRedactor([value])(`${before}${value}${after}`).includes(value)
+        }
+      )
     )
   })
 })

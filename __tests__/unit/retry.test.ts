@@ -12,9 +12,10 @@ function fakePolicy(windowMs = 10_000): RetryPolicy & { slept: number[] } {
     windowMs,
     random: () => 1,
     now: () => now,
-    sleep: async (ms) => {
+    sleep: (ms) => {
       slept.push(ms)
       now += ms
+      return Promise.resolve()
     },
     slept
   }
@@ -40,10 +41,10 @@ describe('withRetry', () => {
   it('retries throttling with doubling, capped backoff until it succeeds', async () => {
     const policy = fakePolicy()
     let calls = 0
-    const result = await withRetry(async () => {
+    const result = await withRetry(() => {
       calls += 1
-      if (calls < 6) throw awsError('ThrottlingException', 400)
-      return 'done'
+      if (calls < 6) return Promise.reject(awsError('ThrottlingException', 400))
+      return Promise.resolve('done')
     }, policy)
     expect(result).toBe('done')
     expect(policy.slept).toEqual([100, 200, 400, 800, 1000])
@@ -52,10 +53,10 @@ describe('withRetry', () => {
   it('tells the operation what the previous attempt ran into', async () => {
     const seen: unknown[] = []
     const failures = [awsError('InternalFailure', 500), awsError('TooManyUpdates', 400)]
-    await withRetry(async (attempt) => {
+    await withRetry((attempt) => {
       seen.push(attempt)
       const failure = failures.shift()
-      if (failure) throw failure
+      return failure ? Promise.reject(failure) : Promise.resolve()
     }, fakePolicy())
     expect(seen).toEqual([{ number: 1 }, { number: 2, previousFailure: 'ambiguous' }, { number: 3, previousFailure: 'busy' }])
   })
@@ -63,9 +64,9 @@ describe('withRetry', () => {
   it('does not retry a fatal error', async () => {
     let calls = 0
     await expect(
-      withRetry(async () => {
+      withRetry(() => {
         calls += 1
-        throw awsError('AccessDeniedException', 400)
+        return Promise.reject(awsError('AccessDeniedException', 400))
       }, fakePolicy())
     ).rejects.toMatchObject({ name: 'AccessDeniedException' })
     expect(calls).toBe(1)
@@ -75,9 +76,9 @@ describe('withRetry', () => {
     const policy = fakePolicy(30_000)
     let calls = 0
     await expect(
-      withRetry(async () => {
+      withRetry(() => {
         calls += 1
-        throw awsError('ThrottlingException', 400)
+        return Promise.reject(awsError('ThrottlingException', 400))
       }, policy)
     ).rejects.toMatchObject({ name: 'ThrottlingException' })
     expect(calls).toBeGreaterThan(20)

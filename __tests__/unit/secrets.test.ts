@@ -2,9 +2,9 @@ import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { problemOf } from '../../__fixtures__/problems.js'
 import { readSecretEntries, toSecretInputs, valuesToMask } from '../../src/secrets/document.js'
-import { normalizeKey, normalizeSecrets, tierLimit } from '../../src/secrets/keys.js'
+import { normalizeKey, normalizeSecrets } from '../../src/secrets/keys.js'
+import { tierLimit } from '../../src/ssm/rules.js'
 import { onlyAlwaysExcluded, selectSecrets } from '../../src/secrets/select.js'
-
 
 const SECRET = 's3cr3t-Value'
 
@@ -129,10 +129,7 @@ describe('normalizeSecrets', () => {
 
   it('reports every problem at once, naming secrets and never values', () => {
     const problem = problemOf(() =>
-      normalizeSecrets(
-        [one('DB-URL'), one('A.B'), one('HAS SPACE'), one('CAFÉ'), one('EMPTY', ''), one('BLANK', ' \n\t'), one('DATABASE_URL'), one('database_url'), one('PROD_', 'v', '')],
-        { tier: 'Standard' }
-      )
+      normalizeSecrets([one('DB-URL'), one('A.B'), one('HAS SPACE'), one('CAFÉ'), one('EMPTY', ''), one('BLANK', ' \n\t'), one('DATABASE_URL'), one('database_url'), one('PROD_', 'v', '')], { tier: 'Standard' })
     )
     const message = problem.message
     expect(message).toContain('"DB-URL" contains a hyphen')
@@ -148,9 +145,7 @@ describe('normalizeSecrets', () => {
   it('counts sizes in bytes of UTF-8 against the tier', () => {
     const euro = '€'.repeat(1366) // 4,098 bytes, 1,366 characters
     expect(Buffer.byteLength(euro)).toBe(4098)
-    expect(problemOf(() => normalizeSecrets([one('BIG', euro)], { tier: 'Standard' })).message).toMatch(
-      /"BIG" is 4098 bytes, more than the Standard tier's 4096; set tier: Advanced or Intelligent-Tiering/
-    )
+    expect(problemOf(() => normalizeSecrets([one('BIG', euro)], { tier: 'Standard' })).message).toMatch(/"BIG" is 4098 bytes, more than the Standard tier's 4096; set tier: Advanced or Intelligent-Tiering/)
     expect(normalizeSecrets([one('BIG', euro)], { tier: 'Advanced' })).toHaveLength(1)
     expect(normalizeSecrets([one('BIG', euro)], { tier: 'Intelligent-Tiering' })).toHaveLength(1)
     expect(normalizeSecrets([one('EXACT', 'x'.repeat(4096))], { tier: 'Standard' })).toHaveLength(1)

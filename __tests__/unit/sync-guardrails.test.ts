@@ -1,16 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import type { ExternalSecret } from '../../src/k8s/types.js'
-import { parseGoDuration } from '../../src/sync/duration.js'
-import {
-  guardrailProblems,
-  missingProblems,
-  namesToVerify,
-  pinnedVersionProblems,
-  placementOf,
-  referencesOf,
-  refreshPolicyProblem
-} from '../../src/sync/guardrails.js'
+import type { ExternalSecret } from '../../src/eso/model.js'
+import { parseGoDuration } from '../../src/eso/duration.js'
+import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems, refreshPolicyProblem } from '../../src/eso/guardrails.js'
+import { fieldOf, placementOf, reads, referencesOf } from '../../src/eso/model.js'
 
 const scope = { pathPrefix: '/zerotouch', environment: 'prod' }
 
@@ -47,18 +40,29 @@ describe('parseGoDuration', () => {
 })
 
 describe('references', () => {
-  it('reads remoteRef.key, dataFrom extract.key and find.path, with their fields', () => {
+  it('reads remoteRef.key, dataFrom extract.key and find.path, each with its kind, index and field', () => {
     const refs = referencesOf(
       es({
         data: [{ secretKey: 'a', remoteRef: { key: '/zerotouch/prod/api/A' } }, { secretKey: 'b' }],
-        dataFrom: [{ extract: { key: '/zerotouch/prod/api/json' } }, { find: { path: '/zerotouch/prod/api' } }, {}]
+        dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '2' } }, { find: { path: '/zerotouch/prod/api' } }, {}]
       })
     )
     expect(refs).toEqual([
-      { externalSecret: 'apps/api', field: 'spec.data[0].remoteRef.key', key: '/zerotouch/prod/api/A', single: true },
-      { externalSecret: 'apps/api', field: 'spec.dataFrom[0].extract.key', key: '/zerotouch/prod/api/json', single: false },
-      { externalSecret: 'apps/api', field: 'spec.dataFrom[1].find.path', key: '/zerotouch/prod/api', single: false }
+      { kind: 'data', index: 0, key: '/zerotouch/prod/api/A', secretKey: 'a' },
+      { kind: 'extract', index: 0, key: '/zerotouch/prod/api/json', version: '2' },
+      { kind: 'find', index: 1, key: '/zerotouch/prod/api' }
     ])
+    expect(refs.map(fieldOf)).toEqual(['spec.data[0].remoteRef.key', 'spec.dataFrom[0].extract.key', 'spec.dataFrom[1].find.path'])
+    expect(ownedReferences(es({ data: [{ remoteRef: { key: '/k' } }] }))).toEqual([{ externalSecret: 'apps/api', reference: { kind: 'data', index: 0, key: '/k', secretKey: '' } }])
+  })
+
+  it('knows which parameters a reference reads: its key, or everything under a find path', () => {
+    const [data, find, findWithSlash] = referencesOf(es({ data: [{ remoteRef: { key: '/z/prod/api/a' } }], dataFrom: [{ find: { path: '/z/prod/api' } }, { find: { path: '/z/prod/api/' } }] }))
+    expect(reads(data, '/z/prod/api/a')).toBe(true)
+    expect(reads(data, '/z/prod/api/ab')).toBe(false)
+    expect(reads(find, '/z/prod/api/a')).toBe(true)
+    expect(reads(find, '/z/prod/apix/a')).toBe(false)
+    expect(reads(findWithSlash, '/z/prod/api/a')).toBe(true)
   })
 
   it.each([
@@ -80,12 +84,7 @@ describe('references', () => {
     const problems = guardrailProblems(
       [
         es({
-          data: [
-            { remoteRef: { key: '/zerotouch/_ENV_/api/A' } },
-            { remoteRef: { key: '/zerotouch/stg/api/B' } },
-            { remoteRef: { key: '/zerotouch/prod/api/C' } },
-            { remoteRef: { key: '/elsewhere/D' } }
-          ],
+          data: [{ remoteRef: { key: '/zerotouch/_ENV_/api/A' } }, { remoteRef: { key: '/zerotouch/stg/api/B' } }, { remoteRef: { key: '/zerotouch/prod/api/C' } }, { remoteRef: { key: '/elsewhere/D' } }],
           dataFrom: [{ extract: { key: '/zerotouch/dev/api/json' } }, { find: { path: '/zerotouch' } }]
         })
       ],
@@ -100,8 +99,8 @@ describe('references', () => {
 
   it('verifies only remoteRef keys under this environment, once each', () => {
     const refs = [
-      ...referencesOf(es({ data: [{ remoteRef: { key: '/zerotouch/prod/b' } }, { remoteRef: { key: '/zerotouch/prod/a' } }, { remoteRef: { key: '/zerotouch/stg/a' } }] })),
-      ...referencesOf(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a' } }], dataFrom: [{ extract: { key: '/zerotouch/prod/json' } }] }, 'web'))
+      ...ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/b' } }, { remoteRef: { key: '/zerotouch/prod/a' } }, { remoteRef: { key: '/zerotouch/stg/a' } }] })),
+      ...ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a' } }], dataFrom: [{ extract: { key: '/zerotouch/prod/json' } }] }, 'web'))
     ]
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/b'])
     const problems = missingProblems(refs, new Set(['/zerotouch/prod/a']))
@@ -112,19 +111,15 @@ describe('references', () => {
   })
 
   it('verifies a pinned reference as the operator reads it, key:version', () => {
-    const refs = referencesOf(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }] }))
+    const refs = ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }] }))
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/a:3'])
     expect(missingProblems(refs, new Set(['/zerotouch/prod/a:3']))).toEqual(['apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/a" pins version 3, which does not exist in SSM Parameter Store'])
   })
 
   it('refuses a reference pinned to a version of a parameter this run writes, and only that', () => {
-    const refs = referencesOf(
+    const refs = ownedReferences(
       es({
-        data: [
-          { remoteRef: { key: '/zerotouch/prod/api/a', version: '3' } },
-          { remoteRef: { key: '/zerotouch/prod/api/b' } },
-          { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }
-        ],
+        data: [{ remoteRef: { key: '/zerotouch/prod/api/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/api/b' } }, { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }],
         dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '7' } }]
       })
     )

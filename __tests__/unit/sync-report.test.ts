@@ -28,8 +28,8 @@ const waited: SyncReport = {
 describe('sync report', () => {
   it('outputs the names confirmed freshly synced, sorted, as JSON', () => {
     expect(syncOutputs(waited)).toEqual({ synced: '["apps/api","apps/db"]' })
-    expect(syncOutputs({ ...base, dryRun: true, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })).toEqual({ synced: '[]' })
-    expect(syncOutputs({ ...base, dryRun: false, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }] })).toEqual({ synced: '[]' })
+    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })).toEqual({ synced: '[]' })
+    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }] })).toEqual({ synced: '[]' })
   })
 
   it('logs one line per ExternalSecret, then totals', () => {
@@ -44,10 +44,7 @@ describe('sync report', () => {
 
   it('says what a dry run would do', () => {
     const lines = syncLogLines({ ...base, dryRun: true, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })
-    expect(lines).toEqual([
-      'would annotate apps/api',
-      'Dry run, nothing annotated. Checked 3 references (2 parameters found in SSM). A real run would annotate 1 ExternalSecrets (v1) with force-sync.'
-    ])
+    expect(lines).toEqual(['would annotate apps/api', 'Dry run, nothing annotated. Checked 3 references (2 parameters found in SSM). A real run would annotate 1 ExternalSecrets (v1) with force-sync.'])
   })
 
   it('says when it did not wait, and when references were not checked', () => {

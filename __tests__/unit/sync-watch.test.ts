@@ -1,25 +1,25 @@
 import { describe, expect, it } from '@jest/globals'
 import { KubeError } from '../../src/k8s/errors.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
-import type { ExternalSecret, WatchEvent, WatchHandlers } from '../../src/k8s/types.js'
-import { resumableWatch } from '../../src/sync/watch.js'
+import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import type { ExternalSecret } from '../../src/eso/model.js'
+import type { WatchEvent, WatchHandlers } from '../../src/k8s/types.js'
+import { resumableWatch } from '../../src/k8s/watch.js'
 
 const ref = { version: 'v1', namespace: 'apps', labelSelector: 'zerotouch.io/managed=true' }
 const labels = { 'zerotouch.io/managed': 'true' }
 /** Yields to the event loop, as a real timer would, without waiting. */
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 const instant = { sleep: tick }
+/** Far more turns of the event loop than any of these watches needs to get somewhere. */
+const TURNS = 100
 
-function until(condition: () => boolean, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now()
-    const poll = () => {
-      if (condition()) return resolve()
-      if (Date.now() - started > 2_000) return reject(new Error(`timed out waiting for ${what}`))
-      setTimeout(poll, 1)
-    }
-    poll()
-  })
+/** Lets the watch go on, turn by turn of the event loop (no wall-clock time), until `condition` holds. */
+async function until(condition: () => boolean, what = 'condition'): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn === TURNS) throw new Error(`${what} did not happen within ${TURNS} turns of the event loop`)
+    await tick()
+  }
 }
 
 function collect(kube: MemoryKube, resourceVersion: string, extra: { onFatal?: (e: KubeError) => void } = {}) {
@@ -100,27 +100,32 @@ describe('resumableWatch', () => {
     const { resourceVersion } = await kube.listExternalSecrets(ref)
     kube.failNext('watch', new KubeError('unreachable', 'cannot reach the Kubernetes API server (ECONNREFUSED)'))
     kube.failNext('watch', new KubeError('server', 'the API server failed (503)', 503))
+    const clock = virtualClock()
     const pauses: number[] = []
     const seen: string[] = []
-    const retried: unknown[] = []
+    let sawOne!: () => void
+    const first = new Promise<void>((resolve) => (sawOne = resolve))
     const watch = resumableWatch<ExternalSecret>({
       resourceVersion,
       start: (rv, handlers) => kube.watchExternalSecrets(ref, rv, handlers),
       relist: () => kube.listExternalSecrets(ref),
-      onEvent: ({ object }) => seen.push(object.status?.syncedResourceVersion ?? '-'),
+      onEvent: ({ object }) => {
+        seen.push(object.status?.syncedResourceVersion ?? '-')
+        sawOne()
+      },
       onRelisted: () => undefined,
       onFatal: () => undefined,
-      onRetry: (error) => retried.push(error),
-      sleep: async (ms) => {
+      sleep: (ms, signal) => {
         pauses.push(ms)
-        await tick()
+        return clock.sleep(ms, signal)
       },
       backoff: { baseMs: 10, capMs: 15 }
     })
     kube.setStatus('apps', 'a', { syncedResourceVersion: 's1' })
-    await until(() => seen.length === 1)
+    await clock.run(first)
+    expect(seen).toEqual(['s1'])
     expect(pauses).toEqual([10, 15])
-    expect(retried).toHaveLength(2)
+    expect(clock.now()).toBe(25)
     watch.stop()
     await watch.done
   })
@@ -136,27 +141,32 @@ describe('resumableWatch', () => {
   })
 
   it('stops promptly while backing off', async () => {
+    const clock = virtualClock()
     let starts = 0
+    let backingOff = false
     const watch = resumableWatch<ExternalSecret>({
       resourceVersion: '1',
-      start: async (_rv, handlers: WatchHandlers<ExternalSecret>) => {
+      start: (_rv, handlers: WatchHandlers<ExternalSecret>) => {
         starts++
         queueMicrotask(() => handlers.onEnd(new KubeError('unreachable', 'down')))
-        return { stop: () => undefined }
+        return Promise.resolve({ stop: () => undefined })
       },
-      relist: async () => ({ items: [], resourceVersion: '1' }),
+      relist: () => Promise.resolve({ items: [], resourceVersion: '1' }),
       onEvent: () => undefined,
       onRelisted: () => undefined,
       onFatal: () => undefined,
-      sleep: (ms, signal) => new Promise((resolve) => {
-        const timer = setTimeout(resolve, ms * 1000)
-        signal?.addEventListener('abort', () => { clearTimeout(timer); resolve(undefined) })
-      })
+      sleep: (ms, signal) => {
+        backingOff = true
+        return clock.sleep(ms, signal)
+      },
+      backoff: { baseMs: 100_000, capMs: 100_000 }
     })
-    await until(() => starts === 1)
+    await until(() => backingOff, 'the backoff')
     watch.stop()
-    await watch.done
+    await clock.run(watch.done)
     expect(starts).toBe(1)
+    // not a simulated moment of the 100 s backoff passed
+    expect(clock.now()).toBe(0)
   })
 
   it('does not spin when the server ends every watch at once', async () => {
@@ -164,12 +174,12 @@ describe('resumableWatch', () => {
     let starts = 0
     const watch = resumableWatch<ExternalSecret>({
       resourceVersion: '1',
-      start: async (_rv, handlers) => {
+      start: (_rv, handlers) => {
         starts++
         queueMicrotask(() => handlers.onEnd())
-        return { stop: () => undefined }
+        return Promise.resolve({ stop: () => undefined })
       },
-      relist: async () => ({ items: [], resourceVersion: '1' }),
+      relist: () => Promise.resolve({ items: [], resourceVersion: '1' }),
       onEvent: () => undefined,
       onRelisted: () => undefined,
       onFatal: () => undefined,

@@ -40,11 +40,9 @@ export function timedSpawn(command: string, args: readonly string[], env: Readon
   const startedAt = performance.now()
   const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-  return new Promise((resolve) =>
-    child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? -1 : 0), startedAt, endedAt: performance.now(), output }))
-  )
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? -1 : 0), startedAt, endedAt: performance.now(), output })))
 }
 
 /** The environment both baselines read: SECRET_NAMES plus one variable per secret (bench/baselines/sync-secrets-to-ssm.sh). */

@@ -1,6 +1,8 @@
-import { matchesLabelSelector, type LabelSelector } from '../inputs/label-selector.js'
-import { qualifiedName, type ExternalSecret } from '../k8s/types.js'
-import { PLACEHOLDER, pinnedVersionProblems, referenceProblem, referencesOf, type Reference, type Scope } from '../sync/guardrails.js'
+import { ownedReferences, pinnedVersionProblems, referenceProblem } from '../eso/guardrails.js'
+import { fieldOf, isExternalSecret, PLACEHOLDER, reads, referencesOf, type ExternalSecret } from '../eso/model.js'
+import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
+import { qualifiedName } from '../k8s/types.js'
+import type { ServiceTarget } from '../ssm/rules.js'
 import type { RenderedObject } from './render.js'
 
 /** An ExternalSecret from the rendered definitions, with the file it came from when known. */
@@ -10,11 +12,8 @@ export interface Definition {
 }
 
 export interface OverlayContext {
-  readonly scope: Scope
-  /** `/<prefix>/<environment>/<service>` */
-  readonly servicePath: string
+  readonly target: ServiceTarget
   readonly selector: LabelSelector
-  readonly selectorText: string
   /** Parameter name -> the secret being pushed to it in this run. */
   readonly pushed: ReadonlyMap<string, string>
   /** Parameters the definitions need, not pushed, that SSM already holds. */
@@ -37,17 +36,26 @@ export interface OverlayCheck {
 
 /** The ExternalSecrets among rendered objects, of any external-secrets.io version. */
 export function definitionsIn(objects: readonly RenderedObject[]): Definition[] {
-  return objects
-    .filter(({ object }) => object.kind === 'ExternalSecret' && String(object.apiVersion ?? '').startsWith('external-secrets.io/'))
-    .map(({ object, origin }) => ({ externalSecret: object as unknown as ExternalSecret, origin }))
+  return objects.flatMap(({ object, origin }) => (isExternalSecret(object) ? [{ externalSecret: object, origin }] : []))
 }
 
-/** Single parameters under the service's path that the definitions read: each needs a value. */
-function neededReferences(definitions: readonly Definition[], servicePath: string): Array<Reference & { origin?: string; secretKey: string }> {
+/** A parameter under the service's path that one definition reads by name: each needs a value. */
+interface NeededParameter {
+  /** `namespace/name` of the ExternalSecret */
+  readonly externalSecret: string
+  readonly origin?: string
+  /** The Secret key it fills, or `(all keys)` for a dataFrom extract. */
+  readonly secretKey: string
+  readonly key: string
+}
+
+function neededReferences(definitions: readonly Definition[], servicePath: string): NeededParameter[] {
   return definitions.flatMap(({ externalSecret, origin }) =>
-    referencesOf(externalSecret)
-      .filter((reference) => !reference.field.endsWith('find.path') && reference.key.startsWith(`${servicePath}/`))
-      .map((reference) => ({ ...reference, origin, secretKey: secretKeyOf(externalSecret, reference) }))
+    referencesOf(externalSecret).flatMap((reference) =>
+      reference.kind === 'find' || !reference.key.startsWith(`${servicePath}/`)
+        ? []
+        : [{ externalSecret: qualifiedName(externalSecret), origin, key: reference.key, secretKey: reference.kind === 'data' ? reference.secretKey : '(all keys)' }]
+    )
   )
 }
 
@@ -60,23 +68,26 @@ export function parametersToLookUp(definitions: readonly Definition[], servicePa
 export function checkOverlay(definitions: readonly Definition[], context: OverlayContext): OverlayCheck {
   const problems: string[] = []
   const pinned: string[] = []
+  const pushedNames = new Set(context.pushed.keys())
   if (!definitions.length) problems.push('definitions: the overlay renders no ExternalSecret (external-secrets.io); check the path')
   for (const { externalSecret, origin } of definitions) {
     const at = origin ? `${origin}: ` : ''
     if (!matchesLabelSelector(context.selector, externalSecret.metadata.labels)) {
-      problems.push(`${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selectorText}", so force-sync would never reach it: add the label`)
+      problems.push(`${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selector.text}", so force-sync would never reach it: add the label`)
     }
-    const references = referencesOf(externalSecret)
-    for (const reference of references) {
-      const problem = referenceProblem(reference, context.scope)
+    const references = ownedReferences(externalSecret)
+    for (const owned of references) {
+      const problem = referenceProblem(owned, context.target)
       if (problem) problems.push(`${at}ExternalSecret ${problem}`)
     }
-    pinned.push(...pinnedVersionProblems(references, new Set(context.pushed.keys())).map((warning) => `${at}ExternalSecret ${warning}`))
+    pinned.push(...pinnedVersionProblems(references, pushedNames).map((warning) => `${at}ExternalSecret ${warning}`))
   }
-  const needed = neededReferences(definitions, context.servicePath)
+  const needed = neededReferences(definitions, context.target.path)
   for (const reference of needed) {
     if (!context.pushed.has(reference.key) && !context.existing.has(reference.key)) {
-      problems.push(`${reference.origin ? `${reference.origin}: ` : ''}ExternalSecret ${reference.externalSecret} needs ${reference.key}, which no secret provides (none is pushed under that name and SSM does not hold it)`)
+      problems.push(
+        `${reference.origin ? `${reference.origin}: ` : ''}ExternalSecret ${reference.externalSecret} needs ${reference.key}, which no secret provides (none is pushed under that name and SSM does not hold it)`
+      )
     }
   }
   return { problems, warnings: [...pinned, ...deadValueWarnings(definitions, context)], mapping: mappingOf(needed, context) }
@@ -84,25 +95,17 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
 
 function deadValueWarnings(definitions: readonly Definition[], { pushed }: OverlayContext): string[] {
   const references = definitions.flatMap(({ externalSecret }) => referencesOf(externalSecret))
-  const used = (name: string) =>
-    references.some(({ key, field }) => (field.endsWith('find.path') ? name.startsWith(key.endsWith('/') ? key : `${key}/`) : key === name))
-  return [...pushed]
-    .filter(([name]) => !used(name))
-    .map(([name, source]) => `secret ${source} is pushed to ${name}, but no ExternalSecret in the definitions reads it`)
+  const used = (name: string) => references.some((reference) => reads(reference, name))
+  return [...pushed].filter(([name]) => !used(name)).map(([name, source]) => `secret ${source} is pushed to ${name}, but no ExternalSecret in the definitions reads it`)
 }
 
-function mappingOf(needed: ReturnType<typeof neededReferences>, { pushed, existing }: OverlayContext): MappingRow[] {
+function mappingOf(needed: readonly NeededParameter[], { pushed, existing }: OverlayContext): MappingRow[] {
   return needed.map((reference) => ({
     externalSecret: reference.externalSecret,
     secretKey: reference.secretKey,
     parameter: reference.key,
     source: pushed.get(reference.key) ?? (existing.has(reference.key) ? '(already in SSM)' : '(missing)')
   }))
-}
-
-function secretKeyOf(externalSecret: ExternalSecret, reference: Reference): string {
-  const index = /^spec\.data\[(\d+)\]/.exec(reference.field)?.[1]
-  return index === undefined ? '(all keys)' : (externalSecret.spec?.data?.[Number(index)]?.secretKey ?? '')
 }
 
 /**
@@ -115,8 +118,8 @@ export function checkBase(definitions: readonly Definition[], pathPrefix: string
     referencesOf(externalSecret)
       .filter(({ key }) => key.startsWith(`${pathPrefix}/`) && !key.startsWith(`${pathPrefix}/${PLACEHOLDER}/`))
       .map(
-        ({ key, field }) =>
-          `${origin ? `${origin}: ` : ''}base ExternalSecret ${externalSecret.metadata.name}: ${field} "${key}" hard-codes an environment; write ${pathPrefix}/${PLACEHOLDER}/... and let each overlay replace ${PLACEHOLDER}`
+        (reference) =>
+          `${origin ? `${origin}: ` : ''}base ExternalSecret ${externalSecret.metadata.name}: ${fieldOf(reference)} "${reference.key}" hard-codes an environment; write ${pathPrefix}/${PLACEHOLDER}/... and let each overlay replace ${PLACEHOLDER}`
       )
   )
 }

@@ -1,25 +1,39 @@
 import { ActionError } from '../errors.js'
-import type { LabelSelector } from '../inputs/label-selector.js'
+import type { LabelSelector } from '../k8s/label-selector.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
-import { parameterName, type ParameterStore } from '../ssm/store.js'
-import { checkBase, checkOverlay, definitionsIn, parametersToLookUp, type MappingRow } from './check.js'
+import { parameterName, type ServiceTarget } from '../ssm/rules.js'
+import type { ParameterStore } from '../ssm/store.js'
+import { checkBase, checkOverlay, definitionsIn, parametersToLookUp, type Definition, type MappingRow } from './check.js'
 import { renderKustomization } from './render.js'
 
-export interface DefinitionsOptions {
+/** The service's kustomize overlay for this environment, and its base. */
+export interface DefinitionsSettings {
   /** The overlay folder, relative to the workspace. */
   readonly overlay: string
   readonly base?: string
+  /** The checkout the folders are in (GITHUB_WORKSPACE). */
   readonly workspace: string
-  readonly pathPrefix: string
-  readonly environment: string
-  readonly servicePath: string
+  /** wait-for-definitions: before annotating, wait until the cluster holds them as rendered (else only warn). */
+  readonly waitUntilApplied: boolean
+}
+
+/** The definitions check's slice of the configuration. */
+export interface DefinitionsConfig {
+  readonly target: ServiceTarget
   readonly selector: LabelSelector
-  readonly selectorText: string
   readonly secrets: readonly Secret[]
+}
+
+/** The ExternalSecrets of the overlay, and of the base when one is given. */
+export interface RenderedDefinitions {
+  /** The folders they were rendered from. */
+  readonly settings: DefinitionsSettings
+  readonly overlay: readonly Definition[]
+  readonly base?: readonly Definition[]
 }
 
 export interface DefinitionsReport {
@@ -27,22 +41,27 @@ export interface DefinitionsReport {
   readonly warnings: string[]
 }
 
+/** Renders the overlay (and the base) with kustomize: no SSM call, no cluster call. */
+export async function renderDefinitions(definitions: DefinitionsSettings): Promise<RenderedDefinitions> {
+  const overlay = definitionsIn(await renderKustomization('definitions', definitions.overlay, definitions.workspace))
+  const base = definitions.base ? definitionsIn(await renderKustomization('definitions-base', definitions.base, definitions.workspace)) : undefined
+  return { settings: definitions, overlay, base }
+}
+
 /**
- * The definitions phase: render the overlay (and the base) with kustomize and check them against
- * the secrets of this run and what SSM holds. Any problem stops the run before the push.
+ * The definitions check: the rendered ExternalSecrets against the secrets of this run and what SSM
+ * holds. Any problem stops the run before the push.
  */
 export async function checkDefinitions(
-  options: DefinitionsOptions,
+  { target, selector, secrets }: DefinitionsConfig,
+  { overlay, base }: RenderedDefinitions,
   deps: { store?: ParameterStore; redact: Redactor; retry?: RetryPolicy }
 ): Promise<DefinitionsReport> {
-  const overlay = definitionsIn(await renderKustomization('definitions', options.overlay, options.workspace))
-  const base = options.base ? definitionsIn(await renderKustomization('definitions-base', options.base, options.workspace)) : undefined
-  const pushed = new Map(options.secrets.map(({ key, source }) => [parameterName(options.servicePath, key), source]))
-  const lookUp = parametersToLookUp(overlay, options.servicePath, pushed)
+  const pushed = new Map(secrets.map(({ key, source }) => [parameterName(target.path, key), source]))
+  const lookUp = parametersToLookUp(overlay, target.path, pushed)
   const existing = lookUp.length && deps.store ? await existingParameters(lookUp, deps.store, deps.redact, deps.retry) : new Set<string>()
-  const scope = { pathPrefix: options.pathPrefix, environment: options.environment }
-  const check = checkOverlay(overlay, { scope, servicePath: options.servicePath, selector: options.selector, selectorText: options.selectorText, pushed, existing })
-  const problems = [...check.problems, ...(base ? checkBase(base, options.pathPrefix) : [])]
+  const check = checkOverlay(overlay, { target, selector, pushed, existing })
+  const problems = [...check.problems, ...(base ? checkBase(base, target.pathPrefix) : [])]
   if (problems.length) throw new ActionError('ZT111', 'Nothing was written: the secret definitions have problems.', problems)
   return { mapping: check.mapping, warnings: check.warnings }
 }

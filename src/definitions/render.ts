@@ -6,6 +6,7 @@ import { delimiter, join, relative, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments, parse } from 'yaml'
 import { ActionError } from '../errors.js'
+import { asRecord, isRecord } from '../json.js'
 
 const run = promisify(execFile)
 
@@ -25,16 +26,21 @@ const ORIGIN = 'config.kubernetes.io/origin'
  */
 export async function renderKustomization(input: string, dir: string, workspace: string): Promise<RenderedObject[]> {
   const root = resolve(workspace, dir)
-  const isDirectory = await stat(root).then((info) => info.isDirectory(), () => false)
+  const isDirectory = await stat(root).then(
+    (info) => info.isDirectory(),
+    () => false
+  )
   if (!isDirectory) throw new ActionError('ZT110', `${input}: "${dir}" is not a folder in the workspace (${workspace})`)
   const tool = await kustomizeCommand()
   const wrapper = await mkdtemp(join(tmpdir(), 'zerotouch-kustomize-'))
   try {
     await writeFile(join(wrapper, 'kustomization.yaml'), `resources:\n- ${JSON.stringify(relative(wrapper, root))}\nbuildMetadata: [originAnnotations]\n`)
     const withOrigins = await render(tool, wrapper).catch(() => undefined)
-    const output = withOrigins ?? (await render(tool, root).catch((error: { stderr?: string; message: string }) => {
-      throw new ActionError('ZT110', `${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`)
-    }))
+    const output =
+      withOrigins ??
+      (await render(tool, root).catch((error: { stderr?: string; message: string }) => {
+        throw new ActionError('ZT110', `${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`)
+      }))
     return objectsIn(output).map((object) => ({ object, origin: originOf(object, wrapper, workspace) }))
   } finally {
     await rm(wrapper, { recursive: true, force: true })
@@ -50,7 +56,13 @@ async function kustomizeCommand(): Promise<[string, string[]]> {
 async function onPath(command: string): Promise<boolean> {
   const folders = (process.env.PATH ?? '').split(delimiter).filter(Boolean)
   for (const folder of folders) {
-    if (await access(join(folder, command), constants.X_OK).then(() => true, () => false)) return true
+    if (
+      await access(join(folder, command), constants.X_OK).then(
+        () => true,
+        () => false
+      )
+    )
+      return true
   }
   return false
 }
@@ -61,17 +73,20 @@ async function render([command, args]: [string, string[]], dir: string): Promise
 }
 
 function objectsIn(output: string): Record<string, unknown>[] {
-  return parseAllDocuments(output)
-    .flatMap((document) => ('toJSON' in document ? [document.toJSON() as unknown] : []))
-    .filter((object): object is Record<string, unknown> => Boolean(object) && typeof object === 'object')
+  return parseAllDocuments(output).flatMap((document) => {
+    const object: unknown = 'toJSON' in document ? document.toJSON() : undefined
+    return isRecord(object) ? [object] : []
+  })
 }
 
+/** The file kustomize says the object came from, taking its annotation off the object. */
 function originOf(object: Record<string, unknown>, wrapper: string, workspace: string): string | undefined {
-  const metadata = object.metadata as { annotations?: Record<string, string> } | undefined
-  const annotation = metadata?.annotations?.[ORIGIN]
-  if (!annotation) return undefined
-  delete metadata!.annotations![ORIGIN]
-  if (!Object.keys(metadata!.annotations!).length) delete metadata!.annotations
-  const path = (parse(annotation) as { path?: string } | null)?.path
-  return path ? relative(workspace, resolve(wrapper, path)) : undefined
+  const metadata = asRecord(object.metadata)
+  const annotations = asRecord(metadata?.annotations)
+  const annotation = annotations?.[ORIGIN]
+  if (!metadata || !annotations || typeof annotation !== 'string') return undefined
+  delete annotations[ORIGIN]
+  if (!Object.keys(annotations).length) delete metadata.annotations
+  const path = asRecord(parse(annotation))?.path
+  return typeof path === 'string' ? relative(workspace, resolve(wrapper, path)) : undefined
 }

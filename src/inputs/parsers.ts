@@ -1,6 +1,7 @@
 import ms from 'ms'
 import { InputProblem } from '../errors.js'
-import { QUALIFIED_NAME } from './label-selector.js'
+import { QUALIFIED_NAME } from '../k8s/label-selector.js'
+import { MANAGED_BY_TAG, MAX_LEVELS, MAX_USER_TAGS, TIERS, type Tier } from '../ssm/rules.js'
 
 /** Pure parsers, one per kind of input. Each throws an InputProblem naming the input. */
 
@@ -39,10 +40,7 @@ export function parsePathPrefix(input: string, raw: string): string {
   if (!value.startsWith('/')) throw new InputProblem(input, `"${raw.trim()}" must start with "/"`)
   const segments = value.slice(1).split('/')
   if (segments.some((segment) => !PREFIX_SEGMENT.test(segment))) {
-    throw new InputProblem(
-      input,
-      `"${raw.trim()}" must be "/" followed by one or more segments of letters, digits, "_", "." and "-", separated by single "/"`
-    )
+    throw new InputProblem(input, `"${raw.trim()}" must be "/" followed by one or more segments of letters, digits, "_", "." and "-", separated by single "/"`)
   }
   if (/^\/(aws|ssm)/i.test(value)) {
     throw new InputProblem(input, `"${value}" may not begin with "/aws" or "/ssm" (reserved by AWS, any case)`)
@@ -53,12 +51,6 @@ export function parsePathPrefix(input: string, raw: string): string {
   return value
 }
 
-/** The most levels a parameter name may have. */
-export const MAX_LEVELS = 15
-
-export const TIERS = ['Standard', 'Advanced', 'Intelligent-Tiering'] as const
-export type Tier = (typeof TIERS)[number]
-
 export function parseTier(input: string, raw: string): Tier {
   const value = raw.trim()
   const tier = TIERS.find((candidate) => candidate.toLowerCase() === value.toLowerCase())
@@ -66,15 +58,15 @@ export function parseTier(input: string, raw: string): Tier {
   return tier
 }
 
-export const MANAGED_BY_TAG = 'managed-by'
-export const MANAGED_BY_VALUE = 'zerotouch-secrets'
 const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u
-const MAX_USER_TAGS = 49 // AWS allows 50 tags a resource; the action adds managed-by
 
 /** `key=value` lines. The `managed-by` tag is the action's own and cannot be set here. */
 export function parseTags(input: string, raw: string): Record<string, string> {
   const tags: Record<string, string> = {}
-  const lines = raw.split('\n').map((line) => line.trim()).filter(Boolean)
+  const lines = raw
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
   for (const line of lines) {
     const separator = line.indexOf('=')
     if (separator <= 0) throw new InputProblem(input, `"${line}" is not a key=value line`)
@@ -125,6 +117,9 @@ export function parseRegion(input: string, raw: string): string {
   return value
 }
 
+/** The longest wait a Node.js timer can hold (about 24.8 days); a longer one would fire at once. */
+const MAX_DURATION_MS = 2 ** 31 - 1
+
 /** A duration: `90s`, `5m`, `1h`, or plain seconds. Returned in milliseconds. */
 export function parseDuration(input: string, raw: string): number {
   const value = raw.trim()
@@ -132,6 +127,7 @@ export function parseDuration(input: string, raw: string): number {
   if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
     throw new InputProblem(input, `"${value}" is not a duration such as 90s, 5m or a number of seconds`)
   }
+  if (millis > MAX_DURATION_MS) throw new InputProblem(input, `"${value}" is longer than the action can wait (24 days at most)`)
   return millis
 }
 

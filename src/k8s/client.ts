@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter } from 'node:path'
 import {
+  AuthorizationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   HttpMethod,
@@ -16,21 +17,12 @@ import {
   type CoreV1Event,
   type ObservableMiddleware
 } from '@kubernetes/client-node'
-import { KubeError, statusOf, toKubeError, type KubeCall } from './errors.js'
-import { kubeconfigCredentials, kubeconfigSource } from './kubeconfig.js'
-import {
-  ESO_GROUP,
-  ESO_PLURAL,
-  KNOWN_VERSIONS,
-  type ExternalSecret,
-  type ExternalSecretsApi,
-  type ExternalSecretsRef,
-  type KubeEvent,
-  type Listed,
-  type WatchEventType,
-  type WatchHandle,
-  type WatchHandlers
-} from './types.js'
+import { httpStatusOf, KubeError, statusOf, toKubeError, type KubeCall } from './errors.js'
+import { isYaml, kubeconfigCredentials, kubeconfigSource } from './kubeconfig.js'
+import { InputProblem } from '../errors.js'
+import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS, type ExternalSecret } from '../eso/model.js'
+import type { ExternalSecretsApi, ExternalSecretsRef } from './api.js'
+import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
 export interface KubeApiOptions {
   /** Kubeconfig file content; empty: KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -61,6 +53,7 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
   const server = kc.getCurrentCluster()?.server ?? ''
   const custom = kc.makeApiClient(CustomObjectsApi)
   const core = kc.makeApiClient(CoreV1Api)
+  const authorization = kc.makeApiClient(AuthorizationV1Api)
   const watcher = new Watch(kc)
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 25
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
@@ -88,14 +81,15 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
     let ended = false
     let stopped = false
     let established = false
-    let controller: AbortController | undefined
+    // The request's controller, once the watch has started; the stream may end before that.
+    const request: { controller?: AbortController } = {}
     const end = (error?: unknown): void => {
       if (ended) return
       ended = true
-      controller?.abort()
+      request.controller?.abort()
       if (!stopped) handlers.onEnd(error)
     }
-    controller = await watcher.watch(
+    request.controller = await watcher.watch(
       path,
       { allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds, ...query },
       (type: string, object: unknown) => {
@@ -106,7 +100,7 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
           return
         }
         if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED' || type === 'BOOKMARK') {
-          handlers.onEvent({ type: type as WatchEventType, object: object as T })
+          handlers.onEvent({ type, object: object as T })
         }
       },
       (error: unknown) => {
@@ -116,7 +110,7 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
       }
     )
     established = true
-    if (ended) controller.abort()
+    if (ended) request.controller.abort()
     return {
       stop: () => {
         stopped = true
@@ -126,7 +120,10 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
   }
 
   return {
-    discoverVersion: () => call({ verb: 'get', resource: `API group ${ESO_GROUP}` }, () => discoverVersion(kc, server, requestTimeoutMs)),
+    discoverVersion: () => {
+      const what = { verb: 'get', resource: `API group ${ESO_GROUP}`, server }
+      return call(what, () => discoverVersion(kc, what, requestTimeoutMs))
+    },
 
     listExternalSecrets: (ref) =>
       call({ verb: 'list', resource: ES_RESOURCE, namespace: ref.namespace }, () =>
@@ -141,11 +138,12 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
 
     patchAnnotation: (ref, name, key, value) =>
       call({ verb: 'patch', resource: ES_RESOURCE, namespace: ref.namespace }, async () => {
-        const patched = await custom.patchNamespacedCustomObject(
+        const patched: unknown = await custom.patchNamespacedCustomObject(
           { group: ESO_GROUP, version: ref.version, namespace: ref.namespace, plural: ESO_PLURAL, name, body: { metadata: { annotations: { [key]: value } } } },
           setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withTimeout)
         )
-        return patched as ExternalSecret
+        if (!isExternalSecret(patched)) throw new KubeError('other', `patch ${ES_RESOURCE} in namespace "${ref.namespace}": the API server did not answer with the ExternalSecret`)
+        return patched
       }),
 
     listEvents: (namespace) =>
@@ -164,13 +162,30 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
         handlers
       ),
 
+    namespaceExists: (namespace) =>
+      call({ verb: 'get', resource: 'namespaces' }, async () => {
+        try {
+          await core.readNamespace({ name: namespace }, withTimeout)
+          return true
+        } catch (error) {
+          const status = httpStatusOf(error)
+          if (status === 404) return false
+          if (status === 403) return undefined
+          throw error
+        }
+      }),
+
+    accessAllowed: ({ verb, group, resource, namespace }) =>
+      call({ verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' }, async () => {
+        const review = await authorization.createSelfSubjectAccessReview(
+          { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource, namespace } } } },
+          withTimeout
+        )
+        return review.status?.allowed === true
+      }),
+
     watchEvents: (namespace, resourceVersion, handlers) =>
-      watch(
-        `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
-        { fieldSelector: EVENT_SELECTOR, resourceVersion },
-        { verb: 'watch', resource: 'events', namespace },
-        handlers
-      )
+      watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { fieldSelector: EVENT_SELECTOR, resourceVersion }, { verb: 'watch', resource: 'events', namespace }, handlers)
   }
 }
 
@@ -188,48 +203,84 @@ async function allPages<T>(page: (token?: string) => Promise<{ items: T[]; resou
   return { items, resourceVersion }
 }
 
-/** Loads the kubeconfig from the first source that has one, masking its credentials first. */
+/**
+ * Loads the kubeconfig from the first source that has one, masking its content and credentials
+ * before anything parses it for use, and selects the context. The one place the kubeconfig is read
+ * and checked; a problem with it is an InputProblem naming `kubeconfig` or `kube-context`, never
+ * quoting the content.
+ */
 export function loadKubeConfig(options: KubeApiOptions): KubeConfig {
   const env = options.env ?? process.env
   const source = kubeconfigSource(options.kubeconfig, env, options.home ?? env.HOME ?? homedir(), existsSync, delimiter)
   const kc = new KubeConfig()
-  const maskContent = (content: string): void => {
-    if (content.trim()) options.mask(content)
-    kubeconfigCredentials(content).forEach(options.mask)
-  }
-  try {
-    switch (source.kind) {
-      case 'content':
-        maskContent(source.content)
-        kc.loadFromString(source.content)
-        break
-      case 'files': {
-        source.files.forEach((file) => maskContent(readFileSync(file, 'utf8')))
-        kc.loadFromFile(source.files[0])
-        for (const file of source.files.slice(1)) {
-          const more = new KubeConfig()
-          more.loadFromFile(file)
-          kc.mergeConfig(more, true)
-        }
-        break
-      }
-      case 'in-cluster':
-        if (existsSync(SERVICE_ACCOUNT_TOKEN)) options.mask(readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim())
-        kc.loadFromCluster()
-        break
-      case 'none':
-        throw new KubeError(
-          'config',
-          'no kubeconfig: set the kubeconfig input (the file content, e.g. from a secret), or KUBECONFIG, or provide ~/.kube/config, or run the job inside the cluster'
-        )
-    }
-  } catch (error) {
-    if (error instanceof KubeError) throw error
-    throw new KubeError('config', `the kubeconfig cannot be read: ${(error as Error).message}`)
+  switch (source.kind) {
+    case 'none':
+      throw new InputProblem('kubeconfig', 'no kubeconfig: set the kubeconfig input (the file content, e.g. from a secret), or KUBECONFIG, or provide ~/.kube/config, or run the job inside the cluster')
+    case 'in-cluster':
+      if (options.context) throw new InputProblem('kube-context', `"${options.context}" cannot be used: there is no kubeconfig, only the in-cluster service account`)
+      if (existsSync(SERVICE_ACCOUNT_TOKEN)) options.mask(readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim())
+      readingKubeconfig(() => kc.loadFromCluster())
+      break
+    case 'content':
+      loadMasked(kc, [{ content: source.content, what: 'the input' }], options.mask)
+      break
+    case 'files':
+      loadMasked(
+        kc,
+        source.files.map((file) => ({ content: readFileSync(file, 'utf8'), what: `KUBECONFIG file ${file}`, file })),
+        options.mask
+      )
+      break
   }
   maskTokenFiles(kc, options.mask)
   selectContext(kc, options.context)
   return allowPlainHttp(kc)
+}
+
+/** One kubeconfig document: a file's (its relative paths are relative to its folder) or the input's. */
+interface KubeconfigDocument {
+  readonly content: string
+  /** For messages: `the input`, `KUBECONFIG file /path`. */
+  readonly what: string
+  readonly file?: string
+}
+
+/** Masks each document, checks it is YAML (a parser's error would quote it), then loads them merged, the first winning. */
+function loadMasked(kc: KubeConfig, documents: readonly KubeconfigDocument[], mask: (value: string) => void): void {
+  for (const { content, what } of documents) {
+    if (content.trim()) mask(content)
+    kubeconfigCredentials(content).forEach(mask)
+    if (!isYaml(content)) throw new InputProblem('kubeconfig', `${what} is not valid YAML`)
+  }
+  readingKubeconfig(() => {
+    const loaded = documents.map(({ content, file }) => {
+      const one = new KubeConfig()
+      if (file) one.loadFromFile(file)
+      else one.loadFromString(content)
+      return one
+    })
+    // kubectl's merge of KUBECONFIG: the first file to name a cluster, user or context, or to set current-context, wins.
+    kc.loadFromOptions({
+      clusters: firstByName(loaded.flatMap((one) => one.getClusters())),
+      users: firstByName(loaded.flatMap((one) => one.getUsers())),
+      contexts: firstByName(loaded.flatMap((one) => one.getContexts())),
+      currentContext: loaded.map((one) => one.getCurrentContext()).find(Boolean) ?? ''
+    })
+  })
+}
+
+function firstByName<T extends { readonly name: string }>(items: readonly T[]): T[] {
+  const first = new Map<string, T>()
+  for (const item of items) if (!first.has(item.name)) first.set(item.name, item)
+  return [...first.values()]
+}
+
+function readingKubeconfig(load: () => void): void {
+  try {
+    load()
+  } catch (error) {
+    throw new InputProblem('kubeconfig', `cannot be read: ${error instanceof Error ? error.message : String(error)}`)
+  }
 }
 
 /**
@@ -263,17 +314,12 @@ function maskTokenFiles(kc: KubeConfig, mask: (value: string) => void): void {
 function selectContext(kc: KubeConfig, context: string): void {
   const names = kc.getContexts().map(({ name }) => name)
   const available = names.length ? names.map((name) => `"${name}"`).join(', ') : 'none'
-  if (context) {
-    if (!kc.getContextObject(context)) {
-      throw new KubeError('config', `kube-context: the kubeconfig has no context "${context}"; available contexts: ${available}`)
-    }
-    kc.setCurrentContext(context)
-  } else if (!kc.getCurrentContext() || !kc.getContextObject(kc.getCurrentContext())) {
-    throw new KubeError('config', `the kubeconfig has no current-context: set kube-context to one of: ${available}`)
-  }
-  const cluster = kc.getCurrentCluster()
-  if (!cluster?.server) {
-    throw new KubeError('config', `context "${kc.getCurrentContext()}" names a cluster that the kubeconfig does not define (or it has no server address)`)
+  const wanted = context || kc.getCurrentContext()
+  if (!wanted) throw new InputProblem('kube-context', `the kubeconfig has no current-context: set kube-context to one of: ${available}`)
+  if (!kc.getContextObject(wanted)) throw new InputProblem('kube-context', `the kubeconfig has no context "${wanted}"; available contexts: ${available}`)
+  kc.setCurrentContext(wanted)
+  if (!kc.getCurrentCluster()?.server) {
+    throw new InputProblem('kube-context', `context "${wanted}" names a cluster that the kubeconfig does not define (or it has no server address)`)
   }
 }
 
@@ -283,15 +329,15 @@ interface ApiGroup {
 }
 
 /** GET /apis/external-secrets.io: the preferred version, if it is one whose fields the phase knows. */
-async function discoverVersion(kc: KubeConfig, server: string, timeoutMs: number): Promise<string> {
-  const request = new RequestContext(`${server.replace(/\/+$/, '')}/apis/${ESO_GROUP}`, HttpMethod.GET)
+async function discoverVersion(kc: KubeConfig, what: KubeCall, timeoutMs: number): Promise<string> {
+  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${ESO_GROUP}`, HttpMethod.GET)
   request.setHeaderParam('Accept', 'application/json')
   request.setSignal(AbortSignal.timeout(timeoutMs))
   await kc.applySecurityAuthentication(request)
   const response = await new IsomorphicFetchHttpLibrary().send(request).toPromise()
   const text = await response.body.text()
   if (response.httpStatusCode === 404) throw missingCrd()
-  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw { code: response.httpStatusCode, body: text }
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw toKubeError({ code: response.httpStatusCode, body: text }, what)
   const group = JSON.parse(text) as ApiGroup
   return chooseVersion(group)
 }
@@ -307,13 +353,8 @@ export function chooseVersion(group: ApiGroup): string {
 }
 
 export function missingCrd(served: readonly string[] = []): KubeError {
-  const what = served.length
-    ? `serves only ${served.map((version) => `${ESO_GROUP}/${version}`).join(', ')}, without ExternalSecret v1 or v1beta1`
-    : `does not serve the ${ESO_GROUP} API`
-  return new KubeError(
-    'missing-crd',
-    `the cluster ${what}: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.`
-  )
+  const what = served.length ? `serves only ${served.map((version) => `${ESO_GROUP}/${version}`).join(', ')}, without ExternalSecret v1 or v1beta1` : `does not serve the ${ESO_GROUP} API`
+  return new KubeError('missing-crd', `the cluster ${what}: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.`)
 }
 
 function plainEvent(event: CoreV1Event): KubeEvent {

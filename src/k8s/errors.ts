@@ -4,20 +4,11 @@
  * undici network errors: cause.code) without importing it.
  */
 
+import { ActionError, type ErrorCode } from '../errors.js'
 import { networkErrorCode } from '../network.js'
+import type { Redactor } from '../secrets/redact.js'
 
-export type KubeErrorKind =
-  | 'forbidden'
-  | 'unauthorized'
-  | 'not-found'
-  | 'missing-crd'
-  | 'conflict'
-  | 'gone'
-  | 'throttled'
-  | 'server'
-  | 'unreachable'
-  | 'config'
-  | 'other'
+export type KubeErrorKind = 'forbidden' | 'unauthorized' | 'not-found' | 'missing-crd' | 'conflict' | 'gone' | 'throttled' | 'server' | 'unreachable' | 'other'
 
 export class KubeError extends Error {
   readonly kind: KubeErrorKind
@@ -78,7 +69,7 @@ export function statusOf(body: unknown): KubeStatus | undefined {
       return body.trim() ? { message: body.trim() } : undefined
     }
   }
-  if (value && typeof value === 'object') return value as KubeStatus
+  if (value && typeof value === 'object') return value
   return undefined
 }
 
@@ -101,7 +92,7 @@ function networkCode(error: unknown): string | undefined {
  * `User "x" cannot patch resource "externalsecrets" in API group "external-secrets.io" in the
  * namespace "apps"`: the API server's 403 message, taken apart.
  */
-export function parseForbidden(message: string): { user?: string; verb: string; resource: string; group: string; namespace?: string } | undefined {
+export function parseForbidden(message: string): Permission | undefined {
   const match = /(?:User "([^"]*)" )?cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/.exec(message)
   if (!match) return undefined
   return { user: match[1], verb: match[2], resource: match[3], group: match[4], namespace: match[5] }
@@ -155,28 +146,39 @@ function forbidden(serverMessage: string, call: KubeCall, status: number): KubeE
     )
   }
   const parsed = parseForbidden(serverMessage)
-  const verb = parsed?.verb ?? call.verb
-  const group = parsed ? parsed.group : call.resource.includes('.') ? call.resource.slice(call.resource.indexOf('.') + 1) : ''
-  const resource = parsed?.resource ?? call.resource.split('.')[0]
-  const namespace = parsed ? parsed.namespace : call.namespace
-  const who = parsed?.user ? `"${parsed.user}"` : 'the identity of the kubeconfig'
+  const denied: Permission = parsed ?? {
+    verb: call.verb,
+    group: call.resource.includes('.') ? call.resource.slice(call.resource.indexOf('.') + 1) : '',
+    resource: call.resource.split('.')[0],
+    namespace: call.namespace
+  }
+  return new KubeError('forbidden', forbiddenMessage(denied), status)
+}
+
+/** One permission of RBAC: a verb on a resource of an API group, in a namespace or cluster-wide. */
+export interface Permission {
+  readonly verb: string
+  /** '' for the core group. */
+  readonly group: string
+  readonly resource: string
+  readonly namespace?: string
+  /** Who was refused, when the server said. */
+  readonly user?: string
+}
+
+/** `forbidden: "x" may not patch externalsecrets.external-secrets.io in namespace "apps". Grant ...` */
+export function forbiddenMessage({ verb, group, resource, namespace, user }: Permission): string {
+  const who = user ? `"${user}"` : 'the identity of the kubeconfig'
   const qualified = group ? `${resource}.${group}` : resource
   const scope = namespace ? `in namespace "${namespace}"` : 'at the cluster scope'
   const binding = namespace ? `a Role in namespace "${namespace}" and a RoleBinding` : 'a ClusterRole and a ClusterRoleBinding'
-  return new KubeError(
-    'forbidden',
-    `forbidden: ${who} may not ${verb} ${qualified} ${scope}. Grant verb "${verb}" on resource "${resource}" (apiGroup "${group}") to it with ${binding}.`,
-    status
-  )
+  return `forbidden: ${who} may not ${verb} ${qualified} ${scope}. Grant verb "${verb}" on resource "${resource}" (apiGroup "${group}") to it with ${binding}.`
 }
 
 function unreachable(code: string, call: KubeCall): KubeError {
   const server = call.server ? ` at ${call.server}` : ''
   if (TLS_CODES.has(code)) {
-    return new KubeError(
-      'unreachable',
-      `cannot connect to the Kubernetes API server${server}: its TLS certificate was refused (${code}); check certificate-authority-data of the kubeconfig's cluster`
-    )
+    return new KubeError('unreachable', `cannot connect to the Kubernetes API server${server}: its TLS certificate was refused (${code}); check certificate-authority-data of the kubeconfig's cluster`)
   }
   return new KubeError(
     'unreachable',
@@ -187,4 +189,25 @@ function unreachable(code: string, call: KubeCall): KubeError {
 /** Failures a repeat of the same idempotent call may cure. */
 export function isRetryable(error: unknown): boolean {
   return error instanceof KubeError && (error.kind === 'conflict' || error.kind === 'throttled' || error.kind === 'server' || error.kind === 'unreachable')
+}
+
+/** The catalogue code of a Kubernetes failure. */
+export function kubeErrorCode(error: unknown): ErrorCode {
+  if (!(error instanceof KubeError)) return 'ZT199'
+  if (error.kind === 'missing-crd') return 'ZT141'
+  if (error.kind === 'forbidden') return 'ZT142'
+  return 'ZT140'
+}
+
+/**
+ * Runs calls to the cluster; a failure stops the run with its catalogue code, the headline saying
+ * what has not happened yet (`Nothing was written`, `Nothing was annotated`).
+ */
+export async function stopOnKubeError<T>(operation: () => Promise<T>, notYet: string, redact: Redactor): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    if (error instanceof ActionError) throw error
+    throw new ActionError(kubeErrorCode(error), `${notYet}: ${redact(error instanceof Error ? error.message : String(error))}`)
+  }
 }

@@ -1,12 +1,4 @@
-/**
- * The shapes the sync phase reads from the Kubernetes API, as plain JSON: only the fields it uses.
- * Both external-secrets.io versions (v1, v1beta1) share them.
- */
-
-export const ESO_GROUP = 'external-secrets.io'
-export const ESO_PLURAL = 'externalsecrets'
-/** The versions whose ExternalSecret fields the phase knows, most preferred first. */
-export const KNOWN_VERSIONS = ['v1', 'v1beta1'] as const
+/** The shapes the action reads from the Kubernetes API, as plain JSON: only the fields it uses. */
 
 export interface ObjectMeta {
   readonly name: string
@@ -23,26 +15,6 @@ export interface Condition {
   readonly reason?: string
   readonly message?: string
   readonly lastTransitionTime?: string
-}
-
-export interface ExternalSecret {
-  readonly apiVersion?: string
-  readonly kind?: string
-  readonly metadata: ObjectMeta
-  readonly spec?: {
-    readonly refreshPolicy?: string
-    readonly refreshInterval?: string
-    readonly data?: ReadonlyArray<{ readonly secretKey?: string; readonly remoteRef?: { readonly key?: string; readonly version?: string } }>
-    readonly dataFrom?: ReadonlyArray<{
-      readonly extract?: { readonly key?: string; readonly version?: string }
-      readonly find?: { readonly path?: string }
-    }>
-  }
-  readonly status?: {
-    readonly syncedResourceVersion?: string
-    readonly refreshTime?: string
-    readonly conditions?: readonly Condition[]
-  }
 }
 
 /** A core/v1 Event, reduced. */
@@ -90,33 +62,13 @@ export interface WatchHandle {
   stop(): void
 }
 
-export interface ExternalSecretsRef {
-  /** external-secrets.io version, from discoverVersion(). */
-  readonly version: string
+/** A namespaced object's identity. */
+export interface ObjectRef {
   readonly namespace: string
-  readonly labelSelector: string
+  readonly name: string
 }
 
-/**
- * The Kubernetes calls of the sync phase. Errors are KubeErrors (see errors.ts). One watch is
- * one HTTP request: it ends, and the caller resumes it (see sync/watch.ts).
- */
-export interface ExternalSecretsApi {
-  /** The version of external-secrets.io the cluster prefers; a KubeError `missing-crd` when none is served. */
-  discoverVersion(): Promise<string>
-  listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>>
-  /** A JSON merge patch setting one annotation; returns the object as patched (status included). */
-  patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
-  /** Events in the namespace about ExternalSecrets. */
-  listEvents(namespace: string): Promise<Listed<KubeEvent>>
-  watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>): Promise<WatchHandle>
-  watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle>
-}
-
+/** `namespace/name`, for messages. */
 export function qualifiedName(object: { metadata: ObjectMeta }, namespace?: string): string {
   return `${object.metadata.namespace ?? namespace ?? ''}/${object.metadata.name}`
-}
-
-export function readyCondition(es: ExternalSecret): Condition | undefined {
-  return es.status?.conditions?.find((condition) => condition.type === 'Ready')
 }

@@ -1,7 +1,6 @@
-import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../inputs/parsers.js'
-import type { Tier } from '../inputs/parsers.js'
-import { tierLimit, type Secret } from '../secrets/keys.js'
-import { parameterName, type StoredParameter } from '../ssm/store.js'
+import type { Secret } from '../secrets/keys.js'
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, tierLimit, type Tier } from '../ssm/rules.js'
+import type { StoredParameter } from '../ssm/store.js'
 
 export type KeyAction = 'create' | 'update' | 'unchanged'
 
@@ -53,9 +52,7 @@ export function foreignOwner(tags: Readonly<Record<string, string>>): string | u
 
 export function ownershipProblem(name: string, tags: Readonly<Record<string, string>>): string | undefined {
   const owner = foreignOwner(tags)
-  return owner === undefined
-    ? undefined
-    : `${name} is tagged ${MANAGED_BY_TAG}=${owner}: it belongs to another tool and the action will not overwrite or delete it`
+  return owner === undefined ? undefined : `${name} is tagged ${MANAGED_BY_TAG}=${owner}: it belongs to another tool and the action will not overwrite or delete it`
 }
 
 /** The tags still to add to a parameter, or undefined when it already carries all of them. */
@@ -64,7 +61,10 @@ export function missingTags(desired: Readonly<Record<string, string>>, current: 
   return missing.length ? Object.fromEntries(missing) : undefined
 }
 
-/** Prune deletes only the action's own parameters that the input no longer has. */
+/**
+ * The parameters listed under the service's path that this run's secrets no longer name. Only
+ * those of them tagged as the action's own (isManaged) are deleted; the caller checks the tags.
+ */
 export function pruneCandidates(listed: readonly string[], keep: ReadonlySet<string>): string[] {
   return listed.filter((name) => !keep.has(name))
 }

@@ -1,23 +1,29 @@
 import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
-import type { Tier } from '../inputs/parsers.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readParameters } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { inBatches, parameterName, type ParameterStore, type StoredParameter } from '../ssm/store.js'
+import { keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { inBatches, type ParameterStore, type StoredParameter } from '../ssm/store.js'
 import { desiredTags, diffSecrets, isManaged, missingTags, ownershipProblem, pruneCandidates, type KeyPlan } from './plan.js'
 
-export interface PushOptions {
-  readonly secrets: readonly Secret[]
-  /** `/<prefix>/<environment>/<service>` */
-  readonly path: string
+/** How the push writes: the tier and key of new versions, the user's tags, and whether it prunes. */
+export interface WriteSettings {
   readonly tier: Tier
   readonly kmsKeyId?: string
   readonly tags: Readonly<Record<string, string>>
   readonly prune: boolean
+}
+
+/** The push phase's slice of the configuration. */
+export interface PushConfig {
+  readonly target: ServiceTarget
+  /** The secrets to push; empty when the push phase is skipped. */
+  readonly secrets: readonly Secret[]
+  readonly write: WriteSettings
   readonly dryRun: boolean
 }
 
@@ -61,38 +67,38 @@ interface PushPlan {
  * The push phase: read what SSM holds, plan, stop on any problem before writing, then write
  * only what changed, tag it, and prune if asked. Dry-run stops after the plan.
  */
-export async function pushSecrets(options: PushOptions, deps: PushDependencies): Promise<PushReport> {
-  const calls = new SsmCalls(deps)
-  const { plans, tagsByName, doomed, notOwned } = await planPush(options, calls)
-  if (options.dryRun) {
+export async function pushSecrets(config: PushConfig, deps: PushDependencies): Promise<PushReport> {
+  const calls = new SsmCalls(deps, config.write)
+  const { plans, tagsByName, doomed, notOwned } = await planPush(config, calls)
+  if (config.dryRun) {
     return { dryRun: true, outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)], notOwned }
   }
-  const tags = desiredTags(options.tags)
+  const tags = desiredTags(config.write.tags)
   const writes = pLimit(WRITE_CONCURRENCY)
-  const outcomes = await Promise.all(
-    plans.map((plan) => (plan.action === 'unchanged' ? plannedOutcome(plan) : writes(() => calls.write(plan, options, tags, tagsByName.get(plan.name)))))
-  )
+  const outcomes = await Promise.all(plans.map((plan) => (plan.action === 'unchanged' ? Promise.resolve(plannedOutcome(plan)) : writes(() => calls.write(plan, tags, tagsByName.get(plan.name))))))
   outcomes.push(...(await calls.delete(doomed)))
   return { dryRun: false, outcomes, notOwned }
 }
 
-async function planPush(options: PushOptions, calls: SsmCalls): Promise<PushPlan> {
-  let plan: PushPlan
-  const problems: string[] = []
+async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls): Promise<PushPlan> {
+  const current = await readingSsm(calls, () => calls.read(secrets.map(({ key }) => parameterName(target.path, key))))
+  const diff = diffSecrets(secrets, target.path, current, write.tier)
+  const updates = diff.plans.filter((candidate) => candidate.action === 'update')
+  const tagsByName = await readingSsm(calls, () => calls.tags(updates.map(({ name }) => name)))
+  const keep = new Set(diff.plans.map(({ name }) => name))
+  const prune = write.prune ? await readingSsm(calls, () => calls.planPrune(target.path, keep)) : { doomed: [], notOwned: [] }
+  const problems = [...diff.problems, ...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? [])]
+  if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
+  return { plans: diff.plans, tagsByName, ...prune }
+}
+
+/** An SSM read of the plan: its failure stops the run before anything is written. */
+async function readingSsm<T>(calls: SsmCalls, read: () => Promise<T>): Promise<T> {
   try {
-    const current = await calls.read(options.secrets.map(({ key }) => parameterName(options.path, key)))
-    const diff = diffSecrets(options.secrets, options.path, current, options.tier)
-    problems.push(...diff.problems)
-    const updates = diff.plans.filter((candidate) => candidate.action === 'update')
-    const tagsByName = await calls.tags(updates.map(({ name }) => name))
-    problems.push(...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? []))
-    const prune = options.prune ? await calls.planPrune(options.path, new Set(diff.plans.map(({ name }) => name))) : { doomed: [], notOwned: [] }
-    plan = { plans: diff.plans, tagsByName, ...prune }
+    return await read()
   } catch (error) {
     throw new ActionError('ZT120', `Nothing was written: reading SSM failed. ${calls.explain(error)}`)
   }
-  if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
-  return plan
 }
 
 function plannedOutcome(plan: KeyPlan): KeyOutcome {
@@ -106,21 +112,24 @@ function identity({ key, name, source }: KeyPlan): Pick<KeyOutcome, 'key' | 'nam
 }
 
 function deletedOutcome(name: string): KeyOutcome {
-  return { key: name.slice(name.lastIndexOf('/') + 1), name, result: 'deleted' }
+  return { key: keyOf(name), name, result: 'deleted' }
 }
 
 /** The SSM calls of the push phase, each under the retry policy, with errors explained. */
 class SsmCalls {
-  private readonly reads = pLimit(READ_CONCURRENCY)
+  /** Tag reads and delete batches, a few at once (writes have their own limit). */
+  private readonly concurrent = pLimit(READ_CONCURRENCY)
   private readonly store: ParameterStore
   private readonly policy: RetryPolicy
   /** PutParameter's quota (about 3 a second per account) is shared by every writer of the run. */
   private readonly puts: Pacer
   private readonly redact: Redactor
+  private readonly settings: WriteSettings
 
-  constructor({ store, redact, retry }: PushDependencies) {
+  constructor({ store, redact, retry }: PushDependencies, settings: WriteSettings) {
     this.store = store
     this.redact = redact
+    this.settings = settings
     this.policy = retry ?? DEFAULT_RETRY_POLICY
     this.puts = new Pacer(this.policy)
   }
@@ -143,22 +152,22 @@ class SsmCalls {
   }
 
   /** Writes one key; a failure becomes a `failed` outcome naming the reason, never an exception. */
-  async write(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
+  async write(plan: KeyPlan, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
     try {
       if (plan.action === 'create') {
-        const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags }, options)
+        const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags })
         if (created !== 'exists') return { ...identity(plan), result: 'created', version: created }
-        return await this.writeOverExisting(plan, options, tags)
+        return await this.writeOverExisting(plan, tags)
       }
-      return await this.overwrite(plan, options, tags, currentTags ?? {})
+      return await this.overwrite(plan, tags, currentTags ?? {})
     } catch (error) {
       return { ...identity(plan), result: 'failed', reason: this.explain(error) }
     }
   }
 
   /** Writes a new version, then adds whatever tags it lacks (adopting an untagged parameter). */
-  private async overwrite(plan: KeyPlan, options: PushOptions, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
-    const version = await this.putUnlessAlreadyThere(plan, { overwrite: true }, options)
+  private async overwrite(plan: KeyPlan, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
+    const version = await this.putUnlessAlreadyThere(plan, { overwrite: true })
     try {
       await this.tagIfNeeded(plan.name, tags, currentTags)
     } catch (error) {
@@ -171,30 +180,34 @@ class SsmCalls {
    * A parameter appeared between the plan and the create: another run of the action, most likely.
    * Plan that one key again: equal is done, another owner is refused, else overwrite it.
    */
-  private async writeOverExisting(plan: KeyPlan, options: PushOptions, tags: Record<string, string>): Promise<KeyOutcome> {
+  private async writeOverExisting(plan: KeyPlan, tags: Record<string, string>): Promise<KeyOutcome> {
     const [current] = await this.read([plan.name])
     if (current?.value === plan.value) return { ...identity(plan), result: 'unchanged', version: current.version }
     const currentTags = (await this.tags([plan.name])).get(plan.name) ?? {}
     const refused = ownershipProblem(plan.name, currentTags)
     if (refused) return { ...identity(plan), result: 'failed', reason: refused }
-    return this.overwrite(plan, options, tags, currentTags)
+    return this.overwrite(plan, tags, currentTags)
   }
 
   /**
    * PutParameter under the retry policy. After an ambiguous failure (5xx, connection reset) the
    * write may have landed: read first, so a retry never stacks a duplicate version.
    */
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: true }, options: PushOptions): Promise<number>
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: false; tags: Record<string, string> }, options: PushOptions): Promise<number | 'exists'>
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: boolean; tags?: Record<string, string> }, options: PushOptions): Promise<number | 'exists'> {
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: true }): Promise<number>
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: false; tags: Record<string, string> }): Promise<number | 'exists'>
+  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: boolean; tags?: Record<string, string> }): Promise<number | 'exists'> {
     try {
-      return await withRetry(async (attempt) => {
-        if (attempt.previousFailure === 'ambiguous') {
-          const { found } = await this.store.getParameters([plan.name], true)
-          if (found[0]?.value === plan.value) return found[0].version
-        }
-        return this.store.putParameter({ name: plan.name, value: plan.value, tier: options.tier, kmsKeyId: options.kmsKeyId, ...mode })
-      }, this.policy, this.puts)
+      return await withRetry(
+        async (attempt) => {
+          if (attempt.previousFailure === 'ambiguous') {
+            const { found } = await this.store.getParameters([plan.name], true)
+            if (found[0]?.value === plan.value) return found[0].version
+          }
+          return this.store.putParameter({ name: plan.name, value: plan.value, tier: this.settings.tier, kmsKeyId: this.settings.kmsKeyId, ...mode })
+        },
+        this.policy,
+        this.puts
+      )
     } catch (error) {
       if ((error as Error).name === 'ParameterAlreadyExists' && !mode.overwrite) return 'exists'
       throw error
@@ -209,7 +222,7 @@ class SsmCalls {
   async delete(names: readonly string[]): Promise<KeyOutcome[]> {
     const batches = await Promise.all(
       inBatches(names).map((batch) =>
-        this.reads(async (): Promise<KeyOutcome[]> => {
+        this.concurrent(async (): Promise<KeyOutcome[]> => {
           try {
             const { deleted, missing } = await withRetry(() => this.store.deleteParameters(batch), this.policy)
             return [...deleted, ...missing].map(deletedOutcome)
@@ -223,7 +236,7 @@ class SsmCalls {
   }
 
   private bounded<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
-    return Promise.all(tasks.map((task) => this.reads(task)))
+    return Promise.all(tasks.map((task) => this.concurrent(task)))
   }
 
   explain(error: unknown): string {

@@ -1,4 +1,5 @@
 import type { KeyOutcome, KeyResult, PushReport } from '../push/push.js'
+import { MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../ssm/rules.js'
 
 /** What the push phase tells the log, the outputs and the job summary: names, never values. */
 
@@ -18,14 +19,12 @@ export function pushLogLines(report: PushReport): string[] {
     const reason = outcome.reason ? `: ${outcome.reason}` : ''
     return `${verb.padEnd(12)} ${outcome.name}${version}${source}${reason}`
   })
-  const kept = report.notOwned.map((name) => `${'kept'.padEnd(12)} ${name} (not tagged managed-by=zerotouch-secrets, so prune leaves it)`)
+  const kept = report.notOwned.map((name) => `${'kept'.padEnd(12)} ${name} (not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}, so prune leaves it)`)
   return [...lines, ...kept, totals(report)]
 }
 
 function totals(report: PushReport): string {
-  const counts = (['created', 'updated', 'unchanged', 'deleted', 'failed'] as const)
-    .map((result) => `${keysWith(report, result).length} ${result}`)
-    .join(', ')
+  const counts = (['created', 'updated', 'unchanged', 'deleted', 'failed'] as const).map((result) => `${keysWith(report, result).length} ${result}`).join(', ')
   return report.dryRun ? `Dry run, nothing written. A real run: ${counts}.` : `${counts}.`
 }
 

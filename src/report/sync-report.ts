@@ -1,5 +1,5 @@
 import type { SyncOutcome, SyncReport, SyncResult } from '../sync/sync.js'
-import { formatSeconds } from '../sync/wait.js'
+import { formatSeconds } from '../time.js'
 
 /** What the sync phase tells the log, the outputs and the job summary. Pure; imports no Kubernetes client. */
 
@@ -22,9 +22,7 @@ export function syncLogLines(report: SyncReport): string[] {
 }
 
 function totals(report: SyncReport): string {
-  const checks = report.verified
-    ? `Checked ${report.checkedReferences} references (${report.checkedParameters.length} parameters found in SSM).`
-    : 'References not checked (verify-references: false).'
+  const checks = report.verified ? `Checked ${report.checkedReferences} references (${report.checkedParameters.length} parameters found in SSM).` : 'References not checked (verify-references: false).'
   const annotation = `${report.annotation.key}=${report.annotation.value}`
   if (report.dryRun) {
     return `Dry run, nothing annotated. ${checks} A real run would annotate ${report.outcomes.length} ExternalSecrets (${report.apiVersion}) with ${report.annotation.key}.`
@@ -38,7 +36,7 @@ function totals(report: SyncReport): string {
 }
 
 /** `synced`: JSON array of `namespace/name` confirmed freshly synced. */
-export function syncOutputs(report: SyncReport): Record<string, string> {
+export function syncOutputs(report: Pick<SyncReport, 'outcomes'>): Record<string, string> {
   return { synced: JSON.stringify(sorted(report.outcomes.filter(({ result }) => result === 'synced')).map(name)) }
 }
 

@@ -1,5 +1,5 @@
 import { InputProblem } from '../errors.js'
-import { MAX_LEVELS, type Tier } from '../inputs/parsers.js'
+import { ADVANCED_LIMIT, MAX_LEVELS, MAX_NAME_LENGTH, parameterName, tierLimit, type Tier } from '../ssm/rules.js'
 import type { SelectedSecret } from './select.js'
 
 /** A secret ready to push: the original name, the normalized key and the value. */
@@ -16,14 +16,6 @@ export function normalizeKey(name: string): string {
   return name.toLowerCase()
 }
 
-const STANDARD_LIMIT = 4096
-const ADVANCED_LIMIT = 8192
-
-/** The largest value, in bytes of UTF-8, that a tier stores. */
-export function tierLimit(tier: Tier): number {
-  return tier === 'Standard' ? STANDARD_LIMIT : ADVANCED_LIMIT
-}
-
 /**
  * Normalizes every selected secret and checks names, duplicates, empty values and sizes.
  * Every problem is reported in one InputProblem; the messages name secrets, never values.
@@ -32,7 +24,7 @@ export function normalizeSecrets(selected: readonly SelectedSecret[], { tier, pa
   const problems = [
     ...selected.flatMap((secret) => {
       const invalidName = nameProblems(secret)
-      const invalidPath = path && !invalidName.length ? parameterNameProblems(secret, `${path}/${normalizeKey(secret.name)}`) : []
+      const invalidPath = path && !invalidName.length ? parameterNameProblems(secret, parameterName(path, normalizeKey(secret.name))) : []
       return [...invalidName, ...invalidPath, ...valueProblems(secret, tier)]
     }),
     ...duplicateProblems(selected)
@@ -49,9 +41,6 @@ function nameProblems({ source, name }: SelectedSecret): string[] {
   }
   return []
 }
-
-/** SSM counts 1,011 characters with the ARN prefix; this is the longest one, in GovCloud. */
-const MAX_NAME_LENGTH = 1011 - 'arn:aws-us-gov:ssm:ap-southeast-1:123456789012:parameter'.length
 
 function parameterNameProblems({ source }: SelectedSecret, name: string): string[] {
   const levels = name.split('/').length - 1
@@ -72,7 +61,5 @@ function valueProblems({ source, value }: SelectedSecret, tier: Tier): string[] 
 
 function duplicateProblems(selected: readonly SelectedSecret[]): string[] {
   const byKey = Map.groupBy(selected, ({ name }) => normalizeKey(name))
-  return [...byKey]
-    .filter(([key, group]) => key && group.length > 1)
-    .map(([key, group]) => `${group.map(({ source }) => `"${source}"`).join(' and ')} both become the key "${key}"`)
+  return [...byKey].filter(([key, group]) => key && group.length > 1).map(([key, group]) => `${group.map(({ source }) => `"${source}"`).join(' and ')} both become the key "${key}"`)
 }

@@ -1,12 +1,4 @@
-import {
-  AddTagsToResourceCommand,
-  DeleteParametersCommand,
-  GetParametersByPathCommand,
-  GetParametersCommand,
-  ListTagsForResourceCommand,
-  PutParameterCommand,
-  SSMClient
-} from '@aws-sdk/client-ssm'
+import { AddTagsToResourceCommand, DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
 
 export interface AwsStoreOptions {
@@ -24,9 +16,7 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
   return {
     async getParameters(names, decrypt) {
       const out = await client.send(new GetParametersCommand({ Names: [...names], WithDecryption: decrypt }))
-      const found = (out.Parameters ?? []).map(
-        (p): StoredParameter => ({ name: p.Name ?? '', value: p.Value ?? '', type: p.Type ?? '', version: p.Version ?? 0 })
-      )
+      const found = (out.Parameters ?? []).map((p): StoredParameter => ({ name: p.Name ?? '', value: p.Value ?? '', type: p.Type ?? '', version: p.Version ?? 0 }))
       return { found, missing: out.InvalidParameters ?? [] }
     },
 
@@ -34,9 +24,7 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       const names: string[] = []
       let NextToken: string | undefined
       do {
-        const out = await client.send(
-          new GetParametersByPathCommand({ Path: path, Recursive: false, WithDecryption: false, MaxResults: 10, NextToken })
-        )
+        const out = await client.send(new GetParametersByPathCommand({ Path: path, Recursive: false, WithDecryption: false, MaxResults: 10, NextToken }))
         names.push(...(out.Parameters ?? []).map((p) => p.Name ?? ''))
         NextToken = out.NextToken
       } while (NextToken)

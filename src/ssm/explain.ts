@@ -19,9 +19,7 @@ export function explainSsmError(error: unknown, redact: Redactor): string {
   switch (name) {
     case 'AccessDeniedException':
     case 'AccessDenied':
-      return denied
-        ? `AWS denied ${denied[1]} on ${denied[2]}: grant ${denied[1]} on that resource to the role the job assumes (see the IAM policy in the README)`
-        : `AWS denied the request: ${message}`
+      return denied ? `AWS denied ${denied[1]} on ${denied[2]}: grant ${denied[1]} on that resource to the role the job assumes (see the IAM policy in the README)` : `AWS denied the request: ${message}`
     case 'InvalidKeyId':
     case 'KMSNotFoundException':
     case 'KMSInvalidStateException':

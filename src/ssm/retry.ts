@@ -1,5 +1,5 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import { networkErrorCode } from '../network.js'
+import { backoffMs, systemClock, type Backoff } from '../time.js'
 import type { Pacer } from './pacer.js'
 
 /**
@@ -39,11 +39,8 @@ export function classifyFailure(error: unknown): FailureKind {
   return 'fatal'
 }
 
-
-export interface RetryPolicy {
-  /** First backoff ceiling; it doubles each attempt up to capMs (full jitter). */
-  readonly baseMs: number
-  readonly capMs: number
+/** The backoff (baseMs, capMs) is each retry's ceiling: the wait is a random share of it (full jitter). */
+export interface RetryPolicy extends Backoff {
   /** How long one operation keeps retrying before its last error stands. */
   readonly windowMs: number
   readonly sleep: (ms: number) => Promise<unknown>
@@ -61,8 +58,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseMs: 100,
   capMs: 5_000,
   windowMs: 120_000,
-  sleep: (ms) => delay(ms),
-  now: () => Date.now(),
+  sleep: (ms) => systemClock.sleep(ms),
+  now: () => systemClock.now(),
   random: () => Math.random()
 }
 
@@ -91,7 +88,7 @@ export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, 
         pacer.throttled(sentAt)
         if (policy.now() > deadline) throw error
       } else {
-        const backoff = policy.random() * Math.min(policy.capMs, policy.baseMs * 2 ** (attempt.number - 1))
+        const backoff = policy.random() * backoffMs(policy, attempt.number)
         if (policy.now() + backoff > deadline) throw error
         await policy.sleep(backoff)
       }

@@ -1,4 +1,4 @@
-import type { Tier } from '../inputs/parsers.js'
+import type { Tier } from './rules.js'
 
 /** A parameter as Parameter Store holds it. */
 export interface StoredParameter {
@@ -42,13 +42,4 @@ export function inBatches<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
   const batches: T[][] = []
   for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size))
   return batches
-}
-
-/** `/<prefix>/<environment>/<service>`: the only place the action writes or deletes. */
-export function servicePath(pathPrefix: string, environment: string, service: string): string {
-  return `${pathPrefix}/${environment}/${service}`
-}
-
-export function parameterName(servicePathValue: string, key: string): string {
-  return `${servicePathValue}/${key}`
 }

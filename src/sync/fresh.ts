@@ -1,4 +1,5 @@
-import { readyCondition, type Condition, type ExternalSecret } from '../k8s/types.js'
+import { readyCondition, type ExternalSecret } from '../eso/model.js'
+import type { Condition } from '../k8s/types.js'
 
 /**
  * The fresh-sync rule (ESO): `status.syncedResourceVersion` is written only on a successful sync

@@ -1,40 +1,39 @@
 import { randomBytes } from 'node:crypto'
-import { setTimeout as delay } from 'node:timers/promises'
 import pLimit from 'p-limit'
-import { ActionError, type ErrorCode } from '../errors.js'
-import { matchesLabelSelector, parseLabelSelector } from '../inputs/label-selector.js'
-import { isRetryable, KubeError } from '../k8s/errors.js'
-import { readyCondition, type ExternalSecret, type ExternalSecretsApi, type ExternalSecretsRef, type KubeEvent } from '../k8s/types.js'
+import { ActionError } from '../errors.js'
+import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems } from '../eso/guardrails.js'
+import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
+import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '../k8s/api.js'
+import { isRetryable, KubeError, stopOnKubeError } from '../k8s/errors.js'
+import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
+import type { KubeEvent, Listed } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
+import { backoffMs, formatSeconds, systemClock, type Backoff, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
-import { guardrailProblems, missingProblems, namesToVerify, pinnedVersionProblems, referencesOf, type Scope } from './guardrails.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
-import { resumableWatch, type ResumableWatch } from './watch.js'
+import { resumableWatch, watchExternalSecrets, type ResumableWatch } from '../k8s/watch.js'
 
-export interface SyncOptions {
-  /** Namespaces to look in; each must hold at least one selected ExternalSecret. */
-  readonly namespaces: readonly string[]
-  readonly labelSelector: string
+/** How the sync phase annotates and waits. */
+export interface SyncSettings {
   readonly annotationKey: string
   readonly wait: boolean
   readonly timeoutMs: number
   readonly verifyReferences: boolean
-  /** `/zerotouch`, no trailing slash */
-  readonly pathPrefix: string
-  readonly environment: string
-  readonly dryRun: boolean
-  /** Parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused. */
-  readonly written?: readonly string[]
 }
 
-export interface Clock {
-  now(): number
-  /** Resolves after `ms`, or early (without error) when `signal` aborts. */
-  sleep(ms: number, signal?: AbortSignal): Promise<unknown>
+/** The sync phase's slice of the configuration. */
+export interface SyncConfig {
+  /** Each namespace must hold at least one selected ExternalSecret. */
+  readonly cluster: Pick<ClusterSettings, 'namespaces'>
+  readonly selector: LabelSelector
+  readonly sync: SyncSettings
+  /** The environment every reference must stay in. */
+  readonly target: Scope
+  readonly dryRun: boolean
 }
 
 export interface SyncDependencies {
@@ -82,8 +81,11 @@ export interface SyncReport {
   readonly outcomes: SyncOutcome[]
 }
 
-const DEFAULT_CLOCK: Clock = { now: () => Date.now(), sleep: (ms, signal) => delay(ms, undefined, { signal }).catch(() => undefined) }
+const NOTHING_ANNOTATED = 'Nothing was annotated'
 const PATCH_CONCURRENCY = 4
+const PATCH_BACKOFF: Backoff = { baseMs: 100, capMs: 2_000 }
+/** How long stopped watches may take to settle before the phase returns anyway. */
+const WATCH_GRACE_MS = 1_000
 
 interface Selected {
   readonly ref: ExternalSecretsRef
@@ -91,34 +93,41 @@ interface Selected {
   readonly resourceVersion: string
 }
 
+/** What the earlier phases hand the sync phase. */
+export interface SyncInput {
+  /** The external-secrets.io version the pre-flight found. */
+  readonly apiVersion: string
+  /** The parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused. */
+  readonly written: ReadonlySet<string>
+}
+
 /**
- * The sync phase: discover the external-secrets.io version, list the selected ExternalSecrets,
- * check them (nothing is annotated if any check fails), annotate each with a value unique to
- * this run, then watch until each has freshly synced, failed, or the timeout passed.
+ * The sync phase: list the selected ExternalSecrets, check them (nothing is annotated if any check
+ * fails), annotate each with a value unique to this run, then watch until each has freshly synced,
+ * failed, or the timeout passed.
  */
-export async function syncExternalSecrets(options: SyncOptions, deps: SyncDependencies): Promise<SyncReport> {
-  const clock = deps.clock ?? DEFAULT_CLOCK
+export async function syncExternalSecrets(config: SyncConfig, { apiVersion, written }: SyncInput, deps: SyncDependencies): Promise<SyncReport> {
+  const { sync: settings, cluster, selector } = config
+  const clock = deps.clock ?? systemClock
   const log = deps.log ?? (() => undefined)
   const redact = deps.redact
   const annotationValue = deps.annotationValue ?? uniqueValue(clock.now())
 
-  const apiVersion = await beforeAnnotating(() => deps.kube.discoverVersion(), redact)
-  const selected = await beforeAnnotating(() => listSelected(deps.kube, apiVersion, options), redact)
+  const selected = await stopOnKubeError(() => listSelected(deps.kube, apiVersion, cluster.namespaces, selector), NOTHING_ANNOTATED, redact)
   const all = selected.flatMap(({ items }) => items)
-  log(`Selected ${all.length} ExternalSecrets (${ESO_API(apiVersion)}) matching "${options.labelSelector}" in ${options.namespaces.join(', ')}.`)
+  log(`Selected ${all.length} ExternalSecrets (${esoApiVersion(apiVersion)}) matching "${selector.text}" in ${cluster.namespaces.join(', ')}.`)
 
-  const scope: Scope = { pathPrefix: options.pathPrefix, environment: options.environment }
-  const checked = options.verifyReferences ? await verify(all, scope, new Set(options.written), deps) : { parameters: [], references: 0 }
+  const checked = settings.verifyReferences ? await verify(all, config.target, written, deps) : { parameters: [], references: 0 }
 
   const base = {
     apiVersion,
-    annotation: { key: options.annotationKey, value: annotationValue },
-    selector: options.labelSelector,
-    namespaces: options.namespaces,
-    verified: options.verifyReferences,
+    annotation: { key: settings.annotationKey, value: annotationValue },
+    selector: selector.text,
+    namespaces: cluster.namespaces,
+    verified: settings.verifyReferences,
     checkedParameters: checked.parameters,
     checkedReferences: checked.references,
-    timeoutMs: options.timeoutMs
+    timeoutMs: settings.timeoutMs
   }
   const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
     namespace: es.metadata.namespace ?? '',
@@ -126,20 +135,19 @@ export async function syncExternalSecrets(options: SyncOptions, deps: SyncDepend
     result,
     ...extra
   })
-  if (options.dryRun) {
+  if (config.dryRun) {
     return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
   }
 
   // Events listed before annotating: a failure Event this run causes is one this list does not hold.
-  const events = options.wait ? await beforeAnnotating(() => listEvents(deps.kube, options.namespaces), redact) : new Map<string, { items: KubeEvent[]; resourceVersion: string }>()
+  const events = settings.wait ? await stopOnKubeError(() => listEvents(deps.kube, cluster.namespaces), NOTHING_ANNOTATED, redact) : new Map<string, Listed<KubeEvent>>()
 
-  const patched = await annotate(selected, options.annotationKey, annotationValue, deps, clock)
-  const failedPatches = patched.filter((entry) => entry.error !== undefined)
-  const annotated = patched.filter((entry) => entry.error === undefined)
-  const patchOutcomes = failedPatches.map((entry) => outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error!)}` }))
-  log(`Annotated ${annotated.length} ExternalSecrets with ${options.annotationKey}=${annotationValue}.`)
-  if (!options.wait || !annotated.length) {
-    return { ...base, dryRun: false, waited: options.wait, outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes] }
+  const patched = await annotate(selected, settings.annotationKey, annotationValue, deps, clock)
+  const annotated = patched.flatMap((entry) => ('after' in entry ? [entry] : []))
+  const patchOutcomes = patched.flatMap((entry) => ('error' in entry ? [outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error)}` })] : []))
+  log(`Annotated ${annotated.length} ExternalSecrets with ${settings.annotationKey}=${annotationValue}.`)
+  if (!settings.wait || !annotated.length) {
+    return { ...base, dryRun: false, waited: settings.wait, outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes] }
   }
 
   const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
@@ -151,46 +159,35 @@ export async function syncExternalSecrets(options: SyncOptions, deps: SyncDepend
     annotatedAt: at
   }))
   const snapshot = snapshotEvents([...events.values()].flatMap(({ items }) => items))
-  const waiter = new SyncWaiter(targets, { snapshot, annotationKey: options.annotationKey, annotationValue })
-  log(`Waiting up to ${Math.round(options.timeoutMs / 1000)} s for ${targets.length} fresh syncs.`)
-  await waitForSyncs(waiter, selected.filter(({ ref }) => targets.some((target) => target.namespace === ref.namespace)), events, options, deps, clock)
+  const waiter = new SyncWaiter(targets, { snapshot, annotationKey: settings.annotationKey, annotationValue })
+  log(`Waiting up to ${formatSeconds(settings.timeoutMs / 1000)} s for ${targets.length} fresh syncs.`)
+  await waitForSyncs(
+    waiter,
+    selected.filter(({ ref }) => targets.some((target) => target.namespace === ref.namespace)),
+    events,
+    settings.timeoutMs,
+    deps.kube,
+    clock
+  )
   await explainFailures(waiter, deps.kube, clock)
 
   const waited = waiter.outcomes().map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
   return { ...base, dryRun: false, waited: true, outcomes: [...waited, ...patchOutcomes] }
 }
 
-const ESO_API = (version: string): string => `external-secrets.io/${version}`
-
-/** A failure before anything was annotated: the step fails, saying nothing changed. */
-async function beforeAnnotating<T>(operation: () => Promise<T>, redact: Redactor): Promise<T> {
-  try {
-    return await operation()
-  } catch (error) {
-    if (error instanceof ActionError) throw error
-    throw new ActionError(kubeErrorCode(error), `Nothing was annotated: ${redact(error instanceof Error ? error.message : String(error))}`)
-  }
-}
-
-/** The catalogue code of a Kubernetes failure before annotating. */
-function kubeErrorCode(error: unknown): ErrorCode {
-  if (!(error instanceof KubeError)) return 'ZT199'
-  if (error.kind === 'missing-crd') return 'ZT141'
-  if (error.kind === 'forbidden') return 'ZT142'
-  return 'ZT140'
-}
-
-async function listSelected(kube: ExternalSecretsApi, version: string, options: SyncOptions): Promise<Selected[]> {
-  const selector = parseLabelSelector('label-selector', options.labelSelector)
+async function listSelected(kube: ExternalSecretsApi, version: string, namespaces: readonly string[], selector: LabelSelector): Promise<Selected[]> {
   const selected = await Promise.all(
-    options.namespaces.map(async (namespace): Promise<Selected> => {
-      const ref = { version, namespace, labelSelector: options.labelSelector }
+    namespaces.map(async (namespace): Promise<Selected> => {
+      const ref = { version, namespace, labelSelector: selector.text }
       let listed
       try {
         listed = await kube.listExternalSecrets(ref)
       } catch (error) {
         if (error instanceof KubeError && error.kind === 'not-found') {
-          throw new KubeError('missing-crd', `the cluster does not serve ExternalSecrets at external-secrets.io/${version} (listing them in namespace "${namespace}" answered 404): the External Secrets Operator CRDs are not installed`)
+          throw new KubeError(
+            'missing-crd',
+            `the cluster does not serve ExternalSecrets at ${esoApiVersion(version)} (listing them in namespace "${namespace}" answered 404): the External Secrets Operator CRDs are not installed`
+          )
         }
         throw error
       }
@@ -203,7 +200,7 @@ async function listSelected(kube: ExternalSecretsApi, version: string, options: 
   if (empty.length) {
     throw new ActionError(
       'ZT143',
-      `Nothing was annotated: no ExternalSecret matches label selector "${options.labelSelector}" in namespace ${empty.join(', ')}. Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label.`
+      `Nothing was annotated: no ExternalSecret matches label selector "${selector.text}" in namespace ${empty.join(', ')}. Check the namespace and label-selector inputs, and that the ExternalSecrets carry the label.`
     )
   }
   return selected
@@ -212,7 +209,7 @@ async function listSelected(kube: ExternalSecretsApi, version: string, options: 
 /** The guardrails; throws an ActionError listing every problem at once, before any annotation. */
 async function verify(all: readonly ExternalSecret[], scope: Scope, written: ReadonlySet<string>, deps: SyncDependencies): Promise<{ parameters: string[]; references: number }> {
   const problems = guardrailProblems(all, scope)
-  const references = all.flatMap(referencesOf)
+  const references = all.flatMap(ownedReferences)
   problems.push(...pinnedVersionProblems(references, written))
   const names = namesToVerify(references, scope)
   let missing = new Set<string>()
@@ -231,18 +228,13 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, written: Rea
   return { parameters: names.filter((name) => !missing.has(name)), references: references.length }
 }
 
-async function listEvents(kube: ExternalSecretsApi, namespaces: readonly string[]): Promise<Map<string, { items: KubeEvent[]; resourceVersion: string }>> {
+async function listEvents(kube: ExternalSecretsApi, namespaces: readonly string[]): Promise<Map<string, Listed<KubeEvent>>> {
   const lists = await Promise.all(namespaces.map((namespace) => kube.listEvents(namespace)))
   return new Map(namespaces.map((namespace, index) => [namespace, lists[index]]))
 }
 
-interface Patched {
-  readonly es: ExternalSecret
-  /** The object as patched, status as it was at the annotation. */
-  readonly after: ExternalSecret
-  readonly at: number
-  readonly error?: string
-}
+/** An annotated ExternalSecret with the object as patched (status as it was at the annotation), or why the patch failed. */
+type Patched = { readonly es: ExternalSecret; readonly after: ExternalSecret; readonly at: number } | { readonly es: ExternalSecret; readonly error: string }
 
 async function annotate(selected: readonly Selected[], key: string, value: string, deps: SyncDependencies, clock: Clock): Promise<Patched[]> {
   const limit = pLimit(PATCH_CONCURRENCY)
@@ -257,9 +249,9 @@ async function annotate(selected: readonly Selected[], key: string, value: strin
             return { es, after: after?.metadata ? after : es, at: clock.now() }
           } catch (error) {
             if (!isRetryable(error) || attempt >= attempts) {
-              return { es, after: es, at: clock.now(), error: error instanceof Error ? error.message : String(error) }
+              return { es, error: error instanceof Error ? error.message : String(error) }
             }
-            await clock.sleep(Math.min(2_000, 100 * 2 ** (attempt - 1)))
+            await clock.sleep(backoffMs(PATCH_BACKOFF, attempt))
           }
         }
       })
@@ -269,31 +261,24 @@ async function annotate(selected: readonly Selected[], key: string, value: strin
 }
 
 /** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
-async function waitForSyncs(
-  waiter: SyncWaiter,
-  selected: readonly Selected[],
-  events: ReadonlyMap<string, { items: KubeEvent[]; resourceVersion: string }>,
-  options: SyncOptions,
-  deps: SyncDependencies,
-  clock: Clock
-): Promise<void> {
-  const { kube } = deps
+async function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events: ReadonlyMap<string, Listed<KubeEvent>>, timeoutMs: number, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
   const check = (): void => {
     if (waiter.settled()) finish()
   }
-  const fatal = (namespace: string) => (error: KubeError): void => {
-    waiter.failWaiting(`could not watch for its sync: ${error.message}`, clock.now(), namespace)
-    check()
-  }
+  const fatal =
+    (namespace: string) =>
+    (error: KubeError): void => {
+      waiter.failWaiting(`could not watch for its sync: ${error.message}`, clock.now(), namespace)
+      check()
+    }
   const watches: ResumableWatch[] = []
-  for (const { ref, resourceVersion } of selected) {
+  const sleep = (ms: number, signal?: AbortSignal) => clock.sleep(ms, signal)
+  for (const listed of selected) {
+    const { ref } = listed
     watches.push(
-      resumableWatch<ExternalSecret>({
-        resourceVersion,
-        start: (rv, handlers) => kube.watchExternalSecrets(ref, rv, handlers),
-        relist: () => kube.listExternalSecrets(ref),
+      watchExternalSecrets(kube, listed, sleep, {
         onEvent: ({ type, object }) => {
           const es = inNamespace(object, ref.namespace)
           if (type === 'DELETED') waiter.observeDeleted(es, clock.now())
@@ -304,8 +289,7 @@ async function waitForSyncs(
           for (const es of items) waiter.observe(inNamespace(es, ref.namespace), clock.now(), { listed: true })
           check()
         },
-        onFatal: fatal(ref.namespace),
-        sleep: (ms, signal) => clock.sleep(ms, signal)
+        onFatal: fatal(ref.namespace)
       })
     )
     const listedEvents = events.get(ref.namespace)
@@ -324,24 +308,26 @@ async function waitForSyncs(
             check()
           },
           onFatal: fatal(ref.namespace),
-          sleep: (ms, signal) => clock.sleep(ms, signal)
+          sleep
         })
       )
     }
   }
-  const timer = setTimeout(() => {
-    waiter.timeOut(options.timeoutMs, clock.now())
+  const timer = new AbortController()
+  void clock.sleep(timeoutMs, timer.signal).then(() => {
+    if (timer.signal.aborted) return
+    waiter.timeOut(timeoutMs, clock.now())
     finish()
-  }, options.timeoutMs)
+  })
   try {
     check()
     await finished
   } finally {
-    clearTimeout(timer)
+    timer.abort()
     for (const watch of watches) watch.stop()
     // Stopped watches settle at once; a re-list hanging on a dead server must not hold the step.
     const grace = new AbortController()
-    await Promise.race([Promise.all(watches.map(({ done }) => done)), clock.sleep(1_000, grace.signal)])
+    await Promise.race([Promise.all(watches.map(({ done }) => done)), clock.sleep(WATCH_GRACE_MS, grace.signal)])
     grace.abort()
   }
 }
@@ -351,9 +337,8 @@ async function waitForSyncs(
  * UpdateFailed Event has the real one. One more look at the Events, best effort.
  */
 async function explainFailures(waiter: SyncWaiter, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
-  const wanting = waiter.wantingEventReason()
-  if (!wanting.length) return
-  const namespaces = [...new Set(wanting.map((name) => name.slice(0, name.indexOf('/'))))]
+  const namespaces = [...new Set(waiter.wantingEventReason().map(({ namespace }) => namespace))]
+  if (!namespaces.length) return
   await Promise.all(
     namespaces.map(async (namespace) => {
       try {
@@ -375,4 +360,3 @@ function inNamespace(es: ExternalSecret, namespace: string): ExternalSecret {
 export function uniqueValue(now: number): string {
   return `${new Date(now).toISOString()}-${randomBytes(4).toString('hex')}`
 }
-

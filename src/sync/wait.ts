@@ -1,4 +1,6 @@
-import { readyCondition, type Condition, type ExternalSecret, type KubeEvent } from '../k8s/types.js'
+import { readyCondition, type ExternalSecret } from '../eso/model.js'
+import type { Condition, KubeEvent, ObjectRef } from '../k8s/types.js'
+import { formatSeconds } from '../time.js'
 import { eventSubject, isFailureOfThisRun, newestEvent, type EventSnapshot } from './events.js'
 import { describeCondition, isFreshlySynced } from './fresh.js'
 
@@ -149,13 +151,9 @@ export class SyncWaiter {
     return [...this.tracked.values()].every((entry) => entry.state !== 'waiting')
   }
 
-  waiting(): string[] {
-    return [...this.tracked.entries()].filter(([, entry]) => entry.state === 'waiting').map(([name]) => name)
-  }
-
   /** Failed ones whose reason is only the generic Ready message: an Event would tell more. */
-  wantingEventReason(): string[] {
-    return [...this.tracked.entries()].filter(([, entry]) => entry.state === 'failed' && entry.reasonFromCondition).map(([name]) => name)
+  wantingEventReason(): ObjectRef[] {
+    return [...this.tracked.values()].filter((entry) => entry.state === 'failed' && entry.reasonFromCondition).map(({ target }) => ({ namespace: target.namespace, name: target.name }))
   }
 
   outcomes(): WaitOutcome[] {
@@ -180,8 +178,4 @@ export class SyncWaiter {
     entry.reason = reason
     entry.reasonFromCondition = fromCondition
   }
-}
-
-export function formatSeconds(seconds: number): string {
-  return seconds < 10 ? seconds.toFixed(1) : String(Math.round(seconds))
 }

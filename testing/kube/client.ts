@@ -1,10 +1,12 @@
 /** A minimal client for tests: JSON requests and watch streams against a Kubernetes API server. */
+import type { KubeObject } from './json.ts'
 
-export interface Reply {
+/** A reply; `T` is the shape the caller expects of the body (unknown unless it says). */
+export interface Reply<T = unknown> {
   status: number
   headers: Headers
-  /** Parsed JSON (tests read arbitrary fields of it), or the text. */
-  body: any
+  /** The parsed JSON, read as `T`, or the text when the reply is not JSON. */
+  body: T
 }
 
 export interface RequestOptions {
@@ -15,7 +17,8 @@ export interface RequestOptions {
   token?: string
 }
 
-export async function request(baseUrl: string, path: string, options: RequestOptions = {}): Promise<Reply> {
+/** One request; the JSON body is read as `T`, the shape the caller describes (the only place that types it). */
+export async function request<T = unknown>(baseUrl: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
   const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' }
   if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/merge-patch+json'
   if (options.token) headers.Authorization = `Bearer ${options.token}`
@@ -25,28 +28,30 @@ export async function request(baseUrl: string, path: string, options: RequestOpt
     body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
   })
   const text = await response.text()
-  return { status: response.status, headers: response.headers, body: text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text }
+  const body: unknown = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
+  return { status: response.status, headers: response.headers, body: body as T }
 }
 
-export interface WatchEvent {
+/** A watch event; `T` is the shape of the objects the caller watches (an ERROR event carries a Status). */
+export interface WatchEvent<T = KubeObject> {
   type: string
-  object: any
+  object: T
 }
 
 /** An open watch: events arrive in `events`; `ended` resolves when the server ends the stream. */
-export interface WatchStream {
+export interface WatchStream<T = KubeObject> {
   readonly status: number
-  readonly events: WatchEvent[]
+  readonly events: WatchEvent<T>[]
   readonly ended: Promise<void>
   /** Resolves once at least `count` events have arrived (rejects after `timeoutMs`). */
-  waitFor(count: number, timeoutMs?: number): Promise<WatchEvent[]>
+  waitFor(count: number, timeoutMs?: number): Promise<WatchEvent<T>[]>
   close(): void
 }
 
-export async function watch(baseUrl: string, path: string, token?: string): Promise<WatchStream> {
+export async function watch<T = KubeObject>(baseUrl: string, path: string, token?: string): Promise<WatchStream<T>> {
   const abort = new AbortController()
   const response = await fetch(`${baseUrl}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: abort.signal })
-  const events: WatchEvent[] = []
+  const events: WatchEvent<T>[] = []
   const listeners = new Set<() => void>()
   let finished = false
   const ended = (async () => {
@@ -57,7 +62,7 @@ export async function watch(baseUrl: string, path: string, token?: string): Prom
         buffer += decoder.decode(chunk, { stream: true })
         const lines = buffer.split('\n')
         buffer = lines.pop() ?? ''
-        for (const line of lines.filter((item) => item.trim() !== '')) events.push(JSON.parse(line) as WatchEvent)
+        for (const line of lines.filter((item) => item.trim() !== '')) events.push(JSON.parse(line) as WatchEvent<T>)
         for (const listener of listeners) listener()
       }
     } catch {

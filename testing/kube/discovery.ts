@@ -1,9 +1,10 @@
 /**
  * Discovery: `/version`, legacy discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`)
  * and aggregated discovery (apidiscovery.k8s.io/v2, which kubectl 1.32 asks for first on `/api` and `/apis`).
- * The external-secrets.io group lists the configured versions, the first preferred; with none, it is absent.
+ * The named groups are authentication.k8s.io and authorization.k8s.io (their self reviews), then external-secrets.io
+ * with the configured versions, the first preferred; with none, it is absent.
  */
-import { apiVersionOf, CORE_TYPES, ES_GROUP, EXTERNAL_SECRETS, type ResourceType } from './resources.ts'
+import { apiGroups, CORE_TYPES, type ApiGroup, type ResourceType } from './resources.ts'
 
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList'
 
@@ -54,17 +55,16 @@ function aggregatedResource(type: ResourceType, version: string): Record<string,
     verbs: type.verbs,
     ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
     ...(type.categories.length ? { categories: type.categories } : {}),
-    ...(Object.keys(type.subresources).length
-      ? { subresources: Object.entries(type.subresources).map(([subresource, verbs]) => ({ subresource, responseKind, verbs })) }
-      : {})
+    ...(Object.keys(type.subresources).length ? { subresources: Object.entries(type.subresources).map(([subresource, verbs]) => ({ subresource, responseKind, verbs })) } : {})
   }
 }
 
 export class Discovery {
-  readonly versions: readonly string[]
+  readonly apiGroups: readonly ApiGroup[]
 
+  /** `versions`: the external-secrets.io versions served. */
   constructor(versions: readonly string[]) {
-    this.versions = versions
+    this.apiGroups = apiGroups(versions)
   }
 
   /** `/api` */
@@ -83,23 +83,25 @@ export class Discovery {
   /** `/apis` */
   groups(aggregated: boolean): Record<string, unknown> {
     if (aggregated) {
-      const versions = this.versions.map((version) => ({ version, resources: [aggregatedResource(EXTERNAL_SECRETS, version)], freshness: 'Current' }))
-      return this.#list(versions.length ? [{ metadata: { name: ES_GROUP, creationTimestamp: null }, versions }] : [])
+      return this.#list(
+        this.apiGroups.map(({ name, versions, types }) => ({
+          metadata: { name, creationTimestamp: null },
+          versions: versions.map((version) => ({ version, resources: types.map((type) => aggregatedResource(type, version)), freshness: 'Current' }))
+        }))
+      )
     }
-    const group = this.group()
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: group ? [withoutKindAndVersion(group)] : [] }
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: this.apiGroups.map((group) => withoutKindAndVersion(this.group(group))) }
   }
 
-  /** `/apis/external-secrets.io`, or undefined when no version is served. */
-  group(): Record<string, unknown> | undefined {
-    if (this.versions.length === 0) return undefined
-    const versions = this.versions.map((version) => ({ groupVersion: apiVersionOf(EXTERNAL_SECRETS, version), version }))
-    return { kind: 'APIGroup', apiVersion: 'v1', name: ES_GROUP, versions, preferredVersion: versions[0] }
+  /** `/apis/<group>` */
+  group({ name, versions }: ApiGroup): Record<string, unknown> {
+    const served = versions.map((version) => ({ groupVersion: `${name}/${version}`, version }))
+    return { kind: 'APIGroup', apiVersion: 'v1', name, versions: served, preferredVersion: served[0] }
   }
 
-  /** `/apis/external-secrets.io/<version>` */
-  groupResources(version: string): Record<string, unknown> {
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: apiVersionOf(EXTERNAL_SECRETS, version), resources: legacyResources(EXTERNAL_SECRETS) }
+  /** `/apis/<group>/<version>` */
+  groupResources({ name, types }: ApiGroup, version: string): Record<string, unknown> {
+    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/${version}`, resources: types.flatMap(legacyResources) }
   }
 
   #list(items: Record<string, unknown>[]): Record<string, unknown> {

@@ -4,6 +4,7 @@ export interface StatusDetails {
   name?: string
   group?: string
   kind?: string
+  causes?: { reason: string; message: string; field: string }[]
   retryAfterSeconds?: number
 }
 
@@ -89,12 +90,7 @@ export function unknownResource(): ApiError {
 }
 
 export function conflict(target: Target): ApiError {
-  return new ApiError(
-    409,
-    `Operation cannot be fulfilled on ${subject(target)}: the object has been modified; please apply your changes to the latest version and try again`,
-    'Conflict',
-    detailsOf(target)
-  )
+  return new ApiError(409, `Operation cannot be fulfilled on ${subject(target)}: the object has been modified; please apply your changes to the latest version and try again`, 'Conflict', detailsOf(target))
 }
 
 /**
@@ -111,6 +107,16 @@ export function forbidden(request: RequestAttributes, user: string): ApiError {
 
 export function unauthorized(): ApiError {
   return new ApiError(401, 'Unauthorized', 'Unauthorized')
+}
+
+/** Validation's 422 for a field left out (null) that must be set, e.g. `SelfSubjectAccessReview.authorization.k8s.io "" is invalid: ...`. */
+export function invalid(kind: { group: string; kind: string }, field: string, message: string): ApiError {
+  const cause = `Invalid value: "null": ${message}`
+  return new ApiError(422, `${kind.kind}.${kind.group} "" is invalid: ${field}: ${cause}`, 'Invalid', {
+    group: kind.group,
+    kind: kind.kind,
+    causes: [{ reason: 'FieldValueInvalid', message: cause, field }]
+  })
 }
 
 export function badRequest(message: string): ApiError {

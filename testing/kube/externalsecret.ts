@@ -77,7 +77,7 @@ export function applyDefaults(object: KubeObject): void {
 
 const REMOTE_REF_DEFAULTS = { conversionStrategy: 'Default', decodingStrategy: 'None', metadataPolicy: 'None' }
 
-const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 
 /** Go's time.ParseDuration ("1h", "2h30m", "0", "0s", "500ms"), in milliseconds. */
 function parseDuration(text: string, what = 'duration'): number {

@@ -6,9 +6,9 @@ export interface FaultSpec {
   status: number
   /** HTTP method (GET, PATCH...). */
   method?: string
-  /** API verb: get, list, watch or patch. */
+  /** API verb: get, list, watch, patch or create. */
   verb?: string
-  /** `externalsecrets`, `externalsecrets/status`, `events`... (a subresource must be named to match). */
+  /** `externalsecrets`, `externalsecrets/status`, `events`, `selfsubjectaccessreviews`... (a subresource must be named to match). */
   resource?: string
   namespace?: string
   name?: string

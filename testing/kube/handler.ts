@@ -1,9 +1,9 @@
 /**
- * The HTTP side: logs each request, authenticates, applies injected faults, authorizes, then serves discovery or
- * the resource verbs (get, list, watch, patch) as JSON, or as a Table when kubectl asks for one.
+ * The HTTP side: logs each request, authenticates, applies injected faults, authorizes, then serves discovery, the
+ * resource verbs (get, list, watch, patch) as JSON, or as a Table when kubectl asks for one, and the self reviews.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { authenticate, authorize, type AuthOptions } from './auth.ts'
+import { authenticate, authorize, type AuthOptions, type UserInfo } from './auth.ts'
 import { AGGREGATED_CONTENT_TYPE, SERVER_VERSION, wantsAggregated, type Discovery } from './discovery.ts'
 import { ApiError, badRequest, conflict, injected, notFound, unknownResource, unsupportedPatch } from './errors.ts'
 import { applyDefaults } from './externalsecret.ts'
@@ -11,6 +11,7 @@ import { clone, isObject, type Json, type KubeObject } from './json.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
 import type { Faults } from './faults.ts'
 import { apiVersionOf, EXTERNAL_SECRETS } from './resources.ts'
+import { review } from './review.ts'
 import { resourceRoute, type ResourceRoute } from './routes.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
 import type { Store } from './store.ts'
@@ -24,7 +25,7 @@ export interface RequestRecord {
   readonly contentType: string | undefined
   readonly accept: string | undefined
   readonly userAgent: string | undefined
-  /** The request body, when there was one (PATCH). */
+  /** The request body, when there was one (PATCH, POST). */
   readonly body: string | undefined
   /** The response status (200 for a watch, as soon as its stream starts). */
   status: number
@@ -44,7 +45,8 @@ export function createHandler(context: HandlerContext): (req: IncomingMessage, r
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const method = req.method ?? 'GET'
-    const body = await readBody(req)
+    const bytes = await readBody(req)
+    const body = bytes.toString('utf8')
     const record: RequestRecord = {
       method,
       path: url.pathname,
@@ -57,14 +59,14 @@ export function createHandler(context: HandlerContext): (req: IncomingMessage, r
     }
     context.requests.push(record)
     try {
-      authenticate(context.auth, req.headers.authorization)
+      const user = authenticate(context.auth, req)
       const watch = ['1', 'true'].includes(url.searchParams.get('watch') ?? '')
-      const route = resourceRoute(url.pathname, method, watch, context.discovery.versions)
+      const route = resourceRoute(url.pathname, method, watch, context.discovery.apiGroups)
       const fault = context.faults.take({ method, path: url.pathname, attributes: route })
-      if (fault) throw injected(fault.status, route, context.auth.user, fault.message)
+      if (fault) throw injected(fault.status, route, user.username, fault.message)
       if (route) {
-        authorize(context.auth, route)
-        serveResource(context, route, url.searchParams, req.headers, body, res)
+        authorize(context.auth, user, route)
+        serveResource(context, route, user, url.searchParams, req.headers, bytes, res)
       } else serveNonResource(context, url.pathname, method, req.headers.accept, res)
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError(500, `Internal error occurred: ${error instanceof Error ? error.stack : String(error)}`)
@@ -75,11 +77,11 @@ export function createHandler(context: HandlerContext): (req: IncomingMessage, r
   }
 }
 
-/** The body as text; a connection that breaks mid-body gives what arrived (the answer goes nowhere anyway). */
-function readBody(req: IncomingMessage): Promise<string> {
+/** The body; a connection that breaks mid-body gives what arrived (the answer goes nowhere anyway). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
-    const done = () => resolve(Buffer.concat(chunks).toString('utf8'))
+    const done = () => resolve(Buffer.concat(chunks))
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
     req.on('end', done)
     req.on('error', done)
@@ -100,10 +102,12 @@ function serveNonResource(context: HandlerContext, path: string, method: string,
     '/version': () => SERVER_VERSION,
     '/api': () => discovery.core(aggregated, context.serverAddress()),
     '/api/v1': () => discovery.coreResources(),
-    '/apis': () => discovery.groups(aggregated),
-    '/apis/external-secrets.io': () => discovery.group()
+    '/apis': () => discovery.groups(aggregated)
   }
-  for (const version of discovery.versions) documents[`/apis/external-secrets.io/${version}`] = () => discovery.groupResources(version)
+  for (const group of discovery.apiGroups) {
+    documents[`/apis/${group.name}`] = () => discovery.group(group)
+    for (const version of group.versions) documents[`/apis/${group.name}/${version}`] = () => discovery.groupResources(group, version)
+  }
   if (['/healthz', '/livez', '/readyz'].includes(path)) {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
     res.end('ok')
@@ -120,16 +124,10 @@ function presenter(route: ResourceRoute): (object: KubeObject) => KubeObject {
   return (object) => ({ ...object, apiVersion })
 }
 
-function serveResource(
-  context: HandlerContext,
-  route: ResourceRoute,
-  query: URLSearchParams,
-  headers: IncomingMessage['headers'],
-  body: string,
-  res: ServerResponse
-): void {
+function serveResource(context: HandlerContext, route: ResourceRoute, user: UserInfo, query: URLSearchParams, headers: IncomingMessage['headers'], body: Buffer, res: ServerResponse): void {
   const { store } = context
-  const { type, namespace, name } = route
+  const { type, name } = route
+  const namespace = type.namespaced ? route.namespace : undefined
   const present = presenter(route)
   const target = { group: type.group, resource: type.resource, name }
   const nameMatches = name === undefined ? () => true : (object: KubeObject) => object.metadata.name === name
@@ -168,7 +166,7 @@ function serveResource(
     case 'patch': {
       const current = store.get(type, namespace, name!)
       if (!current) throw notFound(target)
-      const patched = applyPatch(present(current), headers['content-type'] ?? '', body)
+      const patched = applyPatch(present(current), headers['content-type'] ?? '', body.toString('utf8'))
       if (!isObject(patched) || !isObject(patched.metadata)) throw badRequest('the patched object is not a Kubernetes object')
       const result = patched as unknown as KubeObject
       if (result.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(target)
@@ -182,14 +180,13 @@ function serveResource(
         }
       }
       // The status subresource changes only status; the main resource changes everything but status.
-      const next: KubeObject =
-        route.subresource === 'status'
-          ? { ...current, status: result.status }
-          : { ...result, apiVersion: current.apiVersion, kind: current.kind, status: current.status }
+      const next: KubeObject = route.subresource === 'status' ? { ...current, status: result.status } : { ...result, apiVersion: current.apiVersion, kind: current.kind, status: current.status }
       if (next.status === undefined) delete next.status
       if (type === EXTERNAL_SECRETS) applyDefaults(next)
       return sendJson(res, 200, present(store.write(type, next, current.metadata.resourceVersion)))
     }
+    case 'create':
+      return sendJson(res, 201, review(type, route.version, body, headers['content-type'] ?? '', user, context.auth))
   }
 }
 
@@ -225,7 +222,7 @@ function decodeContinue(token: string | null): string | undefined {
   if (!token) return undefined
   try {
     const { start } = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as { start: string }
-    return start.replace(/\u0000$/, '')
+    return start.endsWith('\u0000') ? start.slice(0, -1) : start
   } catch {
     throw badRequest(`continue key is not valid: ${token}`)
   }

@@ -1,11 +1,16 @@
 /**
- * The project's own Kubernetes API server for tests, demos and benchmarks: loopback HTTP, JSON, real API semantics
- * (discovery, resourceVersions, watches, patches, Status errors), with a simulation of the External Secrets
- * Operator that reads AWS Parameter Store (moto) and behaves as the real controller does.
+ * The project's own Kubernetes API server for tests, demos and benchmarks: loopback HTTP or HTTPS, JSON, real API
+ * semantics (discovery, resourceVersions, watches, patches, Status errors, authentication, RBAC and the self reviews
+ * behind `kubectl auth whoami` and `kubectl auth can-i`), with a simulation of the External Secrets Operator that
+ * reads AWS Parameter Store (moto) and behaves as the real controller does.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
- *   kube.url                          // http://127.0.0.1:PORT
- *   kube.kubeconfig(context?, ns?)    // YAML: that server (insecure-skip-tls-verify), a user with a bearer token
+ *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
+ *   kube.ca                           // with tls: the CA (PEM) that signed the server's certificate
+ *   kube.kubeconfig(context?, ns?)    // YAML: that server (its CA inline with tls, else insecure-skip-tls-verify),
+ *                                     // a user with the bearer token
+ *   kube.kubeconfig({ context?, namespace?, auth?: 'token' | 'client-cert' | 'exec' | 'none', token?, user?, groups?,
+ *                     issuer?, caFile?, caData? })   // variants: see KubeconfigOptions
  *   kube.apply(objectsOrYamlStream)   // create or replace Namespaces, Secrets, ExternalSecrets, Events; returns them
  *   kube.get(kind, ns, name)          // kind as `ExternalSecret`, `externalsecrets` or `es`; a copy, or undefined
  *   kube.list(kind, ns?)              // copies, in namespace/name order
@@ -18,33 +23,43 @@
  *   kube.operator.pause() / resume() / failWith(ns, name, message?) / clearFailure(ns, name) / idle()
  *   kube.operator.reconciles / reconcileDelayMs / retryBaseMs   // reconcile log; timings adjustable at run time
  *   await kube.close()
+ *   createCertificateAuthority()      // an unrelated CA: its PEM as caData, or as the issuer of a client certificate
  *
  * Options: versions ([] = CRD not installed; the first is preferred), reconcileDelayMs (50), retryBaseMs (1000,
  * the operator's failure backoff base), historyLimit (1000 changes kept per type for watches), bookmarkIntervalMs,
- * rbac (rules; enables bearer-token authentication and 403s), token, user, port, region. The operator runs only
- * with an ssmEndpoint and at least one version.
+ * rbac (rules; 403s for what none allows), authenticate (401s without valid credentials; default: with rbac), token,
+ * user (the token's user), tls (HTTPS with a certificate for 127.0.0.1 and localhost from a CA made at start; the
+ * server accepts client certificates of that CA: CN the user, O the groups), port, region. The operator runs only
+ * with an ssmEndpoint and at least one version. Namespaces: default and kube-system exist; apply creates the
+ * namespaces of the objects it is given; any other namespace is a 404.
  */
-import { createServer, type Server } from 'node:http'
+import { X509Certificate } from 'node:crypto'
+import { createServer, type RequestListener, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
-import { parseAllDocuments, stringify } from 'yaml'
+import { parseAllDocuments } from 'yaml'
 import type { RbacRule } from './auth.ts'
 import { Discovery } from './discovery.ts'
 import { applyDefaults } from './externalsecret.ts'
 import { Faults } from './faults.ts'
 import { createHandler, type RequestRecord } from './handler.ts'
 import { clone, isObject, type KubeObject } from './json.ts'
+import { kubeconfigFor, type KubeconfigOptions } from './kubeconfig.ts'
 import { Operator } from './operator.ts'
 import { ssmSource } from './provider.ts'
 import { createRecorder } from './recorder.ts'
 import { apiVersionOf, ES_GROUP, EXTERNAL_SECRETS, NAMESPACES, SECRETS, typeNamed, type ResourceType } from './resources.ts'
 import { Store } from './store.ts'
+import { createCertificateAuthority, type CertificateAuthority } from './tls.ts'
 import { Watches } from './watch.ts'
 
 export type { RbacRule } from './auth.ts'
 export type { FaultSpec } from './faults.ts'
 export type { RequestRecord } from './handler.ts'
 export type { KubeObject } from './json.ts'
+export type { KubeconfigOptions } from './kubeconfig.ts'
 export type { ReconcileRecord } from './operator.ts'
+export { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './tls.ts'
 
 export interface KubeApiServerOptions {
   /** The Parameter Store endpoint the operator reads (moto). */
@@ -57,8 +72,13 @@ export interface KubeApiServerOptions {
   historyLimit?: number
   bookmarkIntervalMs?: number
   rbac?: RbacRule[]
+  /** Whether a request needs valid credentials (a client certificate of the server's CA, or the token), else 401. Default: with rbac. */
+  authenticate?: boolean
   token?: string
+  /** The token's user (default system:serviceaccount:ci:deployer). */
   user?: string
+  /** HTTPS, with a certificate for 127.0.0.1 and localhost signed by a CA made at start. */
+  tls?: boolean
   port?: number
 }
 
@@ -68,11 +88,14 @@ export interface KubeApiServer {
   readonly url: string
   readonly port: number
   readonly token: string
+  /** With tls, the CA (PEM) of the server's certificate and of the client certificates it accepts. */
+  readonly ca: string | undefined
   readonly resourceVersion: number
   readonly requests: readonly RequestRecord[]
   readonly faults: Faults
   readonly operator: OperatorControl
   kubeconfig(context?: string, namespace?: string): string
+  kubeconfig(options: KubeconfigOptions): string
   apply(input: string | KubeObject | KubeObject[]): KubeObject[]
   get(kind: string, namespace: string | undefined, name: string): KubeObject | undefined
   list(kind: string, namespace?: string): KubeObject[]
@@ -91,13 +114,14 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   const watches = new Watches(store, options.bookmarkIntervalMs ?? 60_000)
   const faults = new Faults()
   const requests: RequestRecord[] = []
+  const ca = options.tls ? createCertificateAuthority() : undefined
   let port = options.port ?? 0
   const handler = createHandler({
     store,
     discovery: new Discovery(versions),
     watches,
     faults,
-    auth: { token, user, rbac: options.rbac },
+    auth: { token, user, rbac: options.rbac, required: options.authenticate ?? options.rbac !== undefined, clientCa: ca && new X509Certificate(ca.cert) },
     requests,
     serverAddress: () => `127.0.0.1:${port}`
   })
@@ -123,15 +147,16 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   ensureNamespace('default')
   ensureNamespace('kube-system')
 
-  const server = createServer((req, res) => void handler(req, res))
+  const server = serverFor(ca, (req, res) => void handler(req, res))
   await listen(server, port)
   port = (server.address() as AddressInfo).port
-  const url = `http://127.0.0.1:${port}`
+  const url = `${ca ? 'https' : 'http'}://127.0.0.1:${port}`
 
   return {
     url,
     port,
     token,
+    ca: ca?.cert,
     requests,
     faults,
     get resourceVersion() {
@@ -141,15 +166,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (!operator) throw new Error('the operator runs only with an ssmEndpoint and at least one served external-secrets.io version')
       return operator
     },
-    kubeconfig: (context = 'zerotouch-test', namespace = 'default') =>
-      stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: context, cluster: { server: url, 'insecure-skip-tls-verify': true } }],
-        users: [{ name: `${context}-user`, user: { token } }],
-        contexts: [{ name: context, context: { cluster: context, user: `${context}-user`, namespace } }],
-        'current-context': context
-      }),
+    kubeconfig: (contextOrOptions?: string | KubeconfigOptions, namespace?: string) =>
+      kubeconfigFor({ url, token, user, ca }, typeof contextOrOptions === 'object' ? contextOrOptions : { context: contextOrOptions, namespace }),
     apply(input) {
       return documentsOf(input).map((document) => {
         const type = typeOf(document.kind)
@@ -184,6 +202,13 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   }
 }
 
+/** Plain HTTP, or HTTPS that sends its certificate alone (not the CA) and asks for client certificates (authentication checks them). */
+function serverFor(ca: CertificateAuthority | undefined, listener: RequestListener): Server {
+  if (!ca) return createServer(listener)
+  const { cert, key } = ca.serverCertificate()
+  return createHttpsServer({ cert, key, requestCert: true, rejectUnauthorized: false }, listener)
+}
+
 function listen(server: Server, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject)
@@ -203,14 +228,18 @@ function stop(server: Server): Promise<void> {
 
 /** Objects from a YAML stream, an object or an array; `kind: List` is expanded. */
 function documentsOf(input: string | KubeObject | KubeObject[]): KubeObject[] {
-  const documents: unknown[] =
-    typeof input === 'string' ? parseAllDocuments(input).map((document) => document.toJS() as unknown) : Array.isArray(input) ? input : [input]
+  const documents: unknown[] = typeof input === 'string' ? parseAllDocuments(input).map((document) => document.toJS() as unknown) : Array.isArray(input) ? input : [input]
   return documents
     .filter((document) => document !== null && document !== undefined)
     .flatMap((document) => {
-      if (!isObject(document) || typeof document.kind !== 'string' || !isObject(document.metadata)) throw new Error(`not a Kubernetes object: ${JSON.stringify(document)}`)
-      return document.kind === 'List' ? documentsOf(document.items as unknown as KubeObject[]) : [document as unknown as KubeObject]
+      if (!isKubeObject(document)) throw new Error(`not a Kubernetes object: ${JSON.stringify(document)}`)
+      return document.kind === 'List' ? documentsOf(document.items as KubeObject[]) : [document]
     })
+}
+
+/** What `apply` requires of a document: a kind and metadata (the rest is checked when the object is written). */
+function isKubeObject(document: unknown): document is KubeObject {
+  return isObject(document) && typeof document.kind === 'string' && isObject(document.metadata)
 }
 
 /** What the API server does on create: check the group, default the namespace, fill defaults and Secret data. */

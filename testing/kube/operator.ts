@@ -87,10 +87,7 @@ export class Operator {
     this.#recorder = options.recorder
     this.reconcileDelayMs = options.reconcileDelayMs
     this.retryBaseMs = options.retryBaseMs
-    this.#unsubscribe = [
-      this.#store.subscribe(EXTERNAL_SECRETS, (change) => this.#onExternalSecret(change)),
-      this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))
-    ]
+    this.#unsubscribe = [this.#store.subscribe(EXTERNAL_SECRETS, (change) => this.#onExternalSecret(change)), this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))]
     this.#loop = this.#run()
   }
 
@@ -180,10 +177,12 @@ export class Operator {
       }
       this.#processing = key
       await this.#sleep(this.reconcileDelayMs)
-      const result = this.#stopped ? {} : await this.#reconcile(key).catch((error: unknown): Result => {
-        console.error(`test operator: reconcile of ${key} failed unexpectedly`, error)
-        return { retry: true }
-      })
+      const result = this.#stopped
+        ? {}
+        : await this.#reconcile(key).catch((error: unknown): Result => {
+            console.error(`test operator: reconcile of ${key} failed unexpectedly`, error)
+            return { retry: true }
+          })
       this.#processing = undefined
       if ('retry' in result) {
         const failures = (this.#failures.get(key) ?? 0) + 1

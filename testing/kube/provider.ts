@@ -64,7 +64,7 @@ export async function fetchSecretData(spec: ExternalSecretSpec, source: Paramete
         onMissing(`secret does not exist at provider using spec.dataFrom[${i}]`)
         continue
       }
-      throw new Error(`error processing spec.dataFrom[${i}].${where}, err: ${messageOf(error)}`)
+      throw new Error(`error processing spec.dataFrom[${i}].${where}, err: ${messageOf(error)}`, { cause: error })
     }
   }
   for (const [i, { secretKey, remoteRef }] of (spec.data ?? []).entries()) {
@@ -75,7 +75,7 @@ export async function fetchSecretData(spec: ExternalSecretSpec, source: Paramete
         onMissing(`secret does not exist at provider using spec.dataFrom[${i}] (key=${remoteRef.key})`)
         continue
       }
-      throw new Error(`error processing spec.data[${i}] (key: ${remoteRef.key}), err: ${messageOf(error)}`)
+      throw new Error(`error processing spec.data[${i}] (key: ${remoteRef.key}), err: ${messageOf(error)}`, { cause: error })
     }
   }
   return data
@@ -112,7 +112,7 @@ async function extract(ref: RemoteRef, source: ParameterSource): Promise<Record<
   try {
     parsed = JSON.parse(value)
   } catch (error) {
-    throw new Error(`unable to unmarshal secret ${ref.key}: ${messageOf(error)}`)
+    throw new Error(`unable to unmarshal secret ${ref.key}: ${messageOf(error)}`, { cause: error })
   }
   if (!isObject(parsed)) throw new Error(`unable to unmarshal secret ${ref.key}: json: cannot unmarshal ${typeof parsed} into Go value of type map[string]json.RawMessage`)
   return Object.fromEntries(Object.entries(parsed).map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]))
@@ -128,7 +128,7 @@ async function findAll(find: FindRef, source: ParameterSource): Promise<Record<s
   try {
     found = await source.byPath(path)
   } catch (error) {
-    throw new Error(`error getting all secrets: fetching parameters by path ${path}: ${messageOf(error)}`)
+    throw new Error(`error getting all secrets: fetching parameters by path ${path}: ${messageOf(error)}`, { cause: error })
   }
   return Object.fromEntries(found.filter(({ name }) => matcher.test(name)).map(({ name, value }) => [name, value]))
 }

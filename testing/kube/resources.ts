@@ -1,9 +1,9 @@
-/** The resource types the test API server serves: names, scope, verbs and selectable fields. */
+/** The resource types the test API server serves (names, scope, verbs, selectable fields) and the API groups. */
 import type { KubeObject } from './json.ts'
 
 export const ES_GROUP = 'external-secrets.io'
 
-export type Verb = 'get' | 'list' | 'watch' | 'patch'
+export type Verb = 'get' | 'list' | 'watch' | 'patch' | 'create'
 
 export interface ResourceType {
   /** '' for the core group. */
@@ -97,15 +97,52 @@ export const EXTERNAL_SECRETS: ResourceType = {
   fields: {}
 }
 
+/** A review: created and answered at once, never stored. */
+function review(group: string, kind: string): ResourceType {
+  const singular = kind.toLowerCase()
+  return {
+    group,
+    resource: `${singular}s`,
+    singular,
+    kind,
+    namespaced: false,
+    shortNames: [],
+    categories: [],
+    verbs: ['create'],
+    subresources: {},
+    generation: false,
+    fields: {}
+  }
+}
+
+/** `kubectl auth whoami` */
+export const SELF_SUBJECT_REVIEWS = review('authentication.k8s.io', 'SelfSubjectReview')
+/** `kubectl auth can-i` */
+export const SELF_SUBJECT_ACCESS_REVIEWS = review('authorization.k8s.io', 'SelfSubjectAccessReview')
+
 export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, SECRETS, EVENTS]
 const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, EXTERNAL_SECRETS]
+
+export interface ApiGroup {
+  readonly name: string
+  /** Preferred first. */
+  readonly versions: readonly string[]
+  readonly types: readonly ResourceType[]
+}
+
+/** The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only with a version. */
+export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
+  return [
+    { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
+    { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
+    ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: [EXTERNAL_SECRETS] }] : [])
+  ]
+}
 
 /** Finds a type by kind (`ExternalSecret`), plural (`externalsecrets`), singular or short name, any case. */
 export function typeNamed(name: string): ResourceType | undefined {
   const wanted = name.toLowerCase()
-  return ALL_TYPES.find(
-    (type) => type.kind.toLowerCase() === wanted || type.resource === wanted || type.singular === wanted || type.shortNames.includes(wanted)
-  )
+  return ALL_TYPES.find((type) => type.kind.toLowerCase() === wanted || type.resource === wanted || type.singular === wanted || type.shortNames.includes(wanted))
 }
 
 export function apiVersionOf(type: ResourceType, version: string): string {

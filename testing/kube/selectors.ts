@@ -24,7 +24,7 @@ function parseRequirement(text: string): (labels: Record<string, string>) => boo
   const exists = EXISTS.exec(text)
   if (exists) {
     const [, negated, key] = exists
-    return (labels) => (key in labels) !== (negated === '!')
+    return (labels) => key in labels !== (negated === '!')
   }
   const equality = EQUALITY.exec(text)
   if (equality) {
@@ -77,7 +77,15 @@ export function fieldSelector(text: string | null, type: ResourceType): Matcher 
       const [, field, operator, value] = match
       const read = fields[field]
       if (!read) throw badRequest(`field label not supported: ${field}`)
-      return (object: KubeObject) => (String(read(object) ?? '') === value) === (operator !== '!=')
+      return (object: KubeObject) => (fieldText(read(object)) === value) === (operator !== '!=')
     })
   return (object) => requirements.every((requirement) => requirement(object))
+}
+
+/** A field's value as a selector compares it: a string as is, a number or boolean as text, '' when absent. */
+function fieldText(value: unknown): string {
+  if (value === undefined || value === null) return ''
+  if (typeof value === 'string') return value
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value)
+  return JSON.stringify(value)
 }

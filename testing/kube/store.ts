@@ -112,7 +112,7 @@ export class Store {
 
   #table(type: ResourceType): Map<string, KubeObject> {
     let table = this.#objects.get(type)
-    if (!table) this.#objects.set(type, (table = new Map()))
+    if (!table) this.#objects.set(type, (table = new Map<string, KubeObject>()))
     return table
   }
 

@@ -17,8 +17,15 @@ export function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((type) => type.includes('as=Table') && type.includes('g=meta.k8s.io'))
 }
 
-const field = (read: (object: Record<string, any>) => unknown) => (object: KubeObject) => read(object) ?? null
-const ready = (object: Record<string, any>) => (object.status?.conditions as Record<string, string>[] | undefined)?.find((condition) => condition.type === 'Ready')
+/** The nested fields the columns read (of an ExternalSecret, a Namespace, an Event): any may be missing. */
+interface Printed {
+  spec?: { secretStoreRef?: { kind?: string; name?: string }; refreshInterval?: string }
+  status?: { phase?: string; conditions?: Record<string, string>[] }
+  involvedObject?: { kind?: string; name?: string }
+}
+
+const field = (read: (object: Printed) => unknown) => (object: KubeObject) => read(object as Printed) ?? null
+const ready = (object: Printed) => object.status?.conditions?.find((condition) => condition.type === 'Ready')
 const age = (timestamp: unknown) => (typeof timestamp === 'string' ? humanDuration(Date.now() - Date.parse(timestamp)) : '<unknown>')
 
 const NAME: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => o.metadata.name }
@@ -33,12 +40,7 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Status', type: 'string', cell: field((o) => ready(o)?.reason) },
     { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
   ],
-  secrets: [
-    NAME,
-    { name: 'Type', type: 'string', cell: (o) => o.type },
-    { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object | undefined) ?? {}).length },
-    AGE
-  ],
+  secrets: [NAME, { name: 'Type', type: 'string', cell: (o) => o.type }, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object | undefined) ?? {}).length }, AGE],
   namespaces: [NAME, { name: 'Status', type: 'string', cell: field((o) => o.status?.phase) }, AGE],
   events: [
     { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp) },
@@ -61,9 +63,7 @@ export function toTable(type: ResourceType, objects: KubeObject[], resourceVersi
     columnDefinitions: columns.map(({ name, type, format = '', priority = 0 }) => ({ name, type, format, description: name, priority })),
     rows: objects.map((object) => ({
       cells: columns.map((column) => column.cell(object)),
-      ...(includeObject === 'None'
-        ? {}
-        : { object: includeObject === 'Object' ? object : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata } })
+      ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? object : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata } })
     }))
   }
 }

@@ -69,10 +69,7 @@ export class Watches {
     if (request.sendInitialEvents && request.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' })
 
     const unsubscribe = this.#store.subscribe(type, deliver)
-    const timers = [
-      request.allowBookmarks ? setInterval(() => bookmark(), this.#bookmarkIntervalMs) : undefined,
-      request.timeoutSeconds ? setTimeout(() => res.end(), request.timeoutSeconds * 1000) : undefined
-    ]
+    const timers = [request.allowBookmarks ? setInterval(() => bookmark(), this.#bookmarkIntervalMs) : undefined, request.timeoutSeconds ? setTimeout(() => res.end(), request.timeoutSeconds * 1000) : undefined]
     this.#open.add(res)
     res.on('close', () => {
       unsubscribe()

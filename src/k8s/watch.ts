@@ -1,5 +1,8 @@
-import { KubeError } from '../k8s/errors.js'
-import type { Listed, ObjectMeta, WatchEvent, WatchHandle, WatchHandlers } from '../k8s/types.js'
+import type { ExternalSecret } from '../eso/model.js'
+import type { ExternalSecretsApi, ExternalSecretsRef } from './api.js'
+import { KubeError } from './errors.js'
+import type { Listed, ObjectMeta, WatchEvent, WatchHandle, WatchHandlers } from './types.js'
+import { backoffMs, type Backoff } from '../time.js'
 
 /**
  * A watch that outlives its HTTP requests: a watch that ends is resumed from the last
@@ -15,13 +18,13 @@ export interface ResumableWatchOptions<T extends { metadata: ObjectMeta }> {
   onEvent(event: WatchEvent<T>): void
   onRelisted(items: readonly T[]): void
   onFatal(error: KubeError): void
-  /** Called on each retry after an error, with that error (for the last-known state of the wait). */
-  onRetry?(error: unknown): void
   readonly sleep: (ms: number, signal?: AbortSignal) => Promise<unknown>
-  readonly backoff?: { readonly baseMs: number; readonly capMs: number }
+  readonly backoff?: Backoff
 }
 
-const FATAL = new Set(['forbidden', 'unauthorized', 'not-found', 'missing-crd', 'config'])
+const DEFAULT_BACKOFF: Backoff = { baseMs: 100, capMs: 2_000 }
+
+const FATAL = new Set(['forbidden', 'unauthorized', 'not-found', 'missing-crd'])
 
 export interface ResumableWatch {
   stop(): void
@@ -34,7 +37,7 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
   let current: WatchHandle | undefined
   let wake: (() => void) | undefined
   const abort = new AbortController()
-  const { baseMs, capMs } = options.backoff ?? { baseMs: 100, capMs: 2_000 }
+  const backoff = options.backoff ?? DEFAULT_BACKOFF
 
   const run = async (): Promise<void> => {
     let resourceVersion = options.resourceVersion
@@ -66,7 +69,7 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
       if (error === undefined) {
         // Ended by the server: resume at once, unless it ends at once again and again.
         failures = received ? 0 : failures + 1
-        if (failures) await pause(Math.min(capMs, baseMs * 2 ** (failures - 1)))
+        if (failures) await pause(backoffMs(backoff, failures))
         continue
       }
       if (error instanceof KubeError && error.kind === 'gone') {
@@ -78,17 +81,14 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
           failures = 0
           continue
         } catch (relistError) {
-          if (fatal(relistError)) return options.onFatal(relistError as KubeError)
-          options.onRetry?.(relistError)
+          if (isFatal(relistError)) return options.onFatal(relistError)
           // resourceVersion is still too old: the next start ends in 410 again and lists again
         }
-      } else if (fatal(error)) {
-        return options.onFatal(error as KubeError)
-      } else {
-        options.onRetry?.(error)
+      } else if (isFatal(error)) {
+        return options.onFatal(error)
       }
       failures++
-      await pause(Math.min(capMs, baseMs * 2 ** (failures - 1)))
+      await pause(backoffMs(backoff, failures))
     }
   }
 
@@ -109,6 +109,25 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
   }
 }
 
-function fatal(error: unknown): boolean {
+function isFatal(error: unknown): error is KubeError {
   return error instanceof KubeError && FATAL.has(error.kind)
+}
+
+/** What a watch of ExternalSecrets hands its user. */
+export type ExternalSecretsHandlers = Pick<ResumableWatchOptions<ExternalSecret>, 'onEvent' | 'onRelisted' | 'onFatal'>
+
+/** A resumable watch of the ExternalSecrets `ref` selects, from the resourceVersion of their list. */
+export function watchExternalSecrets(
+  kube: ExternalSecretsApi,
+  { ref, resourceVersion }: { readonly ref: ExternalSecretsRef; readonly resourceVersion: string },
+  sleep: ResumableWatchOptions<ExternalSecret>['sleep'],
+  handlers: ExternalSecretsHandlers
+): ResumableWatch {
+  return resumableWatch<ExternalSecret>({
+    ...handlers,
+    resourceVersion,
+    start: (rv, watchHandlers) => kube.watchExternalSecrets(ref, rv, watchHandlers),
+    relist: () => kube.listExternalSecrets(ref),
+    sleep
+  })
 }

@@ -4,11 +4,13 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { checkDefinitions } from '../../src/definitions/phase.js'
-import { parseLabelSelector } from '../../src/inputs/label-selector.js'
-import type { ExternalSecret } from '../../src/k8s/types.js'
+import { checkDefinitions, renderDefinitions } from '../../src/definitions/phase.js'
+import { parseLabelSelector } from '../../src/k8s/label-selector.js'
+import { serviceTarget } from '../../src/ssm/rules.js'
+import type { ExternalSecret } from '../../src/eso/model.js'
 import { createRedactor } from '../../src/secrets/redact.js'
-import { guardrailProblems, PLACEHOLDER, referencesOf } from '../../src/sync/guardrails.js'
+import { guardrailProblems } from '../../src/eso/guardrails.js'
+import { fieldOf, PLACEHOLDER, referencesOf } from '../../src/eso/model.js'
 
 /**
  * The example tenant (examples/tenants/payments-api), rendered with the real `kubectl kustomize`
@@ -61,11 +63,11 @@ function overlayProblems(rendered: Rendered, environment: string): string[] {
     if (es.apiVersion !== 'external-secrets.io/v1') problems.push(`${name(es)}: apiVersion ${es.apiVersion}`)
     if (es.metadata.labels?.[LABEL] !== 'true') problems.push(`${name(es)}: no ${LABEL}: "true" label`)
     if (es.metadata.namespace !== `${SERVICE}-${environment}`) problems.push(`${name(es)}: namespace ${es.metadata.namespace}`)
-    for (const { field, key } of referencesOf(es)) {
-      if (key.includes(PLACEHOLDER)) problems.push(`${name(es)}: ${field} "${key}" still contains ${PLACEHOLDER}`)
-      else if (!key.startsWith(servicePath)) problems.push(`${name(es)}: ${field} "${key}" is not under ${servicePath}`)
+    for (const reference of referencesOf(es)) {
+      if (reference.key.includes(PLACEHOLDER)) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" still contains ${PLACEHOLDER}`)
+      else if (!reference.key.startsWith(servicePath)) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is not under ${servicePath}`)
       // The action writes <path>/<lower-cased secret name>: only such keys can ever be pushed.
-      else if (!/^[a-z0-9_]+$/.test(key.slice(servicePath.length))) problems.push(`${name(es)}: ${field} "${key}" is no key the action writes`)
+      else if (!/^[a-z0-9_]+$/.test(reference.key.slice(servicePath.length))) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is no key the action writes`)
     }
   }
   return problems
@@ -116,24 +118,17 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
       it('passes the definitions phase of the action as examples/release-pipeline.yml configures it (definitions, definitions-base)', async () => {
         const keys = keysOf(rendered().externalSecrets).map((key) => key.slice(key.lastIndexOf('/') + 1))
         const secrets = keys.map((key) => ({ source: key.toUpperCase(), key, value: `example ${key}` }))
-        const report = await checkDefinitions(
-          {
-            overlay: `examples/tenants/payments-api/overlays/${environment}`,
-            base: 'examples/tenants/payments-api/base',
-            workspace: process.cwd(),
-            pathPrefix: PREFIX,
-            environment,
-            servicePath: `${PREFIX}/${environment}/${SERVICE}`,
-            selector: parseLabelSelector('label-selector', `${LABEL}=true`),
-            selectorText: `${LABEL}=true`,
-            secrets
-          },
-          { redact: createRedactor(secrets.map(({ value }) => value)) }
-        )
+        const definitions = await renderDefinitions({
+          overlay: `examples/tenants/payments-api/overlays/${environment}`,
+          base: 'examples/tenants/payments-api/base',
+          workspace: process.cwd(),
+          waitUntilApplied: true
+        })
+        const report = await checkDefinitions({ target: serviceTarget(PREFIX, environment, SERVICE), selector: parseLabelSelector('label-selector', `${LABEL}=true`), secrets }, definitions, {
+          redact: createRedactor(secrets.map(({ value }) => value))
+        })
         expect(report.warnings).toEqual([])
-        expect(report.mapping.map(({ parameter, source }) => [parameter, source]).sort()).toEqual(
-          keys.map((key) => [`${PREFIX}/${environment}/${SERVICE}/${key}`, key.toUpperCase()]).sort()
-        )
+        expect(report.mapping.map(({ parameter, source }) => [parameter, source]).sort()).toEqual(keys.map((key) => [`${PREFIX}/${environment}/${SERVICE}/${key}`, key.toUpperCase()]).sort())
       })
 
       it(`passes the action's reference guardrails for ${environment}, and is a cross-environment reference for any other`, () => {
@@ -174,16 +169,17 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
 
     it('an overlay that patches in another environment is refused', () => {
       const dir = brokenOverlay((d) => edit(join(d, 'patches', 'database.yaml'), (text) => text.replace('value: /zerotouch/prod/', 'value: /zerotouch/stg/')))
-      expect(overlayProblems(render(dir), 'prod')).toEqual([
-        `payments-api-database: spec.data[0].remoteRef.key "${PREFIX}/stg/${SERVICE}/database_url" is not under ${PREFIX}/prod/${SERVICE}/`
-      ])
+      expect(overlayProblems(render(dir), 'prod')).toEqual([`payments-api-database: spec.data[0].remoteRef.key "${PREFIX}/stg/${SERVICE}/database_url" is not under ${PREFIX}/prod/${SERVICE}/`])
     })
 
     it('the test operations stop a patch from replacing a key that moved in the base', () => {
       // As if the base had swapped its two entries: the patch now expects the webhook secret at index 0.
       const dir = brokenOverlay((d) =>
         edit(join(d, 'patches', 'stripe.yaml'), (text) =>
-          text.replace('path: /spec/data/0/remoteRef/key\n  value: /zerotouch/_ENV_/payments-api/stripe_api_key', 'path: /spec/data/0/remoteRef/key\n  value: /zerotouch/_ENV_/payments-api/stripe_webhook_secret')
+          text.replace(
+            'path: /spec/data/0/remoteRef/key\n  value: /zerotouch/_ENV_/payments-api/stripe_api_key',
+            'path: /spec/data/0/remoteRef/key\n  value: /zerotouch/_ENV_/payments-api/stripe_webhook_secret'
+          )
         )
       )
       expect(() => render(dir)).toThrow(/test failed|testing value/)

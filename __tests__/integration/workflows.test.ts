@@ -24,8 +24,23 @@ import {
  * scripts/validate-workflows.ts and pinned down by the tests under "the node24 tolerance".
  */
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, shape checked by the assertions
-type Yaml = Record<string, any>
+/** The parts of a workflow that the tests read, as parsed from YAML: the assertions check the shape. */
+interface Workflow {
+  readonly on?: Record<string, unknown>
+  readonly permissions?: Record<string, unknown>
+  readonly env?: Record<string, unknown>
+  readonly jobs?: Record<string, Job>
+}
+interface Job {
+  readonly uses?: unknown
+  readonly with?: Record<string, unknown>
+  readonly secrets?: unknown
+  readonly permissions?: Record<string, unknown>
+  readonly concurrency?: { readonly group?: unknown; readonly 'cancel-in-progress'?: unknown }
+  readonly environment?: unknown
+  readonly outputs?: Record<string, unknown>
+  readonly steps?: Step[]
+}
 interface Step {
   readonly name?: string
   readonly uses?: string
@@ -38,29 +53,19 @@ interface Step {
 const FILES = filesToValidate()
 const WORKFLOWS = FILES.filter((file) => file !== 'action.yml')
 const read = (file: string): string => readFileSync(file, 'utf8')
-const load = (file: string): Yaml => parse(read(file)) as Yaml
-const action = load('action.yml') as { inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown>; runs: { using: string } }
+const load = <T = Workflow>(file: string): T => parse(read(file)) as T
+const action = load<{ inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown>; runs: { using: string } }>('action.yml')
 
 const declaredInputs = new Set(Object.keys(action.inputs))
 
-const stepsOf = (workflow: Yaml): Array<Step & { job: string }> =>
-  Object.entries((workflow.jobs ?? {}) as Record<string, { steps?: Step[] }>).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
+const stepsOf = (workflow: Workflow): Array<Step & { job: string }> => Object.entries(workflow.jobs ?? {}).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
 const isThisAction = (uses: string | undefined): boolean => uses === './' || Boolean(uses?.toLowerCase().startsWith(`${FIRST_PARTY}@`))
 const REUSABLE = '.github/workflows/zerotouch-secrets.yml'
-const isReusableCall = (uses: unknown): boolean =>
-  typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
+const isReusableCall = (uses: unknown): boolean => typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
 
 it('finds action.yml and the workflow files to check', () => {
   expect(FILES).toEqual(
-    expect.arrayContaining([
-      'action.yml',
-      '.github/workflows/ci.yml',
-      '.github/workflows/check-dist.yml',
-      '.github/workflows/e2e.yml',
-      REUSABLE,
-      'examples/release-pipeline.yml',
-      'examples/tenant-caller.yml'
-    ])
+    expect.arrayContaining(['action.yml', '.github/workflows/ci.yml', '.github/workflows/check-dist.yml', '.github/workflows/e2e.yml', REUSABLE, 'examples/release-pipeline.yml', 'examples/tenant-caller.yml'])
   )
 })
 
@@ -143,7 +148,11 @@ describe('pinning', () => {
   })
 
   it('covers the third-party actions the workflows use', () => {
-    const thirdParty = new Set(FILES.flatMap((file) => usesLines(read(file))).filter(({ uses }) => isThirdParty(uses)).map(({ uses }) => uses.split('@')[0]))
+    const thirdParty = new Set(
+      FILES.flatMap((file) => usesLines(read(file)))
+        .filter(({ uses }) => isThirdParty(uses))
+        .map(({ uses }) => uses.split('@')[0])
+    )
     // Not vacuous: the check above saw every action these workflows rely on.
     expect([...thirdParty]).toEqual(expect.arrayContaining(['actions/checkout', 'actions/setup-node', 'aws-actions/configure-aws-credentials', 'azure/setup-helm', 'helm/kind-action']))
   })
@@ -172,7 +181,11 @@ describe('pinning', () => {
 })
 
 describe('what the workflows give the action', () => {
-  const uses = WORKFLOWS.flatMap((file) => stepsOf(load(file)).filter((step) => isThisAction(step.uses)).map((step) => ({ file, step })))
+  const uses = WORKFLOWS.flatMap((file) =>
+    stepsOf(load(file))
+      .filter((step) => isThisAction(step.uses))
+      .map((step) => ({ file, step }))
+  )
 
   it('the action is used by the examples, the reusable workflow and the e2e', () => {
     expect([...new Set(uses.map(({ file }) => file))]).toEqual(expect.arrayContaining(['examples/release-pipeline.yml', REUSABLE, '.github/workflows/e2e.yml']))
@@ -181,7 +194,9 @@ describe('what the workflows give the action', () => {
   it.each(uses.map(({ file, step }) => [`${file}: ${step.name ?? step.uses}`, step] as const))('%s: only inputs of action.yml, every required one', (_, step) => {
     const given = Object.keys(step.with ?? {})
     expect(given.filter((input) => !declaredInputs.has(input))).toEqual([])
-    const required = Object.entries(action.inputs).filter(([, spec]) => spec.required).map(([input]) => input)
+    const required = Object.entries(action.inputs)
+      .filter(([, spec]) => spec.required)
+      .map(([input]) => input)
     expect(required.filter((input) => !given.includes(input))).toEqual([])
   })
 
@@ -200,21 +215,19 @@ describe('what the workflows give the action', () => {
     expect(existsSync(join('examples', String(inputs.definitions), 'kustomization.yaml'))).toBe(true)
     expect(existsSync(join('examples', String(inputs['definitions-base']), 'kustomization.yaml'))).toBe(true)
     expect(String(inputs.definitions)).toMatch(/overlays\/prod$/)
-    expect(workflow.jobs[steps[push].job].environment).toBe('prod')
+    expect(workflow.jobs?.[steps[push].job].environment).toBe('prod')
   })
 })
 
 describe('the reusable workflow', () => {
   const workflow = load(REUSABLE)
   const call = workflow.on?.workflow_call as { inputs: Record<string, { required?: boolean; type: string }>; outputs: Record<string, { value: string }> }
-  const [[jobName, job]] = Object.entries(workflow.jobs as Record<string, Yaml>)
+  const [[jobName, job]] = Object.entries(workflow.jobs ?? {})
   const steps = job.steps as Step[]
   const push = steps.find((step) => isThisAction(step.uses))!
 
   it('is called with workflow_call and takes the inputs tenants need', () => {
-    expect(Object.keys(call.inputs)).toEqual(
-      expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run'])
-    )
+    expect(Object.keys(call.inputs)).toEqual(expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run']))
     expect(call.inputs['dry-run'].type).toBe('boolean')
     for (const input of ['environment', 'service', 'aws-role-arn', 'aws-region']) expect(call.inputs[input].required).toBe(true)
   })
@@ -225,12 +238,12 @@ describe('the reusable workflow', () => {
   })
 
   it('has one job with minimal permissions and one run per service and environment at a time', () => {
-    expect(Object.keys(workflow.jobs)).toHaveLength(1)
+    expect(Object.keys(workflow.jobs ?? {})).toHaveLength(1)
     expect(workflow.permissions).toEqual({})
     expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
-    expect(job.concurrency['cancel-in-progress']).toBe(false)
-    expect(job.concurrency.group).toContain('${{ inputs.service }}')
-    expect(job.concurrency.group).toContain('${{ inputs.environment }}')
+    expect(job.concurrency?.['cancel-in-progress']).toBe(false)
+    expect(job.concurrency?.group).toContain('${{ inputs.service }}')
+    expect(job.concurrency?.group).toContain('${{ inputs.environment }}')
     expect(job.environment).toContain('inputs.environment')
   })
 
@@ -256,23 +269,25 @@ describe('the reusable workflow', () => {
     for (const [output, { value }] of Object.entries(call.outputs)) {
       expect(Object.keys(action.outputs)).toContain(output)
       expect(value).toBe(`\${{ jobs.${jobName}.outputs.${output} }}`)
-      expect(job.outputs[output]).toBe(`\${{ steps.${push.id}.outputs.${output} }}`)
+      expect(job.outputs?.[output]).toBe(`\${{ steps.${push.id}.outputs.${output} }}`)
     }
   })
 
   it('is called by examples/tenant-caller.yml with one job, secrets: inherit, declared inputs only and the permissions it needs', () => {
     const caller = load('examples/tenant-caller.yml')
-    const jobs = Object.values(caller.jobs as Record<string, Yaml>)
+    const jobs = Object.values(caller.jobs ?? {})
     expect(jobs).toHaveLength(1)
     const [callerJob] = jobs
     expect(isReusableCall(callerJob.uses)).toBe(true)
     expect(callerJob.secrets).toBe('inherit')
-    const given = Object.keys(callerJob.with)
+    const given = Object.keys(callerJob.with ?? {})
     expect(given.filter((input) => !(input in call.inputs))).toEqual([])
-    const required = Object.entries(call.inputs).filter(([, spec]) => spec.required).map(([input]) => input)
+    const required = Object.entries(call.inputs)
+      .filter(([, spec]) => spec.required)
+      .map(([input]) => input)
     expect(required.filter((input) => !given.includes(input))).toEqual([])
     expect({ ...caller.permissions, ...callerJob.permissions }).toMatchObject({ contents: 'read', 'id-token': 'write' })
-    expect(existsSync(join('examples', callerJob.with.definitions, 'kustomization.yaml'))).toBe(true)
+    expect(existsSync(join('examples', String(callerJob.with?.definitions), 'kustomization.yaml'))).toBe(true)
   })
 })
 
@@ -312,10 +327,10 @@ describe("the project's workflows", () => {
     const script = steps.map((step) => step.run ?? '').join('\n')
     expect(steps.some((step) => step.uses?.startsWith('helm/kind-action@'))).toBe(true)
     expect(script).toMatch(/helm install external-secrets external-secrets\/external-secrets/)
-    expect(String(workflow.env.LOCALSTACK_IMAGE)).toMatch(/^localstack\/localstack:\d+\.\d+\.\d+$/)
+    expect(String(workflow.env?.LOCALSTACK_IMAGE)).toMatch(/^localstack\/localstack:\d+\.\d+\.\d+$/)
     expect(script).toContain('kind: ClusterSecretStore')
     expect(script).toContain('kubectl apply -k "$OVERLAY"')
-    expect(existsSync(join(workflow.env.OVERLAY, 'kustomization.yaml'))).toBe(true)
+    expect(existsSync(join(String(workflow.env?.OVERLAY), 'kustomization.yaml'))).toBe(true)
     const runs = steps.filter((step) => step.uses === './')
     expect(runs.length).toBeGreaterThanOrEqual(2)
     // After the release that changes values with force-sync, the Secret is read back and compared.

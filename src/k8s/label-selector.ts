@@ -1,11 +1,13 @@
 import { InputProblem } from '../errors.js'
 
 /** One requirement of a Kubernetes label selector. */
-export type Requirement =
-  | { readonly key: string; readonly operator: 'in' | 'notin'; readonly values: readonly string[] }
-  | { readonly key: string; readonly operator: 'exists' | 'absent' }
+export type Requirement = { readonly key: string; readonly operator: 'in' | 'notin'; readonly values: readonly string[] } | { readonly key: string; readonly operator: 'exists' | 'absent' }
 
-export type LabelSelector = readonly Requirement[]
+/** A parsed selector with the text it was parsed from (what the API server is sent). */
+export interface LabelSelector {
+  readonly text: string
+  readonly requirements: readonly Requirement[]
+}
 
 const NAME_PART = '[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?'
 const DNS_PREFIX = '[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*'
@@ -24,18 +26,19 @@ export function parseLabelSelector(input: string, raw: string): LabelSelector {
   }
   const parts = value.match(/[^,(]+(\([^)]*\))?/g) ?? []
   if (!value || parts.join(',') !== value) refuse('expected requirements such as app=web,tier!=db separated by commas')
-  return parts.map((part) => {
+  const requirements = parts.map((part) => {
     const requirement = readRequirement(part.trim()) ?? refuse(`cannot read "${part.trim()}"`)
     if (!QUALIFIED_NAME.test(requirement.key)) refuse(`"${requirement.key}" is not a valid label key`)
     const bad = 'values' in requirement ? requirement.values.find((v) => !LABEL_VALUE.test(v)) : undefined
     if (bad !== undefined) refuse(`"${bad}" is not a valid label value`)
     return requirement
   })
+  return { text: value, requirements }
 }
 
 function readRequirement(text: string): Requirement | undefined {
   const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(text)
-  if (set) return { key: set[1], operator: set[2] as 'in' | 'notin', values: set[3].split(',').map((v) => v.trim()) }
+  if (set) return { key: set[1], operator: set[2] === 'in' ? 'in' : 'notin', values: set[3].split(',').map((v) => v.trim()) }
   const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(text)
   if (equality) return { key: equality[1], operator: equality[2] === '!=' ? 'notin' : 'in', values: [equality[3]] }
   const exists = /^(!?)([^=!\s]+)$/.exec(text)
@@ -44,7 +47,7 @@ function readRequirement(text: string): Requirement | undefined {
 }
 
 export function matchesLabelSelector(selector: LabelSelector, labels: Readonly<Record<string, string>> = {}): boolean {
-  return selector.every((requirement) => {
+  return selector.requirements.every((requirement) => {
     const has = Object.hasOwn(labels, requirement.key)
     switch (requirement.operator) {
       case 'exists':

@@ -1,0 +1,60 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { describe, expect, it } from '@jest/globals'
+
+/**
+ * The layers of src/ (see the README's "How the code is laid out"): an import only points down,
+ * or sideways within a layer; phases never import one another. Type-only imports count too: a
+ * type is a dependency as much as a function.
+ */
+const ROOT = resolve(process.cwd(), 'src')
+
+const LAYERS: ReadonlyArray<readonly [string, RegExp]> = [
+  ['ground', /^(errors|time|network|json)\.ts$/],
+  ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|secrets)\//],
+  ['adapter', /^(ssm|k8s)\/|^definitions\/render\.ts$/],
+  ['phase', /^(preflight|definitions|push|gate|sync)\//],
+  ['report', /^report\//],
+  ['configuration', /^inputs\//],
+  ['entry', /^(main|index)\.ts$/]
+]
+
+function layerOf(file: string): number {
+  const index = LAYERS.findIndex(([, pattern]) => pattern.test(file))
+  if (index < 0) throw new Error(`${file} belongs to no layer: add it to LAYERS`)
+  return index
+}
+
+function sources(dir = ROOT): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [relative(ROOT, join(dir, entry.name))] : []))
+}
+
+function localImports(file: string): string[] {
+  const text = readFileSync(join(ROOT, file), 'utf8')
+  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?\bfrom\s+['"](\.[^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)]
+  return specifiers.map((match) => relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts'))))
+}
+
+const phase = (file: string): string | undefined => (layerOf(file) === 3 ? file.split('/')[0] : undefined)
+
+describe('the layers of src/', () => {
+  const files = sources()
+
+  it('place every source file', () => {
+    for (const file of files) expect(() => layerOf(file)).not.toThrow()
+  })
+
+  it('import only downwards or sideways, and no phase imports another', () => {
+    const upwards = files.flatMap((file) =>
+      localImports(file)
+        .filter((target) => layerOf(target) > layerOf(file) || (phase(file) && phase(target) && phase(file) !== phase(target)))
+        .map((target) => `${file} (${LAYERS[layerOf(file)][0]}) -> ${target} (${LAYERS[layerOf(target)][0]})`)
+    )
+    expect(upwards).toEqual([])
+  })
+
+  it('would see an upward import (the walk reads real imports)', () => {
+    expect(localImports('main.ts')).toContain('inputs/config.ts')
+    expect(localImports('main.ts')).toContain('k8s/connect.ts')
+  })
+})
