@@ -1,19 +1,22 @@
 import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
 import { KubeError, type Permission } from '../src/k8s/errors.js'
 import type { ExternalSecret } from '../src/eso/model.js'
-import type { ExternalSecretsApi, ExternalSecretsRef } from '../src/k8s/api.js'
+import type { ClusterApi, ExternalSecretsRef } from '../src/k8s/api.js'
+import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
 import type { Condition, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandle, WatchHandlers } from '../src/k8s/types.js'
 
 /**
- * An in-memory ExternalSecretsApi for unit tests: objects, Events and one resourceVersion
- * counter, watches that replay from a resourceVersion and then follow, and knobs to drop
- * watches, compact history (410 Gone), fail calls, and play the operator. No I/O.
+ * An in-memory cluster API for unit tests: ExternalSecrets, Events, workloads and one
+ * resourceVersion counter, watches that replay from a resourceVersion and then follow, and knobs
+ * to drop watches, compact history (410 Gone), fail calls, and play the operator and the workload
+ * controllers. No I/O.
  */
 
-type Change = { readonly rv: number; readonly kind: 'es' | 'event'; readonly type: WatchEventType; readonly object: ExternalSecret | KubeEvent }
+type Stream = 'es' | 'event' | WorkloadKind
+type Change = { readonly rv: number; readonly kind: Stream; readonly type: WatchEventType; readonly object: ExternalSecret | KubeEvent | Workload }
 
 interface ActiveWatch {
-  readonly kind: 'es' | 'event'
+  readonly kind: Stream
   readonly namespace: string
   readonly selector?: string
   readonly handlers: WatchHandlers<unknown>
@@ -21,18 +24,21 @@ interface ActiveWatch {
 }
 
 export interface MemoryCall {
-  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events' | 'get-namespace' | 'access-review'
+  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events' | 'get-namespace' | 'access-review' | 'list-workloads' | 'watch-workloads' | 'restart'
+  readonly kind?: WorkloadKind
   readonly namespace?: string
   readonly name?: string
   readonly resourceVersion?: string
 }
 
-export class MemoryKube implements ExternalSecretsApi {
+export class MemoryKube implements ClusterApi {
   version: string | undefined = 'v1'
   /** Every call, in order. */
   readonly calls: MemoryCall[] = []
   /** Called after each successful patch, with the patched object: play the operator here. */
   onPatch: (es: ExternalSecret) => void = () => undefined
+  /** Called after each restart patch, with the workload as patched: play its controller here. */
+  onRestart: (workload: Workload) => void = () => undefined
   /** When true, list ignores the label selector (a misbehaving server). */
   ignoreSelector = false
   /** The namespaces that exist; undefined: every one asked about. */
@@ -44,6 +50,7 @@ export class MemoryKube implements ExternalSecretsApi {
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
+  private readonly workloads = new Map<string, Workload>()
   private readonly events = new Map<string, KubeEvent>()
   private readonly history: Change[] = []
   private compactedThrough = 0
@@ -57,6 +64,23 @@ export class MemoryKube implements ExternalSecretsApi {
     const namespace = es.metadata.namespace ?? 'default'
     const stored = this.store({ ...es, metadata: { uid: `uid-${namespace}-${es.metadata.name}`, ...es.metadata, namespace } }, 'ADDED')
     return stored
+  }
+
+  /** Creates or replaces a workload (generation 1 unless given). */
+  putWorkload(workload: Workload): Workload {
+    const { metadata } = workload
+    return this.storeWorkload({ ...workload, metadata: { generation: 1, uid: `uid-${workload.kind}-${metadata.name}`, ...metadata, namespace: metadata.namespace ?? 'default' } }, 'ADDED')
+  }
+
+  getWorkload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined {
+    return this.workloads.get(`${kind}/${namespace}/${name}`)
+  }
+
+  /** The controller's word on a workload: its status replaced (and, e.g. for Reloader, its template). */
+  updateWorkload(kind: WorkloadKind, namespace: string, name: string, change: (workload: Workload) => Workload): Workload {
+    const workload = this.getWorkload(kind, namespace, name)
+    if (!workload) throw new Error(`no ${kind} ${namespace}/${name}`)
+    return this.storeWorkload(change(workload), 'MODIFIED')
   }
 
   get(namespace: string, name: string): ExternalSecret | undefined {
@@ -200,6 +224,33 @@ export class MemoryKube implements ExternalSecretsApi {
     )
   }
 
+  listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>> {
+    return this.answer({ verb: 'list-workloads', kind, namespace }, () => {
+      const items = [...this.workloads.values()].filter((workload) => workload.kind === kind && workload.metadata.namespace === namespace)
+      return { items: structuredClone(items), resourceVersion: String(this.rv) }
+    })
+  }
+
+  watchWorkloads(kind: WorkloadKind, namespace: string, resourceVersion: string, handlers: WatchHandlers<Workload>): Promise<WatchHandle> {
+    return this.answer({ verb: 'watch-workloads', kind, namespace, resourceVersion }, () => this.open({ kind, namespace, handlers, ended: false }, resourceVersion))
+  }
+
+  /** As the API server takes kubectl's restart: the template annotation set, the generation bumped. */
+  restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload> {
+    return this.answer({ verb: 'restart', kind, namespace, name }, () => {
+      const workload = this.getWorkload(kind, namespace, name)
+      if (!workload) throw new KubeError('not-found', `${kind.toLowerCase()}s.apps "${name}" not found`, 404)
+      const template = workload.spec?.template
+      const annotations = { ...template?.metadata?.annotations, [RESTARTED_AT]: restartedAt }
+      const generation = (workload.metadata.generation ?? 0) + 1
+      // The spec of the same kind, its template annotated: the union's members share these fields.
+      const spec = { ...workload.spec, template: { ...template, metadata: { ...template?.metadata, annotations } } }
+      const restarted = this.storeWorkload({ ...workload, metadata: { ...workload.metadata, generation }, spec }, 'MODIFIED')
+      queueMicrotask(() => this.onRestart(restarted))
+      return structuredClone(restarted)
+    })
+  }
+
   // ---- internals ----
 
   /** Records the call, then answers as a server would: with the queued failure, or with what `result` gives (or throws). */
@@ -256,6 +307,14 @@ export class MemoryKube implements ExternalSecretsApi {
     const stored: ExternalSecret = { ...es, metadata: { ...es.metadata, resourceVersion: String(rv) } }
     this.objects.set(`${stored.metadata.namespace}/${stored.metadata.name}`, stored)
     this.record({ rv, kind: 'es', type, object: stored })
+    return stored
+  }
+
+  private storeWorkload(workload: Workload, type: WatchEventType): Workload {
+    const rv = ++this.rv
+    const stored: Workload = { ...workload, metadata: { ...workload.metadata, resourceVersion: String(rv) } }
+    this.workloads.set(`${stored.kind}/${stored.metadata.namespace}/${stored.metadata.name}`, stored)
+    this.record({ rv, kind: stored.kind, type, object: stored })
     return stored
   }
 

@@ -3,12 +3,25 @@
  * proxy (SSM calls), the test API server (Kubernetes requests, ExternalSecret status, the operator's reconciles)
  * and moto (final values and versions).
  */
-import type { KubeApiServer, KubeObject, RequestRecord } from '../testing/kube/index.ts'
+import { startKubeApiServer, type KubeApiServer, type KubeObject, type RequestRecord } from '../testing/kube/index.ts'
 import type { MotoServer } from '../testing/moto.ts'
 import type { CallRecord, QuotaProxy } from './quota-proxy.ts'
-import { median, type KubeUse, type PushRun, type SsmUse, type Startup, type SyncRun, type WritePhase } from './results.ts'
-import { timedSpawn, type PushTool, type SyncTool, type ToolRun } from './tools/tool.ts'
-import { AWS_ENV, externalSecrets, outcome, parameterName, pushWorkload, seed, type Workload } from './workload.ts'
+import { median, type KubeUse, type PushRun, type RolloutRun, type SsmUse, type Startup, type SyncRun, type WorkloadRequests, type WritePhase } from './results.ts'
+import { timedSpawn, type PushTool, type ReleaseTool, type SyncTool, type ToolRun } from './tools/tool.ts'
+import {
+  AWS_ENV,
+  externalSecrets,
+  outcome,
+  parameterName,
+  pushWorkload,
+  ROLLOUT_CHANGED_SECRET,
+  ROLLOUT_EXTERNAL_SECRETS,
+  rolloutWorkloads,
+  seed,
+  workloadObject,
+  type RolloutWorkload,
+  type Workload
+} from './workload.ts'
 
 export interface Servers {
   readonly moto: MotoServer
@@ -135,6 +148,125 @@ function firstRequestAt(requests: readonly unknown[]): { at(): number | undefine
     if (at === undefined && requests.length > 0) at = performance.now()
   }, 1)
   return { at: () => at, stop: () => clearInterval(timer) }
+}
+
+export interface RolloutSetup {
+  /** The simulated kubelet's pod start: creation to Running and Ready. */
+  readonly podStartMs: number
+  /** The simulated operator's per-reconcile delay. */
+  readonly reconcileDelayMs: number
+}
+
+const ROLLOUT_NAMESPACE = 'bench-rollout'
+const WORKLOAD_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)(?:\/([^/]+))?(?:\/status)?$/
+
+/**
+ * A typical release (100 secrets, one changed) with `namespace` and `restart: changed`, on a fresh test API server
+ * whose workloads are running with the old values: 10 read the Secret the changed key syncs into, 3 read other Secrets.
+ * The controllers record each rollout's start and completion (by `kubectl rollout status`'s rules); the request log
+ * shows how the action followed them; each pod records the values it started with.
+ */
+export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool, { podStartMs, reconcileDelayMs }: RolloutSetup): Promise<RolloutRun> {
+  const workload = pushWorkload(100, 'one')
+  // app-NN reads parameter NN (externalSecrets()); the release changes parameter 1, which app-01 reads.
+  const before = (secret: string) => workload.before[parameterName(Number(secret.slice('app-'.length)))]
+  const newValue = workload.secrets.SECRET_0001
+  const workloads = rolloutWorkloads()
+  const readers = workloads.filter(({ secret }) => secret === ROLLOUT_CHANGED_SECRET)
+  const others = workloads.filter(({ secret }) => secret !== ROLLOUT_CHANGED_SECRET)
+  await moto.reset()
+  await seed(moto.endpoint, workload.before)
+  const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs, podStartMs })
+  try {
+    const namespace = ROLLOUT_NAMESPACE
+    kube.apply(externalSecrets(namespace, ROLLOUT_EXTERNAL_SECRETS))
+    await kube.operator.idle()
+    kube.apply(workloads.map((w) => workloadObject(namespace, w)))
+    await kube.controllers.idle()
+    const notOnOld = workloads.filter((w) => podsNotOn(kube, namespace, w, before(w.secret)) > 0)
+    if (notOnOld.length) throw new Error(`rollout set-up: ${notOnOld.map(({ name }) => name).join(', ')} not running the old value before the release`)
+
+    proxy.reset()
+    kube.clearRequests()
+    const rolloutsBefore = kube.controllers.rollouts.length
+    const firstRestart = arrivalOf(kube.requests, (request) => request.method === 'PATCH' && WORKLOAD_PATH.test(request.path))
+    const run = await tool.release({ ssmEndpoint: proxy.endpoint, secrets: workload.secrets, namespace, kubeconfig: kube.kubeconfig() })
+    // What the pods run at the action's exit, before anything else happens.
+    const stalePods = readers.reduce((sum, w) => sum + podsNotOn(kube, namespace, w, newValue), 0)
+    const othersOnOld = others.map((w) => podsNotOn(kube, namespace, w, before(w.secret)) === 0)
+    const epochToPerformance = Date.now() - performance.now()
+    firstRestart.stop()
+    explainFailure(tool.id, run)
+    const requests = [...kube.requests]
+    const rollouts = kube.controllers.rollouts.slice(rolloutsBefore).filter((rollout) => rollout.namespace === namespace)
+    const ofReaders = rollouts.filter((rollout) => readers.some((w) => w.kind === rollout.kind && w.name === rollout.name))
+    const patched = new Set(requests.filter((request) => request.method === 'PATCH').map((request) => WORKLOAD_PATH.exec(request.path)?.[3]))
+    const othersRestarted = others.filter((w, i) => patched.has(w.name) || !othersOnOld[i] || rollouts.some((rollout) => rollout.kind === w.kind && rollout.name === w.name)).length
+    const ended = ofReaders.flatMap((rollout) => (rollout.finishedAt === undefined ? [] : [rollout.finishedAt]))
+    const started = Math.min(...ofReaders.map((rollout) => rollout.startedAt)) - epochToPerformance
+    const finished = Math.max(...ended) - epochToPerformance
+    const restartAt = firstRestart.at() ?? run.endedAt
+    const workloadRequests = workloadUse(requests)
+    const involved = new Set(readers.map(({ kind }) => kind)).size
+    let reportedRestarted = 0
+    try {
+      reportedRestarted = (JSON.parse(run.outputs?.restarted ?? '[]') as unknown[]).length
+    } catch {
+      reportedRestarted = 0
+    }
+    return {
+      wallMs: run.endedAt - run.startedAt,
+      exitCode: run.exitCode,
+      restartToExitMs: run.endedAt - restartAt,
+      controllersMs: ended.length ? finished - started : 0,
+      exitAfterRolloutsMs: ended.length ? run.endedAt - finished : 0,
+      rolloutsComplete: new Set(ofReaders.filter((rollout) => rollout.outcome === 'complete').map((rollout) => `${rollout.kind}/${rollout.name}`)).size,
+      reportedRestarted,
+      stalePods,
+      othersRestarted,
+      requests: workloadRequests,
+      // One list per kind and namespace before the annotation, and one re-list for each watch started again.
+      listBound: 3 + Math.max(0, workloadRequests.watches - involved),
+      ssmCalls: ssmUse([...proxy.calls]).calls
+    }
+  } finally {
+    await kube.close()
+  }
+}
+
+/**
+ * When the first request that `matches` reached the test API server, exactly: the request log's push is wrapped until
+ * stop(). (Polling the log, as firstRequestAt does, lags by as long as the server's own work holds the event loop, which
+ * during the restarts, with the controllers acting on each patch, was up to 0.16 s.)
+ */
+function arrivalOf(requests: readonly RequestRecord[], matches: (request: RequestRecord) => boolean): { at(): number | undefined; stop(): void } {
+  const log = requests as RequestRecord[]
+  let at: number | undefined
+  log.push = (...items: RequestRecord[]) => {
+    if (at === undefined && items.some(matches)) at = performance.now()
+    return Array.prototype.push.apply(log, items)
+  }
+  return { at: () => at, stop: () => void Reflect.deleteProperty(log, 'push') }
+}
+
+/** The pods of a workload not running `value` of its Secret's key (Terminating ones left out), and the pods missing of the 2 it should run. */
+function podsNotOn(kube: KubeApiServer, namespace: string, { kind, name, secret }: RolloutWorkload, value: string): number {
+  const pods = kube.controllers.podsOf(kind, namespace, name).filter((pod) => !pod.metadata.deletionTimestamp)
+  const wrong = pods.filter((pod) => kube.podSecretData(namespace, pod.metadata.name)?.secrets[`${secret}/value`] !== value).length
+  return wrong + Math.max(0, 2 - pods.length)
+}
+
+/** The action's requests on Deployments, StatefulSets and DaemonSets: lists and single GETs (a poll would show there), watches, patches. */
+function workloadUse(requests: readonly RequestRecord[]): WorkloadRequests {
+  const onWorkloads = requests.filter((request) => WORKLOAD_PATH.test(request.path))
+  const isWatch = (request: RequestRecord) => ['1', 'true'].includes(request.query.watch ?? '')
+  const reads = onWorkloads.filter((request) => request.method === 'GET' && !isWatch(request))
+  return {
+    lists: reads.filter((request) => WORKLOAD_PATH.exec(request.path)?.[3] === undefined).length,
+    gets: reads.filter((request) => WORKLOAD_PATH.exec(request.path)?.[3] !== undefined).length,
+    watches: onWorkloads.filter((request) => request.method === 'GET' && isWatch(request)).length,
+    patches: onWorkloads.filter((request) => request.method === 'PATCH').length
+  }
 }
 
 function explainFailure(tool: string, run: ToolRun): void {

@@ -1,5 +1,5 @@
 /** Renders BENCHMARKS.md from one run's results. */
-import { median, type PushScenario, type PushToolResult, type Results, type SyncScenario } from './results.ts'
+import { median, type PushScenario, type PushToolResult, type Results, type RolloutScenario, type SyncScenario } from './results.ts'
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const times = (ratio: number) => `${ratio.toFixed(ratio < 10 ? 2 : 1)}x`
@@ -66,6 +66,86 @@ function syncRows(scenario: SyncScenario): string[][] {
   ])
 }
 
+/** Whether the rollout scenario was measured by a run of its own (`--only rollout`) rather than by the run the file is from. */
+function separately(results: Results): boolean {
+  return results.rollout !== undefined && (results.rollout.measured.date !== results.date || results.rollout.measured.command !== results.command)
+}
+
+function buildText({ distSha256, commit, uncommitted }: Results['build']): string {
+  return `\`dist/index.js\` sha256 \`${distSha256.slice(0, 16)}\`, commit \`${commit.slice(0, 12)}\`${uncommitted ? ' with uncommitted changes in dist/ or src/' : ''}`
+}
+
+function rolloutMeasurement(results: Results): string {
+  const rollout = results.rollout
+  if (!rollout || !separately(results)) return ''
+  const { date, command, build, machine } = rollout.measured
+  const sameMachine = machine.nproc === results.machine.nproc && machine.cpu === results.machine.cpu && machine.os === results.machine.os && machine.node === results.machine.node
+  return (
+    `\n**The rollout scenario was measured separately**, by \`${command}\` on ${date.slice(0, 10)} (${date}), and merged into \`bench/results.json\`: ` +
+    `action ${buildText(build)}${build.distSha256 === results.build.distSha256 ? ' (the same dist as the rest)' : ', not the dist the rest of this file measured'}; ` +
+    `${sameMachine ? 'same machine' : `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.os}, Node.js ${machine.node}`}. Every other figure is from the run above.\n`
+  )
+}
+
+function rolloutSection(rollout: RolloutScenario | undefined): string {
+  if (!rollout) return 'Not measured in this run (`npm run bench -- --only rollout` measures it and merges it into `bench/results.json`).'
+  const kinds = Object.entries(rollout.readersByKind)
+    .filter(([, count]) => count > 0)
+    .map(([kind, count]) => `${count} ${kind}${count > 1 ? 's' : ''}`)
+    .join(', ')
+  const perRun = rollout.runs.map((run, i) => [
+    String(i + 1),
+    seconds(run.wallMs),
+    seconds(run.restartToExitMs),
+    seconds(run.controllersMs),
+    `+${seconds(run.restartToExitMs - run.controllersMs)}`,
+    seconds(run.exitAfterRolloutsMs),
+    `${run.rolloutsComplete}/${rollout.readers}`,
+    String(run.stalePods),
+    String(run.othersRestarted),
+    `${run.requests.lists} / ${run.requests.gets} / ${run.requests.watches} / ${run.requests.patches} (bound ${run.listBound})`,
+    counts(run.ssmCalls),
+    String(run.exitCode)
+  ])
+  return `A typical release (${rollout.n} secrets, ${rollout.changedKeys} changed) with \`namespace\` and \`restart: changed\`, through the quota proxy, on a fresh test API server for each run:
+${rollout.externalSecrets} ExternalSecrets (the operator reconciling one at a time after ${rollout.reconcileDelayMs} ms), ${rollout.readers} workloads whose pods read the Secret the changed key syncs
+into (${kinds}; \`envFrom\`, \`env\` key, secret volume and projected volume in turn) and ${rollout.others} reading the other Secrets, ${rollout.replicas} pods each
+(a DaemonSet: one on each of ${rollout.replicas} nodes), default strategies (a Deployment's rolling update one pod at a time at 2 replicas, a StatefulSet's from the highest ordinal, a DaemonSet's
+within maxUnavailable 1); the simulated kubelet starts a pod in ${rollout.podStartMs} ms. Before the run every pod runs the old value.
+
+- *first restart to exit*: from the first restart patch's arrival at the API server to the action's exit;
+- *controllers*: the controllers' own rollout time, as \`kube.controllers.rollouts\` records it: the first rollout's start (the restart seen)
+  to the last one's completion by \`kubectl rollout status\`'s rules; *over*: the difference (the target: at most 1 s, median), which is the time
+  the controllers took to act on the first patch plus *exit after*;
+- *exit after*: from the last rollout's completion to the action's exit;
+- *stale pods*: pods of the ${rollout.readers} workloads not on the new value at the action's exit (what each pod read when the simulated kubelet started it);
+  *others*: workloads reading the other Secrets that were patched, rolled out or no longer on their old value (must be 0);
+- *workload requests*: the action's requests on Deployments, StatefulSets and DaemonSets: lists / single GETs / watches / patches; polling would show
+  as lists or GETs over the bound (one list per kind and namespace, plus one re-list per watch started again).
+
+${table(
+  ['', 'tool', 'wall', 'first restart to exit', 'controllers', 'over', 'exit after', 'stale pods (all runs)', 'workload lists / gets / watches / patches', 'runs'],
+  [
+    [
+      'median',
+      rollout.label,
+      seconds(rollout.wallMs),
+      seconds(rollout.restartToExitMs),
+      seconds(rollout.controllersMs),
+      `+${seconds(rollout.overheadMs)} (at most +${seconds(rollout.maxOverheadMs)})`,
+      seconds(rollout.exitAfterRolloutsMs),
+      String(rollout.runs.reduce((sum, run) => sum + run.stalePods, 0)) + (rollout.staleRuns ? ` (in ${rollout.staleRuns} runs)` : ''),
+      `${rollout.requests.lists} / ${rollout.requests.gets} / ${rollout.requests.watches} / ${rollout.requests.patches}`,
+      `${rollout.runs.length}${rollout.failedRuns ? ` (${rollout.failedRuns} failed)` : ''}`
+    ]
+  ]
+)}
+
+Each run:
+
+${table(['run', 'wall', 'first restart to exit', 'controllers', 'over', 'exit after', 'rolled out', 'stale pods', 'others', 'workload lists / gets / watches / patches', 'SSM calls', 'exit code'], perRun)}`
+}
+
 export function renderReport(results: Results): string {
   const { machine, quota, startup } = results
   const full = results.mode === 'full'
@@ -76,18 +156,20 @@ rerun the command, which rewrites this file and \`bench/results.json\` (every ru
 
 Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB memory, ${machine.os}; Node.js ${machine.node};
 ${machine.awsCli}; kubectl ${machine.kubectl.replace(/^Client Version: /, '')}; moto ${machine.moto}. Shared and noisy: every time is a median.
-Action measured: \`dist/index.js\` sha256 \`${results.build.distSha256.slice(0, 16)}\`, commit \`${results.build.commit.slice(0, 12)}\`${results.build.uncommitted ? ' with uncommitted changes in dist/ or src/' : ''}.
-
+Action measured: ${buildText(results.build)}.
+${rolloutMeasurement(results)}
 ## Rerun it
 
 \`\`\`
-npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes)
+npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes, plus about 40 s for the rollout scenario)
 npm run bench -- --full    # N=10, 100, 1000 x none/one/all changed, M=1, 10, 50; the action 5 times each (about 30 minutes)
+npm run bench -- --only rollout   # the rollout scenario alone, 3 runs (--full: 5), about 40 s: merged into bench/results.json and this file
 npm run bench -- --render  # this file again from bench/results.json, measuring nothing (after a change to bench/report.ts)
 \`\`\`
 
 Needs Node.js 24, \`moto_server\`, the aws CLI (v1) and kubectl on PATH. Options: \`--scale\` (quota multiplier, default 10),
-\`--latency-ms\` (added to every SSM call, default 20), \`--reconcile-ms\` (the simulated operator's per-reconcile delay, default 200).
+\`--latency-ms\` (added to every SSM call, default 20), \`--reconcile-ms\` (the simulated operator's per-reconcile delay, default 200),
+\`--pod-start-ms\` (the simulated kubelet's pod start in the rollout scenario, default 1000).
 
 ## What runs
 
@@ -112,7 +194,11 @@ Needs Node.js 24, \`moto_server\`, the aws CLI (v1) and kubectl on PATH. Options
   while some ExternalSecret's \`status.syncedResourceVersion\` had not changed yet.
 - **Floor**: the least time the quotas allow: ceil(N/10) GetParameters at the read rate + the changed keys at the write rate
   (sync: M reconciles one at a time, M x ${results.sync[0].reconcileDelayMs} ms), plus the tool's own median start-up (spawn to its first request).
-${full ? '- **Full mode** runs the action 5 times a scenario and sync 5 times; the baselines fewer times (SDK loop 3, shell loop 3 at N=10 and once at N=100), and the shell loop at N=1000 once, for the typical release only: it writes every key whatever changed, so its time does not depend on the pattern, as N=10 and N=100 show.\n' : '- **Quick mode** runs a subset: the baselines once and the action 3 times, sync twice, and the shell loop (over half a second per key) at N=100 only for the typical release.\n'}
+${full ? '- **Full mode** runs the action 5 times a scenario and sync 5 times; the baselines fewer times (SDK loop 3, shell loop 3 at N=10 and once at N=100), and the shell loop at N=1000 once, for the typical release only: it writes every key whatever changed, so its time does not depend on the pattern, as N=10 and N=100 show.\n' : '- **Quick mode** runs a subset: the baselines once and the action 3 times, sync twice, and the shell loop (over half a second per key) at N=100 only for the typical release.\n'}${
+    results.rollout
+      ? `- **Rollout** (a typical release with \`restart: changed\` on ${results.rollout.readers} workloads, described in its section): ${results.rollout.runs.length} runs${separately(results) ? ', measured separately (see the top of this file)' : ''}.\n`
+      : ''
+  }
 ## Targets
 
 ${table(
@@ -140,6 +226,10 @@ ${table(['scenario', 'tool', 'accepted', 'throttled attempts', 'span', 'accepted
 
 ${table(['M', 'tool', 'wall', 'operator pace', 'floor', 'x floor', 'stale returns', 'kube watch / reads / writes', 'SSM calls', 'runs'], results.sync.flatMap(syncRows))}
 
+## Rollout: a typical release with restart: changed
+${separately(results) ? `\n_Measured separately: ${results.rollout!.measured.date.slice(0, 10)}, ${buildText(results.rollout!.measured.build)} (see the top of this file)._\n` : ''}
+${rolloutSection(results.rollout)}
+
 ## Reading the numbers
 
 ${readingNotes(results)
@@ -149,7 +239,7 @@ ${readingNotes(results)
 }
 
 /** What the tables mean, from this run's numbers. */
-function readingNotes({ push, sync, quota, startup }: Results): string[] {
+function readingNotes({ push, sync, quota, startup, rollout }: Results): string[] {
   const notes: string[] = []
   const shellRuns = push.flatMap((scenario) => scenario.tools.filter((tool) => tool.tool === 'shell').flatMap((tool) => tool.runs.map((run) => ({ n: scenario.n, run }))))
   if (shellRuns.length) {
@@ -212,6 +302,15 @@ function readingNotes({ push, sync, quota, startup }: Results): string[] {
       `\`kubectl wait --for=condition=Ready\` cannot tell a fresh sync from the previous one: Ready stays True while the operator refreshes. It checks the objects one ` +
         `after another, and returned before every ExternalSecret had freshly synced in ${stale} of ${runs} runs: a wall time under the operator's pace (a ratio under 1) is that ` +
         `stale return, not speed. The action remembers status.syncedResourceVersion before annotating and watches until it changes.`
+    )
+  }
+  if (rollout) {
+    notes.push(
+      `With \`restart: changed\` the action's time after the restarts is the controllers' own: it listed workloads ${rollout.requests.lists} times (its snapshot before annotating: one list per kind and namespace) ` +
+        `and ${rollout.requests.gets ? `${rollout.requests.gets} GETs of one` : 'no GET of one'}, follows the rollouts by ${rollout.requests.watches} watches from the lists' resourceVersion, ` +
+        `and exits ${seconds(rollout.exitAfterRolloutsMs)} after the last rollout completes (medians). ` +
+        `Of its ${seconds(rollout.wallMs)} in all, ${seconds(rollout.wallMs - rollout.restartToExitMs)} come before the first restart: start-up, the push and the sync of ${rollout.externalSecrets} ExternalSecrets ` +
+        `(the operator's ${rollout.reconcileDelayMs} ms each). The controllers' ${seconds(rollout.controllersMs)} is mostly ${rollout.replicas} pods one after another at ${rollout.podStartMs} ms each, the same for every kind here.`
     )
   }
   notes.push(`moto answers in a few milliseconds; the real service is slower, which the ${quota.latencyMs} ms added to every call stands for.`)

@@ -127,6 +127,80 @@ export interface SyncScenario {
   readonly tools: SyncToolResult[]
 }
 
+/** The action's requests on Deployments, StatefulSets and DaemonSets in one run. */
+export interface WorkloadRequests {
+  /** GETs of a kind's collection in a namespace that are not watches. */
+  readonly lists: number
+  /** GETs of one workload. */
+  readonly gets: number
+  readonly watches: number
+  /** Restart patches. */
+  readonly patches: number
+}
+
+export interface RolloutRun {
+  readonly wallMs: number
+  readonly exitCode: number
+  /** From the first restart patch's arrival at the API server to the action's exit. */
+  readonly restartToExitMs: number
+  /** The controllers' own time: the first rollout's start (the restart seen) to the last one's completion by `kubectl rollout status`'s rules, as they record it. */
+  readonly controllersMs: number
+  /** From the last rollout's completion to the action's exit. */
+  readonly exitAfterRolloutsMs: number
+  /** Workloads reading the changed Secret whose rollout the controllers completed. */
+  readonly rolloutsComplete: number
+  /** Entries of the action's `restarted` output. */
+  readonly reportedRestarted: number
+  /** Pods of the workloads reading the changed Secret that, at the action's exit, did not run the new value (or were missing). */
+  readonly stalePods: number
+  /** Workloads reading other Secrets that were patched, rolled out, or no longer run their old value. */
+  readonly othersRestarted: number
+  readonly requests: WorkloadRequests
+  /** Lists that are not polling: one per kind and namespace, plus one re-list per watch started again. */
+  readonly listBound: number
+  readonly ssmCalls: Record<string, number>
+}
+
+/** When, by which command and on which build a scenario was measured. */
+export interface Measurement {
+  readonly date: string
+  readonly command: string
+  readonly build: Build
+  readonly machine: Machine
+}
+
+export interface RolloutScenario {
+  /** Secrets pushed, and how many of them changed. */
+  readonly n: number
+  readonly changedKeys: number
+  /** Workloads reading the changed Secret, by kind; and those reading other Secrets. */
+  readonly readers: number
+  readonly readersByKind: Record<string, number>
+  readonly others: number
+  /** Pods per workload (a DaemonSet: one on each of as many nodes). */
+  readonly replicas: number
+  readonly externalSecrets: number
+  readonly podStartMs: number
+  readonly reconcileDelayMs: number
+  /** This scenario's own measurement: it may have been run alone (`--only rollout`) and merged into the file. */
+  readonly measured: Measurement
+  readonly tool: string
+  readonly label: string
+  /** Medians over the runs. */
+  readonly wallMs: number
+  readonly restartToExitMs: number
+  readonly controllersMs: number
+  readonly exitAfterRolloutsMs: number
+  /** Median of each run's restartToExitMs - controllersMs, and the largest. */
+  readonly overheadMs: number
+  readonly maxOverheadMs: number
+  readonly requests: WorkloadRequests
+  readonly failedRuns: number
+  /** Runs where a pod reading the changed Secret was not on the new value at exit, or a rollout did not complete. */
+  readonly staleRuns: number
+  readonly runs: RolloutRun[]
+}
+
 export interface Startup {
   readonly repetitions: number
   /** dist/index.js: process start to its first SSM request. */
@@ -153,6 +227,8 @@ export interface Results {
   readonly startup: Startup
   readonly push: PushScenario[]
   readonly sync: SyncScenario[]
+  /** Absent from files written before the scenario existed. */
+  readonly rollout?: RolloutScenario
   readonly targets: Target[]
 }
 
@@ -219,10 +295,35 @@ export function summarizeSync(tool: { id: string; label: string }, runs: SyncRun
   }
 }
 
+export function summarizeRollout(
+  scenario: Omit<RolloutScenario, 'wallMs' | 'restartToExitMs' | 'controllersMs' | 'exitAfterRolloutsMs' | 'overheadMs' | 'maxOverheadMs' | 'requests' | 'failedRuns' | 'staleRuns'>
+): RolloutScenario {
+  const { runs } = scenario
+  const of = (pick: (run: RolloutRun) => number) => median(runs.map(pick))
+  const overheads = runs.map((run) => run.restartToExitMs - run.controllersMs)
+  return {
+    ...scenario,
+    wallMs: of((run) => run.wallMs),
+    restartToExitMs: of((run) => run.restartToExitMs),
+    controllersMs: of((run) => run.controllersMs),
+    exitAfterRolloutsMs: of((run) => run.exitAfterRolloutsMs),
+    overheadMs: median(overheads),
+    maxOverheadMs: Math.max(...overheads),
+    requests: {
+      lists: of((run) => run.requests.lists),
+      gets: of((run) => run.requests.gets),
+      watches: of((run) => run.requests.watches),
+      patches: of((run) => run.requests.patches)
+    },
+    failedRuns: runs.filter((run) => run.exitCode !== 0).length,
+    staleRuns: runs.filter((run) => run.stalePods > 0 || run.rolloutsComplete < scenario.readers).length
+  }
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
 /** The adoption targets, each met, missed, or not measured in this run. */
-export function evaluateTargets({ push, sync, startup, quota }: Pick<Results, 'push' | 'sync' | 'startup' | 'quota'>): Target[] {
+export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Results, 'push' | 'sync' | 'startup' | 'quota' | 'rollout'>): Target[] {
   const pushTool = (n: number, changed: Changed, tool: string) => push.find((s) => s.n === n && s.changed === changed)?.tools.find((t) => t.tool === tool)
   const notRun = (target: string, what: string): Target => ({ target, met: null, detail: `${what} was not run in this mode` })
   const targets: Target[] = []
@@ -293,6 +394,25 @@ export function evaluateTargets({ push, sync, startup, quota }: Pick<Results, 'p
         }
       : notRun(fifty, 'M=50 with the action')
   )
+
+  const restart = `Typical release with restart: changed on ${rollout?.readers ?? 10} workloads: within the controllers' own rollout time plus one second, by a watch`
+  if (rollout) {
+    const { runs, requests } = rollout
+    const polling = runs.filter((run) => run.requests.lists + run.requests.gets > run.listBound || run.requests.watches === 0).length
+    const wrong = runs.filter((run) => run.exitCode !== 0 || run.reportedRestarted !== rollout.readers || run.othersRestarted > 0).length
+    targets.push({
+      target: restart,
+      met: rollout.overheadMs <= 1000 && rollout.staleRuns === 0 && polling === 0 && wrong === 0,
+      detail:
+        `first restart to exit ${seconds(rollout.restartToExitMs)} vs the controllers' ${seconds(rollout.controllersMs)} (+${seconds(rollout.overheadMs)}, at most +${seconds(rollout.maxOverheadMs)}), ` +
+        `the exit ${seconds(rollout.exitAfterRolloutsMs)} after the last rollout completed; ` +
+        `${rollout.staleRuns ? `a rollout unfinished or a pod not on the new value at exit in ${rollout.staleRuns}/${runs.length} runs` : `${rollout.readers}/${rollout.readers} rolled out, every pod on the new value at exit, in ${runs.length}/${runs.length} runs`}; ` +
+        `${runs.reduce((sum, run) => sum + run.othersRestarted, 0)} restarts of the ${rollout.others} workloads reading other Secrets; ` +
+        `on the workloads ${requests.lists} lists, ${requests.gets} gets, ${requests.watches} watches, ${requests.patches} patches (median), ` +
+        `${polling ? `more reads than one list per kind and namespace plus re-lists in ${polling} runs` : 'within one list per kind and namespace (plus one per watch started again) in every run'}` +
+        (wrong ? `; ${wrong} runs failed or reported the wrong workloads` : '')
+    })
+  } else targets.push(notRun(restart, 'the rollout scenario'))
 
   targets.push({
     target: 'Start-up to first SSM request faster than one aws CLI call',

@@ -2,28 +2,45 @@
  * The benchmark: the action against the pipeline it replaces, on the same work, in one run, behind a proxy
  * that enforces Parameter Store's quotas (scaled). Writes bench/results.json and BENCHMARKS.md.
  *
- *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]
+ *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000]
+ *   node bench/run.ts --only rollout   # the rollout scenario alone, merged into bench/results.json
  *   node bench/run.ts --render    # BENCHMARKS.md again from bench/results.json, measuring nothing
  *
  * Quick mode (default): N=10 and 100, M=1 and 10, fewer repetitions. --full: N=10, 100, 1000 with every
  * change pattern and M=1, 10, 50, the action and the sync 5 times each, the baselines fewer times (see plan()).
+ * Both end with the rollout scenario (a typical release with restart: changed on 10 workloads), 3 times (--full: 5).
  */
 import { execFile } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { startKubeApiServer } from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto } from '../testing/moto.ts'
-import { measurePush, measureStartup, measureSync, type Servers } from './measure.ts'
+import { measurePush, measureRollout, measureStartup, measureSync, type RolloutSetup, type Servers } from './measure.ts'
 import { startQuotaProxy } from './quota-proxy.ts'
 import { renderReport } from './report.ts'
-import { evaluateTargets, summarizePush, summarizeSync, type Build, type Machine, type PushRun, type PushScenario, type Results, type SyncRun, type SyncScenario } from './results.ts'
+import {
+  evaluateTargets,
+  summarizePush,
+  summarizeRollout,
+  summarizeSync,
+  type Build,
+  type Machine,
+  type Measurement,
+  type PushRun,
+  type PushScenario,
+  type Results,
+  type RolloutRun,
+  type RolloutScenario,
+  type SyncRun,
+  type SyncScenario
+} from './results.ts'
 import { actionTools, snapshotBundle } from './tools/action.ts'
 import { sdkLoopPush } from './tools/sdk-loop.ts'
 import { kubectlSync, shellPush } from './tools/shell.ts'
-import type { PushTool, SyncTool } from './tools/tool.ts'
-import { pushWorkload, seed, parameterName, type Changed } from './workload.ts'
+import type { PushTool, ReleaseTool, SyncTool } from './tools/tool.ts'
+import { pushWorkload, seed, parameterName, ROLLOUT_CHANGED_SECRET, ROLLOUT_EXTERNAL_SECRETS, rolloutWorkloads, type Changed } from './workload.ts'
 
 interface PushPlan {
   readonly n: number
@@ -37,6 +54,7 @@ interface Plan {
   readonly syncTools: readonly SyncTool[]
   readonly syncRepetitions: number
   readonly startupRepetitions: number
+  readonly rolloutRepetitions: number
 }
 
 const CHANGED: readonly Changed[] = ['none', 'one', 'all']
@@ -57,7 +75,7 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
         tools: [{ tool: action.push, repetitions: 5 }, { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 }, ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])]
       }))
     )
-    return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10 }
+    return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10, rolloutRepetitions: 5 }
   }
   const all = [
     { tool: action.push, repetitions: 3 },
@@ -75,7 +93,8 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
     sync: [1, 10],
     syncTools,
     syncRepetitions: 2,
-    startupRepetitions: 3
+    startupRepetitions: 3,
+    rolloutRepetitions: 3
   }
 }
 
@@ -127,6 +146,36 @@ async function syncScenarios(servers: Servers, plan: Plan, reconcileDelayMs: num
   }
 }
 
+async function rolloutScenario(servers: Servers, tool: ReleaseTool, repetitions: number, setup: RolloutSetup, measured: Measurement): Promise<RolloutScenario> {
+  const workloads = rolloutWorkloads()
+  const readers = workloads.filter(({ secret }) => secret === ROLLOUT_CHANGED_SECRET)
+  const runs: RolloutRun[] = []
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    const run = await measureRollout(servers, tool, setup)
+    runs.push(run)
+    log(
+      `rollout ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, first restart to exit ${seconds(run.restartToExitMs)}, controllers ${seconds(run.controllersMs)}, ` +
+        `exit ${seconds(run.exitAfterRolloutsMs)} after the last rollout; ${run.rolloutsComplete} rolled out, ${run.stalePods} stale pods, ${run.othersRestarted} others restarted; ` +
+        `workloads ${JSON.stringify(run.requests)} (list bound ${run.listBound}); SSM ${JSON.stringify(run.ssmCalls)}`
+    )
+  }
+  return summarizeRollout({
+    n: 100,
+    changedKeys: 1,
+    readers: readers.length,
+    readersByKind: Object.fromEntries(['Deployment', 'StatefulSet', 'DaemonSet'].map((kind) => [kind, readers.filter((w) => w.kind === kind).length])),
+    others: workloads.length - readers.length,
+    replicas: 2,
+    externalSecrets: ROLLOUT_EXTERNAL_SECRETS,
+    podStartMs: setup.podStartMs,
+    reconcileDelayMs: setup.reconcileDelayMs,
+    measured,
+    tool: tool.id,
+    label: tool.label,
+    runs
+  })
+}
+
 /** The first line a command prints, or 'unknown'. */
 async function firstLine(command: string, args: string[]): Promise<string> {
   try {
@@ -161,6 +210,8 @@ async function main(): Promise<number> {
       scale: { type: 'string', default: '10' },
       'latency-ms': { type: 'string', default: '20' },
       'reconcile-ms': { type: 'string', default: '200' },
+      'pod-start-ms': { type: 'string', default: '1000' },
+      only: { type: 'string' },
       render: { type: 'boolean', default: false }
     }
   })
@@ -172,8 +223,9 @@ async function main(): Promise<number> {
   const scale = Number(values.scale)
   const latencyMs = Number(values['latency-ms'])
   const reconcileDelayMs = Number(values['reconcile-ms'])
-  if (![scale, latencyMs, reconcileDelayMs].every((value) => Number.isFinite(value) && value >= 0) || scale === 0) {
-    console.error('usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200]')
+  const podStartMs = Number(values['pod-start-ms'])
+  if (![scale, latencyMs, reconcileDelayMs, podStartMs].every((value) => Number.isFinite(value) && value >= 0) || scale === 0 || (values.only !== undefined && values.only !== 'rollout')) {
+    console.error('usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000] [--only rollout]')
     return 2
   }
   if (!motoAvailable()) {
@@ -181,6 +233,10 @@ async function main(): Promise<number> {
     return 1
   }
   process.chdir(fileURLToPath(new URL('..', import.meta.url)))
+  if (values.only && !existsSync('bench/results.json')) {
+    console.error('--only rollout merges into bench/results.json: run the whole benchmark first')
+    return 1
+  }
   const args = process.argv.slice(2)
   const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}` : `node bench/run.ts${args.length ? ` ${args.join(' ')}` : ''}`
   const mode = values.full ? 'full' : 'quick'
@@ -199,10 +255,24 @@ async function main(): Promise<number> {
   process.once('SIGTERM', stop)
   try {
     log(`${command}: ${mode} mode; quotas ${proxy.rate('PutParameter')} PutParameter/s and ${proxy.rate('GetParameters')} reads/s (scale ${scale}), ${latencyMs} ms a call`)
+    const rolloutSetup = { podStartMs, reconcileDelayMs }
+    if (values.only) {
+      const previous = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Results
+      const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, { date: new Date().toISOString(), command, build: measured, machine: await machine() })
+      const results: Results = { ...previous, rollout, targets: evaluateTargets({ ...previous, rollout }) }
+      writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
+      writeFileSync('BENCHMARKS.md', renderReport(results))
+      log(`done in ${seconds(Date.now() - startedAt)}: the rollout scenario merged into bench/results.json, BENCHMARKS.md written`)
+      for (const target of results.targets.filter(({ target }) => target.includes('restart: changed'))) log(`${target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
+      return 0
+    }
     const startup = await measureStartup(servers, action.push, chosen.startupRepetitions)
     log(`start-up: dist/index.js ${Math.round(startup.actionToFirstRequestMs)} ms to its first request; aws CLI call ${Math.round(startup.cliCallMs)} ms`)
     const push = await pushScenarios(servers, chosen.push)
     const sync = await syncScenarios(servers, chosen, reconcileDelayMs)
+    const date = new Date().toISOString()
+    const runMachine = await machine()
+    const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, { date, command, build: measured, machine: runMachine })
     const quota = {
       scale,
       latencyMs,
@@ -212,16 +282,17 @@ async function main(): Promise<number> {
       readBurst: proxy.burst('GetParameters')
     }
     const results: Results = {
-      date: new Date().toISOString(),
+      date,
       command,
       mode,
-      machine: await machine(),
+      machine: runMachine,
       build: measured,
       quota,
       startup,
       push,
       sync,
-      targets: evaluateTargets({ push, sync, startup, quota })
+      rollout,
+      targets: evaluateTargets({ push, sync, startup, quota, rollout })
     }
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
     writeFileSync('BENCHMARKS.md', renderReport(results))

@@ -97,3 +97,68 @@ export function externalSecrets(namespace: string, m: number): KubeObject[] {
     }
   }))
 }
+
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet'
+
+/** One workload of the rollout scenario and how its pods read their Secret. */
+export interface RolloutWorkload {
+  readonly kind: WorkloadKind
+  readonly name: string
+  /** The Secret its pods read (an ExternalSecret's target). */
+  readonly secret: string
+  readonly reads: 'envFrom' | 'env' | 'volume' | 'projected'
+}
+
+/** The Secret the typical release changes: app-01, synced from SECRET_0001, the key the release changes. */
+export const ROLLOUT_CHANGED_SECRET = 'app-01'
+/** The ExternalSecrets of the rollout scenario (app-01 ... app-03, each reading one seeded parameter). */
+export const ROLLOUT_EXTERNAL_SECRETS = 3
+
+const READS: readonly RolloutWorkload['reads'][] = ['envFrom', 'env', 'volume', 'projected']
+
+/**
+ * The workloads of the rollout scenario: 10 reading the changed Secret (6 Deployments, 2 StatefulSets, 2 DaemonSets, each
+ * way a pod reads a Secret), and 3 reading the other Secrets, which must not be restarted.
+ */
+export function rolloutWorkloads(): RolloutWorkload[] {
+  const readers = [
+    ...Array.from({ length: 6 }, (_, i) => ({ kind: 'Deployment' as const, name: `deploy-${i + 1}` })),
+    ...Array.from({ length: 2 }, (_, i) => ({ kind: 'StatefulSet' as const, name: `sts-${i + 1}` })),
+    ...Array.from({ length: 2 }, (_, i) => ({ kind: 'DaemonSet' as const, name: `ds-${i + 1}` }))
+  ].map((workload, i) => ({ ...workload, secret: ROLLOUT_CHANGED_SECRET, reads: READS[i % READS.length] }))
+  const others: RolloutWorkload[] = [
+    { kind: 'Deployment', name: 'other-deploy', secret: 'app-02', reads: 'envFrom' },
+    { kind: 'StatefulSet', name: 'other-sts', secret: 'app-03', reads: 'env' },
+    { kind: 'DaemonSet', name: 'other-ds', secret: 'app-02', reads: 'volume' }
+  ]
+  return [...readers, ...others]
+}
+
+/** The apps/v1 object of a rollout workload: 2 replicas (a DaemonSet: one pod on each of the 2 nodes), the API server's default strategies. */
+export function workloadObject(namespace: string, { kind, name, secret, reads }: RolloutWorkload): KubeObject {
+  const container: Record<string, unknown> = { name: 'app', image: 'app:1' }
+  let volumes: unknown[] | undefined
+  switch (reads) {
+    case 'envFrom':
+      container.envFrom = [{ secretRef: { name: secret } }]
+      break
+    case 'env':
+      container.env = [{ name: 'VALUE', valueFrom: { secretKeyRef: { name: secret, key: 'value' } } }]
+      break
+    case 'volume':
+      volumes = [{ name: 'secret', secret: { secretName: secret } }]
+      break
+    case 'projected':
+      volumes = [{ name: 'secret', projected: { sources: [{ secret: { name: secret } }] } }]
+      break
+  }
+  if (volumes) container.volumeMounts = [{ name: 'secret', mountPath: '/etc/secret', readOnly: true }]
+  const template = { metadata: { labels: { app: name } }, spec: { containers: [container], ...(volumes ? { volumes } : {}) } }
+  const selector = { matchLabels: { app: name } }
+  return {
+    apiVersion: 'apps/v1',
+    kind,
+    metadata: { name, namespace },
+    spec: kind === 'DaemonSet' ? { selector, template } : { replicas: 2, selector, template, ...(kind === 'StatefulSet' ? { serviceName: name } : {}) }
+  }
+}

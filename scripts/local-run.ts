@@ -1,9 +1,13 @@
 /**
  * `npm start`: the whole job, locally, on an embedded default. It starts a local SSM (moto_server on
  * a free loopback port) and the project's test Kubernetes API server with its operator simulation,
- * loaded with the example tenant's prod overlay rendered by kustomize; runs the bundled
- * dist/index.js exactly as the GitHub runner does (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY)
- * with sample secrets; then again with one value changed. It stops everything it started.
+ * loaded with the example tenant's prod overlay rendered by kustomize (its ExternalSecrets and the two
+ * Deployments that read their Secrets); runs the bundled dist/index.js exactly as the GitHub runner
+ * does (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) with sample secrets and `restart: changed`
+ * (`restart: none` on your own cluster: a warning per reader, nothing restarted); then again with one
+ * value changed, which restarts only the workload that reads it. After each run it prints the
+ * workloads restarted; after the second, what the running pods of each workload started with (the
+ * first 8 hex of each value's SHA-256, never a value). It stops everything it started.
  *
  *   npm start                                   embedded SSM and cluster
  *   npm start -- --ssm-endpoint URL             your SSM endpoint (AWS credentials from the environment)
@@ -17,7 +21,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runBundledAction, type ActionRun } from '../testing/action.ts'
-import { startKubeApiServer, type KubeApiServer } from '../testing/kube/index.ts'
+import { SECRET_DATA_ANNOTATION, secretValueHash, startKubeApiServer, type KubeApiServer, type Pod, type WorkloadKind } from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto, type MotoServer } from '../testing/moto.ts'
 
 const TENANT = 'examples/tenants/payments-api'
@@ -28,6 +32,9 @@ const SAMPLE = {
   STRIPE_WEBHOOK_SECRET: 'whsec_local_0000000000',
   github_token: 'ghs_sample_token_never_pushed'
 }
+/** The second release: one value changed, read by one workload only (payments-worker reads payments-api-cache). */
+const SECOND = { ...SAMPLE, REDIS_URL: 'redis://cache.local:6379/1' }
+const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet']
 
 const { values: flags } = parseArgs({
   options: {
@@ -72,6 +79,9 @@ async function main(): Promise<number> {
       'definitions-base': `${TENANT}/base`,
       tags: 'team=payments',
       timeout: '60s',
+      // Your own cluster: warn about the readers of a changed Secret, restart none of your workloads.
+      restart: kube ? 'changed' : 'none',
+      'rollout-timeout': '60s',
       'dry-run': String(external && !flags.apply)
     }
     console.log(`SSM: ${ssmEndpoint}${moto ? ' (embedded moto_server)' : ''}`)
@@ -81,14 +91,15 @@ async function main(): Promise<number> {
 
     const first = await runBundledAction({ ...inputs, secrets: JSON.stringify(SAMPLE) }, env)
     show('Run 1: first release of payments-api to prod', first)
-    const second = await runBundledAction({ ...inputs, secrets: JSON.stringify({ ...SAMPLE, REDIS_URL: 'redis://cache.local:6379/1' }) }, env)
+    const second = await runBundledAction({ ...inputs, secrets: JSON.stringify(SECOND) }, env)
     show('Run 2: REDIS_URL changed, everything else the same', second)
+    if (kube) await showPods(kube, flags.namespace, second)
     console.log(
       [
         '',
         'Where to look next:',
         '  README.md            inputs, outputs, the IAM policy and the Kubernetes Role',
-        `  ${TENANT}   the tenant layout (base with _ENV_, overlays per environment)`,
+        `  ${TENANT}   the tenant layout (base with _ENV_, overlays per environment with the Deployments that read the Secrets)`,
         '  examples/release-pipeline.yml and examples/tenant-caller.yml   how a tenant repository uses it',
         '  npx @github/local-action run . src/main.ts .env   against your own account (README: "Run it against a real account")'
       ].join('\n')
@@ -115,6 +126,56 @@ function show(title: string, run: ActionRun): void {
   for (const [name, value] of Object.entries(run.outputs)) console.log(`    ${name.padEnd(9)} = ${value}`)
   console.log('\n  Job summary:')
   console.log(renderSummary(run.summary))
+  console.log(`\n  Restarted: ${restartedBy(run).join(', ') || 'none'}`)
+}
+
+/** The `restarted` output: `namespace/Kind/name` of each workload whose rollout the run confirmed. */
+function restartedBy(run: ActionRun): string[] {
+  try {
+    const restarted: unknown = JSON.parse(run.outputs.restarted ?? '[]')
+    return Array.isArray(restarted) ? restarted.map(String) : []
+  } catch {
+    return []
+  }
+}
+
+/**
+ * After the second run, on the embedded cluster: per workload, its pods and, per Secret key they read, which value
+ * they started with, from the simulated kubelet's annotation (the SHA-256 of each value, never the value itself):
+ * "new" is the second run's value, "old" the first run's one, "unchanged" a value both runs gave.
+ */
+async function showPods(kube: KubeApiServer, namespace: string, second: ActionRun): Promise<void> {
+  await kube.controllers.idle()
+  const restarted = new Set(restartedBy(second))
+  const hashIn = (values: Record<string, string>, key: string): string | undefined => (key in values ? secretValueHash(values[key]) : undefined)
+  const label = (key: string, hash: string): string => {
+    const [before, after] = [hashIn(SAMPLE, key), hashIn(SECOND, key)]
+    if (hash === after) return before === after ? 'unchanged' : 'new'
+    return hash === before ? 'old' : 'other'
+  }
+  console.log(`\n=== The pods in ${namespace} after run 2: what each workload's pods started with ===`)
+  console.log('  Per Secret key: the first 8 hex of the SHA-256 of the value the pods read when they started (never the value).')
+  const workloads = WORKLOAD_KINDS.flatMap((kind) => kube.list(kind, namespace).map(({ metadata }) => ({ kind, name: metadata.name, pods: kube.controllers.podsOf(kind, namespace, metadata.name) })))
+  const hashesOf = (pod: Pod): Record<string, string> => JSON.parse(pod.metadata.annotations?.[SECRET_DATA_ANNOTATION] ?? '{}') as Record<string, string>
+  const width = Math.max(0, ...workloads.flatMap(({ pods }) => pods.flatMap((pod) => Object.keys(hashesOf(pod)).map((secretKey) => secretKey.length))))
+  for (const { kind, name, pods } of workloads) {
+    const started = pods.filter((pod) => pod.metadata.annotations?.[SECRET_DATA_ANNOTATION])
+    const state = restarted.has(`${namespace}/${kind}/${name}`) ? 'restarted by run 2' : 'not restarted by run 2'
+    console.log(`  ${kind}/${name}: ${pods.length} pods, ${state}${started.length < pods.length ? `, ${pods.length - started.length} not started (waiting for a Secret)` : ''}`)
+    // Per `<secret>/<key>`: how many of the pods started with each value (by its hash).
+    const seen = new Map<string, Map<string, number>>()
+    for (const pod of started) {
+      for (const [secretKey, hash] of Object.entries(hashesOf(pod))) {
+        const counts = seen.get(secretKey) ?? new Map<string, number>()
+        counts.set(hash, (counts.get(hash) ?? 0) + 1)
+        seen.set(secretKey, counts)
+      }
+    }
+    for (const [secretKey, counts] of [...seen].sort(([a], [b]) => a.localeCompare(b))) {
+      const key = secretKey.slice(secretKey.indexOf('/') + 1)
+      for (const [hash, count] of counts) console.log(`    ${secretKey.padEnd(width)}  ${hash.slice(0, 8)}  ${label(key, hash).padEnd(9)}  ${count} of ${pods.length} pods`)
+    }
+  }
 }
 
 /** The job summary's HTML (headings, tables, paragraphs) as aligned text. */

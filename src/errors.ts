@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   ZT144: 'The ExternalSecrets have problems',
   ZT145: 'The cluster has not applied the definitions',
   ZT150: 'Some ExternalSecrets did not freshly sync',
+  ZT160: 'Some workloads did not roll out',
   ZT199: 'Unexpected error'
 } as const
 

@@ -2,13 +2,16 @@ import * as core from '@actions/core'
 import { checkDefinitions, renderDefinitions, type DefinitionsReport, type RenderedDefinitions } from './definitions/phase.js'
 import { ActionError } from './errors.js'
 import { loadConfig, type Config } from './inputs/config.js'
-import type { ClusterSettings, ExternalSecretsApi } from './k8s/api.js'
+import type { ClusterApi, ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
 import type { ObjectRef } from './k8s/types.js'
 import type { ClusterCheck } from './preflight/preflight.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { gateLogLines, gateSummaryRows } from './report/gate-report.js'
+import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from './report/rollout-report.js'
+import { changedSecrets, type ChangedSecret } from './rollout/plan.js'
+import type { RolloutReport, WorkloadSnapshot } from './rollout/rollout.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
 import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report/sync-report.js'
 import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
@@ -23,7 +26,7 @@ export interface Dependencies {
   readonly createStore: (options: AwsStoreOptions) => ParameterStore
   readonly env: Readonly<Record<string, string | undefined>>
   /** The Kubernetes API; @kubernetes/client-node by default. */
-  readonly createKube?: (options: KubeApiOptions) => ExternalSecretsApi
+  readonly createKube?: (options: KubeApiOptions) => ClusterApi
   /** The clock of every wait of the run (SSM retries and pacing, the sync phase); the system's by default. */
   readonly clock?: Clock
 }
@@ -42,7 +45,7 @@ interface Run {
 
 /** The cluster the run talks to, through its one connection. */
 interface Connection {
-  readonly kube: ExternalSecretsApi
+  readonly kube: ClusterApi
   readonly settings: ClusterSettings
 }
 
@@ -51,7 +54,7 @@ type Cluster = Connection & ClusterCheck
 
 /** The outputs of a run that wrote and annotated nothing. */
 function noOutputs(): Map<string, string> {
-  return new Map(Object.entries({ ...pushOutputs({ dryRun: false, outcomes: [], notOwned: [] }), ...syncOutputs({ outcomes: [] }) }))
+  return new Map(Object.entries({ ...pushOutputs({ dryRun: false, outcomes: [], notOwned: [] }), ...syncOutputs({ outcomes: [] }), ...rolloutOutputs({ outcomes: [] }) }))
 }
 
 /**
@@ -77,9 +80,14 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const pushFailed = push && pushFailure(push)
     if (pushFailed) throw new ActionError('ZT130', `${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
     if (cluster && rendered) await gatePhase(context, cluster, rendered)
-    const sync = cluster ? await syncPhase(context, cluster, writtenNames(push)) : skipSync()
+    const workloads = cluster ? await snapshotPhase(context, cluster) : undefined
+    const written = writtenNames(push)
+    const sync = cluster ? await syncPhase(context, cluster, written) : skipSync()
     const syncFailed = sync && syncFailure(sync)
-    if (syncFailed) throw new ActionError('ZT150', syncFailed)
+    if (syncFailed) throw new ActionError('ZT150', `${syncFailed}\nNo workload was restarted.`)
+    const rollout = cluster && workloads && sync ? await rolloutPhase(context, cluster, workloads, changedSecrets(sync.externalSecrets, syncedRefs(sync), written)) : undefined
+    const rolloutFailed = rollout && rolloutFailure(rollout)
+    if (rolloutFailed) throw new ActionError('ZT160', rolloutFailed)
   } catch (error) {
     const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
@@ -189,6 +197,29 @@ async function gatePhase({ config, deps, redact }: Run, cluster: Cluster, render
   lines.forEach((line) => core.info(line))
   report.warnings.forEach((warning) => core.warning(warning))
   addSummaryTable('Definitions in the cluster (GitOps gate)', gateSummaryRows(report), lines.at(-1))
+}
+
+/** The workloads before the annotation, so that a rollout Reloader starts afterwards can be told apart. */
+async function snapshotPhase({ config, deps, redact }: Run, cluster: Cluster): Promise<WorkloadSnapshot> {
+  const { snapshotWorkloads } = await import('./rollout/rollout.js')
+  return snapshotWorkloads({ ...config, cluster: cluster.settings }, { kube: cluster.kube, clock: deps.clock ?? systemClock, redact })
+}
+
+/** After a fresh sync: restart the workloads that read a changed Secret and wait for their rollouts (or warn, with restart: none). */
+async function rolloutPhase({ config, deps, redact, outputs }: Run, cluster: Cluster, workloads: WorkloadSnapshot, changed: readonly ChangedSecret[]): Promise<RolloutReport> {
+  const { rollOut } = await import('./rollout/rollout.js')
+  const report = await rollOut({ ...config, cluster: cluster.settings }, workloads, changed, { kube: cluster.kube, clock: deps.clock ?? systemClock, redact, log: (line) => core.info(line) })
+  const lines = rolloutLogLines(report)
+  lines.forEach((line) => core.info(line))
+  rolloutWarnings(report).forEach((warning) => core.warning(warning))
+  setOutputs(outputs, rolloutOutputs(report))
+  if (report.outcomes.length) addSummaryTable('Workloads reading a changed Secret', rolloutSummaryRows(report), lines.at(-1))
+  return report
+}
+
+/** The ExternalSecrets the sync phase confirmed freshly synced (in a dry run: those it would annotate). */
+function syncedRefs(report: SyncReport): ObjectRef[] {
+  return report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate')
 }
 
 async function syncPhase({ config, deps, redact, store, retry, outputs }: Run, cluster: Cluster, written: ReadonlySet<string>): Promise<SyncReport> {

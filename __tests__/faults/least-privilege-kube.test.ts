@@ -13,6 +13,18 @@ import { startMoto, type MotoServer } from '../../testing/moto.ts'
 const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
 const SECRETS = { DATABASE_URL: 'postgres://x', STRIPE_API_KEY: 'sk_x_123', WEBHOOK_SECRET: 'whsec_x' }
 
+/** A Deployment whose pods read the Secret payments-provider, which the run writes. */
+const PAYMENTS_API = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'payments-api', namespace: 'payments-prod' },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: 'payments-api' } },
+    template: { metadata: { labels: { app: 'payments-api' } }, spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: 'payments-provider' } }] }] } }
+  }
+}
+
 interface Role {
   metadata: { namespace: string }
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
@@ -43,8 +55,20 @@ afterEach(async () => kube?.close())
 async function runWith(rules: RbacRule[]) {
   kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 20, rbac: rules, user: 'system:serviceaccount:ci:deployer' })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply(PAYMENTS_API)
+  // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
-    { environment: 'prod', service: 'payments', 'ssm-endpoint': moto.endpoint, secrets: JSON.stringify(SECRETS), namespace: 'payments-prod', kubeconfig: kube.kubeconfig(), timeout: '20s' },
+    {
+      environment: 'prod',
+      service: 'payments',
+      'ssm-endpoint': moto.endpoint,
+      secrets: JSON.stringify(SECRETS),
+      namespace: 'payments-prod',
+      kubeconfig: kube.kubeconfig(),
+      timeout: '20s',
+      restart: 'changed',
+      'rollout-timeout': '20s'
+    },
     AWS
   )
 }
@@ -57,6 +81,7 @@ describe("the README's Kubernetes Role", () => {
     const result = await runWith(rulesOf(role, 'payments-prod'))
     expect(result.stdout).not.toMatch(/::error::/)
     expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+    expect(JSON.parse(result.outputs.restarted)).toEqual(['payments-prod/Deployment/payments-api'])
   })
 
   it('is refused in another namespace, naming it', async () => {

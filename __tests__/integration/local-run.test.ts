@@ -6,7 +6,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { secretValueHash } from '../../testing/kube/index.ts'
+import { findLeaks } from '../../testing/leaks.ts'
 import { startMoto } from '../../testing/moto.ts'
+
+/** The sample values of scripts/local-run.ts, and the one its second run changes: none may appear in what it prints. */
+const SAMPLE_VALUES = ['postgres://payments:local-only-password@db.local:5432/payments', 'redis://cache.local:6379/0', 'sk_test_local_0000000000', 'whsec_local_0000000000', 'ghs_sample_token_never_pushed']
+const CHANGED_REDIS_URL = 'redis://cache.local:6379/1'
 
 function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
@@ -31,15 +37,37 @@ const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignor
 if (!hasKubectl) console.warn('kubectl is not installed: the npm start test (it renders the example tenant with kubectl kustomize) is skipped.')
 
 describe('running it locally', () => {
-  ;(hasKubectl ? it : it.skip)('npm start runs both releases on the embedded SSM and cluster, then leaves nothing listening', async () => {
+  ;(hasKubectl ? it : it.skip)('npm start runs both releases on the embedded SSM and cluster, restarts only the reader of the changed value, then leaves nothing listening', async () => {
     const { code, output } = await runCommand(process.execPath, ['scripts/local-run.ts'])
-    expect(output).toMatch(/=== Run 1: first release of payments-api to prod: exit code 0 ===/)
-    expect(output).toMatch(/created +\/zerotouch\/prod\/payments-api\/redis_url \(version 1\) from REDIS_URL/)
+    const [run1, rest] = output.split(/^=== Run 2: /m)
+    const [run2, pods] = (rest ?? '').split(/^=== The pods in payments-api-prod after run 2: /m)
+    expect(run1).toMatch(/=== Run 1: first release of payments-api to prod: exit code 0 ===/)
+    expect(run1).toMatch(/created +\/zerotouch\/prod\/payments-api\/redis_url \(version 1\) from REDIS_URL/)
     expect(output).toMatch(/=== Run 2: REDIS_URL changed, everything else the same: exit code 0 ===/)
-    expect(output).toMatch(/updated +\/zerotouch\/prod\/payments-api\/redis_url \(version 2\) from REDIS_URL/)
-    expect(output).toMatch(/synced +payments-api-prod\/payments-api-cache in [\d.]+ s/)
+    expect(run2).toMatch(/updated +\/zerotouch\/prod\/payments-api\/redis_url \(version 2\) from REDIS_URL/)
+    expect(run2).toMatch(/synced +payments-api-prod\/payments-api-cache in [\d.]+ s/)
     expect(output).toMatch(/## Secrets pushed to \/zerotouch\/prod\/payments-api/)
-    expect(output).not.toContain('local-only-password')
+
+    // The first release creates every Secret: both readers are restarted. The second changes REDIS_URL, which only
+    // payments-worker reads (payments-api-cache): it alone is restarted, and the `restarted` output says so.
+    expect(run1).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-api, payments-api-prod\/Deployment\/payments-worker$/m)
+    expect(run2).toMatch(/^ {4}restarted = \["payments-api-prod\/Deployment\/payments-worker"\]$/m)
+    expect(run2).toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-worker \(reads payments-api-cache\)/)
+    expect(run2).not.toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-api /)
+    expect(run2).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-worker$/m)
+
+    // What the running pods started with, by hash: the worker's pods the new REDIS_URL, the API's pods untouched.
+    expect(pods).toBeDefined()
+    const hash = (value: string) => secretValueHash(value).slice(0, 8)
+    expect(pods).toMatch(/^ {2}Deployment\/payments-api: 3 pods, not restarted by run 2$/m)
+    expect(pods).toMatch(/^ {2}Deployment\/payments-worker: 2 pods, restarted by run 2$/m)
+    expect(pods).toMatch(new RegExp(`^ {4}payments-api-cache/REDIS_URL +${hash(CHANGED_REDIS_URL)} +new +2 of 2 pods$`, 'm'))
+    expect(pods).toMatch(new RegExp(`^ {4}payments-api-database/DATABASE_URL +${hash(SAMPLE_VALUES[0])} +unchanged +3 of 3 pods$`, 'm'))
+    expect(pods).toMatch(new RegExp(`^ {4}payments-api-stripe/STRIPE_API_KEY +${hash(SAMPLE_VALUES[2])} +unchanged +3 of 3 pods$`, 'm'))
+    expect(pods).not.toMatch(/ (old|other) /)
+    expect(pods).not.toContain(hash(SAMPLE_VALUES[1]))
+
+    expect(findLeaks({ 'npm start': output }, [...SAMPLE_VALUES, CHANGED_REDIS_URL])).toEqual([])
     expect(code).toBe(0)
     const ssm = /^SSM: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]
     const kube = /^Kubernetes: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]

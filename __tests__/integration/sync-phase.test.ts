@@ -91,7 +91,7 @@ async function run({ config, written }: PhaseInputs = inputs(), masked: string[]
   const credentials: string[] = []
   const kube = connectCluster(config.cluster, { mask: (value) => masked.push(value), credential: (value) => credentials.push(value), env: {} })
   const redact = createRedactor(credentials)
-  const { apiVersion } = await checkCluster(config, [], { kube, redact })
+  const { apiVersion } = await checkCluster({ ...config, rollout: { restart: 'none' } }, [], { kube, redact })
   return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })
 }
 

@@ -116,8 +116,8 @@ describe('the self reviews and authentication over plain HTTP', () => {
       preferredVersion: { groupVersion: 'authentication.k8s.io/v1', version: 'v1' }
     })
     const aggregated = await request(rbac.url, '/apis', { token: rbac.token, accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList' })
-    expect(aggregated.body).toMatchObject({ items: [{ metadata: { name: 'authentication.k8s.io' } }, {}, { metadata: { name: 'external-secrets.io' } }] })
-    expect((aggregated.body as { items: unknown[] }).items[1]).toEqual({
+    expect(aggregated.body).toMatchObject({ items: [{ metadata: { name: 'apps' } }, { metadata: { name: 'authentication.k8s.io' } }, {}, { metadata: { name: 'external-secrets.io' } }] })
+    expect((aggregated.body as { items: unknown[] }).items[2]).toEqual({
       metadata: { name: 'authorization.k8s.io', creationTimestamp: null },
       versions: [
         {

@@ -108,8 +108,8 @@ describe('discovery', () => {
     const kube = await start()
     const groups = await request<ApiGroupList>(kube.url, '/apis')
     expect(groups.body).toMatchObject({ kind: 'APIGroupList', apiVersion: 'v1' })
-    expect(groups.body.groups.map((group) => group.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
-    expect(groups.body.groups[2]).toEqual({
+    expect(groups.body.groups.map((group) => group.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    expect(groups.body.groups[3]).toEqual({
       name: 'external-secrets.io',
       versions: [{ groupVersion: 'external-secrets.io/v1', version: 'v1' }],
       preferredVersion: { groupVersion: 'external-secrets.io/v1', version: 'v1' }
@@ -122,7 +122,7 @@ describe('discovery', () => {
     ])
     expect((await request(kube.url, '/api')).body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] })
     const core = (await request<ApiResourceList>(kube.url, '/api/v1')).body
-    expect(core.resources.map((r) => r.name)).toEqual(['namespaces', 'secrets', 'events'])
+    expect(core.resources.map((r) => r.name)).toEqual(['namespaces', 'pods', 'secrets', 'events'])
     expect((await request(kube.url, '/version')).body).toMatchObject({ major: '1', minor: '32' })
   })
 
@@ -130,8 +130,8 @@ describe('discovery', () => {
     const kube = await start()
     const reply = await request<GroupDiscoveryList>(kube.url, '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' })
     expect(reply.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')
-    expect(reply.body.items.map((item) => item.metadata.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
-    expect(reply.body.items[2]).toMatchObject({
+    expect(reply.body.items.map((item) => item.metadata.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    expect(reply.body.items[3]).toMatchObject({
       metadata: { name: 'external-secrets.io' },
       versions: [{ version: 'v1', resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })] }]
     })
@@ -163,7 +163,7 @@ describe('discovery', () => {
 
   it('has no external-secrets.io group without the CRD', async () => {
     const kube = await start({ versions: [] })
-    expect((await request<ApiGroupList>(kube.url, '/apis')).body.groups.map((group) => group.name)).toEqual(['authentication.k8s.io', 'authorization.k8s.io'])
+    expect((await request<ApiGroupList>(kube.url, '/apis')).body.groups.map((group) => group.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io'])
     const group = await request(kube.url, '/apis/external-secrets.io')
     expect(group.status).toBe(404)
     expect(group.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' })

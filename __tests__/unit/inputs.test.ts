@@ -29,7 +29,8 @@ describe('loadConfig', () => {
       selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
       definitions: undefined,
       cluster: undefined,
-      sync: { annotationKey: 'force-sync', wait: true, timeoutMs: 300_000, verifyReferences: true }
+      sync: { annotationKey: 'force-sync', wait: true, timeoutMs: 300_000, verifyReferences: true },
+      rollout: { restart: 'none', timeoutMs: 600_000 }
     })
   })
 

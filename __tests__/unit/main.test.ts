@@ -20,12 +20,13 @@ import { kubeconfigCredentials } from '../../src/k8s/kubeconfig.js'
 import type { KubeApiOptions } from '../../src/k8s/client.js'
 import type { Dependencies } from '../../src/main.js'
 import type { AwsStoreOptions } from '../../src/ssm/aws-store.js'
+import type { Workload } from '../../src/workloads/model.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 const { run } = await import('../../src/main.js')
 // The main imports the cluster's modules lazily; loaded once here, so that the imports inside a
 // run settle at once and the virtual clock never sees the run waiting on module loading.
-await Promise.all([import('../../src/k8s/connect.js'), import('../../src/preflight/preflight.js'), import('../../src/sync/sync.js')])
+await Promise.all([import('../../src/k8s/connect.js'), import('../../src/preflight/preflight.js'), import('../../src/gate/gate.js'), import('../../src/sync/sync.js'), import('../../src/rollout/rollout.js')])
 
 const PATH = '/zerotouch/prod/payments'
 const SECRETS = {
@@ -49,7 +50,7 @@ const PUSH = { environment: 'prod', service: 'payments', secrets: JSON.stringify
 const SYNC = { ...PUSH, namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }
 const OWN = { tags: { 'managed-by': 'zerotouch-secrets' } }
 /** The outputs of a run that did nothing. */
-const NOTHING = { created: '[]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'false', synced: '[]' }
+const NOTHING = { created: '[]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'false', synced: '[]', restarted: '[]' }
 const PUSH_HEADING = `<h3>Secrets pushed to ${PATH}</h3>`
 const SYNC_HEADING = '<h3>ExternalSecrets force-synced (external-secrets.io/v1)</h3>'
 /** Seconds the simulated operator takes to sync an annotated ExternalSecret. */
@@ -472,5 +473,101 @@ describe('run(): an unexpected error', () => {
     expect(kube.calls).toEqual([])
     expect(core.summary.write).toHaveBeenCalledTimes(1)
     expectNoLeaks()
+  })
+})
+
+describe('run(): the workloads reading a changed Secret', () => {
+  const ROLLOUT_MS = 3_000
+  /** A Deployment in payments-prod whose pods read `secret` through envFrom, rolled out at generation 1. */
+  const deployment = (name: string, secret: string, paused = false): Workload => ({
+    kind: 'Deployment',
+    metadata: { name, namespace: 'payments-prod', generation: 1 },
+    spec: { replicas: 1, paused, template: { spec: { containers: [{ envFrom: [{ secretRef: { name: secret } }] }] } } },
+    status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
+  })
+
+  beforeEach(() => {
+    kube.putWorkload(deployment('payments-api', 'payments-provider'))
+    kube.putWorkload(deployment('billing', 'billing-secrets'))
+    // The Deployment controller: a restarted Deployment rolls out ROLLOUT_MS later.
+    kube.onRestart = ({ metadata: { name } }) =>
+      void clock.sleep(ROLLOUT_MS).then(() =>
+        kube.updateWorkload('Deployment', 'payments-prod', name, (current) => ({
+          ...current,
+          status: { observedGeneration: current.metadata.generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
+        }))
+      )
+  })
+
+  const restarts = () => kube.calls.filter(({ verb }) => verb === 'restart').map(({ name }) => name)
+
+  it('restart: changed restarts only the workloads that read a changed Secret, waits for their rollout, and lists them in restarted and the summary', async () => {
+    await runAction({ ...SYNC, restart: 'changed' })
+    expect(core.failures()).toEqual([])
+    expect(restarts()).toEqual(['payments-api'])
+    expectOutputs({
+      ...NOTHING,
+      created: JSON.stringify(KEYS),
+      changed: 'true',
+      synced: '["payments-prod/payments-db","payments-prod/payments-provider"]',
+      restarted: '["payments-prod/Deployment/payments-api"]'
+    })
+    expect(clock.now()).toBe(OPERATOR_DELAY_MS + ROLLOUT_MS)
+    expect(summaryText()).toContain('<tr><td>payments-prod/Deployment/payments-api</td><td>payments-provider</td><td>restarted, rolled out</td><td>3.0 s</td></tr>')
+    expectNoLeaks()
+  })
+
+  it('an unchanged re-run restarts nothing', async () => {
+    await runAction({ ...SYNC, restart: 'changed' })
+    core.reset()
+    kube.calls.length = 0
+    await runAction({ ...SYNC, restart: 'changed' })
+    expect(core.failures()).toEqual([])
+    expect(restarts()).toEqual([])
+    expect(core.outputs().restarted).toBe('[]')
+  })
+
+  it('restart: none warns for each workload left on the old values and patches nothing', async () => {
+    await runAction(SYNC)
+    expect(core.failures()).toEqual([])
+    expect(restarts()).toEqual([])
+    expect(core.warnings()).toEqual([expect.stringMatching(/^payments-prod\/Deployment\/payments-api reads Secret payments-provider, which this run changed: its pods run the old values/)])
+    expect(core.outputs().restarted).toBe('[]')
+  })
+
+  it('a dry run lists what it would restart, and restarts nothing', async () => {
+    await runAction({ ...SYNC, restart: 'changed', 'dry-run': 'true' })
+    expect(core.failures()).toEqual([])
+    expect(restarts()).toEqual([])
+    expect(core.outputs().restarted).toBe('[]')
+    expect(core.infoLines()).toContainEqual(expect.stringMatching(/^would restart +payments-prod\/Deployment\/payments-api \(reads payments-provider\)$/))
+  })
+
+  it('fails ZT160 naming a paused Deployment, after restarting the others', async () => {
+    kube.putWorkload(deployment('payments-worker', 'payments-provider', true))
+    await runAction({ ...SYNC, restart: 'changed' })
+    expect(failureCode()).toBe('ZT160')
+    expect(core.failures()[0]).toMatch(/payments-prod\/Deployment\/payments-worker \(paused, failed\): paused: resume it or restart it yourself/)
+    expect(restarts()).toEqual(['payments-api'])
+    expect(core.outputs().restarted).toBe('["payments-prod/Deployment/payments-api"]')
+  })
+
+  it('checks the permissions on the workloads before anything is written', async () => {
+    kube.denied = [{ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'payments-prod' }]
+    await runAction({ ...SYNC, restart: 'changed' })
+    expect(failureCode()).toBe('ZT142')
+    expect(core.failures()[0]).toMatch(/may not patch deployments\.apps in namespace "payments-prod"/)
+    expect(store.calls).toEqual([])
+  })
+
+  it.each([
+    ['an unknown policy', { restart: 'always' }, /restart: "always" is not one of none, changed/],
+    ['restart: changed without waiting for the sync', { restart: 'changed', wait: 'false' }, /restart: changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true/],
+    ['a rollout-timeout that is no duration', { 'rollout-timeout': 'soon' }, /rollout-timeout: "soon" is not a duration/]
+  ])('refuses %s before anything is written', async (_what, inputs, message) => {
+    await runAction({ ...SYNC, ...inputs })
+    expect(failureCode()).toBe('ZT100')
+    expect(core.failures()[0]).toMatch(message)
+    expect(store.calls).toEqual([])
   })
 })

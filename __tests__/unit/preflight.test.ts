@@ -7,6 +7,7 @@ import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
 import { checkCluster, permissionsNeeded, type PreflightConfig } from '../../src/preflight/preflight.js'
 import { createRedactor } from '../../src/secrets/redact.js'
+import type { RestartPolicy } from '../../src/workloads/model.js'
 
 const LABELS = { 'zerotouch.io/managed': 'true' }
 
@@ -23,8 +24,15 @@ beforeEach(() => {
   log = []
 })
 
-function check({ namespaces = ['apps'], wait = true, selector = 'zerotouch.io/managed=true' } = {}, expected: ObjectRef[] = [], redact = createRedactor([])) {
-  const config: PreflightConfig = { cluster: { namespaces }, selector: parseLabelSelector('label-selector', selector), sync: { wait } }
+interface Check {
+  readonly namespaces?: string[]
+  readonly wait?: boolean
+  readonly selector?: string
+  readonly restart?: RestartPolicy
+}
+
+function check({ namespaces = ['apps'], wait = true, selector = 'zerotouch.io/managed=true', restart = 'none' }: Check = {}, expected: ObjectRef[] = [], redact = createRedactor([])) {
+  const config: PreflightConfig = { cluster: { namespaces }, selector: parseLabelSelector('label-selector', selector), sync: { wait }, rollout: { restart } }
   return checkCluster(config, expected, { kube, redact, log: (line) => log.push(line) })
 }
 
@@ -42,11 +50,20 @@ describe('the pre-flight', () => {
     expect(log).toEqual(['Cluster checked: external-secrets.io/v1beta1; namespaces apps, web exist; every permission the run needs is granted.'])
   })
 
-  it('asks for list, watch and patch on ExternalSecrets, and list and watch on Events only when it waits', () => {
-    const asked = (wait: boolean) => permissionsNeeded('apps', wait).map(({ verb, resource }) => `${verb} ${resource}`)
-    expect(asked(true)).toEqual(['list externalsecrets', 'watch externalsecrets', 'patch externalsecrets', 'list events', 'watch events'])
-    expect(asked(false)).toEqual(['list externalsecrets', 'watch externalsecrets', 'patch externalsecrets'])
-    expect(permissionsNeeded('apps', true).map(({ group }) => group)).toEqual(['external-secrets.io', 'external-secrets.io', 'external-secrets.io', '', ''])
+  it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads when it restarts them', () => {
+    const asked = (wait: boolean, restart: RestartPolicy) => permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }).map(({ verb, group, resource }) => `${verb} ${resource}.${group}`)
+    const externalSecrets = ['list externalsecrets.external-secrets.io', 'watch externalsecrets.external-secrets.io', 'patch externalsecrets.external-secrets.io']
+    expect(asked(true, 'none')).toEqual([...externalSecrets, 'list events.', 'watch events.'])
+    expect(asked(false, 'none')).toEqual(externalSecrets)
+    expect(asked(false, 'changed')).toEqual([...externalSecrets, ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) => ['list', 'watch', 'patch'].map((verb) => `${verb} ${resource}.apps`))])
+    expect(permissionsNeeded('web', { sync: { wait: true }, rollout: { restart: 'changed' } }).every(({ namespace }) => namespace === 'web')).toBe(true)
+  })
+
+  it('with restart: changed, names a missing permission on the workloads before anything is written', async () => {
+    kube.denied = [{ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'apps' }]
+    await expect(check({ restart: 'none' })).resolves.toEqual({ apiVersion: 'v1' })
+    const error = await actionErrorOf(check({ restart: 'changed' }))
+    expect(error).toMatchObject({ code: 'ZT142', problems: [expect.stringMatching(/^forbidden: the identity of the kubeconfig may not patch deployments\.apps in namespace "apps"/)] })
   })
 
   it.each([

@@ -365,6 +365,16 @@ describe('guardrails before any annotation', () => {
     expect(report.verified).toBe(false)
   })
 
+  it('does not look up what this run wrote, or in a dry run would write: a first dry run finds no parameter yet', async () => {
+    kube.add(externalSecret('api'))
+    kube.add(externalSecret('new', { keys: ['/zerotouch/prod/new/URL'] }))
+    const written = new Set(['/zerotouch/prod/new/URL'])
+    const report = await clock.run(syncExternalSecrets(config({ dryRun: true }), { apiVersion: 'v1', written }, deps()))
+    expect(report.outcomes.map(({ result }) => result)).toEqual(['would-annotate', 'would-annotate'])
+    expect(store.calls.flatMap(({ names }) => names)).toEqual(['/zerotouch/prod/api/URL'])
+    expect(report.checkedParameters).toEqual(['/zerotouch/prod/api/URL', '/zerotouch/prod/new/URL'])
+  })
+
   it('say so when SSM cannot be read', async () => {
     kube.add(externalSecret('api'))
     store.getParameters = () =>

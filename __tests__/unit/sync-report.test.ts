@@ -10,6 +10,7 @@ const base: Omit<SyncReport, 'outcomes' | 'dryRun' | 'waited'> = {
   verified: true,
   checkedParameters: ['/zerotouch/prod/api/URL', '/zerotouch/prod/web/URL'],
   checkedReferences: 3,
+  externalSecrets: [],
   timeoutMs: 300_000
 }
 

@@ -8,9 +8,9 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
-import { runnerEnvironment } from '../../testing/action.ts'
+import { parseOutputFile, runnerEnvironment } from '../../testing/action.ts'
 import { AWS_ENV, ENVIRONMENT, REGION, SERVICE } from '../workload.ts'
-import { timedSpawn, type PushTool, type SyncTool, type ToolRun } from './tool.ts'
+import { timedSpawn, type PushTool, type ReleaseTool, type SyncTool, type ToolRun } from './tool.ts'
 
 export interface Bundle {
   /** The copy's index.js. */
@@ -38,16 +38,22 @@ async function runAction(bundle: Bundle, inputs: Record<string, string>): Promis
   const dir = mkdtempSync(join(tmpdir(), 'zerotouch-bench-run-'))
   try {
     const runner = runnerEnvironment({ environment: ENVIRONMENT, service: SERVICE, 'aws-region': REGION, ...inputs }, dir)
-    return await timedSpawn(process.execPath, [bundle.entry], { ...AWS_ENV, ...runner })
+    const run = await timedSpawn(process.execPath, [bundle.entry], { ...AWS_ENV, ...runner })
+    return { ...run, outputs: parseOutputFile(readFileSync(runner.GITHUB_OUTPUT, 'utf8')) }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-export function actionTools(bundle: Bundle): { push: PushTool; sync: SyncTool } {
+export function actionTools(bundle: Bundle): { push: PushTool; sync: SyncTool; release: ReleaseTool } {
   const label = 'action (dist/index.js)'
   return {
     push: { id: 'action', label, push: ({ ssmEndpoint, secrets }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets) }) },
-    sync: { id: 'action', label, sync: ({ ssmEndpoint, namespace, kubeconfig }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, namespace, kubeconfig }) }
+    sync: { id: 'action', label, sync: ({ ssmEndpoint, namespace, kubeconfig }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, namespace, kubeconfig }) },
+    release: {
+      id: 'action',
+      label,
+      release: ({ ssmEndpoint, secrets, namespace, kubeconfig }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets), namespace, kubeconfig, restart: 'changed' })
+    }
   }
 }

@@ -14,6 +14,12 @@ export interface SyncJob {
   readonly kubeconfig: string
 }
 
+/** A release with restart: changed: push the secrets, force-sync the namespace, restart the workloads reading a changed Secret and wait for their rollouts. */
+export interface ReleaseJob extends PushJob {
+  readonly namespace: string
+  readonly kubeconfig: string
+}
+
 /** One run of a tool; times are performance.now(), taken just before the spawn and when the process closed. */
 export interface ToolRun {
   readonly exitCode: number
@@ -21,6 +27,8 @@ export interface ToolRun {
   readonly endedAt: number
   /** stdout and stderr, to explain a failure. */
   readonly output: string
+  /** The step's outputs (GITHUB_OUTPUT), for the action. */
+  readonly outputs?: Readonly<Record<string, string>>
 }
 
 export interface PushTool {
@@ -33,6 +41,12 @@ export interface SyncTool {
   readonly id: string
   readonly label: string
   sync(job: SyncJob): Promise<ToolRun>
+}
+
+export interface ReleaseTool {
+  readonly id: string
+  readonly label: string
+  release(job: ReleaseJob): Promise<ToolRun>
 }
 
 /** Runs a command with only PATH, HOME and `env`, and times it from just before the spawn to its close. */

@@ -24,6 +24,7 @@ export interface ExternalSecret {
   readonly spec?: {
     readonly refreshPolicy?: string
     readonly refreshInterval?: string
+    readonly target?: { readonly name?: string; readonly creationPolicy?: string; readonly deletionPolicy?: string }
     readonly data?: ReadonlyArray<{ readonly secretKey?: string; readonly remoteRef?: { readonly key?: string; readonly version?: string } }>
     readonly dataFrom?: ReadonlyArray<{
       readonly extract?: { readonly key?: string; readonly version?: string }
@@ -44,6 +45,12 @@ export interface ExternalSecret {
 export function isExternalSecret(object: unknown): object is ExternalSecret {
   if (!isRecord(object) || object.kind !== 'ExternalSecret') return false
   return typeof object.apiVersion === 'string' && object.apiVersion.startsWith(`${ESO_GROUP}/`) && isRecord(object.metadata) && typeof object.metadata.name === 'string'
+}
+
+/** The Secret the operator writes: `spec.target.name`, else the ExternalSecret's own name. */
+export function targetSecretName(es: ExternalSecret): string {
+  const name = es.spec?.target?.name
+  return typeof name === 'string' && name !== '' ? name : es.metadata.name
 }
 
 export function readyCondition(es: ExternalSecret): Condition | undefined {

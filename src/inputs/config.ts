@@ -8,8 +8,9 @@ import { normalizeSecrets, type Secret } from '../secrets/keys.js'
 import { onlyAlwaysExcluded, selectSecrets, type SelectionRules } from '../secrets/select.js'
 import type { AwsStoreOptions } from '../ssm/aws-store.js'
 import { serviceTarget } from '../ssm/rules.js'
+import type { RolloutSettings } from '../rollout/rollout.js'
 import type { SyncSettings } from '../sync/sync.js'
-import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parseQualifiedName, parsePathPrefix, parsePathSegment, parseRegion, parseTags, parseTier } from './parsers.js'
+import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parseQualifiedName, parsePathPrefix, parsePathSegment, parseRegion, parseRestartPolicy, parseTags, parseTier } from './parsers.js'
 
 /** Each input's default, used when the input is absent or empty (the runner may not fill them in). */
 export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
@@ -37,7 +38,9 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'verify-references': 'true',
   definitions: '',
   'definitions-base': '',
-  'wait-for-definitions': 'true'
+  'wait-for-definitions': 'true',
+  restart: 'none',
+  'rollout-timeout': '10m'
 }
 
 /**
@@ -53,6 +56,7 @@ export interface Config extends PushConfig {
   /** Absent: the sync phase is skipped. */
   readonly cluster?: ClusterSettings
   readonly sync: SyncSettings
+  readonly rollout: RolloutSettings
 }
 
 export type InputReader = (name: string) => string
@@ -84,6 +88,11 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
   const waitForDefinitions = problems.check(() => parseBoolean('wait-for-definitions', read('wait-for-definitions')))
   const namespaces = problems.check(() => parseList(read('namespace')).map((namespace) => parseNamespace('namespace', namespace)))
   const sync = readSyncSettings(read, problems)
+  const restart = problems.check(() => parseRestartPolicy('restart', read('restart')))
+  const rolloutTimeout = problems.check(() => parseDuration('rollout-timeout', read('rollout-timeout')))
+  if (restart.ok && restart.value === 'changed' && sync.wait.ok && !sync.wait.value) {
+    problems.add('restart', 'changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true')
+  }
   const checkingReferences = namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
   const region = pushing || definitions || checkingReferences ? problems.check(() => parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')) : undefined
   const endpoint = problems.check(() => parseEndpoint('ssm-endpoint', read('ssm-endpoint')))
@@ -102,7 +111,8 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
     selector: valueOf(selector),
     definitions: definitions && { ...definitions, waitUntilApplied: valueOf(waitForDefinitions) },
     cluster: namespaceList.length ? { namespaces: namespaceList, kubeconfig: read('kubeconfig'), kubeContext: read('kube-context') } : undefined,
-    sync: { annotationKey: valueOf(sync.annotationKey), wait: valueOf(sync.wait), timeoutMs: valueOf(sync.timeoutMs), verifyReferences: valueOf(sync.verifyReferences) }
+    sync: { annotationKey: valueOf(sync.annotationKey), wait: valueOf(sync.wait), timeoutMs: valueOf(sync.timeoutMs), verifyReferences: valueOf(sync.verifyReferences) },
+    rollout: { restart: valueOf(restart), timeoutMs: valueOf(rolloutTimeout) }
   }
 }
 

@@ -2,6 +2,7 @@ import ms from 'ms'
 import { InputProblem } from '../errors.js'
 import { QUALIFIED_NAME } from '../k8s/label-selector.js'
 import { MANAGED_BY_TAG, MAX_LEVELS, MAX_USER_TAGS, TIERS, type Tier } from '../ssm/rules.js'
+import { RESTART_POLICIES, type RestartPolicy } from '../workloads/model.js'
 
 /** Pure parsers, one per kind of input. Each throws an InputProblem naming the input. */
 
@@ -49,6 +50,13 @@ export function parsePathPrefix(input: string, raw: string): string {
     throw new InputProblem(input, `"${value}" has ${segments.length} levels: with environment, service and key a name would have ${segments.length + 3}, and SSM allows ${MAX_LEVELS}`)
   }
   return value
+}
+
+export function parseRestartPolicy(input: string, raw: string): RestartPolicy {
+  const value = raw.trim()
+  const policy = RESTART_POLICIES.find((candidate) => candidate === value.toLowerCase())
+  if (!policy) throw new InputProblem(input, `"${value}" is not one of ${RESTART_POLICIES.join(', ')}`)
+  return policy
 }
 
 export function parseTier(input: string, raw: string): Tier {

@@ -1,4 +1,5 @@
 import type { ExternalSecret } from '../eso/model.js'
+import type { Workload, WorkloadKind } from '../workloads/model.js'
 import type { Permission } from './errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
@@ -28,6 +29,17 @@ export interface ExternalSecretsApi {
   /** A SelfSubjectAccessReview: whether the identity holds the permission. */
   accessAllowed(permission: Permission): Promise<boolean>
 }
+
+/** The calls of the rollout: the workloads of a namespace, watched, and restarted as `kubectl rollout restart` does. */
+export interface WorkloadsApi {
+  listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>>
+  watchWorkloads(kind: WorkloadKind, namespace: string, resourceVersion: string, handlers: WatchHandlers<Workload>): Promise<WatchHandle>
+  /** A strategic merge patch of the pod template's `kubectl.kubernetes.io/restartedAt` annotation; returns the workload as patched. */
+  restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
+}
+
+/** Everything the run asks of the cluster. */
+export type ClusterApi = ExternalSecretsApi & WorkloadsApi
 
 /** Which cluster and namespaces the sync phase works in. */
 export interface ClusterSettings {

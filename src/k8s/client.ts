@@ -20,8 +20,10 @@ import {
 import { httpStatusOf, KubeError, statusOf, toKubeError, type KubeCall } from './errors.js'
 import { isYaml, kubeconfigCredentials, kubeconfigSource } from './kubeconfig.js'
 import { InputProblem } from '../errors.js'
-import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS, type ExternalSecret } from '../eso/model.js'
-import type { ExternalSecretsApi, ExternalSecretsRef } from './api.js'
+import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS } from '../eso/model.js'
+import { asArray, asRecord, isRecord } from '../json.js'
+import { isWorkload, RESTARTED_AT, WORKLOAD_GROUP, WORKLOAD_PLURALS, type WorkloadKind } from '../workloads/model.js'
+import type { ClusterApi, ExternalSecretsRef } from './api.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
 export interface KubeApiOptions {
@@ -48,7 +50,7 @@ const PAGE_SIZE = 500
  * The sync phase's Kubernetes calls through @kubernetes/client-node. Masks the kubeconfig and
  * every credential in it before anything reads it, then checks the context exists.
  */
-export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
+export function createKubeApi(options: KubeApiOptions): ClusterApi {
   const kc = loadKubeConfig(options)
   const server = kc.getCurrentCluster()?.server ?? ''
   const custom = kc.makeApiClient(CustomObjectsApi)
@@ -119,32 +121,54 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
     }
   }
 
+  /** Every page of a namespaced list, as plain JSON; what is not of the expected shape is left out. */
+  const list = <T>(resource: ApiResource, namespace: string, is: (object: unknown) => object is T, labelSelector?: string): Promise<Listed<T>> =>
+    call({ verb: 'list', resource: resource.name, namespace }, () =>
+      allPages(async (token) => {
+        const page = asRecord(
+          await custom.listNamespacedCustomObject({ group: resource.group, version: resource.version, namespace, plural: resource.plural, labelSelector, limit: PAGE_SIZE, _continue: token }, withTimeout)
+        )
+        const metadata = asRecord(page?.metadata)
+        const items = asArray(page?.items).map((item) => typed(resource, item))
+        return { items: items.filter(is), resourceVersion: stringOf(metadata?.resourceVersion), next: stringOf(metadata?.continue) }
+      })
+    )
+
+  const patch = <T>(resource: ApiResource, namespace: string, name: string, body: object, strategy: PatchStrategy, is: (object: unknown) => object is T): Promise<T> =>
+    call({ verb: 'patch', resource: resource.name, namespace }, async () => {
+      const patched: unknown = await custom.patchNamespacedCustomObject(
+        { group: resource.group, version: resource.version, namespace, plural: resource.plural, name, body },
+        setHeaderOptions('Content-Type', strategy, withTimeout)
+      )
+      if (!is(patched)) throw new KubeError('other', `patch ${resource.name} "${name}" in namespace "${namespace}": the API server did not answer with the object`)
+      return patched
+    })
+
+  const watchObjects = <T>(resource: ApiResource, namespace: string, query: Record<string, string>, handlers: WatchHandlers<T>): Promise<WatchHandle> =>
+    watch(
+      `/apis/${resource.group}/${resource.version}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`,
+      query,
+      { verb: 'watch', resource: resource.name, namespace },
+      { ...handlers, onEvent: ({ type, object }) => handlers.onEvent({ type, object: typed(resource, object) as T }) }
+    )
+
   return {
     discoverVersion: () => {
       const what = { verb: 'get', resource: `API group ${ESO_GROUP}`, server }
       return call(what, () => discoverVersion(kc, what, requestTimeoutMs))
     },
 
-    listExternalSecrets: (ref) =>
-      call({ verb: 'list', resource: ES_RESOURCE, namespace: ref.namespace }, () =>
-        allPages(async (token) => {
-          const page = (await custom.listNamespacedCustomObject(
-            { group: ESO_GROUP, version: ref.version, namespace: ref.namespace, plural: ESO_PLURAL, labelSelector: ref.labelSelector, limit: PAGE_SIZE, _continue: token },
-            withTimeout
-          )) as { items?: ExternalSecret[]; metadata?: { resourceVersion?: string; continue?: string } }
-          return { items: page.items ?? [], resourceVersion: page.metadata?.resourceVersion, next: page.metadata?.continue }
-        })
-      ),
+    listExternalSecrets: (ref) => list(externalSecrets(ref.version), ref.namespace, isExternalSecret, ref.labelSelector),
 
-    patchAnnotation: (ref, name, key, value) =>
-      call({ verb: 'patch', resource: ES_RESOURCE, namespace: ref.namespace }, async () => {
-        const patched: unknown = await custom.patchNamespacedCustomObject(
-          { group: ESO_GROUP, version: ref.version, namespace: ref.namespace, plural: ESO_PLURAL, name, body: { metadata: { annotations: { [key]: value } } } },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch, withTimeout)
-        )
-        if (!isExternalSecret(patched)) throw new KubeError('other', `patch ${ES_RESOURCE} in namespace "${ref.namespace}": the API server did not answer with the ExternalSecret`)
-        return patched
-      }),
+    patchAnnotation: (ref, name, key, value) => patch(externalSecrets(ref.version), ref.namespace, name, { metadata: { annotations: { [key]: value } } }, PatchStrategy.MergePatch, isExternalSecret),
+
+    listWorkloads: (kind, namespace) => list(workloads(kind), namespace, isWorkload),
+
+    watchWorkloads: (kind, namespace, resourceVersion, handlers) => watchObjects(workloads(kind), namespace, { resourceVersion }, handlers),
+
+    // What `kubectl rollout restart` sends: a strategic merge patch of the pod template's annotation.
+    restartWorkload: (kind, namespace, name, restartedAt) =>
+      patch(workloads(kind), namespace, name, { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } }, PatchStrategy.StrategicMergePatch, isWorkload),
 
     listEvents: (namespace) =>
       call({ verb: 'list', resource: 'events', namespace }, () =>
@@ -154,13 +178,7 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
         })
       ),
 
-    watchExternalSecrets: (ref: ExternalSecretsRef, resourceVersion, handlers) =>
-      watch(
-        `/apis/${ESO_GROUP}/${ref.version}/namespaces/${encodeURIComponent(ref.namespace)}/${ESO_PLURAL}`,
-        { labelSelector: ref.labelSelector, resourceVersion },
-        { verb: 'watch', resource: ES_RESOURCE, namespace: ref.namespace },
-        handlers
-      ),
+    watchExternalSecrets: (ref: ExternalSecretsRef, resourceVersion, handlers) => watchObjects(externalSecrets(ref.version), ref.namespace, { labelSelector: ref.labelSelector, resourceVersion }, handlers),
 
     namespaceExists: (namespace) =>
       call({ verb: 'get', resource: 'namespaces' }, async () => {
@@ -187,6 +205,33 @@ export function createKubeApi(options: KubeApiOptions): ExternalSecretsApi {
     watchEvents: (namespace, resourceVersion, handlers) =>
       watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { fieldSelector: EVENT_SELECTOR, resourceVersion }, { verb: 'watch', resource: 'events', namespace }, handlers)
   }
+}
+
+/** A namespaced resource of an API group, as the generic calls address it. */
+interface ApiResource {
+  readonly group: string
+  readonly version: string
+  readonly kind: string
+  readonly plural: string
+  /** `externalsecrets.external-secrets.io`, for messages */
+  readonly name: string
+}
+
+function externalSecrets(version: string): ApiResource {
+  return { group: ESO_GROUP, version, kind: 'ExternalSecret', plural: ESO_PLURAL, name: ES_RESOURCE }
+}
+
+function workloads(kind: WorkloadKind): ApiResource {
+  return { group: WORKLOAD_GROUP, version: 'v1', kind, plural: WORKLOAD_PLURALS[kind], name: `${WORKLOAD_PLURALS[kind]}.${WORKLOAD_GROUP}` }
+}
+
+/** The item with its apiVersion and kind: the API server leaves them off the items of lists of built-in types (kubernetes#3030). */
+function typed(resource: ApiResource, item: unknown): unknown {
+  return isRecord(item) ? { apiVersion: `${resource.group}/${resource.version}`, kind: resource.kind, ...item } : item
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined
 }
 
 /** Follows a list's `continue` tokens; the first page's resourceVersion is the list's. */

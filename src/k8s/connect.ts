@@ -1,5 +1,5 @@
 import { ActionError, InputProblem } from '../errors.js'
-import type { ClusterSettings, ExternalSecretsApi } from './api.js'
+import type { ClusterApi, ClusterSettings } from './api.js'
 import { createKubeApi, type KubeApiOptions } from './client.js'
 
 /**
@@ -15,10 +15,10 @@ export interface ConnectDependencies {
   readonly credential: (value: string) => void
   /** Where KUBECONFIG and the in-cluster variables are read. */
   readonly env: Readonly<Record<string, string | undefined>>
-  readonly createKube?: (options: KubeApiOptions) => ExternalSecretsApi
+  readonly createKube?: (options: KubeApiOptions) => ClusterApi
 }
 
-export function connectCluster(cluster: ClusterSettings, deps: ConnectDependencies): ExternalSecretsApi {
+export function connectCluster(cluster: ClusterSettings, deps: ConnectDependencies): ClusterApi {
   const mask = (value: string): void => {
     deps.mask(value)
     // The lines of a kubeconfig (`kind: Config`) are no secrets; its credentials are single-line.

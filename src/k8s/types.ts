@@ -72,3 +72,8 @@ export interface ObjectRef {
 export function qualifiedName(object: { metadata: ObjectMeta }, namespace?: string): string {
   return `${object.metadata.namespace ?? namespace ?? ''}/${object.metadata.name}`
 }
+
+/** The object with its namespace filled in: namespaced lists and watches may leave it out. */
+export function inNamespace<T extends { readonly metadata: ObjectMeta }>(object: T, namespace: string): T {
+  return { ...object, metadata: { ...object.metadata, namespace: object.metadata.namespace ?? namespace } }
+}

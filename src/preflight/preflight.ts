@@ -5,6 +5,7 @@ import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '.
 import type { LabelSelector } from '../k8s/label-selector.js'
 import type { ObjectRef } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
+import { WORKLOAD_GROUP, WORKLOAD_KINDS, WORKLOAD_PLURALS, type RestartPolicy } from '../workloads/model.js'
 
 /**
  * The pre-flight: everything about the cluster that can be known before anything is written. It
@@ -21,6 +22,8 @@ export interface PreflightConfig {
   readonly selector: LabelSelector
   /** With `wait`, the sync phase watches Events too. */
   readonly sync: { readonly wait: boolean }
+  /** With `restart: changed`, the rollout lists, watches and patches the workloads. */
+  readonly rollout: { readonly restart: RestartPolicy }
 }
 
 /** What the later phases reuse: the version of external-secrets.io the cluster serves. */
@@ -41,11 +44,14 @@ interface Problem {
   readonly message: string
 }
 
-/** The permissions the run needs in a namespace: the wait watches Events too. */
-export function permissionsNeeded(namespace: string, wait: boolean): Permission[] {
-  const externalSecrets = ['list', 'watch', 'patch'].map((verb) => ({ verb, group: ESO_GROUP, resource: ESO_PLURAL, namespace }))
-  const events = wait ? ['list', 'watch'].map((verb) => ({ verb, group: '', resource: 'events', namespace })) : []
-  return [...externalSecrets, ...events]
+/** The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads. */
+export function permissionsNeeded(namespace: string, { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>): Permission[] {
+  const grant = (group: string, resource: string, verbs: readonly string[]) => verbs.map((verb) => ({ verb, group, resource, namespace }))
+  return [
+    ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
+    ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
+    ...(rollout.restart === 'changed' ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch'])) : [])
+  ]
 }
 
 /** `expected`: the ExternalSecrets the rendered definitions will bring, which need not be in the cluster yet. */
@@ -58,7 +64,7 @@ export async function checkCluster(config: PreflightConfig, expected: readonly O
     stopOnKubeError(
       () =>
         deniedPermissions(
-          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config.sync.wait)),
+          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config)),
           kube
         ),
       NOTHING_WRITTEN,

@@ -4,15 +4,16 @@ import { ActionError } from '../errors.js'
 import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems } from '../eso/guardrails.js'
 import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
 import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '../k8s/api.js'
-import { isRetryable, KubeError, stopOnKubeError } from '../k8s/errors.js'
+import { KubeError, stopOnKubeError } from '../k8s/errors.js'
+import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
-import type { KubeEvent, Listed } from '../k8s/types.js'
+import { inNamespace, type KubeEvent, type Listed } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
-import { backoffMs, formatSeconds, systemClock, type Backoff, type Clock } from '../time.js'
+import { formatSeconds, systemClock, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
 import { resumableWatch, watchExternalSecrets, type ResumableWatch } from '../k8s/watch.js'
@@ -79,11 +80,12 @@ export interface SyncReport {
   readonly checkedReferences: number
   readonly timeoutMs: number
   readonly outcomes: SyncOutcome[]
+  /** The selected ExternalSecrets as listed before annotating: what each reads, for the rollout. */
+  readonly externalSecrets: readonly ExternalSecret[]
 }
 
 const NOTHING_ANNOTATED = 'Nothing was annotated'
 const PATCH_CONCURRENCY = 4
-const PATCH_BACKOFF: Backoff = { baseMs: 100, capMs: 2_000 }
 /** How long stopped watches may take to settle before the phase returns anyway. */
 const WATCH_GRACE_MS = 1_000
 
@@ -127,7 +129,8 @@ export async function syncExternalSecrets(config: SyncConfig, { apiVersion, writ
     verified: settings.verifyReferences,
     checkedParameters: checked.parameters,
     checkedReferences: checked.references,
-    timeoutMs: settings.timeoutMs
+    timeoutMs: settings.timeoutMs,
+    externalSecrets: all
   }
   const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
     namespace: es.metadata.namespace ?? '',
@@ -212,11 +215,13 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, written: Rea
   const references = all.flatMap(ownedReferences)
   problems.push(...pinnedVersionProblems(references, written))
   const names = namesToVerify(references, scope)
+  // What this run wrote is there (or, in a dry run, would be): only the others are looked up.
+  const toLookUp = names.filter((name) => !written.has(name))
   let missing = new Set<string>()
-  if (names.length) {
+  if (toLookUp.length) {
     if (!deps.store) throw new ActionError('ZT120', 'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
     try {
-      missing = await missingParameters(deps.store, names, deps.retry)
+      missing = await missingParameters(deps.store, toLookUp, deps.retry)
     } catch (error) {
       throw new ActionError('ZT120', `Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
     }
@@ -238,21 +243,15 @@ type Patched = { readonly es: ExternalSecret; readonly after: ExternalSecret; re
 
 async function annotate(selected: readonly Selected[], key: string, value: string, deps: SyncDependencies, clock: Clock): Promise<Patched[]> {
   const limit = pLimit(PATCH_CONCURRENCY)
-  const attempts = deps.patchAttempts ?? 5
   const jobs = selected.flatMap(({ ref, items }) =>
     items.map((es) =>
       limit(async (): Promise<Patched> => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const after = await deps.kube.patchAnnotation(ref, es.metadata.name, key, value)
-            // The patch's answer holds the status at the annotation; fall back to the list.
-            return { es, after: after?.metadata ? after : es, at: clock.now() }
-          } catch (error) {
-            if (!isRetryable(error) || attempt >= attempts) {
-              return { es, error: error instanceof Error ? error.message : String(error) }
-            }
-            await clock.sleep(backoffMs(PATCH_BACKOFF, attempt))
-          }
+        try {
+          const after = await withKubeRetry(() => deps.kube.patchAnnotation(ref, es.metadata.name, key, value), clock, deps.patchAttempts)
+          // The patch's answer holds the status at the annotation; fall back to the list.
+          return { es, after: after?.metadata ? after : es, at: clock.now() }
+        } catch (error) {
+          return { es, error: error instanceof Error ? error.message : String(error) }
         }
       })
     )
@@ -349,11 +348,6 @@ async function explainFailures(waiter: SyncWaiter, kube: ExternalSecretsApi, clo
       }
     })
   )
-}
-
-/** The ExternalSecret with its namespace filled in: namespaced lists and watches may leave it out. */
-function inNamespace(es: ExternalSecret, namespace: string): ExternalSecret {
-  return { ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? namespace } }
 }
 
 /** Unique per run: a millisecond timestamp and random bits (a timestamp in seconds can repeat). */

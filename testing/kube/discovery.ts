@@ -1,8 +1,9 @@
 /**
  * Discovery: `/version`, legacy discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`)
  * and aggregated discovery (apidiscovery.k8s.io/v2, which kubectl 1.32 asks for first on `/api` and `/apis`).
- * The named groups are authentication.k8s.io and authorization.k8s.io (their self reviews), then external-secrets.io
- * with the configured versions, the first preferred; with none, it is absent.
+ * The named groups are apps (deployments, statefulsets, daemonsets, replicasets), authentication.k8s.io and
+ * authorization.k8s.io (their self reviews), then external-secrets.io with the configured versions, the first
+ * preferred; with none, it is absent. The core group has namespaces, pods, secrets and events.
  */
 import { apiGroups, CORE_TYPES, type ApiGroup, type ResourceType } from './resources.ts'
 

@@ -127,12 +127,8 @@ export function methodNotAllowed(): ApiError {
   return new ApiError(405, 'the server does not allow this method on the requested resource', 'MethodNotAllowed', {})
 }
 
-export function unsupportedPatch(contentType: string): ApiError {
-  return new ApiError(
-    415,
-    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json (got "${contentType}")`,
-    'UnsupportedMediaType'
-  )
+export function unsupportedPatch(contentType: string, accepted: readonly string[] = ['application/json-patch+json', 'application/merge-patch+json']): ApiError {
+  return new ApiError(415, `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got "${contentType}")`, 'UnsupportedMediaType')
 }
 
 export function expired(resourceVersion: string, oldest: number): ApiError {

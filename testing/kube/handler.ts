@@ -1,6 +1,7 @@
 /**
  * The HTTP side: logs each request, authenticates, applies injected faults, authorizes, then serves discovery, the
- * resource verbs (get, list, watch, patch) as JSON, or as a Table when kubectl asks for one, and the self reviews.
+ * resource verbs (get, list, watch, patch: JSON merge, JSON patch and, for built-in types, strategic merge) as JSON,
+ * or as a Table when kubectl asks for one, and the self reviews.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { authenticate, authorize, type AuthOptions, type UserInfo } from './auth.ts'
@@ -10,13 +11,15 @@ import { applyDefaults } from './externalsecret.ts'
 import { clone, isObject, type Json, type KubeObject } from './json.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
 import type { Faults } from './faults.ts'
-import { apiVersionOf, EXTERNAL_SECRETS } from './resources.ts'
+import { apiVersionOf, EXTERNAL_SECRETS, type ResourceType } from './resources.ts'
 import { review } from './review.ts'
 import { resourceRoute, type ResourceRoute } from './routes.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
 import type { Store } from './store.ts'
+import { strategicMergePatch } from './strategic.ts'
 import { toTable, wantsTable } from './table.ts'
 import type { Watches } from './watch.ts'
+import { applyWorkloadDefaults, validateWorkload } from './workloads.ts'
 
 export interface RequestRecord {
   readonly method: string
@@ -135,6 +138,7 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
     case 'get': {
       const object = store.get(type, namespace, name!)
       if (!object) throw notFound(target)
+      if (wantsTable(headers.accept)) return sendJson(res, 200, toTable(type, [present(object)], object.metadata.resourceVersion ?? '', query.get('includeObject')))
       return sendJson(res, 200, present(object))
     }
     case 'list': {
@@ -144,7 +148,7 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
       const resourceVersion = String(store.resourceVersion)
       const { page, metadata } = paginate(items, query, resourceVersion)
       if (wantsTable(headers.accept)) return sendJson(res, 200, toTable(type, page.map(present), resourceVersion, query.get('includeObject')))
-      const shown = page.map((object) => (type.group ? present(object) : withoutTypeMeta(object)))
+      const shown = page.map((object) => (type.builtIn ? withoutTypeMeta(object) : present(object)))
       return sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type, route.version), metadata, items: shown })
     }
     case 'watch': {
@@ -166,7 +170,7 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
     case 'patch': {
       const current = store.get(type, namespace, name!)
       if (!current) throw notFound(target)
-      const patched = applyPatch(present(current), headers['content-type'] ?? '', body.toString('utf8'))
+      const patched = applyPatch(type, present(current), headers['content-type'] ?? '', body.toString('utf8'))
       if (!isObject(patched) || !isObject(patched.metadata)) throw badRequest('the patched object is not a Kubernetes object')
       const result = patched as unknown as KubeObject
       if (result.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(target)
@@ -183,6 +187,8 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
       const next: KubeObject = route.subresource === 'status' ? { ...current, status: result.status } : { ...result, apiVersion: current.apiVersion, kind: current.kind, status: current.status }
       if (next.status === undefined) delete next.status
       if (type === EXTERNAL_SECRETS) applyDefaults(next)
+      applyWorkloadDefaults(type, next)
+      validateWorkload(type, next)
       return sendJson(res, 200, present(store.write(type, next, current.metadata.resourceVersion)))
     }
     case 'create':
@@ -190,9 +196,13 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
   }
 }
 
-function applyPatch(object: KubeObject, contentType: string, body: string): Json {
+const STRATEGIC = 'application/strategic-merge-patch+json'
+
+/** JSON merge patch and JSON patch for every type; strategic merge patch for built-in types only, as on the real server. */
+function applyPatch(type: ResourceType, object: KubeObject, contentType: string, body: string): Json {
   const mediaType = contentType.split(';')[0].trim()
-  if (mediaType !== 'application/merge-patch+json' && mediaType !== 'application/json-patch+json') throw unsupportedPatch(mediaType)
+  const accepted = ['application/json-patch+json', 'application/merge-patch+json', ...(type.builtIn ? [STRATEGIC] : [])]
+  if (!accepted.includes(mediaType)) throw unsupportedPatch(mediaType, accepted)
   let patch: Json
   try {
     patch = JSON.parse(body) as Json
@@ -200,6 +210,7 @@ function applyPatch(object: KubeObject, contentType: string, body: string): Json
     throw badRequest(`error decoding patch: ${error instanceof Error ? error.message : String(error)}`)
   }
   const document = clone(object) as unknown as Json
+  if (mediaType === STRATEGIC) return strategicMergePatch(document, patch)
   return mediaType === 'application/merge-patch+json' ? mergePatch(document, patch) : jsonPatch(document, patch)
 }
 
@@ -228,7 +239,7 @@ function decodeContinue(token: string | null): string | undefined {
   }
 }
 
-/** Items of a built-in type's list carry no apiVersion and kind on the wire. */
+/** Items of a built-in type's list carry no apiVersion and kind on the wire (a CRD's do). */
 function withoutTypeMeta({ apiVersion: _apiVersion, kind: _kind, ...rest }: KubeObject): KubeObject {
   return rest as KubeObject
 }

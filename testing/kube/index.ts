@@ -2,7 +2,15 @@
  * The project's own Kubernetes API server for tests, demos and benchmarks: loopback HTTP or HTTPS, JSON, real API
  * semantics (discovery, resourceVersions, watches, patches, Status errors, authentication, RBAC and the self reviews
  * behind `kubectl auth whoami` and `kubectl auth can-i`), with a simulation of the External Secrets Operator that
- * reads AWS Parameter Store (moto) and behaves as the real controller does.
+ * reads AWS Parameter Store (moto) and behaves as the real controller does, and one of the workload controllers and
+ * the kubelet (controllers.ts) that roll Deployments, StatefulSets and DaemonSets out as `kubectl rollout restart` and
+ * `kubectl rollout status` expect, and, with `reloader: true`, one of stakater/Reloader (reloader.ts: on a change of
+ * a Secret's data it sets `STAKATER_<NAME>_SECRET` on the workloads annotated for it, which then roll out).
+ *
+ * Served: core/v1 namespaces, secrets, events, pods (get, list, watch); apps/v1 deployments (deploy), statefulsets
+ * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
+ * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
+ * status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
@@ -11,10 +19,12 @@
  *                                     // a user with the bearer token
  *   kube.kubeconfig({ context?, namespace?, auth?: 'token' | 'client-cert' | 'exec' | 'none', token?, user?, groups?,
  *                     issuer?, caFile?, caData? })   // variants: see KubeconfigOptions
- *   kube.apply(objectsOrYamlStream)   // create or replace Namespaces, Secrets, ExternalSecrets, Events; returns them
+ *   kube.apply(objectsOrYamlStream)   // create or replace Namespaces, Secrets, ExternalSecrets, Events, Deployments,
+ *                                     // StatefulSets, DaemonSets, Pods; returns them (a replaced object keeps its status)
  *   kube.get(kind, ns, name)          // kind as `ExternalSecret`, `externalsecrets` or `es`; a copy, or undefined
  *   kube.list(kind, ns?)              // copies, in namespace/name order
- *   kube.delete(kind, ns, name)       // also deletes the Secrets it owns (garbage collection)
+ *   kube.delete(kind, ns, name)       // also deletes the Secrets it owns (garbage collection); a workload's
+ *                                     // ReplicaSets and pods go too (the controllers' garbage collection)
  *   kube.resourceVersion              // the global resourceVersion counter
  *   kube.requests / clearRequests()   // request log: method, path, query, contentType, accept, body, status
  *   kube.faults.failNext({ status, method?, verb?, resource?, namespace?, name?, path?, count?, message? })
@@ -22,6 +32,26 @@
  *   await kube.restart(downMs?)       // stops listening, waits, listens on the same port; state and counter kept
  *   kube.operator.pause() / resume() / failWith(ns, name, message?) / clearFailure(ns, name) / idle()
  *   kube.operator.reconciles / reconcileDelayMs / retryBaseMs   // reconcile log; timings adjustable at run time
+ *   kube.controllers.pause() / resume() / idle()   // the workload controllers and kubelet: one queue; idle once
+ *                                     // nothing is queued and no pod is starting or stopping
+ *   kube.controllers.failPods(ns, workloadOrPod) / clearFailure(ns, workloadOrPod)   // pods that start from now on
+ *                                     // crash (CrashLoopBackOff, never ready: a Deployment then exceeds its progress
+ *                                     // deadline); cleared, they restart and become ready
+ *   kube.controllers.podsOf(kind, ns, name)   // 'Deployment' | 'StatefulSet' | 'DaemonSet': its pods (copies)
+ *   kube.controllers.rollouts         // RolloutRecord[]: kind, namespace, name, revision, startedAt, finishedAt,
+ *                                     // outcome 'complete' | 'progress-deadline-exceeded' | 'superseded'
+ *   kube.controllers.podStartMs / podStopMs / secondMs / nodes   // adjustable at run time
+ *   kube.reloader.pause() / resume() / idle()   // with `reloader: true`: Reloader's queue of Secret updates (its
+ *                                     // data's SHA1 changed); idle once nothing is queued or being handled
+ *   kube.reloader.reloads / delayMs   // ReloadRecord[]: namespace, secret, kind, name, container, envVar, sha (the
+ *                                     // env var's value), generation (after the patch), at; delay adjustable
+ *   reloaderEnvVarName(secret) / reloaderSecretSha(secret.data) / RELOADER_ANNOTATIONS   // Reloader's env var name,
+ *                                     // its SHA1 of a Secret's (base64) data, its default annotation keys
+ *   kube.podSecretData(ns, pod)       // what the pod read from Secrets when it started: secrets { '<secret>/<key>':
+ *                                     // value }, env { container: { VAR: value } }, files { volume: { path: value } },
+ *                                     // resourceVersions { secret: rv }, readAt; also on the pod as the annotation
+ *                                     // SECRET_DATA_ANNOTATION (`zerotouch.test/secret-data`): { '<secret>/<key>':
+ *                                     // secretValueHash(value) } (SHA-256 hex)
  *   await kube.close()
  *   createCertificateAuthority()      // an unrelated CA: its PEM as caData, or as the issuer of a client certificate
  *
@@ -29,9 +59,15 @@
  * the operator's failure backoff base), historyLimit (1000 changes kept per type for watches), bookmarkIntervalMs,
  * rbac (rules; 403s for what none allows), authenticate (401s without valid credentials; default: with rbac), token,
  * user (the token's user), tls (HTTPS with a certificate for 127.0.0.1 and localhost from a CA made at start; the
- * server accepts client certificates of that CA: CN the user, O the groups), port, region. The operator runs only
- * with an ssmEndpoint and at least one version. Namespaces: default and kube-system exist; apply creates the
- * namespaces of the objects it is given; any other namespace is a 404.
+ * server accepts client certificates of that CA: CN the user, O the groups), port, region; for the workloads:
+ * controllers (true; false: workloads and pods keep the status they are applied with), podStartMs (50: creation to
+ * Running and Ready), podStopMs (0: a deleted pod is gone at once; else Terminating that long), nodes (2: node-1,
+ * node-2; a DaemonSet pod on each), secondMs (1000: how long a spec second lasts, for progressDeadlineSeconds);
+ * reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
+ * a Secret's change to Reloader's patch, per queued change). Reloader's patch and the controllers' writes go to the
+ * store, not through HTTP: they are not in `requests`. The operator runs only with an ssmEndpoint and at least one
+ * version. Namespaces: default and kube-system exist; apply creates the namespaces of the objects it is given; any
+ * other namespace is a 404.
  */
 import { X509Certificate } from 'node:crypto'
 import { createServer, type RequestListener, type Server } from 'node:http'
@@ -45,20 +81,28 @@ import { Faults } from './faults.ts'
 import { createHandler, type RequestRecord } from './handler.ts'
 import { clone, isObject, type KubeObject } from './json.ts'
 import { kubeconfigFor, type KubeconfigOptions } from './kubeconfig.ts'
+import { Controllers } from './controllers.ts'
 import { Operator } from './operator.ts'
+import { Reloader } from './reloader.ts'
+import type { PodSecretData } from './podsecrets.ts'
 import { ssmSource } from './provider.ts'
 import { createRecorder } from './recorder.ts'
-import { apiVersionOf, ES_GROUP, EXTERNAL_SECRETS, NAMESPACES, SECRETS, typeNamed, type ResourceType } from './resources.ts'
+import { apiVersionOf, ES_GROUP, EXTERNAL_SECRETS, NAMESPACES, PODS, SECRETS, typeNamed, type ResourceType } from './resources.ts'
 import { Store } from './store.ts'
 import { createCertificateAuthority, type CertificateAuthority } from './tls.ts'
 import { Watches } from './watch.ts'
+import { applyWorkloadDefaults, validateWorkload } from './workloads.ts'
 
 export type { RbacRule } from './auth.ts'
+export type { RolloutRecord, WorkloadKind } from './controllers.ts'
+export { SECRET_DATA_ANNOTATION, secretValueHash, type PodSecretData } from './podsecrets.ts'
+export type { Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod } from './workloads.ts'
 export type { FaultSpec } from './faults.ts'
 export type { RequestRecord } from './handler.ts'
 export type { KubeObject } from './json.ts'
 export type { KubeconfigOptions } from './kubeconfig.ts'
 export type { ReconcileRecord } from './operator.ts'
+export { RELOADER_ANNOTATIONS, envVarName as reloaderEnvVarName, secretDataSha as reloaderSecretSha, type ReloadRecord } from './reloader.ts'
 export { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './tls.ts'
 
 export interface KubeApiServerOptions {
@@ -80,9 +124,27 @@ export interface KubeApiServerOptions {
   /** HTTPS, with a certificate for 127.0.0.1 and localhost signed by a CA made at start. */
   tls?: boolean
   port?: number
+  /** Whether the workload controllers and the kubelet run (default true); without them workloads and pods keep the status they are applied with. */
+  controllers?: boolean
+  /** How long a pod takes from creation to Running and Ready (default 50). */
+  podStartMs?: number
+  /** How long a deleted pod stays Terminating (default 0: gone at once). */
+  podStopMs?: number
+  /** Nodes of the cluster (node-1...): DaemonSets run a pod on each (default 2). */
+  nodes?: number
+  /** How long one second of a spec lasts for the controllers (progressDeadlineSeconds); default 1000. */
+  secondMs?: number
+  /** Whether the stakater/Reloader simulation runs (default false: Reloader is not installed). */
+  reloader?: boolean
+  /** How long Reloader takes to act on a Secret's change (default 50). */
+  reloaderDelayMs?: number
 }
 
 export type OperatorControl = Pick<Operator, 'pause' | 'resume' | 'failWith' | 'clearFailure' | 'idle' | 'reconciles' | 'reconcileDelayMs' | 'retryBaseMs'>
+
+export type ControllersControl = Pick<Controllers, 'pause' | 'resume' | 'idle' | 'failPods' | 'clearFailure' | 'podsOf' | 'rollouts' | 'podStartMs' | 'podStopMs' | 'secondMs' | 'nodes'>
+
+export type ReloaderControl = Pick<Reloader, 'pause' | 'resume' | 'idle' | 'reloads' | 'delayMs'>
 
 export interface KubeApiServer {
   readonly url: string
@@ -94,6 +156,12 @@ export interface KubeApiServer {
   readonly requests: readonly RequestRecord[]
   readonly faults: Faults
   readonly operator: OperatorControl
+  /** The workload controllers and kubelet (throws when started with `controllers: false`). */
+  readonly controllers: ControllersControl
+  /** The stakater/Reloader simulation (throws unless started with `reloader: true`). */
+  readonly reloader: ReloaderControl
+  /** What the pod read from Secrets when it started (undefined before it started, or without the controllers). */
+  podSecretData(namespace: string, pod: string): PodSecretData | undefined
   kubeconfig(context?: string, namespace?: string): string
   kubeconfig(options: KubeconfigOptions): string
   apply(input: string | KubeObject | KubeObject[]): KubeObject[]
@@ -136,6 +204,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       retryBaseMs: options.retryBaseMs ?? 1000
     })
 
+  const controllers =
+    options.controllers === false ? undefined : new Controllers({ store, podStartMs: options.podStartMs ?? 50, podStopMs: options.podStopMs ?? 0, nodes: options.nodes ?? 2, secondMs: options.secondMs ?? 1000 })
+
+  const reloader = options.reloader ? new Reloader({ store, recorder: createRecorder(store, 'reloader-secrets'), delayMs: options.reloaderDelayMs ?? 50 }) : undefined
+
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
     if (!type || (type === EXTERNAL_SECRETS && versions.length === 0)) throw new Error(`the server doesn't have a resource type "${kind}"`)
@@ -166,6 +239,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       if (!operator) throw new Error('the operator runs only with an ssmEndpoint and at least one served external-secrets.io version')
       return operator
     },
+    get controllers(): ControllersControl {
+      if (!controllers) throw new Error('the workload controllers run only without `controllers: false`')
+      return controllers
+    },
+    get reloader(): ReloaderControl {
+      if (!reloader) throw new Error('the Reloader simulation runs only with `reloader: true`')
+      return reloader
+    },
+    podSecretData: (namespace, pod) => controllers?.podSecretData(namespace, pod),
     kubeconfig: (contextOrOptions?: string | KubeconfigOptions, namespace?: string) =>
       kubeconfigFor({ url, token, user, ca }, typeof contextOrOptions === 'object' ? contextOrOptions : { context: contextOrOptions, namespace }),
     apply(input) {
@@ -174,6 +256,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
         const object = prepare(type, document, versions, ensureNamespace)
         const existing = store.get(type, object.metadata.namespace, object.metadata.name)
         if (existing?.status !== undefined && object.status === undefined) object.status = existing.status
+        // A new pod is Pending until the kubelet starts it.
+        if (type === PODS) object.status ??= { phase: 'Pending', qosClass: 'BestEffort' }
         return store.write(type, object)
       })
     },
@@ -195,6 +279,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     async close() {
       await operator?.stop()
+      await controllers?.stop()
+      await reloader?.stop()
       watches.dropAll()
       await stop(server)
       source?.close()
@@ -256,6 +342,8 @@ function prepare(type: ResourceType, document: KubeObject, versions: readonly st
   } else delete object.metadata.namespace
   if (type === EXTERNAL_SECRETS) applyDefaults(object)
   if (type === NAMESPACES) withNamespaceDefaults(object)
+  applyWorkloadDefaults(type, object)
+  validateWorkload(type, object)
   if (type === SECRETS) {
     const { stringData, ...rest } = object
     const data = { ...(rest.data as Record<string, string> | undefined) }

@@ -14,12 +14,14 @@ export interface OwnerReference {
 
 export interface ObjectMeta {
   name: string
+  generateName?: string
   namespace?: string
   uid?: string
   resourceVersion?: string
   generation?: number
   creationTimestamp?: string
   deletionTimestamp?: string
+  deletionGracePeriodSeconds?: number
   labels?: Record<string, string>
   annotations?: Record<string, string>
   ownerReferences?: OwnerReference[]

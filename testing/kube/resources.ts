@@ -2,6 +2,7 @@
 import type { KubeObject } from './json.ts'
 
 export const ES_GROUP = 'external-secrets.io'
+export const APPS_GROUP = 'apps'
 
 export type Verb = 'get' | 'list' | 'watch' | 'patch' | 'create'
 
@@ -19,6 +20,11 @@ export interface ResourceType {
   readonly subresources: Readonly<Record<string, readonly Verb[]>>
   /** Whether `metadata.generation` counts spec changes. */
   readonly generation: boolean
+  /**
+   * A type compiled into the API server (not a CRD): its list items carry no apiVersion and kind on the wire, and
+   * it takes strategic merge patches.
+   */
+  readonly builtIn: boolean
   /** Field selector labels beyond `metadata.name` and `metadata.namespace`. */
   readonly fields: Readonly<Record<string, (object: KubeObject) => unknown>>
 }
@@ -36,6 +42,7 @@ export const NAMESPACES: ResourceType = {
   verbs: READ_ONLY,
   subresources: {},
   generation: false,
+  builtIn: true,
   fields: { 'status.phase': (o) => (o.status as { phase?: string } | undefined)?.phase }
 }
 
@@ -50,6 +57,7 @@ export const SECRETS: ResourceType = {
   verbs: READ_ONLY,
   subresources: {},
   generation: false,
+  builtIn: true,
   fields: { type: (o) => o.type }
 }
 
@@ -68,6 +76,7 @@ export const EVENTS: ResourceType = {
   verbs: READ_ONLY,
   subresources: {},
   generation: false,
+  builtIn: true,
   fields: {
     'involvedObject.kind': involved('kind'),
     'involvedObject.namespace': involved('namespace'),
@@ -94,6 +103,7 @@ export const EXTERNAL_SECRETS: ResourceType = {
   verbs: ['get', 'list', 'watch', 'patch'],
   subresources: { status: ['get', 'patch'] },
   generation: true,
+  builtIn: false,
   fields: {}
 }
 
@@ -111,6 +121,7 @@ function review(group: string, kind: string): ResourceType {
     verbs: ['create'],
     subresources: {},
     generation: false,
+    builtIn: true,
     fields: {}
   }
 }
@@ -120,8 +131,72 @@ export const SELF_SUBJECT_REVIEWS = review('authentication.k8s.io', 'SelfSubject
 /** `kubectl auth can-i` */
 export const SELF_SUBJECT_ACCESS_REVIEWS = review('authorization.k8s.io', 'SelfSubjectAccessReview')
 
-export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, SECRETS, EVENTS]
-const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, EXTERNAL_SECRETS]
+type Spec = { nodeName?: string; restartPolicy?: string; schedulerName?: string; serviceAccountName?: string; hostNetwork?: boolean }
+type PodStatus = { phase?: string; podIP?: string; nominatedNodeName?: string }
+const podSpec = (o: KubeObject) => (o.spec ?? {}) as Spec
+const podStatus = (o: KubeObject) => (o.status ?? {}) as PodStatus
+
+/** Pods: created by the workload controllers (testing/kube/controllers.ts), read through the API. */
+export const PODS: ResourceType = {
+  group: '',
+  resource: 'pods',
+  singular: 'pod',
+  kind: 'Pod',
+  namespaced: true,
+  shortNames: ['po'],
+  categories: ['all'],
+  verbs: READ_ONLY,
+  subresources: {},
+  generation: false,
+  builtIn: true,
+  fields: {
+    'spec.nodeName': (o) => podSpec(o).nodeName,
+    'spec.restartPolicy': (o) => podSpec(o).restartPolicy,
+    'spec.schedulerName': (o) => podSpec(o).schedulerName,
+    'spec.serviceAccountName': (o) => podSpec(o).serviceAccountName,
+    'spec.hostNetwork': (o) => podSpec(o).hostNetwork ?? false,
+    'status.phase': (o) => podStatus(o).phase,
+    'status.podIP': (o) => podStatus(o).podIP,
+    'status.nominatedNodeName': (o) => podStatus(o).nominatedNodeName
+  }
+}
+
+/** An apps/v1 workload: get, list, watch and patch (strategic merge patch too), and its status subresource. */
+function workload(kind: string, shortNames: string[], fields: ResourceType['fields'] = {}): ResourceType {
+  const singular = kind.toLowerCase()
+  return {
+    group: APPS_GROUP,
+    resource: `${singular}s`,
+    singular,
+    kind,
+    namespaced: true,
+    shortNames,
+    categories: ['all'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+    subresources: { status: ['get', 'patch'] },
+    generation: true,
+    builtIn: true,
+    fields
+  }
+}
+
+export const DEPLOYMENTS = workload('Deployment', ['deploy'])
+export const STATEFULSETS = workload('StatefulSet', ['sts'])
+export const DAEMONSETS = workload('DaemonSet', ['ds'])
+/** The Deployment controller's ReplicaSets: readable (get, list, watch), written by the simulation only. */
+export const REPLICASETS: ResourceType = {
+  ...workload('ReplicaSet', ['rs'], { 'status.replicas': (o) => (o.status as { replicas?: number } | undefined)?.replicas ?? 0 }),
+  verbs: READ_ONLY,
+  subresources: { status: ['get'] }
+}
+
+/** The workloads whose pods `kubectl rollout restart` restarts. */
+export const WORKLOAD_TYPES: readonly ResourceType[] = [DEPLOYMENTS, STATEFULSETS, DAEMONSETS]
+
+export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, PODS, SECRETS, EVENTS]
+/** apps/v1, in the real server's discovery order. */
+export const APPS_TYPES: readonly ResourceType[] = [DAEMONSETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS]
+const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, EXTERNAL_SECRETS]
 
 export interface ApiGroup {
   readonly name: string
@@ -133,6 +208,7 @@ export interface ApiGroup {
 /** The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only with a version. */
 export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
   return [
+    { name: APPS_GROUP, versions: ['v1'], types: APPS_TYPES },
     { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
     { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
     ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: [EXTERNAL_SECRETS] }] : [])

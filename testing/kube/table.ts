@@ -1,9 +1,11 @@
 /**
  * Server-side printing: `kubectl get` asks for `application/json;as=Table;v=v1;g=meta.k8s.io` and prints the
- * columns the server chooses (for ExternalSecrets, the CRD's additionalPrinterColumns).
+ * columns the server chooses (for ExternalSecrets, the CRD's additionalPrinterColumns; for built-in types, those of
+ * the API server's printers.go, `-o wide` ones with priority 1).
  */
 import type { KubeObject } from './json.ts'
 import type { ResourceType } from './resources.ts'
+import { selectorText, type ContainerStatus, type LabelSelector, type PodTemplate } from './workloads.ts'
 
 interface Column {
   name: string
@@ -17,10 +19,34 @@ export function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((type) => type.includes('as=Table') && type.includes('g=meta.k8s.io'))
 }
 
-/** The nested fields the columns read (of an ExternalSecret, a Namespace, an Event): any may be missing. */
+/** The nested fields the columns read (of an ExternalSecret, a Namespace, an Event, a workload, a pod): any may be missing. */
 interface Printed {
-  spec?: { secretStoreRef?: { kind?: string; name?: string }; refreshInterval?: string }
-  status?: { phase?: string; conditions?: Record<string, string>[] }
+  spec?: {
+    secretStoreRef?: { kind?: string; name?: string }
+    refreshInterval?: string
+    replicas?: number
+    selector?: LabelSelector
+    template?: PodTemplate
+    containers?: { name: string }[]
+    nodeName?: string
+  }
+  status?: {
+    phase?: string
+    reason?: string
+    conditions?: Record<string, string>[]
+    replicas?: number
+    updatedReplicas?: number
+    readyReplicas?: number
+    availableReplicas?: number
+    desiredNumberScheduled?: number
+    currentNumberScheduled?: number
+    numberReady?: number
+    updatedNumberScheduled?: number
+    numberAvailable?: number
+    podIPs?: { ip: string }[]
+    nominatedNodeName?: string
+    containerStatuses?: ContainerStatus[]
+  }
   involvedObject?: { kind?: string; name?: string }
 }
 
@@ -30,6 +56,54 @@ const age = (timestamp: unknown) => (typeof timestamp === 'string' ? humanDurati
 
 const NAME: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => o.metadata.name }
 const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) }
+
+/** A count of a workload's spec or status (absent is 0), as printers.go prints it: an integer. */
+const count = (name: string, read: (object: Printed) => number | undefined): Column => ({ name, type: 'integer', cell: field((o) => read(o) ?? 0) })
+const ratio = (ready: (object: Printed) => number | undefined, desired: (object: Printed) => number | undefined) => field((o) => `${ready(o) ?? 0}/${desired(o) ?? 0}`)
+const templateContainers = (o: Printed) => o.spec?.template?.spec.containers ?? []
+/** `-o wide`: the template's containers and images, and the selector (priority 1: kubectl shows them with -o wide). */
+const CONTAINERS: Column = {
+  name: 'Containers',
+  type: 'string',
+  priority: 1,
+  cell: field((o) =>
+    templateContainers(o)
+      .map((c) => c.name)
+      .join(',')
+  )
+}
+const IMAGES: Column = {
+  name: 'Images',
+  type: 'string',
+  priority: 1,
+  cell: field((o) =>
+    templateContainers(o)
+      .map((c) => c.image ?? '')
+      .join(',')
+  )
+}
+const SELECTOR: Column = { name: 'Selector', type: 'string', priority: 1, cell: field((o) => selectorText(o.spec?.selector)) }
+
+/** printPod: ready containers, the status reason (a waiting container's reason, Terminating...), restarts. */
+function podCells(object: KubeObject): { ready: string; reason: string; restarts: string } {
+  const pod = object as Printed & KubeObject
+  const statuses = pod.status?.containerStatuses ?? []
+  let reason = pod.status?.reason ?? pod.status?.phase ?? ''
+  let restarts = 0
+  let lastRestart = ''
+  let ready = 0
+  for (const status of [...statuses].reverse()) {
+    restarts += status.restartCount
+    const finished = status.lastState.terminated?.finishedAt
+    if (finished && finished > lastRestart) lastRestart = finished
+    if (status.state.waiting?.reason) reason = status.state.waiting.reason
+    else if (status.state.terminated?.reason) reason = status.state.terminated.reason
+    else if (status.ready && status.state.running) ready++
+  }
+  if (pod.metadata.deletionTimestamp && reason !== 'Succeeded' && reason !== 'Failed') reason = 'Terminating'
+  const total = (pod.spec?.containers ?? []).length
+  return { ready: `${ready}/${total}`, reason, restarts: restarts !== 0 && lastRestart ? `${restarts} (${age(lastRestart)} ago)` : String(restarts) }
+}
 
 const COLUMNS: Record<string, Column[]> = {
   externalsecrets: [
@@ -42,6 +116,62 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   secrets: [NAME, { name: 'Type', type: 'string', cell: (o) => o.type }, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object | undefined) ?? {}).length }, AGE],
   namespaces: [NAME, { name: 'Status', type: 'string', cell: field((o) => o.status?.phase) }, AGE],
+  pods: [
+    NAME,
+    { name: 'Ready', type: 'string', cell: (o) => podCells(o).ready },
+    { name: 'Status', type: 'string', cell: (o) => podCells(o).reason },
+    { name: 'Restarts', type: 'string', cell: (o) => podCells(o).restarts },
+    AGE,
+    { name: 'IP', type: 'string', priority: 1, cell: field((o) => o.status?.podIPs?.[0]?.ip || '<none>') },
+    { name: 'Node', type: 'string', priority: 1, cell: field((o) => o.spec?.nodeName || '<none>') },
+    { name: 'Nominated Node', type: 'string', priority: 1, cell: field((o) => o.status?.nominatedNodeName || '<none>') },
+    { name: 'Readiness Gates', type: 'string', priority: 1, cell: () => '<none>' }
+  ],
+  deployments: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: ratio(
+        (o) => o.status?.readyReplicas,
+        (o) => o.spec?.replicas
+      )
+    },
+    count('Up-to-date', (o) => o.status?.updatedReplicas),
+    count('Available', (o) => o.status?.availableReplicas),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR
+  ],
+  replicasets: [NAME, count('Desired', (o) => o.spec?.replicas), count('Current', (o) => o.status?.replicas), count('Ready', (o) => o.status?.readyReplicas), AGE, CONTAINERS, IMAGES, SELECTOR],
+  statefulsets: [
+    NAME,
+    {
+      name: 'Ready',
+      type: 'string',
+      cell: ratio(
+        (o) => o.status?.readyReplicas,
+        (o) => o.spec?.replicas
+      )
+    },
+    AGE,
+    CONTAINERS,
+    IMAGES
+  ],
+  daemonsets: [
+    NAME,
+    count('Desired', (o) => o.status?.desiredNumberScheduled),
+    count('Current', (o) => o.status?.currentNumberScheduled),
+    count('Ready', (o) => o.status?.numberReady),
+    count('Up-to-date', (o) => o.status?.updatedNumberScheduled),
+    count('Available', (o) => o.status?.numberAvailable),
+    { name: 'Node Selector', type: 'string', cell: field((o) => nodeSelector(o.spec?.template?.spec.nodeSelector)) },
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR
+  ],
   events: [
     { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp) },
     { name: 'Type', type: 'string', cell: (o) => o.type },
@@ -66,6 +196,12 @@ export function toTable(type: ResourceType, objects: KubeObject[], resourceVersi
       ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? object : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata } })
     }))
   }
+}
+
+/** `labels.FormatLabels`: `k=v` sorted by key, comma-separated, or `<none>`. */
+function nodeSelector(selector: Record<string, string> | undefined): string {
+  const keys = Object.keys(selector ?? {}).sort()
+  return keys.length === 0 ? '<none>' : keys.map((key) => `${key}=${selector![key]}`).join(',')
 }
 
 /** apimachinery's `duration.HumanDuration`: "45s", "3m20s", "42m", "5h7m", "30h", "3d4h", "120d", "2y". */

@@ -79,7 +79,15 @@ describe('createKubeApi', () => {
       json(res, 200, { metadata: { resourceVersion: second ? '99' : '42', continue: second ? undefined : 'next' }, items: [{ metadata: { name: second ? 'b' : 'a', namespace: 'apps' } }] })
     })
     const listed = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).listExternalSecrets(ref)
-    expect(listed).toEqual({ resourceVersion: '42', items: [{ metadata: { name: 'a', namespace: 'apps' } }, { metadata: { name: 'b', namespace: 'apps' } }] })
+    // Items of a list may come without apiVersion and kind (the API server leaves them off for built-in types): they are filled in.
+    const typed = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret' }
+    expect(listed).toEqual({
+      resourceVersion: '42',
+      items: [
+        { ...typed, metadata: { name: 'a', namespace: 'apps' } },
+        { ...typed, metadata: { name: 'b', namespace: 'apps' } }
+      ]
+    })
     expect(new URL(seen[0].url, 'http://x').searchParams.get('labelSelector')).toBe('zerotouch.io/managed=true')
   })
 

@@ -1,0 +1,166 @@
+/**
+ * stakater/Reloader and `restart: changed`, through the bundled action, against the project's test API server
+ * with its Reloader simulation (testing/kube/reloader.ts): a workload Reloader restarts for a changed Secret is not
+ * patched by the action, which waits for the rollout Reloader starts and lists it in `restarted`; without Reloader
+ * running, that wait ends at rollout-timeout with ZT160, and nothing was patched.
+ *
+ * How the two restarts are told apart: the action's is an HTTP PATCH (in the request log) that sets the template
+ * annotation `kubectl.kubernetes.io/restartedAt`; Reloader's is a write of the simulation to the store (not in the
+ * request log, recorded in `kube.reloader.reloads`) that sets the env var `STAKATER_<SECRET>_SECRET` to the SHA1 of
+ * the Secret's data.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { reloaderEnvVarName, reloaderSecretSha, startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
+import { findLeaks } from '../../testing/leaks.ts'
+import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+
+const NS = 'payments-prod'
+const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
+const ROTATED = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_987654' }
+const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
+const ENV_VAR = reloaderEnvVarName('payments-provider')
+
+const harness = useSsmBehindProxy()
+let kube: KubeApiServer | undefined
+
+afterEach(async () => {
+  await kube?.close()
+  kube = undefined
+})
+
+/** A Deployment of two pods reading the whole Secret `secret` (envFrom), with `annotations` on its metadata. */
+function deployment(name: string, secret: string, annotations?: Record<string, string>) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }] } }
+    }
+  }
+}
+
+/**
+ * payments-api: annotated for Reloader, reads the Secret the second release changes; payments-migrator reads a
+ * Secret that stays the same; with `worker`, payments-worker reads the changed Secret without the annotation (the
+ * action restarts it).
+ */
+async function released(options: KubeApiServerOptions, { worker }: { worker: boolean }): Promise<void> {
+  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 200, podStartMs: 50, secondMs: 10, ...options })
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply([
+    deployment('payments-api', 'payments-provider', { 'reloader.stakater.com/auto': 'true' }),
+    deployment('payments-migrator', 'payments-db'),
+    ...(worker ? [deployment('payments-worker', 'payments-provider')] : [])
+  ])
+  const first = await run(SECRETS)
+  expect(errorOf(first)).toBe('')
+  await kube.controllers.idle()
+  if (options.reloader) {
+    // The Secrets were created by this first release: Reloader does nothing on a creation.
+    await kube.reloader.idle()
+    expect(kube.reloader.reloads).toEqual([])
+  }
+  expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+  kube.clearRequests()
+}
+
+function run(secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
+  return runBundledAction(
+    {
+      environment: 'prod',
+      service: 'payments',
+      'ssm-endpoint': harness.proxy.endpoint,
+      secrets: JSON.stringify(secrets),
+      namespace: NS,
+      kubeconfig: kube!.kubeconfig(),
+      timeout: '30s',
+      'rollout-timeout': '30s',
+      ...extra
+    },
+    LOCAL_AWS
+  )
+}
+
+const errorOf = (result: ActionRun): string => (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
+/** The workloads the action PATCHed (the only apps/v1 writes in the request log). */
+const patched = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
+/** What each running pod of a Deployment read from payments-provider/`key` when it started. */
+const readByPods = (name: string, key: string): unknown[] =>
+  kube!.controllers
+    .podsOf('Deployment', NS, name)
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => kube!.podSecretData(NS, pod.metadata.name)?.secrets[`payments-provider/${key}`])
+
+interface Template {
+  metadata?: { annotations?: Record<string, string> }
+  spec: { containers: { env?: { name: string; value?: string }[] }[] }
+}
+const templateOf = (name: string): Template => (kube!.get('Deployment', NS, name)!.spec as { template: Template }).template
+/** The two marks a restart leaves on the template: the action's annotation, Reloader's env var. */
+const marks = (name: string) => ({
+  restartedAt: templateOf(name).metadata?.annotations?.[RESTARTED_AT],
+  reloaderEnv: templateOf(name).spec.containers[0].env?.find((variable) => variable.name === ENV_VAR)?.value
+})
+
+describe('restart: changed with stakater/Reloader', () => {
+  it('leaves the annotated Deployment to Reloader, waits for its rollout, and lists it in restarted; its pods start with the new value', async () => {
+    await released({ reloader: true, reloaderDelayMs: 500 }, { worker: true })
+    const generation = kube!.get('Deployment', NS, 'payments-api')!.metadata.generation
+    const startedAt = Date.now()
+    const result = await run(ROTATED, { restart: 'changed' })
+    const elapsedMs = Date.now() - startedAt
+    expect(errorOf(result)).toBe('')
+    expect(result.exitCode).toBe(0)
+    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`, `${NS}/Deployment/payments-worker`])
+
+    // The action patched the workload without the annotation only; Reloader changed the annotated one, once.
+    expect(patched()).toEqual(['payments-worker'])
+    const sha = reloaderSecretSha(kube!.get('Secret', NS, 'payments-provider')!.data)
+    expect(kube!.reloader.reloads.map(({ kind, name, secret, envVar, sha: value }) => ({ kind, name, secret, envVar, value }))).toEqual([
+      { kind: 'Deployment', name: 'payments-api', secret: 'payments-provider', envVar: 'STAKATER_PAYMENTS_PROVIDER_SECRET', value: sha }
+    ])
+    expect(marks('payments-api')).toEqual({ restartedAt: undefined, reloaderEnv: sha })
+    expect(marks('payments-worker')).toEqual({ restartedAt: expect.any(String), reloaderEnv: undefined })
+    expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe((generation ?? 0) + 1)
+
+    // It returned once Reloader's rollout was complete: every running pod started with the new value.
+    expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+    expect(readByPods('payments-worker', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+    const rollout = kube!.controllers.rollouts.find(({ name, startedAt: at }) => name === 'payments-api' && at >= kube!.reloader.reloads[0].at)
+    expect(rollout).toMatchObject({ outcome: 'complete' })
+    expect(rollout!.finishedAt).toBeLessThanOrEqual(startedAt + elapsedMs)
+    expect(kube!.controllers.podsOf('Deployment', NS, 'payments-migrator')).toHaveLength(2)
+    expect(result.stdout).toMatch(/left to Reloader, rolled out\s+payments-prod\/Deployment\/payments-api \(reads payments-provider\) in /)
+    expect(result.stdout).toMatch(/restarted, rolled out\s+payments-prod\/Deployment\/payments-worker \(reads payments-provider\) in /)
+    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [...Object.values(ROTATED), kube!.token])).toEqual([])
+  })
+
+  it('fails at rollout-timeout with ZT160 when Reloader is not running, having patched nothing', async () => {
+    await released({}, { worker: false })
+    const generation = kube!.get('Deployment', NS, 'payments-api')!.metadata.generation
+    const startedAt = Date.now()
+    const result = await run(ROTATED, { restart: 'changed', 'rollout-timeout': '3s' })
+    const elapsedMs = Date.now() - startedAt
+    expect(result.exitCode).not.toBe(0)
+    expect(errorOf(result)).toMatch(/\[ZT160\]/)
+    expect(errorOf(result)).toContain(`${NS}/Deployment/payments-api (left to Reloader, timed out): annotated for Reloader, but no rollout began: is Reloader running?`)
+    expect(elapsedMs).toBeGreaterThanOrEqual(3000)
+    expect(result.outputs.restarted).toBe('[]')
+
+    // The Secret is synced, but nothing restarted the pods: no patch, no template change, the old value running.
+    expect(patched()).toEqual([])
+    // Its only writes: the force-sync annotations on the ExternalSecrets.
+    const writes = kube!.requests.filter(({ method }) => !['GET', 'POST'].includes(method))
+    expect(writes.length).toBeGreaterThan(0)
+    expect(writes.filter(({ method, path }) => method !== 'PATCH' || !path.startsWith(`/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/`))).toEqual([])
+    expect(Buffer.from((kube!.get('Secret', NS, 'payments-provider')!.data as Record<string, string>).STRIPE_API_KEY, 'base64').toString('utf8')).toBe(ROTATED.STRIPE_API_KEY)
+    expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe(generation)
+    expect(marks('payments-api')).toEqual({ restartedAt: undefined, reloaderEnv: undefined })
+    expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+  })
+})

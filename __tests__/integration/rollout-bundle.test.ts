@@ -1,0 +1,142 @@
+/**
+ * The rollout through the bundled action, as the runner runs it, against the project's test API server:
+ * its External Secrets operator writes the Secrets from moto, its workload controllers roll pods out,
+ * and each pod records the Secret data it read when it started. After the action returns, every running
+ * pod of a workload reading a changed Secret started with the new values, and no other was touched.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
+import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
+import { findLeaks } from '../../testing/leaks.ts'
+import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+
+const NS = 'payments-prod'
+const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
+const ROTATED = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_987654' }
+
+const harness = useSsmBehindProxy()
+let kube: KubeApiServer | undefined
+
+afterEach(async () => {
+  await kube?.close()
+  kube = undefined
+})
+
+/** A Deployment of two pods reading `secret`, through envFrom or one key. */
+function deployment(name: string, secret: string, { key, progressDeadlineSeconds }: { key?: string; progressDeadlineSeconds?: number } = {}) {
+  const container = key ? { name: 'app', image: 'app:1', env: [{ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }] } : { name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
+    spec: { replicas: 2, progressDeadlineSeconds, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } }
+  }
+}
+
+async function cluster(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 200, podStartMs: 50, secondMs: 10, ...options })
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply([deployment('payments-api', 'payments-provider'), deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }), deployment('billing', 'billing-secrets')])
+  return kube
+}
+
+function run(secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
+  return runBundledAction(
+    {
+      environment: 'prod',
+      service: 'payments',
+      'ssm-endpoint': harness.proxy.endpoint,
+      secrets: JSON.stringify(secrets),
+      namespace: NS,
+      kubeconfig: kube!.kubeconfig(),
+      timeout: '30s',
+      'rollout-timeout': '30s',
+      ...extra
+    },
+    LOCAL_AWS
+  )
+}
+
+/** The first release: the values pushed, the Secrets written, the pods started with them. */
+async function released(options: KubeApiServerOptions = {}): Promise<void> {
+  await cluster(options)
+  const first = await run(SECRETS)
+  expect(errorOf(first)).toBe('')
+  await kube!.controllers.idle()
+  kube!.clearRequests()
+  harness.proxy.calls.length = 0
+}
+
+const errorOf = (result: ActionRun): string => (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
+const restartPatches = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
+/** What each running pod of a Deployment read from `secret`/`key` when it started. */
+const readByPods = (name: string, secret: string, key: string): unknown[] =>
+  kube!.controllers
+    .podsOf('Deployment', NS, name)
+    .filter((pod) => !pod.metadata.deletionTimestamp)
+    .map((pod) => kube!.podSecretData(NS, pod.metadata.name)?.secrets[`${secret}/${key}`])
+
+describe('restart: changed', () => {
+  it('restarts only the workloads reading the changed Secret; every pod they run started with the new value', async () => {
+    await released()
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(errorOf(result)).toBe('')
+    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])
+    expect(restartPatches()).toEqual(['payments-api'])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+    expect(readByPods('payments-migrator', 'payments-db', 'DATABASE_URL')).toEqual([SECRETS.DATABASE_URL, SECRETS.DATABASE_URL])
+    expect(result.summary).toMatch(/Workloads reading a changed Secret/)
+    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [...Object.values(ROTATED), kube!.token])).toEqual([])
+  })
+
+  it('restarts nothing on an unchanged re-run', async () => {
+    await released()
+    const result = await run(SECRETS, { restart: 'changed' })
+    expect(errorOf(result)).toBe('')
+    expect(result.outputs.restarted).toBe('[]')
+    expect(restartPatches()).toEqual([])
+  })
+
+  it("fails the step with the controller's message when a rollout exceeds its progress deadline", async () => {
+    await released()
+    kube!.apply(deployment('payments-api', 'payments-provider', { progressDeadlineSeconds: 20 }))
+    await kube!.controllers.idle()
+    kube!.controllers.failPods(NS, 'payments-api')
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(result.exitCode).not.toBe(0)
+    expect(errorOf(result)).toMatch(/\[ZT160\]/)
+    expect(errorOf(result)).toMatch(
+      /payments-prod\/Deployment\/payments-api \(restarted, failed\): deployment "payments-api" exceeded its progress deadline: ReplicaSet "payments-api-[a-z0-9]+" has timed out progressing\./
+    )
+    expect(result.outputs.restarted).toBe('[]')
+  })
+
+  it('fails before any SSM write when the identity may not patch deployments', async () => {
+    await released({
+      rbac: [
+        { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
+        { verbs: ['list', 'watch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
+        { verbs: ['patch'], resources: ['statefulsets', 'daemonsets'] }
+      ]
+    })
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(errorOf(result)).toMatch(/\[ZT142\]/)
+    expect(errorOf(result)).toMatch(/may not patch deployments\.apps in namespace "payments-prod"/)
+    expect(harness.proxy.calls).toEqual([])
+    expect(restartPatches()).toEqual([])
+  })
+})
+
+describe('restart: none', () => {
+  it('warns naming each workload still on the old values and the Secret, and patches nothing', async () => {
+    await released()
+    const result = await run(ROTATED)
+    expect(errorOf(result)).toBe('')
+    expect(result.stdout).toContain(`::warning::${NS}/Deployment/payments-api reads Secret payments-provider, which this run changed: its pods run the old values until they restart`)
+    expect(result.outputs.restarted).toBe('[]')
+    expect(restartPatches()).toEqual([])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+  })
+})

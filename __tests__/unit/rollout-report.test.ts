@@ -1,0 +1,59 @@
+import { describe, expect, it } from '@jest/globals'
+import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from '../../src/report/rollout-report.js'
+import type { RolloutOutcome, RolloutReport } from '../../src/rollout/rollout.js'
+
+const NS = 'payments-prod'
+const outcome = (name: string, extra: Partial<RolloutOutcome>): RolloutOutcome => ({ namespace: NS, kind: 'Deployment', name, secrets: ['payments-db'], action: 'restarted', ...extra })
+const report = (outcomes: RolloutOutcome[], extra: Partial<RolloutReport> = {}): RolloutReport => ({ restart: 'changed', dryRun: false, outcomes, notes: [], ...extra })
+
+const MIXED = report([
+  outcome('web', { result: 'rolled-out', seconds: 12.5 }),
+  outcome('api', { result: 'failed', reason: 'deployment "api" exceeded its progress deadline' }),
+  outcome('jobs', { action: 'reloader', result: 'rolled-out', seconds: 3 }),
+  outcome('stuck', { action: 'paused', result: 'failed', reason: 'paused: resume it or restart it yourself' })
+])
+
+describe('the rollout report', () => {
+  it('outputs the workloads whose rollout was confirmed, sorted, as namespace/Kind/name', () => {
+    expect(rolloutOutputs(MIXED)).toEqual({ restarted: JSON.stringify([`${NS}/Deployment/jobs`, `${NS}/Deployment/web`]) })
+    expect(rolloutOutputs({ outcomes: [] })).toEqual({ restarted: '[]' })
+  })
+
+  it('logs one line per workload, then the totals', () => {
+    expect(rolloutLogLines(MIXED)).toEqual([
+      `restarted, failed            ${NS}/Deployment/api (reads payments-db): deployment "api" exceeded its progress deadline`,
+      `left to Reloader, rolled out ${NS}/Deployment/jobs (reads payments-db) in 3.0 s`,
+      `paused, failed               ${NS}/Deployment/stuck (reads payments-db): paused: resume it or restart it yourself`,
+      `restarted, rolled out        ${NS}/Deployment/web (reads payments-db) in 13 s`,
+      '2 of 4 workloads reading a changed Secret rolled out.'
+    ])
+  })
+
+  it('fails naming each workload that did not roll out and why, and only then', () => {
+    expect(rolloutFailure(MIXED)).toBe(
+      [
+        '2 of 4 workloads reading a changed Secret did not roll out; the Secrets themselves are synced:',
+        `  - ${NS}/Deployment/api (restarted, failed): deployment "api" exceeded its progress deadline`,
+        `  - ${NS}/Deployment/stuck (paused, failed): paused: resume it or restart it yourself`
+      ].join('\n')
+    )
+    expect(rolloutFailure(report([outcome('web', { result: 'rolled-out', seconds: 1 })]))).toBeUndefined()
+  })
+
+  it('warns for each workload left on the old values with restart: none, and passes the notes on', () => {
+    const none = report([outcome('api', { action: 'not-restarted' })], { restart: 'none', notes: ['forbidden: may not list deployments.apps'] })
+    expect(rolloutWarnings(none)).toEqual([
+      `${NS}/Deployment/api reads Secret payments-db, which this run changed: its pods run the old values until they restart (restart: changed restarts them and waits for the rollout)`,
+      'forbidden: may not list deployments.apps'
+    ])
+    expect(rolloutWarnings(MIXED)).toEqual([])
+    expect(rolloutLogLines(none).at(-1)).toBe('1 workloads read a changed Secret and were not restarted (restart: none).')
+  })
+
+  it('has a summary row per workload with its rollout time', () => {
+    expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Changed Secrets it reads', 'Result', 'Rollout time'])
+    expect(rolloutSummaryRows(MIXED)).toContainEqual([`${NS}/Deployment/web`, 'payments-db', 'restarted, rolled out', '13 s'])
+    expect(rolloutLogLines(report([], { dryRun: true }))).toEqual(['No workload reads a Secret this run changed.'])
+    expect(rolloutLogLines(report([outcome('api', { action: 'would-restart' })], { dryRun: true })).at(-1)).toBe('Dry run, nothing restarted: 1 workloads read a changed Secret.')
+  })
+})
