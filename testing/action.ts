@@ -33,6 +33,11 @@ export function parseOutputFile(text: string): Record<string, string> {
   return outputs
 }
 
+/** The run's `::error::` line, its encoded line breaks read back; '' when the run reported no failure. */
+export function errorOf(result: Pick<ActionRun, 'stdout'>): string {
+  return (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
+}
+
 /** Runs the bundled `dist/index.js` with plain node, exactly as the runner does. */
 export function runBundledAction(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
   return startBundledAction(inputs, env).finished

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { startBundledAction, runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { errorOf, startBundledAction, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { createCertificateAuthority, startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type KubeconfigOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
@@ -46,7 +46,6 @@ function run(extra: Record<string, string> = {}, env: Record<string, string> = {
   return runBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...extra }), { ...LOCAL_AWS, ...env })
 }
 
-const errorOf = (result: ActionRun): string => (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
 const patched = (): string[] => kube!.requests.filter(({ method }) => method === 'PATCH').map(({ path }) => path)
 
 function expectNothingDone(result: ActionRun, code: string): void {

@@ -11,7 +11,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { reloaderEnvVarName, reloaderSecretSha, startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
@@ -86,7 +86,6 @@ function run(secrets: Record<string, string>, extra: Record<string, string> = {}
   )
 }
 
-const errorOf = (result: ActionRun): string => (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
 /** The workloads the action PATCHed (the only apps/v1 writes in the request log). */
 const patched = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
 /** What each running pod of a Deployment read from payments-provider/`key` when it started. */

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
-import { runBundledAction, type ActionRun } from '../../testing/action.ts'
+import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
@@ -68,7 +68,6 @@ async function released(options: KubeApiServerOptions = {}): Promise<void> {
   harness.proxy.calls.length = 0
 }
 
-const errorOf = (result: ActionRun): string => (result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? '').replace(/%0A/g, '\n')
 const restartPatches = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
 /** What each running pod of a Deployment read from `secret`/`key` when it started. */
 const readByPods = (name: string, secret: string, key: string): unknown[] =>
