@@ -24,12 +24,13 @@ export function workloadName({ namespace, kind, name }: Pick<RolloutOutcome, 'na
   return `${namespace}/${kind}/${name}`
 }
 
+/** One line per workload, the notes on what could not be looked at, then the totals. */
 export function rolloutLogLines(report: RolloutReport): string[] {
   const lines = sorted(report.outcomes).map((outcome) => `${describe(outcome).padEnd(28)} ${workloadName(outcome)} (reads ${outcome.secrets.join(', ')})${detail(outcome)}`)
-  return [...lines, totals(report)]
+  return [...lines, ...report.notes, totals(report)]
 }
 
-/** With `restart: none`, one warning per workload still running on the old values; and what could not be looked at. */
+/** With `restart: none`, one warning per workload still running on the old values. */
 export function rolloutWarnings(report: RolloutReport): string[] {
   const stale = sorted(report.outcomes)
     .filter(({ action }) => action === 'not-restarted')
@@ -37,7 +38,7 @@ export function rolloutWarnings(report: RolloutReport): string[] {
       (outcome) =>
         `${workloadName(outcome)} reads Secret ${outcome.secrets.join(', ')}, which this run changed: its pods run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     )
-  return [...stale, ...report.notes]
+  return stale
 }
 
 /** `restarted`: JSON array of `namespace/Kind/name` whose rollout this run confirmed. */
