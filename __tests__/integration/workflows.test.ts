@@ -15,6 +15,7 @@ import {
   validateFile,
   withRunsUsing
 } from '../../scripts/validate-workflows.ts'
+import { actionReferences, pinReusableWorkflow, releaseProblems, releaseTag } from '../../scripts/release-check.ts'
 
 /**
  * action.yml and every workflow (.github/workflows/*.yml, examples/*.yml) through the real
@@ -48,6 +49,8 @@ interface Step {
   readonly with?: Record<string, unknown>
   readonly env?: Record<string, unknown>
   readonly id?: string
+  readonly if?: string
+  readonly 'continue-on-error'?: unknown
 }
 
 const FILES = filesToValidate()
@@ -338,5 +341,140 @@ describe("the project's workflows", () => {
     const readBack = steps.findIndex((step, index) => index > forced && /jsonpath=\{\.data\./.test(step.run ?? '') && (step.run ?? '').includes('_V2'))
     expect(forced).toBeGreaterThan(0)
     expect(readBack).toBeGreaterThan(forced)
+  })
+})
+
+describe('e2e.yml: each check can fail', () => {
+  const workflow = load('.github/workflows/e2e.yml')
+  const steps = stepsOf(workflow)
+  const at = (id: string): number => steps.findIndex((step) => step.id === id)
+  const next = (id: string): Step => steps[at(id) + 1]
+  const env = (step: Step): string => JSON.stringify(step.env ?? {})
+
+  it('the node24 releases of kind-action and setup-helm (runs.using checked at the tag, see RELEASING.md)', () => {
+    const verifiedNode24: Record<string, string> = {
+      'helm/kind-action': 'ef37e7f390d99f746eb8b610417061a60e82a6cc # v1.14.0',
+      'azure/setup-helm': '9bc31f4ebc9c6b171d7bfbaa5d006ae7abdb4310 # v5.0.1'
+    }
+    for (const { uses, comment } of usesLines(read('.github/workflows/e2e.yml'))) {
+      const [name, ref] = uses.split('@')
+      if (name in verifiedNode24) expect(`${ref} # ${comment}`).toBe(verifiedNode24[name])
+    }
+  })
+
+  it('records every syncedResourceVersion before the force-synced release and checks the Secrets and the versions in the step directly after it', () => {
+    const forced = at('second')
+    expect(steps[forced].uses).toBe('./')
+    expect(steps[forced - 1].run).toContain('.status.syncedResourceVersion')
+    const check = next('second').run ?? ''
+    expect(check).toContain('_V2')
+    expect(check).toContain('syncedResourceVersion did not change')
+    expect(check).toContain('before-second.json')
+  })
+
+  it('asserts the parameter type SecureString', () => {
+    const script = steps.map((step) => step.run ?? '').join('\n')
+    expect(script).toContain('--query Parameter.Type')
+    expect(script).toMatch(/= SecureString \]/)
+  })
+
+  it('the dry run: state recorded right before it, compared right after, synced output []', () => {
+    expect(steps[at('dry')].with?.['dry-run']).toBe(true)
+    expect(steps[at('dry') - 1].run).toContain('before-dry.json')
+    const check = next('dry')
+    expect(env(check)).toContain('steps.dry.outputs.synced')
+    expect(check.run).toContain(`[ "$SYNCED" = '[]' ]`)
+    expect(check.run).toMatch(/cmp -s "\$RUNNER_TEMP\/before-dry.json" "\$RUNNER_TEMP\/after-dry.json"/)
+  })
+
+  it('negative control: operator scaled to 0, the action (continue-on-error, short timeout) must have failed, operator scaled back', () => {
+    const withContinue = steps.filter((step) => step['continue-on-error'] === true)
+    expect(withContinue.map((step) => step.id)).toEqual(['stopped'])
+    const stopped = steps[at('stopped')]
+    expect(stopped.uses).toBe('./')
+    expect(stopped.with?.timeout).toBe('20s')
+    expect(stopped.with?.namespace).toBeTruthy()
+    expect(steps[at('stopped') - 1].run).toContain('kubectl scale deploy -n external-secrets external-secrets --replicas=0')
+    const check = next('stopped')
+    expect(check.if).toBeUndefined()
+    expect(env(check)).toContain('steps.stopped.outcome')
+    expect(check.run).toContain('[ "$OUTCOME" = failure ]')
+    const script = check.run ?? ''
+    expect(script.indexOf('--replicas=1')).toBeGreaterThan(script.indexOf('"$OUTCOME" = failure'))
+    expect(script).toContain('kubectl rollout status deploy -n external-secrets external-secrets')
+    // The check must not end before the scale back: failures are collected, then exit "$status".
+    expect(script.trim().endsWith('exit "$status"')).toBe(true)
+  })
+
+  it('restart: changed, then the running pods are read in the step directly after', () => {
+    const restart = steps[at('restart')]
+    expect(restart.with).toMatchObject({ restart: 'changed' })
+    expect(steps[at('restart') - 1].run).toMatch(/image: busybox[\s\S]*envFrom/)
+    const check = next('restart')
+    expect(check.run).toContain('printenv STRIPE_API_KEY')
+    expect(check.run).toContain('deletionTimestamp == null')
+    expect(env(check)).toContain('steps.restart.outputs.restarted')
+  })
+
+  it('the gate: a delayed background apply before the action, the new key checked in the step directly after', () => {
+    const gate = steps[at('gate')]
+    expect(gate.with?.definitions).toBe('e2e-gate')
+    expect(gate.with?.['wait-for-definitions']).toBeUndefined() // the default, true
+    const schedule = steps[at('gate') - 1].run ?? ''
+    expect(schedule).toMatch(/nohup sh -c 'sleep \d+ && kubectl kustomize e2e-gate \| kubectl apply/)
+    expect(schedule.trim().endsWith('&')).toBe(true)
+    const check = next('gate').run ?? ''
+    expect(check).toContain('STRIPE_PUBLISHABLE_KEY')
+    expect(check).toContain('[[ "$annotated" > "$applied" ]]')
+  })
+})
+
+describe('the reusable workflow runs its own release (scripts/release-check.ts)', () => {
+  const text = read(REUSABLE)
+  const { version } = JSON.parse(read('package.json')) as { version: string }
+  const sha = 'de0fac2e4500dabe0009e67214ff5f5447ce83dd'
+
+  it('uses the action once, at the version in package.json', () => {
+    expect(actionReferences(text).map(({ ref }) => ref)).toEqual([`v${version}`])
+    expect(releaseProblems(text, version)).toEqual([])
+  })
+
+  it('refuses a moving tag, another version, and a SHA without the version comment', () => {
+    const withRef = (ref: string) => text.replace(`zerotouch/secrets-action@v${version}`, `zerotouch/secrets-action@${ref}`)
+    expect(releaseProblems(withRef('v1'), version)).toHaveLength(1)
+    expect(releaseProblems(withRef('v9.9.9'), version)).toHaveLength(1)
+    expect(releaseProblems(withRef(sha), version)).toHaveLength(1)
+    expect(releaseProblems(withRef(`${sha} # v${version}`), version)).toEqual([])
+    expect(releaseProblems(withRef(`${sha} # v9.9.9`), version)).toHaveLength(1)
+  })
+
+  it('a release commit must name exactly its release, and package.json must say it', () => {
+    expect(releaseProblems(text, version, `v${version}`)).toEqual([])
+    expect(releaseProblems(text, version, 'v9.9.9').join('\n')).toMatch(/package\.json says[\s\S]*must use zerotouch\/secrets-action@v9\.9\.9/)
+    const pinned = pinReusableWorkflow(text, '9.9.9')
+    expect(releaseProblems(pinned, '9.9.9', 'v9.9.9')).toEqual([])
+    // A SHA is fine between releases, not in the release commit.
+    expect(releaseProblems(text.replace(`@v${version}`, `@${sha} # v${version}`), version, `v${version}`)).toHaveLength(1)
+  })
+
+  it('--set changes only the reference', () => {
+    const pinned = pinReusableWorkflow(text, '9.9.9')
+    expect(pinned.split('\n').filter((line, index) => line !== text.split('\n')[index])).toEqual([`        uses: zerotouch/secrets-action@v9.9.9`])
+    expect(parse(pinned)).toEqual(parse(text.replace(`@v${version}`, '@v9.9.9')))
+  })
+
+  it('knows a release from --release or a v*.*.* tag push, and nothing else', () => {
+    expect(releaseTag(['--release', 'v1.2.3'], {})).toBe('v1.2.3')
+    expect(releaseTag([], { GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'v1.2.3' })).toBe('v1.2.3')
+    expect(releaseTag([], { GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'v1' })).toBeUndefined()
+    expect(releaseTag([], { GITHUB_REF_TYPE: 'branch', GITHUB_REF_NAME: 'main' })).toBeUndefined()
+  })
+
+  it('ci.yml runs the check before the tests, also on v*.*.* tags', () => {
+    const ci = load('.github/workflows/ci.yml')
+    expect((ci.on?.push as { tags?: string[] }).tags).toEqual(['v*.*.*'])
+    const commands = stepsOf(ci).map((step) => step.run?.trim())
+    expect(commands.indexOf('node scripts/release-check.ts')).toBeGreaterThanOrEqual(0)
+    expect(commands.indexOf('node scripts/release-check.ts')).toBeLessThan(commands.indexOf('npm test'))
   })
 })
