@@ -4,13 +4,12 @@ import { ActionError } from './errors.js'
 import { loadConfig, type Config } from './inputs/config.js'
 import type { ClusterApi, ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
-import type { ObjectRef } from './k8s/types.js'
+import { inNamespace, refOf, type ObjectRef } from './k8s/types.js'
 import type { ClusterCheck } from './preflight/preflight.js'
 import { pushSecrets, type PushReport } from './push/push.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report/definitions-report.js'
 import { gateLogLines, gateSummaryRows } from './report/gate-report.js'
 import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from './report/rollout-report.js'
-import { changedSecrets, type ChangedSecret } from './rollout/plan.js'
 import type { RolloutReport, WorkloadSnapshot } from './rollout/rollout.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
 import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report/sync-report.js'
@@ -85,7 +84,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const sync = cluster ? await syncPhase(context, cluster, written) : skipSync()
     const syncFailed = sync && syncFailure(sync)
     if (syncFailed) throw new ActionError('ZT150', `${syncFailed}\nNo workload was restarted.`)
-    const rollout = cluster && workloads && sync ? await rolloutPhase(context, cluster, workloads, changedSecrets(sync.externalSecrets, syncedRefs(sync), written)) : undefined
+    const rollout = cluster && workloads && sync ? await rolloutPhase(context, cluster, workloads, sync, written) : undefined
     const rolloutFailed = rollout && rolloutFailure(rollout)
     if (rolloutFailed) throw new ActionError('ZT160', rolloutFailed)
   } catch (error) {
@@ -134,7 +133,7 @@ async function connect(settings: ClusterSettings, deps: Dependencies, credential
 async function preflightPhase({ config, redact }: Run, connection: Connection, rendered: RenderedDefinitions | undefined): Promise<Cluster> {
   const { checkCluster } = await import('./preflight/preflight.js')
   const { kube, settings } = connection
-  const expected: ObjectRef[] = (rendered?.overlay ?? []).map(({ externalSecret: { metadata } }) => ({ namespace: metadata.namespace ?? settings.namespaces[0], name: metadata.name }))
+  const expected: ObjectRef[] = (rendered?.overlay ?? []).map(({ externalSecret }) => refOf(inNamespace(externalSecret, settings.namespaces[0])))
   const check = await checkCluster({ ...config, cluster: settings }, expected, { kube, redact, log: (line) => core.info(line) })
   return { ...connection, ...check }
 }
@@ -206,8 +205,9 @@ async function snapshotPhase({ config, deps, redact }: Run, cluster: Cluster): P
 }
 
 /** After a fresh sync: restart the workloads that read a changed Secret and wait for their rollouts (or warn, with restart: none). */
-async function rolloutPhase({ config, deps, redact, outputs }: Run, cluster: Cluster, workloads: WorkloadSnapshot, changed: readonly ChangedSecret[]): Promise<RolloutReport> {
-  const { rollOut } = await import('./rollout/rollout.js')
+async function rolloutPhase({ config, deps, redact, outputs }: Run, cluster: Cluster, workloads: WorkloadSnapshot, sync: SyncReport, written: ReadonlySet<string>): Promise<RolloutReport> {
+  const [{ rollOut }, { changedSecrets }] = await Promise.all([import('./rollout/rollout.js'), import('./rollout/plan.js')])
+  const changed = changedSecrets(sync.externalSecrets, syncedRefs(sync), written)
   const report = await rollOut({ ...config, cluster: cluster.settings }, workloads, changed, { kube: cluster.kube, clock: deps.clock ?? systemClock, redact, log: (line) => core.info(line) })
   const lines = rolloutLogLines(report)
   lines.forEach((line) => core.info(line))

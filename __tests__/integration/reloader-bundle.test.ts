@@ -10,16 +10,13 @@
  * the Secret's data.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
-import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
-import { reloaderEnvVarName, reloaderSecretSha, startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
+import { errorOf, type ActionRun } from '../../testing/action.ts'
+import { reloaderEnvVarName, reloaderSecretSha, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { deployment, NS, paymentsCluster, readByPods, release, restartPatches, ROTATED, SECRETS } from '../../__fixtures__/rollout-harness.ts'
+import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { RESTARTED_AT } from '../../src/workloads/model.js'
 
-const NS = 'payments-prod'
-const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
-const ROTATED = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_987654' }
-const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
 const ENV_VAR = reloaderEnvVarName('payments-provider')
 
 const harness = useSsmBehindProxy()
@@ -30,33 +27,21 @@ afterEach(async () => {
   kube = undefined
 })
 
-/** A Deployment of two pods reading the whole Secret `secret` (envFrom), with `annotations` on its metadata. */
-function deployment(name: string, secret: string, annotations?: Record<string, string>) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }] } }
-    }
-  }
-}
-
 /**
  * payments-api: annotated for Reloader, reads the Secret the second release changes; payments-migrator reads a
  * Secret that stays the same; with `worker`, payments-worker reads the changed Secret without the annotation (the
  * action restarts it).
  */
 async function released(options: KubeApiServerOptions, { worker }: { worker: boolean }): Promise<void> {
-  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 200, podStartMs: 50, secondMs: 10, ...options })
-  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply([
-    deployment('payments-api', 'payments-provider', { 'reloader.stakater.com/auto': 'true' }),
-    deployment('payments-migrator', 'payments-db'),
-    ...(worker ? [deployment('payments-worker', 'payments-provider')] : [])
-  ])
+  kube = await paymentsCluster(
+    harness,
+    [
+      deployment('payments-api', 'payments-provider', { annotations: { 'reloader.stakater.com/auto': 'true' } }),
+      deployment('payments-migrator', 'payments-db'),
+      ...(worker ? [deployment('payments-worker', 'payments-provider')] : [])
+    ],
+    options
+  )
   const first = await run(SECRETS)
   expect(errorOf(first)).toBe('')
   await kube.controllers.idle()
@@ -65,35 +50,13 @@ async function released(options: KubeApiServerOptions, { worker }: { worker: boo
     await kube.reloader.idle()
     expect(kube.reloader.reloads).toEqual([])
   }
-  expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+  expect(readByPods(kube, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
   kube.clearRequests()
 }
 
-function run(secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
-  return runBundledAction(
-    {
-      environment: 'prod',
-      service: 'payments',
-      'ssm-endpoint': harness.proxy.endpoint,
-      secrets: JSON.stringify(secrets),
-      namespace: NS,
-      kubeconfig: kube!.kubeconfig(),
-      timeout: '30s',
-      'rollout-timeout': '30s',
-      ...extra
-    },
-    LOCAL_AWS
-  )
-}
-
-/** The workloads the action PATCHed (the only apps/v1 writes in the request log). */
-const patched = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
-/** What each running pod of a Deployment read from payments-provider/`key` when it started. */
-const readByPods = (name: string, key: string): unknown[] =>
-  kube!.controllers
-    .podsOf('Deployment', NS, name)
-    .filter((pod) => !pod.metadata.deletionTimestamp)
-    .map((pod) => kube!.podSecretData(NS, pod.metadata.name)?.secrets[`payments-provider/${key}`])
+const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> => release(harness, kube!, secrets, extra)
+/** The workloads the action PATCHed. */
+const patched = (): string[] => restartPatches(kube!)
 
 interface Template {
   metadata?: { annotations?: Record<string, string> }
@@ -128,8 +91,8 @@ describe('restart: changed with stakater/Reloader', () => {
     expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe((generation ?? 0) + 1)
 
     // It returned once Reloader's rollout was complete: every running pod started with the new value.
-    expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
-    expect(readByPods('payments-worker', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+    expect(readByPods(kube!, 'payments-worker', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
     const rollout = kube!.controllers.rollouts.find(({ name, startedAt: at }) => name === 'payments-api' && at >= kube!.reloader.reloads[0].at)
     expect(rollout).toMatchObject({ outcome: 'complete' })
     expect(rollout!.finishedAt).toBeLessThanOrEqual(startedAt + elapsedMs)
@@ -160,6 +123,6 @@ describe('restart: changed with stakater/Reloader', () => {
     expect(Buffer.from((kube!.get('Secret', NS, 'payments-provider')!.data as Record<string, string>).STRIPE_API_KEY, 'base64').toString('utf8')).toBe(ROTATED.STRIPE_API_KEY)
     expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe(generation)
     expect(marks('payments-api')).toEqual({ restartedAt: undefined, reloaderEnv: undefined })
-    expect(readByPods('payments-api', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
   })
 })

@@ -5,15 +5,11 @@
  * pod of a workload reading a changed Secret started with the new values, and no other was touched.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { readFileSync } from 'node:fs'
-import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
-import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
+import { errorOf, type ActionRun } from '../../testing/action.ts'
+import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
-
-const NS = 'payments-prod'
-const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
-const ROTATED = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_987654' }
+import { deployment, NS, paymentsCluster, readByPods as podsRead, release, restartPatches as patchesOf, ROTATED, SECRETS } from '../../__fixtures__/rollout-harness.ts'
+import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
 const harness = useSsmBehindProxy()
 let kube: KubeApiServer | undefined
@@ -23,58 +19,23 @@ afterEach(async () => {
   kube = undefined
 })
 
-/** A Deployment of two pods reading `secret`, through envFrom or one key. */
-function deployment(name: string, secret: string, { key, progressDeadlineSeconds }: { key?: string; progressDeadlineSeconds?: number } = {}) {
-  const container = key ? { name: 'app', image: 'app:1', env: [{ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }] } : { name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS },
-    spec: { replicas: 2, progressDeadlineSeconds, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } }
-  }
-}
-
-async function cluster(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 200, podStartMs: 50, secondMs: 10, ...options })
-  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply([deployment('payments-api', 'payments-provider'), deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }), deployment('billing', 'billing-secrets')])
-  return kube
-}
-
-function run(secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
-  return runBundledAction(
-    {
-      environment: 'prod',
-      service: 'payments',
-      'ssm-endpoint': harness.proxy.endpoint,
-      secrets: JSON.stringify(secrets),
-      namespace: NS,
-      kubeconfig: kube!.kubeconfig(),
-      timeout: '30s',
-      'rollout-timeout': '30s',
-      ...extra
-    },
-    LOCAL_AWS
-  )
-}
+const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> => release(harness, kube!, secrets, extra)
+const restartPatches = (): string[] => patchesOf(kube!)
+const readByPods = (name: string, secret: string, key: string): unknown[] => podsRead(kube!, name, secret, key)
 
 /** The first release: the values pushed, the Secrets written, the pods started with them. */
 async function released(options: KubeApiServerOptions = {}): Promise<void> {
-  await cluster(options)
+  kube = await paymentsCluster(
+    harness,
+    [deployment('payments-api', 'payments-provider'), deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }), deployment('billing', 'billing-secrets')],
+    options
+  )
   const first = await run(SECRETS)
   expect(errorOf(first)).toBe('')
-  await kube!.controllers.idle()
-  kube!.clearRequests()
+  await kube.controllers.idle()
+  kube.clearRequests()
   harness.proxy.calls.length = 0
 }
-
-const restartPatches = (): string[] => kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
-/** What each running pod of a Deployment read from `secret`/`key` when it started. */
-const readByPods = (name: string, secret: string, key: string): unknown[] =>
-  kube!.controllers
-    .podsOf('Deployment', NS, name)
-    .filter((pod) => !pod.metadata.deletionTimestamp)
-    .map((pod) => kube!.podSecretData(NS, pod.metadata.name)?.secrets[`${secret}/${key}`])
 
 describe('restart: changed', () => {
   it('restarts only the workloads reading the changed Secret; every pod they run started with the new value', async () => {

@@ -3,6 +3,7 @@ import { liveDifference } from '../eso/drift.js'
 import type { ExternalSecret } from '../eso/model.js'
 import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '../k8s/api.js'
 import { stopOnKubeError } from '../k8s/errors.js'
+import { inNamespace, refOf } from '../k8s/types.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import type { Redactor } from '../secrets/redact.js'
 import { watchExternalSecrets, type ResumableWatch } from '../k8s/watch.js'
@@ -68,7 +69,7 @@ const NOT_YET = 'The SSM values are written; nothing was annotated'
 
 export async function waitForDefinitions(config: GateConfig, deps: GateDependencies): Promise<GateReport> {
   const start = deps.clock.now()
-  const targets = config.rendered.map((es): Target => ({ namespace: es.metadata.namespace ?? config.cluster.namespaces[0], name: es.metadata.name, rendered: es }))
+  const targets = config.rendered.map((es): Target => ({ ...refOf(inNamespace(es, config.cluster.namespaces[0])), rendered: es }))
   const namespaces = await stopOnKubeError(() => listNamespaces(config, targets, deps.kube), NOT_YET, deps.redact)
   const judge = (target: Target): string | undefined => {
     const difference = liveDifference(target.rendered, namespaces.get(target.namespace)?.live.get(target.name))

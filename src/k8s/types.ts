@@ -68,6 +68,11 @@ export interface ObjectRef {
   readonly name: string
 }
 
+/** The identity of a namespaced object (its namespace filled in). */
+export function refOf({ metadata }: { readonly metadata: ObjectMeta }): ObjectRef {
+  return { namespace: metadata.namespace ?? '', name: metadata.name }
+}
+
 /** `namespace/name`, for messages. */
 export function qualifiedName(object: { metadata: ObjectMeta }, namespace?: string): string {
   return `${object.metadata.namespace ?? namespace ?? ''}/${object.metadata.name}`

@@ -1,5 +1,5 @@
 import { reads, referencesOf, targetSecretName, type ExternalSecret } from '../eso/model.js'
-import type { ObjectRef } from '../k8s/types.js'
+import { refOf, type ObjectRef } from '../k8s/types.js'
 import { reloaderRestartsFor, secretsRead } from '../workloads/readers.js'
 import { isPaused, type Workload } from '../workloads/model.js'
 
@@ -18,8 +18,8 @@ export type ChangedSecret = ObjectRef
 export function changedSecrets(externalSecrets: readonly ExternalSecret[], synced: readonly ObjectRef[], written: ReadonlySet<string>): ChangedSecret[] {
   const fresh = externalSecrets.filter(({ metadata }) => synced.some(({ namespace, name }) => metadata.namespace === namespace && metadata.name === name))
   const changed = fresh.filter((es) => referencesOf(es).some((reference) => [...written].some((name) => reads(reference, name))))
-  const unique = new Map(changed.map((es) => [`${es.metadata.namespace ?? ''}\u0000${targetSecretName(es)}`, { namespace: es.metadata.namespace ?? '', name: targetSecretName(es) }]))
-  return [...unique.values()]
+  const secrets = changed.map((es) => ({ namespace: refOf(es).namespace, name: targetSecretName(es) }))
+  return secrets.filter((secret, index) => secrets.findIndex(({ namespace, name }) => namespace === secret.namespace && name === secret.name) === index)
 }
 
 /**

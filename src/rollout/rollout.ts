@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 import type { ClusterSettings, WorkloadsApi } from '../k8s/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
-import { inNamespace, type Listed } from '../k8s/types.js'
+import { inNamespace, refOf, type Listed } from '../k8s/types.js'
 import { resumableWatch, type ResumableWatch } from '../k8s/watch.js'
 import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
@@ -126,11 +126,11 @@ export async function rollOut(config: RolloutConfig, snapshot: WorkloadSnapshot,
 }
 
 function outcome({ workload, secrets }: Reader, action: RolloutAction, extra: Pick<RolloutOutcome, 'result' | 'seconds' | 'reason'> = {}): RolloutOutcome {
-  return { namespace: workload.metadata.namespace ?? '', kind: workload.kind, name: workload.metadata.name, secrets, action, ...extra }
+  return { ...refOf(workload), kind: workload.kind, secrets, action, ...extra }
 }
 
 function targetOf(workload: Workload, by: RolloutTarget['by'], generation: number, since: number): RolloutTarget {
-  return { kind: workload.kind, namespace: workload.metadata.namespace ?? '', name: workload.metadata.name, generation, by, since }
+  return { ...refOf(workload), kind: workload.kind, generation, by, since }
 }
 
 /** kubectl's restart, one patch a workload, a few at once; 409, 429, 5xx and network errors are tried again. */

@@ -7,7 +7,7 @@ import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '..
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
-import { inNamespace, type KubeEvent, type Listed } from '../k8s/types.js'
+import { inNamespace, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
@@ -132,12 +132,7 @@ export async function syncExternalSecrets(config: SyncConfig, { apiVersion, writ
     timeoutMs: settings.timeoutMs,
     externalSecrets: all
   }
-  const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
-    namespace: es.metadata.namespace ?? '',
-    name: es.metadata.name,
-    result,
-    ...extra
-  })
+  const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({ ...refOf(es), result, ...extra })
   if (config.dryRun) {
     return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
   }
@@ -154,8 +149,7 @@ export async function syncExternalSecrets(config: SyncConfig, { apiVersion, writ
   }
 
   const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
-    namespace: es.metadata.namespace ?? '',
-    name: es.metadata.name,
+    ...refOf(es),
     uid: es.metadata.uid,
     recordedVersion: after.status?.syncedResourceVersion,
     readyAtAnnotation: readyCondition(after),

@@ -60,6 +60,15 @@ const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.c
 /** A count of a workload's spec or status (absent is 0), as printers.go prints it: an integer. */
 const count = (name: string, read: (object: Printed) => number | undefined): Column => ({ name, type: 'integer', cell: field((o) => read(o) ?? 0) })
 const ratio = (ready: (object: Printed) => number | undefined, desired: (object: Printed) => number | undefined) => field((o) => `${ready(o) ?? 0}/${desired(o) ?? 0}`)
+/** Deployments' and StatefulSets' READY column: ready pods of the replicas asked for. */
+const READY_REPLICAS: Column = {
+  name: 'Ready',
+  type: 'string',
+  cell: ratio(
+    (o) => o.status?.readyReplicas,
+    (o) => o.spec?.replicas
+  )
+}
 const templateContainers = (o: Printed) => o.spec?.template?.spec.containers ?? []
 /** `-o wide`: the template's containers and images, and the selector (priority 1: kubectl shows them with -o wide). */
 const CONTAINERS: Column = {
@@ -127,38 +136,9 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Nominated Node', type: 'string', priority: 1, cell: field((o) => o.status?.nominatedNodeName || '<none>') },
     { name: 'Readiness Gates', type: 'string', priority: 1, cell: () => '<none>' }
   ],
-  deployments: [
-    NAME,
-    {
-      name: 'Ready',
-      type: 'string',
-      cell: ratio(
-        (o) => o.status?.readyReplicas,
-        (o) => o.spec?.replicas
-      )
-    },
-    count('Up-to-date', (o) => o.status?.updatedReplicas),
-    count('Available', (o) => o.status?.availableReplicas),
-    AGE,
-    CONTAINERS,
-    IMAGES,
-    SELECTOR
-  ],
+  deployments: [NAME, READY_REPLICAS, count('Up-to-date', (o) => o.status?.updatedReplicas), count('Available', (o) => o.status?.availableReplicas), AGE, CONTAINERS, IMAGES, SELECTOR],
   replicasets: [NAME, count('Desired', (o) => o.spec?.replicas), count('Current', (o) => o.status?.replicas), count('Ready', (o) => o.status?.readyReplicas), AGE, CONTAINERS, IMAGES, SELECTOR],
-  statefulsets: [
-    NAME,
-    {
-      name: 'Ready',
-      type: 'string',
-      cell: ratio(
-        (o) => o.status?.readyReplicas,
-        (o) => o.spec?.replicas
-      )
-    },
-    AGE,
-    CONTAINERS,
-    IMAGES
-  ],
+  statefulsets: [NAME, READY_REPLICAS, AGE, CONTAINERS, IMAGES],
   daemonsets: [
     NAME,
     count('Desired', (o) => o.status?.desiredNumberScheduled),
