@@ -1,3 +1,4 @@
+import type { ParameterVersion } from '../src/history/select.js'
 import type { ParameterStore, ParameterWrite, StoredParameter } from '../src/ssm/store.js'
 import { awsError } from './aws-errors.js'
 
@@ -10,6 +11,9 @@ interface Held {
   tags: Record<string, string>
 }
 
+const KEPT_VERSIONS = 100
+const HISTORY_PAGE = 50
+
 /**
  * An in-memory Parameter Store with the real service's rules that the push relies on
  * (ParameterAlreadyExists, no Tags with Overwrite, a version per put, 10 names a batch),
@@ -17,12 +21,33 @@ interface Held {
  */
 export class MemoryStore implements ParameterStore {
   readonly parameters = new Map<string, Held>()
+  /** Every version kept of each parameter, oldest first; SSM keeps the last 100. */
+  private readonly versions = new Map<string, ParameterVersion[]>()
   readonly calls: Array<{ operation: Operation; names: string[] }> = []
   /** Return an error to throw it instead of the call; `after: true` applies the call, then throws. */
   fault?: (operation: Operation, names: string[]) => { error: Error; after?: boolean } | undefined
+  /** The time each write is stamped with: a logical clock a second a write unless a test sets it (to a virtual clock). */
+  now: () => number = (() => {
+    let time = Date.UTC(2026, 10, 30)
+    return () => (time += 1000)
+  })()
 
-  seed(name: string, value: string, { type = 'SecureString', tags = {}, version = 1 }: { type?: string; tags?: Record<string, string>; version?: number } = {}): void {
+  seed(name: string, value: string, { type = 'SecureString', tags = {}, version = 1, description }: { type?: string; tags?: Record<string, string>; version?: number; description?: string } = {}): void {
     this.parameters.set(name, { value, type, version, tags: { ...tags } })
+    this.versions.set(name, [{ version, value, modifiedAt: this.now(), description }])
+  }
+
+  /** A parameter with these versions, oldest first, numbered up to the last. */
+  seedHistory(name: string, versions: ReadonlyArray<Omit<ParameterVersion, 'version'>>, { tags = {}, first = 1 }: { tags?: Record<string, string>; first?: number } = {}): void {
+    const history = versions.map((version, index) => ({ ...version, version: first + index }))
+    const last = history[history.length - 1]
+    this.parameters.set(name, { value: last.value, type: 'SecureString', version: last.version, tags: { ...tags } })
+    this.versions.set(name, history)
+  }
+
+  /** The versions of a parameter, oldest first. */
+  history(name: string): ParameterVersion[] {
+    return [...(this.versions.get(name) ?? [])]
   }
 
   count(operation: Operation): number {
@@ -57,6 +82,16 @@ export class MemoryStore implements ParameterStore {
     return this.call('listNames', [path], () => [...this.parameters.keys()].filter((name) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/')))
   }
 
+  getHistoryPage(name: string, nextToken?: string) {
+    return this.call('getHistoryPage', [name], () => {
+      if (!this.parameters.has(name)) throw awsError('ParameterNotFound', 400)
+      const start = Number(nextToken ?? 0)
+      const versions = this.history(name)
+      const next = start + HISTORY_PAGE
+      return { versions: versions.slice(start, next), nextToken: next < versions.length ? String(next) : undefined }
+    })
+  }
+
   getTags(name: string) {
     return this.call('getTags', [name], () => ({ ...this.held(name).tags }))
   }
@@ -69,6 +104,7 @@ export class MemoryStore implements ParameterStore {
       if (held && held.type !== 'SecureString') throw awsError('HierarchyTypeMismatchException', 400)
       const version = (held?.version ?? 0) + 1
       this.parameters.set(write.name, { value: write.value, type: 'SecureString', version, tags: { ...held?.tags, ...write.tags } })
+      this.versions.set(write.name, [...this.history(write.name), { version, value: write.value, modifiedAt: this.now(), description: write.description }].slice(-KEPT_VERSIONS))
       return version
     })
   }
@@ -81,7 +117,7 @@ export class MemoryStore implements ParameterStore {
 
   deleteParameters(names: readonly string[]) {
     return this.call('deleteParameters', [...names], () => {
-      const deleted = names.filter((name) => this.parameters.delete(name))
+      const deleted = names.filter((name) => this.parameters.delete(name) && this.versions.delete(name))
       return { deleted, missing: names.filter((name) => !deleted.includes(name)) }
     })
   }

@@ -5,9 +5,10 @@ import type { Clock } from '../src/time.js'
  * Simulated time for code that takes a Clock (`now`, `sleep`): `run` lets everything that can go
  * on go on, then jumps to the earliest sleeper's wake-up time, so minutes of pacing or waiting
  * take milliseconds and always play out the same way. A sleep whose signal aborts ends at once.
+ * Time starts at `start` (ms since the epoch), 0 unless a test needs a date.
  */
-export function virtualClock() {
-  let time = 0
+export function virtualClock(start = 0) {
+  let time = start
   const sleepers: Array<{ at: number; wake: () => void }> = []
   const clock: Clock & { run<T>(work: Promise<T>): Promise<T> } = {
     now: () => time,

@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parse, parseDocument } from 'yaml'
+import { isMap, isScalar, isSeq, parse, parseDocument, type YAMLMap } from 'yaml'
 
 /** The CLI as installed (its package has no exports map, so it is addressed by path). */
 export const VALIDATOR_CLI = resolve('node_modules/@action-validator/cli/cli.mjs')
@@ -132,15 +132,27 @@ export function usesLines(text: string): UsesLine[] {
   })
 }
 
-/** Every `uses:` value in the parsed file: steps of jobs, reusable-workflow jobs, composite steps. */
-export function usesValues(document: unknown): string[] {
-  const root = (document ?? {}) as { jobs?: Record<string, { uses?: unknown; steps?: Array<{ uses?: unknown }> }>; runs?: { steps?: Array<{ uses?: unknown }> } }
+/**
+ * Every `uses:` value as written in the file: steps of jobs, reusable-workflow jobs, composite steps.
+ * A YAML alias (`- *checkout`, `steps: *steps`) repeats what is written once at its anchor, so it is
+ * not counted again, just as the line scan sees that `uses:` line once.
+ */
+export function usesValues(text: string): string[] {
+  const document = parseDocument(text)
   const values: unknown[] = []
-  for (const job of Object.values(root.jobs ?? {})) {
-    values.push(job?.uses)
-    for (const step of job?.steps ?? []) values.push(step?.uses)
+  const stepsOf = (node: unknown): YAMLMap[] => (isSeq(node) ? node.items.filter(isMap) : [])
+  const usesOf = (node: YAMLMap): void => {
+    const uses = node.get('uses', true)
+    values.push(isScalar(uses) ? uses.value : uses)
   }
-  for (const step of root.runs?.steps ?? []) values.push(step?.uses)
+  const jobs = document.get('jobs')
+  for (const { value: job } of isMap(jobs) ? jobs.items : []) {
+    if (!isMap(job)) continue
+    usesOf(job)
+    stepsOf(job.get('steps')).forEach(usesOf)
+  }
+  const runs = document.get('runs')
+  if (isMap(runs)) stepsOf(runs.get('steps')).forEach(usesOf)
   return values.filter((value): value is string => typeof value === 'string')
 }
 
@@ -158,7 +170,7 @@ export function isThirdParty(uses: string): boolean {
 export function pinningProblems(file: string, text: string): string[] {
   const problems: string[] = []
   const lines = usesLines(text)
-  const parsed = usesValues(parse(text)).sort()
+  const parsed = usesValues(text).sort()
   const scanned = lines.map(({ uses }) => uses).sort()
   if (JSON.stringify(parsed) !== JSON.stringify(scanned)) {
     problems.push(`${file}: write each uses: on one line of its own (found ${parsed.length} uses, ${scanned.length} uses: lines)`)

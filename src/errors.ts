@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   ZT111: 'The definitions have problems',
   ZT120: 'SSM could not be read',
   ZT121: 'The push plan has problems',
+  ZT122: 'The restore cannot be made',
   ZT130: 'Some parameters were not written',
   ZT140: 'The cluster cannot be reached or used',
   ZT141: 'The External Secrets CRDs are missing',

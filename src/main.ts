@@ -1,6 +1,9 @@
 import * as core from '@actions/core'
+import { hostname } from 'node:os'
 import { checkDefinitions, renderDefinitions, type DefinitionsReport, type RenderedDefinitions } from './definitions/phase.js'
 import { ActionError } from './errors.js'
+import type { Writer } from './history/provenance.js'
+import type { RestorePoint } from './history/select.js'
 import { loadConfig, type Config } from './inputs/config.js'
 import type { ClusterApi, ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
@@ -12,6 +15,8 @@ import { gateLogLines, gateSummaryRows } from './report/gate-report.js'
 import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from './report/rollout-report.js'
 import type { RolloutReport, WorkloadSnapshot } from './rollout/rollout.js'
 import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows } from './report/push-report.js'
+import { restoreHeadline, restoreLogLines, restoreSummaryRows } from './report/restore-report.js'
+import type { RestorePlan } from './restore/restore.js'
 import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report/sync-report.js'
 import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
@@ -38,6 +43,8 @@ interface Run {
   readonly redact: Redactor
   readonly store?: ParameterStore
   readonly retry: RetryPolicy
+  /** Registers a value with the run's masking and redaction. */
+  readonly mask: (value: string) => void
   /** Every output, set when the run ends: what the phases reported, else nothing done. */
   readonly outputs: Map<string, string>
 }
@@ -68,14 +75,16 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   const { redact } = secrets
   const outputs = noOutputs()
   try {
-    const config = loadConfig(core.getInput, deps.env, (value) => secrets.add(maskSecret(value)), process.cwd())
+    const mask = (value: string): void => secrets.add(maskSecret(value))
+    const config = loadConfig(core.getInput, deps.env, mask, process.cwd())
     const connection = config.cluster ? await connect(config.cluster, deps, secrets.add) : undefined
     const store = config.aws ? deps.createStore(config.aws) : undefined
-    const context: Run = { config, deps, redact, store, retry: retryPolicy(deps.clock), outputs }
+    const context: Run = { config, deps, redact, store, retry: retryPolicy(deps.clock), mask, outputs }
     const rendered = config.definitions ? await renderDefinitions(config.definitions) : undefined
     const cluster = connection ? await preflightPhase(context, connection, rendered) : undefined
     if (rendered) await definitionsPhase(context, rendered)
-    const push = await pushPhase(context)
+    const restore = config.restore ? await restorePhase(context, config.restore) : undefined
+    const push = await pushPhase(context, restore)
     const pushFailed = push && pushFailure(push)
     if (pushFailed) throw new ActionError('ZT130', `${pushFailed}\nThe sync phase did not run: the cluster would read incomplete values.`)
     if (cluster && rendered) await gatePhase(context, cluster, rendered)
@@ -152,19 +161,42 @@ async function definitionsPhase({ config, redact, store, retry }: Run, rendered:
   return report
 }
 
-async function pushPhase({ config, redact, store, retry, outputs }: Run): Promise<PushReport | undefined> {
-  const { secrets, target, dryRun } = config
-  if (!secrets.length || !store) {
+/** The versions a restore writes back, read from the parameters' history before anything is written. */
+async function restorePhase({ config, deps, redact, store, retry, mask }: Run, point: RestorePoint): Promise<RestorePlan> {
+  const { planRestore } = await import('./restore/restore.js')
+  if (!store) throw new ActionError('ZT199', 'Internal error: a restore without an SSM client; please report this')
+  const now = () => (deps.clock ?? systemClock).now()
+  return planRestore({ ...config, restore: point }, { store, redact, retry, mask, now })
+}
+
+/** Writes the secrets given, or the versions a restore brings back, with the same diff, pacing, ownership and prune. */
+async function pushPhase({ config, deps, redact, store, retry, outputs }: Run, restore: RestorePlan | undefined): Promise<PushReport | undefined> {
+  const { target, dryRun } = config
+  const secrets = restore?.secrets ?? config.secrets
+  if (!store || (!secrets.length && !restore)) {
     core.info('No secrets given: the push phase is skipped.')
     return undefined
   }
-  core.info(`${dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${target.path}/`)
-  const report = await pushSecrets(config, { store, redact, retry })
-  const lines = pushLogLines(report)
+  core.info(restore ? restoreHeadline(restore, target.path, dryRun) : `${dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${target.path}/`)
+  const report = await pushSecrets({ ...config, secrets }, { store, redact, retry, writer: () => writerOf(deps.env) })
+  const lines = [...(restore ? restoreLogLines(restore, config.write.prune) : []), ...pushLogLines(report)]
   lines.forEach((line) => core.info(line))
   setOutputs(outputs, pushOutputs(report))
-  addSummaryTable(report.dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`, pushSummaryRows(report), lines.at(-1))
+  if (restore) addSummaryTable(`Secrets restored under ${target.path}${dryRun ? ' (dry run)' : ''}`, restoreSummaryRows(restore, report, config.write.prune), lines.at(-1))
+  else addSummaryTable(dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`, pushSummaryRows(report), lines.at(-1))
   return report
+}
+
+/**
+ * Who writes, for each new version's description: the workflow run, from @actions/github's context
+ * (loaded only when something is written), or, outside a workflow run, this host.
+ */
+async function writerOf(env: Dependencies['env']): Promise<Writer> {
+  if (!env.GITHUB_REPOSITORY || !env.GITHUB_RUN_ID) return { kind: 'local', host: hostname() }
+  const { context } = await import('@actions/github')
+  // The runner sets all of these; a hand-made environment (local-action's .env) may not.
+  const { serverUrl, sha = '', workflow = '', runId, runAttempt } = context
+  return { kind: 'workflow', run: { serverUrl, ...context.repo, sha: sha || 'unknown', workflow, runId, runAttempt: Number.isFinite(runAttempt) ? runAttempt : 1 } }
 }
 
 /** The parameters the push wrote, or would write in a dry run. */

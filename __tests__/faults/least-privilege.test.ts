@@ -4,13 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { readFileSync } from 'node:fs'
-import { runBundledAction } from '../../testing/action.ts'
+import { errorOf, runBundledAction } from '../../testing/action.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
-/** Requests moto lets through before it enforces IAM: the set-up below. */
-const SETUP_REQUESTS = 6
+/** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
+const SETUP_REQUESTS = 9
 
 interface Policy {
   Statement: unknown[]
@@ -20,14 +21,28 @@ function isPolicy(value: unknown): value is Policy {
   return typeof value === 'object' && value !== null && 'Statement' in value && Array.isArray(value.Statement)
 }
 
-function readmePolicies(): { base: Policy; prune: unknown } {
+function hasSid(value: unknown, sid: string): boolean {
+  return typeof value === 'object' && value !== null && 'Sid' in value && value.Sid === sid
+}
+
+/**
+ * The section's JSON blocks: the policy (the first, with a Statement array), then the statements to add
+ * for prune and for restore-to, found by their Sid wherever they stand.
+ */
+function readmePolicies(): { base: Policy; prune: unknown; restore: unknown } {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^## /m)
       .find((part) => part.startsWith('IAM policy')) ?? ''
-  const [base, prune] = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
-  if (!isPolicy(base)) throw new Error('README.md, IAM policy: the first JSON policy has no Statement array')
-  return { base, prune }
+  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
+  const base = blocks.find(isPolicy)
+  if (!base) throw new Error('README.md, IAM policy: no JSON policy with a Statement array')
+  const statement = (sid: string) => {
+    const found = blocks.find((block) => hasSid(block, sid))
+    if (!found) throw new Error(`README.md, IAM policy: no JSON statement with "Sid": "${sid}"`)
+    return found
+  }
+  return { base, prune: statement('Prune'), restore: statement('Restore') }
 }
 
 let moto: MotoServer
@@ -36,8 +51,8 @@ const users: Record<string, Record<string, string>> = {}
 beforeAll(async () => {
   moto = await startMoto({ enforceIamAfter: SETUP_REQUESTS })
   const iam = new IAMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-  const { base, prune } = readmePolicies()
-  const policies = { release: base, pruning: { ...base, Statement: [...base.Statement, prune] } }
+  const { base, prune, restore } = readmePolicies()
+  const policies = { release: base, pruning: { ...base, Statement: [...base.Statement, prune] }, restoring: { ...base, Statement: [...base.Statement, restore] } }
   for (const [user, policy] of Object.entries(policies)) {
     await iam.send(new CreateUserCommand({ UserName: user }))
     await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: 'zerotouch-secrets', PolicyDocument: JSON.stringify(policy) }))
@@ -48,8 +63,13 @@ beforeAll(async () => {
 })
 afterAll(async () => moto?.stop())
 
-function run(user: string, inputs: Record<string, string>) {
-  return runBundledAction({ environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs }, users[user])
+function run(user: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
+  return runBundledAction({ environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs }, { ...users[user], ...env })
+}
+
+/** The variables of a workflow run, whose id the descriptions record (what run:<id> looks for). */
+function workflowRun(runId: number): Record<string, string> {
+  return { GITHUB_REPOSITORY: 'acme/payments-api', GITHUB_SHA: 'a'.repeat(40), GITHUB_WORKFLOW: 'release', GITHUB_RUN_ID: String(runId), GITHUB_RUN_ATTEMPT: '1' }
 }
 
 describe("the README's IAM policy", () => {
@@ -75,5 +95,52 @@ describe("the README's IAM policy", () => {
     const pruned = await run('pruning', { secrets: '{"API_KEY": "key-one"}', prune: 'true' })
     expect(pruned.stdout).not.toMatch(/::error::/)
     expect(pruned.outputs).toMatchObject({ deleted: '["database_url"]', unchanged: '["api_key"]' })
+  })
+
+  it('needs the restore statement to restore: without it the missing permission is named, with it the restore is made', async () => {
+    // The tests above leave api_key at key-one; two workflow runs change it.
+    for (const [runId, value] of [
+      [101, 'key-two'],
+      [102, 'key-three']
+    ] as const) {
+      const pushed = await run('release', { secrets: JSON.stringify({ API_KEY: value }) }, workflowRun(runId))
+      expect(errorOf(pushed)).toBe('')
+    }
+    const listing = await run('release', { 'restore-to': 'run:101' }, workflowRun(103))
+    expect(listing.exitCode).not.toBe(0)
+    expect(errorOf(listing)).toMatch(/::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParametersByPath on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api: .*\[ZT120\]$/)
+    // The prune statement lists the path, but grants no history.
+    const history = await run('pruning', { 'restore-to': 'run:101' }, workflowRun(103))
+    expect(history.exitCode).not.toBe(0)
+    expect(errorOf(history)).toMatch(
+      /::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParameterHistory on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api\/api_key: .*\[ZT120\]$/
+    )
+
+    const restored = await run('restoring', { 'restore-to': 'run:101' }, workflowRun(103))
+    expect(errorOf(restored)).toBe('')
+    expect(restored.exitCode).toBe(0)
+    expect(restored.outputs).toMatchObject({ updated: '["api_key"]', changed: 'true' })
+    expect(JSON.parse(restored.outputs.versions)).toEqual({ api_key: 4 })
+  })
+
+  it("grants GetParameterHistory on the service's parameters only, per ARN", async () => {
+    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = users.restoring
+    const ssm = new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
+    try {
+      const own = await ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/payments-api/api_key', WithDecryption: true }))
+      expect(own.Parameters?.map(({ Version, Value }) => [Version, Value])).toEqual([
+        [1, 'key-one'],
+        [2, 'key-two'],
+        [3, 'key-three'],
+        [4, 'key-two']
+      ])
+      expect(own.Parameters?.[3].Description).toMatch(/^restored from version 2 \(as of \S+\); zerotouch-secrets: acme\/payments-api@a{40} workflow "release" run 103 attempt 1: /)
+      await expect(ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/billing/api_key', WithDecryption: true }))).rejects.toMatchObject({
+        name: 'AccessDeniedException',
+        message: expect.stringMatching(/on resource: arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/billing\/api_key because no identity-based policy allows the ssm:GetParameterHistory action/)
+      })
+    } finally {
+      ssm.destroy()
+    }
   })
 })

@@ -38,7 +38,16 @@ describe('the bundled action against moto', () => {
   it('creates SecureString parameters, then re-runs with zero writes', async () => {
     const first = await run({ secrets: JSON.stringify(SECRETS), tags: 'team=payments\ncost-center=42' })
     expect(first.exitCode).toBe(0)
-    expect(first.outputs).toEqual({ created: '["api_token","database_url","tls_key"]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'true', synced: '[]', restarted: '[]' })
+    expect(first.outputs).toEqual({
+      created: '["api_token","database_url","tls_key"]',
+      updated: '[]',
+      unchanged: '[]',
+      deleted: '[]',
+      changed: 'true',
+      synced: '[]',
+      restarted: '[]',
+      versions: '{"api_token":1,"database_url":1,"tls_key":1}'
+    })
     expect(await parameter('/zerotouch/prod/payments/tls_key')).toEqual({
       type: 'SecureString',
       value: SECRETS.TLS_KEY,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parse } from 'yaml'
+import { isAlias, parse, parseDocument, type YAMLMap, type YAMLSeq } from 'yaml'
 import {
   FIRST_PARTY,
   filesToValidate,
@@ -12,10 +12,12 @@ import {
   pinningProblems,
   runValidator,
   usesLines,
+  usesValues,
   validateFile,
   withRunsUsing
 } from '../../scripts/validate-workflows.ts'
 import { actionReferences, pinReusableWorkflow, releaseProblems, releaseTag } from '../../scripts/release-check.ts'
+import { describeVersion } from '../../src/history/provenance.js'
 
 /**
  * action.yml and every workflow (.github/workflows/*.yml, examples/*.yml) through the real
@@ -33,6 +35,9 @@ interface Workflow {
   readonly jobs?: Record<string, Job>
 }
 interface Job {
+  readonly if?: string
+  readonly name?: string
+  readonly needs?: unknown
   readonly uses?: unknown
   readonly with?: Record<string, unknown>
   readonly secrets?: unknown
@@ -64,11 +69,22 @@ const declaredInputs = new Set(Object.keys(action.inputs))
 const stepsOf = (workflow: Workflow): Array<Step & { job: string }> => Object.entries(workflow.jobs ?? {}).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
 const isThisAction = (uses: string | undefined): boolean => uses === './' || Boolean(uses?.toLowerCase().startsWith(`${FIRST_PARTY}@`))
 const REUSABLE = '.github/workflows/zerotouch-secrets.yml'
+/** The reusable workflow's job for this repository's own CI (the action of the commit, not the release). */
+const FROM_CHECKOUT = 'from-checkout'
 const isReusableCall = (uses: unknown): boolean => typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
 
 it('finds action.yml and the workflow files to check', () => {
   expect(FILES).toEqual(
-    expect.arrayContaining(['action.yml', '.github/workflows/ci.yml', '.github/workflows/check-dist.yml', '.github/workflows/e2e.yml', REUSABLE, 'examples/release-pipeline.yml', 'examples/tenant-caller.yml'])
+    expect.arrayContaining([
+      'action.yml',
+      '.github/workflows/ci.yml',
+      '.github/workflows/check-dist.yml',
+      '.github/workflows/e2e.yml',
+      REUSABLE,
+      'examples/release-pipeline.yml',
+      'examples/restore-caller.yml',
+      'examples/tenant-caller.yml'
+    ])
   )
 })
 
@@ -176,6 +192,14 @@ describe('pinning', () => {
     expect(pinningProblems('w.yml', `jobs:\n  a:\n    runs-on: x\n    steps: [{uses: actions/checkout@v6}]\n`)).toHaveLength(1)
   })
 
+  it('counts a uses: repeated by a YAML alias once, as the line scan sees it; reports an alias as a uses: value', () => {
+    const sha = 'de0fac2e4500dabe0009e67214ff5f5447ce83dd'
+    const anchored = `jobs:\n  a:\n    runs-on: x\n    steps:\n      - &checkout\n        uses: actions/checkout@${sha} # v6.0.2\n  b:\n    runs-on: x\n    steps:\n      - *checkout\n`
+    expect(usesValues(anchored)).toEqual([`actions/checkout@${sha}`])
+    expect(pinningProblems('w.yml', anchored)).toEqual([])
+    expect(pinningProblems('w.yml', `x: &ref actions/checkout@v6\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: *ref\n`)).not.toEqual([])
+  })
+
   it('reports one action pinned to two commits', () => {
     const a = { file: 'a.yml', text: '      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2\n' }
     const b = { file: 'b.yml', text: '      - uses: actions/checkout@08eba0b27e820071cde6df949e0beb9ba4906955 # v4.3.0\n' }
@@ -224,15 +248,30 @@ describe('what the workflows give the action', () => {
 
 describe('the reusable workflow', () => {
   const workflow = load(REUSABLE)
-  const call = workflow.on?.workflow_call as { inputs: Record<string, { required?: boolean; type: string }>; outputs: Record<string, { value: string }> }
-  const [[jobName, job]] = Object.entries(workflow.jobs ?? {})
+  const call = workflow.on?.workflow_call as { inputs: Record<string, { required?: boolean; type: string; default?: unknown }>; outputs: Record<string, { value: string }> }
+  const jobs = workflow.jobs ?? {}
+  /** The job every caller runs, with the release; the job this repository's CI runs, with ./ */
+  const { secrets: job, [FROM_CHECKOUT]: fromCheckout } = jobs
   const steps = job.steps as Step[]
   const push = steps.find((step) => isThisAction(step.uses))!
+  const local = (fromCheckout.steps ?? []).find((step) => step.uses === './')!
+  /** Inputs the steps around the action use; every other input goes to the action under its own name. */
+  const AROUND_THE_ACTION: Record<string, (job: Job) => unknown> = {
+    'aws-role-arn': (spec) => spec.steps?.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))?.with?.['role-to-assume'],
+    'cluster-name': (spec) => spec.steps?.find((step) => step.run?.includes('aws eks update-kubeconfig'))?.env?.CLUSTER_NAME,
+    'github-environment': (spec) => spec.environment
+  }
 
   it('is called with workflow_call and takes the inputs tenants need', () => {
-    expect(Object.keys(call.inputs)).toEqual(expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run']))
+    expect(Object.keys(call.inputs)).toEqual(
+      expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run', 'restart', 'restore-to', 'prune'])
+    )
     expect(call.inputs['dry-run'].type).toBe('boolean')
-    for (const input of ['environment', 'service', 'aws-role-arn', 'aws-region']) expect(call.inputs[input].required).toBe(true)
+    expect(call.inputs.prune.type).toBe('boolean')
+    for (const input of ['environment', 'service', 'aws-region']) expect(call.inputs[input].required).toBe(true)
+    // Optional so that this repository's CI can call it with no AWS role (the OIDC step is then skipped).
+    expect(call.inputs['aws-role-arn']).toMatchObject({ type: 'string', default: '' })
+    expect(call.inputs['aws-role-arn'].required).toBeFalsy()
   })
 
   it('uses every input it declares', () => {
@@ -240,49 +279,93 @@ describe('the reusable workflow', () => {
     expect(Object.keys(call.inputs).filter((input) => !text.includes(`inputs.${input} `) && !text.includes(`inputs.${input} }}`))).toEqual([])
   })
 
-  it('has one job with minimal permissions and one run per service and environment at a time', () => {
-    expect(Object.keys(workflow.jobs ?? {})).toHaveLength(1)
-    expect(workflow.permissions).toEqual({})
-    expect(job.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
-    expect(job.concurrency?.['cancel-in-progress']).toBe(false)
-    expect(job.concurrency?.group).toContain('${{ inputs.service }}')
-    expect(job.concurrency?.group).toContain('${{ inputs.environment }}')
-    expect(job.environment).toContain('inputs.environment')
+  it('passes every input to the action under its own name, except those the steps around it use', () => {
+    const toAction = Object.keys(call.inputs).filter((input) => !(input in AROUND_THE_ACTION))
+    expect(toAction.filter((input) => push.with?.[input] !== `\${{ inputs.${input} }}`)).toEqual([])
+    for (const [input, usedBy] of Object.entries(AROUND_THE_ACTION)) expect(String(usedBy(job))).toContain(`inputs.${input}`)
+    // Nothing else reaches the action: each of its inputs is one of the workflow's, or the secrets.
+    expect(Object.keys(push.with ?? {}).filter((input) => input !== 'secrets' && !toAction.includes(input))).toEqual([])
+    expect(Object.keys(push.with ?? {}).filter((input) => !declaredInputs.has(input))).toEqual([])
   })
 
-  it('assumes the role by OIDC, reaches the cluster, then runs the action with toJSON(secrets)', () => {
-    const order = steps.map((step) => (step.uses ?? step.run ?? '').split('@')[0].split(' ').slice(0, 3).join(' '))
-    const credentials = order.indexOf('aws-actions/configure-aws-credentials')
+  it('passes toJSON(secrets) to the action, and no secrets at all with restore-to (the action refuses both)', () => {
+    expect(push.with?.secrets).toBe("${{ inputs.restore-to == '' && toJSON(secrets) || '' }}")
+    expect(push.with?.['restore-to']).toBe('${{ inputs.restore-to }}')
+  })
+
+  it('has two jobs with the same minimal permissions and one run per service and environment at a time', () => {
+    expect(Object.keys(jobs).sort()).toEqual([FROM_CHECKOUT, 'secrets'].sort())
+    expect(workflow.permissions).toEqual({})
+    for (const spec of [job, fromCheckout]) {
+      expect(spec.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
+      expect(spec.concurrency?.['cancel-in-progress']).toBe(false)
+      expect(spec.concurrency?.group).toContain('${{ inputs.service }}')
+      expect(spec.concurrency?.group).toContain('${{ inputs.environment }}')
+      expect(spec.environment).toBe('${{ inputs.github-environment || inputs.environment }}')
+    }
+  })
+
+  it('assumes the role by OIDC when one is given, reaches the cluster when named, then runs the action', () => {
+    const credentials = steps.findIndex((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))
     const cluster = steps.findIndex((step) => step.run?.includes('aws eks update-kubeconfig'))
     expect(credentials).toBeGreaterThanOrEqual(0)
     expect(cluster).toBeGreaterThan(credentials)
     expect(steps.indexOf(push)).toBeGreaterThan(cluster)
     expect(steps[credentials].with?.['role-to-assume']).toBe('${{ inputs.aws-role-arn }}')
-    expect(push.with?.secrets).toBe('${{ toJSON(secrets) }}')
-    expect(push.with).toMatchObject({
-      environment: '${{ inputs.environment }}',
-      service: '${{ inputs.service }}',
-      namespace: '${{ inputs.namespace }}',
-      definitions: '${{ inputs.definitions }}',
-      'dry-run': '${{ inputs.dry-run }}'
+    expect(steps[credentials].if).toBe("inputs.aws-role-arn != ''")
+    expect(steps[cluster].if).toBe("inputs.cluster-name != ''")
+  })
+
+  it('exposes every output of the action, by its name, from whichever job ran', () => {
+    expect(Object.keys(call.outputs).sort()).toEqual(Object.keys(action.outputs).sort())
+    for (const [output, { value }] of Object.entries(call.outputs)) {
+      expect(value).toBe(`\${{ jobs.secrets.outputs.${output} || jobs.${FROM_CHECKOUT}.outputs.${output} }}`)
+      expect(job.outputs?.[output]).toBe(`\${{ steps.${push.id}.outputs.${output} }}`)
+    }
+    expect(fromCheckout.outputs).toEqual(job.outputs)
+    expect(local.id).toBe(push.id)
+  })
+
+  describe('exactly one of its two jobs runs', () => {
+    it("callers get the job with the release; this repository's own CI gets the one with the action of its commit", () => {
+      // Complementary conditions on the caller's repository (github.* is the caller's context).
+      expect(job.if).toBe(`github.repository != '${FIRST_PARTY}'`)
+      expect(fromCheckout.if).toBe(`github.repository == '${FIRST_PARTY}'`)
+      // A caller's ./ is the caller's own repository: never in the callers' job. And no release in
+      // from-checkout: the runner downloads a skipped step's action too, and the release the file
+      // names may not be published yet (see the comment at the top of the workflow).
+      expect((job.steps ?? []).filter((step) => step.uses?.startsWith('./'))).toEqual([])
+      expect(isThisAction(push.uses) && push.uses !== './').toBe(true)
+      expect((fromCheckout.steps ?? []).filter((step) => step.uses?.toLowerCase().startsWith(FIRST_PARTY))).toEqual([])
+    })
+
+    it('the two jobs are the same but for if, name and the action reference', () => {
+      const comparable = (spec: Job & { if?: unknown; name?: unknown }) => {
+        const { if: _if, name: _name, ...rest } = spec
+        return { ...rest, steps: (rest.steps ?? []).map((step) => (isThisAction(step.uses) ? { ...step, uses: 'the action' } : step)) }
+      }
+      expect(comparable(fromCheckout)).toEqual(comparable(job))
+    })
+
+    it('from-checkout is written as aliases of the first job (YAML anchors), so the two cannot drift apart', () => {
+      const document = parseDocument(read(REUSABLE))
+      const second = document.getIn(['jobs', FROM_CHECKOUT]) as YAMLMap
+      for (const key of ['environment', 'permissions', 'concurrency', 'outputs']) expect(isAlias(second.get(key, true))).toBe(true)
+      const items = (second.get('steps') as YAMLSeq).items
+      expect(items.slice(0, -1).every(isAlias)).toBe(true)
+      const last = items.at(-1) as YAMLMap
+      expect(last.get('uses')).toBe('./')
+      expect(isAlias(last.get('with', true))).toBe(true)
     })
   })
 
-  it("exposes the action's outputs, by their names", () => {
-    for (const [output, { value }] of Object.entries(call.outputs)) {
-      expect(Object.keys(action.outputs)).toContain(output)
-      expect(value).toBe(`\${{ jobs.${jobName}.outputs.${output} }}`)
-      expect(job.outputs?.[output]).toBe(`\${{ steps.${push.id}.outputs.${output} }}`)
-    }
-  })
-
-  it('is called by examples/tenant-caller.yml with one job, secrets: inherit, declared inputs only and the permissions it needs', () => {
-    const caller = load('examples/tenant-caller.yml')
-    const jobs = Object.values(caller.jobs ?? {})
-    expect(jobs).toHaveLength(1)
-    const [callerJob] = jobs
+  const callers = ['examples/tenant-caller.yml', 'examples/restore-caller.yml']
+  it.each(callers)('is called by %s with one job, declared inputs only, every required one and the permissions it needs', (file) => {
+    const caller = load(file)
+    const callerJobs = Object.values(caller.jobs ?? {})
+    expect(callerJobs).toHaveLength(1)
+    const [callerJob] = callerJobs
     expect(isReusableCall(callerJob.uses)).toBe(true)
-    expect(callerJob.secrets).toBe('inherit')
     const given = Object.keys(callerJob.with ?? {})
     expect(given.filter((input) => !(input in call.inputs))).toEqual([])
     const required = Object.entries(call.inputs)
@@ -290,7 +373,71 @@ describe('the reusable workflow', () => {
       .map(([input]) => input)
     expect(required.filter((input) => !given.includes(input))).toEqual([])
     expect({ ...caller.permissions, ...callerJob.permissions }).toMatchObject({ contents: 'read', 'id-token': 'write' })
+    expect(callerJob.with?.['aws-role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//)
+  })
+
+  it('examples/tenant-caller.yml pushes: secrets: inherit, and definitions that exist', () => {
+    const [callerJob] = Object.values(load('examples/tenant-caller.yml').jobs ?? {})
+    expect(callerJob.secrets).toBe('inherit')
+    expect(callerJob.with?.['restore-to']).toBeUndefined()
     expect(existsSync(join('examples', String(callerJob.with?.definitions), 'kustomization.yaml'))).toBe(true)
+  })
+
+  it('examples/restore-caller.yml restores: by hand, to a point it is given, a dry run unless told otherwise, and inherits no secrets (a restore pushes none)', () => {
+    const caller = load('examples/restore-caller.yml')
+    const dispatch = caller.on?.workflow_dispatch as { inputs: Record<string, { required?: boolean; type: string; default?: unknown }> }
+    expect(Object.keys(caller.on ?? {})).toEqual(['workflow_dispatch'])
+    expect(dispatch.inputs['restore-to']).toMatchObject({ type: 'string', required: true })
+    expect(dispatch.inputs['dry-run']).toMatchObject({ type: 'boolean', default: true })
+    const [callerJob] = Object.values(caller.jobs ?? {})
+    expect(callerJob.with).toMatchObject({ 'restore-to': '${{ inputs.restore-to }}', 'dry-run': '${{ inputs.dry-run }}', prune: '${{ inputs.prune }}' })
+    expect(callerJob.secrets).toBeUndefined()
+  })
+})
+
+describe('ci.yml calls the reusable workflow from this commit (a dry run, no AWS)', () => {
+  const ci = load('.github/workflows/ci.yml')
+  const call = load(REUSABLE).on?.workflow_call as { inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown> }
+  const reusable = load(REUSABLE).jobs ?? {}
+  const [callerName, caller] = Object.entries(ci.jobs ?? {}).find(([, job]) => job.uses === `./${REUSABLE}`) ?? []
+
+  it('a job calls ./.github/workflows/zerotouch-secrets.yml with dry-run, declared inputs only, every required one', () => {
+    expect(caller).toBeDefined()
+    const given = Object.keys(caller?.with ?? {})
+    expect(given.filter((input) => !(input in call.inputs))).toEqual([])
+    const required = Object.entries(call.inputs)
+      .filter(([, spec]) => spec.required)
+      .map(([input]) => input)
+    expect(required.filter((input) => !given.includes(input))).toEqual([])
+    expect(caller?.with?.['dry-run']).toBe(true)
+  })
+
+  it('grants exactly what the called job asks for, and passes no secrets, no AWS role and nothing that needs AWS or a cluster', () => {
+    expect(caller?.permissions).toEqual(reusable.secrets.permissions)
+    expect(caller?.secrets).toBeUndefined()
+    for (const input of ['aws-role-arn', 'cluster-name', 'namespace', 'definitions', 'definitions-base', 'restore-to']) expect(caller?.with?.[input]).toBeUndefined()
+  })
+
+  it('runs in a concurrency group of its own (the service name holds the run id), so runs of other branches never queue behind it', () => {
+    expect(String(caller?.with?.service)).toContain('${{ github.run_id }}')
+  })
+
+  it('in this repository the called workflow runs its from-checkout job, the action of this commit', () => {
+    expect(reusable[FROM_CHECKOUT].if).toBe(`github.repository == '${FIRST_PARTY}'`)
+    expect(reusable[FROM_CHECKOUT].steps?.some((step) => step.uses === './')).toBe(true)
+  })
+
+  it('a job after it checks every output of the reusable workflow, by name', () => {
+    const [check] = Object.values(ci.jobs ?? {}).filter((job) => job.needs === callerName)
+    expect(check).toBeDefined()
+    const [step] = check.steps ?? []
+    const env = step.env ?? {}
+    for (const output of Object.keys(call.outputs)) {
+      const variable = Object.keys(env).find((name) => env[name] === `\${{ needs.${callerName}.outputs.${output} }}`)
+      expect([output, variable]).toEqual([output, expect.any(String)])
+      expect(step.run).toContain(`expect ${output} "$${variable}" `)
+    }
+    expect(step.run?.trim().endsWith('exit "$status"')).toBe(true)
   })
 })
 
@@ -345,11 +492,36 @@ describe("the project's workflows", () => {
 })
 
 describe('e2e.yml: each check can fail', () => {
+  const text = read('.github/workflows/e2e.yml')
   const workflow = load('.github/workflows/e2e.yml')
   const steps = stepsOf(workflow)
   const at = (id: string): number => steps.findIndex((step) => step.id === id)
   const next = (id: string): Step => steps[at(id) + 1]
   const env = (step: Step): string => JSON.stringify(step.env ?? {})
+  const actionRuns = steps.filter((step) => step.uses === './')
+
+  it('checks every run of the action in the step directly after it, with the reasoning written above that step', () => {
+    expect(actionRuns.length).toBeGreaterThanOrEqual(9)
+    const lines = text.split('\n')
+    for (const run of actionRuns) {
+      expect(run.id).toEqual(expect.any(String))
+      const check = next(run.id!)
+      expect([run.id, check.uses, typeof check.run]).toEqual([run.id, undefined, 'string'])
+      // What it checks is this run's: its outputs, or the cluster it just synced.
+      expect([run.id, env(check).includes(`steps.${run.id}.`) || (Boolean(run.with?.namespace) && check.run!.includes('kubectl'))]).toEqual([run.id, true])
+      const named = lines.flatMap((line, index) => (line === `      - name: ${check.name}` ? [index] : []))
+      expect([check.name, named.length]).toEqual([check.name, 1])
+      expect([check.name, lines[named[0] - 1].trim().startsWith('#')]).toEqual([check.name, true])
+    }
+  })
+
+  it('PROVENANCE is what the action records in a version it writes, for this run (src/history/provenance.ts)', () => {
+    const run = { serverUrl: 'https://github.example', owner: 'octo', repo: 'secrets', sha: 'f'.repeat(40), workflow: 'e2e', runId: 123, runAttempt: 2 }
+    const values: Record<string, string> = { repository: 'octo/secrets', sha: run.sha, workflow: run.workflow, run_id: '123', run_attempt: '2', server_url: run.serverUrl }
+    const evaluated = String(workflow.env?.PROVENANCE).replace(/\$\{\{ github\.(\w+) \}\}/g, (_, name: string) => values[name])
+    expect(evaluated).toBe(describeVersion({ kind: 'workflow', run }))
+    expect(describeVersion({ kind: 'workflow', run }, { version: 2, asOf: Date.UTC(2026, 10, 30, 12) })).toMatch(/^restored from version 2 \(as of [^)]+\); zerotouch-secrets: /)
+  })
 
   it('the node24 releases of kind-action and setup-helm (runs.using checked at the tag, see RELEASING.md)', () => {
     const verifiedNode24: Record<string, string> = {
@@ -372,10 +544,12 @@ describe('e2e.yml: each check can fail', () => {
     expect(check).toContain('before-second.json')
   })
 
-  it('asserts the parameter type SecureString', () => {
-    const script = steps.map((step) => step.run ?? '').join('\n')
-    expect(script).toContain('--query Parameter.Type')
-    expect(script).toMatch(/= SecureString \]/)
+  it('asserts the parameter type SecureString, every version after the second release, and the run recorded in the version written', () => {
+    const check = steps[at('second') + 2].run ?? ''
+    expect(check).toContain('--query Parameter.Type')
+    expect(check).toMatch(/= SecureString \]/)
+    expect(check).toContain(`[ "$versions" = '2 1 2 1' ]`)
+    expect(check).toContain('[ "$description" = "$PROVENANCE" ]')
   })
 
   it('the dry run: state recorded right before it, compared right after, synced output []', () => {
@@ -416,6 +590,12 @@ describe('e2e.yml: each check can fail', () => {
     expect(env(check)).toContain('steps.restart.outputs.restarted')
   })
 
+  it('restart: the rollout is slow (minReadySeconds, maxUnavailable 0), so old pods still run if the action returns early', () => {
+    const manifest = steps[at('restart') - 1].run ?? ''
+    expect(Number(/minReadySeconds: (\d+)/.exec(manifest)?.[1])).toBeGreaterThanOrEqual(10)
+    expect(manifest).toContain('maxUnavailable: 0')
+  })
+
   it('the gate: a delayed background apply before the action, the new key checked in the step directly after', () => {
     const gate = steps[at('gate')]
     expect(gate.with?.definitions).toBe('e2e-gate')
@@ -429,14 +609,58 @@ describe('e2e.yml: each check can fail', () => {
   })
 })
 
+describe('e2e.yml: restore-to', () => {
+  const workflow = load('.github/workflows/e2e.yml')
+  const steps = stepsOf(workflow)
+  const at = (id: string): number => steps.findIndex((step) => step.id === id)
+  const point = steps.findIndex((step) => step.run?.includes('RESTORE_POINT='))
+  /** The env variable a release step gives DATABASE_URL, e.g. DATABASE_URL_V2. */
+  const databaseUrl = (step: Step): string | undefined => /DATABASE_URL: \$\{\{ toJSON\(env\.(\w+)\) \}\}/.exec(typeof step.with?.secrets === 'string' ? step.with.secrets : '')?.[1]
+  const writes = steps.filter((step) => step.uses === './' && !step.with?.['dry-run'] && step['continue-on-error'] !== true && databaseUrl(step))
+  const restore = steps[at('restore')]
+
+  it('records the point with whole seconds, with a pause on either side, between two releases', () => {
+    expect(point).toBeGreaterThan(0)
+    expect((steps[point].run ?? '').trim()).toMatch(/^sleep [1-9]\n[\s\S]*date -u \+%Y-%m-%dT%H:%M:%SZ[\s\S]*\nsleep [1-9]$/)
+    expect(writes.some((step) => steps.indexOf(step) < point)).toBe(true)
+    expect(at('sixth')).toBeGreaterThan(point)
+    expect(at('restore')).toBeGreaterThan(at('sixth'))
+  })
+
+  it('restores by that time, without secrets, with force-sync', () => {
+    expect(restore.uses).toBe('./')
+    expect(restore.with?.['restore-to']).toBe('${{ env.RESTORE_POINT }}')
+    expect(restore.with?.secrets).toBeUndefined()
+    expect(restore.with?.namespace).toBeTruthy()
+  })
+
+  it('the value to undo is confirmed in the Secret before; the value at the point, and its version, right after', () => {
+    const before = writes.filter((step) => steps.indexOf(step) < point).map(databaseUrl)
+    const after = databaseUrl(steps[at('sixth')])
+    expect(after).toBeDefined()
+    expect(before).not.toContain(after)
+    // SSM versions of database_url: one per change of value, then the sixth release's, then the restore's.
+    const version = before.filter((name, index) => name !== before[index - 1]).length
+    expect(steps[at('restore') - 1].run).toContain(`"$${after}"`)
+    expect(steps[at('restore') - 1].run).toContain(`[ "$version" = ${version + 1} ]`)
+    const check = steps[at('restore') + 1].run ?? ''
+    expect(check).toContain(`[ "$value" = "$${before.at(-1)}" ]`)
+    expect(check).toContain(`restored from version ${version} (as of `)
+    expect(check).toContain('$PROVENANCE')
+    expect(check).toContain(`= ${version + 2} ]`)
+    expect(check).toContain(`(.database_url | tostring) == "${version + 2}"`)
+  })
+})
+
 describe('the reusable workflow runs its own release (scripts/release-check.ts)', () => {
   const text = read(REUSABLE)
   const { version } = JSON.parse(read('package.json')) as { version: string }
   const sha = 'de0fac2e4500dabe0009e67214ff5f5447ce83dd'
 
-  it('uses the action once, at the version in package.json', () => {
+  it("uses the action once, at the version in package.json, in the callers' job", () => {
     expect(actionReferences(text).map(({ ref }) => ref)).toEqual([`v${version}`])
     expect(releaseProblems(text, version)).toEqual([])
+    expect((load(REUSABLE).jobs?.secrets.steps ?? []).map((step) => step.uses)).toContain(`${FIRST_PARTY}@v${version}`)
   })
 
   it('refuses a moving tag, another version, and a SHA without the version comment', () => {

@@ -120,4 +120,20 @@ describe('loadConfig', () => {
     expect(loaded?.aws).toBeUndefined()
     expect(load({ environment: 'prod', service: 'svc', namespace: 'apps' }).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
   })
+
+  it('reads restore-to, which needs a region and no secrets', () => {
+    const restore = { environment: 'prod', service: 'svc', 'restore-to': 'run:4242' }
+    const { loaded } = load(restore, { AWS_REGION: 'eu-west-1' })
+    expect(loaded).toMatchObject({ restore: { kind: 'run', runId: '4242' }, secrets: [], aws: { region: 'eu-west-1' } })
+    expect(load({ ...restore, 'restore-to': '2026-11-30T12:00:00Z' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore).toEqual({ kind: 'time', at: Date.UTC(2026, 10, 30, 12) })
+    expect(load({ ...restore, secrets: '{"github_token": "ghs_x"}' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore).toEqual({ kind: 'run', runId: '4242' })
+    expect(load(restore).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
+    expect(load({ environment: 'prod', service: 'svc', secrets: '{"A": "x"}', 'aws-region': 'eu-west-1' }).loaded?.restore).toBeUndefined()
+  })
+
+  it('refuses restore-to together with secrets, and a malformed one, naming the input', () => {
+    const refused = load({ ...BASE, secrets: '{"DATABASE_URL": "postgres://x"}', 'restore-to': '2026-11-30T12:00:00Z' })
+    expect(refused.error?.problems).toEqual(['restore-to: is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty'])
+    expect(load({ ...BASE, 'restore-to': '30/11/2026' }).error?.problems).toEqual(['restore-to: "30/11/2026" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>'])
+  })
 })

@@ -11,9 +11,9 @@ const ROOT = resolve(process.cwd(), 'src')
 
 const LAYERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['ground', /^(errors|time|network|json)\.ts$/],
-  ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|secrets|workloads)\//],
+  ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|history|secrets|workloads)\//],
   ['adapter', /^(ssm|k8s)\/|^definitions\/render\.ts$/],
-  ['phase', /^(preflight|definitions|push|gate|sync|rollout)\//],
+  ['phase', /^(preflight|definitions|push|restore|gate|sync|rollout)\//],
   ['report', /^report\//],
   ['configuration', /^inputs\//],
   ['entry', /^(main|index)\.ts$/]

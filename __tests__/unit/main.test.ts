@@ -13,7 +13,10 @@ import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { workflowRun } from '../../__fixtures__/writer.js'
 import { findLeaks } from '../../testing/leaks.ts'
+import { hostname } from 'node:os'
+import { describeVersion } from '../../src/history/provenance.js'
 import type { ExternalSecret } from '../../src/eso/model.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { kubeconfigCredentials } from '../../src/k8s/kubeconfig.js'
@@ -23,6 +26,8 @@ import type { AwsStoreOptions } from '../../src/ssm/aws-store.js'
 import type { Workload } from '../../src/workloads/model.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
+// @actions/github's context, as the runner's environment makes it (the main loads it only when it writes).
+jest.unstable_mockModule('@actions/github', () => ({ context: { ...workflowRun, repo: { owner: workflowRun.owner, repo: workflowRun.repo } } }))
 const { run } = await import('../../src/main.js')
 // The main imports the cluster's modules lazily; loaded once here, so that the imports inside a
 // run settle at once and the virtual clock never sees the run waiting on module loading.
@@ -50,7 +55,9 @@ const PUSH = { environment: 'prod', service: 'payments', secrets: JSON.stringify
 const SYNC = { ...PUSH, namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }
 const OWN = { tags: { 'managed-by': 'zerotouch-secrets' } }
 /** The outputs of a run that did nothing. */
-const NOTHING = { created: '[]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'false', synced: '[]', restarted: '[]' }
+const NOTHING = { created: '[]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'false', synced: '[]', restarted: '[]', versions: '{}' }
+/** Each key at version 1: the versions output after a first run. */
+const FIRST_VERSIONS = JSON.stringify({ database_url: 1, stripe_api_key: 1, tls_key: 1, webhook_secret: 1 })
 const PUSH_HEADING = `<h3>Secrets pushed to ${PATH}</h3>`
 const SYNC_HEADING = '<h3>ExternalSecrets force-synced (external-secrets.io/v1)</h3>'
 /** Seconds the simulated operator takes to sync an annotated ExternalSecret. */
@@ -166,14 +173,19 @@ describe('run(): push only', () => {
     for (const [name, value] of Object.entries({ ...SECRETS, ...changed })) if (name !== 'github_token') store.seed(`${PATH}/${name.toLowerCase()}`, value, OWN)
   }
   const CASES: Array<{ what: string; seed?: () => void; inputs?: Record<string, string>; outputs: Partial<typeof NOTHING>; puts: number; deletes?: number; heading?: string }> = [
-    { what: 'a first run creates every key', outputs: { created: write(KEYS), changed: 'true' }, puts: 4 },
+    { what: 'a first run creates every key', outputs: { created: write(KEYS), changed: 'true', versions: FIRST_VERSIONS }, puts: 4 },
     {
       what: 'a re-run writes only the key whose value changed',
       seed: () => seedAll({ STRIPE_API_KEY: 'sk_live_before_rotation' }),
-      outputs: { updated: write(['stripe_api_key']), unchanged: write(['database_url', 'tls_key', 'webhook_secret']), changed: 'true' },
+      outputs: {
+        updated: write(['stripe_api_key']),
+        unchanged: write(['database_url', 'tls_key', 'webhook_secret']),
+        changed: 'true',
+        versions: JSON.stringify({ database_url: 1, stripe_api_key: 2, tls_key: 1, webhook_secret: 1 })
+      },
       puts: 1
     },
-    { what: 'an unchanged re-run writes nothing', seed: () => seedAll(), outputs: { unchanged: write(KEYS) }, puts: 0 },
+    { what: 'an unchanged re-run writes nothing', seed: () => seedAll(), outputs: { unchanged: write(KEYS), versions: FIRST_VERSIONS }, puts: 0 },
     {
       what: 'prune deletes its own parameter that no secret names any more',
       seed: () => {
@@ -181,7 +193,7 @@ describe('run(): push only', () => {
         store.seed(`${PATH}/retired_key`, 'retired-value', OWN)
       },
       inputs: { prune: 'true' },
-      outputs: { unchanged: write(KEYS), deleted: write(['retired_key']), changed: 'true' },
+      outputs: { unchanged: write(KEYS), deleted: write(['retired_key']), changed: 'true', versions: FIRST_VERSIONS },
       puts: 0,
       deletes: 1
     },
@@ -217,7 +229,7 @@ describe('run(): push then sync', () => {
   it('annotates the selected ExternalSecrets, waits for their fresh syncs, and lists them in synced and the summary', async () => {
     await runAction(SYNC)
     expect(core.failures()).toEqual([])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]' })
+    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]', versions: FIRST_VERSIONS })
     expect(patched().sort()).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
     expect(kubesMade).toEqual([expect.objectContaining({ kubeconfig: KUBECONFIG.trim(), context: '' })])
     expect(kube.get('payments-prod', 'unmanaged')?.metadata.annotations).toBeUndefined()
@@ -237,7 +249,7 @@ describe('run(): push then sync', () => {
     for (const key of KEYS) store.seed(`${PATH}/${key}`, `old-${key}`, OWN)
     await runAction({ ...SYNC, 'dry-run': 'true' })
     expect(core.failures()).toEqual([])
-    expectOutputs({ ...NOTHING, updated: JSON.stringify(KEYS), changed: 'true' })
+    expectOutputs({ ...NOTHING, updated: JSON.stringify(KEYS), changed: 'true', versions: FIRST_VERSIONS })
     expect([store.count('putParameter'), patched().length]).toEqual([0, 0])
     expect(summaryText()).toContain(`<h3>Secrets plan for ${PATH} (dry run)</h3>`)
     expect(summaryText()).toContain('<tr><td>payments-prod/payments-db</td><td>would annotate</td><td></td></tr>')
@@ -317,7 +329,13 @@ describe('run(): a failed push', () => {
     expect(failure).toContain('The sync phase did not run')
     expect(kube.calls.map(({ verb }) => verb)).not.toContain('list-events')
     expect(patched()).toEqual([])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(['database_url', 'tls_key', 'webhook_secret']), changed: 'true', synced: '[]' })
+    expectOutputs({
+      ...NOTHING,
+      created: JSON.stringify(['database_url', 'tls_key', 'webhook_secret']),
+      changed: 'true',
+      synced: '[]',
+      versions: JSON.stringify({ database_url: 1, tls_key: 1, webhook_secret: 1 })
+    })
     expect(core.summary.write).toHaveBeenCalledTimes(1)
     expect(summaryText()).toContain(PUSH_HEADING)
     expect(summaryText()).toMatch(/<tr><td>stripe_api_key<\/td><td>[^<]+<\/td><td>failed: /)
@@ -444,7 +462,7 @@ describe('run(): the job summary', () => {
     await runAction(PUSH, { env })
     expect(core.summary.write).toHaveBeenCalledTimes(writes)
     expect(core.failures()).toEqual([])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true' })
+    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', versions: FIRST_VERSIONS })
   })
 
   it('that cannot be written is a warning with its reason redacted, not a failure or a crash', async () => {
@@ -452,7 +470,7 @@ describe('run(): the job summary', () => {
     await expect(runAction(SYNC)).resolves.toBeUndefined()
     expect(core.failures()).toEqual([])
     expect(core.warnings()).toEqual(['The job summary could not be written: ENOSPC: no space left on device, write (***)'])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]' })
+    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]', versions: FIRST_VERSIONS })
     expectNoLeaks()
   })
 })
@@ -510,7 +528,8 @@ describe('run(): the workloads reading a changed Secret', () => {
       created: JSON.stringify(KEYS),
       changed: 'true',
       synced: '["payments-prod/payments-db","payments-prod/payments-provider"]',
-      restarted: '["payments-prod/Deployment/payments-api"]'
+      restarted: '["payments-prod/Deployment/payments-api"]',
+      versions: FIRST_VERSIONS
     })
     expect(clock.now()).toBe(OPERATOR_DELAY_MS + ROLLOUT_MS)
     expect(summaryText()).toContain('<tr><td>payments-prod/Deployment/payments-api</td><td>payments-provider</td><td>restarted, rolled out</td><td>3.0 s</td></tr>')
@@ -569,5 +588,107 @@ describe('run(): the workloads reading a changed Secret', () => {
     expect(failureCode()).toBe('ZT100')
     expect(core.failures()[0]).toMatch(message)
     expect(store.calls).toEqual([])
+  })
+})
+
+describe('run(): provenance', () => {
+  const descriptions = () => KEYS.map((key) => store.history(`${PATH}/${key}`).at(-1)?.description)
+
+  it("describes every version written in a workflow run with the run, from @actions/github's context", async () => {
+    await runAction(PUSH, { env: { ...ENV, GITHUB_REPOSITORY: 'octo/payments', GITHUB_RUN_ID: '4242' } })
+    expect(core.failures()).toEqual([])
+    expect(new Set(descriptions())).toEqual(new Set([describeVersion({ kind: 'workflow', run: workflowRun })]))
+    expect(descriptions()[0]).toContain('https://github.example.com/octo/payments/actions/runs/4242/attempts/2')
+  })
+
+  it('says a run outside a workflow run is local, naming the host', async () => {
+    await runAction(PUSH)
+    expect(new Set(descriptions())).toEqual(new Set([`zerotouch-secrets: local run on ${hostname()}`]))
+  })
+})
+
+describe('run(): restore-to', () => {
+  const NOW = Date.UTC(2026, 10, 30, 13)
+  const MINUTE = 60_000
+  const RESTORE = { environment: 'prod', service: 'payments', namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }
+  const HISTORY_VALUES = { one: 'postgres://payments:first-pass@db/payments', two: 'postgres://payments:second-pass@db/payments', key: 'sk_live_kept_0123' }
+  const by = (runId: number) => describeVersion({ kind: 'workflow', run: { ...workflowRun, runId } })
+
+  beforeEach(() => {
+    clock = virtualClock(NOW)
+    operator()
+    store.now = () => clock.now()
+    store.seedHistory(
+      `${PATH}/database_url`,
+      [
+        { value: HISTORY_VALUES.one, modifiedAt: NOW - 30 * MINUTE, description: by(1) },
+        { value: HISTORY_VALUES.two, modifiedAt: NOW - 10 * MINUTE, description: by(2) }
+      ],
+      OWN
+    )
+    store.seedHistory(`${PATH}/stripe_api_key`, [{ value: HISTORY_VALUES.key, modifiedAt: NOW - 30 * MINUTE, description: by(1) }], OWN)
+    store.seedHistory(`${PATH}/webhook_secret`, [{ value: 'whsec_added_later', modifiedAt: NOW - 10 * MINUTE, description: by(2) }], OWN)
+  })
+
+  it('puts the values of the time back as new versions, syncs the cluster, and reports each key', async () => {
+    await runAction({ ...RESTORE, 'restore-to': '2026-11-30T12:40:00Z' })
+    expect(core.failures()).toEqual([])
+    expectOutputs({
+      ...NOTHING,
+      updated: '["database_url"]',
+      unchanged: '["stripe_api_key"]',
+      changed: 'true',
+      synced: '["payments-prod/payments-db","payments-prod/payments-provider"]',
+      versions: JSON.stringify({ database_url: 3, stripe_api_key: 1 })
+    })
+    expect(store.history(`${PATH}/database_url`).at(-1)).toMatchObject({
+      version: 3,
+      value: HISTORY_VALUES.one,
+      description: `restored from version 1 (as of 2026-11-30T12:40:00.000Z); zerotouch-secrets: local run on ${hostname()}`
+    })
+    expect(store.parameters.has(`${PATH}/webhook_secret`)).toBe(true)
+    expect(core.infoLines()).toContain(`Restoring 3 parameters under ${PATH}/ to 2026-11-30T12:40:00.000Z`)
+    expect(core.infoLines()).toContain(`kept         ${PATH}/webhook_secret (created after the point; prune: true deletes it)`)
+    const summary = summaryText()
+    expect(summary).toContain(`<h3>Secrets restored under ${PATH}</h3>`)
+    expect(summary).toContain(`<tr><td>database_url</td><td>${PATH}/database_url</td><td>restored from version 1 to new version 3</td></tr>`)
+    expect(summary).toContain(`<tr><td>stripe_api_key</td><td>${PATH}/stripe_api_key</td><td>unchanged: version 1 holds the value of version 1</td></tr>`)
+    expect(patched().sort()).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+    expect(core.secrets()).toEqual(expect.arrayContaining(Object.values(HISTORY_VALUES)))
+    expectNoLeaks([...Object.values(HISTORY_VALUES), KUBE_TOKEN])
+  })
+
+  it('run:<id> restores the state right after that run; with prune, deletes what the run had not written yet', async () => {
+    await runAction({ environment: 'prod', service: 'payments', 'restore-to': 'run:1', prune: 'true' })
+    expect(core.failures()).toEqual([])
+    expect(core.outputs()).toMatchObject({ updated: '["database_url"]', unchanged: '["stripe_api_key"]', deleted: '["webhook_secret"]', changed: 'true' })
+    expect(store.parameters.has(`${PATH}/webhook_secret`)).toBe(false)
+  })
+
+  it('dry run: reports the plan and writes and annotates nothing', async () => {
+    await runAction({ ...RESTORE, 'restore-to': '2026-11-30T12:40:00Z', 'dry-run': 'true' })
+    expect(core.failures()).toEqual([])
+    expect(core.outputs()).toMatchObject({ updated: '["database_url"]', versions: JSON.stringify({ database_url: 2, stripe_api_key: 1 }) })
+    expect([store.count('putParameter'), store.count('deleteParameters'), patched().length]).toEqual([0, 0, 0])
+    expect(summaryText()).toContain(`<tr><td>database_url</td><td>${PATH}/database_url</td><td>would restore version 1 (now version 2)</td></tr>`)
+  })
+
+  it.each([
+    ['together with secrets', { secrets: JSON.stringify({ DATABASE_URL: 'postgres://x' }) }, /restore-to: is refused together with secrets/],
+    ['malformed', {}, /restore-to: "yesterday" is neither an ISO-8601 UTC time/]
+  ])('refused %s (ZT100), with no request to SSM or the cluster', async (_what, inputs, message) => {
+    await runAction({ ...RESTORE, 'restore-to': 'yesterday', ...inputs, ...('secrets' in inputs ? { 'restore-to': '2026-11-30T12:40:00Z' } : {}) })
+    expect(failureCode()).toBe('ZT100')
+    expect(core.failures()[0]).toMatch(message)
+    expect([store.calls, kube.calls]).toEqual([[], []])
+    expectOutputs(NOTHING)
+  })
+
+  it('refuses an unknown run id (ZT122) before anything is written', async () => {
+    await runAction({ ...RESTORE, 'restore-to': 'run:77' })
+    expect(failureCode()).toBe('ZT122')
+    expect(core.failures()[0]).toMatch(/was written by run 77/)
+    expect([store.count('putParameter'), patched().length]).toEqual([0, 0])
+    expectOutputs(NOTHING)
   })
 })

@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { localWriter } from '../../__fixtures__/writer.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
 import { pushSecrets } from '../../src/push/push.js'
 import { createRedactor } from '../../src/secrets/redact.js'
@@ -127,7 +128,10 @@ describe('the push under a write quota, on simulated time', () => {
     const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), random: () => 0.5 }
     const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
-      pushSecrets({ secrets, target: serviceTarget('/zerotouch', 'prod', 'svc'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false }, { store: slow, redact: createRedactor([]), retry })
+      pushSecrets(
+        { secrets, target: serviceTarget('/zerotouch', 'prod', 'svc'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false },
+        { store: slow, redact: createRedactor([]), retry, writer: localWriter }
+      )
     )
     // The least time: every key after the burst waits for a token; 4 writers, each call takes latencyMs.
     const floorMs = Math.max(((keys - burst) / rate) * 1000, Math.ceil(keys / 4) * latencyMs)

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
+import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
 import { pushSecrets, type WriteSettings } from '../../src/push/push.js'
 import { pushFailure } from '../../src/report/push-report.js'
@@ -39,7 +40,7 @@ beforeEach(() => {
 function push(input: Secret[], { dryRun = false, ...write }: Partial<WriteSettings> & { dryRun?: boolean } = {}) {
   const redact = createRedactor(input.map(({ value }) => value))
   const target = serviceTarget('/zerotouch', 'prod', 'payments')
-  return pushSecrets({ secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun }, { store, redact, retry: instantRetry() })
+  return pushSecrets({ secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun }, { store, redact, retry: instantRetry(), writer: localWriter })
 }
 
 async function expectNothingWritten(promise: Promise<unknown>, message: RegExp) {
@@ -218,5 +219,41 @@ describe('pushSecrets', () => {
     const report = await push(secrets(2))
     expect(report.outcomes.map(({ result }) => result)).toEqual(['failed', 'created'])
     expect(pushFailure(report)).toMatch(/key_0: still throttled by AWS after retrying/)
+  })
+})
+
+describe('provenance', () => {
+  it('describes every version it writes with the writer, and asks who writes only when something is written', async () => {
+    let asked = 0
+    const writer = () => {
+      asked += 1
+      return localWriter()
+    }
+    const run = (input: Secret[], dryRun = false) =>
+      pushSecrets(
+        { secrets: input, target: serviceTarget('/zerotouch', 'prod', 'payments'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun },
+        { store, redact: createRedactor([]), retry: instantRetry(), writer }
+      )
+    await run(secrets(2))
+    expect(asked).toBe(1)
+    expect(store.history(`${PATH}/key_0`).map(({ description }) => description)).toEqual(['zerotouch-secrets: local run on test-host'])
+    await run(secrets(2))
+    await run(
+      secrets(2, () => 'other'),
+      true
+    )
+    expect(asked).toBe(1)
+    expect(store.history(`${PATH}/key_1`)).toHaveLength(1)
+  })
+
+  it('describes a restored version with the version it copies and the point', async () => {
+    store.seed(`${PATH}/key_0`, 'now', { tags: MANAGED })
+    const restored = { source: 'version 1', key: 'key_0', value: 'then', restoredFrom: { version: 1, asOf: Date.UTC(2026, 10, 30, 12) } }
+    const report = await pushSecrets(
+      { secrets: [restored], target: serviceTarget('/zerotouch', 'prod', 'payments'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false },
+      { store, redact: createRedactor([]), retry: instantRetry(), writer: localWriter }
+    )
+    expect(report.outcomes).toEqual([{ key: 'key_0', name: `${PATH}/key_0`, source: 'version 1', result: 'updated', version: 2, restoredFrom: restored.restoredFrom }])
+    expect(store.history(`${PATH}/key_0`).at(-1)?.description).toBe('restored from version 1 (as of 2026-11-30T12:00:00.000Z); zerotouch-secrets: local run on test-host')
   })
 })

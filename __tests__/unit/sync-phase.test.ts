@@ -45,6 +45,7 @@ function fakeStore(names: string[]): ParameterStore & { calls: Array<{ names: st
       })
     },
     listNames: fail,
+    getHistoryPage: fail,
     getTags: fail,
     putParameter: fail,
     addTags: fail,

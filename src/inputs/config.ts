@@ -1,5 +1,6 @@
 import { ProblemCollector, valueOf, InputProblem, type Checked } from '../errors.js'
 import type { DefinitionsSettings } from '../definitions/phase.js'
+import type { RestorePoint } from '../history/select.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import { parseLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import type { PushConfig, WriteSettings } from '../push/push.js'
@@ -10,7 +11,21 @@ import type { AwsStoreOptions } from '../ssm/aws-store.js'
 import { serviceTarget } from '../ssm/rules.js'
 import type { RolloutSettings } from '../rollout/rollout.js'
 import type { SyncSettings } from '../sync/sync.js'
-import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parseQualifiedName, parsePathPrefix, parsePathSegment, parseRegion, parseRestartPolicy, parseTags, parseTier } from './parsers.js'
+import {
+  parseBoolean,
+  parseDuration,
+  parseEndpoint,
+  parseList,
+  parseNamespace,
+  parseQualifiedName,
+  parsePathPrefix,
+  parsePathSegment,
+  parseRegion,
+  parseRestartPolicy,
+  parseRestorePoint,
+  parseTags,
+  parseTier
+} from './parsers.js'
 
 /** Each input's default, used when the input is absent or empty (the runner may not fill them in). */
 export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
@@ -40,7 +55,8 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'definitions-base': '',
   'wait-for-definitions': 'true',
   restart: 'none',
-  'rollout-timeout': '10m'
+  'rollout-timeout': '10m',
+  'restore-to': ''
 }
 
 /**
@@ -48,6 +64,8 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
  * slice it needs (PushConfig, DefinitionsConfig, SyncConfig are parts of this one type).
  */
 export interface Config extends PushConfig {
+  /** Set: the run restores the service's parameters to this point instead of pushing secrets. */
+  readonly restore?: RestorePoint
   /** Absent when no phase needs SSM (no secrets, no definitions, no reference check). */
   readonly aws?: AwsStoreOptions
   readonly selector: LabelSelector
@@ -93,8 +111,10 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
   if (restart.ok && restart.value === 'changed' && sync.wait.ok && !sync.wait.value) {
     problems.add('restart', 'changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true')
   }
+  const restore = read('restore-to') ? problems.check(() => parseRestorePoint('restore-to', read('restore-to'))) : undefined
+  if (restore && pushing) problems.add('restore-to', 'is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty')
   const checkingReferences = namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
-  const region = pushing || definitions || checkingReferences ? problems.check(() => parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')) : undefined
+  const region = pushing || restore || definitions || checkingReferences ? problems.check(() => parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')) : undefined
   const endpoint = problems.check(() => parseEndpoint('ssm-endpoint', read('ssm-endpoint')))
   const selection: SelectionRules = { include: parseList(read('include')), exclude: parseList(read('exclude')), stripPrefix: read('strip-prefix') }
   const tier = write.tier.ok ? write.tier.value : 'Intelligent-Tiering' // the largest limit: an invalid tier is reported already
@@ -107,6 +127,7 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
     secrets: secrets ? valueOf(secrets) : [],
     write: { tier: valueOf(write.tier), kmsKeyId: read('kms-key-id') || undefined, tags: valueOf(write.tags), prune: valueOf(write.prune) },
     dryRun: valueOf(dryRun),
+    restore: restore && valueOf(restore),
     aws: region ? { region: valueOf(region), endpoint: valueOf(endpoint) } : undefined,
     selector: valueOf(selector),
     definitions: definitions && { ...definitions, waitUntilApplied: valueOf(waitForDefinitions) },

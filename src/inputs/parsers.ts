@@ -1,5 +1,6 @@
 import ms from 'ms'
 import { InputProblem } from '../errors.js'
+import type { RestorePoint } from '../history/select.js'
 import { QUALIFIED_NAME } from '../k8s/label-selector.js'
 import { MANAGED_BY_TAG, MAX_LEVELS, MAX_USER_TAGS, TIERS, type Tier } from '../ssm/rules.js'
 import { RESTART_POLICIES, type RestartPolicy } from '../workloads/model.js'
@@ -154,4 +155,21 @@ const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 export function parseNamespace(input: string, raw: string): string {
   if (!NAMESPACE.test(raw)) throw new InputProblem(input, `"${raw}" is not a valid namespace name (lower-case letters, digits and "-", at most 63)`)
   return raw
+}
+
+/** `2026-11-30T12:00:00Z`, seconds and fractions optional: UTC only, so that a point means the same everywhere. */
+const UTC_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?Z$/
+const RUN_POINT = /^run:0*(\d{1,20})$/
+
+/** A restore point: an ISO-8601 UTC time, or `run:<run id>`. */
+export function parseRestorePoint(input: string, raw: string): RestorePoint {
+  const value = raw.trim()
+  const run = RUN_POINT.exec(value)
+  if (run) return { kind: 'run', runId: run[1] }
+  const time = UTC_TIME.exec(value)
+  if (!time) throw new InputProblem(input, `"${value}" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>`)
+  const at = Date.parse(value)
+  // Date.parse rolls 2026-02-30 over into March; a time that does not exist is a typo.
+  if (Number.isNaN(at) || new Date(at).toISOString().slice(0, 19) !== `${time[1]}${time[2] ?? ':00'}`) throw new InputProblem(input, `"${value}" is not a time that exists`)
+  return { kind: 'time', at }
 }

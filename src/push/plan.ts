@@ -1,22 +1,25 @@
+import type { RestoredVersion } from '../history/provenance.js'
 import type { Secret } from '../secrets/keys.js'
 import { MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, tierLimit, type Tier } from '../ssm/rules.js'
 import type { StoredParameter } from '../ssm/store.js'
 
 export type KeyAction = 'create' | 'update' | 'unchanged'
 
+/** A value to hold: a secret from the inputs, or a version a restore writes back. */
+export interface DesiredSecret extends Secret {
+  readonly restoredFrom?: RestoredVersion
+}
+
 /** What the push will do with one secret. */
-export interface KeyPlan {
-  readonly key: string
-  readonly source: string
+export interface KeyPlan extends DesiredSecret {
   readonly name: string
-  readonly value: string
   readonly action: KeyAction
   /** The version in SSM now, when the parameter exists. */
   readonly currentVersion?: number
 }
 
 /** Compares the secrets with what SSM holds. Pure: the reads happen before. */
-export function diffSecrets(secrets: readonly Secret[], path: string, current: readonly StoredParameter[], tier: Tier): { plans: KeyPlan[]; problems: string[] } {
+export function diffSecrets(secrets: readonly DesiredSecret[], path: string, current: readonly StoredParameter[], tier: Tier): { plans: KeyPlan[]; problems: string[] } {
   const byName = new Map(current.map((parameter) => [parameter.name, parameter]))
   const problems: string[] = []
   const plans = secrets.map((secret): KeyPlan => {
@@ -67,8 +70,4 @@ export function missingTags(desired: Readonly<Record<string, string>>, current: 
  */
 export function pruneCandidates(listed: readonly string[], keep: ReadonlySet<string>): string[] {
   return listed.filter((name) => !keep.has(name))
-}
-
-export function isManaged(tags: Readonly<Record<string, string>>): boolean {
-  return tags[MANAGED_BY_TAG] === MANAGED_BY_VALUE
 }

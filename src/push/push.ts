@@ -1,14 +1,14 @@
 import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
-import type { Secret } from '../secrets/keys.js'
+import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readParameters } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { isManaged, keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import { inBatches, type ParameterStore, type StoredParameter } from '../ssm/store.js'
-import { desiredTags, diffSecrets, isManaged, missingTags, ownershipProblem, pruneCandidates, type KeyPlan } from './plan.js'
+import { desiredTags, diffSecrets, missingTags, ownershipProblem, pruneCandidates, type DesiredSecret, type KeyPlan } from './plan.js'
 
 /** How the push writes: the tier and key of new versions, the user's tags, and whether it prunes. */
 export interface WriteSettings {
@@ -21,8 +21,8 @@ export interface WriteSettings {
 /** The push phase's slice of the configuration. */
 export interface PushConfig {
   readonly target: ServiceTarget
-  /** The secrets to push; empty when the push phase is skipped. */
-  readonly secrets: readonly Secret[]
+  /** The secrets to push (or the versions a restore writes back); empty when the push phase is skipped. */
+  readonly secrets: readonly DesiredSecret[]
   readonly write: WriteSettings
   readonly dryRun: boolean
 }
@@ -30,6 +30,8 @@ export interface PushConfig {
 export interface PushDependencies {
   readonly store: ParameterStore
   readonly redact: Redactor
+  /** Who is writing, for each new version's description; asked once, and only when something is written. */
+  readonly writer: () => Promise<Writer>
   readonly retry?: RetryPolicy
 }
 
@@ -44,6 +46,8 @@ export interface KeyOutcome {
   readonly version?: number
   /** Why it failed, for `failed`. */
   readonly reason?: string
+  /** For a restore: the version whose value the key holds again (or would, in a dry run). */
+  readonly restoredFrom?: RestoredVersion
 }
 
 export interface PushReport {
@@ -74,8 +78,15 @@ export async function pushSecrets(config: PushConfig, deps: PushDependencies): P
     return { dryRun: true, outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)], notOwned }
   }
   const tags = desiredTags(config.write.tags)
+  const writer = plans.some(({ action }) => action !== 'unchanged') ? await deps.writer() : undefined
   const writes = pLimit(WRITE_CONCURRENCY)
-  const outcomes = await Promise.all(plans.map((plan) => (plan.action === 'unchanged' ? Promise.resolve(plannedOutcome(plan)) : writes(() => calls.write(plan, tags, tagsByName.get(plan.name))))))
+  const outcomes = await Promise.all(
+    plans.map((plan) =>
+      writer && plan.action !== 'unchanged'
+        ? writes(() => calls.write({ ...plan, description: describeVersion(writer, plan.restoredFrom) }, tags, tagsByName.get(plan.name)))
+        : Promise.resolve(plannedOutcome(plan))
+    )
+  )
   outcomes.push(...(await calls.delete(doomed)))
   return { dryRun: false, outcomes, notOwned }
 }
@@ -106,9 +117,14 @@ function plannedOutcome(plan: KeyPlan): KeyOutcome {
   return { ...identity(plan), result, version: plan.currentVersion }
 }
 
+/** A planned write with the description its new version carries. */
+interface WritePlan extends KeyPlan {
+  readonly description: string
+}
+
 /** What names a key in an outcome. */
-function identity({ key, name, source }: KeyPlan): Pick<KeyOutcome, 'key' | 'name' | 'source'> {
-  return { key, name, source }
+function identity({ key, name, source, restoredFrom }: KeyPlan): Pick<KeyOutcome, 'key' | 'name' | 'source' | 'restoredFrom'> {
+  return { key, name, source, restoredFrom }
 }
 
 function deletedOutcome(name: string): KeyOutcome {
@@ -152,7 +168,7 @@ class SsmCalls {
   }
 
   /** Writes one key; a failure becomes a `failed` outcome naming the reason, never an exception. */
-  async write(plan: KeyPlan, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
+  async write(plan: WritePlan, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
     try {
       if (plan.action === 'create') {
         const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags })
@@ -166,7 +182,7 @@ class SsmCalls {
   }
 
   /** Writes a new version, then adds whatever tags it lacks (adopting an untagged parameter). */
-  private async overwrite(plan: KeyPlan, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
+  private async overwrite(plan: WritePlan, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
     const version = await this.putUnlessAlreadyThere(plan, { overwrite: true })
     try {
       await this.tagIfNeeded(plan.name, tags, currentTags)
@@ -180,7 +196,7 @@ class SsmCalls {
    * A parameter appeared between the plan and the create: another run of the action, most likely.
    * Plan that one key again: equal is done, another owner is refused, else overwrite it.
    */
-  private async writeOverExisting(plan: KeyPlan, tags: Record<string, string>): Promise<KeyOutcome> {
+  private async writeOverExisting(plan: WritePlan, tags: Record<string, string>): Promise<KeyOutcome> {
     const [current] = await this.read([plan.name])
     if (current?.value === plan.value) return { ...identity(plan), result: 'unchanged', version: current.version }
     const currentTags = (await this.tags([plan.name])).get(plan.name) ?? {}
@@ -193,9 +209,9 @@ class SsmCalls {
    * PutParameter under the retry policy. After an ambiguous failure (5xx, connection reset) the
    * write may have landed: read first, so a retry never stacks a duplicate version.
    */
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: true }): Promise<number>
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: false; tags: Record<string, string> }): Promise<number | 'exists'>
-  private async putUnlessAlreadyThere(plan: KeyPlan, mode: { overwrite: boolean; tags?: Record<string, string> }): Promise<number | 'exists'> {
+  private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: true }): Promise<number>
+  private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: false; tags: Record<string, string> }): Promise<number | 'exists'>
+  private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: boolean; tags?: Record<string, string> }): Promise<number | 'exists'> {
     try {
       return await withRetry(
         async (attempt) => {
@@ -203,7 +219,7 @@ class SsmCalls {
             const { found } = await this.store.getParameters([plan.name], true)
             if (found[0]?.value === plan.value) return found[0].version
           }
-          return this.store.putParameter({ name: plan.name, value: plan.value, tier: this.settings.tier, kmsKeyId: this.settings.kmsKeyId, ...mode })
+          return this.store.putParameter({ name: plan.name, value: plan.value, tier: this.settings.tier, kmsKeyId: this.settings.kmsKeyId, description: plan.description, ...mode })
         },
         this.policy,
         this.puts

@@ -39,8 +39,15 @@ export function pushOutputs(report: PushReport): Record<string, string> {
     updated: JSON.stringify(updated),
     unchanged: JSON.stringify(unchanged),
     deleted: JSON.stringify(deleted),
-    changed: String(created.length + updated.length + deleted.length > 0)
+    changed: String(created.length + updated.length + deleted.length > 0),
+    versions: JSON.stringify(versionsAfter(report))
   }
+}
+
+/** Each key the run holds and its version after the run (in a dry run: the current one), known from the reads and writes made. */
+function versionsAfter(report: PushReport): Record<string, number> {
+  const held = sorted(report.outcomes).filter(({ result }) => result === 'created' || result === 'updated' || result === 'unchanged')
+  return Object.fromEntries(held.flatMap(({ key, version }) => (version === undefined ? [] : [[key, version]])))
 }
 
 /** Rows for the job summary table, header first. */

@@ -1,5 +1,18 @@
-import { AddTagsToResourceCommand, DeleteParametersCommand, GetParametersByPathCommand, GetParametersCommand, ListTagsForResourceCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
+import {
+  AddTagsToResourceCommand,
+  DeleteParametersCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  GetParametersCommand,
+  ListTagsForResourceCommand,
+  PutParameterCommand,
+  SSMClient
+} from '@aws-sdk/client-ssm'
+import type { ParameterVersion } from '../history/select.js'
 import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
+
+/** GetParameterHistory's largest page. */
+const HISTORY_PAGE = 50
 
 export interface AwsStoreOptions {
   readonly region: string
@@ -31,6 +44,12 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       return names
     },
 
+    async getHistoryPage(name, nextToken) {
+      const out = await client.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE, NextToken: nextToken }))
+      const versions = (out.Parameters ?? []).map((p): ParameterVersion => ({ version: p.Version ?? 0, value: p.Value ?? '', modifiedAt: p.LastModifiedDate?.getTime() ?? 0, description: p.Description }))
+      return { versions, nextToken: out.NextToken }
+    },
+
     async getTags(name) {
       const out = await client.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
       return Object.fromEntries((out.TagList ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']))
@@ -45,6 +64,7 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
           Overwrite: write.overwrite,
           Tier: write.tier,
           KeyId: write.kmsKeyId,
+          Description: write.description,
           Tags: write.tags ? toTagList(write.tags) : undefined
         })
       )

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit'
+import type { ParameterHistory, ParameterVersion } from '../history/select.js'
 import { Pacer } from './pacer.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js'
 import { inBatches, type ParameterStore, type StoredParameter } from './store.js'
@@ -32,4 +33,16 @@ export async function readParameters(store: ParameterStore, names: readonly stri
  */
 export async function missingParameters(store: ParameterStore, names: readonly string[], retry?: RetryPolicy): Promise<Set<string>> {
   return new Set((await getInBatches(store, names, { decrypt: false, retry })).flatMap(({ missing }) => missing))
+}
+
+/** A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy. */
+export async function readHistory(store: ParameterStore, name: string, retry: RetryPolicy, pacer: Pacer): Promise<ParameterHistory> {
+  const versions: ParameterVersion[] = []
+  let nextToken: string | undefined
+  do {
+    const page = await withRetry(() => store.getHistoryPage(name, nextToken), retry, pacer)
+    versions.push(...page.versions)
+    nextToken = page.nextToken
+  } while (nextToken)
+  return { name, versions }
 }

@@ -20,6 +20,10 @@ export function tierLimit(tier: Tier): number {
 /** The tag that marks the action's own parameters: prune and overwrite touch no others. */
 export const MANAGED_BY_TAG = 'managed-by'
 export const MANAGED_BY_VALUE = 'zerotouch-secrets'
+export function isManaged(tags: Readonly<Record<string, string>>): boolean {
+  return tags[MANAGED_BY_TAG] === MANAGED_BY_VALUE
+}
+
 /** AWS allows 50 tags a parameter; the action adds managed-by. */
 export const MAX_USER_TAGS = 49
 

@@ -1,3 +1,4 @@
+import type { ParameterVersion } from '../history/select.js'
 import type { Tier } from './rules.js'
 
 /** A parameter as Parameter Store holds it. */
@@ -15,6 +16,8 @@ export interface ParameterWrite {
   readonly overwrite: boolean
   readonly tier: Tier
   readonly kmsKeyId?: string
+  /** The version's description: which run wrote it (history/provenance.ts). */
+  readonly description?: string
   /** Only with overwrite false: SSM refuses Tags together with Overwrite. */
   readonly tags?: Readonly<Record<string, string>>
 }
@@ -28,6 +31,8 @@ export interface ParameterStore {
   getParameters(names: readonly string[], decrypt: boolean): Promise<{ found: StoredParameter[]; missing: string[] }>
   /** Names of the parameters directly under `path` (not recursive). */
   listNames(path: string): Promise<string[]>
+  /** One page of GetParameterHistory (at most 50 versions), decrypted. */
+  getHistoryPage(name: string, nextToken?: string): Promise<{ versions: ParameterVersion[]; nextToken?: string }>
   getTags(name: string): Promise<Record<string, string>>
   /** Returns the version written. */
   putParameter(write: ParameterWrite): Promise<number>

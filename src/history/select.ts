@@ -1,0 +1,66 @@
+/**
+ * History selection: which version of each parameter a restore brings back. Pure: the histories
+ * are read before (GetParameterHistory keeps the last 100 versions of a parameter).
+ */
+import { runIdOf } from './provenance.js'
+
+/** One version of a parameter, as GetParameterHistory returns it. */
+export interface ParameterVersion {
+  readonly version: number
+  readonly value: string
+  /** LastModifiedDate, in ms since the epoch. */
+  readonly modifiedAt: number
+  readonly description?: string
+}
+
+/** A parameter's retained versions, in any order. */
+export interface ParameterHistory {
+  readonly name: string
+  readonly versions: readonly ParameterVersion[]
+}
+
+/** The moment to restore: a time, or right after a workflow run's last write. */
+export type RestorePoint = { readonly kind: 'time'; readonly at: number } | { readonly kind: 'run'; readonly runId: string }
+
+/** What a restore does with one parameter. */
+export type RestoreChoice =
+  /** The version current at the point; the restore writes its value when it differs from the latest. */
+  | { readonly kind: 'restore'; readonly from: ParameterVersion; readonly latest: ParameterVersion }
+  /** Every version is newer than the point and version 1 is among them: the parameter did not exist then. */
+  | { readonly kind: 'created-after'; readonly first: ParameterVersion }
+  /** Every retained version is newer than the point, but older ones were dropped: what it held then is lost. */
+  | { readonly kind: 'beyond-history'; readonly oldest: ParameterVersion }
+
+/**
+ * The time right after a run's writes: its last write, the newest version it wrote (by the run id
+ * its description records). Undefined when no version records the run.
+ */
+export function lastWriteOf(runId: string, histories: readonly ParameterHistory[]): number | undefined {
+  const written = histories.flatMap((history) => writtenVersions(history).filter(({ description }) => runIdOf(description) === runId))
+  return written.length ? Math.max(...written.map(({ modifiedAt }) => modifiedAt)) : undefined
+}
+
+/**
+ * The versions whose description was written with them. SSM gives a version put without a
+ * description the one before it, so a console edit after a run would carry that run's record: a
+ * description equal to the previous version's is inherited. (The action writes a parameter once a
+ * run attempt, and a restore's description differs, so its own versions never repeat one.)
+ */
+function writtenVersions({ versions }: ParameterHistory): ParameterVersion[] {
+  const byVersion = oldestFirst(versions)
+  return byVersion.filter((version, index) => index === 0 || version.description !== byVersion[index - 1].description)
+}
+
+function oldestFirst(versions: readonly ParameterVersion[]): ParameterVersion[] {
+  return [...versions].sort((a, b) => a.version - b.version)
+}
+
+/** The newest version at or before `at`, or why there is none. The history must not be empty. */
+export function chooseVersion(history: ParameterHistory, at: number): RestoreChoice {
+  const byVersion = oldestFirst(history.versions)
+  const latest = byVersion[byVersion.length - 1]
+  const from = byVersion.filter(({ modifiedAt }) => modifiedAt <= at).pop()
+  if (from) return { kind: 'restore', from, latest }
+  const oldest = byVersion[0]
+  return oldest.version === 1 ? { kind: 'created-after', first: oldest } : { kind: 'beyond-history', oldest }
+}

@@ -1,0 +1,108 @@
+import pLimit from 'p-limit'
+import { ActionError } from '../errors.js'
+import type { RestoredVersion } from '../history/provenance.js'
+import { chooseVersion, lastWriteOf, type ParameterHistory, type RestoreChoice, type RestorePoint } from '../history/select.js'
+import type { Secret } from '../secrets/keys.js'
+import type { Redactor } from '../secrets/redact.js'
+import { explainSsmError } from '../ssm/explain.js'
+import { Pacer } from '../ssm/pacer.js'
+import { READ_CONCURRENCY, readHistory } from '../ssm/read.js'
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
+import { isManaged, keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import type { ParameterStore } from '../ssm/store.js'
+
+/** The restore phase's slice of the configuration. */
+export interface RestoreConfig {
+  readonly target: ServiceTarget
+  readonly restore: RestorePoint
+  readonly write: { readonly tier: Tier }
+}
+
+export interface RestoreDependencies {
+  readonly store: ParameterStore
+  readonly redact: Redactor
+  /** Registers a value read from the history with the run's masking, before anything can be logged. */
+  readonly mask: (value: string) => void
+  readonly now: () => number
+  readonly retry?: RetryPolicy
+}
+
+/** A value to write back: the push phase writes it as it writes a secret, with the restore in its description. */
+export interface RestoredSecret extends Secret {
+  readonly restoredFrom: RestoredVersion
+}
+
+export interface RestorePlan {
+  readonly point: RestorePoint
+  /** The time the point stands for, in ms since the epoch (for a run: its last write). */
+  readonly at: number
+  /** Every parameter the action owns that existed at the point, with the value it held then. */
+  readonly secrets: RestoredSecret[]
+  /** The action's parameters created after the point: deleted with prune, else kept. */
+  readonly createdAfter: string[]
+  /** Parameters under the path that the action does not own: never read further, never touched. */
+  readonly notOwned: string[]
+}
+
+/**
+ * Plans a restore: lists the service's parameters, keeps the action's own, reads each one's history
+ * and chooses the version current at the point. All or nothing: a point in the future, a run that
+ * wrote nothing there, or a parameter whose history no longer reaches the point stops the run
+ * before anything is written. The push phase then writes the plan (diff, pacing, ownership, prune).
+ */
+export async function planRestore({ target, restore, write }: RestoreConfig, deps: RestoreDependencies): Promise<RestorePlan> {
+  if (restore.kind === 'time' && restore.at > deps.now()) {
+    throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [`restore-to: ${new Date(restore.at).toISOString()} is in the future (now ${new Date(deps.now()).toISOString()})`])
+  }
+  const { managed, notOwned, histories } = await readOwnHistories(target, deps)
+  const at = restore.kind === 'time' ? restore.at : (lastWriteOf(restore.runId, histories) ?? unknownRun(restore.runId, managed.length, target))
+  const choices = histories.map((history) => ({ name: history.name, choice: chooseVersion(history, at) }))
+  // The values the run handles: what each parameter holds now and what it held at the point. The other versions stay in memory only.
+  new Set(choices.flatMap(({ choice }) => (choice.kind === 'restore' ? [choice.from.value, choice.latest.value] : []))).forEach(deps.mask)
+  const problems = choices.flatMap(({ name, choice }) => restoreProblem(name, choice, at, write.tier) ?? [])
+  if (problems.length) throw new ActionError('ZT122', `Nothing was written: not every parameter can be restored to ${new Date(at).toISOString()}.`, problems)
+  return {
+    point: restore,
+    at,
+    secrets: choices.flatMap(({ name, choice }) => (choice.kind === 'restore' ? [restoredSecret(name, choice, at)] : [])),
+    createdAfter: choices.filter(({ choice }) => choice.kind === 'created-after').map(({ name }) => name),
+    notOwned
+  }
+}
+
+function unknownRun(runId: string, owned: number, target: ServiceTarget): never {
+  throw new ActionError('ZT122', `Nothing was written: no version of the ${owned} parameters the action owns under ${target.path}/ was written by run ${runId}.`, [
+    'the run wrote nothing there, it is not a zerotouch-secrets run of this repository, or its versions are older than the 100 SSM keeps'
+  ])
+}
+
+function restoredSecret(name: string, { from }: Extract<RestoreChoice, { kind: 'restore' }>, at: number): RestoredSecret {
+  return { key: keyOf(name), source: `version ${from.version}`, value: from.value, restoredFrom: { version: from.version, asOf: at } }
+}
+
+function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: Tier): string | undefined {
+  if (choice.kind === 'beyond-history') {
+    const { oldest } = choice
+    return `${name}: the oldest version SSM still keeps is version ${oldest.version}, written ${new Date(oldest.modifiedAt).toISOString()}, after ${new Date(at).toISOString()}: what it held then is no longer stored`
+  }
+  if (choice.kind === 'restore' && Buffer.byteLength(choice.from.value, 'utf8') > tierLimit(tier)) {
+    return `${name}: version ${choice.from.version} holds more than the ${tierLimit(tier)} bytes of the ${tier} tier: set tier: Advanced`
+  }
+  return undefined
+}
+
+/** Lists the service's parameters, splits off those the action does not own, and reads the history of the rest. */
+async function readOwnHistories(target: ServiceTarget, { store, redact, retry = DEFAULT_RETRY_POLICY }: RestoreDependencies) {
+  const reads = pLimit(READ_CONCURRENCY)
+  const pacer = new Pacer(retry)
+  try {
+    const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
+    const owners = await Promise.all(listed.map((name) => reads(async () => ({ name, owned: isManaged(await withRetry(() => store.getTags(name), retry, pacer)) }))))
+    const managed = owners.filter(({ owned }) => owned).map(({ name }) => name)
+    const notOwned = owners.filter(({ owned }) => !owned).map(({ name }) => name)
+    const histories: ParameterHistory[] = await Promise.all(managed.map((name) => reads(() => readHistory(store, name, retry, pacer))))
+    return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
+  } catch (error) {
+    throw new ActionError('ZT120', `Nothing was written: reading SSM failed. ${explainSsmError(error, redact)}`)
+  }
+}
