@@ -63,9 +63,7 @@ async function main(): Promise<number> {
     moto = flags['ssm-endpoint'] ? undefined : await startMoto()
     const ssmEndpoint = flags['ssm-endpoint'] ?? moto!.endpoint
     if (!flags.kubeconfig) {
-      // The ExternalSecrets fail until the first release writes their parameters; the operator retries them a
-      // minute later rather than amid the push (a retry started before the push reports a failure of its own).
-      kube = await startKubeApiServer({ ssmEndpoint, region: 'us-east-1', reconcileDelayMs: 300, retryBaseMs: 60_000 })
+      kube = await startKubeApiServer({ ssmEndpoint, region: 'us-east-1', reconcileDelayMs: 300 })
       kube.apply(execFileSync('kubectl', ['kustomize', `${TENANT}/overlays/prod`], { encoding: 'utf8' }))
     }
     const kubeconfig = flags.kubeconfig ? readFileSync(flags.kubeconfig, 'utf8') : kube!.kubeconfig()

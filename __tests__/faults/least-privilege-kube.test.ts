@@ -53,8 +53,7 @@ beforeEach(async () => moto.reset())
 afterEach(async () => kube?.close())
 
 async function runWith(rules: RbacRule[]) {
-  // retryBaseMs: the ExternalSecrets fail until the push writes their parameters; no retry of those failures amid the run.
-  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 20, retryBaseMs: 60_000, rbac: rules, user: 'system:serviceaccount:ci:deployer' })
+  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 20, rbac: rules, user: 'system:serviceaccount:ci:deployer' })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(PAYMENTS_API)
   // restart: changed, so that the Role's rules on the workloads are needed too.

@@ -8,6 +8,7 @@ import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import type { ParameterStore } from '../../src/ssm/store.js'
 import { syncExternalSecrets, type SyncConfig, type SyncDependencies, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
+import { FAILURE_CONFIRM_MS } from '../../src/sync/wait.js'
 
 /**
  * The sync phase against the in-memory cluster, entirely on simulated time: the phase (its patch
@@ -165,7 +166,7 @@ describe('syncExternalSecrets', () => {
     expect(second.outcomes[0]).toMatchObject({ result: 'synced', seconds: 1.5 })
   })
 
-  it('fails one ExternalSecret at once with the Event message, and still waits for the others', async () => {
+  it('fails one ExternalSecret at once when its Ready turns False, with the Event message, and still waits for the others', async () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('web'))
     operator((es) => (es.metadata.name === 'web' ? { fail: 'error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist' } : 'ok'))
@@ -173,6 +174,19 @@ describe('syncExternalSecrets', () => {
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'failed' })
     expect(report.outcomes.find(({ name }) => name === 'web')?.reason).toBe('the sync failed: error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist')
     expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'apps/web': 1.5 })
+    expect(clock.now()).toBe(SYNC_MS)
+  })
+
+  it('syncs one whose failure Event came from a reconcile started before the push, when the reconcile the annotation asked for succeeds', async () => {
+    kube.add(externalSecret('api'))
+    kube.onPatch = () => {
+      // A retry that read SSM before the push wrote ends after the annotation: its Event is new, its status write conflicted.
+      after(200, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'error processing spec.data[0] (key: /zerotouch/prod/api/URL), err: Secret does not exist'))
+      after(SYNC_MS, () => kube.syncOk('apps', 'api'))
+    }
+    const report = await sync()
+    expect(report.outcomes[0]).toMatchObject({ result: 'synced', seconds: 1.5 })
+    expect(clock.now()).toBe(SYNC_MS)
   })
 
   it('takes the Event message even when the status turns False before the Event is written', async () => {
@@ -212,6 +226,8 @@ describe('syncExternalSecrets', () => {
     kube.onPatch = () => after(SYNC_MS, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'failed again', 'api.same'))
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: failed again', seconds: 1.5 })
+    // Only an Event says so (the status did not change): it waited FAILURE_CONFIRM_MS for a fresh sync that would contradict it.
+    expect(clock.now()).toBe(SYNC_MS + FAILURE_CONFIRM_MS)
   })
 
   it('on timeout names each one not synced with its last known condition', async () => {

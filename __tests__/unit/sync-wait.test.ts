@@ -4,7 +4,7 @@ import type { ExternalSecret } from '../../src/eso/model.js'
 import type { Condition, KubeEvent } from '../../src/k8s/types.js'
 import { isFailureOfThisRun, newestEvent, snapshotEvents } from '../../src/sync/events.js'
 import { describeCondition, isFreshlySynced } from '../../src/sync/fresh.js'
-import { SyncWaiter, type WaitTarget } from '../../src/sync/wait.js'
+import { FAILURE_CONFIRM_MS, SyncWaiter, type WaitTarget } from '../../src/sync/wait.js'
 
 const KEY = 'force-sync'
 const RUN = 'run-2'
@@ -123,9 +123,14 @@ describe('SyncWaiter', () => {
     expect(w.outcomes()[0]).toMatchObject({ result: 'synced', seconds: 1 })
   })
 
-  it('fails at once on an UpdateFailed Event of this run, with its message', () => {
+  it('fails on an UpdateFailed Event of this run that no fresh sync contradicts within FAILURE_CONFIRM_MS, with its message and time', () => {
     const w = waiter()
     w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
+    expect(w.settled()).toBe(false)
+    expect(w.nextConfirmation()).toBe(1_400 + FAILURE_CONFIRM_MS)
+    w.confirmFailures(1_400 + FAILURE_CONFIRM_MS - 1)
+    expect(w.settled()).toBe(false)
+    w.confirmFailures(1_400 + FAILURE_CONFIRM_MS)
     expect(w.outcomes()[0]).toEqual({
       namespace: 'apps',
       name: 'api',
@@ -133,8 +138,32 @@ describe('SyncWaiter', () => {
       seconds: 0.4,
       reason: 'the sync failed: error processing spec.data[0] (key: /zerotouch/prod/api/X), err: Secret does not exist'
     })
-    w.observe(state({ version: 'v2', ready: READY }), 2_000) // a later success does not undo it
+    expect(w.nextConfirmation()).toBeUndefined()
+    w.observe(state({ version: 'v2', ready: READY }), 9_000) // a success after the wait ended does not undo it
     expect(w.outcomes()[0].result).toBe('failed')
+  })
+
+  it('counts a fresh sync after a failure Event as synced: the Event came from a reconcile started before the push (its status write conflicted)', () => {
+    const w = waiter()
+    w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
+    w.observe(state({ version: 'v2', ready: READY }), 1_700)
+    expect(w.outcomes()[0]).toMatchObject({ result: 'synced', seconds: 0.7 })
+    expect(w.nextConfirmation()).toBeUndefined()
+  })
+
+  it('fails at once, with the Event message, when Ready turns False after a failure Event', () => {
+    const w = waiter()
+    w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
+    w.observe(state({ version: 'v1', ready: NOT_READY }), 1_500)
+    expect(w.outcomes()[0]).toMatchObject({ result: 'failed', seconds: 0.5, reason: expect.stringMatching(/err: Secret does not exist$/) })
+    expect(w.wantingEventReason()).toEqual([])
+  })
+
+  it('reports a failure Event still waiting for confirmation at the timeout as the failure, not a timeout', () => {
+    const w = waiter()
+    w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
+    w.timeOut(2_000, 3_000)
+    expect(w.outcomes()[0]).toMatchObject({ result: 'failed', seconds: 0.4, reason: expect.stringMatching(/^the sync failed: error processing/) })
   })
 
   it('fails when Ready turns False after the annotation, and takes the Event message when it comes', () => {

@@ -257,8 +257,20 @@ async function annotate(selected: readonly Selected[], key: string, value: strin
 async function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events: ReadonlyMap<string, Listed<KubeEvent>>, timeoutMs: number, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
+  const timer = new AbortController()
+  let confirmingAt: number | undefined
   const check = (): void => {
-    if (waiter.settled()) finish()
+    if (waiter.settled()) return finish()
+    // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see wait.ts).
+    const at = waiter.nextConfirmation()
+    if (at === undefined || at === confirmingAt) return
+    confirmingAt = at
+    void clock.sleep(at - clock.now(), timer.signal).then(() => {
+      if (timer.signal.aborted) return
+      confirmingAt = undefined
+      waiter.confirmFailures(clock.now())
+      check()
+    })
   }
   const fatal =
     (namespace: string) =>
@@ -306,7 +318,6 @@ async function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], e
       )
     }
   }
-  const timer = new AbortController()
   void clock.sleep(timeoutMs, timer.signal).then(() => {
     if (timer.signal.aborted) return
     waiter.timeOut(timeoutMs, clock.now())

@@ -13,10 +13,20 @@ import { describeCondition, isFreshlySynced } from './fresh.js'
  *   the list made before annotating); from the first state carrying the run's annotation value on,
  *   and for every re-listed state, it is judged;
  * - synced: syncedResourceVersion differs from the one recorded at the annotation, Ready True;
- * - failed: an UpdateFailed Event of this run (its message is the reason), or Ready turning False
- *   after the annotation. A Ready=False already there at the annotation is no failure: the values
- *   just pushed may fix it, and only an Event would say they did not.
+ * - failed: an UpdateFailed Event of this run (its message is the reason) not followed by a fresh
+ *   sync within FAILURE_CONFIRM_MS, or Ready turning False after the annotation. A Ready=False
+ *   already there at the annotation is no failure: the values just pushed may fix it, and only an
+ *   Event would say they did not.
+ *
+ * Why an Event waits for confirmation: a reconcile that read the provider before the push wrote
+ * (an ExternalSecret failing, and retried, since before the run) records its UpdateFailed Event
+ * when it ends, possibly after the Events were listed for the annotation. Its status write then
+ * conflicts with the annotation, and the operator's next reconcile, the one the annotation asked
+ * for, syncs. A Ready turning False is a status write made after the annotation: no wait.
  */
+
+/** How long an UpdateFailed Event waits for a fresh sync that would show it came from an earlier reconcile. */
+export const FAILURE_CONFIRM_MS = 5_000
 
 export interface WaitTarget {
   readonly namespace: string
@@ -53,6 +63,8 @@ interface Tracked {
   reason?: string
   /** The reason came from the Ready condition; an Event's message would be better. */
   reasonFromCondition?: boolean
+  /** An UpdateFailed Event of this run, waiting FAILURE_CONFIRM_MS for a fresh sync to contradict it. */
+  failing?: { readonly reason: string; readonly at: number }
 }
 
 export class SyncWaiter {
@@ -94,7 +106,8 @@ export class SyncWaiter {
     if (isFreshlySynced(entry.target.recordedVersion, es)) {
       this.settle(entry, 'synced', now)
     } else if (ready?.status === 'False' && entry.lastReadyStatus !== 'False') {
-      this.settle(entry, 'failed', now, `the sync failed: ${describeCondition(ready)}`, true)
+      if (entry.failing) this.settle(entry, 'failed', now, entry.failing.reason)
+      else this.settle(entry, 'failed', now, `the sync failed: ${describeCondition(ready)}`, true)
     }
     entry.lastReadyStatus = ready?.status
   }
@@ -111,7 +124,7 @@ export class SyncWaiter {
     const entry = subject ? this.tracked.get(subject) : undefined
     if (!entry || !isFailureOfThisRun(event, this.snapshot, entry.target)) return
     const reason = `the sync failed: ${event.message ?? event.reason}`
-    if (entry.state === 'waiting') this.settle(entry, 'failed', now, reason)
+    if (entry.state === 'waiting') entry.failing = { reason, at: now }
     else if (entry.state === 'failed' && entry.reasonFromCondition) {
       entry.reason = reason
       entry.reasonFromCondition = false
@@ -130,6 +143,19 @@ export class SyncWaiter {
     for (const candidates of bySubject.values()) this.observeEvent(newestEvent(candidates)!, now)
   }
 
+  /** Settles as failed each ExternalSecret whose failure Event no fresh sync contradicted within FAILURE_CONFIRM_MS. */
+  confirmFailures(now: number): void {
+    for (const entry of this.tracked.values()) {
+      if (entry.state === 'waiting' && entry.failing && now - entry.failing.at >= FAILURE_CONFIRM_MS) this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
+    }
+  }
+
+  /** When the next failure Event is confirmed, if one waits. */
+  nextConfirmation(): number | undefined {
+    const pending = [...this.tracked.values()].flatMap(({ state, failing }) => (state === 'waiting' && failing ? [failing.at + FAILURE_CONFIRM_MS] : []))
+    return pending.length ? Math.min(...pending) : undefined
+  }
+
   /** Ends the wait of the ExternalSecrets still waiting (in `namespace`, or all) with `reason`, e.g. a forbidden watch. */
   failWaiting(reason: string, now: number, namespace?: string): void {
     for (const entry of this.tracked.values()) {
@@ -141,6 +167,10 @@ export class SyncWaiter {
   timeOut(timeoutMs: number, now: number): void {
     for (const entry of this.tracked.values()) {
       if (entry.state !== 'waiting') continue
+      if (entry.failing) {
+        this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
+        continue
+      }
       const version = entry.lastVersion === entry.target.recordedVersion ? 'syncedResourceVersion unchanged since the annotation' : 'syncedResourceVersion changed but Ready is not True'
       const seen = entry.afterAnnotation ? '' : '; the operator has not acted on the annotation'
       this.settle(entry, 'timed-out', now, `not freshly synced within ${formatSeconds(timeoutMs / 1000)} s: last known ${describeCondition(entry.lastCondition)}, ${version}${seen}`)
