@@ -135,6 +135,7 @@ describe('parseRestorePoint', () => {
   it.each([
     ['2026-11-30T12:00:00Z', T0],
     ['2026-11-30T12:00Z', T0],
+    ['2026-11-30T12:00:00+00:00', T0],
     [' 2026-11-30T12:00:00.250Z ', T0 + 250],
     ['2026-02-28T23:59:59Z', Date.UTC(2026, 1, 28, 23, 59, 59)],
     ['2028-02-29T00:00:00Z', Date.UTC(2028, 1, 29)]
@@ -146,14 +147,25 @@ describe('parseRestorePoint', () => {
     ['run:12345678901', '12345678901']
   ])('reads %p as a run', (raw, runId) => expect(parseRestorePoint('restore-to', raw)).toEqual({ kind: 'run', runId }))
 
-  it.each(['yesterday', '2026-11-30', '2026-11-30T12:00:00', '2026-11-30T12:00:00+01:00', '2026-11-30 12:00:00Z', '1796040000', 'run:', 'run:abc', 'run:-1', 'RUN:1', 'run: 1'])(
-    'refuses %p naming the input',
-    (raw) => {
-      const problem = problemOf(() => parseRestorePoint('restore-to', raw))
-      expect(problem.input).toBe('restore-to')
-      expect(problem.message).toMatch(/^restore-to: ".*" is neither an ISO-8601 UTC time \(2026-11-30T12:00:00Z\) nor run:<run id>$/)
-    }
-  )
+  it.each([
+    'yesterday',
+    '2026-11-30',
+    '2026-11-30T12:00:00',
+    '2026-11-30T12:00:00+01:00',
+    '2026-11-30T12:00:00-00:00',
+    '2026-11-30T12:00:00z',
+    '2026-11-30 12:00:00Z',
+    '1796040000',
+    'run:',
+    'run:abc',
+    'run:-1',
+    'RUN:1',
+    'run: 1'
+  ])('refuses %p naming the input', (raw) => {
+    const problem = problemOf(() => parseRestorePoint('restore-to', raw))
+    expect(problem.input).toBe('restore-to')
+    expect(problem.message).toMatch(/^restore-to: ".*" is neither an ISO-8601 UTC time \(2026-11-30T12:00:00Z\) nor run:<run id>$/)
+  })
 
   it.each(['2026-02-30T12:00:00Z', '2026-11-31T00:00:00Z', '2026-11-30T24:00:00Z', '2026-11-30T12:60:00Z', '2026-13-01T00:00:00Z', '2027-02-29T00:00:00Z'])('refuses %p, a time that does not exist', (raw) => {
     expect(problemOf(() => parseRestorePoint('restore-to', raw)).message).toBe(`restore-to: "${raw}" is not a time that exists`)

@@ -157,8 +157,8 @@ export function parseNamespace(input: string, raw: string): string {
   return raw
 }
 
-/** `2026-11-30T12:00:00Z`, seconds and fractions optional: UTC only, so that a point means the same everywhere. */
-const UTC_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?Z$/
+/** `2026-11-30T12:00:00Z` (or `+00:00`), seconds and fractions optional: UTC only, so that a point means the same everywhere. */
+const UTC_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?(?:Z|\+00:00)$/
 const RUN_POINT = /^run:0*(\d{1,20})$/
 
 /** A restore point: an ISO-8601 UTC time, or `run:<run id>`. */
