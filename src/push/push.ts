@@ -4,9 +4,9 @@ import { describeVersion, type RestoredVersion, type Writer } from '../history/p
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
-import { READ_CONCURRENCY, readParameters } from '../ssm/read.js'
+import { READ_CONCURRENCY, readParameters, readTags, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { isManaged, keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import { inBatches, type ParameterStore, type StoredParameter } from '../ssm/store.js'
 import { desiredTags, diffSecrets, missingTags, ownershipProblem, pruneCandidates, type DesiredSecret, type KeyPlan } from './plan.js'
 
@@ -133,7 +133,7 @@ function deletedOutcome(name: string): KeyOutcome {
 
 /** The SSM calls of the push phase, each under the retry policy, with errors explained. */
 class SsmCalls {
-  /** Tag reads and delete batches, a few at once (writes have their own limit). */
+  /** Delete batches, a few at once (writes have their own limit; tag reads, readTags's). */
   private readonly concurrent = pLimit(READ_CONCURRENCY)
   private readonly store: ParameterStore
   private readonly policy: RetryPolicy
@@ -154,16 +154,14 @@ class SsmCalls {
     return readParameters(this.store, names, { decrypt: true, retry: this.policy })
   }
 
-  async tags(names: readonly string[]): Promise<Map<string, Record<string, string>>> {
-    const tags = await this.bounded(names.map((name) => () => withRetry(() => this.store.getTags(name), this.policy)))
-    return new Map(names.map((name, index) => [name, tags[index]]))
+  tags(names: readonly string[]): Promise<Map<string, Record<string, string>>> {
+    return readTags(this.store, names, this.policy)
   }
 
   async planPrune(path: string, keep: ReadonlySet<string>): Promise<{ doomed: string[]; notOwned: string[] }> {
     const listed = await withRetry(() => this.store.listNames(path), this.policy)
     const candidates = pruneCandidates(listed, keep)
-    const tags = await this.tags(candidates)
-    const { doomed = [], notOwned = [] } = Object.groupBy(candidates, (name) => (isManaged(tags.get(name) ?? {}) ? 'doomed' : 'notOwned'))
+    const { managed: doomed, notOwned } = await splitByOwner(this.store, candidates, this.policy)
     return { doomed, notOwned }
   }
 
@@ -249,10 +247,6 @@ class SsmCalls {
       )
     )
     return batches.flat()
-  }
-
-  private bounded<T>(tasks: Array<() => Promise<T>>): Promise<T[]> {
-    return Promise.all(tasks.map((task) => this.concurrent(task)))
   }
 
   explain(error: unknown): string {

@@ -6,9 +6,9 @@ import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
-import { READ_CONCURRENCY, readHistory } from '../ssm/read.js'
+import { READ_CONCURRENCY, readHistory, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { isManaged, keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
 
 /** The restore phase's slice of the configuration. */
@@ -97,9 +97,7 @@ async function readOwnHistories(target: ServiceTarget, { store, redact, retry = 
   const pacer = new Pacer(retry)
   try {
     const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
-    const owners = await Promise.all(listed.map((name) => reads(async () => ({ name, owned: isManaged(await withRetry(() => store.getTags(name), retry, pacer)) }))))
-    const managed = owners.filter(({ owned }) => owned).map(({ name }) => name)
-    const notOwned = owners.filter(({ owned }) => !owned).map(({ name }) => name)
+    const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
     const histories: ParameterHistory[] = await Promise.all(managed.map((name) => reads(() => readHistory(store, name, retry, pacer))))
     return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
   } catch (error) {

@@ -2,6 +2,7 @@ import pLimit from 'p-limit'
 import type { ParameterHistory, ParameterVersion } from '../history/select.js'
 import { Pacer } from './pacer.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js'
+import { isManaged } from './rules.js'
 import { inBatches, type ParameterStore, type StoredParameter } from './store.js'
 
 /** Concurrent reads at most: GetParameters shares about 40 calls a second per account. */
@@ -45,4 +46,18 @@ export async function readHistory(store: ParameterStore, name: string, retry: Re
     nextToken = page.nextToken
   } while (nextToken)
   return { name, versions }
+}
+
+/** The tags of each name, a few reads at once, each under the retry policy. */
+export async function readTags(store: ParameterStore, names: readonly string[], retry: RetryPolicy = DEFAULT_RETRY_POLICY, pacer?: Pacer): Promise<Map<string, Record<string, string>>> {
+  const reads = pLimit(READ_CONCURRENCY)
+  const tags = await Promise.all(names.map((name) => reads(() => withRetry(() => store.getTags(name), retry, pacer))))
+  return new Map(names.map((name, index) => [name, tags[index]]))
+}
+
+/** The names tagged as the action's own (prune and restore touch only those), and the others. */
+export async function splitByOwner(store: ParameterStore, names: readonly string[], retry?: RetryPolicy, pacer?: Pacer): Promise<{ managed: string[]; notOwned: string[] }> {
+  const tags = await readTags(store, names, retry, pacer)
+  const { managed = [], notOwned = [] } = Object.groupBy(names, (name) => (isManaged(tags.get(name) ?? {}) ? 'managed' : 'notOwned'))
+  return { managed, notOwned }
 }
