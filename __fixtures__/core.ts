@@ -25,6 +25,7 @@ export interface MockSummary {
 let inputs: Readonly<Record<string, string>> = {}
 let buffer = ''
 let written: string[] = []
+let opened: string[] = []
 
 /** Every mock with its default behaviour, so that `reset()` can put each back after a test overrides it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any mock, whatever its signature
@@ -53,6 +54,15 @@ export const warning = mock<typeof actual.warning>(() => undefined)
 export const error = mock<typeof actual.error>(() => undefined)
 export const notice = mock<typeof actual.notice>(() => undefined)
 export const debug = mock<typeof actual.debug>(() => undefined)
+/** As the real one: runs `fn` between the group's start and end lines (recorded in `groups()`). */
+export const group = mock(async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+  opened.push(name)
+  try {
+    return await fn()
+  } finally {
+    opened.push(`end ${name}`)
+  }
+})
 
 const wrap = (tag: string, content: string, attributes: Record<string, string | undefined> = {}): string => {
   const attrs = Object.entries(attributes)
@@ -105,6 +115,7 @@ export function reset(given: Readonly<Record<string, string>> = {}): void {
   inputs = { ...given }
   buffer = ''
   written = []
+  opened = []
 }
 
 /** Replaces the inputs (`getInput` answers '' for any other name). */
@@ -142,6 +153,11 @@ export function warnings(): string[] {
   return warning.mock.calls.map(([message]) => String(message))
 }
 
+/** Each log group's start (its name) and end (`end <name>`), in order. */
+export function groups(): string[] {
+  return [...opened]
+}
+
 /** What each `summary.write()` wrote, in order. */
 export function summaryWrites(): string[] {
   return [...written]
@@ -155,7 +171,7 @@ export function summaryBuffer(): string {
 /** Every call to a mocked function, in the order they were made, as [name, ...args]. */
 export function callOrder(): Array<[string, ...unknown[]]> {
   const named: Array<[string, AnyMock]> = [
-    ...Object.entries<AnyMock>({ getInput, setOutput, setFailed, setSecret, info, warning, error, notice, debug }),
+    ...Object.entries<AnyMock>({ getInput, setOutput, setFailed, setSecret, info, warning, error, notice, debug, group }),
     ...Object.entries<AnyMock>({ ...summary }).map(([name, fn]): [string, AnyMock] => [`summary.${name}`, fn])
   ]
   return named

@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
-import { checkDefinitions, renderDefinitions, type DefinitionsConfig, type DefinitionsSettings } from '../../src/definitions/phase.js'
+import { checkDefinitions, renderDefinitions, type DefinitionsConfig, type DefinitionsSettings } from '../../src/definitions/definitions.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { parseAllDocuments } from 'yaml'
-import { checkDefinitions, renderDefinitions } from '../../src/definitions/phase.js'
+import { checkDefinitions, renderDefinitions } from '../../src/definitions/definitions.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
 import type { ExternalSecret } from '../../src/eso/model.js'

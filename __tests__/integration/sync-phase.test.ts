@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import type { ClusterSettings } from '../../src/k8s/api.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
-import { syncFailure, syncOutputs } from '../../src/report/sync-report.js'
+import { syncFailure, syncOutputs } from '../../src/sync/report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { createAwsStore } from '../../src/ssm/aws-store.js'
 import type { ParameterStore } from '../../src/ssm/store.js'

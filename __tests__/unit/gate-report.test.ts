@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import type { GateReport } from '../../src/gate/gate.js'
-import { gateLogLines, gateSummaryRows } from '../../src/report/gate-report.js'
+import { gateLogLines, gateSummaryRows } from '../../src/gate/report.js'
 
 const NOT_READ = 'the cluster does not yet read /zerotouch/prod/payments-api/stripe_webhook_secret'
 

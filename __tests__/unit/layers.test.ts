@@ -13,8 +13,8 @@ const LAYERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['ground', /^(errors|time|network|json)\.ts$/],
   ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|history|secrets|workloads)\//],
   ['adapter', /^(ssm|k8s)\/|^definitions\/render\.ts$/],
+  ['contract', /^phase\.ts$/],
   ['phase', /^(preflight|definitions|push|restore|gate|sync|rollout)\//],
-  ['report', /^report\//],
   ['configuration', /^inputs\//],
   ['entry', /^(main|index)\.ts$/]
 ]
@@ -35,7 +35,7 @@ function localImports(file: string): string[] {
   return specifiers.map((match) => relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts'))))
 }
 
-const phase = (file: string): string | undefined => (layerOf(file) === 3 ? file.split('/')[0] : undefined)
+const phase = (file: string): string | undefined => (LAYERS[layerOf(file)][0] === 'phase' ? file.split('/')[0] : undefined)
 
 describe('the layers of src/', () => {
   const files = sources()

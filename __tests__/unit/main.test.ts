@@ -245,6 +245,23 @@ describe('run(): push then sync', () => {
     expectNoLeaks()
   })
 
+  it("logs each phase inside its own log group, in the run's order, and fails outside them", async () => {
+    await runAction(SYNC)
+    const phases = ['Pre-flight: the cluster', 'Push to SSM Parameter Store', 'Rollout: the workloads before the sync', 'Sync: force-sync the ExternalSecrets', 'Rollout: restart the workloads']
+    expect(core.groups()).toEqual(phases.flatMap((name) => [name, `end ${name}`]))
+    const calls = core.callOrder()
+    const line = (text: string) => calls.findIndex(([name, value]) => name === 'info' && value === text)
+    const group = (title: string) => calls.findIndex(([name, value]) => name === 'group' && value === title)
+    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeGreaterThan(group('Push to SSM Parameter Store'))
+    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeLessThan(group('Rollout: the workloads before the sync'))
+
+    core.reset()
+    store.fault = (operation) => (operation === 'putParameter' ? { error: awsError('AccessDeniedException', 400, 'not allowed') } : undefined)
+    await runAction({ ...SYNC, secrets: JSON.stringify({ NEW_KEY: 'a-new-value' }) })
+    expect(failureCode()).toBe('ZT130')
+    expect(core.groups().at(-1)).toBe('end Push to SSM Parameter Store')
+  })
+
   it('in a dry run plans both phases and writes and annotates nothing', async () => {
     for (const key of KEYS) store.seed(`${PATH}/${key}`, `old-${key}`, OWN)
     await runAction({ ...SYNC, 'dry-run': 'true' })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from '../../src/report/rollout-report.js'
+import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from '../../src/rollout/report.js'
 import type { RolloutOutcome, RolloutReport } from '../../src/rollout/rollout.js'
 
 const NS = 'payments-prod'

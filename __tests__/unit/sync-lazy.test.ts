@@ -40,7 +40,12 @@ describe('loading the Kubernetes client only for the sync phase', () => {
   it.each([
     'main.ts',
     'index.ts',
-    'report/sync-report.ts',
+    'phase.ts',
+    'sync/report.ts',
+    'sync/phase.ts',
+    'preflight/phase.ts',
+    'gate/phase.ts',
+    'rollout/phase.ts',
     'sync/sync.ts',
     'sync/wait.ts',
     'preflight/preflight.ts',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from '../../src/report/sync-report.js'
+import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from '../../src/sync/report.js'
 import type { SyncReport } from '../../src/sync/sync.js'
 
 const base: Omit<SyncReport, 'outcomes' | 'dryRun' | 'waited'> = {

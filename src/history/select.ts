@@ -2,7 +2,8 @@
  * History selection: which version of each parameter a restore brings back. Pure: the histories
  * are read before (GetParameterHistory keeps the last 100 versions of a parameter).
  */
-import { runIdOf } from './provenance.js'
+import type { Secret } from '../secrets/keys.js'
+import { runIdOf, type RestoredVersion } from './provenance.js'
 
 /** One version of a parameter, as GetParameterHistory returns it. */
 export interface ParameterVersion {
@@ -21,6 +22,23 @@ export interface ParameterHistory {
 
 /** The moment to restore: a time, or right after a workflow run's last write. */
 export type RestorePoint = { readonly kind: 'time'; readonly at: number } | { readonly kind: 'run'; readonly runId: string }
+
+/** A value to write back: the push phase writes it as it writes a secret, with the restore in its description. */
+export interface RestoredSecret extends Secret {
+  readonly restoredFrom: RestoredVersion
+}
+
+export interface RestorePlan {
+  readonly point: RestorePoint
+  /** The time the point stands for, in ms since the epoch (for a run: its last write). */
+  readonly at: number
+  /** Every parameter the action owns that existed at the point, with the value it held then. */
+  readonly secrets: RestoredSecret[]
+  /** The action's parameters created after the point: deleted with prune, else kept. */
+  readonly createdAfter: string[]
+  /** Parameters under the path that the action does not own: never read further, never touched. */
+  readonly notOwned: string[]
+}
 
 /** What a restore does with one parameter. */
 export type RestoreChoice =

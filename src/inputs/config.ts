@@ -1,5 +1,5 @@
 import { ProblemCollector, valueOf, InputProblem, type Checked } from '../errors.js'
-import type { DefinitionsSettings } from '../definitions/phase.js'
+import type { DefinitionsSettings } from '../definitions/definitions.js'
 import type { RestorePoint } from '../history/select.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import { parseLabelSelector, type LabelSelector } from '../k8s/label-selector.js'

@@ -1,8 +1,6 @@
 import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
-import type { RestoredVersion } from '../history/provenance.js'
-import { chooseVersion, lastWriteOf, type ParameterHistory, type RestoreChoice, type RestorePoint } from '../history/select.js'
-import type { Secret } from '../secrets/keys.js'
+import { chooseVersion, lastWriteOf, type ParameterHistory, type RestoreChoice, type RestorePlan, type RestorePoint, type RestoredSecret } from '../history/select.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
@@ -25,23 +23,6 @@ export interface RestoreDependencies {
   readonly mask: (value: string) => void
   readonly now: () => number
   readonly retry?: RetryPolicy
-}
-
-/** A value to write back: the push phase writes it as it writes a secret, with the restore in its description. */
-export interface RestoredSecret extends Secret {
-  readonly restoredFrom: RestoredVersion
-}
-
-export interface RestorePlan {
-  readonly point: RestorePoint
-  /** The time the point stands for, in ms since the epoch (for a run: its last write). */
-  readonly at: number
-  /** Every parameter the action owns that existed at the point, with the value it held then. */
-  readonly secrets: RestoredSecret[]
-  /** The action's parameters created after the point: deleted with prune, else kept. */
-  readonly createdAfter: string[]
-  /** Parameters under the path that the action does not own: never read further, never touched. */
-  readonly notOwned: string[]
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { GateOutcome, GateReport } from '../gate/gate.js'
+import type { GateOutcome, GateReport } from './gate.js'
 import { formatSeconds } from '../time.js'
 
 /** What the GitOps gate tells the log and the job summary. Pure; the warnings are the caller's to emit. */

@@ -1,4 +1,4 @@
-import type { DefinitionsReport } from '../definitions/phase.js'
+import type { DefinitionsReport } from './definitions.js'
 
 /** What the definitions phase tells the log and the job summary: names and paths, never values. */
 

@@ -1,4 +1,4 @@
-import type { SyncOutcome, SyncReport, SyncResult } from '../sync/sync.js'
+import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
 /** What the sync phase tells the log, the outputs and the job summary. Pure; imports no Kubernetes client. */
@@ -38,6 +38,11 @@ function totals(report: SyncReport): string {
 /** `synced`: JSON array of `namespace/name` confirmed freshly synced. */
 export function syncOutputs(report: Pick<SyncReport, 'outcomes'>): Record<string, string> {
   return { synced: JSON.stringify(sorted(report.outcomes.filter(({ result }) => result === 'synced')).map(name)) }
+}
+
+/** The ExternalSecrets the sync phase confirmed freshly synced (in a dry run: those it would annotate). */
+export function syncedRefs(report: Pick<SyncReport, 'outcomes'>): SyncOutcome[] {
+  return report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate')
 }
 
 /** Rows for the job summary table, header first. */

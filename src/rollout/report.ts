@@ -1,4 +1,4 @@
-import type { RolloutAction, RolloutOutcome, RolloutReport, RolloutResult } from '../rollout/rollout.js'
+import type { RolloutAction, RolloutOutcome, RolloutReport, RolloutResult } from './rollout.js'
 import { formatSeconds } from '../time.js'
 
 /** What the rollout phase tells the log, the warnings, the outputs and the job summary. Pure. */

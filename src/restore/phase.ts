@@ -1,0 +1,24 @@
+import type { RestorePlan } from '../history/select.js'
+import type { Phase } from '../phase.js'
+import type { RetryPolicy } from '../ssm/retry.js'
+import type { ParameterStore } from '../ssm/store.js'
+import { restoreHeadline } from './report.js'
+import type { RestoreConfig } from './restore.js'
+
+export interface RestoreInput {
+  readonly config: RestoreConfig & { readonly dryRun: boolean }
+  readonly store: ParameterStore
+  readonly retry: RetryPolicy
+  /** Registers a value read from the history with the run's masking, before anything can be logged. */
+  readonly mask: (value: string) => void
+}
+
+/** The versions a restore writes back, read from the parameters' history before anything is written; the push writes them. */
+export const restorePhase: Phase<RestoreInput, RestorePlan> = {
+  name: 'Restore: plan',
+  run: async ({ config, store, retry, mask }, { clock, redact }) => {
+    const { planRestore } = await import('./restore.js')
+    return planRestore(config, { store, redact, retry, mask, now: () => clock.now() })
+  },
+  report: (plan, { config }) => ({ lines: [restoreHeadline(plan, config.target.path, config.dryRun)] })
+}
