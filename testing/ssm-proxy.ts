@@ -9,6 +9,8 @@ export interface RecordedCall {
   /** The SSM operation, from X-Amz-Target: `PutParameter`, `GetParameters`, ... */
   readonly operation: string
   readonly body: Record<string, unknown>
+  /** The SDK's `x-amz-user-agent` header. */
+  readonly userAgent: string
   readonly faulted?: Fault['kind']
 }
 
@@ -48,7 +50,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req)
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
-    const call: RecordedCall = { operation, body: safeJson(raw) }
+    const call: RecordedCall = { operation, body: safeJson(raw), userAgent: String(req.headers['x-amz-user-agent'] ?? '') }
     await proxy.hold?.(call)
     const name = operation === 'PutParameter' ? String(call.body.Name) : undefined
     const conflict = proxy.conflictOnConcurrentUpdates && name !== undefined && inFlight.has(name)

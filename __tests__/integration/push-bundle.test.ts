@@ -2,6 +2,7 @@
  * The bundled action (dist/index.js), run by plain node with INPUT_* variables as the GitHub
  * runner runs it, against moto (a real SSM wire-protocol server) behind a recording harness.proxy.
  */
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand } from '@aws-sdk/client-ssm'
 import { runBundledAction, type ActionRun } from '../../testing/action.ts'
@@ -38,6 +39,10 @@ describe('the bundled action against moto', () => {
   it('creates SecureString parameters, then re-runs with zero writes', async () => {
     const first = await run({ secrets: JSON.stringify(SECRETS), tags: 'team=payments\ncost-center=42' })
     expect(first.exitCode).toBe(0)
+    // Every SDK call names the action and its version, for CloudTrail.
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+    expect(harness.proxy.calls.length).toBeGreaterThan(0)
+    for (const call of harness.proxy.calls) expect(call.userAgent).toContain(`zerotouch-secrets-action/${version}`)
     expect(first.outputs).toEqual({
       created: '["api_token","database_url","tls_key"]',
       updated: '[]',

@@ -32,7 +32,9 @@ function sources(dir = ROOT): string[] {
 function localImports(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8')
   const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?\bfrom\s+['"](\.[^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)]
-  return specifiers.map((match) => relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts'))))
+  const targets = specifiers.map((match) => relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts'))))
+  // Data from outside src/ (package.json's name and version) is no layer of the code.
+  return targets.filter((target) => !target.startsWith('..'))
 }
 
 const phase = (file: string): string | undefined => (LAYERS[layerOf(file)][0] === 'phase' ? file.split('/')[0] : undefined)

@@ -9,6 +9,7 @@ import {
   SSMClient
 } from '@aws-sdk/client-ssm'
 import type { ParameterVersion } from '../history/select.js'
+import packageJson from '../../package.json' with { type: 'json' }
 import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
 
 /** GetParameterHistory's largest page. */
@@ -20,12 +21,18 @@ export interface AwsStoreOptions {
 }
 
 /**
+ * Added to the SDK's user agent of every call (`zerotouch-secrets-action/<version>`), so that
+ * CloudTrail shows which tool wrote, as aws-actions/configure-aws-credentials does.
+ */
+export const USER_AGENT: readonly [string, string] = [packageJson.name, packageJson.version]
+
+/**
  * Parameter Store through the AWS SDK. The SDK's own retries are off (maxAttempts 1): its retry
  * budget gives up under a burst of throttled writes and it does not retry TooManyUpdates, so the
  * action's retry policy (retry.ts) is the only one.
  */
 export function createAwsStore({ region, endpoint }: AwsStoreOptions): ParameterStore {
-  const client = new SSMClient({ region, endpoint, maxAttempts: 1 })
+  const client = new SSMClient({ region, endpoint, maxAttempts: 1, customUserAgent: [[...USER_AGENT]] })
   return {
     async getParameters(names, decrypt) {
       const out = await client.send(new GetParametersCommand({ Names: [...names], WithDecryption: decrypt }))
