@@ -1,7 +1,8 @@
 import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
 import { KubeError, type Permission } from '../src/k8s/errors.js'
 import type { ExternalSecret } from '../src/eso/model.js'
-import type { ClusterApi, ExternalSecretsRef } from '../src/k8s/api.js'
+import type { ClusterApi } from '../src/cluster.js'
+import type { ExternalSecretsRef } from '../src/eso/api.js'
 import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
 import type { Condition, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandle, WatchHandlers } from '../src/k8s/types.js'
 

@@ -1,4 +1,4 @@
-import type { ParameterVersion } from '../src/history/select.js'
+import type { ParameterVersion } from '../src/ssm/rules.js'
 import type { ParameterStore, ParameterWrite, StoredParameter } from '../src/ssm/store.js'
 import { awsError } from './aws-errors.js'
 

@@ -3,7 +3,8 @@ import { definitionsPhase, renderPhase } from './definitions/phase.js'
 import { ActionError } from './errors.js'
 import { gatePhase } from './gate/phase.js'
 import { loadConfig } from './inputs/config.js'
-import type { ClusterApi, ClusterSettings } from './k8s/api.js'
+import { clusterApi, type ClusterApi } from './cluster.js'
+import type { ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
 import type { Phase, PhaseContext, PhaseReport, SummaryTable } from './phase.js'
 import { preflightPhase } from './preflight/phase.js'
@@ -147,7 +148,7 @@ function setAllOutputs(outputs: ReadonlyMap<string, string>, redact: Redactor): 
 /** The one connection to the cluster; the Kubernetes client is loaded only here, so the push-only path never pays for it. */
 async function connect(settings: ClusterSettings, deps: Dependencies, credential: (value: string) => void): Promise<{ kube: ClusterApi; settings: ClusterSettings }> {
   const { connectCluster } = await import('./k8s/connect.js')
-  return { kube: connectCluster(settings, { mask: (value) => core.setSecret(value), credential, env: deps.env, createKube: deps.createKube }), settings }
+  return { kube: connectCluster(settings, { mask: (value) => core.setSecret(value), credential, env: deps.env, calls: clusterApi, createKube: deps.createKube }), settings }
 }
 
 /** Registers a value with the runner's log masking, by the same rule as the redactor (see maskedParts). */

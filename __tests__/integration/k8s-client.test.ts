@@ -2,10 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { stringify } from 'yaml'
-import { createKubeApi } from '../../src/k8s/client.js'
+import { clusterApi } from '../../src/cluster.js'
+import { createKubeClient, type KubeApiOptions } from '../../src/k8s/client.js'
 import { KubeError } from '../../src/k8s/errors.js'
 
-/** createKubeApi against a bare loopback server: what goes over the wire, and what comes back. */
+/** The client-node connection and the run's calls on it, against a bare loopback server: what goes over the wire, and what comes back. */
+
+const createKubeApi = (options: KubeApiOptions) => clusterApi(createKubeClient(options))
 
 let server: Server | undefined
 const seen: Array<{ method: string; url: string; contentType?: string; authorization?: string; body: string }> = []

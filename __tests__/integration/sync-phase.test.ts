@@ -11,6 +11,7 @@ import { createRedactor } from '../../src/secrets/redact.js'
 import { createAwsStore } from '../../src/ssm/aws-store.js'
 import type { ParameterStore } from '../../src/ssm/store.js'
 import { connectCluster } from '../../src/k8s/connect.js'
+import { externalSecretsApi } from '../../src/eso/api.js'
 import { checkCluster } from '../../src/preflight/preflight.js'
 import { syncExternalSecrets, type SyncConfig, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
 import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type RequestRecord } from '../../testing/kube/index.ts'
@@ -89,7 +90,7 @@ function inputs({ dryRun = false, written = [], ...settings }: Partial<SyncSetti
 /** The cluster's part of the run, as the main runs it: connect, the pre-flight, then the sync phase. */
 async function run({ config, written }: PhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
   const credentials: string[] = []
-  const kube = connectCluster(config.cluster, { mask: (value) => masked.push(value), credential: (value) => credentials.push(value), env: {} })
+  const kube = connectCluster(config.cluster, { mask: (value) => masked.push(value), credential: (value) => credentials.push(value), env: {}, calls: externalSecretsApi })
   const redact = createRedactor(credentials)
   const { apiVersion } = await checkCluster({ ...config, rollout: { restart: 'none' } }, [], { kube, redact })
   return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })

@@ -3,7 +3,8 @@ import fc from 'fast-check'
 import { problemOf } from '../../__fixtures__/problems.js'
 import { workflowRun } from '../../__fixtures__/writer.js'
 import { DESCRIPTION_LIMIT, describeVersion, runIdOf, runUrl } from '../../src/history/provenance.js'
-import { chooseVersion, lastWriteOf, type ParameterHistory, type ParameterVersion } from '../../src/history/select.js'
+import { chooseVersion, lastWriteOf } from '../../src/history/select.js'
+import type { ParameterHistory, ParameterVersion } from '../../src/ssm/rules.js'
 import { parseRestorePoint } from '../../src/inputs/parsers.js'
 
 const T0 = Date.UTC(2026, 10, 30, 12)

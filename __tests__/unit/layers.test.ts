@@ -11,8 +11,8 @@ const ROOT = resolve(process.cwd(), 'src')
 
 const LAYERS: ReadonlyArray<readonly [string, RegExp]> = [
   ['ground', /^(errors|time|network|json)\.ts$/],
-  ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|history|secrets|workloads)\//],
-  ['adapter', /^(ssm|k8s)\/|^definitions\/render\.ts$/],
+  ['domain', /^(ssm\/rules|k8s\/label-selector|k8s\/types)\.ts$|^(eso|history|secrets|workloads)\/(?!api\.ts$)/],
+  ['adapter', /^(ssm|k8s)\/|^(eso|workloads)\/api\.ts$|^cluster\.ts$|^definitions\/render\.ts$/],
   ['contract', /^phase\.ts$/],
   ['phase', /^(preflight|definitions|push|restore|gate|sync|rollout)\//],
   ['configuration', /^inputs\//],
@@ -53,6 +53,19 @@ describe('the layers of src/', () => {
         .map((target) => `${file} (${LAYERS[layerOf(file)][0]}) -> ${target} (${LAYERS[layerOf(target)][0]})`)
     )
     expect(upwards).toEqual([])
+  })
+
+  it('keep every pair of folders one-way: no two folders import each other', () => {
+    const folder = (file: string): string | undefined => (file.includes('/') ? file.split('/')[0] : undefined)
+    const edges = new Set(
+      files.flatMap((file) =>
+        localImports(file)
+          .filter((target) => folder(file) && folder(target) && folder(file) !== folder(target))
+          .map((target) => `${folder(file)} -> ${folder(target)}`)
+      )
+    )
+    const mutual = [...edges].filter((edge) => edges.has(edge.split(' -> ').reverse().join(' -> ')))
+    expect(mutual).toEqual([])
   })
 
   it('would see an upward import (the walk reads real imports)', () => {

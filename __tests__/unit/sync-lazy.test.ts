@@ -54,6 +54,9 @@ describe('loading the Kubernetes client only for the sync phase', () => {
     'eso/model.ts',
     'inputs/config.ts',
     'k8s/api.ts',
+    'eso/api.ts',
+    'workloads/api.ts',
+    'cluster.ts',
     'k8s/errors.ts',
     'k8s/types.ts'
   ])('%s does not load it statically', (entry) => expect(reaches(entry, CLIENT)).toBeUndefined())

@@ -1,12 +1,13 @@
 import { ActionError } from '../errors.js'
 import { liveDifference } from '../eso/drift.js'
 import type { ExternalSecret } from '../eso/model.js'
-import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '../k8s/api.js'
+import type { ClusterSettings } from '../k8s/api.js'
+import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
 import { stopOnKubeError } from '../k8s/errors.js'
 import { inNamespace, refOf } from '../k8s/types.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import type { Redactor } from '../secrets/redact.js'
-import { watchExternalSecrets, type ResumableWatch } from '../k8s/watch.js'
+import type { ResumableWatch } from '../k8s/watch.js'
 import { formatSeconds, type Clock } from '../time.js'
 
 /**

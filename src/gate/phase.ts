@@ -1,4 +1,4 @@
-import type { ExternalSecretsApi } from '../k8s/api.js'
+import type { ExternalSecretsApi } from '../eso/api.js'
 import type { Phase } from '../phase.js'
 import type { GateConfig, GateReport } from './gate.js'
 import { gateLogLines, gateSummaryRows } from './report.js'

@@ -3,22 +3,8 @@
  * are read before (GetParameterHistory keeps the last 100 versions of a parameter).
  */
 import type { Secret } from '../secrets/keys.js'
+import type { ParameterHistory, ParameterVersion } from '../ssm/rules.js'
 import { runIdOf, type RestoredVersion } from './provenance.js'
-
-/** One version of a parameter, as GetParameterHistory returns it. */
-export interface ParameterVersion {
-  readonly version: number
-  readonly value: string
-  /** LastModifiedDate, in ms since the epoch. */
-  readonly modifiedAt: number
-  readonly description?: string
-}
-
-/** A parameter's retained versions, in any order. */
-export interface ParameterHistory {
-  readonly name: string
-  readonly versions: readonly ParameterVersion[]
-}
 
 /** The moment to restore: a time, or right after a workflow run's last write. */
 export type RestorePoint = { readonly kind: 'time'; readonly at: number } | { readonly kind: 'run'; readonly runId: string }

@@ -1,45 +1,45 @@
-import type { ExternalSecret } from '../eso/model.js'
-import type { Workload, WorkloadKind } from '../workloads/model.js'
 import type { Permission } from './errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
-export interface ExternalSecretsRef {
-  /** external-secrets.io version, from discoverVersion(). */
+/** A namespaced resource of an API group, as the generic calls address it. */
+export interface ApiResource {
+  readonly group: string
   readonly version: string
-  readonly namespace: string
-  readonly labelSelector: string
+  readonly kind: string
+  readonly plural: string
+  /** `externalsecrets.external-secrets.io`, for messages */
+  readonly name: string
 }
 
+/** What GET /apis/<group> answers. */
+export interface ApiGroup {
+  readonly versions?: ReadonlyArray<{ readonly version?: string }>
+  readonly preferredVersion?: { readonly version?: string }
+}
+
+/** A JSON merge patch, or a strategic merge patch (built-in types only). */
+export type PatchKind = 'merge' | 'strategic-merge'
+
 /**
- * The Kubernetes calls of the run (pre-flight, gate, sync). Errors are KubeErrors (see errors.ts). One watch is
- * one HTTP request: it ends, and the caller resumes it (see sync/watch.ts).
+ * The generic Kubernetes calls of the run, through its one connection (client.ts). Errors are
+ * KubeErrors (see errors.ts). One watch is one HTTP request: it ends, and the caller resumes it (see
+ * watch.ts). What is ESO's is built on these in eso/api.ts, what is a workload's in workloads/api.ts.
  */
-export interface ExternalSecretsApi {
-  /** The version of external-secrets.io the cluster prefers; a KubeError `missing-crd` when none is served. */
-  discoverVersion(): Promise<string>
-  listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>>
-  /** A JSON merge patch setting one annotation; returns the object as patched (status included). */
-  patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
-  /** Events in the namespace about ExternalSecrets. */
-  listEvents(namespace: string): Promise<Listed<KubeEvent>>
-  watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>): Promise<WatchHandle>
-  watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle>
+export interface KubeClient {
+  /** The group's served and preferred versions; undefined when the cluster does not serve it. */
+  apiGroup(group: string): Promise<ApiGroup | undefined>
+  /** Every page of a namespaced list, as plain JSON; what `is` refuses is left out. */
+  list<T>(resource: ApiResource, namespace: string, is: (object: unknown) => object is T, labelSelector?: string): Promise<Listed<T>>
+  /** Returns the object as patched (status included). */
+  patch<T>(resource: ApiResource, namespace: string, name: string, body: object, kind: PatchKind, is: (object: unknown) => object is T): Promise<T>
+  watch<T>(resource: ApiResource, namespace: string, query: { readonly resourceVersion: string; readonly labelSelector?: string }, handlers: WatchHandlers<T>): Promise<WatchHandle>
+  listEvents(namespace: string, fieldSelector: string): Promise<Listed<KubeEvent>>
+  watchEvents(namespace: string, fieldSelector: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle>
   /** Whether the namespace exists; undefined when the identity may not read namespaces (tenant Roles seldom grant it). */
   namespaceExists(namespace: string): Promise<boolean | undefined>
   /** A SelfSubjectAccessReview: whether the identity holds the permission. */
   accessAllowed(permission: Permission): Promise<boolean>
 }
-
-/** The calls of the rollout: the workloads of a namespace, watched, and restarted as `kubectl rollout restart` does. */
-export interface WorkloadsApi {
-  listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>>
-  watchWorkloads(kind: WorkloadKind, namespace: string, resourceVersion: string, handlers: WatchHandlers<Workload>): Promise<WatchHandle>
-  /** A strategic merge patch of the pod template's `kubectl.kubernetes.io/restartedAt` annotation; returns the workload as patched. */
-  restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
-}
-
-/** Everything the run asks of the cluster. */
-export type ClusterApi = ExternalSecretsApi & WorkloadsApi
 
 /** Which cluster and namespaces the sync phase works in. */
 export interface ClusterSettings {

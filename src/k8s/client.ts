@@ -20,10 +20,8 @@ import {
 import { httpStatusOf, KubeError, statusOf, toKubeError, type KubeCall } from './errors.js'
 import { isYaml, kubeconfigCredentials, kubeconfigSource } from './kubeconfig.js'
 import { InputProblem } from '../errors.js'
-import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS } from '../eso/model.js'
 import { asArray, asRecord, isRecord } from '../json.js'
-import { isWorkload, RESTARTED_AT, WORKLOAD_GROUP, WORKLOAD_PLURALS, type WorkloadKind } from '../workloads/model.js'
-import type { ClusterApi, ExternalSecretsRef } from './api.js'
+import type { ApiGroup, ApiResource, KubeClient, PatchKind } from './api.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
 export interface KubeApiOptions {
@@ -42,15 +40,15 @@ export interface KubeApiOptions {
 }
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
-const ES_RESOURCE = `${ESO_PLURAL}.${ESO_GROUP}`
-const EVENT_SELECTOR = 'involvedObject.kind=ExternalSecret'
 const PAGE_SIZE = 500
+const PATCH: Record<PatchKind, PatchStrategy> = { merge: PatchStrategy.MergePatch, 'strategic-merge': PatchStrategy.StrategicMergePatch }
 
 /**
- * The sync phase's Kubernetes calls through @kubernetes/client-node. Masks the kubeconfig and
- * every credential in it before anything reads it, then checks the context exists.
+ * The generic Kubernetes calls through @kubernetes/client-node (what is ESO's is in eso/api.ts, what
+ * is a workload's in workloads/api.ts). Masks the kubeconfig and every credential in it before
+ * anything reads it, then checks the context exists.
  */
-export function createKubeApi(options: KubeApiOptions): ClusterApi {
+export function createKubeClient(options: KubeApiOptions): KubeClient {
   const kc = loadKubeConfig(options)
   const server = kc.getCurrentCluster()?.server ?? ''
   const custom = kc.makeApiClient(CustomObjectsApi)
@@ -153,32 +151,28 @@ export function createKubeApi(options: KubeApiOptions): ClusterApi {
     )
 
   return {
-    discoverVersion: () => {
-      const what = { verb: 'get', resource: `API group ${ESO_GROUP}`, server }
-      return call(what, () => discoverVersion(kc, what, requestTimeoutMs))
+    apiGroup: (group) => {
+      const what = { verb: 'get', resource: `API group ${group}`, server }
+      return call(what, () => apiGroup(kc, group, what, requestTimeoutMs))
     },
 
-    listExternalSecrets: (ref) => list(externalSecrets(ref.version), ref.namespace, isExternalSecret, ref.labelSelector),
+    list: (resource, namespace, is, labelSelector) => list(resource, namespace, is, labelSelector),
 
-    patchAnnotation: (ref, name, key, value) => patch(externalSecrets(ref.version), ref.namespace, name, { metadata: { annotations: { [key]: value } } }, PatchStrategy.MergePatch, isExternalSecret),
+    patch: (resource, namespace, name, body, kind, is) => patch(resource, namespace, name, body, PATCH[kind], is),
 
-    listWorkloads: (kind, namespace) => list(workloads(kind), namespace, isWorkload),
+    watch: (resource, namespace, { resourceVersion, labelSelector }, handlers) =>
+      watchObjects(resource, namespace, labelSelector === undefined ? { resourceVersion } : { labelSelector, resourceVersion }, handlers),
 
-    watchWorkloads: (kind, namespace, resourceVersion, handlers) => watchObjects(workloads(kind), namespace, { resourceVersion }, handlers),
-
-    // What `kubectl rollout restart` sends: a strategic merge patch of the pod template's annotation.
-    restartWorkload: (kind, namespace, name, restartedAt) =>
-      patch(workloads(kind), namespace, name, { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } }, PatchStrategy.StrategicMergePatch, isWorkload),
-
-    listEvents: (namespace) =>
+    listEvents: (namespace, fieldSelector) =>
       call({ verb: 'list', resource: 'events', namespace }, () =>
         allPages(async (token) => {
-          const page = await core.listNamespacedEvent({ namespace, fieldSelector: EVENT_SELECTOR, limit: PAGE_SIZE, _continue: token }, withTimeout)
+          const page = await core.listNamespacedEvent({ namespace, fieldSelector, limit: PAGE_SIZE, _continue: token }, withTimeout)
           return { items: page.items.map(plainEvent), resourceVersion: page.metadata?.resourceVersion, next: page.metadata?._continue }
         })
       ),
 
-    watchExternalSecrets: (ref: ExternalSecretsRef, resourceVersion, handlers) => watchObjects(externalSecrets(ref.version), ref.namespace, { labelSelector: ref.labelSelector, resourceVersion }, handlers),
+    watchEvents: (namespace, fieldSelector, resourceVersion, handlers) =>
+      watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { fieldSelector, resourceVersion }, { verb: 'watch', resource: 'events', namespace }, handlers),
 
     namespaceExists: (namespace) =>
       call({ verb: 'get', resource: 'namespaces' }, async () => {
@@ -200,29 +194,8 @@ export function createKubeApi(options: KubeApiOptions): ClusterApi {
           withTimeout
         )
         return review.status?.allowed === true
-      }),
-
-    watchEvents: (namespace, resourceVersion, handlers) =>
-      watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { fieldSelector: EVENT_SELECTOR, resourceVersion }, { verb: 'watch', resource: 'events', namespace }, handlers)
+      })
   }
-}
-
-/** A namespaced resource of an API group, as the generic calls address it. */
-interface ApiResource {
-  readonly group: string
-  readonly version: string
-  readonly kind: string
-  readonly plural: string
-  /** `externalsecrets.external-secrets.io`, for messages */
-  readonly name: string
-}
-
-function externalSecrets(version: string): ApiResource {
-  return { group: ESO_GROUP, version, kind: 'ExternalSecret', plural: ESO_PLURAL, name: ES_RESOURCE }
-}
-
-function workloads(kind: WorkloadKind): ApiResource {
-  return { group: WORKLOAD_GROUP, version: 'v1', kind, plural: WORKLOAD_PLURALS[kind], name: `${WORKLOAD_PLURALS[kind]}.${WORKLOAD_GROUP}` }
 }
 
 /** The item with its apiVersion and kind: the API server leaves them off the items of lists of built-in types (kubernetes#3030). */
@@ -368,38 +341,17 @@ function selectContext(kc: KubeConfig, context: string): void {
   }
 }
 
-interface ApiGroup {
-  readonly versions?: ReadonlyArray<{ readonly version?: string }>
-  readonly preferredVersion?: { readonly version?: string }
-}
-
-/** GET /apis/external-secrets.io: the preferred version, if it is one whose fields the phase knows. */
-async function discoverVersion(kc: KubeConfig, what: KubeCall, timeoutMs: number): Promise<string> {
-  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${ESO_GROUP}`, HttpMethod.GET)
+/** GET /apis/<group>: its served and preferred versions; undefined when the cluster does not serve the group. */
+async function apiGroup(kc: KubeConfig, group: string, what: KubeCall, timeoutMs: number): Promise<ApiGroup | undefined> {
+  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${group}`, HttpMethod.GET)
   request.setHeaderParam('Accept', 'application/json')
   request.setSignal(AbortSignal.timeout(timeoutMs))
   await kc.applySecurityAuthentication(request)
   const response = await new IsomorphicFetchHttpLibrary().send(request).toPromise()
   const text = await response.body.text()
-  if (response.httpStatusCode === 404) throw missingCrd()
+  if (response.httpStatusCode === 404) return undefined
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw toKubeError({ code: response.httpStatusCode, body: text }, what)
-  const group = JSON.parse(text) as ApiGroup
-  return chooseVersion(group)
-}
-
-/** The preferred version when the phase knows it, else the first known one served. */
-export function chooseVersion(group: ApiGroup): string {
-  const served = (group.versions ?? []).map(({ version }) => version ?? '')
-  const preferred = group.preferredVersion?.version ?? ''
-  if ((KNOWN_VERSIONS as readonly string[]).includes(preferred)) return preferred
-  const known = KNOWN_VERSIONS.find((version) => served.includes(version))
-  if (known) return known
-  throw missingCrd(served)
-}
-
-export function missingCrd(served: readonly string[] = []): KubeError {
-  const what = served.length ? `serves only ${served.map((version) => `${ESO_GROUP}/${version}`).join(', ')}, without ExternalSecret v1 or v1beta1` : `does not serve the ${ESO_GROUP} API`
-  return new KubeError('missing-crd', `the cluster ${what}: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.`)
+  return JSON.parse(text) as ApiGroup
 }
 
 function plainEvent(event: CoreV1Event): KubeEvent {

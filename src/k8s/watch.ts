@@ -1,5 +1,3 @@
-import type { ExternalSecret } from '../eso/model.js'
-import type { ExternalSecretsApi, ExternalSecretsRef } from './api.js'
 import { KubeError } from './errors.js'
 import type { Listed, ObjectMeta, WatchEvent, WatchHandle, WatchHandlers } from './types.js'
 import { backoffMs, type Backoff } from '../time.js'
@@ -111,23 +109,4 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
 
 function isFatal(error: unknown): error is KubeError {
   return error instanceof KubeError && FATAL.has(error.kind)
-}
-
-/** What a watch of ExternalSecrets hands its user. */
-export type ExternalSecretsHandlers = Pick<ResumableWatchOptions<ExternalSecret>, 'onEvent' | 'onRelisted' | 'onFatal'>
-
-/** A resumable watch of the ExternalSecrets `ref` selects, from the resourceVersion of their list. */
-export function watchExternalSecrets(
-  kube: ExternalSecretsApi,
-  { ref, resourceVersion }: { readonly ref: ExternalSecretsRef; readonly resourceVersion: string },
-  sleep: ResumableWatchOptions<ExternalSecret>['sleep'],
-  handlers: ExternalSecretsHandlers
-): ResumableWatch {
-  return resumableWatch<ExternalSecret>({
-    ...handlers,
-    resourceVersion,
-    start: (rv, watchHandlers) => kube.watchExternalSecrets(ref, rv, watchHandlers),
-    relist: () => kube.listExternalSecrets(ref),
-    sleep
-  })
 }

@@ -1,5 +1,5 @@
 import type { ExternalSecret } from '../eso/model.js'
-import type { ExternalSecretsApi } from '../k8s/api.js'
+import type { ExternalSecretsApi } from '../eso/api.js'
 import { inNamespace, refOf } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
 import type { ClusterCheck, PreflightConfig } from './preflight.js'

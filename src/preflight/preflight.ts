@@ -1,6 +1,7 @@
 import { ActionError, type ErrorCode } from '../errors.js'
 import { ESO_GROUP, ESO_PLURAL, esoApiVersion } from '../eso/model.js'
-import type { ClusterSettings, ExternalSecretsApi } from '../k8s/api.js'
+import type { ClusterSettings } from '../k8s/api.js'
+import type { ExternalSecretsApi } from '../eso/api.js'
 import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '../k8s/errors.js'
 import type { LabelSelector } from '../k8s/label-selector.js'
 import type { ObjectRef } from '../k8s/types.js'

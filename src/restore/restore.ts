@@ -1,6 +1,7 @@
 import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
-import { chooseVersion, lastWriteOf, type ParameterHistory, type RestoreChoice, type RestorePlan, type RestorePoint, type RestoredSecret } from '../history/select.js'
+import type { ParameterHistory } from '../ssm/rules.js'
+import { chooseVersion, lastWriteOf, type RestoreChoice, type RestorePlan, type RestorePoint, type RestoredSecret } from '../history/select.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'

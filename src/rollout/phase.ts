@@ -1,6 +1,6 @@
 import { ActionError } from '../errors.js'
 import type { ExternalSecret } from '../eso/model.js'
-import type { WorkloadsApi } from '../k8s/api.js'
+import type { WorkloadsApi } from '../workloads/api.js'
 import type { ObjectRef } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
 import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from './report.js'

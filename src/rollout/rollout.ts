@@ -1,5 +1,6 @@
 import pLimit from 'p-limit'
-import type { ClusterSettings, WorkloadsApi } from '../k8s/api.js'
+import type { ClusterSettings } from '../k8s/api.js'
+import type { WorkloadsApi } from '../workloads/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { inNamespace, refOf, type Listed } from '../k8s/types.js'

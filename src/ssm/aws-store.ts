@@ -8,7 +8,7 @@ import {
   PutParameterCommand,
   SSMClient
 } from '@aws-sdk/client-ssm'
-import type { ParameterVersion } from '../history/select.js'
+import type { ParameterVersion } from './rules.js'
 import packageJson from '../../package.json' with { type: 'json' }
 import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
 

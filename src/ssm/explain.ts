@@ -1,4 +1,3 @@
-import type { Redactor } from '../secrets/redact.js'
 import { classifyFailure } from './retry.js'
 
 interface AwsLikeError {
@@ -9,9 +8,9 @@ interface AwsLikeError {
 
 /**
  * Turns an SSM or credentials error into a sentence a pipeline owner can act on. The AWS message
- * goes through the redactor first: validation errors can echo the value that was sent.
+ * goes through `redact` first (the run's redactor): validation errors can echo the value that was sent.
  */
-export function explainSsmError(error: unknown, redact: Redactor): string {
+export function explainSsmError(error: unknown, redact: (text: string) => string): string {
   const e = (error ?? {}) as AwsLikeError
   const name = e.name ?? 'Error'
   const message = redact(e.message ?? String(error))

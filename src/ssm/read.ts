@@ -1,5 +1,5 @@
 import pLimit from 'p-limit'
-import type { ParameterHistory, ParameterVersion } from '../history/select.js'
+import type { ParameterHistory, ParameterVersion } from './rules.js'
 import { Pacer } from './pacer.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js'
 import { isManaged } from './rules.js'

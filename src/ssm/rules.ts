@@ -49,3 +49,18 @@ export function parameterName(servicePath: string, key: string): string {
 export function keyOf(name: string): string {
   return name.slice(name.lastIndexOf('/') + 1)
 }
+
+/** One version of a parameter, as GetParameterHistory returns it. */
+export interface ParameterVersion {
+  readonly version: number
+  readonly value: string
+  /** LastModifiedDate, in ms since the epoch. */
+  readonly modifiedAt: number
+  readonly description?: string
+}
+
+/** A parameter's retained versions, in any order. */
+export interface ParameterHistory {
+  readonly name: string
+  readonly versions: readonly ParameterVersion[]
+}

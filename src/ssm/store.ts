@@ -1,4 +1,4 @@
-import type { ParameterVersion } from '../history/select.js'
+import type { ParameterVersion } from './rules.js'
 import type { Tier } from './rules.js'
 
 /** A parameter as Parameter Store holds it. */

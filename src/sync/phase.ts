@@ -1,5 +1,5 @@
 import { ActionError } from '../errors.js'
-import type { ExternalSecretsApi } from '../k8s/api.js'
+import type { ExternalSecretsApi } from '../eso/api.js'
 import type { Phase } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'

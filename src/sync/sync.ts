@@ -3,7 +3,8 @@ import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
 import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems } from '../eso/guardrails.js'
 import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
-import type { ClusterSettings, ExternalSecretsApi, ExternalSecretsRef } from '../k8s/api.js'
+import type { ClusterSettings } from '../k8s/api.js'
+import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
@@ -16,7 +17,7 @@ import type { ParameterStore } from '../ssm/store.js'
 import { formatSeconds, systemClock, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
-import { resumableWatch, watchExternalSecrets, type ResumableWatch } from '../k8s/watch.js'
+import { resumableWatch, type ResumableWatch } from '../k8s/watch.js'
 
 /** How the sync phase annotates and waits. */
 export interface SyncSettings {
