@@ -69,9 +69,14 @@ export class ProblemCollector {
     this.problems.push(new InputProblem(input, problem).message)
   }
 
-  throwIfAny(headline: string): void {
-    if (this.problems.length) throw new ActionError('ZT100', headline, this.problems)
+  throwIfAny(): void {
+    if (this.problems.length) throw invalidInputs(this.problems)
   }
+}
+
+/** The one ZT100: every problem with the inputs at once, before anything is written. */
+export function invalidInputs(problems: readonly string[]): ActionError {
+  return new ActionError('ZT100', 'Invalid inputs; nothing was written.', problems)
 }
 
 /** The value of a check that passed; only called once the collector holds no problem. */

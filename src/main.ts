@@ -54,7 +54,8 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const connection = config.cluster ? await connect(config.cluster, deps, secrets.add) : undefined
     const store = config.aws ? deps.createStore(config.aws) : undefined
     const clock = deps.clock ?? systemClock
-    const retry = retryPolicy(deps.clock)
+    // SSM retries and pacing on the run's clock.
+    const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, clock }
     const step = stepper({ clock, redact, log: (line) => core.info(line) }, outputs)
 
     const rendered = await step(renderPhase, config.definitions)
@@ -123,11 +124,6 @@ function secretValues(): { add: (value: string) => void; redact: Redactor } {
     },
     redact: (text) => (redactor ??= createRedactor(values))(text)
   }
-}
-
-/** SSM retries and pacing on the run's clock. */
-function retryPolicy(clock: Clock | undefined): RetryPolicy {
-  return clock ? { ...DEFAULT_RETRY_POLICY, now: () => clock.now(), sleep: (ms) => clock.sleep(ms) } : DEFAULT_RETRY_POLICY
 }
 
 /** The configuration asks for SSM whenever a phase needs it; a phase without it is a bug. */

@@ -125,7 +125,7 @@ describe('the push under a write quota, on simulated time', () => {
       }
       return store.putParameter(write)
     }
-    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, now: () => clock.now(), sleep: (ms) => clock.sleep(ms), random: () => 0.5 }
+    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, clock, random: () => 0.5 }
     const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
       pushSecrets(

@@ -20,10 +20,12 @@ function instantRetry(): RetryPolicy {
     capMs: 100,
     windowMs: 60_000,
     random: () => 1,
-    now: () => now,
-    sleep: (ms) => {
-      now += ms
-      return Promise.resolve()
+    clock: {
+      now: () => now,
+      sleep: (ms) => {
+        now += ms
+        return Promise.resolve()
+      }
     }
   }
 }

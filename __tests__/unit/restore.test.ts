@@ -19,7 +19,7 @@ const MINUTE = 60_000
 const at = (minute: number) => T0 + minute * MINUTE
 const byRun = (runId: number) => describeVersion({ kind: 'workflow', run: { ...workflowRun, runId } })
 
-const noWait: RetryPolicy = { baseMs: 1, capMs: 1, windowMs: 1_000, random: () => 1, now: () => 0, sleep: () => Promise.resolve() }
+const noWait: RetryPolicy = { baseMs: 1, capMs: 1, windowMs: 1_000, random: () => 1, clock: { now: () => 0, sleep: () => Promise.resolve() } }
 
 let store: MemoryStore
 let masked: string[]
@@ -44,7 +44,10 @@ beforeEach(() => {
 })
 
 function plan(restore: RestorePoint, { now = at(60), tier = 'Standard' }: { now?: number; tier?: Tier } = {}) {
-  return planRestore({ target: TARGET, restore, write: { tier } }, { store, redact: createRedactor([]), mask: (value) => masked.push(value), now: () => now, retry: noWait })
+  return planRestore(
+    { target: TARGET, restore, write: { tier } },
+    { store, redact: createRedactor([]), mask: (value) => masked.push(value), clock: { now: () => now, sleep: () => Promise.resolve() }, retry: noWait }
+  )
 }
 
 async function restoreTo(restore: RestorePoint, { prune = false, dryRun = false } = {}) {

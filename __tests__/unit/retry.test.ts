@@ -11,11 +11,13 @@ function fakePolicy(windowMs = 10_000): RetryPolicy & { slept: number[] } {
     capMs: 1_000,
     windowMs,
     random: () => 1,
-    now: () => now,
-    sleep: (ms) => {
-      slept.push(ms)
-      now += ms
-      return Promise.resolve()
+    clock: {
+      now: () => now,
+      sleep: (ms) => {
+        slept.push(ms)
+        now += ms
+        return Promise.resolve()
+      }
     },
     slept
   }

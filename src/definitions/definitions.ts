@@ -2,7 +2,7 @@ import { ActionError } from '../errors.js'
 import type { LabelSelector } from '../k8s/label-selector.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
-import { explainSsmError } from '../ssm/explain.js'
+import { stopOnSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
@@ -68,10 +68,6 @@ export async function checkDefinitions(
 
 /** Which of the names SSM holds, read without decryption. */
 async function existingParameters(names: readonly string[], store: ParameterStore, redact: Redactor, retry?: RetryPolicy): Promise<Set<string>> {
-  try {
-    const missing = await missingParameters(store, names, retry)
-    return new Set(names.filter((name) => !missing.has(name)))
-  } catch (error) {
-    throw new ActionError('ZT120', `Nothing was written: checking the definitions' parameters in SSM failed. ${explainSsmError(error, redact)}`)
-  }
+  const missing = await stopOnSsmError(() => missingParameters(store, names, retry), "Nothing was written: checking the definitions' parameters in SSM failed.", redact)
+  return new Set(names.filter((name) => !missing.has(name)))
 }

@@ -7,7 +7,7 @@ import { stopOnKubeError } from '../k8s/errors.js'
 import { inNamespace, refOf } from '../k8s/types.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import type { Redactor } from '../secrets/redact.js'
-import type { ResumableWatch } from '../k8s/watch.js'
+import { watchUntilSettled } from '../k8s/watch.js'
 import { formatSeconds, type Clock } from '../time.js'
 
 /**
@@ -139,7 +139,7 @@ function notInGitWarnings(namespaces: ReadonlyMap<string, Namespace>, targets: r
  * when it changes. Resolves with when each target last came to match; rejects on the timeout
  * (an ActionError) or with the KubeError that ended a watch.
  */
-function watchUntilMatched(
+async function watchUntilMatched(
   namespaces: readonly Namespace[],
   initial: Differences,
   judge: (target: Target) => string | undefined,
@@ -152,32 +152,29 @@ function watchUntilMatched(
   log(`Waiting up to ${formatSeconds(config.timeoutMs / 1000)} s for the cluster to apply the definitions:`)
   for (const [target, difference] of differences) if (difference !== undefined) log(`  ${nameOf(target)}: ${difference}`)
 
-  return new Promise((resolve, reject) => {
-    const watches: ResumableWatch[] = []
-    const timer = new AbortController()
-    const finish = (settle: () => void): void => {
-      timer.abort()
-      // Not awaited: a stopped watch does nothing more, and a re-list hanging on a dead server must not hold the step.
-      for (const watch of watches) watch.stop()
-      settle()
-    }
-    const update = (namespace: string): void => {
-      for (const [target, before] of differences) {
-        if (target.namespace !== namespace) continue
-        const difference = judge(target)
-        if (difference === before) continue
-        differences.set(target, difference)
-        if (difference === undefined) {
-          matchedAt.set(target, clock.now())
-          log(`  ${nameOf(target)}: as in the definitions after ${formatSeconds((clock.now() - start) / 1000)} s`)
-        } else log(`  ${nameOf(target)}: ${difference}`)
+  let failure: Error | undefined
+  await watchUntilSettled({
+    clock,
+    timeoutMs: config.timeoutMs - (clock.now() - start),
+    settled: () => allMatch(differences),
+    onTimeout: () => (failure = timedOut(differences, config.timeoutMs)),
+    start: (loop) => {
+      const update = (namespace: string): void => {
+        for (const [target, before] of differences) {
+          if (target.namespace !== namespace) continue
+          const difference = judge(target)
+          if (difference === before) continue
+          differences.set(target, difference)
+          if (difference === undefined) {
+            matchedAt.set(target, clock.now())
+            log(`  ${nameOf(target)}: as in the definitions after ${formatSeconds((clock.now() - start) / 1000)} s`)
+          } else log(`  ${nameOf(target)}: ${difference}`)
+        }
+        loop.check()
       }
-      if (allMatch(differences)) finish(() => resolve(matchedAt))
-    }
-    for (const namespace of namespaces) {
-      const { ref, live } = namespace
-      watches.push(
-        watchExternalSecrets(kube, namespace, (ms, signal) => clock.sleep(ms, signal), {
+      return namespaces.map((namespace) => {
+        const { ref, live } = namespace
+        return watchExternalSecrets(kube, namespace, loop.sleep, {
           onEvent: ({ type, object }) => {
             // An object that stops matching the selector comes as DELETED.
             if (type === 'DELETED') live.delete(object.metadata.name)
@@ -189,14 +186,16 @@ function watchUntilMatched(
             for (const es of selected(items, ref.namespace, config.selector)) live.set(es.metadata.name, es)
             update(ref.namespace)
           },
-          onFatal: (error) => finish(() => reject(error))
+          onFatal: (error) => {
+            failure = error
+            loop.end()
+          }
         })
-      )
+      })
     }
-    void clock.sleep(config.timeoutMs - (clock.now() - start), timer.signal).then(() => {
-      if (!timer.signal.aborted) finish(() => reject(timedOut(differences, config.timeoutMs)))
-    })
   })
+  if (failure) throw failure
+  return matchedAt
 }
 
 function timedOut(differences: Differences, timeoutMs: number): ActionError {

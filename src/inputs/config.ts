@@ -80,8 +80,6 @@ export interface Config extends PushConfig {
 export type InputReader = (name: string) => string
 type Environment = Readonly<Record<string, string | undefined>>
 
-const HEADLINE = 'Invalid inputs; nothing was written.'
-
 /**
  * Reads and validates all inputs. Every secret value is handed to `mask` as soon as the `secrets`
  * text is parsed, before anything else can be logged; then every problem is reported at once
@@ -119,7 +117,7 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
   const selection: SelectionRules = { include: parseList(read('include')), exclude: parseList(read('exclude')), stripPrefix: read('strip-prefix') }
   const tier = write.tier.ok ? write.tier.value : 'Intelligent-Tiering' // the largest limit: an invalid tier is reported already
   const secrets = pushing ? problems.check(() => prepareSecrets(given, selection, tier, path)) : undefined
-  problems.throwIfAny(HEADLINE)
+  problems.throwIfAny()
 
   const namespaceList = valueOf(namespaces)
   return {

@@ -1,4 +1,4 @@
-import { ActionError, InputProblem } from '../errors.js'
+import { ActionError, InputProblem, invalidInputs } from '../errors.js'
 import type { ClusterSettings, KubeClient } from './api.js'
 import { createKubeClient, type KubeApiOptions } from './client.js'
 
@@ -31,7 +31,7 @@ export function connectCluster<Api>(cluster: ClusterSettings, deps: ConnectDepen
   try {
     return create({ kubeconfig: cluster.kubeconfig, context: cluster.kubeContext, mask, env: deps.env })
   } catch (error) {
-    if (error instanceof InputProblem) throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [error.message])
+    if (error instanceof InputProblem) throw invalidInputs([error.message])
     throw new ActionError('ZT140', `Nothing was written: the cluster cannot be used: ${error instanceof Error ? error.message : String(error)}`)
   }
 }

@@ -1,6 +1,6 @@
 import { KubeError } from './errors.js'
 import type { Listed, ObjectMeta, WatchEvent, WatchHandle, WatchHandlers } from './types.js'
-import { backoffMs, type Backoff } from '../time.js'
+import { backoffMs, type Backoff, type Clock } from '../time.js'
 
 /**
  * A watch that outlives its HTTP requests: a watch that ends is resumed from the last
@@ -109,4 +109,61 @@ export function resumableWatch<T extends { metadata: ObjectMeta }>(options: Resu
 
 function isFatal(error: unknown): error is KubeError {
   return error instanceof KubeError && FATAL.has(error.kind)
+}
+
+/** How long stopped watches may take to settle before a wait returns anyway. */
+const WATCH_GRACE_MS = 1_000
+
+/** What a wait hands the watches it starts. */
+export interface SettleLoop {
+  /** Call after each observation: the wait ends once `settled()` holds. */
+  readonly check: () => void
+  /** Ends the wait at once (a watch that cannot go on). */
+  readonly end: () => void
+  /** Aborted when the wait ends: for timers of the caller's own. */
+  readonly signal: AbortSignal
+  /** The clock's sleep, for the watches' backoff. */
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<unknown>
+}
+
+export interface SettleOptions {
+  readonly clock: Clock
+  readonly timeoutMs: number
+  /** Whether every object waited for has settled. */
+  readonly settled: () => boolean
+  /** Called once when the timeout passes first; the wait then ends. */
+  readonly onTimeout: () => void
+  /** Starts the watches that feed the wait. */
+  readonly start: (loop: SettleLoop) => readonly ResumableWatch[]
+}
+
+/**
+ * The one watch-until-settled loop (the gate, the sync wait, the rollout wait): runs until
+ * `settled()`, `end()` or the timeout. The one shutdown rule: every watch is stopped, and the wait
+ * returns once they have settled, or after WATCH_GRACE_MS: a re-list hanging on a dead server must
+ * not hold the step.
+ */
+export async function watchUntilSettled({ clock, timeoutMs, settled, onTimeout, start }: SettleOptions): Promise<void> {
+  let finish!: () => void
+  const finished = new Promise<void>((resolve) => (finish = resolve))
+  const timer = new AbortController()
+  const check = (): void => {
+    if (settled()) finish()
+  }
+  const watches = start({ check, end: () => finish(), signal: timer.signal, sleep: (ms, signal) => clock.sleep(ms, signal) })
+  void clock.sleep(timeoutMs, timer.signal).then(() => {
+    if (timer.signal.aborted) return
+    onTimeout()
+    finish()
+  })
+  try {
+    check()
+    await finished
+  } finally {
+    timer.abort()
+    for (const watch of watches) watch.stop()
+    const grace = new AbortController()
+    await Promise.race([Promise.all(watches.map(({ done }) => done)), clock.sleep(WATCH_GRACE_MS, grace.signal)])
+    grace.abort()
+  }
 }

@@ -2,7 +2,7 @@ import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
 import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
 import type { Redactor } from '../secrets/redact.js'
-import { explainSsmError } from '../ssm/explain.js'
+import { explainSsmError, stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readParameters, readTags, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
@@ -104,12 +104,8 @@ async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls)
 }
 
 /** An SSM read of the plan: its failure stops the run before anything is written. */
-async function readingSsm<T>(calls: SsmCalls, read: () => Promise<T>): Promise<T> {
-  try {
-    return await read()
-  } catch (error) {
-    throw new ActionError('ZT120', `Nothing was written: reading SSM failed. ${calls.explain(error)}`)
-  }
+function readingSsm<T>(calls: SsmCalls, read: () => Promise<T>): Promise<T> {
+  return stopOnSsmError(read, 'Nothing was written: reading SSM failed.', calls.redact)
 }
 
 function plannedOutcome(plan: KeyPlan): KeyOutcome {
@@ -139,7 +135,7 @@ class SsmCalls {
   private readonly policy: RetryPolicy
   /** PutParameter's quota (about 3 a second per account) is shared by every writer of the run. */
   private readonly puts: Pacer
-  private readonly redact: Redactor
+  readonly redact: Redactor
   private readonly settings: WriteSettings
 
   constructor({ store, redact, retry }: PushDependencies, settings: WriteSettings) {
@@ -147,7 +143,7 @@ class SsmCalls {
     this.redact = redact
     this.settings = settings
     this.policy = retry ?? DEFAULT_RETRY_POLICY
-    this.puts = new Pacer(this.policy)
+    this.puts = new Pacer(this.policy.clock)
   }
 
   read(names: readonly string[]): Promise<StoredParameter[]> {

@@ -18,7 +18,7 @@ export const restorePhase: Phase<RestoreInput, RestorePlan> = {
   name: 'Restore: plan',
   run: async ({ config, store, retry, mask }, { clock, redact }) => {
     const { planRestore } = await import('./restore.js')
-    return planRestore(config, { store, redact, retry, mask, now: () => clock.now() })
+    return planRestore(config, { store, redact, retry, mask, clock })
   },
   report: (plan, { config }) => ({ lines: [restoreHeadline(plan, config.target.path, config.dryRun)] })
 }

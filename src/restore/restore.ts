@@ -1,14 +1,15 @@
 import pLimit from 'p-limit'
-import { ActionError } from '../errors.js'
+import { ActionError, invalidInputs } from '../errors.js'
 import type { ParameterHistory } from '../ssm/rules.js'
 import { chooseVersion, lastWriteOf, type RestoreChoice, type RestorePlan, type RestorePoint, type RestoredSecret } from '../history/select.js'
 import type { Redactor } from '../secrets/redact.js'
-import { explainSsmError } from '../ssm/explain.js'
+import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readHistory, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
+import type { Clock } from '../time.js'
 
 /** The restore phase's slice of the configuration. */
 export interface RestoreConfig {
@@ -22,7 +23,8 @@ export interface RestoreDependencies {
   readonly redact: Redactor
   /** Registers a value read from the history with the run's masking, before anything can be logged. */
   readonly mask: (value: string) => void
-  readonly now: () => number
+  /** The time a restore-to time is checked against. */
+  readonly clock: Clock
   readonly retry?: RetryPolicy
 }
 
@@ -33,8 +35,8 @@ export interface RestoreDependencies {
  * before anything is written. The push phase then writes the plan (diff, pacing, ownership, prune).
  */
 export async function planRestore({ target, restore, write }: RestoreConfig, deps: RestoreDependencies): Promise<RestorePlan> {
-  if (restore.kind === 'time' && restore.at > deps.now()) {
-    throw new ActionError('ZT100', 'Invalid inputs; nothing was written.', [`restore-to: ${new Date(restore.at).toISOString()} is in the future (now ${new Date(deps.now()).toISOString()})`])
+  if (restore.kind === 'time' && restore.at > deps.clock.now()) {
+    throw invalidInputs([`restore-to: ${new Date(restore.at).toISOString()} is in the future (now ${new Date(deps.clock.now()).toISOString()})`])
   }
   const { managed, notOwned, histories } = await readOwnHistories(target, deps)
   const at = restore.kind === 'time' ? restore.at : (lastWriteOf(restore.runId, histories) ?? unknownRun(restore.runId, managed.length, target))
@@ -76,13 +78,15 @@ function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: T
 /** Lists the service's parameters, splits off those the action does not own, and reads the history of the rest. */
 async function readOwnHistories(target: ServiceTarget, { store, redact, retry = DEFAULT_RETRY_POLICY }: RestoreDependencies) {
   const reads = pLimit(READ_CONCURRENCY)
-  const pacer = new Pacer(retry)
-  try {
-    const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
-    const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
-    const histories: ParameterHistory[] = await Promise.all(managed.map((name) => reads(() => readHistory(store, name, retry, pacer))))
-    return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
-  } catch (error) {
-    throw new ActionError('ZT120', `Nothing was written: reading SSM failed. ${explainSsmError(error, redact)}`)
-  }
+  const pacer = new Pacer(retry.clock)
+  return stopOnSsmError(
+    async () => {
+      const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
+      const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
+      const histories: ParameterHistory[] = await Promise.all(managed.map((name) => reads(() => readHistory(store, name, retry, pacer))))
+      return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
+    },
+    'Nothing was written: reading SSM failed.',
+    redact
+  )
 }

@@ -4,7 +4,7 @@ import type { WorkloadsApi } from '../workloads/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { inNamespace, refOf, type Listed } from '../k8s/types.js'
-import { resumableWatch, type ResumableWatch } from '../k8s/watch.js'
+import { resumableWatch, watchUntilSettled } from '../k8s/watch.js'
 import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
 import { WORKLOAD_KINDS, type RestartPolicy, type Workload, type WorkloadKind } from '../workloads/model.js'
@@ -163,17 +163,13 @@ async function waitForRollouts(targets: readonly RolloutTarget[], snapshot: Work
   deps.log?.(`Waiting up to ${formatSeconds(timeoutMs / 1000)} s for ${targets.length} rollouts.`)
   await stopOnKubeError(
     () =>
-      new Promise<void>((resolve) => {
-        const watches: ResumableWatch[] = []
-        const timer = new AbortController()
-        const check = (): void => {
-          if (!waiter.settled()) return
-          timer.abort()
-          for (const watch of watches) watch.stop()
-          resolve()
-        }
-        for (const { kind, namespace, resourceVersion } of involved) {
-          watches.push(
+      watchUntilSettled({
+        clock,
+        timeoutMs,
+        settled: () => waiter.settled(),
+        onTimeout: () => waiter.timeOut(clock.now()),
+        start: (loop) =>
+          involved.map(({ kind, namespace, resourceVersion }) =>
             resumableWatch<Workload>({
               resourceVersion,
               start: (rv, handlers) => kube.watchWorkloads(kind, namespace, rv, handlers),
@@ -181,26 +177,19 @@ async function waitForRollouts(targets: readonly RolloutTarget[], snapshot: Work
               onEvent: ({ type, object }) => {
                 if (type === 'DELETED') waiter.failWaiting(`${kind} ${namespace}/${object.metadata.name} was deleted while rolling out`, clock.now(), namespace)
                 else waiter.observe(inNamespace(object, namespace), clock.now())
-                check()
+                loop.check()
               },
               onRelisted: (items) => {
                 for (const workload of items) waiter.observe(inNamespace(workload, namespace), clock.now())
-                check()
+                loop.check()
               },
               onFatal: (error) => {
                 waiter.failWaiting(`could not watch its rollout: ${error.message}`, clock.now(), namespace)
-                check()
+                loop.check()
               },
-              sleep: (ms, signal) => clock.sleep(ms, signal)
+              sleep: loop.sleep
             })
           )
-        }
-        void clock.sleep(timeoutMs, timer.signal).then(() => {
-          if (timer.signal.aborted) return
-          waiter.timeOut(clock.now())
-          check()
-        })
-        check()
       }),
     NOT_YET,
     deps.redact

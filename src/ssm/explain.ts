@@ -1,3 +1,4 @@
+import { ActionError } from '../errors.js'
 import { classifyFailure } from './retry.js'
 
 interface AwsLikeError {
@@ -56,5 +57,17 @@ export function explainSsmError(error: unknown, redact: (text: string) => string
       return `SSM could not be reached or kept failing (${name}: ${message})`
     default:
       return `${name}: ${message}`
+  }
+}
+
+/**
+ * Runs SSM reads that must succeed; a failure stops the run (ZT120), its headline saying what has
+ * not happened yet and what failed, then the error explained. The SSM side of stopOnKubeError.
+ */
+export async function stopOnSsmError<T>(operation: () => Promise<T>, headline: string, redact: (text: string) => string): Promise<T> {
+  try {
+    return await operation()
+  } catch (error) {
+    throw new ActionError('ZT120', `${headline} ${explainSsmError(error, redact)}`)
   }
 }

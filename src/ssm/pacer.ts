@@ -1,8 +1,4 @@
-/** The clock a pacer runs on: the retry policy's, so that tests can run it on simulated time. */
-export interface PacerClock {
-  readonly now: () => number
-  readonly sleep: (ms: number) => Promise<unknown>
-}
+import type { Clock } from '../time.js'
 
 /** A throttle cuts the rate to this share of what was getting through. */
 const CUT = 0.7
@@ -26,7 +22,8 @@ const MIN_SPAN_MS = 10
  * - from a cut, the rate doubles every DOUBLING_MS until the next throttle.
  */
 export class Pacer {
-  readonly #clock: PacerClock
+  /** The retry policy's, so that tests can run it on simulated time. */
+  readonly #clock: Clock
   /** The rate right after the last cut, in calls a second; undefined until the first throttle. */
   #base: number | undefined
   #cutAt = Number.NEGATIVE_INFINITY
@@ -36,7 +33,7 @@ export class Pacer {
   readonly #sent: number[] = []
   #start: number | undefined
 
-  constructor(clock: PacerClock) {
+  constructor(clock: Clock) {
     this.#clock = clock
   }
 

@@ -19,7 +19,7 @@ interface ReadOptions {
  */
 async function getInBatches(store: ParameterStore, names: readonly string[], { decrypt, retry = DEFAULT_RETRY_POLICY }: ReadOptions) {
   const reads = pLimit(READ_CONCURRENCY)
-  const pacer = new Pacer(retry)
+  const pacer = new Pacer(retry.clock)
   return Promise.all(inBatches(names).map((batch) => reads(() => withRetry(() => store.getParameters(batch, decrypt), retry, pacer))))
 }
 

@@ -1,5 +1,5 @@
 import { networkErrorCode } from '../network.js'
-import { backoffMs, systemClock, type Backoff } from '../time.js'
+import { backoffMs, systemClock, type Backoff, type Clock } from '../time.js'
 import type { Pacer } from './pacer.js'
 
 /**
@@ -43,8 +43,8 @@ export function classifyFailure(error: unknown): FailureKind {
 export interface RetryPolicy extends Backoff {
   /** How long one operation keeps retrying before its last error stands. */
   readonly windowMs: number
-  readonly sleep: (ms: number) => Promise<unknown>
-  readonly now: () => number
+  /** Where it waits and reads the time: the run's clock. */
+  readonly clock: Clock
   readonly random: () => number
 }
 
@@ -58,8 +58,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   baseMs: 100,
   capMs: 5_000,
   windowMs: 120_000,
-  sleep: (ms) => systemClock.sleep(ms),
-  now: () => systemClock.now(),
+  clock: systemClock,
   random: () => Math.random()
 }
 
@@ -75,7 +74,7 @@ export interface Attempt {
  * backing off on its own; other failures back off with full jitter.
  */
 export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY, pacer?: Pacer): Promise<T> {
-  const deadline = policy.now() + policy.windowMs
+  const deadline = policy.clock.now() + policy.windowMs
   let attempt: Attempt = { number: 1 }
   for (;;) {
     const sentAt = (await pacer?.take()) ?? 0
@@ -86,11 +85,11 @@ export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, 
       if (kind === 'fatal') throw error
       if (kind === 'throttled' && pacer) {
         pacer.throttled(sentAt)
-        if (policy.now() > deadline) throw error
+        if (policy.clock.now() > deadline) throw error
       } else {
         const backoff = policy.random() * backoffMs(policy, attempt.number)
-        if (policy.now() + backoff > deadline) throw error
-        await policy.sleep(backoff)
+        if (policy.clock.now() + backoff > deadline) throw error
+        await policy.clock.sleep(backoff)
       }
       attempt = { number: attempt.number + 1, previousFailure: kind }
     }

@@ -10,14 +10,14 @@ import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import { inNamespace, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
-import { explainSsmError } from '../ssm/explain.js'
+import { stopOnSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { formatSeconds, systemClock, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
-import { resumableWatch, type ResumableWatch } from '../k8s/watch.js'
+import { resumableWatch, watchUntilSettled, type ResumableWatch } from '../k8s/watch.js'
 
 /** How the sync phase annotates and waits. */
 export interface SyncSettings {
@@ -87,8 +87,6 @@ export interface SyncReport {
 
 const NOTHING_ANNOTATED = 'Nothing was annotated'
 const PATCH_CONCURRENCY = 4
-/** How long stopped watches may take to settle before the phase returns anyway. */
-const WATCH_GRACE_MS = 1_000
 
 interface Selected {
   readonly ref: ExternalSecretsRef
@@ -215,11 +213,8 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, written: Rea
   let missing = new Set<string>()
   if (toLookUp.length) {
     if (!deps.store) throw new ActionError('ZT120', 'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
-    try {
-      missing = await missingParameters(deps.store, toLookUp, deps.retry)
-    } catch (error) {
-      throw new ActionError('ZT120', `Nothing was annotated: checking the referenced parameters in SSM failed. ${explainSsmError(error, deps.redact)}`)
-    }
+    const store = deps.store
+    missing = await stopOnSsmError(() => missingParameters(store, toLookUp, deps.retry), 'Nothing was annotated: checking the referenced parameters in SSM failed.', deps.redact)
     problems.push(...missingProblems(references, missing))
   }
   if (problems.length) {
@@ -255,86 +250,78 @@ async function annotate(selected: readonly Selected[], key: string, value: strin
 }
 
 /** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
-async function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events: ReadonlyMap<string, Listed<KubeEvent>>, timeoutMs: number, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
-  let finish!: () => void
-  const finished = new Promise<void>((resolve) => (finish = resolve))
-  const timer = new AbortController()
-  let confirmingAt: number | undefined
-  const check = (): void => {
-    if (waiter.settled()) return finish()
-    // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see wait.ts).
-    const at = waiter.nextConfirmation()
-    if (at === undefined || at === confirmingAt) return
-    confirmingAt = at
-    void clock.sleep(at - clock.now(), timer.signal).then(() => {
-      if (timer.signal.aborted) return
-      confirmingAt = undefined
-      waiter.confirmFailures(clock.now())
-      check()
-    })
-  }
-  const fatal =
-    (namespace: string) =>
-    (error: KubeError): void => {
-      waiter.failWaiting(`could not watch for its sync: ${error.message}`, clock.now(), namespace)
-      check()
-    }
-  const watches: ResumableWatch[] = []
-  const sleep = (ms: number, signal?: AbortSignal) => clock.sleep(ms, signal)
-  for (const listed of selected) {
-    const { ref } = listed
-    watches.push(
-      watchExternalSecrets(kube, listed, sleep, {
-        onEvent: ({ type, object }) => {
-          const es = inNamespace(object, ref.namespace)
-          if (type === 'DELETED') waiter.observeDeleted(es, clock.now())
-          else waiter.observe(es, clock.now())
+function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events: ReadonlyMap<string, Listed<KubeEvent>>, timeoutMs: number, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
+  return watchUntilSettled({
+    clock,
+    timeoutMs,
+    settled: () => waiter.settled(),
+    onTimeout: () => waiter.timeOut(timeoutMs, clock.now()),
+    start: (loop) => {
+      let confirmingAt: number | undefined
+      const check = (): void => {
+        loop.check()
+        if (waiter.settled()) return
+        // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see wait.ts).
+        const at = waiter.nextConfirmation()
+        if (at === undefined || at === confirmingAt) return
+        confirmingAt = at
+        void clock.sleep(at - clock.now(), loop.signal).then(() => {
+          if (loop.signal.aborted) return
+          confirmingAt = undefined
+          waiter.confirmFailures(clock.now())
           check()
-        },
-        onRelisted: (items) => {
-          for (const es of items) waiter.observe(inNamespace(es, ref.namespace), clock.now(), { listed: true })
-          check()
-        },
-        onFatal: fatal(ref.namespace)
-      })
-    )
-    const listedEvents = events.get(ref.namespace)
-    if (listedEvents) {
-      watches.push(
-        resumableWatch<KubeEvent>({
-          resourceVersion: listedEvents.resourceVersion,
-          start: (rv, handlers) => kube.watchEvents(ref.namespace, rv, handlers),
-          relist: () => kube.listEvents(ref.namespace),
-          onEvent: ({ type, object }) => {
-            if (type !== 'DELETED') waiter.observeEvent(object, clock.now())
-            check()
-          },
-          onRelisted: (items) => {
-            waiter.observeEvents(items, clock.now())
-            check()
-          },
-          onFatal: fatal(ref.namespace),
-          sleep
         })
-      )
+      }
+      const fatal =
+        (namespace: string) =>
+        (error: KubeError): void => {
+          waiter.failWaiting(`could not watch for its sync: ${error.message}`, clock.now(), namespace)
+          check()
+        }
+      const watches: ResumableWatch[] = []
+      for (const listed of selected) {
+        const { ref } = listed
+        watches.push(
+          watchExternalSecrets(kube, listed, loop.sleep, {
+            onEvent: ({ type, object }) => {
+              const es = inNamespace(object, ref.namespace)
+              if (type === 'DELETED') waiter.observeDeleted(es, clock.now())
+              else waiter.observe(es, clock.now())
+              check()
+            },
+            onRelisted: (items) => {
+              for (const es of items) waiter.observe(inNamespace(es, ref.namespace), clock.now(), { listed: true })
+              check()
+            },
+            onFatal: fatal(ref.namespace)
+          })
+        )
+        const listedEvents = events.get(ref.namespace)
+        if (listedEvents) {
+          watches.push(
+            resumableWatch<KubeEvent>({
+              resourceVersion: listedEvents.resourceVersion,
+              start: (rv, handlers) => kube.watchEvents(ref.namespace, rv, handlers),
+              relist: () => kube.listEvents(ref.namespace),
+              onEvent: ({ type, object }) => {
+                if (type !== 'DELETED') waiter.observeEvent(object, clock.now())
+                check()
+              },
+              onRelisted: (items) => {
+                waiter.observeEvents(items, clock.now())
+                check()
+              },
+              onFatal: fatal(ref.namespace),
+              sleep: loop.sleep
+            })
+          )
+        }
+      }
+      // The waiter may hold a failure to confirm already.
+      check()
+      return watches
     }
-  }
-  void clock.sleep(timeoutMs, timer.signal).then(() => {
-    if (timer.signal.aborted) return
-    waiter.timeOut(timeoutMs, clock.now())
-    finish()
   })
-  try {
-    check()
-    await finished
-  } finally {
-    timer.abort()
-    for (const watch of watches) watch.stop()
-    // Stopped watches settle at once; a re-list hanging on a dead server must not hold the step.
-    const grace = new AbortController()
-    await Promise.race([Promise.all(watches.map(({ done }) => done)), clock.sleep(WATCH_GRACE_MS, grace.signal)])
-    grace.abort()
-  }
 }
 
 /**
