@@ -55,6 +55,10 @@ describe('the bundled action, push then sync', () => {
     }
     expect(result.summary).toMatch(/ExternalSecrets force-synced/)
     expect(result.stdout).toContain(`::add-mask::${kube.token}`)
+    // The log folds phase by phase: each phase's lines between its ::group:: and ::endgroup::.
+    const push = result.stdout.slice(result.stdout.indexOf('::group::Push to SSM Parameter Store'))
+    expect(push.slice(0, push.indexOf('::endgroup::'))).toMatch(/created +\/zerotouch\/prod\/payments\/database_url \(version 1\)/)
+    expect(result.stdout).toMatch(/^::group::Sync: force-sync the ExternalSecrets$/m)
     expectNoLeaks(result)
   })
 
