@@ -68,6 +68,11 @@ describe('the layers of src/', () => {
     expect(mutual).toEqual([])
   })
 
+  it('name as phases exactly the folders that export one (a phase.ts), so the folder tree says which they are', () => {
+    const folders = (keep: (file: string) => boolean) => [...new Set(files.filter(keep).map((file) => file.split('/')[0]))].sort()
+    expect(folders((file) => LAYERS[layerOf(file)][0] === 'phase')).toEqual(folders((file) => /^[^/]+\/phase\.ts$/.test(file)))
+  })
+
   it('would see an upward import (the walk reads real imports)', () => {
     expect(localImports('main.ts')).toContain('inputs/config.ts')
     expect(localImports('main.ts')).toContain('k8s/connect.ts')
