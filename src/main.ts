@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { definitionsPhase, renderPhase } from './definitions/phase.js'
+import { definitionsPhase, forTheCluster, renderPhase } from './definitions/phase.js'
 import { ActionError } from './errors.js'
 import { gatePhase } from './gate/phase.js'
 import { loadConfig } from './inputs/config.js'
@@ -17,7 +17,7 @@ import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
 import type { ParameterStore } from './ssm/store.js'
 import { syncPhase } from './sync/phase.js'
-import { syncedRefs } from './sync/report.js'
+import { freshlySynced } from './sync/report.js'
 import { systemClock, type Clock } from './time.js'
 
 /** What the run talks to; tests hand in in-memory stores and clusters, or ones pointed at local servers. */
@@ -59,20 +59,18 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const step = stepper({ clock, redact, log: (line) => core.info(line) }, outputs)
 
     const rendered = await step(renderPhase, config.definitions)
-    const overlay = (rendered?.overlay ?? []).map(({ externalSecret }) => externalSecret)
+    const definitions = rendered && forTheCluster(rendered)
     const connected = connection && { config: { ...config, cluster: connection.settings }, kube: connection.kube }
-    const check = await step(preflightPhase, connected && { ...connected, rendered: overlay })
+    const check = await step(preflightPhase, connected && { ...connected, rendered: definitions?.externalSecrets ?? [] })
     const cluster = connected && check && { ...connected, apiVersion: check.apiVersion }
     await step(definitionsPhase, rendered && { config, rendered, store, retry })
-    const restore = await step(restorePhase, config.restore && { config: { ...config, restore: config.restore }, store: storeFor('a restore', store), retry, mask })
+    const restore = await step(restorePhase, config.restore && { config, point: config.restore, store: storeFor(store), retry, mask })
     const push = await step(pushPhase, store && (restore || config.secrets.length) ? { config, restore, store, retry, env: deps.env } : undefined)
-    // A dry run writes nothing, so there is nothing for the cluster to catch up with: the gate reports the differences.
-    const wait = rendered?.settings.waitUntilApplied === true && !config.dryRun
-    await step(gatePhase, cluster && rendered && { kube: cluster.kube, config: { ...cluster.config, rendered: overlay, version: cluster.apiVersion, timeoutMs: config.sync.timeoutMs, wait } })
+    await step(gatePhase, cluster && definitions && { ...cluster, definitions })
     const snapshot = await step(snapshotPhase, cluster)
     const written = writtenNames(push)
     const sync = await step(syncPhase, cluster && { ...cluster, written, store, retry })
-    await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, externalSecrets: sync.externalSecrets, synced: syncedRefs(sync), written })
+    await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, ...freshlySynced(sync), written })
   } catch (error) {
     const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
@@ -126,9 +124,9 @@ function secretValues(): { add: (value: string) => void; redact: Redactor } {
   }
 }
 
-/** The configuration asks for SSM whenever a phase needs it; a phase without it is a bug. */
-function storeFor(what: string, store: ParameterStore | undefined): ParameterStore {
-  if (!store) throw new ActionError('ZT199', `Internal error: ${what} without an SSM client; please report this`)
+/** The configuration asks for SSM whenever a restore needs it; a restore without it is a bug. */
+function storeFor(store: ParameterStore | undefined): ParameterStore {
+  if (!store) throw new ActionError('ZT199', 'Internal error: a restore without an SSM client; please report this')
   return store
 }
 

@@ -1,3 +1,4 @@
+import type { ExternalSecret } from '../eso/model.js'
 import type { Phase } from '../phase.js'
 import type { ParameterStore } from '../ssm/store.js'
 import type { RetryPolicy } from '../ssm/retry.js'
@@ -9,6 +10,11 @@ export const renderPhase: Phase<DefinitionsSettings, RenderedDefinitions> = {
   name: 'Secret definitions: render',
   run: (settings) => renderDefinitions(settings),
   report: () => ({})
+}
+
+/** What the cluster's phases need of the definitions: the overlay's ExternalSecrets as rendered, and wait-for-definitions. */
+export function forTheCluster({ overlay, settings }: RenderedDefinitions): { externalSecrets: ExternalSecret[]; waitUntilApplied: boolean } {
+  return { externalSecrets: overlay.map(({ externalSecret }) => externalSecret), waitUntilApplied: settings.waitUntilApplied }
 }
 
 export interface DefinitionsInput {

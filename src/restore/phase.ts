@@ -1,4 +1,4 @@
-import type { RestorePlan } from '../history/select.js'
+import type { RestorePlan, RestorePoint } from '../history/select.js'
 import type { Phase } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
@@ -6,7 +6,9 @@ import { restoreHeadline } from './report.js'
 import type { RestoreConfig } from './restore.js'
 
 export interface RestoreInput {
-  readonly config: RestoreConfig & { readonly dryRun: boolean }
+  readonly config: Omit<RestoreConfig, 'restore'> & { readonly dryRun: boolean }
+  /** restore-to */
+  readonly point: RestorePoint
   readonly store: ParameterStore
   readonly retry: RetryPolicy
   /** Registers a value read from the history with the run's masking, before anything can be logged. */
@@ -16,9 +18,9 @@ export interface RestoreInput {
 /** The versions a restore writes back, read from the parameters' history before anything is written; the push writes them. */
 export const restorePhase: Phase<RestoreInput, RestorePlan> = {
   name: 'Restore: plan',
-  run: async ({ config, store, retry, mask }, { clock, redact }) => {
+  run: async ({ config, point, store, retry, mask }, { clock, redact }) => {
     const { planRestore } = await import('./restore.js')
-    return planRestore(config, { store, redact, retry, mask, clock })
+    return planRestore({ ...config, restore: point }, { store, redact, retry, mask, clock })
   },
   report: (plan, { config }) => ({ lines: [restoreHeadline(plan, config.target.path, config.dryRun)] })
 }

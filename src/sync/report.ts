@@ -1,3 +1,4 @@
+import type { ExternalSecret } from '../eso/model.js'
 import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
@@ -40,9 +41,12 @@ export function syncOutputs(report: Pick<SyncReport, 'outcomes'>): Record<string
   return { synced: JSON.stringify(sorted(report.outcomes.filter(({ result }) => result === 'synced')).map(name)) }
 }
 
-/** The ExternalSecrets the sync phase confirmed freshly synced (in a dry run: those it would annotate). */
-export function syncedRefs(report: Pick<SyncReport, 'outcomes'>): SyncOutcome[] {
-  return report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate')
+/**
+ * What the rollout needs of the sync: the selected ExternalSecrets as listed, and those confirmed
+ * freshly synced (in a dry run: those it would annotate).
+ */
+export function freshlySynced(report: SyncReport): { externalSecrets: readonly ExternalSecret[]; synced: SyncOutcome[] } {
+  return { externalSecrets: report.externalSecrets, synced: report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate') }
 }
 
 /** Rows for the job summary table, header first. */
