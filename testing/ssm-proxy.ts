@@ -45,7 +45,14 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     latencyMs: 0,
     conflictOnConcurrentUpdates: false,
     count: (operation) => proxy.calls.filter((call) => call.operation === operation && !call.faulted).length,
-    close: () => new Promise((resolve) => server.close(() => resolve()))
+    // Ends every connection too, a held or in-flight call's included: close() alone waits for them, and a call that
+    // never ends (a hold that never settles, a run still going after its test failed) would keep the server, and the
+    // afterAll that stops moto after it, from ever finishing.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
   }
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req)

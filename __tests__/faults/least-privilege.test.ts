@@ -2,9 +2,9 @@
  * The README's IAM policy is what the action needs and no more: moto with IAM enforcement per
  * parameter ARN (testing/moto_iam_server.py) runs the bundled action as a user holding exactly it.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { GetParameterHistoryCommand, SSMClient } from '@aws-sdk/client-ssm'
+import { DeleteParametersCommand, GetParameterHistoryCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { readFileSync } from 'node:fs'
 import { errorOf, runBundledAction } from '../../testing/action.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
@@ -12,6 +12,8 @@ import { startMoto, type MotoServer } from '../../testing/moto.ts'
 const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
 /** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
 const SETUP_REQUESTS = 9
+/** The service every case writes to: the one the README's policy names. */
+const SERVICE_PATH = '/zerotouch/prod/payments-api'
 
 interface Policy {
   Statement: unknown[]
@@ -63,6 +65,33 @@ beforeAll(async () => {
 })
 afterAll(async () => moto?.stop())
 
+/** An SDK client holding `user`'s keys: what that user may do, straight from moto. */
+function ssmAs(user: string): SSMClient {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = users[user]
+  return new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
+}
+
+/**
+ * Each case starts from an empty service path and writes what it needs itself, so that no case leans on another
+ * having run first (moto's reset would also drop the IAM users). The pruning user holds exactly what this takes:
+ * the README's Prune statement lists the path and deletes its parameters.
+ */
+beforeEach(async () => {
+  const ssm = ssmAs('pruning')
+  try {
+    const names: string[] = []
+    let NextToken: string | undefined
+    do {
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: SERVICE_PATH, Recursive: true, NextToken }))
+      names.push(...(page.Parameters ?? []).map(({ Name }) => Name!))
+      NextToken = page.NextToken
+    } while (NextToken)
+    for (let i = 0; i < names.length; i += 10) await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
+  } finally {
+    ssm.destroy()
+  }
+})
+
 function run(user: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
   return runBundledAction({ environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs }, { ...users[user], ...env })
 }
@@ -89,6 +118,8 @@ describe("the README's IAM policy", () => {
   })
 
   it('needs the prune statement to prune, and with it prunes', async () => {
+    const pushed = await run('release', { secrets: '{"DATABASE_URL": "postgres://one", "API_KEY": "key-one"}' })
+    expect(errorOf(pushed)).toBe('')
     const denied = await run('release', { secrets: '{"API_KEY": "key-one"}', prune: 'true' })
     expect(denied.exitCode).not.toBe(0)
     expect(denied.stdout).toMatch(/AWS denied ssm:GetParametersByPath/)
@@ -98,8 +129,9 @@ describe("the README's IAM policy", () => {
   })
 
   it('needs the restore statement to restore: without it the missing permission is named, with it the restore is made', async () => {
-    // The tests above leave api_key at key-one; two workflow runs change it.
+    // api_key is created at key-one, then two workflow runs change it.
     for (const [runId, value] of [
+      [100, 'key-one'],
       [101, 'key-two'],
       [102, 'key-three']
     ] as const) {
@@ -121,13 +153,11 @@ describe("the README's IAM policy", () => {
     expect(restored.exitCode).toBe(0)
     expect(restored.outputs).toMatchObject({ updated: '["api_key"]', changed: 'true' })
     expect(JSON.parse(restored.outputs.versions)).toEqual({ api_key: 4 })
-  })
 
-  it("grants GetParameterHistory on the service's parameters only, per ARN", async () => {
-    const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = users.restoring
-    const ssm = new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
+    // The restoring user reads the history it restored from: run 101's value is back, as version 4.
+    const ssm = ssmAs('restoring')
     try {
-      const own = await ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/payments-api/api_key', WithDecryption: true }))
+      const own = await ssm.send(new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true }))
       expect(own.Parameters?.map(({ Version, Value }) => [Version, Value])).toEqual([
         [1, 'key-one'],
         [2, 'key-two'],
@@ -135,6 +165,18 @@ describe("the README's IAM policy", () => {
         [4, 'key-two']
       ])
       expect(own.Parameters?.[3].Description).toMatch(/^restored from version 2 \(as of \S+\); zerotouch-secrets: acme\/payments-api@a{40} workflow "release" run 103 attempt 1: /)
+    } finally {
+      ssm.destroy()
+    }
+  })
+
+  it("grants GetParameterHistory on the service's parameters only, per ARN", async () => {
+    const pushed = await run('release', { secrets: '{"API_KEY": "key-one"}' }, workflowRun(100))
+    expect(errorOf(pushed)).toBe('')
+    const ssm = ssmAs('restoring')
+    try {
+      const own = await ssm.send(new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true }))
+      expect(own.Parameters?.map(({ Version, Value }) => [Version, Value])).toEqual([[1, 'key-one']])
       await expect(ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/billing/api_key', WithDecryption: true }))).rejects.toMatchObject({
         name: 'AccessDeniedException',
         message: expect.stringMatching(/on resource: arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/billing\/api_key because no identity-based policy allows the ssm:GetParameterHistory action/)

@@ -22,6 +22,17 @@ function run(input: Record<string, string>): Promise<ActionRun> {
   return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
 }
 
+/** `promise`, or a rejection naming `what` once `ms` have passed (the timer cleared either way). */
+async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))
+  try {
+    return await Promise.race([promise, bound])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 async function stored(): Promise<Map<string, Parameter>> {
   const all = new Map<string, Parameter>()
   let NextToken: string | undefined
@@ -53,7 +64,8 @@ describe('SSM faults', () => {
     expect(harness.proxy.count('PutParameter')).toBe(1000)
     await expectStored(input)
     expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, Object.values(input).slice(0, 50))).toEqual([])
-  })
+    // 1,000 writes through the proxy into moto: 10 s at the quota, several times that on a busy machine.
+  }, 240_000)
 
   it('finishes two concurrent runs for the same service despite TooManyUpdates, with correct values', async () => {
     const first = secrets(40, 'old')
@@ -122,16 +134,22 @@ describe('SSM faults', () => {
   it('converges after the process is killed in the middle of a push, with no duplicate versions', async () => {
     harness.proxy.latencyMs = 20
     const input = secrets(60)
+    // Killed once the proxy has seen its 15th PutParameter: a signal from the proxy, bounded, and the child killed
+    // whatever happens (a failed wait must not leave the bundle running into the next test or file).
+    let puts = 0
+    let fifteenth: () => void = () => undefined
+    const fifteenPuts = new Promise<void>((resolve) => (fifteenth = resolve))
+    harness.proxy.hold = ({ operation }) => {
+      if (operation === 'PutParameter' && ++puts === 15) fifteenth()
+      return undefined
+    }
     const started = startBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        if (harness.proxy.count('PutParameter') >= 15) {
-          clearInterval(timer)
-          resolve()
-        }
-      }, 5)
-    })
-    started.child.kill('SIGKILL')
+    try {
+      const exitedFirst = started.finished.then((result) => Promise.reject(new Error(`the action exited (code ${result.exitCode}) after ${puts} PutParameter calls, before the 15th`)))
+      await within(30_000, 'the 15th PutParameter', Promise.race([fifteenPuts, exitedFirst]))
+    } finally {
+      started.child.kill('SIGKILL')
+    }
     const killed = await started.finished
     expect(killed.exitCode).not.toBe(0)
     const before = (await stored()).size

@@ -1,8 +1,8 @@
 /** The README's first command (`npm start`) and the local-action route, as a person runs them. */
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,13 +14,56 @@ import { startMoto } from '../../testing/moto.ts'
 const SAMPLE_VALUES = ['postgres://payments:local-only-password@db.local:5432/payments', 'redis://cache.local:6379/0', 'sk_test_local_0000000000', 'whsec_local_0000000000', 'ghs_sample_token_never_pushed']
 const CHANGED_REDIS_URL = 'redis://cache.local:6379/1'
 
-function runCommand(command: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; output: string }> {
+/**
+ * This process's environment without the settings that point `npm start` at your own SSM or cluster
+ * (ZEROTOUCH_SSM_ENDPOINT, ZEROTOUCH_KUBECONFIG, ...): whatever the shell or CI exports, the test runs the embedded default.
+ */
+function embeddedEnvironment(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('ZEROTOUCH_')))
+}
+
+/** Children still running: stopped after each test, so that a failed or timed-out case leaves no process behind. */
+const running = new Set<ChildProcess>()
+afterEach(async () => {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once('close', () => resolve())
+          // npm start stops its moto_server and API server on SIGTERM, then exits.
+          child.kill('SIGTERM')
+        })
+    )
+  )
+})
+
+/**
+ * How long `npm start` may take: two runs, each well within its own `timeout` and `rollout-timeout` of 60 s (a few
+ * seconds on an idle machine, tens of seconds on a busy one), so that a run that waits out a timeout still ends and
+ * its output is shown.
+ */
+const NPM_START_BOUND_MS = 150_000
+
+/**
+ * Runs the command to its end, within `boundMs` (under the test's own bound): past it, the child is sent SIGTERM and
+ * what it printed so far comes back, so that a stuck run fails on its own output, not on a bare jest timeout.
+ */
+function runCommand(command: string, args: string[], env: Record<string, string> = {}, boundMs = NPM_START_BOUND_MS): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { env: { ...embeddedEnvironment(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(child)
     let output = ''
+    const bound = setTimeout(() => {
+      output += `\n[test] ${command} ${args.join(' ')} still running after ${boundMs} ms: sent SIGTERM\n`
+      child.kill('SIGTERM')
+    }, boundMs)
     child.stdout.on('data', (chunk) => (output += chunk))
     child.stderr.on('data', (chunk) => (output += chunk))
-    child.on('close', (code) => resolve({ code, output }))
+    child.on('close', (code) => {
+      clearTimeout(bound)
+      running.delete(child)
+      resolve({ code, output })
+    })
   })
 }
 
@@ -37,47 +80,53 @@ const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignor
 if (!hasKubectl) console.warn('kubectl is not installed: the npm start test (it renders the example tenant with kubectl kustomize) is skipped.')
 
 describe('running it locally', () => {
-  ;(hasKubectl ? it : it.skip)('npm start runs both releases on the embedded SSM and cluster, restarts only the reader of the changed value, then leaves nothing listening', async () => {
-    const { code, output } = await runCommand(process.execPath, ['scripts/local-run.ts'])
-    const [run1, rest] = output.split(/^=== Run 2: /m)
-    const [run2, pods] = (rest ?? '').split(/^=== The pods in payments-api-prod after run 2: /m)
-    expect(run1).toMatch(/=== Run 1: first release of payments-api to prod: exit code 0 ===/)
-    expect(run1).toMatch(/created +\/zerotouch\/prod\/payments-api\/redis_url \(version 1\) from REDIS_URL/)
-    expect(output).toMatch(/=== Run 2: REDIS_URL changed, everything else the same: exit code 0 ===/)
-    expect(run2).toMatch(/updated +\/zerotouch\/prod\/payments-api\/redis_url \(version 2\) from REDIS_URL/)
-    expect(run2).toMatch(/synced +payments-api-prod\/payments-api-cache in [\d.]+ s/)
-    expect(output).toMatch(/## Secrets pushed to \/zerotouch\/prod\/payments-api/)
+  ;(hasKubectl ? it : it.skip)(
+    'npm start runs both releases on the embedded SSM and cluster, restarts only the reader of the changed value, then leaves nothing listening',
+    async () => {
+      const { code, output } = await runCommand(process.execPath, ['scripts/local-run.ts'])
+      const [run1, rest] = output.split(/^=== Run 2: /m)
+      const [run2, pods] = (rest ?? '').split(/^=== The pods in payments-api-prod after run 2: /m)
+      expect(run1).toMatch(/=== Run 1: first release of payments-api to prod: exit code 0 ===/)
+      expect(run1).toMatch(/created +\/zerotouch\/prod\/payments-api\/redis_url \(version 1\) from REDIS_URL/)
+      expect(output).toMatch(/=== Run 2: REDIS_URL changed, everything else the same: exit code 0 ===/)
+      expect(run2).toMatch(/updated +\/zerotouch\/prod\/payments-api\/redis_url \(version 2\) from REDIS_URL/)
+      expect(run2).toMatch(/synced +payments-api-prod\/payments-api-cache in [\d.]+ s/)
+      expect(output).toMatch(/## Secrets pushed to \/zerotouch\/prod\/payments-api/)
 
-    // The first release creates every Secret: both readers are restarted. The second changes REDIS_URL, which only
-    // payments-worker reads (payments-api-cache): it alone is restarted, and the `restarted` output says so.
-    expect(run1).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-api, payments-api-prod\/Deployment\/payments-worker$/m)
-    expect(run2).toMatch(/^ {4}restarted = \["payments-api-prod\/Deployment\/payments-worker"\]$/m)
-    expect(run2).toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-worker \(reads payments-api-cache\)/)
-    expect(run2).not.toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-api /)
-    expect(run2).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-worker$/m)
+      // The first release creates every Secret: both readers are restarted. The second changes REDIS_URL, which only
+      // payments-worker reads (payments-api-cache): it alone is restarted, and the `restarted` output says so.
+      expect(run1).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-api, payments-api-prod\/Deployment\/payments-worker$/m)
+      expect(run2).toMatch(/^ {4}restarted = \["payments-api-prod\/Deployment\/payments-worker"\]$/m)
+      expect(run2).toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-worker \(reads payments-api-cache\)/)
+      expect(run2).not.toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-api /)
+      expect(run2).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-worker$/m)
 
-    // What the running pods started with, by hash: the worker's pods the new REDIS_URL, the API's pods untouched.
-    expect(pods).toBeDefined()
-    const hash = (value: string) => secretValueHash(value).slice(0, 8)
-    expect(pods).toMatch(/^ {2}Deployment\/payments-api: 3 pods, not restarted by run 2$/m)
-    expect(pods).toMatch(/^ {2}Deployment\/payments-worker: 2 pods, restarted by run 2$/m)
-    expect(pods).toMatch(new RegExp(`^ {4}payments-api-cache/REDIS_URL +${hash(CHANGED_REDIS_URL)} +new +2 of 2 pods$`, 'm'))
-    expect(pods).toMatch(new RegExp(`^ {4}payments-api-database/DATABASE_URL +${hash(SAMPLE_VALUES[0])} +unchanged +3 of 3 pods$`, 'm'))
-    expect(pods).toMatch(new RegExp(`^ {4}payments-api-stripe/STRIPE_API_KEY +${hash(SAMPLE_VALUES[2])} +unchanged +3 of 3 pods$`, 'm'))
-    expect(pods).not.toMatch(/ (old|other) /)
-    expect(pods).not.toContain(hash(SAMPLE_VALUES[1]))
+      // What the running pods started with, by hash: the worker's pods the new REDIS_URL, the API's pods untouched.
+      expect(pods).toBeDefined()
+      const hash = (value: string) => secretValueHash(value).slice(0, 8)
+      expect(pods).toMatch(/^ {2}Deployment\/payments-api: 3 pods, not restarted by run 2$/m)
+      expect(pods).toMatch(/^ {2}Deployment\/payments-worker: 2 pods, restarted by run 2$/m)
+      expect(pods).toMatch(new RegExp(`^ {4}payments-api-cache/REDIS_URL +${hash(CHANGED_REDIS_URL)} +new +2 of 2 pods$`, 'm'))
+      expect(pods).toMatch(new RegExp(`^ {4}payments-api-database/DATABASE_URL +${hash(SAMPLE_VALUES[0])} +unchanged +3 of 3 pods$`, 'm'))
+      expect(pods).toMatch(new RegExp(`^ {4}payments-api-stripe/STRIPE_API_KEY +${hash(SAMPLE_VALUES[2])} +unchanged +3 of 3 pods$`, 'm'))
+      expect(pods).not.toMatch(/ (old|other) /)
+      expect(pods).not.toContain(hash(SAMPLE_VALUES[1]))
 
-    expect(findLeaks({ 'npm start': output }, [...SAMPLE_VALUES, CHANGED_REDIS_URL])).toEqual([])
-    expect(code).toBe(0)
-    const ssm = /^SSM: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]
-    const kube = /^Kubernetes: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]
-    expect([await listening(ssm), await listening(kube)]).toEqual([false, false])
-  })
+      expect(findLeaks({ 'npm start': output }, [...SAMPLE_VALUES, CHANGED_REDIS_URL])).toEqual([])
+      expect(code).toBe(0)
+      const ssm = /^SSM: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]
+      const kube = /^Kubernetes: (http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]
+      expect([await listening(ssm), await listening(kube)]).toEqual([false, false])
+    },
+    NPM_START_BOUND_MS + 10_000
+  )
 
   it('runs the action entry with @github/local-action and a .env file', async () => {
     const moto = await startMoto()
+    const dir = mkdtempSync(join(tmpdir(), 'local-action-'))
+    const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
     try {
-      const env = join(mkdtempSync(join(tmpdir(), 'local-action-')), '.env')
+      const env = join(dir, '.env')
       writeFileSync(
         env,
         [
@@ -93,12 +142,13 @@ describe('running it locally', () => {
       )
       const { output } = await runCommand(process.execPath, ['node_modules/@github/local-action/bin/local-action.js', 'run', '.', 'src/main.ts', env])
       expect(output).toMatch(/created +\/zerotouch\/stg\/payments-api\/database_url \(version 1\)/)
-      const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
       const { Parameter } = await ssm.send(new GetParameterCommand({ Name: '/zerotouch/stg/payments-api/database_url', WithDecryption: true }))
-      ssm.destroy()
       expect(Parameter).toMatchObject({ Type: 'SecureString', Value: 'postgres://local-action' })
     } finally {
+      // Whatever failed: no client socket, no moto_server, no .env with credentials left behind.
+      ssm.destroy()
       await moto.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -117,8 +117,16 @@ async function serverWithSyncedApi(options: KubeApiServerOptions = {}): Promise<
   await synced(externalSecret('api'))
 }
 
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2))
+/**
+ * Resolves once `condition` holds (it reads the server's request log, checked every 2 ms), or fails after `timeoutMs`:
+ * an unbounded loop would outlive a failed test and keep polling through the rest of the suite.
+ */
+async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
 }
 
 /** Resolves once `count` PATCH requests have been answered. */

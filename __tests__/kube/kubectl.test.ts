@@ -159,21 +159,22 @@ describe('kubectl 1.32 against the test API server', () => {
     kube.operator.resume()
     await until(() => syncedResourceVersion('payments', 'api') !== before)
 
-    // A new ExternalSecret whose parameter appears later: wait returns once the operator's retry succeeds.
+    // A new ExternalSecret whose parameter appears later: wait returns once the operator's retry succeeds. In a
+    // namespace of its own, so that the listings of the other cases do not depend on whether this one ran first.
     kube.apply({
       apiVersion: 'external-secrets.io/v1',
       kind: 'ExternalSecret',
-      metadata: { name: 'fresh', namespace: 'payments' },
+      metadata: { name: 'fresh', namespace: 'onboarding' },
       spec: { data: [{ secretKey: 'TOKEN', remoteRef: { key: '/zerotouch/prod/fresh/token' } }] }
     })
-    const waiting = kubectl('wait', '--for=condition=Ready', 'externalsecret/fresh', '-n', 'payments', '--timeout=20s')
-    await until(() => kube.list('event', 'payments').some((event) => event.reason === 'UpdateFailed'))
+    const waiting = kubectl('wait', '--for=condition=Ready', 'externalsecret/fresh', '-n', 'onboarding', '--timeout=20s')
+    await until(() => kube.list('event', 'onboarding').some((event) => event.reason === 'UpdateFailed'))
     await put('/zerotouch/prod/fresh/token', 's3cr3t')
     expect(await waiting).toContain('externalsecret.external-secrets.io/fresh condition met')
     const watchRequest = kube.requests.find((r) => r.query.watch === 'true' && r.query.fieldSelector === 'metadata.name=fresh')
     expect(watchRequest?.status).toBe(200)
 
-    const token = await kubectl('get', 'secret', 'fresh', '-n', 'payments', '-o', 'jsonpath={.data.TOKEN}')
+    const token = await kubectl('get', 'secret', 'fresh', '-n', 'onboarding', '-o', 'jsonpath={.data.TOKEN}')
     expect(Buffer.from(token, 'base64').toString('utf8')).toBe('s3cr3t')
     const url = await kubectl('get', 'secret', 'api', '-o', 'jsonpath={.data.DATABASE_URL}')
     expect(Buffer.from(url, 'base64').toString('utf8')).toBe('postgres://prod-db')

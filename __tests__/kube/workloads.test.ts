@@ -79,46 +79,66 @@ function valuesRead(kube: KubeApiServer, kind: WorkloadKind, name: string, key =
   return kube.controllers.podsOf(kind, namespace, name).map((pod) => kube.podSecretData(namespace, pod.metadata.name)?.secrets[`app/${key}`])
 }
 
+interface KubectlResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+const kubeconfigDirs: string[] = []
+afterAll(() => {
+  for (const dir of kubeconfigDirs) rmSync(dir, { recursive: true, force: true })
+})
+
+/** The real kubectl with the kubeconfig in `dir`: its exit code and output; never throws for a non-zero exit. */
+async function kubectlIn(dir: string, ...args: string[]): Promise<KubectlResult> {
+  try {
+    const { stdout, stderr } = await run('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const { code, stdout, stderr } = error as KubectlResult
+    return { code, stdout, stderr }
+  }
+}
+
+/** A server with the workloads of the kubectl cases, settled, and a folder with its kubeconfig. */
+async function kubectlCluster(): Promise<{ kube: KubeApiServer; dir: string }> {
+  const kube = await start()
+  const dir = mkdtempSync(join(tmpdir(), 'kubectl-workloads-'))
+  kubeconfigDirs.push(dir)
+  writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfig('zerotouch-test', 'shop'))
+  kube.apply([
+    secret('app', { DATABASE_URL: 'postgres://v1' }),
+    workload('Deployment', 'api', { replicas: 3 }),
+    workload('Deployment', 'frozen', { paused: true }),
+    workload('Deployment', 'broken', { progressDeadlineSeconds: 4 }),
+    workload('StatefulSet', 'db', { replicas: 2, serviceName: 'db' }),
+    workload('StatefulSet', 'ledger', { replicas: 2, updateStrategy: { type: 'RollingUpdate' } }),
+    workload('StatefulSet', 'cache', { replicas: 2, updateStrategy: { type: 'OnDelete' } }),
+    workload('DaemonSet', 'agent'),
+    workload('DaemonSet', 'collector', { updateStrategy: { type: 'OnDelete' } })
+  ])
+  await kube.controllers.idle()
+  return { kube, dir }
+}
+
 describe('kubectl 1.32: rollout restart, rollout status, get', () => {
+  // Each case changes a workload of its own (the Secret it sets first); the listing reads a cluster of its own that
+  // no case changes, so that the cases pass in any order.
   let kube: KubeApiServer
   let dir: string
+  let untouched: { kube: KubeApiServer; dir: string }
 
   beforeAll(async () => {
     if (!KUBECTL_PRESENT) return
-    kube = await start()
-    dir = mkdtempSync(join(tmpdir(), 'kubectl-workloads-'))
-    writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfig('zerotouch-test', 'shop'))
-    kube.apply([
-      secret('app', { DATABASE_URL: 'postgres://v1' }),
-      workload('Deployment', 'api', { replicas: 3 }),
-      workload('Deployment', 'frozen', { paused: true }),
-      workload('Deployment', 'broken', { progressDeadlineSeconds: 4 }),
-      workload('StatefulSet', 'db', { replicas: 2, serviceName: 'db' }),
-      workload('StatefulSet', 'ledger', { replicas: 2, updateStrategy: { type: 'RollingUpdate' } }),
-      workload('StatefulSet', 'cache', { replicas: 2, updateStrategy: { type: 'OnDelete' } }),
-      workload('DaemonSet', 'agent'),
-      workload('DaemonSet', 'collector', { updateStrategy: { type: 'OnDelete' } })
-    ])
-    await kube.controllers.idle()
+    ;({ kube, dir } = await kubectlCluster())
+    untouched = await kubectlCluster()
   })
 
-  afterAll(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true })
-  })
-
-  /** kubectl's exit code and output; never throws for a non-zero exit. */
-  async function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 })
-      return { code: 0, stdout, stderr }
-    } catch (error) {
-      const { code, stdout, stderr } = error as { code: number; stdout: string; stderr: string }
-      return { code, stdout, stderr }
-    }
-  }
+  const kubectl = (...args: string[]) => kubectlIn(dir, ...args)
 
   /** `kubectl rollout status` started while the controllers are paused, so that it must follow the rollout on its watch. */
-  async function rolloutStatus(target: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  async function rolloutStatus(target: string): Promise<KubectlResult> {
     const [resource, name] = target.split('/')
     const watches = () => kube.requests.filter((r) => r.query.watch === 'true' && r.path.endsWith(`/${resource}s`) && r.query.fieldSelector === `metadata.name=${name}`).length
     const before = watches()
@@ -129,6 +149,8 @@ describe('kubectl 1.32: rollout restart, rollout status, get', () => {
   }
 
   itWithKubectl('lists deployments, statefulsets, daemonsets and pods as tables, and as the `all` category', async () => {
+    const { kube } = untouched
+    const kubectl = (...args: string[]) => kubectlIn(untouched.dir, ...args)
     const { stdout } = await kubectl('get', 'deploy,sts,ds,pods')
     const tables = stdout.trim().split('\n\n')
     const header = (table: string) =>
@@ -418,18 +440,18 @@ describe('workloads through the API', () => {
     kube.apply([secret('app', { DATABASE_URL: 'v1' }), workload('Deployment', 'api', { replicas: 4 })])
     await kube.controllers.idle()
     const stream = await watch<Deployment>(kube.url, `/apis/apps/v1/namespaces/shop/deployments?watch=true&resourceVersion=${kube.resourceVersion}`)
+    const pods = await watch<Pod>(kube.url, `/api/v1/namespaces/shop/pods?watch=true&resourceVersion=${kube.resourceVersion}`)
     kube.apply(secret('app', { DATABASE_URL: 'v2' }))
-    const started = Date.now()
     await request(kube.url, '/apis/apps/v1/namespaces/shop/deployments/api', {
       method: 'PATCH',
       contentType: 'application/strategic-merge-patch+json',
       body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': new Date().toISOString() } } } } }
     })
     await kube.controllers.idle()
-    const elapsed = Date.now() - started
     const complete = (d: Deployment) => d.status?.observedGeneration === 2 && d.status.conditions?.some((c) => c.reason === 'NewReplicaSetAvailable')
     await until(() => stream.events.some((event) => complete(event.object)))
     stream.close()
+    pods.close()
 
     const statuses = stream.events.map((event) => event.object.status!)
     // 25 % of 4: one pod over and one pod under the desired count at most.
@@ -454,8 +476,13 @@ describe('workloads through the API', () => {
         })
       ]
     })
-    // At least two waves of pods starting (two at a time: one surge, one unavailable).
-    expect(elapsed).toBeGreaterThanOrEqual(2 * 15)
+    // At least two waves of pods starting (two at a time: one surge, one unavailable): a new pod is created only
+    // after one of the first new pods is ready.
+    const created = pods.events.filter((event) => event.type === 'ADDED').map((event) => event.object.metadata.name)
+    const firstReady = pods.events.findIndex((event) => event.type === 'MODIFIED' && created.includes(event.object.metadata.name) && isReady(event.object))
+    expect(created).toHaveLength(4)
+    expect(firstReady).toBeGreaterThan(0)
+    expect(pods.events.findLastIndex((event) => event.type === 'ADDED')).toBeGreaterThan(firstReady)
     expect(kube.controllers.rollouts.filter((r) => r.name === 'api').map((r) => r.outcome)).toEqual(['complete', 'complete'])
     expect(valuesRead(kube, 'Deployment', 'api')).toEqual(['v2', 'v2', 'v2', 'v2'])
 

@@ -88,7 +88,12 @@ const RESTART_MESSAGE = 'back-off 10s restarting failed container'
 interface KubeletState {
   uid: string
   phase: 'blocked' | 'starting' | 'running' | 'crashing'
-  readyAt?: number
+  /**
+   * Set when the start timer fires: the firing itself says podStartMs has passed. Comparing Date.now() with a
+   * deadline would not: Node computes a timer's due time from the event loop's cached clock, so a timer may fire
+   * before Date.now() shows its whole delay as gone, and a pod judged "not yet" would never be looked at again.
+   */
+  startDue: boolean
   restarts: number
   startedAt?: string
   podIP: string
@@ -237,10 +242,11 @@ export class Controllers {
     return this.#queue.size === 0 && this.#podTimers.size === 0
   }
 
-  /** Queues `key` after `ms`; counts as work in progress for `idle` until then. */
-  #after(ms: number, key: string): void {
+  /** Queues `key` after `ms` (first calling `fired`); counts as work in progress for `idle` until then. */
+  #after(ms: number, key: string, fired?: () => void): void {
     const timer = setTimeout(() => {
       this.#podTimers.delete(timer)
+      fired?.()
       this.#add(key)
       if (this.#isIdle()) for (const resolve of this.#idle.splice(0)) resolve()
     }, ms)
@@ -358,19 +364,18 @@ export class Controllers {
     if (!pod || pod.metadata.deletionTimestamp) return
     let state = this.#kubelet.get(key)
     if (state && state.uid !== pod.metadata.uid) state = undefined
-    const now = Date.now()
     if (!state) {
       if (!needsStart(pod)) return
       const node = pod.spec.nodeName ?? nodeName(this.#podCount % Math.max(1, this.#nodes))
       const nodeIndex = Number(node.replace(/^\D+/, '')) || 1
       this.#podCount++
-      state = { uid: pod.metadata.uid ?? '', phase: 'blocked', restarts: 0, hostIP: `172.18.0.${nodeIndex + 1}`, podIP: `10.244.${nodeIndex}.${(this.#podCount % 250) + 2}` }
+      state = { uid: pod.metadata.uid ?? '', phase: 'blocked', startDue: false, restarts: 0, hostIP: `172.18.0.${nodeIndex + 1}`, podIP: `10.244.${nodeIndex}.${(this.#podCount % 250) + 2}` }
       this.#kubelet.set(key, state)
       pod.spec.nodeName = node
     }
-    if (state.phase === 'blocked') return this.#startPod(pod, state, now)
-    if (state.phase === 'starting' && state.readyAt !== undefined && now >= state.readyAt) {
-      state.readyAt = undefined
+    if (state.phase === 'blocked') return this.#startPod(pod, state)
+    if (state.phase === 'starting' && state.startDue) {
+      state.startDue = false
       if (this.#failureOf(pod)) {
         state.phase = 'crashing'
         state.restarts++
@@ -384,15 +389,20 @@ export class Controllers {
     }
     if (state.phase === 'crashing' && !this.#failureOf(pod)) {
       state.phase = 'starting'
-      state.readyAt = now + this.podStartMs
-      this.#after(this.podStartMs, `Pod/${key}`)
+      this.#awaitStart(state, key)
     }
   }
 
+  /** The containers start: the pod is looked at again once podStartMs has passed. */
+  #awaitStart(state: KubeletState, key: string): void {
+    state.startDue = false
+    this.#after(this.podStartMs, `Pod/${key}`, () => (state.startDue = true))
+  }
+
   /** Reads the pod's Secrets: it starts (ready after podStartMs) or waits for what is missing. */
-  #startPod(pod: Pod, state: KubeletState, now: number): void {
+  #startPod(pod: Pod, state: KubeletState): void {
     const namespace = pod.metadata.namespace ?? 'default'
-    const resolution = resolvePodSecrets(pod, (secret) => this.#store.get(SECRETS, namespace, secret), now)
+    const resolution = resolvePodSecrets(pod, (secret) => this.#store.get(SECRETS, namespace, secret))
     if (!resolution.ok) {
       this.#writePodStatus(pod, podStatus(pod, state, 'blocked', resolution))
       return
@@ -400,9 +410,8 @@ export class Controllers {
     this.#secretData.set(objectKey(namespace, pod.metadata.name), { uid: state.uid, data: resolution.data })
     pod.metadata.annotations = { ...pod.metadata.annotations, [SECRET_DATA_ANNOTATION]: secretDataAnnotation(resolution.data) }
     state.phase = 'starting'
-    state.readyAt = now + this.podStartMs
     this.#writePodStatus(pod, podStatus(pod, state, 'starting'))
-    this.#after(this.podStartMs, `Pod/${objectKey(namespace, pod.metadata.name)}`)
+    this.#awaitStart(state, objectKey(namespace, pod.metadata.name))
   }
 
   #writePodStatus(pod: Pod, status: PodStatus): void {
