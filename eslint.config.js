@@ -22,7 +22,15 @@ export default defineConfig(
     rules: {
       // TypeScript's convention (noUnusedParameters skips `_` names): `_what` marks a deliberately unused
       // parameter, caught error or array slot; a rest sibling omits a key from a copy.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        {
+          argsIgnorePattern: '^_',
+          caughtErrorsIgnorePattern: '^_',
+          destructuredArrayIgnorePattern: '^_',
+          ignoreRestSiblings: true
+        }
+      ],
       // Type-only imports written as such: erased by the compiler and by ncc, so they never load a module
       // at run time (the push path must not load @kubernetes/client-node: __tests__/unit/sync-lazy.test.ts).
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],

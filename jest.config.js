@@ -24,6 +24,10 @@ export default {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/__tests__/unit/**/*.test.ts'] },
     { ...shared, displayName: 'kube', testMatch: ['<rootDir>/__tests__/kube/**/*.test.ts'] },
-    { ...shared, displayName: 'integration', testMatch: ['<rootDir>/__tests__/*.test.ts', '<rootDir>/__tests__/!(unit|kube)/**/*.test.ts'] }
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/__tests__/*.test.ts', '<rootDir>/__tests__/!(unit|kube)/**/*.test.ts']
+    }
   ]
 }

@@ -48,9 +48,21 @@ export const CASES: Array<[string, string, Record<string, string>, Record<string
   ['4,097 bytes in Standard', 'secrets', { secrets: json({ A: 'x'.repeat(4097) }) }],
   ['4,098 bytes of multi-byte characters in Standard', 'secrets', { secrets: json({ A: '€'.repeat(1366) }) }],
   ['8,193 bytes in Advanced', 'secrets', { secrets: json({ A: 'x'.repeat(8193) }), tier: 'Advanced' }],
-  ['8,193 bytes in Intelligent-Tiering', 'secrets', { secrets: json({ A: 'y'.repeat(8193) }), tier: 'Intelligent-Tiering' }],
-  ['48 KB, a GitHub secret no tier holds', 'secrets', { secrets: json({ A: 'z'.repeat(48 * 1024) }), tier: 'Advanced' }],
-  ['a name that strip-prefix leaves empty', 'secrets', { secrets: json({ PROD_: VALUE, PROD_A: 'x' }), 'strip-prefix': 'prod_' }],
+  [
+    '8,193 bytes in Intelligent-Tiering',
+    'secrets',
+    { secrets: json({ A: 'y'.repeat(8193) }), tier: 'Intelligent-Tiering' }
+  ],
+  [
+    '48 KB, a GitHub secret no tier holds',
+    'secrets',
+    { secrets: json({ A: 'z'.repeat(48 * 1024) }), tier: 'Advanced' }
+  ],
+  [
+    'a name that strip-prefix leaves empty',
+    'secrets',
+    { secrets: json({ PROD_: VALUE, PROD_A: 'x' }), 'strip-prefix': 'prod_' }
+  ],
   ['strip-prefix selecting nothing', 'include', { 'strip-prefix': 'STG_' }],
   ['include selecting nothing', 'include', { include: 'NOPE_*' }],
   ['exclude excluding everything', 'include', { exclude: '*' }],
@@ -86,8 +98,16 @@ export const CASES: Array<[string, string, Record<string, string>, Record<string
   ['no AWS region anywhere', 'aws-region', {}, { AWS_REGION: '' }],
   ['a malformed region', 'aws-region', { 'aws-region': 'Europe' }],
   ['definitions-base without definitions', 'definitions-base', { 'definitions-base': 'tenants/payments/base' }],
-  ['an unknown kube context', 'kube-context', { namespace: 'payments', kubeconfig: KUBECONFIG, 'kube-context': 'prod-cluster' }],
-  ['a kubeconfig without a current context', 'kube-context', { namespace: 'payments', kubeconfig: KUBECONFIG.replace('current-context: ci', '') }],
+  [
+    'an unknown kube context',
+    'kube-context',
+    { namespace: 'payments', kubeconfig: KUBECONFIG, 'kube-context': 'prod-cluster' }
+  ],
+  [
+    'a kubeconfig without a current context',
+    'kube-context',
+    { namespace: 'payments', kubeconfig: KUBECONFIG.replace('current-context: ci', '') }
+  ],
   ['a kubeconfig that is no YAML', 'kubeconfig', { namespace: 'payments', kubeconfig: `token: [${VALUE}` }],
   ['no kubeconfig anywhere', 'kubeconfig', { namespace: 'payments' }, { HOME: '/nonexistent', KUBECONFIG: '' }]
 ]

@@ -7,7 +7,8 @@
 import type * as actual from '@actions/core'
 import { jest } from '@jest/globals'
 
-type Cell = string | { readonly data: string; readonly header?: boolean; readonly colspan?: string; readonly rowspan?: string }
+type Cell =
+  string | { readonly data: string; readonly header?: boolean; readonly colspan?: string; readonly rowspan?: string }
 
 /** The summary builder's chainable methods, rendering HTML as @actions/core's Summary does. */
 export interface MockSummary {
@@ -87,7 +88,18 @@ export const summary: MockSummary = {
   }),
   addTable: mock((rows: Cell[][]) => {
     const body = rows
-      .map((row) => wrap('tr', row.map((cell) => (typeof cell === 'string' ? wrap('td', cell) : wrap(cell.header ? 'th' : 'td', cell.data, { colspan: cell.colspan, rowspan: cell.rowspan }))).join('')))
+      .map((row) =>
+        wrap(
+          'tr',
+          row
+            .map((cell) =>
+              typeof cell === 'string'
+                ? wrap('td', cell)
+                : wrap(cell.header ? 'th' : 'td', cell.data, { colspan: cell.colspan, rowspan: cell.rowspan })
+            )
+            .join('')
+        )
+      )
       .join('')
     return summary.addRaw(wrap('table', body), true)
   }),
@@ -171,11 +183,27 @@ export function summaryBuffer(): string {
 /** Every call to a mocked function, in the order they were made, as [name, ...args]. */
 export function callOrder(): Array<[string, ...unknown[]]> {
   const named: Array<[string, AnyMock]> = [
-    ...Object.entries<AnyMock>({ getInput, setOutput, setFailed, setSecret, info, warning, error, notice, debug, group }),
+    ...Object.entries<AnyMock>({
+      getInput,
+      setOutput,
+      setFailed,
+      setSecret,
+      info,
+      warning,
+      error,
+      notice,
+      debug,
+      group
+    }),
     ...Object.entries<AnyMock>({ ...summary }).map(([name, fn]): [string, AnyMock] => [`summary.${name}`, fn])
   ]
   return named
-    .flatMap(([name, fn]) => fn.mock.calls.map((args: readonly unknown[], index) => ({ order: fn.mock.invocationCallOrder[index], call: [name, ...args] as [string, ...unknown[]] })))
+    .flatMap(([name, fn]) =>
+      fn.mock.calls.map((args: readonly unknown[], index) => ({
+        order: fn.mock.invocationCallOrder[index],
+        call: [name, ...args] as [string, ...unknown[]]
+      }))
+    )
     .sort((a, b) => a.order - b.order)
     .map(({ call }) => call)
 }
@@ -185,7 +213,9 @@ export function visibleText(): Record<string, string> {
   return {
     info: infoLines().join('\n'),
     warnings: warnings().join('\n'),
-    errors: [...error.mock.calls, ...notice.mock.calls, ...debug.mock.calls].map(([message]) => String(message)).join('\n'),
+    errors: [...error.mock.calls, ...notice.mock.calls, ...debug.mock.calls]
+      .map(([message]) => String(message))
+      .join('\n'),
     failure: failures().join('\n'),
     outputs: JSON.stringify(outputs()),
     summary: [...written, buffer].join('\n')

@@ -4,7 +4,15 @@ import type { ExternalSecret } from '../src/eso/model.js'
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
 import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
-import type { Condition, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHandle, WatchHandlers } from '../src/k8s/types.js'
+import type {
+  Condition,
+  KubeEvent,
+  Listed,
+  WatchEvent,
+  WatchEventType,
+  WatchHandle,
+  WatchHandlers
+} from '../src/k8s/types.js'
 
 /**
  * An in-memory cluster API for unit tests: ExternalSecrets, Events, workloads and one
@@ -14,7 +22,12 @@ import type { Condition, KubeEvent, Listed, WatchEvent, WatchEventType, WatchHan
  */
 
 type Stream = 'es' | 'event' | WorkloadKind
-type Change = { readonly rv: number; readonly kind: Stream; readonly type: WatchEventType; readonly object: ExternalSecret | KubeEvent | Workload }
+type Change = {
+  readonly rv: number
+  readonly kind: Stream
+  readonly type: WatchEventType
+  readonly object: ExternalSecret | KubeEvent | Workload
+}
 
 interface ActiveWatch {
   readonly kind: Stream
@@ -25,7 +38,18 @@ interface ActiveWatch {
 }
 
 export interface MemoryCall {
-  readonly verb: 'discover' | 'list' | 'patch' | 'list-events' | 'watch' | 'watch-events' | 'get-namespace' | 'access-review' | 'list-workloads' | 'watch-workloads' | 'restart'
+  readonly verb:
+    | 'discover'
+    | 'list'
+    | 'patch'
+    | 'list-events'
+    | 'watch'
+    | 'watch-events'
+    | 'get-namespace'
+    | 'access-review'
+    | 'list-workloads'
+    | 'watch-workloads'
+    | 'restart'
   readonly kind?: WorkloadKind
   readonly namespace?: string
   readonly name?: string
@@ -63,14 +87,28 @@ export class MemoryKube implements ClusterApi {
 
   add(es: ExternalSecret): ExternalSecret {
     const namespace = es.metadata.namespace ?? 'default'
-    const stored = this.store({ ...es, metadata: { uid: `uid-${namespace}-${es.metadata.name}`, ...es.metadata, namespace } }, 'ADDED')
+    const stored = this.store(
+      { ...es, metadata: { uid: `uid-${namespace}-${es.metadata.name}`, ...es.metadata, namespace } },
+      'ADDED'
+    )
     return stored
   }
 
   /** Creates or replaces a workload (generation 1 unless given). */
   putWorkload(workload: Workload): Workload {
     const { metadata } = workload
-    return this.storeWorkload({ ...workload, metadata: { generation: 1, uid: `uid-${workload.kind}-${metadata.name}`, ...metadata, namespace: metadata.namespace ?? 'default' } }, 'ADDED')
+    return this.storeWorkload(
+      {
+        ...workload,
+        metadata: {
+          generation: 1,
+          uid: `uid-${workload.kind}-${metadata.name}`,
+          ...metadata,
+          namespace: metadata.namespace ?? 'default'
+        }
+      },
+      'ADDED'
+    )
   }
 
   getWorkload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined {
@@ -78,7 +116,12 @@ export class MemoryKube implements ClusterApi {
   }
 
   /** The controller's word on a workload: its status replaced (and, e.g. for Reloader, its template). */
-  updateWorkload(kind: WorkloadKind, namespace: string, name: string, change: (workload: Workload) => Workload): Workload {
+  updateWorkload(
+    kind: WorkloadKind,
+    namespace: string,
+    name: string,
+    change: (workload: Workload) => Workload
+  ): Workload {
     const workload = this.getWorkload(kind, namespace, name)
     if (!workload) throw new Error(`no ${kind} ${namespace}/${name}`)
     return this.storeWorkload(change(workload), 'MODIFIED')
@@ -104,7 +147,14 @@ export class MemoryKube implements ClusterApi {
     const status = () =>
       this.setStatus(namespace, name, {
         ...es.status,
-        conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }]
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'False',
+            reason: 'SecretSyncedError',
+            message: 'could not get secret data from provider'
+          }
+        ]
       })
     if (!eventFirst) status()
     if (event) this.emitEvent(namespace, name, 'UpdateFailed', message)
@@ -125,7 +175,12 @@ export class MemoryKube implements ClusterApi {
     const es = this.require(namespace, name)
     this.objects.delete(`${namespace}/${name}`)
     const rv = ++this.rv
-    this.record({ rv, kind: 'es', type: 'DELETED', object: { ...es, metadata: { ...es.metadata, resourceVersion: String(rv) } } })
+    this.record({
+      rv,
+      kind: 'es',
+      type: 'DELETED',
+      object: { ...es, metadata: { ...es.metadata, resourceVersion: String(rv) } }
+    })
   }
 
   /** A new Event, or (same `eventName`) the same Event counted again. */
@@ -156,7 +211,9 @@ export class MemoryKube implements ClusterApi {
   /** Forgets history: watches from older resourceVersions end with 410 Gone (at start or, with `endOpen`, now). */
   compact({ endOpen = false } = {}): void {
     this.compactedThrough = this.rv
-    if (endOpen) for (const watch of [...this.watches]) this.end(watch, new KubeError('gone', 'resourceVersion too old (410 Gone)', 410))
+    if (endOpen)
+      for (const watch of [...this.watches])
+        this.end(watch, new KubeError('gone', 'resourceVersion too old (410 Gone)', 410))
   }
 
   /** The next `verb` call throws `error` (queue several by calling again). */
@@ -180,7 +237,10 @@ export class MemoryKube implements ClusterApi {
   listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>> {
     return this.answer({ verb: 'list', namespace: ref.namespace }, () => {
       const items = [...this.objects.values()].filter(
-        (es) => es.metadata.namespace === ref.namespace && (this.ignoreSelector || matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
+        (es) =>
+          es.metadata.namespace === ref.namespace &&
+          (this.ignoreSelector ||
+            matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
       )
       return { items: structuredClone(items), resourceVersion: String(this.rv) }
     })
@@ -190,7 +250,10 @@ export class MemoryKube implements ClusterApi {
     return this.answer({ verb: 'patch', namespace: ref.namespace, name }, () => {
       const es = this.objects.get(`${ref.namespace}/${name}`)
       if (!es) throw new KubeError('not-found', `externalsecrets "${name}" not found`, 404)
-      const patched = this.store({ ...es, metadata: { ...es.metadata, annotations: { ...es.metadata.annotations, [key]: value } } }, 'MODIFIED')
+      const patched = this.store(
+        { ...es, metadata: { ...es.metadata, annotations: { ...es.metadata.annotations, [key]: value } } },
+        'MODIFIED'
+      )
       const answer = structuredClone(patched)
       queueMicrotask(() => this.onPatch(patched))
       return answer
@@ -204,36 +267,62 @@ export class MemoryKube implements ClusterApi {
     })
   }
 
-  watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>): Promise<WatchHandle> {
+  watchExternalSecrets(
+    ref: ExternalSecretsRef,
+    resourceVersion: string,
+    handlers: WatchHandlers<ExternalSecret>
+  ): Promise<WatchHandle> {
     return this.answer({ verb: 'watch', namespace: ref.namespace, resourceVersion }, () =>
-      this.open({ kind: 'es', namespace: ref.namespace, selector: ref.labelSelector, handlers, ended: false }, resourceVersion)
+      this.open(
+        { kind: 'es', namespace: ref.namespace, selector: ref.labelSelector, handlers, ended: false },
+        resourceVersion
+      )
     )
   }
 
   watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle> {
-    return this.answer({ verb: 'watch-events', namespace, resourceVersion }, () => this.open({ kind: 'event', namespace, handlers, ended: false }, resourceVersion))
+    return this.answer({ verb: 'watch-events', namespace, resourceVersion }, () =>
+      this.open({ kind: 'event', namespace, handlers, ended: false }, resourceVersion)
+    )
   }
 
   namespaceExists(namespace: string): Promise<boolean | undefined> {
-    return this.answer({ verb: 'get-namespace', namespace }, () => (this.namespacesUnreadable ? undefined : (this.namespaces?.has(namespace) ?? true)))
+    return this.answer({ verb: 'get-namespace', namespace }, () =>
+      this.namespacesUnreadable ? undefined : (this.namespaces?.has(namespace) ?? true)
+    )
   }
 
   accessAllowed(permission: Permission): Promise<boolean> {
     return this.answer(
       { verb: 'access-review', namespace: permission.namespace, name: `${permission.verb} ${permission.resource}` },
-      () => !this.denied.some((denied) => denied.verb === permission.verb && denied.resource === permission.resource && denied.namespace === permission.namespace)
+      () =>
+        !this.denied.some(
+          (denied) =>
+            denied.verb === permission.verb &&
+            denied.resource === permission.resource &&
+            denied.namespace === permission.namespace
+        )
     )
   }
 
   listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>> {
     return this.answer({ verb: 'list-workloads', kind, namespace }, () => {
-      const items = [...this.workloads.values()].filter((workload) => workload.kind === kind && workload.metadata.namespace === namespace)
+      const items = [...this.workloads.values()].filter(
+        (workload) => workload.kind === kind && workload.metadata.namespace === namespace
+      )
       return { items: structuredClone(items), resourceVersion: String(this.rv) }
     })
   }
 
-  watchWorkloads(kind: WorkloadKind, namespace: string, resourceVersion: string, handlers: WatchHandlers<Workload>): Promise<WatchHandle> {
-    return this.answer({ verb: 'watch-workloads', kind, namespace, resourceVersion }, () => this.open({ kind, namespace, handlers, ended: false }, resourceVersion))
+  watchWorkloads(
+    kind: WorkloadKind,
+    namespace: string,
+    resourceVersion: string,
+    handlers: WatchHandlers<Workload>
+  ): Promise<WatchHandle> {
+    return this.answer({ verb: 'watch-workloads', kind, namespace, resourceVersion }, () =>
+      this.open({ kind, namespace, handlers, ended: false }, resourceVersion)
+    )
   }
 
   /** As the API server takes kubectl's restart: the template annotation set, the generation bumped. */
@@ -246,7 +335,10 @@ export class MemoryKube implements ClusterApi {
       const generation = (workload.metadata.generation ?? 0) + 1
       // The spec of the same kind, its template annotated: the union's members share these fields.
       const spec = { ...workload.spec, template: { ...template, metadata: { ...template?.metadata, annotations } } }
-      const restarted = this.storeWorkload({ ...workload, metadata: { ...workload.metadata, generation }, spec }, 'MODIFIED')
+      const restarted = this.storeWorkload(
+        { ...workload, metadata: { ...workload.metadata, generation }, spec },
+        'MODIFIED'
+      )
       queueMicrotask(() => this.onRestart(restarted))
       return structuredClone(restarted)
     })
@@ -293,7 +385,12 @@ export class MemoryKube implements ClusterApi {
     if (watch.ended || change.kind !== watch.kind) return
     const object = change.object
     if (object.metadata.namespace !== watch.namespace) return
-    if (watch.kind === 'es' && watch.selector && !matchesLabelSelector(parseLabelSelector('label-selector', watch.selector), object.metadata.labels)) return
+    if (
+      watch.kind === 'es' &&
+      watch.selector &&
+      !matchesLabelSelector(parseLabelSelector('label-selector', watch.selector), object.metadata.labels)
+    )
+      return
     const event: WatchEvent<unknown> = { type: change.type, object: structuredClone(object) }
     watch.handlers.onEvent(event)
   }

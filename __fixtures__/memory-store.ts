@@ -32,13 +32,26 @@ export class MemoryStore implements ParameterStore {
     return () => (time += 1000)
   })()
 
-  seed(name: string, value: string, { type = 'SecureString', tags = {}, version = 1, description }: { type?: string; tags?: Record<string, string>; version?: number; description?: string } = {}): void {
+  seed(
+    name: string,
+    value: string,
+    {
+      type = 'SecureString',
+      tags = {},
+      version = 1,
+      description
+    }: { type?: string; tags?: Record<string, string>; version?: number; description?: string } = {}
+  ): void {
     this.parameters.set(name, { value, type, version, tags: { ...tags } })
     this.versions.set(name, [{ version, value, modifiedAt: this.now(), description }])
   }
 
   /** A parameter with these versions, oldest first, numbered up to the last. */
-  seedHistory(name: string, versions: ReadonlyArray<Omit<ParameterVersion, 'version'>>, { tags = {}, first = 1 }: { tags?: Record<string, string>; first?: number } = {}): void {
+  seedHistory(
+    name: string,
+    versions: ReadonlyArray<Omit<ParameterVersion, 'version'>>,
+    { tags = {}, first = 1 }: { tags?: Record<string, string>; first?: number } = {}
+  ): void {
     const history = versions.map((version, index) => ({ ...version, version: first + index }))
     const last = history[history.length - 1]
     this.parameters.set(name, { value: last.value, type: 'SecureString', version: last.version, tags: { ...tags } })
@@ -72,14 +85,24 @@ export class MemoryStore implements ParameterStore {
       for (const name of names) {
         const held = this.parameters.get(name)
         if (!held) missing.push(name)
-        else found.push({ name, value: decrypt || held.type !== 'SecureString' ? held.value : 'ENCRYPTED', type: held.type, version: held.version })
+        else
+          found.push({
+            name,
+            value: decrypt || held.type !== 'SecureString' ? held.value : 'ENCRYPTED',
+            type: held.type,
+            version: held.version
+          })
       }
       return { found, missing }
     })
   }
 
   listNames(path: string) {
-    return this.call('listNames', [path], () => [...this.parameters.keys()].filter((name) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/')))
+    return this.call('listNames', [path], () =>
+      [...this.parameters.keys()].filter(
+        (name) => name.startsWith(`${path}/`) && !name.slice(path.length + 1).includes('/')
+      )
+    )
   }
 
   getHistoryPage(name: string, nextToken?: string) {
@@ -98,13 +121,25 @@ export class MemoryStore implements ParameterStore {
 
   putParameter(write: ParameterWrite) {
     return this.call('putParameter', [write.name], () => {
-      if (write.tags && write.overwrite) throw awsError('ValidationException', 400, "tags and overwrite can't be used together")
+      if (write.tags && write.overwrite)
+        throw awsError('ValidationException', 400, "tags and overwrite can't be used together")
       const held = this.parameters.get(write.name)
       if (held && !write.overwrite) throw awsError('ParameterAlreadyExists', 400)
       if (held && held.type !== 'SecureString') throw awsError('HierarchyTypeMismatchException', 400)
       const version = (held?.version ?? 0) + 1
-      this.parameters.set(write.name, { value: write.value, type: 'SecureString', version, tags: { ...held?.tags, ...write.tags } })
-      this.versions.set(write.name, [...this.history(write.name), { version, value: write.value, modifiedAt: this.now(), description: write.description }].slice(-KEPT_VERSIONS))
+      this.parameters.set(write.name, {
+        value: write.value,
+        type: 'SecureString',
+        version,
+        tags: { ...held?.tags, ...write.tags }
+      })
+      this.versions.set(
+        write.name,
+        [
+          ...this.history(write.name),
+          { version, value: write.value, modifiedAt: this.now(), description: write.description }
+        ].slice(-KEPT_VERSIONS)
+      )
       return version
     })
   }

@@ -10,7 +10,11 @@ import { LOCAL_AWS, type SsmHarness } from './ssm-harness.ts'
  */
 
 export const NS = 'payments-prod'
-export const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
+export const SECRETS = {
+  DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments',
+  STRIPE_API_KEY: 'sk_live_abcdef123456',
+  WEBHOOK_SECRET: 'whsec_0123456789'
+}
 export const ROTATED = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_987654' }
 
 export interface DeploymentOptions {
@@ -21,26 +25,54 @@ export interface DeploymentOptions {
 }
 
 /** A Deployment of two pods reading `secret`. */
-export function deployment(name: string, secret: string, { key, annotations, progressDeadlineSeconds }: DeploymentOptions = {}) {
-  const container = key ? { name: 'app', image: 'app:1', env: [{ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }] } : { name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }
+export function deployment(
+  name: string,
+  secret: string,
+  { key, annotations, progressDeadlineSeconds }: DeploymentOptions = {}
+) {
+  const container = key
+    ? { name: 'app', image: 'app:1', env: [{ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }] }
+    : { name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: secret } }] }
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
-    spec: { replicas: 2, progressDeadlineSeconds, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } }
+    spec: {
+      replicas: 2,
+      progressDeadlineSeconds,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [container] } }
+    }
   }
 }
 
 /** The test API server holding the payments ExternalSecrets (fast pods, fast progress deadlines) and `workloads`. */
-export async function paymentsCluster(harness: SsmHarness, workloads: ReturnType<typeof deployment>[], options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-  const kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 200, podStartMs: 50, secondMs: 10, ...options })
+export async function paymentsCluster(
+  harness: SsmHarness,
+  workloads: ReturnType<typeof deployment>[],
+  options: KubeApiServerOptions = {}
+): Promise<KubeApiServer> {
+  const kube = await startKubeApiServer({
+    ssmEndpoint: harness.moto.endpoint,
+    region: 'us-east-1',
+    reconcileDelayMs: 50,
+    retryBaseMs: 200,
+    podStartMs: 50,
+    secondMs: 10,
+    ...options
+  })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(workloads)
   return kube
 }
 
 /** One release of the payments service through the bundled action. */
-export function release(harness: SsmHarness, kube: KubeApiServer, secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> {
+export function release(
+  harness: SsmHarness,
+  kube: KubeApiServer,
+  secrets: Record<string, string>,
+  extra: Record<string, string> = {}
+): Promise<ActionRun> {
   return runBundledAction(
     {
       environment: 'prod',
@@ -59,7 +91,9 @@ export function release(harness: SsmHarness, kube: KubeApiServer, secrets: Recor
 
 /** The workloads the action PATCHed (its restarts: the only apps/v1 writes in the request log). */
 export function restartPatches(kube: KubeApiServer): string[] {
-  return kube.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/')).map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
+  return kube.requests
+    .filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/'))
+    .map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
 }
 
 /** What each running pod of a Deployment read from `secret`/`key` when it started. */

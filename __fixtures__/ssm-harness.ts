@@ -33,7 +33,12 @@ export function useSsmBehindProxy(): SsmHarness {
   })
   beforeEach(async () => {
     await harness.moto.reset()
-    Object.assign(harness.proxy, { fault: undefined, hold: undefined, latencyMs: 0, conflictOnConcurrentUpdates: false })
+    Object.assign(harness.proxy, {
+      fault: undefined,
+      hold: undefined,
+      latencyMs: 0,
+      conflictOnConcurrentUpdates: false
+    })
     harness.proxy.calls.length = 0
   })
   return harness

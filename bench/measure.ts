@@ -6,7 +6,17 @@
 import { startKubeApiServer, type KubeApiServer, type KubeObject, type RequestRecord } from '../testing/kube/index.ts'
 import type { MotoServer } from '../testing/moto.ts'
 import type { CallRecord, QuotaProxy } from './quota-proxy.ts'
-import { median, type KubeUse, type PushRun, type RolloutRun, type SsmUse, type Startup, type SyncRun, type WorkloadRequests, type WritePhase } from './results.ts'
+import {
+  median,
+  type KubeUse,
+  type PushRun,
+  type RolloutRun,
+  type SsmUse,
+  type Startup,
+  type SyncRun,
+  type WorkloadRequests,
+  type WritePhase
+} from './results.ts'
 import { timedSpawn, type PushTool, type ReleaseTool, type SyncTool, type ToolRun } from './tools/tool.ts'
 import {
   AWS_ENV,
@@ -45,10 +55,17 @@ export async function measurePush({ moto, proxy }: Servers, tool: PushTool, work
   }
 }
 
-export async function measureSync({ proxy }: Servers, kube: KubeApiServer, tool: SyncTool, namespace: string, m: number): Promise<SyncRun> {
+export async function measureSync(
+  { proxy }: Servers,
+  kube: KubeApiServer,
+  tool: SyncTool,
+  namespace: string,
+  m: number
+): Promise<SyncRun> {
   kube.apply(externalSecrets(namespace, m))
   await kube.operator.idle()
-  const synced = () => new Map(kube.list('ExternalSecret', namespace).map((es) => [es.metadata.name, freshnessMark(es)]))
+  const synced = () =>
+    new Map(kube.list('ExternalSecret', namespace).map((es) => [es.metadata.name, freshnessMark(es)]))
   const before = synced()
   proxy.reset()
   kube.clearRequests()
@@ -61,7 +78,9 @@ export async function measureSync({ proxy }: Servers, kube: KubeApiServer, tool:
   const requests = [...kube.requests]
   explainFailure(tool.id, run)
   await kube.operator.idle()
-  const fresh = kube.operator.reconciles.slice(reconciled).filter((record) => record.namespace === namespace && record.outcome === 'synced')
+  const fresh = kube.operator.reconciles
+    .slice(reconciled)
+    .filter((record) => record.namespace === namespace && record.outcome === 'synced')
   const first = Math.min(calls[0]?.arrivedAt ?? Infinity, firstKubeRequest.at() ?? Infinity, run.endedAt)
   return {
     wallMs: run.endedAt - run.startedAt,
@@ -69,13 +88,19 @@ export async function measureSync({ proxy }: Servers, kube: KubeApiServer, tool:
     exitCode: run.exitCode,
     ...ssmUse(calls),
     stale: [...after].filter(([name, mark]) => mark === undefined || mark === before.get(name)).length,
-    operatorSpanMs: fresh.length ? fresh[fresh.length - 1].finishedAt - (fresh[0].startedAt - kube.operator.reconcileDelayMs) : 0,
+    operatorSpanMs: fresh.length
+      ? fresh[fresh.length - 1].finishedAt - (fresh[0].startedAt - kube.operator.reconcileDelayMs)
+      : 0,
     kube: kubeUse(requests)
   }
 }
 
 /** dist/index.js to its first SSM request, against `aws ssm get-parameter` (to its request, and the whole call), alternating. */
-export async function measureStartup({ moto, proxy }: Servers, action: PushTool, repetitions: number): Promise<Startup> {
+export async function measureStartup(
+  { moto, proxy }: Servers,
+  action: PushTool,
+  repetitions: number
+): Promise<Startup> {
   const workload = pushWorkload(10, 'none')
   await moto.reset()
   await seed(moto.endpoint, workload.before)
@@ -88,18 +113,28 @@ export async function measureStartup({ moto, proxy }: Servers, action: PushTool,
     explainFailure(action.id, run)
     actionFirst.push((proxy.calls[0]?.arrivedAt ?? run.endedAt) - run.startedAt)
     proxy.reset()
-    const cli = await timedSpawn('aws', ['ssm', 'get-parameter', '--name', parameterName(1), '--endpoint-url', proxy.endpoint], AWS_ENV)
+    const cli = await timedSpawn(
+      'aws',
+      ['ssm', 'get-parameter', '--name', parameterName(1), '--endpoint-url', proxy.endpoint],
+      AWS_ENV
+    )
     explainFailure('aws ssm get-parameter', cli)
     cliFirst.push((proxy.calls[0]?.arrivedAt ?? cli.endedAt) - cli.startedAt)
     cliCall.push(cli.endedAt - cli.startedAt)
   }
-  return { repetitions, actionToFirstRequestMs: median(actionFirst), cliToFirstRequestMs: median(cliFirst), cliCallMs: median(cliCall) }
+  return {
+    repetitions,
+    actionToFirstRequestMs: median(actionFirst),
+    cliToFirstRequestMs: median(cliFirst),
+    cliCallMs: median(cliCall)
+  }
 }
 
 function ssmUse(calls: readonly CallRecord[]): SsmUse {
   const count = (throttled: boolean) => {
     const counts: Record<string, number> = {}
-    for (const call of calls) if (call.throttled === throttled) counts[call.operation] = (counts[call.operation] ?? 0) + 1
+    for (const call of calls)
+      if (call.throttled === throttled) counts[call.operation] = (counts[call.operation] ?? 0) + 1
     return counts
   }
   return { calls: count(false), throttled: count(true) }
@@ -121,8 +156,11 @@ function writePhase(calls: readonly CallRecord[], ratePerSecond: number): WriteP
 
 /** What changes on a fresh sync (status.syncedResourceVersion), or undefined when the ExternalSecret is not Ready. */
 function freshnessMark(es: KubeObject): string | undefined {
-  const status = es.status as { syncedResourceVersion?: string; conditions?: { type: string; status: string }[] } | undefined
-  return status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True') ? status.syncedResourceVersion : undefined
+  const status = es.status as
+    { syncedResourceVersion?: string; conditions?: { type: string; status: string }[] } | undefined
+  return status?.conditions?.some((condition) => condition.type === 'Ready' && condition.status === 'True')
+    ? status.syncedResourceVersion
+    : undefined
 }
 
 function kubeUse(requests: readonly RequestRecord[]): KubeUse {
@@ -158,7 +196,8 @@ export interface RolloutSetup {
 }
 
 const ROLLOUT_NAMESPACE = 'bench-rollout'
-const WORKLOAD_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)(?:\/([^/]+))?(?:\/status)?$/
+const WORKLOAD_PATH =
+  /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets|daemonsets)(?:\/([^/]+))?(?:\/status)?$/
 
 /**
  * A typical release (100 secrets, one changed) with `namespace` and `restart: changed`, on a fresh test API server
@@ -166,7 +205,11 @@ const WORKLOAD_PATH = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|stat
  * The controllers record each rollout's start and completion (by `kubectl rollout status`'s rules); the request log
  * shows how the action followed them; each pod records the values it started with.
  */
-export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool, { podStartMs, reconcileDelayMs }: RolloutSetup): Promise<RolloutRun> {
+export async function measureRollout(
+  { moto, proxy }: Servers,
+  tool: ReleaseTool,
+  { podStartMs, reconcileDelayMs }: RolloutSetup
+): Promise<RolloutRun> {
   const workload = pushWorkload(100, 'one')
   // app-NN reads parameter NN (externalSecrets()); the release changes parameter 1, which app-01 reads.
   const before = (secret: string) => workload.before[parameterName(Number(secret.slice('app-'.length)))]
@@ -184,13 +227,24 @@ export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool
     kube.apply(workloads.map((w) => workloadObject(namespace, w)))
     await kube.controllers.idle()
     const notOnOld = workloads.filter((w) => podsNotOn(kube, namespace, w, before(w.secret)) > 0)
-    if (notOnOld.length) throw new Error(`rollout set-up: ${notOnOld.map(({ name }) => name).join(', ')} not running the old value before the release`)
+    if (notOnOld.length)
+      throw new Error(
+        `rollout set-up: ${notOnOld.map(({ name }) => name).join(', ')} not running the old value before the release`
+      )
 
     proxy.reset()
     kube.clearRequests()
     const rolloutsBefore = kube.controllers.rollouts.length
-    const firstRestart = arrivalOf(kube.requests, (request) => request.method === 'PATCH' && WORKLOAD_PATH.test(request.path))
-    const run = await tool.release({ ssmEndpoint: proxy.endpoint, secrets: workload.secrets, namespace, kubeconfig: kube.kubeconfig() })
+    const firstRestart = arrivalOf(
+      kube.requests,
+      (request) => request.method === 'PATCH' && WORKLOAD_PATH.test(request.path)
+    )
+    const run = await tool.release({
+      ssmEndpoint: proxy.endpoint,
+      secrets: workload.secrets,
+      namespace,
+      kubeconfig: kube.kubeconfig()
+    })
     // What the pods run at the action's exit, before anything else happens.
     const stalePods = readers.reduce((sum, w) => sum + podsNotOn(kube, namespace, w, newValue), 0)
     const othersOnOld = others.map((w) => podsNotOn(kube, namespace, w, before(w.secret)) === 0)
@@ -198,10 +252,21 @@ export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool
     firstRestart.stop()
     explainFailure(tool.id, run)
     const requests = [...kube.requests]
-    const rollouts = kube.controllers.rollouts.slice(rolloutsBefore).filter((rollout) => rollout.namespace === namespace)
-    const ofReaders = rollouts.filter((rollout) => readers.some((w) => w.kind === rollout.kind && w.name === rollout.name))
-    const patched = new Set(requests.filter((request) => request.method === 'PATCH').map((request) => WORKLOAD_PATH.exec(request.path)?.[3]))
-    const othersRestarted = others.filter((w, i) => patched.has(w.name) || !othersOnOld[i] || rollouts.some((rollout) => rollout.kind === w.kind && rollout.name === w.name)).length
+    const rollouts = kube.controllers.rollouts
+      .slice(rolloutsBefore)
+      .filter((rollout) => rollout.namespace === namespace)
+    const ofReaders = rollouts.filter((rollout) =>
+      readers.some((w) => w.kind === rollout.kind && w.name === rollout.name)
+    )
+    const patched = new Set(
+      requests.filter((request) => request.method === 'PATCH').map((request) => WORKLOAD_PATH.exec(request.path)?.[3])
+    )
+    const othersRestarted = others.filter(
+      (w, i) =>
+        patched.has(w.name) ||
+        !othersOnOld[i] ||
+        rollouts.some((rollout) => rollout.kind === w.kind && rollout.name === w.name)
+    ).length
     const ended = ofReaders.flatMap((rollout) => (rollout.finishedAt === undefined ? [] : [rollout.finishedAt]))
     const started = Math.min(...ofReaders.map((rollout) => rollout.startedAt)) - epochToPerformance
     const finished = Math.max(...ended) - epochToPerformance
@@ -220,7 +285,11 @@ export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool
       restartToExitMs: run.endedAt - restartAt,
       controllersMs: ended.length ? finished - started : 0,
       exitAfterRolloutsMs: ended.length ? run.endedAt - finished : 0,
-      rolloutsComplete: new Set(ofReaders.filter((rollout) => rollout.outcome === 'complete').map((rollout) => `${rollout.kind}/${rollout.name}`)).size,
+      rolloutsComplete: new Set(
+        ofReaders
+          .filter((rollout) => rollout.outcome === 'complete')
+          .map((rollout) => `${rollout.kind}/${rollout.name}`)
+      ).size,
       reportedRestarted,
       stalePods,
       othersRestarted,
@@ -239,7 +308,10 @@ export async function measureRollout({ moto, proxy }: Servers, tool: ReleaseTool
  * stop(). (Polling the log, as firstRequestAt does, lags by as long as the server's own work holds the event loop, which
  * during the restarts, with the controllers acting on each patch, was up to 0.16 s.)
  */
-function arrivalOf(requests: readonly RequestRecord[], matches: (request: RequestRecord) => boolean): { at(): number | undefined; stop(): void } {
+function arrivalOf(
+  requests: readonly RequestRecord[],
+  matches: (request: RequestRecord) => boolean
+): { at(): number | undefined; stop(): void } {
   const log = requests as RequestRecord[]
   let at: number | undefined
   log.push = (...items: RequestRecord[]) => {
@@ -250,9 +322,16 @@ function arrivalOf(requests: readonly RequestRecord[], matches: (request: Reques
 }
 
 /** The pods of a workload not running `value` of its Secret's key (Terminating ones left out), and the pods missing of the 2 it should run. */
-function podsNotOn(kube: KubeApiServer, namespace: string, { kind, name, secret }: RolloutWorkload, value: string): number {
+function podsNotOn(
+  kube: KubeApiServer,
+  namespace: string,
+  { kind, name, secret }: RolloutWorkload,
+  value: string
+): number {
   const pods = kube.controllers.podsOf(kind, namespace, name).filter((pod) => !pod.metadata.deletionTimestamp)
-  const wrong = pods.filter((pod) => kube.podSecretData(namespace, pod.metadata.name)?.secrets[`${secret}/value`] !== value).length
+  const wrong = pods.filter(
+    (pod) => kube.podSecretData(namespace, pod.metadata.name)?.secrets[`${secret}/value`] !== value
+  ).length
   return wrong + Math.max(0, 2 - pods.length)
 }
 

@@ -11,7 +11,14 @@ import { startSsmProxy, tokenBucket, type RecordedCall } from '../testing/ssm-pr
 const REAL_RATES = { write: 3, read: 40 } as const
 
 /** Mutating operations share the write quota's rate (each with its own bucket); every other operation the read quota's. */
-const WRITE_OPERATIONS = new Set(['PutParameter', 'AddTagsToResource', 'RemoveTagsFromResource', 'DeleteParameter', 'DeleteParameters', 'LabelParameterVersion'])
+const WRITE_OPERATIONS = new Set([
+  'PutParameter',
+  'AddTagsToResource',
+  'RemoveTagsFromResource',
+  'DeleteParameter',
+  'DeleteParameters',
+  'LabelParameterVersion'
+])
 
 export interface QuotaOptions {
   /** Multiplies both real rates: 10 gives 30 writes and 400 reads a second. */

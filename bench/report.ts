@@ -1,11 +1,22 @@
 /** Renders BENCHMARKS.md from one run's results. */
-import { median, type PushScenario, type PushToolResult, type Results, type RolloutScenario, type SyncScenario } from './results.ts'
+import {
+  median,
+  type PushScenario,
+  type PushToolResult,
+  type Results,
+  type RolloutScenario,
+  type SyncScenario
+} from './results.ts'
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 const times = (ratio: number) => `${ratio.toFixed(ratio < 10 ? 2 : 1)}x`
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`)
+  ].join('\n')
 }
 
 function counts(byOperation: Record<string, number>): string {
@@ -68,7 +79,10 @@ function syncRows(scenario: SyncScenario): string[][] {
 
 /** Whether the rollout scenario was measured by a run of its own (`--only rollout`) rather than by the run the file is from. */
 function separately(results: Results): boolean {
-  return results.rollout !== undefined && (results.rollout.measured.date !== results.date || results.rollout.measured.command !== results.command)
+  return (
+    results.rollout !== undefined &&
+    (results.rollout.measured.date !== results.date || results.rollout.measured.command !== results.command)
+  )
 }
 
 function buildText({ distSha256, commit, uncommitted }: Results['build']): string {
@@ -79,7 +93,11 @@ function rolloutMeasurement(results: Results): string {
   const rollout = results.rollout
   if (!rollout || !separately(results)) return ''
   const { date, command, build, machine } = rollout.measured
-  const sameMachine = machine.nproc === results.machine.nproc && machine.cpu === results.machine.cpu && machine.os === results.machine.os && machine.node === results.machine.node
+  const sameMachine =
+    machine.nproc === results.machine.nproc &&
+    machine.cpu === results.machine.cpu &&
+    machine.os === results.machine.os &&
+    machine.node === results.machine.node
   return (
     `\n**The rollout scenario was measured separately**, by \`${command}\` on ${date.slice(0, 10)} (${date}), and merged into \`bench/results.json\`: ` +
     `action ${buildText(build)}${build.distSha256 === results.build.distSha256 ? ' (the same dist as the rest)' : ', not the dist the rest of this file measured'}; ` +
@@ -88,7 +106,8 @@ function rolloutMeasurement(results: Results): string {
 }
 
 function rolloutSection(rollout: RolloutScenario | undefined): string {
-  if (!rollout) return 'Not measured in this run (`npm run bench -- --only rollout` measures it and merges it into `bench/results.json`).'
+  if (!rollout)
+    return 'Not measured in this run (`npm run bench -- --only rollout` measures it and merges it into `bench/results.json`).'
   const kinds = Object.entries(rollout.readersByKind)
     .filter(([, count]) => count > 0)
     .map(([kind, count]) => `${count} ${kind}${count > 1 ? 's' : ''}`)
@@ -124,7 +143,18 @@ within maxUnavailable 1); the simulated kubelet starts a pod in ${rollout.podSta
   as lists or GETs over the bound (one list per kind and namespace, plus one re-list per watch started again).
 
 ${table(
-  ['', 'tool', 'wall', 'first restart to exit', 'controllers', 'over', 'exit after', 'stale pods (all runs)', 'workload lists / gets / watches / patches', 'runs'],
+  [
+    '',
+    'tool',
+    'wall',
+    'first restart to exit',
+    'controllers',
+    'over',
+    'exit after',
+    'stale pods (all runs)',
+    'workload lists / gets / watches / patches',
+    'runs'
+  ],
   [
     [
       'median',
@@ -134,7 +164,8 @@ ${table(
       seconds(rollout.controllersMs),
       `+${seconds(rollout.overheadMs)} (at most +${seconds(rollout.maxOverheadMs)})`,
       seconds(rollout.exitAfterRolloutsMs),
-      String(rollout.runs.reduce((sum, run) => sum + run.stalePods, 0)) + (rollout.staleRuns ? ` (in ${rollout.staleRuns} runs)` : ''),
+      String(rollout.runs.reduce((sum, run) => sum + run.stalePods, 0)) +
+        (rollout.staleRuns ? ` (in ${rollout.staleRuns} runs)` : ''),
       `${rollout.requests.lists} / ${rollout.requests.gets} / ${rollout.requests.watches} / ${rollout.requests.patches}`,
       `${rollout.runs.length}${rollout.failedRuns ? ` (${rollout.failedRuns} failed)` : ''}`
     ]
@@ -203,7 +234,11 @@ ${full ? '- **Full mode** runs the action 5 times a scenario and sync 5 times; t
 
 ${table(
   ['target', 'result', 'measured'],
-  results.targets.map((target) => [target.target, target.met === null ? 'not measured' : target.met ? 'met' : '**missed**', target.detail])
+  results.targets.map((target) => [
+    target.target,
+    target.met === null ? 'not measured' : target.met ? 'met' : '**missed**',
+    target.detail
+  ])
 )}
 
 ## Start-up
@@ -241,9 +276,15 @@ ${readingNotes(results)
 /** What the tables mean, from this run's numbers. */
 function readingNotes({ push, sync, quota, startup, rollout }: Results): string[] {
   const notes: string[] = []
-  const shellRuns = push.flatMap((scenario) => scenario.tools.filter((tool) => tool.tool === 'shell').flatMap((tool) => tool.runs.map((run) => ({ n: scenario.n, run }))))
+  const shellRuns = push.flatMap((scenario) =>
+    scenario.tools
+      .filter((tool) => tool.tool === 'shell')
+      .flatMap((tool) => tool.runs.map((run) => ({ n: scenario.n, run })))
+  )
   if (shellRuns.length) {
-    const perKeyMs = median(shellRuns.filter(({ n }) => n >= 100).map(({ n, run }) => run.wallMs / n)) || median(shellRuns.map(({ n, run }) => run.wallMs / n))
+    const perKeyMs =
+      median(shellRuns.filter(({ n }) => n >= 100).map(({ n, run }) => run.wallMs / n)) ||
+      median(shellRuns.map(({ n, run }) => run.wallMs / n))
     const throttled = shellRuns.reduce((sum, { run }) => sum + (run.throttled.PutParameter ?? 0), 0)
     const lost = shellRuns.reduce((sum, { run }) => sum + run.lostWrites, 0)
     notes.push(
@@ -251,7 +292,10 @@ function readingNotes({ push, sync, quota, startup, rollout }: Results): string[
         `${perKeyMs > 1000 / 3 ? 'under even the real quota of 3' : 'over the real quota of 3'}, so on its own it was throttled ${throttled} times and lost ${lost} writes here. It writes every key on every run: N new versions ` +
         `each time (SSM keeps 100), even when nothing changed. Another pipeline writing in the same account at the same time shares the quota; this benchmark runs one tool at a time.`
     )
-    const first = (n: number) => push.find((scenario) => scenario.n === n && scenario.changed === 'all')?.tools.find((tool) => tool.tool === 'action')
+    const first = (n: number) =>
+      push
+        .find((scenario) => scenario.n === n && scenario.changed === 'all')
+        ?.tools.find((tool) => tool.tool === 'action')
     const n = first(1000) ? 1000 : 100
     const action = first(n)
     if (action) {
@@ -265,10 +309,18 @@ function readingNotes({ push, sync, quota, startup, rollout }: Results): string[
       )
     }
   }
-  const sdkLoop = push.flatMap((scenario) => scenario.tools.filter((tool) => tool.tool === 'sdk-loop' && tool.writes && scenario.n >= 100))
+  const sdkLoop = push.flatMap((scenario) =>
+    scenario.tools.filter((tool) => tool.tool === 'sdk-loop' && tool.writes && scenario.n >= 100)
+  )
   if (sdkLoop.length) {
-    const accepted = sdkLoop.reduce((sum, tool) => sum + tool.runs.reduce((runs, run) => runs + (run.calls.PutParameter ?? 0), 0), 0)
-    const throttled = sdkLoop.reduce((sum, tool) => sum + tool.runs.reduce((runs, run) => runs + (run.throttled.PutParameter ?? 0), 0), 0)
+    const accepted = sdkLoop.reduce(
+      (sum, tool) => sum + tool.runs.reduce((runs, run) => runs + (run.calls.PutParameter ?? 0), 0),
+      0
+    )
+    const throttled = sdkLoop.reduce(
+      (sum, tool) => sum + tool.runs.reduce((runs, run) => runs + (run.throttled.PutParameter ?? 0), 0),
+      0
+    )
     const lost = sdkLoop.reduce((sum, tool) => sum + tool.lostWrites, 0)
     notes.push(
       `The naive SDK loop was throttled on ${Math.round((100 * throttled) / (accepted + throttled))}% of its calls at N >= 100 and then sleeps the SDK's backoff (base 500 ms for throttling), ` +
@@ -313,6 +365,8 @@ function readingNotes({ push, sync, quota, startup, rollout }: Results): string[
         `(the operator's ${rollout.reconcileDelayMs} ms each). The controllers' ${seconds(rollout.controllersMs)} is mostly ${rollout.replicas} pods one after another at ${rollout.podStartMs} ms each, the same for every kind here.`
     )
   }
-  notes.push(`moto answers in a few milliseconds; the real service is slower, which the ${quota.latencyMs} ms added to every call stands for.`)
+  notes.push(
+    `moto answers in a few milliseconds; the real service is slower, which the ${quota.latencyMs} ms added to every call stands for.`
+  )
   return notes
 }

@@ -240,10 +240,16 @@ export function median(values: readonly number[]): number {
 
 function medianCounts(counts: readonly Record<string, number>[]): Record<string, number> {
   const operations = [...new Set(counts.flatMap(Object.keys))].sort()
-  return Object.fromEntries(operations.map((operation) => [operation, median(counts.map((count) => count[operation] ?? 0))]))
+  return Object.fromEntries(
+    operations.map((operation) => [operation, median(counts.map((count) => count[operation] ?? 0))])
+  )
 }
 
-function summary(tool: { id: string; label: string }, runs: readonly (SsmUse & { wallMs: number; startupMs: number; exitCode: number })[], quotaBoundMs: number) {
+function summary(
+  tool: { id: string; label: string },
+  runs: readonly (SsmUse & { wallMs: number; startupMs: number; exitCode: number })[],
+  quotaBoundMs: number
+) {
   const wallMs = median(runs.map((run) => run.wallMs))
   const startupMs = median(runs.map((run) => run.startupMs))
   const floorMs = quotaBoundMs + startupMs
@@ -260,7 +266,11 @@ function summary(tool: { id: string; label: string }, runs: readonly (SsmUse & {
   }
 }
 
-export function summarizePush(tool: { id: string; label: string }, runs: PushRun[], quotaBoundMs: number): PushToolResult {
+export function summarizePush(
+  tool: { id: string; label: string },
+  runs: PushRun[],
+  quotaBoundMs: number
+): PushToolResult {
   const phases = runs.flatMap((run) => run.writes ?? [])
   const writes = phases.length
     ? {
@@ -280,7 +290,11 @@ export function summarizePush(tool: { id: string; label: string }, runs: PushRun
   }
 }
 
-export function summarizeSync(tool: { id: string; label: string }, runs: SyncRun[], quotaBoundMs: number): SyncToolResult {
+export function summarizeSync(
+  tool: { id: string; label: string },
+  runs: SyncRun[],
+  quotaBoundMs: number
+): SyncToolResult {
   return {
     ...summary(tool, runs, quotaBoundMs),
     staleRuns: runs.filter((run) => run.stale > 0).length,
@@ -296,7 +310,18 @@ export function summarizeSync(tool: { id: string; label: string }, runs: SyncRun
 }
 
 export function summarizeRollout(
-  scenario: Omit<RolloutScenario, 'wallMs' | 'restartToExitMs' | 'controllersMs' | 'exitAfterRolloutsMs' | 'overheadMs' | 'maxOverheadMs' | 'requests' | 'failedRuns' | 'staleRuns'>
+  scenario: Omit<
+    RolloutScenario,
+    | 'wallMs'
+    | 'restartToExitMs'
+    | 'controllersMs'
+    | 'exitAfterRolloutsMs'
+    | 'overheadMs'
+    | 'maxOverheadMs'
+    | 'requests'
+    | 'failedRuns'
+    | 'staleRuns'
+  >
 ): RolloutScenario {
   const { runs } = scenario
   const of = (pick: (run: RolloutRun) => number) => median(runs.map(pick))
@@ -323,18 +348,32 @@ export function summarizeRollout(
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
 /** The adoption targets, each met, missed, or not measured in this run. */
-export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Results, 'push' | 'sync' | 'startup' | 'quota' | 'rollout'>): Target[] {
-  const pushTool = (n: number, changed: Changed, tool: string) => push.find((s) => s.n === n && s.changed === changed)?.tools.find((t) => t.tool === tool)
-  const notRun = (target: string, what: string): Target => ({ target, met: null, detail: `${what} was not run in this mode` })
+export function evaluateTargets({
+  push,
+  sync,
+  startup,
+  quota,
+  rollout
+}: Pick<Results, 'push' | 'sync' | 'startup' | 'quota' | 'rollout'>): Target[] {
+  const pushTool = (n: number, changed: Changed, tool: string) =>
+    push.find((s) => s.n === n && s.changed === changed)?.tools.find((t) => t.tool === tool)
+  const notRun = (target: string, what: string): Target => ({
+    target,
+    met: null,
+    detail: `${what} was not run in this mode`
+  })
   const targets: Target[] = []
 
-  const typical = 'Typical release (100 secrets, one changed): at least 20x faster than the shell pipeline, exactly 10 GetParameters and 1 PutParameter'
+  const typical =
+    'Typical release (100 secrets, one changed): at least 20x faster than the shell pipeline, exactly 10 GetParameters and 1 PutParameter'
   const action = pushTool(100, 'one', 'action')
   const shell = pushTool(100, 'one', 'shell')
   if (action && shell) {
     const exact = action.runs.every((run) => run.calls.GetParameters === 10 && run.calls.PutParameter === 1)
     const speedup = shell.wallMs / action.wallMs
-    const others = Object.entries(action.calls).filter(([operation]) => !['GetParameters', 'PutParameter'].includes(operation))
+    const others = Object.entries(action.calls).filter(
+      ([operation]) => !['GetParameters', 'PutParameter'].includes(operation)
+    )
     targets.push({
       target: typical,
       met: speedup >= 20 && exact,
@@ -343,14 +382,21 @@ export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Re
   } else targets.push(notRun(typical, 'N=100 changed=one with both tools'))
 
   const rerun = 'Re-run with nothing changed: zero PutParameter, ceil(N/10) GetParameters'
-  const reruns = push.filter((s) => s.changed === 'none').flatMap((s) => s.tools.filter((t) => t.tool === 'action').map((t) => ({ n: s.n, runs: t.runs })))
+  const reruns = push
+    .filter((s) => s.changed === 'none')
+    .flatMap((s) => s.tools.filter((t) => t.tool === 'action').map((t) => ({ n: s.n, runs: t.runs })))
   targets.push(
     reruns.length
       ? {
           target: rerun,
-          met: reruns.every(({ n, runs }) => runs.every((run) => !run.calls.PutParameter && run.calls.GetParameters === Math.ceil(n / 10))),
+          met: reruns.every(({ n, runs }) =>
+            runs.every((run) => !run.calls.PutParameter && run.calls.GetParameters === Math.ceil(n / 10))
+          ),
           detail: reruns
-            .map(({ n, runs }) => `N=${n}: PutParameter ${median(runs.map((run) => run.calls.PutParameter ?? 0))}, GetParameters ${median(runs.map((run) => run.calls.GetParameters ?? 0))}`)
+            .map(
+              ({ n, runs }) =>
+                `N=${n}: PutParameter ${median(runs.map((run) => run.calls.PutParameter ?? 0))}, GetParameters ${median(runs.map((run) => run.calls.GetParameters ?? 0))}`
+            )
             .join('; ')
         }
       : notRun(rerun, 'changed=none')
@@ -376,7 +422,11 @@ export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Re
 
   const lost = 'Zero writes lost'
   const actionRuns = push.flatMap((s) => s.tools.filter((t) => t.tool === 'action'))
-  const baselineLoss = push.flatMap((s) => s.tools.filter((t) => t.tool !== 'action' && t.lostWrites > 0).map((t) => `${t.tool} lost ${t.lostWrites} at N=${s.n} changed=${s.changed}`))
+  const baselineLoss = push.flatMap((s) =>
+    s.tools
+      .filter((t) => t.tool !== 'action' && t.lostWrites > 0)
+      .map((t) => `${t.tool} lost ${t.lostWrites} at N=${s.n} changed=${s.changed}`)
+  )
   targets.push({
     target: lost,
     met: actionRuns.every((t) => t.lostWrites === 0),
@@ -389,7 +439,11 @@ export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Re
     syncAction
       ? {
           target: fifty,
-          met: syncAction.wallMs <= syncAction.operatorSpanMs + 1000 && syncAction.staleRuns === 0 && syncAction.kube.watches > 0 && syncAction.kube.maxReadsOfOnePath <= 2,
+          met:
+            syncAction.wallMs <= syncAction.operatorSpanMs + 1000 &&
+            syncAction.staleRuns === 0 &&
+            syncAction.kube.watches > 0 &&
+            syncAction.kube.maxReadsOfOnePath <= 2,
           detail: `${seconds(syncAction.wallMs)} vs operator ${seconds(syncAction.operatorSpanMs)} (+${seconds(syncAction.wallMs - syncAction.operatorSpanMs)}); stale returns ${syncAction.staleRuns}/${syncAction.runs.length}; ${syncAction.kube.watches} watch, ${syncAction.kube.reads} reads (at most ${syncAction.kube.maxReadsOfOnePath} of one path)`
         }
       : notRun(fifty, 'M=50 with the action')
@@ -398,8 +452,12 @@ export function evaluateTargets({ push, sync, startup, quota, rollout }: Pick<Re
   const restart = `Typical release with restart: changed on ${rollout?.readers ?? 10} workloads: within the controllers' own rollout time plus one second, by a watch`
   if (rollout) {
     const { runs, requests } = rollout
-    const polling = runs.filter((run) => run.requests.lists + run.requests.gets > run.listBound || run.requests.watches === 0).length
-    const wrong = runs.filter((run) => run.exitCode !== 0 || run.reportedRestarted !== rollout.readers || run.othersRestarted > 0).length
+    const polling = runs.filter(
+      (run) => run.requests.lists + run.requests.gets > run.listBound || run.requests.watches === 0
+    ).length
+    const wrong = runs.filter(
+      (run) => run.exitCode !== 0 || run.reportedRestarted !== rollout.readers || run.othersRestarted > 0
+    ).length
     targets.push({
       target: restart,
       met: rollout.overheadMs <= 1000 && rollout.staleRuns === 0 && polling === 0 && wrong === 0,

@@ -40,7 +40,15 @@ import { actionTools, snapshotBundle } from './tools/action.ts'
 import { sdkLoopPush } from './tools/sdk-loop.ts'
 import { kubectlSync, shellPush } from './tools/shell.ts'
 import type { PushTool, ReleaseTool, SyncTool } from './tools/tool.ts'
-import { pushWorkload, seed, parameterName, ROLLOUT_CHANGED_SECRET, ROLLOUT_EXTERNAL_SECRETS, rolloutWorkloads, type Changed } from './workload.ts'
+import {
+  pushWorkload,
+  seed,
+  parameterName,
+  ROLLOUT_CHANGED_SECRET,
+  ROLLOUT_EXTERNAL_SECRETS,
+  rolloutWorkloads,
+  type Changed
+} from './workload.ts'
 
 interface PushPlan {
   readonly n: number
@@ -72,7 +80,11 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
       CHANGED.map((changed) => ({
         n,
         changed,
-        tools: [{ tool: action.push, repetitions: 5 }, { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 }, ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])]
+        tools: [
+          { tool: action.push, repetitions: 5 },
+          { tool: sdkLoopPush, repetitions: n < 1000 ? 3 : 1 },
+          ...(n < 1000 || changed === 'one' ? [{ tool: shellPush, repetitions: n < 100 ? 3 : 1 }] : [])
+        ]
       }))
     )
     return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10, rolloutRepetitions: 5 }
@@ -106,17 +118,26 @@ async function pushScenarios(servers: Servers, plans: readonly PushPlan[]): Prom
   const scenarios: PushScenario[] = []
   for (const { n, changed, tools } of plans) {
     const workload = pushWorkload(n, changed)
-    const quotaBoundMs = (Math.ceil(n / 10) / proxy.rate('GetParameters') + workload.changedKeys / proxy.rate('PutParameter')) * 1000
+    const quotaBoundMs =
+      (Math.ceil(n / 10) / proxy.rate('GetParameters') + workload.changedKeys / proxy.rate('PutParameter')) * 1000
     const runs = new Map(tools.map(({ tool }) => [tool, [] as PushRun[]]))
     // Repetitions interleave the tools, so a noisy moment of the machine does not land on one tool only.
     for (let repetition = 0; repetition < Math.max(...tools.map((t) => t.repetitions)); repetition++) {
       for (const { tool } of tools.filter((t) => t.repetitions > repetition)) {
         const run = await measurePush(servers, tool, workload)
         runs.get(tool)!.push(run)
-        log(`push N=${n} changed=${changed} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, calls ${JSON.stringify(run.calls)}, throttled ${JSON.stringify(run.throttled)}, lost ${run.lostWrites}`)
+        log(
+          `push N=${n} changed=${changed} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, calls ${JSON.stringify(run.calls)}, throttled ${JSON.stringify(run.throttled)}, lost ${run.lostWrites}`
+        )
       }
     }
-    scenarios.push({ n, changed, changedKeys: workload.changedKeys, quotaBoundMs, tools: tools.map(({ tool }) => summarizePush(tool, runs.get(tool)!, quotaBoundMs)) })
+    scenarios.push({
+      n,
+      changed,
+      changedKeys: workload.changedKeys,
+      quotaBoundMs,
+      tools: tools.map(({ tool }) => summarizePush(tool, runs.get(tool)!, quotaBoundMs))
+    })
   }
   return scenarios
 }
@@ -124,7 +145,12 @@ async function pushScenarios(servers: Servers, plans: readonly PushPlan[]): Prom
 async function syncScenarios(servers: Servers, plan: Plan, reconcileDelayMs: number): Promise<SyncScenario[]> {
   const { moto } = servers
   await moto.reset()
-  await seed(moto.endpoint, Object.fromEntries(Array.from({ length: Math.max(...plan.sync) }, (_, i) => [parameterName(i + 1), `value-${i + 1}`])))
+  await seed(
+    moto.endpoint,
+    Object.fromEntries(
+      Array.from({ length: Math.max(...plan.sync) }, (_, i) => [parameterName(i + 1), `value-${i + 1}`])
+    )
+  )
   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs })
   try {
     const scenarios: SyncScenario[] = []
@@ -135,10 +161,17 @@ async function syncScenarios(servers: Servers, plan: Plan, reconcileDelayMs: num
         for (const tool of plan.syncTools) {
           const run = await measureSync(servers, kube, tool, `bench-m${m}-${tool.id}-${repetition + 1}`, m)
           runs.get(tool)!.push(run)
-          log(`sync M=${m} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, stale ${run.stale}/${m}, operator ${seconds(run.operatorSpanMs)}, kube ${JSON.stringify(run.kube)}`)
+          log(
+            `sync M=${m} ${tool.id} #${repetition + 1}: ${seconds(run.wallMs)}, stale ${run.stale}/${m}, operator ${seconds(run.operatorSpanMs)}, kube ${JSON.stringify(run.kube)}`
+          )
         }
       }
-      scenarios.push({ m, reconcileDelayMs, quotaBoundMs, tools: plan.syncTools.map((tool) => summarizeSync(tool, runs.get(tool)!, quotaBoundMs)) })
+      scenarios.push({
+        m,
+        reconcileDelayMs,
+        quotaBoundMs,
+        tools: plan.syncTools.map((tool) => summarizeSync(tool, runs.get(tool)!, quotaBoundMs))
+      })
     }
     return scenarios
   } finally {
@@ -146,7 +179,13 @@ async function syncScenarios(servers: Servers, plan: Plan, reconcileDelayMs: num
   }
 }
 
-async function rolloutScenario(servers: Servers, tool: ReleaseTool, repetitions: number, setup: RolloutSetup, measured: Measurement): Promise<RolloutScenario> {
+async function rolloutScenario(
+  servers: Servers,
+  tool: ReleaseTool,
+  repetitions: number,
+  setup: RolloutSetup,
+  measured: Measurement
+): Promise<RolloutScenario> {
   const workloads = rolloutWorkloads()
   const readers = workloads.filter(({ secret }) => secret === ROLLOUT_CHANGED_SECRET)
   const runs: RolloutRun[] = []
@@ -163,7 +202,9 @@ async function rolloutScenario(servers: Servers, tool: ReleaseTool, repetitions:
     n: 100,
     changedKeys: 1,
     readers: readers.length,
-    readersByKind: Object.fromEntries(['Deployment', 'StatefulSet', 'DaemonSet'].map((kind) => [kind, readers.filter((w) => w.kind === kind).length])),
+    readersByKind: Object.fromEntries(
+      ['Deployment', 'StatefulSet', 'DaemonSet'].map((kind) => [kind, readers.filter((w) => w.kind === kind).length])
+    ),
     others: workloads.length - readers.length,
     replicas: 2,
     externalSecrets: ROLLOUT_EXTERNAL_SECRETS,
@@ -187,7 +228,11 @@ async function firstLine(command: string, args: string[]): Promise<string> {
 }
 
 async function build(distSha256: string): Promise<Build> {
-  return { distSha256, commit: await firstLine('git', ['rev-parse', 'HEAD']), uncommitted: (await firstLine('git', ['status', '--porcelain', 'dist', 'src'])) !== '' }
+  return {
+    distSha256,
+    commit: await firstLine('git', ['rev-parse', 'HEAD']),
+    uncommitted: (await firstLine('git', ['status', '--porcelain', 'dist', 'src'])) !== ''
+  }
 }
 
 async function machine(): Promise<Machine> {
@@ -224,8 +269,14 @@ async function main(): Promise<number> {
   const latencyMs = Number(values['latency-ms'])
   const reconcileDelayMs = Number(values['reconcile-ms'])
   const podStartMs = Number(values['pod-start-ms'])
-  if (![scale, latencyMs, reconcileDelayMs, podStartMs].every((value) => Number.isFinite(value) && value >= 0) || scale === 0 || (values.only !== undefined && values.only !== 'rollout')) {
-    console.error('usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000] [--only rollout]')
+  if (
+    ![scale, latencyMs, reconcileDelayMs, podStartMs].every((value) => Number.isFinite(value) && value >= 0) ||
+    scale === 0 ||
+    (values.only !== undefined && values.only !== 'rollout')
+  ) {
+    console.error(
+      'usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000] [--only rollout]'
+    )
     return 2
   }
   if (!motoAvailable()) {
@@ -238,7 +289,10 @@ async function main(): Promise<number> {
     return 1
   }
   const args = process.argv.slice(2)
-  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}` : `node bench/run.ts${args.length ? ` ${args.join(' ')}` : ''}`
+  const command =
+    process.env.npm_lifecycle_event === 'bench'
+      ? `npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`
+      : `node bench/run.ts${args.length ? ` ${args.join(' ')}` : ''}`
   const mode = values.full ? 'full' : 'quick'
   const startedAt = Date.now()
 
@@ -254,25 +308,42 @@ async function main(): Promise<number> {
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
   try {
-    log(`${command}: ${mode} mode; quotas ${proxy.rate('PutParameter')} PutParameter/s and ${proxy.rate('GetParameters')} reads/s (scale ${scale}), ${latencyMs} ms a call`)
+    log(
+      `${command}: ${mode} mode; quotas ${proxy.rate('PutParameter')} PutParameter/s and ${proxy.rate('GetParameters')} reads/s (scale ${scale}), ${latencyMs} ms a call`
+    )
     const rolloutSetup = { podStartMs, reconcileDelayMs }
     if (values.only) {
       const previous = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Results
-      const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, { date: new Date().toISOString(), command, build: measured, machine: await machine() })
+      const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, {
+        date: new Date().toISOString(),
+        command,
+        build: measured,
+        machine: await machine()
+      })
       const results: Results = { ...previous, rollout, targets: evaluateTargets({ ...previous, rollout }) }
       writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
       writeFileSync('BENCHMARKS.md', renderReport(results))
-      log(`done in ${seconds(Date.now() - startedAt)}: the rollout scenario merged into bench/results.json, BENCHMARKS.md written`)
-      for (const target of results.targets.filter(({ target }) => target.includes('restart: changed'))) log(`${target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
+      log(
+        `done in ${seconds(Date.now() - startedAt)}: the rollout scenario merged into bench/results.json, BENCHMARKS.md written`
+      )
+      for (const target of results.targets.filter(({ target }) => target.includes('restart: changed')))
+        log(`${target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
       return 0
     }
     const startup = await measureStartup(servers, action.push, chosen.startupRepetitions)
-    log(`start-up: dist/index.js ${Math.round(startup.actionToFirstRequestMs)} ms to its first request; aws CLI call ${Math.round(startup.cliCallMs)} ms`)
+    log(
+      `start-up: dist/index.js ${Math.round(startup.actionToFirstRequestMs)} ms to its first request; aws CLI call ${Math.round(startup.cliCallMs)} ms`
+    )
     const push = await pushScenarios(servers, chosen.push)
     const sync = await syncScenarios(servers, chosen, reconcileDelayMs)
     const date = new Date().toISOString()
     const runMachine = await machine()
-    const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, { date, command, build: measured, machine: runMachine })
+    const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, {
+      date,
+      command,
+      build: measured,
+      machine: runMachine
+    })
     const quota = {
       scale,
       latencyMs,
@@ -297,7 +368,8 @@ async function main(): Promise<number> {
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
     writeFileSync('BENCHMARKS.md', renderReport(results))
     log(`done in ${seconds(Date.now() - startedAt)}: bench/results.json and BENCHMARKS.md written`)
-    for (const target of results.targets) log(`${target.met === null ? 'not run' : target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
+    for (const target of results.targets)
+      log(`${target.met === null ? 'not run' : target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
     return 0
   } finally {
     await proxy.close()

@@ -13,7 +13,12 @@ export const ENVIRONMENT = 'bench'
 export const SERVICE = 'api'
 const SERVICE_PATH = `/zerotouch/${ENVIRONMENT}/${SERVICE}`
 /** Local credentials for every tool (moto accepts any). */
-export const AWS_ENV = { AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: REGION, AWS_DEFAULT_REGION: REGION }
+export const AWS_ENV = {
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_REGION: REGION,
+  AWS_DEFAULT_REGION: REGION
+}
 
 /** Which secrets differ from what SSM holds: none (a re-run), one (a typical release), all (a first push: nothing exists). */
 export type Changed = 'none' | 'one' | 'all'
@@ -42,13 +47,19 @@ function value(index: number, generation: number): string {
 
 export function pushWorkload(n: number, changed: Changed): Workload {
   const indexes = Array.from({ length: n }, (_, i) => i + 1)
-  const secrets = Object.fromEntries(indexes.map((i) => [secretName(i), value(i, changed === 'one' && i === 1 ? 2 : 1)]))
+  const secrets = Object.fromEntries(
+    indexes.map((i) => [secretName(i), value(i, changed === 'one' && i === 1 ? 2 : 1)])
+  )
   const before = changed === 'all' ? {} : Object.fromEntries(indexes.map((i) => [parameterName(i), value(i, 1)]))
   return { secrets, before, changedKeys: { none: 0, one: 1, all: n }[changed] }
 }
 
 function directClient(motoEndpoint: string): SSMClient {
-  return new SSMClient({ endpoint: motoEndpoint, region: REGION, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } })
+  return new SSMClient({
+    endpoint: motoEndpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }
+  })
 }
 
 /** Writes the starting state straight into moto, as the action would have created it. */
@@ -56,7 +67,11 @@ export async function seed(motoEndpoint: string, parameters: Readonly<Record<str
   const client = directClient(motoEndpoint)
   const limit = pLimit(8)
   const tags = [{ Key: 'managed-by', Value: 'zerotouch-secrets' }]
-  await Promise.all(Object.entries(parameters).map(([Name, Value]) => limit(() => client.send(new PutParameterCommand({ Name, Value, Type: 'SecureString', Tags: tags })))))
+  await Promise.all(
+    Object.entries(parameters).map(([Name, Value]) =>
+      limit(() => client.send(new PutParameterCommand({ Name, Value, Type: 'SecureString', Tags: tags })))
+    )
+  )
   client.destroy()
 }
 
@@ -70,11 +85,24 @@ export interface Outcome {
 /** Reads the final state straight from moto and compares it with what the tool was asked to push. */
 export async function outcome(motoEndpoint: string, workload: Workload): Promise<Outcome> {
   const client = directClient(motoEndpoint)
-  const wanted = new Map(Object.entries(workload.secrets).map(([name, wantedValue]) => [`${SERVICE_PATH}/${name.toLowerCase()}`, wantedValue]))
+  const wanted = new Map(
+    Object.entries(workload.secrets).map(([name, wantedValue]) => [
+      `${SERVICE_PATH}/${name.toLowerCase()}`,
+      wantedValue
+    ])
+  )
   const names = [...wanted.keys()]
   const batches = Array.from({ length: Math.ceil(names.length / 10) }, (_, i) => names.slice(i * 10, i * 10 + 10))
   const limit = pLimit(8)
-  const found = (await Promise.all(batches.map((Names) => limit(async () => (await client.send(new GetParametersCommand({ Names, WithDecryption: true }))).Parameters ?? [])))).flat()
+  const found = (
+    await Promise.all(
+      batches.map((Names) =>
+        limit(
+          async () => (await client.send(new GetParametersCommand({ Names, WithDecryption: true }))).Parameters ?? []
+        )
+      )
+    )
+  ).flat()
   client.destroy()
   const current = new Map(found.map((p) => [p.Name ?? '', p]))
   return {
@@ -153,12 +181,18 @@ export function workloadObject(namespace: string, { kind, name, secret, reads }:
       break
   }
   if (volumes) container.volumeMounts = [{ name: 'secret', mountPath: '/etc/secret', readOnly: true }]
-  const template = { metadata: { labels: { app: name } }, spec: { containers: [container], ...(volumes ? { volumes } : {}) } }
+  const template = {
+    metadata: { labels: { app: name } },
+    spec: { containers: [container], ...(volumes ? { volumes } : {}) }
+  }
   const selector = { matchLabels: { app: name } }
   return {
     apiVersion: 'apps/v1',
     kind,
     metadata: { name, namespace },
-    spec: kind === 'DaemonSet' ? { selector, template } : { replicas: 2, selector, template, ...(kind === 'StatefulSet' ? { serviceName: name } : {}) }
+    spec:
+      kind === 'DaemonSet'
+        ? { selector, template }
+        : { replicas: 2, selector, template, ...(kind === 'StatefulSet' ? { serviceName: name } : {}) }
   }
 }

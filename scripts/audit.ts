@@ -13,7 +13,9 @@ const report = JSON.parse(run.stdout || '{}') as {
 }
 
 if (!report.metadata?.vulnerabilities) {
-  console.log(`npm audit: NOT RUN, the registry has no audit endpoint here (${report.statusCode ?? '?'}: ${report.message ?? run.stderr.trim()})`)
+  console.log(
+    `npm audit: NOT RUN, the registry has no audit endpoint here (${report.statusCode ?? '?'}: ${report.message ?? run.stderr.trim()})`
+  )
 } else {
   const { high = 0, critical = 0 } = report.metadata.vulnerabilities
   console.log(`npm audit (runtime dependencies): ${critical} critical, ${high} high`)

@@ -21,7 +21,14 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { runBundledAction, type ActionRun } from '../testing/action.ts'
-import { SECRET_DATA_ANNOTATION, secretValueHash, startKubeApiServer, type KubeApiServer, type Pod, type WorkloadKind } from '../testing/kube/index.ts'
+import {
+  SECRET_DATA_ANNOTATION,
+  secretValueHash,
+  startKubeApiServer,
+  type KubeApiServer,
+  type Pod,
+  type WorkloadKind
+} from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto, type MotoServer } from '../testing/moto.ts'
 
 const TENANT = 'examples/tenants/payments-api'
@@ -54,7 +61,8 @@ async function main(): Promise<number> {
     await kube?.close()
     await moto?.stop()
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop().then(() => process.exit(130)))
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => void stop().then(() => process.exit(130)))
   try {
     if (!flags['ssm-endpoint'] && !motoAvailable()) {
       console.error(MOTO_INSTALL_HINT)
@@ -67,7 +75,9 @@ async function main(): Promise<number> {
       kube.apply(execFileSync('kubectl', ['kustomize', `${TENANT}/overlays/prod`], { encoding: 'utf8' }))
     }
     const kubeconfig = flags.kubeconfig ? readFileSync(flags.kubeconfig, 'utf8') : kube!.kubeconfig()
-    const aws: Record<string, string> = flags['ssm-endpoint'] ? awsFromEnvironment() : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' }
+    const aws: Record<string, string> = flags['ssm-endpoint']
+      ? awsFromEnvironment()
+      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' }
     const inputs = {
       environment: 'prod',
       service: 'payments-api',
@@ -85,8 +95,11 @@ async function main(): Promise<number> {
       'dry-run': String(external && !flags.apply)
     }
     console.log(`SSM: ${ssmEndpoint}${moto ? ' (embedded moto_server)' : ''}`)
-    console.log(`Kubernetes: ${kube ? `${kube.url} (embedded test API server, operator simulation, ${TENANT}/overlays/prod applied)` : flags.kubeconfig}`)
-    if (inputs['dry-run'] === 'true') console.log('Pointed at your own endpoint or cluster: dry-run (add --apply to write and annotate).')
+    console.log(
+      `Kubernetes: ${kube ? `${kube.url} (embedded test API server, operator simulation, ${TENANT}/overlays/prod applied)` : flags.kubeconfig}`
+    )
+    if (inputs['dry-run'] === 'true')
+      console.log('Pointed at your own endpoint or cluster: dry-run (add --apply to write and annotate).')
     const env = { ...aws, GITHUB_WORKSPACE: process.cwd() }
 
     const first = await runBundledAction({ ...inputs, secrets: JSON.stringify(SAMPLE) }, env)
@@ -112,7 +125,11 @@ async function main(): Promise<number> {
 
 /** The caller's AWS settings (profile, keys, region), passed on to the action's process. */
 function awsFromEnvironment(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('AWS_') && entry[1] !== undefined))
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('AWS_') && entry[1] !== undefined
+    )
+  )
 }
 
 function show(title: string, run: ActionRun): void {
@@ -147,21 +164,38 @@ function restartedBy(run: ActionRun): string[] {
 async function showPods(kube: KubeApiServer, namespace: string, second: ActionRun): Promise<void> {
   await kube.controllers.idle()
   const restarted = new Set(restartedBy(second))
-  const hashIn = (values: Record<string, string>, key: string): string | undefined => (key in values ? secretValueHash(values[key]) : undefined)
+  const hashIn = (values: Record<string, string>, key: string): string | undefined =>
+    key in values ? secretValueHash(values[key]) : undefined
   const label = (key: string, hash: string): string => {
     const [before, after] = [hashIn(SAMPLE, key), hashIn(SECOND, key)]
     if (hash === after) return before === after ? 'unchanged' : 'new'
     return hash === before ? 'old' : 'other'
   }
   console.log(`\n=== The pods in ${namespace} after run 2: what each workload's pods started with ===`)
-  console.log('  Per Secret key: the first 8 hex of the SHA-256 of the value the pods read when they started (never the value).')
-  const workloads = WORKLOAD_KINDS.flatMap((kind) => kube.list(kind, namespace).map(({ metadata }) => ({ kind, name: metadata.name, pods: kube.controllers.podsOf(kind, namespace, metadata.name) })))
-  const hashesOf = (pod: Pod): Record<string, string> => JSON.parse(pod.metadata.annotations?.[SECRET_DATA_ANNOTATION] ?? '{}') as Record<string, string>
-  const width = Math.max(0, ...workloads.flatMap(({ pods }) => pods.flatMap((pod) => Object.keys(hashesOf(pod)).map((secretKey) => secretKey.length))))
+  console.log(
+    '  Per Secret key: the first 8 hex of the SHA-256 of the value the pods read when they started (never the value).'
+  )
+  const workloads = WORKLOAD_KINDS.flatMap((kind) =>
+    kube.list(kind, namespace).map(({ metadata }) => ({
+      kind,
+      name: metadata.name,
+      pods: kube.controllers.podsOf(kind, namespace, metadata.name)
+    }))
+  )
+  const hashesOf = (pod: Pod): Record<string, string> =>
+    JSON.parse(pod.metadata.annotations?.[SECRET_DATA_ANNOTATION] ?? '{}') as Record<string, string>
+  const width = Math.max(
+    0,
+    ...workloads.flatMap(({ pods }) =>
+      pods.flatMap((pod) => Object.keys(hashesOf(pod)).map((secretKey) => secretKey.length))
+    )
+  )
   for (const { kind, name, pods } of workloads) {
     const started = pods.filter((pod) => pod.metadata.annotations?.[SECRET_DATA_ANNOTATION])
     const state = restarted.has(`${namespace}/${kind}/${name}`) ? 'restarted by run 2' : 'not restarted by run 2'
-    console.log(`  ${kind}/${name}: ${pods.length} pods, ${state}${started.length < pods.length ? `, ${pods.length - started.length} not started (waiting for a Secret)` : ''}`)
+    console.log(
+      `  ${kind}/${name}: ${pods.length} pods, ${state}${started.length < pods.length ? `, ${pods.length - started.length} not started (waiting for a Secret)` : ''}`
+    )
     // Per `<secret>/<key>`: how many of the pods started with each value (by its hash).
     const seen = new Map<string, Map<string, number>>()
     for (const pod of started) {
@@ -173,7 +207,10 @@ async function showPods(kube: KubeApiServer, namespace: string, second: ActionRu
     }
     for (const [secretKey, counts] of [...seen].sort(([a], [b]) => a.localeCompare(b))) {
       const key = secretKey.slice(secretKey.indexOf('/') + 1)
-      for (const [hash, count] of counts) console.log(`    ${secretKey.padEnd(width)}  ${hash.slice(0, 8)}  ${label(key, hash).padEnd(9)}  ${count} of ${pods.length} pods`)
+      for (const [hash, count] of counts)
+        console.log(
+          `    ${secretKey.padEnd(width)}  ${hash.slice(0, 8)}  ${label(key, hash).padEnd(9)}  ${count} of ${pods.length} pods`
+        )
     }
   }
 }
@@ -190,7 +227,9 @@ function renderSummary(html: string): string {
   const lines: string[] = []
   for (const [, tag, body] of html.matchAll(/<(h\d|table|p)>([\s\S]*?)<\/\1>/g)) {
     if (tag === 'table') {
-      const rows = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) => [...row[1].matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => text(cell[1])))
+      const rows = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) =>
+        [...row[1].matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => text(cell[1]))
+      )
       const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
       for (const row of rows)
         lines.push(

@@ -44,26 +44,39 @@ export function releaseTag(argv: readonly string[], env: NodeJS.ProcessEnv): str
 export function releaseProblems(workflowText: string, packageVersion: string, release?: string): string[] {
   if (!VERSION.test(packageVersion)) return [`package.json version ${packageVersion} is not X.Y.Z`]
   const references = actionReferences(workflowText)
-  if (references.length !== 1) return [`${REUSABLE_WORKFLOW} must use ${FIRST_PARTY} exactly once (found ${references.length})`]
+  if (references.length !== 1)
+    return [`${REUSABLE_WORKFLOW} must use ${FIRST_PARTY} exactly once (found ${references.length})`]
   const [{ line, ref, comment }] = references
   const where = `${REUSABLE_WORKFLOW}:${line}`
   const expected = `v${packageVersion}`
   if (release !== undefined) {
     const problems: string[] = []
-    if (release !== expected) problems.push(`release ${release}: package.json says ${packageVersion} (run npm version ${release.replace(/^v/, '')} --no-git-tag-version)`)
-    if (ref !== release) problems.push(`${where}: release ${release} must use ${FIRST_PARTY}@${release}, not @${ref} (run node scripts/release-check.ts --set ${release.replace(/^v/, '')})`)
+    if (release !== expected)
+      problems.push(
+        `release ${release}: package.json says ${packageVersion} (run npm version ${release.replace(/^v/, '')} --no-git-tag-version)`
+      )
+    if (ref !== release)
+      problems.push(
+        `${where}: release ${release} must use ${FIRST_PARTY}@${release}, not @${ref} (run node scripts/release-check.ts --set ${release.replace(/^v/, '')})`
+      )
     return problems
   }
   if (ref === expected) return []
-  if (SHA.test(ref)) return comment.split(/\s/)[0] === expected ? [] : [`${where}: ${FIRST_PARTY}@${ref} needs the comment # ${expected} (the version in package.json)`]
-  return [`${where}: ${FIRST_PARTY}@${ref} must name the release in package.json (@${expected}) or a full commit SHA with # ${expected}`]
+  if (SHA.test(ref))
+    return comment.split(/\s/)[0] === expected
+      ? []
+      : [`${where}: ${FIRST_PARTY}@${ref} needs the comment # ${expected} (the version in package.json)`]
+  return [
+    `${where}: ${FIRST_PARTY}@${ref} must name the release in package.json (@${expected}) or a full commit SHA with # ${expected}`
+  ]
 }
 
 /** The workflow text with its action reference set to `@vX.Y.Z`, everything else as written. */
 export function pinReusableWorkflow(workflowText: string, version: string): string {
   if (!VERSION.test(version)) throw new Error(`${version} is not X.Y.Z`)
   const references = actionReferences(workflowText)
-  if (references.length !== 1) throw new Error(`${REUSABLE_WORKFLOW} must use ${FIRST_PARTY} exactly once (found ${references.length})`)
+  if (references.length !== 1)
+    throw new Error(`${REUSABLE_WORKFLOW} must use ${FIRST_PARTY} exactly once (found ${references.length})`)
   const lines = workflowText.split('\n')
   const index = references[0].line - 1
   lines[index] = lines[index].replace(/(uses:\s*['"]?)([^'"\s@]+)@[^'"\s#]+(['"]?)(\s*#.*)?$/, `$1$2@v${version}$3`)
@@ -83,6 +96,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const release = releaseTag(args, process.env)
   const problems = releaseProblems(text, version, release)
   for (const problem of problems) console.error(problem)
-  console.log(problems.length ? `${problems.length} problems` : `${REUSABLE_WORKFLOW} runs ${FIRST_PARTY} ${release ? `at release ${release}` : `as package.json ${version}`}`)
+  console.log(
+    problems.length
+      ? `${problems.length} problems`
+      : `${REUSABLE_WORKFLOW} runs ${FIRST_PARTY} ${release ? `at release ${release}` : `as package.json ${version}`}`
+  )
   process.exit(problems.length ? 1 : 0)
 }

@@ -76,7 +76,10 @@ export function isKnownNode24Error(result: ValidatorResult, actionText: string):
   if (result.errors.length !== 1) return false
   const [error] = result.errors
   if (error.code !== 'one_of' || error.path !== '/runs') return false
-  return (error.states ?? []).some(({ errors }) => errors.length === 1 && errors[0].code === 'enum' && errors[0].path === '/runs/using' && !errors[0].states?.length)
+  return (error.states ?? []).some(
+    ({ errors }) =>
+      errors.length === 1 && errors[0].code === 'enum' && errors[0].path === '/runs/using' && !errors[0].states?.length
+  )
 }
 
 /** The action file with `runs.using` replaced, everything else as written. */
@@ -173,11 +176,14 @@ export function pinningProblems(file: string, text: string): string[] {
   const parsed = usesValues(text).sort()
   const scanned = lines.map(({ uses }) => uses).sort()
   if (JSON.stringify(parsed) !== JSON.stringify(scanned)) {
-    problems.push(`${file}: write each uses: on one line of its own (found ${parsed.length} uses, ${scanned.length} uses: lines)`)
+    problems.push(
+      `${file}: write each uses: on one line of its own (found ${parsed.length} uses, ${scanned.length} uses: lines)`
+    )
   }
   for (const { line, uses, comment } of lines) {
     if (uses.startsWith('docker://')) {
-      if (!/@sha256:[0-9a-f]{64}$/.test(uses)) problems.push(`${file}:${line}: ${uses} is not pinned by digest (@sha256:...)`)
+      if (!/@sha256:[0-9a-f]{64}$/.test(uses))
+        problems.push(`${file}:${line}: ${uses} is not pinned by digest (@sha256:...)`)
       continue
     }
     if (!isThirdParty(uses)) continue
@@ -199,7 +205,8 @@ export function pinConsistencyProblems(files: ReadonlyArray<{ file: string; text
       const pin = `${uses.slice(uses.lastIndexOf('@') + 1)} # ${comment.split(/\s/)[0]}`
       const first = seen.get(action)
       if (!first) seen.set(action, { pin, where: `${file}:${line}` })
-      else if (first.pin !== pin) problems.push(`${file}:${line}: ${action} is pinned to ${pin}, but to ${first.pin} at ${first.where}`)
+      else if (first.pin !== pin)
+        problems.push(`${file}:${line}: ${action} is pinned to ${pin}, but to ${first.pin} at ${first.where}`)
     }
   }
   return problems
@@ -224,7 +231,9 @@ export function validateAll(root = '.'): { problems: string[]; notes: string[] }
 /** One validator error as a line: the innermost details when it is a one_of. */
 export function describeError(error: ValidatorError): string {
   const where = error.path ? `${error.path}: ` : ''
-  const inner = (error.states ?? []).flatMap(({ errors }) => errors.map((nested) => `${nested.path ?? ''} ${nested.detail ?? nested.title}`.trim()))
+  const inner = (error.states ?? []).flatMap(({ errors }) =>
+    errors.map((nested) => `${nested.path ?? ''} ${nested.detail ?? nested.title}`.trim())
+  )
   return `${where}${error.detail ?? error.title}${inner.length ? ` [${[...new Set(inner)].join('; ')}]` : ''}`
 }
 
@@ -233,6 +242,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   for (const note of notes) console.log(`note: ${note}`)
   for (const problem of problems) console.error(problem)
   const files = filesToValidate()
-  console.log(problems.length ? `${problems.length} problems in ${files.length} files` : `${files.length} files valid: ${files.join(', ')}`)
+  console.log(
+    problems.length
+      ? `${problems.length} problems in ${files.length} files`
+      : `${files.length} files valid: ${files.join(', ')}`
+  )
   process.exit(problems.length ? 1 : 0)
 }

@@ -81,6 +81,7 @@ export function invalidInputs(problems: readonly string[]): ActionError {
 
 /** The value of a check that passed; only called once the collector holds no problem. */
 export function valueOf<T>(checked: Checked<T>): T {
-  if (!checked.ok) throw new ActionError('ZT199', 'Internal error: an input that failed its check was used; please report this')
+  if (!checked.ok)
+    throw new ActionError('ZT199', 'Internal error: an input that failed its check was used; please report this')
   return checked.value
 }

@@ -61,22 +61,37 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const rendered = await step(renderPhase, config.definitions)
     const definitions = rendered && forTheCluster(rendered)
     const connected = connection && { config: { ...config, cluster: connection.settings }, kube: connection.kube }
-    const check = await step(preflightPhase, connected && { ...connected, rendered: definitions?.externalSecrets ?? [] })
+    const check = await step(
+      preflightPhase,
+      connected && { ...connected, rendered: definitions?.externalSecrets ?? [] }
+    )
     const cluster = connected && check && { ...connected, apiVersion: check.apiVersion }
     await step(definitionsPhase, rendered && { config, rendered, store, retry })
-    const restore = await step(restorePhase, config.restore && { config, point: config.restore, store: storeFor(store), retry, mask })
-    const push = await step(pushPhase, store && (restore || config.secrets.length) ? { config, restore, store, retry, env: deps.env } : undefined)
+    const restore = await step(
+      restorePhase,
+      config.restore && { config, point: config.restore, store: storeFor(store), retry, mask }
+    )
+    const push = await step(
+      pushPhase,
+      store && (restore || config.secrets.length) ? { config, restore, store, retry, env: deps.env } : undefined
+    )
     await step(gatePhase, cluster && definitions && { ...cluster, definitions })
     const snapshot = await step(snapshotPhase, cluster)
     const written = writtenNames(push)
     const sync = await step(syncPhase, cluster && { ...cluster, written, store, retry })
     await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, ...freshlySynced(sync), written })
   } catch (error) {
-    const failure = error instanceof ActionError ? error : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
+    const failure =
+      error instanceof ActionError
+        ? error
+        : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
     setAllOutputs(outputs, redact)
-    if (deps.env.GITHUB_STEP_SUMMARY) await core.summary.write().catch((error: Error) => core.warning(`The job summary could not be written: ${redact(error.message)}`))
+    if (deps.env.GITHUB_STEP_SUMMARY)
+      await core.summary
+        .write()
+        .catch((error: Error) => core.warning(`The job summary could not be written: ${redact(error.message)}`))
   }
 }
 
@@ -135,14 +150,32 @@ function setAllOutputs(outputs: ReadonlyMap<string, string>, redact: Redactor): 
   try {
     for (const [name, value] of outputs) core.setOutput(name, value)
   } catch (error) {
-    core.setFailed(redact(`The step's outputs could not be set: ${error instanceof Error ? error.message : String(error)}`))
+    core.setFailed(
+      redact(`The step's outputs could not be set: ${error instanceof Error ? error.message : String(error)}`)
+    )
   }
 }
 
-/** The one connection to the cluster; the Kubernetes client is loaded only here, so the push-only path never pays for it. */
-async function connect(settings: ClusterSettings, deps: Dependencies, credential: (value: string) => void): Promise<{ kube: ClusterApi; settings: ClusterSettings }> {
+/**
+ * The one connection to the cluster; the Kubernetes client is loaded only here, so the push-only path never pays for
+ * it.
+ */
+async function connect(
+  settings: ClusterSettings,
+  deps: Dependencies,
+  credential: (value: string) => void
+): Promise<{ kube: ClusterApi; settings: ClusterSettings }> {
   const { connectCluster } = await import('./k8s/connect.js')
-  return { kube: connectCluster(settings, { mask: (value) => core.setSecret(value), credential, env: deps.env, calls: clusterApi, createKube: deps.createKube }), settings }
+  return {
+    kube: connectCluster(settings, {
+      mask: (value) => core.setSecret(value),
+      credential,
+      env: deps.env,
+      calls: clusterApi,
+      createKube: deps.createKube
+    }),
+    settings
+  }
 }
 
 /** Registers a value with the runner's log masking, by the same rule as the redactor (see maskedParts). */
@@ -153,11 +186,15 @@ function maskSecret(value: string): string {
 
 /** The parameters the push wrote, or would write in a dry run. */
 function writtenNames(push: PushReport | undefined): Set<string> {
-  return new Set((push?.outcomes ?? []).filter(({ result }) => result === 'created' || result === 'updated').map(({ name }) => name))
+  return new Set(
+    (push?.outcomes ?? []).filter(({ result }) => result === 'created' || result === 'updated').map(({ name }) => name)
+  )
 }
 
 function addSummaryTable({ heading, rows: [header, ...rows], footer }: SummaryTable): void {
-  core.summary.addHeading(escapeHtml(heading), 3).addTable([header.map((data) => ({ data, header: true })), ...rows.map((row) => row.map(escapeHtml))])
+  core.summary
+    .addHeading(escapeHtml(heading), 3)
+    .addTable([header.map((data) => ({ data, header: true })), ...rows.map((row) => row.map(escapeHtml))])
   if (footer) core.summary.addRaw(`<p>${escapeHtml(footer)}</p>`, true)
 }
 

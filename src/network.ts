@@ -27,7 +27,11 @@ interface ErrorLike {
  * The code of the network failure behind an error, looking through its causes (the SDKs wrap
  * them), or undefined when it is no network failure. `extra` admits more codes, e.g. TLS ones.
  */
-export function networkErrorCode(error: unknown, extra: ReadonlySet<string> = new Set(), depth = 0): string | undefined {
+export function networkErrorCode(
+  error: unknown,
+  extra: ReadonlySet<string> = new Set(),
+  depth = 0
+): string | undefined {
   if (!error || typeof error !== 'object' || depth > 5) return undefined
   const e = error as ErrorLike
   if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || extra.has(e.code))) return e.code

@@ -44,7 +44,10 @@ export function runBundledAction(inputs: Record<string, string>, env: Record<str
 }
 
 /** Starts the bundle and hands back its process, for tests that stop it midway. */
-export function startBundledAction(inputs: Record<string, string>, env: Record<string, string> = {}): { child: ChildProcess; finished: Promise<ActionRun> } {
+export function startBundledAction(
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): { child: ChildProcess; finished: Promise<ActionRun> } {
   const dir = mkdtempSync(join(tmpdir(), 'zerotouch-run-'))
   const child = spawn(process.execPath, ['dist/index.js'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env, ...runnerEnvironment(inputs, dir) },
@@ -65,5 +68,8 @@ export function startBundledAction(inputs: Record<string, string>, env: Record<s
 }
 
 export function readCommandFiles(dir: string): Pick<ActionRun, 'outputs' | 'summary'> {
-  return { outputs: parseOutputFile(readFileSync(join(dir, 'output'), 'utf8')), summary: readFileSync(join(dir, 'summary'), 'utf8') }
+  return {
+    outputs: parseOutputFile(readFileSync(join(dir, 'output'), 'utf8')),
+    summary: readFileSync(join(dir, 'summary'), 'utf8')
+  }
 }

@@ -13,7 +13,9 @@ export function findLeaks(texts: Record<string, string>, values: readonly string
         .split('\n')
         .filter((line) => !line.startsWith('::add-mask::'))
         .join('\n')
-      for (const needle of needles) if (visible.includes(needle)) leaks.push(`${where} shows a form of a secret value (${needle.length} characters)`)
+      for (const needle of needles)
+        if (visible.includes(needle))
+          leaks.push(`${where} shows a form of a secret value (${needle.length} characters)`)
     }
   }
   return leaks
@@ -22,5 +24,13 @@ export function findLeaks(texts: Record<string, string>, values: readonly string
 /** Kept apart from the action's own redactor on purpose: the scanner checks it, not the reverse. */
 function formsOf(text: string): string[] {
   const bytes = Buffer.from(text, 'utf8')
-  return [text, JSON.stringify(text).slice(1, -1), encodeURIComponent(text), escape(text), bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')]
+  return [
+    text,
+    JSON.stringify(text).slice(1, -1),
+    encodeURIComponent(text),
+    escape(text),
+    bytes.toString('base64'),
+    bytes.toString('base64url'),
+    bytes.toString('hex')
+  ]
 }

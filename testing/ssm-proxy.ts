@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
 /** What the proxy does with one call instead of forwarding it. */
-export type Fault = { kind: 'throttle' } | { kind: 'status'; status: number; type?: string; message?: string } | { kind: 'reset' }
+export type Fault =
+  { kind: 'throttle' } | { kind: 'status'; status: number; type?: string; message?: string } | { kind: 'reset' }
 
 export interface RecordedCall {
   /** The SSM operation, from X-Amz-Target: `PutParameter`, `GetParameters`, ... */
@@ -29,7 +30,14 @@ export interface SsmProxy {
   close(): Promise<void>
 }
 
-const WRITES = new Set(['PutParameter', 'AddTagsToResource', 'DeleteParameter', 'DeleteParameters', 'RemoveTagsFromResource', 'LabelParameterVersion'])
+const WRITES = new Set([
+  'PutParameter',
+  'AddTagsToResource',
+  'DeleteParameter',
+  'DeleteParameters',
+  'RemoveTagsFromResource',
+  'LabelParameterVersion'
+])
 
 export function writeCalls(calls: readonly RecordedCall[]): RecordedCall[] {
   return calls.filter((call) => WRITES.has(call.operation))
@@ -57,20 +65,34 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
   const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req)
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
-    const call: RecordedCall = { operation, body: safeJson(raw), userAgent: String(req.headers['x-amz-user-agent'] ?? '') }
+    const call: RecordedCall = {
+      operation,
+      body: safeJson(raw),
+      userAgent: String(req.headers['x-amz-user-agent'] ?? '')
+    }
     await proxy.hold?.(call)
     const name = operation === 'PutParameter' ? String(call.body.Name) : undefined
     const conflict = proxy.conflictOnConcurrentUpdates && name !== undefined && inFlight.has(name)
-    const fault = conflict ? ({ kind: 'status', status: 400, type: 'TooManyUpdates', message: 'There are concurrent updates for the resource' } as const) : proxy.fault?.(call)
+    const fault = conflict
+      ? ({
+          kind: 'status',
+          status: 400,
+          type: 'TooManyUpdates',
+          message: 'There are concurrent updates for the resource'
+        } as const)
+      : proxy.fault?.(call)
     proxy.calls.push(fault ? { ...call, faulted: fault.kind } : call)
     if (fault) return answerFault(fault, req, res)
     if (name !== undefined) inFlight.add(name)
     if (proxy.latencyMs) await delay(proxy.latencyMs)
-    const forwarded = request({ host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers)
-      answer.pipe(res)
-      answer.on('end', () => name !== undefined && inFlight.delete(name))
-    })
+    const forwarded = request(
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+        answer.on('end', () => name !== undefined && inFlight.delete(name))
+      }
+    )
     forwarded.on('error', () => {
       if (name !== undefined) inFlight.delete(name)
       res.destroy()
@@ -89,7 +111,10 @@ function answerFault(fault: Fault, req: IncomingMessage, res: ServerResponse): v
     req.socket.destroy()
     return
   }
-  const [status, type, message] = fault.kind === 'throttle' ? [400, 'ThrottlingException', 'Rate exceeded'] : [fault.status, fault.type ?? 'InternalServerError', fault.message ?? 'Internal error']
+  const [status, type, message] =
+    fault.kind === 'throttle'
+      ? [400, 'ThrottlingException', 'Rate exceeded']
+      : [fault.status, fault.type ?? 'InternalServerError', fault.message ?? 'Internal error']
   res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': type })
   res.end(JSON.stringify({ __type: type, message }))
 }
@@ -112,7 +137,11 @@ function safeJson(raw: Buffer): Record<string, unknown> {
 }
 
 /** A token bucket: `take()` is true while calls stay within `ratePerSecond` (bursts up to `burst`), on the clock `clock`. */
-export function tokenBucket(ratePerSecond: number, burst = ratePerSecond, clock: () => number = () => performance.now()): { take(): boolean } {
+export function tokenBucket(
+  ratePerSecond: number,
+  burst = ratePerSecond,
+  clock: () => number = () => performance.now()
+): { take(): boolean } {
   let tokens = burst
   let last = clock()
   return {

@@ -25,20 +25,40 @@ afterAll(async () => {
 })
 
 /** One case of each kind: the secrets document, a value too large, a path input, the environment, the kubeconfig. */
-const BUNDLE_CASES = ['malformed JSON', 'a hyphen in a name', '4,097 bytes in Standard', 'no AWS region anywhere', 'a kubeconfig that is no YAML']
+const BUNDLE_CASES = [
+  'malformed JSON',
+  'a hyphen in a name',
+  '4,097 bytes in Standard',
+  'no AWS region anywhere',
+  'a kubeconfig that is no YAML'
+]
 
 describe('bad input', () => {
-  it.each(CASES.filter(([what]) => BUNDLE_CASES.includes(what)))('refuses %s, naming %s, with no request sent', async (_what, input, inputs, env = {}) => {
-    proxy.calls.length = 0
-    const valid = { ...VALID, 'ssm-endpoint': proxy.endpoint }
-    const result = await runBundledAction({ ...valid, ...inputs }, { ...AWS, ...env })
-    expect(result.exitCode).not.toBe(0)
-    const error = result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
-    expect(error).toContain(`${input}: `)
-    expect(error).toContain('[ZT100]')
-    expect(proxy.calls).toEqual([])
-    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [VALUE])).toEqual([])
-  })
+  it.each(CASES.filter(([what]) => BUNDLE_CASES.includes(what)))(
+    'refuses %s, naming %s, with no request sent',
+    async (_what, input, inputs, env = {}) => {
+      proxy.calls.length = 0
+      const valid = { ...VALID, 'ssm-endpoint': proxy.endpoint }
+      const result = await runBundledAction({ ...valid, ...inputs }, { ...AWS, ...env })
+      expect(result.exitCode).not.toBe(0)
+      const error = result.stdout.split('\n').find((line) => line.startsWith('::error::')) ?? ''
+      expect(error).toContain(`${input}: `)
+      expect(error).toContain('[ZT100]')
+      expect(proxy.calls).toEqual([])
+      expect(
+        findLeaks(
+          {
+            stdout: result.stdout,
+            stderr: result.stderr,
+            outputs: JSON.stringify(result.outputs),
+            summary: result.summary
+          },
+          [VALUE]
+        )
+      ).toEqual([])
+    }
+  )
 
-  it('runs every case it names', () => expect(CASES.filter(([what]) => BUNDLE_CASES.includes(what)).length).toBe(BUNDLE_CASES.length))
+  it('runs every case it names', () =>
+    expect(CASES.filter(([what]) => BUNDLE_CASES.includes(what)).length).toBe(BUNDLE_CASES.length))
 })

@@ -21,7 +21,10 @@ const PAYMENTS_API = {
   spec: {
     replicas: 1,
     selector: { matchLabels: { app: 'payments-api' } },
-    template: { metadata: { labels: { app: 'payments-api' } }, spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: 'payments-provider' } }] }] } }
+    template: {
+      metadata: { labels: { app: 'payments-api' } },
+      spec: { containers: [{ name: 'app', image: 'app:1', envFrom: [{ secretRef: { name: 'payments-provider' } }] }] }
+    }
   }
 }
 
@@ -53,7 +56,13 @@ beforeEach(async () => moto.reset())
 afterEach(async () => kube?.close())
 
 async function runWith(rules: RbacRule[]) {
-  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 20, rbac: rules, user: 'system:serviceaccount:ci:deployer' })
+  kube = await startKubeApiServer({
+    ssmEndpoint: moto.endpoint,
+    region: 'us-east-1',
+    reconcileDelayMs: 20,
+    rbac: rules,
+    user: 'system:serviceaccount:ci:deployer'
+  })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(PAYMENTS_API)
   // restart: changed, so that the Role's rules on the workloads are needed too.
@@ -74,7 +83,9 @@ async function runWith(rules: RbacRule[]) {
 }
 
 const role = readmeRole()
-const permissions = role.rules.flatMap((rule) => rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ resource, verb }))))
+const permissions = role.rules.flatMap((rule) =>
+  rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ resource, verb })))
+)
 
 describe("the README's Kubernetes Role", () => {
   it('is enough for the whole run', async () => {
@@ -87,11 +98,16 @@ describe("the README's Kubernetes Role", () => {
   it('is refused in another namespace, naming it', async () => {
     const result = await runWith(rulesOf(role, 'payments-stg'))
     expect(result.exitCode).not.toBe(0)
-    expect(result.stdout).toMatch(/cannot list resource "externalsecrets".*namespace "payments-prod"|list.*externalsecrets.*payments-prod/)
+    expect(result.stdout).toMatch(
+      /cannot list resource "externalsecrets".*namespace "payments-prod"|list.*externalsecrets.*payments-prod/
+    )
   })
 
   it.each(permissions)('needs $verb on $resource: without it the run fails naming it', async ({ resource, verb }) => {
-    const reduced = role.rules.map((rule) => ({ ...rule, verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs }))
+    const reduced = role.rules.map((rule) => ({
+      ...rule,
+      verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
+    }))
     const result = await runWith(rulesOf({ ...role, rules: reduced }, 'payments-prod'))
     expect(result.exitCode).not.toBe(0)
     expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))

@@ -4,7 +4,12 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import { DeleteParametersCommand, GetParameterHistoryCommand, GetParametersByPathCommand, SSMClient } from '@aws-sdk/client-ssm'
+import {
+  DeleteParametersCommand,
+  GetParameterHistoryCommand,
+  GetParametersByPathCommand,
+  SSMClient
+} from '@aws-sdk/client-ssm'
 import { readFileSync } from 'node:fs'
 import { errorOf, runBundledAction } from '../../testing/action.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
@@ -52,14 +57,32 @@ const users: Record<string, Record<string, string>> = {}
 
 beforeAll(async () => {
   moto = await startMoto({ enforceIamAfter: SETUP_REQUESTS })
-  const iam = new IAMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  const iam = new IAMClient({
+    region: 'us-east-1',
+    endpoint: moto.endpoint,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+  })
   const { base, prune, restore } = readmePolicies()
-  const policies = { release: base, pruning: { ...base, Statement: [...base.Statement, prune] }, restoring: { ...base, Statement: [...base.Statement, restore] } }
+  const policies = {
+    release: base,
+    pruning: { ...base, Statement: [...base.Statement, prune] },
+    restoring: { ...base, Statement: [...base.Statement, restore] }
+  }
   for (const [user, policy] of Object.entries(policies)) {
     await iam.send(new CreateUserCommand({ UserName: user }))
-    await iam.send(new PutUserPolicyCommand({ UserName: user, PolicyName: 'zerotouch-secrets', PolicyDocument: JSON.stringify(policy) }))
+    await iam.send(
+      new PutUserPolicyCommand({
+        UserName: user,
+        PolicyName: 'zerotouch-secrets',
+        PolicyDocument: JSON.stringify(policy)
+      })
+    )
     const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: user }))
-    users[user] = { ...ROOT, AWS_ACCESS_KEY_ID: AccessKey!.AccessKeyId!, AWS_SECRET_ACCESS_KEY: AccessKey!.SecretAccessKey! }
+    users[user] = {
+      ...ROOT,
+      AWS_ACCESS_KEY_ID: AccessKey!.AccessKeyId!,
+      AWS_SECRET_ACCESS_KEY: AccessKey!.SecretAccessKey!
+    }
   }
   iam.destroy()
 })
@@ -86,27 +109,43 @@ beforeEach(async () => {
       names.push(...(page.Parameters ?? []).map(({ Name }) => Name!))
       NextToken = page.NextToken
     } while (NextToken)
-    for (let i = 0; i < names.length; i += 10) await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
+    for (let i = 0; i < names.length; i += 10)
+      await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
   } finally {
     ssm.destroy()
   }
 })
 
 function run(user: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
-  return runBundledAction({ environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs }, { ...users[user], ...env })
+  return runBundledAction(
+    { environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs },
+    { ...users[user], ...env }
+  )
 }
 
 /** The variables of a workflow run, whose id the descriptions record (what run:<id> looks for). */
 function workflowRun(runId: number): Record<string, string> {
-  return { GITHUB_REPOSITORY: 'acme/payments-api', GITHUB_SHA: 'a'.repeat(40), GITHUB_WORKFLOW: 'release', GITHUB_RUN_ID: String(runId), GITHUB_RUN_ATTEMPT: '1' }
+  return {
+    GITHUB_REPOSITORY: 'acme/payments-api',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_WORKFLOW: 'release',
+    GITHUB_RUN_ID: String(runId),
+    GITHUB_RUN_ATTEMPT: '1'
+  }
 }
 
 describe("the README's IAM policy", () => {
   it('lets the action create, then update and tag, its own service', async () => {
-    const first = await run('release', { secrets: '{"DATABASE_URL": "postgres://one", "API_KEY": "key-one"}', tags: 'team=payments' })
+    const first = await run('release', {
+      secrets: '{"DATABASE_URL": "postgres://one", "API_KEY": "key-one"}',
+      tags: 'team=payments'
+    })
     expect(first.stdout).not.toMatch(/::error::/)
     expect(first.exitCode).toBe(0)
-    const second = await run('release', { secrets: '{"DATABASE_URL": "postgres://two", "API_KEY": "key-one"}', tags: 'team=payments\nowner=platform' })
+    const second = await run('release', {
+      secrets: '{"DATABASE_URL": "postgres://two", "API_KEY": "key-one"}',
+      tags: 'team=payments\nowner=platform'
+    })
     expect(second.stdout).not.toMatch(/::error::/)
     expect(second.outputs).toMatchObject({ updated: '["database_url"]', unchanged: '["api_key"]' })
   })
@@ -140,7 +179,9 @@ describe("the README's IAM policy", () => {
     }
     const listing = await run('release', { 'restore-to': 'run:101' }, workflowRun(103))
     expect(listing.exitCode).not.toBe(0)
-    expect(errorOf(listing)).toMatch(/::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParametersByPath on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api: .*\[ZT120\]$/)
+    expect(errorOf(listing)).toMatch(
+      /::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParametersByPath on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api: .*\[ZT120\]$/
+    )
     // The prune statement lists the path, but grants no history.
     const history = await run('pruning', { 'restore-to': 'run:101' }, workflowRun(103))
     expect(history.exitCode).not.toBe(0)
@@ -157,14 +198,18 @@ describe("the README's IAM policy", () => {
     // The restoring user reads the history it restored from: run 101's value is back, as version 4.
     const ssm = ssmAs('restoring')
     try {
-      const own = await ssm.send(new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true }))
+      const own = await ssm.send(
+        new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true })
+      )
       expect(own.Parameters?.map(({ Version, Value }) => [Version, Value])).toEqual([
         [1, 'key-one'],
         [2, 'key-two'],
         [3, 'key-three'],
         [4, 'key-two']
       ])
-      expect(own.Parameters?.[3].Description).toMatch(/^restored from version 2 \(as of \S+\); zerotouch-secrets: acme\/payments-api@a{40} workflow "release" run 103 attempt 1: /)
+      expect(own.Parameters?.[3].Description).toMatch(
+        /^restored from version 2 \(as of \S+\); zerotouch-secrets: acme\/payments-api@a{40} workflow "release" run 103 attempt 1: /
+      )
     } finally {
       ssm.destroy()
     }
@@ -175,11 +220,17 @@ describe("the README's IAM policy", () => {
     expect(errorOf(pushed)).toBe('')
     const ssm = ssmAs('restoring')
     try {
-      const own = await ssm.send(new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true }))
+      const own = await ssm.send(
+        new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true })
+      )
       expect(own.Parameters?.map(({ Version, Value }) => [Version, Value])).toEqual([[1, 'key-one']])
-      await expect(ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/billing/api_key', WithDecryption: true }))).rejects.toMatchObject({
+      await expect(
+        ssm.send(new GetParameterHistoryCommand({ Name: '/zerotouch/prod/billing/api_key', WithDecryption: true }))
+      ).rejects.toMatchObject({
         name: 'AccessDeniedException',
-        message: expect.stringMatching(/on resource: arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/billing\/api_key because no identity-based policy allows the ssm:GetParameterHistory action/)
+        message: expect.stringMatching(
+          /on resource: arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/billing\/api_key because no identity-based policy allows the ssm:GetParameterHistory action/
+        )
       })
     } finally {
       ssm.destroy()

@@ -15,17 +15,32 @@ const PATH = '/zerotouch/prod/payments'
 const harness = useSsmBehindProxy()
 
 function secrets(count: number, seed = 'v1'): Record<string, string> {
-  return Object.fromEntries(Array.from({ length: count }, (_, i) => [`SECRET_${String(i).padStart(4, '0')}`, `${seed}-value-${i}-${(i * 7919).toString(36)}`]))
+  return Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [
+      `SECRET_${String(i).padStart(4, '0')}`,
+      `${seed}-value-${i}-${(i * 7919).toString(36)}`
+    ])
+  )
 }
 
 function run(input: Record<string, string>): Promise<ActionRun> {
-  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+  return runBundledAction(
+    {
+      environment: 'prod',
+      service: 'payments',
+      'ssm-endpoint': harness.proxy.endpoint,
+      secrets: JSON.stringify(input)
+    },
+    AWS
+  )
 }
 
 /** `promise`, or a rejection naming `what` once `ms` have passed (the timer cleared either way). */
 async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)))
+  const bound = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))
+  )
   try {
     return await Promise.race([promise, bound])
   } finally {
@@ -37,7 +52,9 @@ async function stored(): Promise<Map<string, Parameter>> {
   const all = new Map<string, Parameter>()
   let NextToken: string | undefined
   do {
-    const page = await harness.ssm.send(new GetParametersByPathCommand({ Path: PATH, WithDecryption: true, MaxResults: 10, NextToken }))
+    const page = await harness.ssm.send(
+      new GetParametersByPathCommand({ Path: PATH, WithDecryption: true, MaxResults: 10, NextToken })
+    )
     for (const parameter of page.Parameters ?? []) all.set(parameter.Name!, parameter)
     NextToken = page.NextToken
   } while (NextToken)
@@ -56,11 +73,14 @@ async function expectStored(input: Record<string, string>, version = 1) {
 describe('SSM faults', () => {
   it('writes 1,000 keys exactly once through PutParameter throttled at 100 a second', async () => {
     const bucket = tokenBucket(100, 1)
-    harness.proxy.fault = ({ operation }) => (operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined)
+    harness.proxy.fault = ({ operation }) =>
+      operation === 'PutParameter' && !bucket.take() ? { kind: 'throttle' } : undefined
     const input = secrets(1000)
     const result = await run(input)
     expect(result.exitCode).toBe(0)
-    expect(harness.proxy.calls.filter((call) => call.operation === 'PutParameter' && call.faulted === 'throttle').length).toBeGreaterThan(0)
+    expect(
+      harness.proxy.calls.filter((call) => call.operation === 'PutParameter' && call.faulted === 'throttle').length
+    ).toBeGreaterThan(0)
     expect(harness.proxy.count('PutParameter')).toBe(1000)
     await expectStored(input)
     expect(findLeaks({ stdout: result.stdout, stderr: result.stderr }, Object.values(input).slice(0, 50))).toEqual([])
@@ -89,7 +109,8 @@ describe('SSM faults', () => {
     expect([a.exitCode, b.exitCode]).toEqual([0, 0])
     expect(harness.proxy.calls.some((call) => call.faulted === 'status')).toBe(true)
     const parameters = await stored()
-    for (const [name, value] of Object.entries(input)) expect(parameters.get(`${PATH}/${name.toLowerCase()}`)?.Value).toBe(value)
+    for (const [name, value] of Object.entries(input))
+      expect(parameters.get(`${PATH}/${name.toLowerCase()}`)?.Value).toBe(value)
   })
 
   it('writes every key through 10% of calls failing with 500 and some connections reset, without duplicate versions', async () => {
@@ -110,12 +131,19 @@ describe('SSM faults', () => {
   it('names exactly the keys it could not write, and a re-run converges', async () => {
     harness.proxy.fault = ({ operation, body }) =>
       operation === 'PutParameter' && /secret_000[37]$/.test(String(body.Name))
-        ? { kind: 'status', status: 400, type: 'AccessDeniedException', message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}` }
+        ? {
+            kind: 'status',
+            status: 400,
+            type: 'AccessDeniedException',
+            message: `User: x is not authorized to perform: ssm:PutParameter on resource: ${String(body.Name)}`
+          }
         : undefined
     const input = secrets(12)
     const failed = await run(input)
     expect(failed.exitCode).not.toBe(0)
-    const named = [...failed.stdout.replace(/%0A/g, '\n').matchAll(/^ {2}- (\S+): AWS denied/gm)].map((match) => match[1])
+    const named = [...failed.stdout.replace(/%0A/g, '\n').matchAll(/^ {2}- (\S+): AWS denied/gm)].map(
+      (match) => match[1]
+    )
     expect(named).toEqual([`${PATH}/secret_0003`, `${PATH}/secret_0007`])
     expect(failed.outputs.created).toBe(
       JSON.stringify(
@@ -143,9 +171,21 @@ describe('SSM faults', () => {
       if (operation === 'PutParameter' && ++puts === 15) fifteenth()
       return undefined
     }
-    const started = startBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(input) }, AWS)
+    const started = startBundledAction(
+      {
+        environment: 'prod',
+        service: 'payments',
+        'ssm-endpoint': harness.proxy.endpoint,
+        secrets: JSON.stringify(input)
+      },
+      AWS
+    )
     try {
-      const exitedFirst = started.finished.then((result) => Promise.reject(new Error(`the action exited (code ${result.exitCode}) after ${puts} PutParameter calls, before the 15th`)))
+      const exitedFirst = started.finished.then((result) =>
+        Promise.reject(
+          new Error(`the action exited (code ${result.exitCode}) after ${puts} PutParameter calls, before the 15th`)
+        )
+      )
       await within(30_000, 'the 15th PutParameter', Promise.race([fifteenPuts, exitedFirst]))
     } finally {
       started.child.kill('SIGKILL')
@@ -158,7 +198,9 @@ describe('SSM faults', () => {
     harness.proxy.latencyMs = 0
     const rerun = await run(input)
     expect(rerun.exitCode).toBe(0)
-    expect(JSON.parse(rerun.outputs.created)).toHaveLength(60 - (JSON.parse(rerun.outputs.unchanged) as unknown[]).length)
+    expect(JSON.parse(rerun.outputs.created)).toHaveLength(
+      60 - (JSON.parse(rerun.outputs.unchanged) as unknown[]).length
+    )
     await expectStored(input)
   })
 })

@@ -2,13 +2,20 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
-import { checkDefinitions, renderDefinitions, type DefinitionsConfig, type DefinitionsSettings } from '../../src/definitions/definitions.js'
+import {
+  checkDefinitions,
+  renderDefinitions,
+  type DefinitionsConfig,
+  type DefinitionsSettings
+} from '../../src/definitions/definitions.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 
-const hasKustomize = ['kustomize', 'kubectl'].some((tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined)
+const hasKustomize = ['kustomize', 'kubectl'].some(
+  (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
+)
 if (!hasKustomize) console.warn('Neither kustomize nor kubectl is installed: the definitions tests are skipped.')
 const describeWithKustomize = hasKustomize ? describe : describe.skip
 
@@ -26,8 +33,18 @@ beforeEach(() => {
 
 type CheckOptions = Partial<DefinitionsSettings> & Partial<DefinitionsConfig>
 
-async function check({ secrets = PUSHED, target = serviceTarget('/zerotouch', 'prod', 'payments'), selector = parseLabelSelector('label-selector', SELECTOR), ...definitions }: CheckOptions) {
-  const rendered = await renderDefinitions({ overlay: 'good/overlays/prod', workspace: '__tests__/fixtures/tenants', waitUntilApplied: true, ...definitions })
+async function check({
+  secrets = PUSHED,
+  target = serviceTarget('/zerotouch', 'prod', 'payments'),
+  selector = parseLabelSelector('label-selector', SELECTOR),
+  ...definitions
+}: CheckOptions) {
+  const rendered = await renderDefinitions({
+    overlay: 'good/overlays/prod',
+    workspace: '__tests__/fixtures/tenants',
+    waitUntilApplied: true,
+    ...definitions
+  })
   return checkDefinitions({ target, selector, secrets }, rendered, { store, redact: createRedactor([]) })
 }
 
@@ -39,9 +56,24 @@ describeWithKustomize('checkDefinitions', () => {
   it('accepts a good tenant and maps each ExternalSecret key to its parameter and source secret', async () => {
     const report = await check({ base: 'good/base' })
     expect(report.mapping).toEqual([
-      { externalSecret: 'payments-prod/payments-db', secretKey: 'DATABASE_URL', parameter: '/zerotouch/prod/payments/database_url', source: 'DATABASE_URL' },
-      { externalSecret: 'payments-prod/payments-provider', secretKey: 'STRIPE_API_KEY', parameter: '/zerotouch/prod/payments/stripe_api_key', source: 'STRIPE_API_KEY' },
-      { externalSecret: 'payments-prod/payments-provider', secretKey: 'WEBHOOK_SECRET', parameter: '/zerotouch/prod/payments/webhook_secret', source: 'WEBHOOK_SECRET' }
+      {
+        externalSecret: 'payments-prod/payments-db',
+        secretKey: 'DATABASE_URL',
+        parameter: '/zerotouch/prod/payments/database_url',
+        source: 'DATABASE_URL'
+      },
+      {
+        externalSecret: 'payments-prod/payments-provider',
+        secretKey: 'STRIPE_API_KEY',
+        parameter: '/zerotouch/prod/payments/stripe_api_key',
+        source: 'STRIPE_API_KEY'
+      },
+      {
+        externalSecret: 'payments-prod/payments-provider',
+        secretKey: 'WEBHOOK_SECRET',
+        parameter: '/zerotouch/prod/payments/webhook_secret',
+        source: 'WEBHOOK_SECRET'
+      }
     ])
     expect(report.warnings).toEqual([])
     expect(store.calls).toEqual([])
@@ -56,12 +88,16 @@ describeWithKustomize('checkDefinitions', () => {
 
   it('warns about each pushed secret no ExternalSecret reads', async () => {
     const report = await check({ secrets: [...PUSHED, { source: 'LEGACY_TOKEN', key: 'legacy_token', value: 'x' }] })
-    expect(report.warnings).toEqual(['secret LEGACY_TOKEN is pushed to /zerotouch/prod/payments/legacy_token, but no ExternalSecret in the definitions reads it'])
+    expect(report.warnings).toEqual([
+      'secret LEGACY_TOKEN is pushed to /zerotouch/prod/payments/legacy_token, but no ExternalSecret in the definitions reads it'
+    ])
   })
 
   it('refuses an ExternalSecret the label selector does not reach, naming its file', async () => {
     expect(await problemsOf({ overlay: 'broken/overlays/missing-label' })).toEqual([
-      expect.stringMatching(/^good\/base\/database\.yaml: ExternalSecret payments-prod\/payments-db does not match the label selector "zerotouch\.io\/managed=true"/)
+      expect.stringMatching(
+        /^good\/base\/database\.yaml: ExternalSecret payments-prod\/payments-db does not match the label selector "zerotouch\.io\/managed=true"/
+      )
     ])
   })
 
@@ -75,33 +111,47 @@ describeWithKustomize('checkDefinitions', () => {
 
   it('refuses a cross-environment reference', async () => {
     expect(await problemsOf({ overlay: 'broken/overlays/cross-environment' })).toEqual([
-      expect.stringMatching(/payments-stg\/payments-db: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/payments\/database_url" reads environment "stg", not "prod"/)
+      expect.stringMatching(
+        /payments-stg\/payments-db: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/payments\/database_url" reads environment "stg", not "prod"/
+      )
     ])
   })
 
   it('refuses a key no secret provides and SSM does not hold', async () => {
     expect(await problemsOf({ overlay: 'broken/overlays/unknown-key' })).toEqual([
-      expect.stringMatching(/ExternalSecret payments-prod\/payments-provider needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/)
+      expect.stringMatching(
+        /ExternalSecret payments-prod\/payments-provider needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/
+      )
     ])
     expect(store.count('getParameters')).toBe(1)
   })
 
   it('refuses a base that hard-codes an environment', async () => {
     expect(await problemsOf({ base: 'broken/base-hardcoded' })).toEqual([
-      expect.stringMatching(/^broken\/base-hardcoded\/cache\.yaml: base ExternalSecret payments-cache: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/redis_url" hard-codes an environment/)
+      expect.stringMatching(
+        /^broken\/base-hardcoded\/cache\.yaml: base ExternalSecret payments-cache: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/redis_url" hard-codes an environment/
+      )
     ])
   })
 
   it("fails with kustomize's own message when the overlay does not render", async () => {
-    await expect(check({ overlay: 'broken/overlays/does-not-render' })).rejects.toThrow(/^definitions: kustomize could not render "broken\/overlays\/does-not-render": .*no-such-file\.yaml/s)
+    await expect(check({ overlay: 'broken/overlays/does-not-render' })).rejects.toThrow(
+      /^definitions: kustomize could not render "broken\/overlays\/does-not-render": .*no-such-file\.yaml/s
+    )
   })
 
   it('names the input when the folder does not exist', async () => {
-    await expect(check({ base: 'nowhere' })).rejects.toThrow(/^definitions-base: "nowhere" is not a folder in the workspace/)
+    await expect(check({ base: 'nowhere' })).rejects.toThrow(
+      /^definitions-base: "nowhere" is not a folder in the workspace/
+    )
   })
 
   it('reports every problem at once', async () => {
-    const problems = await problemsOf({ overlay: 'broken/overlays/unknown-key', base: 'broken/base-hardcoded', secrets: PUSHED.slice(1) })
+    const problems = await problemsOf({
+      overlay: 'broken/overlays/unknown-key',
+      base: 'broken/base-hardcoded',
+      secrets: PUSHED.slice(1)
+    })
     expect(problems).toHaveLength(3)
   })
 })

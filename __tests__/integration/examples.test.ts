@@ -31,7 +31,9 @@ function kubectlAvailable(): boolean {
 
 const hasKubectl = kubectlAvailable()
 if (!hasKubectl) {
-  console.warn('kubectl is not on PATH: the example tenant tests (kubectl kustomize) are skipped. Install kubectl to run them.')
+  console.warn(
+    'kubectl is not on PATH: the example tenant tests (kubectl kustomize) are skipped. Install kubectl to run them.'
+  )
 }
 const withKubectl = hasKubectl ? describe : describe.skip
 
@@ -48,10 +50,14 @@ function render(dir: string): Rendered {
   const documents = parseAllDocuments(run.stdout)
   for (const document of documents) if (document.errors.length) throw document.errors[0]
   const all = documents.map((document) => document.toJS() as Record<string, unknown>).filter(Boolean)
-  return { all, externalSecrets: all.filter((object) => object.kind === 'ExternalSecret') as unknown as ExternalSecret[] }
+  return {
+    all,
+    externalSecrets: all.filter((object) => object.kind === 'ExternalSecret') as unknown as ExternalSecret[]
+  }
 }
 
-const keysOf = (externalSecrets: readonly ExternalSecret[]): string[] => externalSecrets.flatMap(referencesOf).map(({ key }) => key)
+const keysOf = (externalSecrets: readonly ExternalSecret[]): string[] =>
+  externalSecrets.flatMap(referencesOf).map(({ key }) => key)
 const name = (es: ExternalSecret): string => es.metadata.name
 
 /** What the platform requires of an overlay's output; one line per problem, empty when it is right. */
@@ -62,12 +68,16 @@ function overlayProblems(rendered: Rendered, environment: string): string[] {
   for (const es of rendered.externalSecrets) {
     if (es.apiVersion !== 'external-secrets.io/v1') problems.push(`${name(es)}: apiVersion ${es.apiVersion}`)
     if (es.metadata.labels?.[LABEL] !== 'true') problems.push(`${name(es)}: no ${LABEL}: "true" label`)
-    if (es.metadata.namespace !== `${SERVICE}-${environment}`) problems.push(`${name(es)}: namespace ${es.metadata.namespace}`)
+    if (es.metadata.namespace !== `${SERVICE}-${environment}`)
+      problems.push(`${name(es)}: namespace ${es.metadata.namespace}`)
     for (const reference of referencesOf(es)) {
-      if (reference.key.includes(PLACEHOLDER)) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" still contains ${PLACEHOLDER}`)
-      else if (!reference.key.startsWith(servicePath)) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is not under ${servicePath}`)
+      if (reference.key.includes(PLACEHOLDER))
+        problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" still contains ${PLACEHOLDER}`)
+      else if (!reference.key.startsWith(servicePath))
+        problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is not under ${servicePath}`)
       // The action writes <path>/<lower-cased secret name>: only such keys can ever be pushed.
-      else if (!/^[a-z0-9_]+$/.test(reference.key.slice(servicePath.length))) problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is no key the action writes`)
+      else if (!/^[a-z0-9_]+$/.test(reference.key.slice(servicePath.length)))
+        problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" is no key the action writes`)
     }
   }
   return problems
@@ -91,7 +101,10 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
       expect(es.metadata.labels?.[LABEL]).toBe('true')
       expect(es.metadata.namespace).toBeUndefined()
       expect(es.spec?.refreshInterval).toBe('1h')
-      expect((es.spec as { secretStoreRef?: unknown } | undefined)?.secretStoreRef).toEqual({ kind: 'ClusterSecretStore', name: 'aws-parameter-store' })
+      expect((es.spec as { secretStoreRef?: unknown } | undefined)?.secretStoreRef).toEqual({
+        kind: 'ClusterSecretStore',
+        name: 'aws-parameter-store'
+      })
     }
   })
 
@@ -124,11 +137,21 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
           workspace: process.cwd(),
           waitUntilApplied: true
         })
-        const report = await checkDefinitions({ target: serviceTarget(PREFIX, environment, SERVICE), selector: parseLabelSelector('label-selector', `${LABEL}=true`), secrets }, definitions, {
-          redact: createRedactor(secrets.map(({ value }) => value))
-        })
+        const report = await checkDefinitions(
+          {
+            target: serviceTarget(PREFIX, environment, SERVICE),
+            selector: parseLabelSelector('label-selector', `${LABEL}=true`),
+            secrets
+          },
+          definitions,
+          {
+            redact: createRedactor(secrets.map(({ value }) => value))
+          }
+        )
         expect(report.warnings).toEqual([])
-        expect(report.mapping.map(({ parameter, source }) => [parameter, source]).sort()).toEqual(keys.map((key) => [`${PREFIX}/${environment}/${SERVICE}/${key}`, key.toUpperCase()]).sort())
+        expect(report.mapping.map(({ parameter, source }) => [parameter, source]).sort()).toEqual(
+          keys.map((key) => [`${PREFIX}/${environment}/${SERVICE}/${key}`, key.toUpperCase()]).sort()
+        )
       })
 
       it(`passes the action's reference guardrails for ${environment}, and is a cross-environment reference for any other`, () => {
@@ -149,7 +172,8 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
     afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 
     /** Rewrites one file of a copied overlay. */
-    const edit = (file: string, change: (text: string) => string): void => writeFileSync(file, change(readFileSync(file, 'utf8')))
+    const edit = (file: string, change: (text: string) => string): void =>
+      writeFileSync(file, change(readFileSync(file, 'utf8')))
 
     /** A copy of overlays/prod whose base reference still resolves, changed by `edit`. */
     function brokenOverlay(change: (dir: string) => void): string {
@@ -162,14 +186,26 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
     }
 
     it('an overlay that forgets one patch leaves _ENV_ in that key, and the checks say so', () => {
-      const dir = brokenOverlay((d) => edit(join(d, 'kustomization.yaml'), (text) => text.replace(/ {2}- path: patches\/cache\.yaml\n(?: {4,}.*\n)+/, '')))
+      const dir = brokenOverlay((d) =>
+        edit(join(d, 'kustomization.yaml'), (text) =>
+          text.replace(/ {2}- path: patches\/cache\.yaml\n(?: {4,}.*\n)+/, '')
+        )
+      )
       const problems = overlayProblems(render(dir), 'prod')
-      expect(problems).toEqual([`payments-api-cache: spec.data[0].remoteRef.key "${PREFIX}/${PLACEHOLDER}/${SERVICE}/redis_url" still contains ${PLACEHOLDER}`])
+      expect(problems).toEqual([
+        `payments-api-cache: spec.data[0].remoteRef.key "${PREFIX}/${PLACEHOLDER}/${SERVICE}/redis_url" still contains ${PLACEHOLDER}`
+      ])
     })
 
     it('an overlay that patches in another environment is refused', () => {
-      const dir = brokenOverlay((d) => edit(join(d, 'patches', 'database.yaml'), (text) => text.replace('value: /zerotouch/prod/', 'value: /zerotouch/stg/')))
-      expect(overlayProblems(render(dir), 'prod')).toEqual([`payments-api-database: spec.data[0].remoteRef.key "${PREFIX}/stg/${SERVICE}/database_url" is not under ${PREFIX}/prod/${SERVICE}/`])
+      const dir = brokenOverlay((d) =>
+        edit(join(d, 'patches', 'database.yaml'), (text) =>
+          text.replace('value: /zerotouch/prod/', 'value: /zerotouch/stg/')
+        )
+      )
+      expect(overlayProblems(render(dir), 'prod')).toEqual([
+        `payments-api-database: spec.data[0].remoteRef.key "${PREFIX}/stg/${SERVICE}/database_url" is not under ${PREFIX}/prod/${SERVICE}/`
+      ])
     })
 
     it('the test operations stop a patch from replacing a key that moved in the base', () => {

@@ -25,7 +25,13 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: 
     let body = ''
     req.on('data', (chunk) => (body += chunk))
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], authorization: req.headers.authorization, body })
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        body
+      })
       handler(req, res, body)
     })
   })
@@ -50,14 +56,27 @@ const ref = { version: 'v1', namespace: 'apps', labelSelector: 'zerotouch.io/man
 
 describe('createKubeApi', () => {
   it('discovers the preferred version of external-secrets.io with the bearer token', async () => {
-    const kubeconfig = await serve((_req, res) => json(res, 200, { kind: 'APIGroup', name: 'external-secrets.io', versions: [{ version: 'v1' }, { version: 'v1beta1' }], preferredVersion: { version: 'v1' } }))
+    const kubeconfig = await serve((_req, res) =>
+      json(res, 200, {
+        kind: 'APIGroup',
+        name: 'external-secrets.io',
+        versions: [{ version: 'v1' }, { version: 'v1beta1' }],
+        preferredVersion: { version: 'v1' }
+      })
+    )
     const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
     expect(await api.discoverVersion()).toBe('v1')
-    expect(seen[0]).toMatchObject({ method: 'GET', url: '/apis/external-secrets.io', authorization: 'Bearer the-token' })
+    expect(seen[0]).toMatchObject({
+      method: 'GET',
+      url: '/apis/external-secrets.io',
+      authorization: 'Bearer the-token'
+    })
   })
 
   it('says the CRDs are missing when the group is not served', async () => {
-    const kubeconfig = await serve((_req, res) => json(res, 404, { kind: 'Status', code: 404, message: 'the server could not find the requested resource' }))
+    const kubeconfig = await serve((_req, res) =>
+      json(res, 404, { kind: 'Status', code: 404, message: 'the server could not find the requested resource' })
+    )
     const error = await createKubeApi({ kubeconfig, context: '', mask: () => undefined })
       .discoverVersion()
       .catch((e: unknown) => e)
@@ -67,11 +86,25 @@ describe('createKubeApi', () => {
 
   it('patches with a JSON merge patch of the one annotation', async () => {
     const kubeconfig = await serve((_req, res) =>
-      json(res, 200, { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'api', namespace: 'apps' }, status: { syncedResourceVersion: '1-a' } })
+      json(res, 200, {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'api', namespace: 'apps' },
+        status: { syncedResourceVersion: '1-a' }
+      })
     )
-    const patched = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).patchAnnotation(ref, 'api', 'force-sync', 'run-1')
+    const patched = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).patchAnnotation(
+      ref,
+      'api',
+      'force-sync',
+      'run-1'
+    )
     expect(patched.status?.syncedResourceVersion).toBe('1-a')
-    expect(seen[0]).toMatchObject({ method: 'PATCH', url: '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api', contentType: 'application/merge-patch+json' })
+    expect(seen[0]).toMatchObject({
+      method: 'PATCH',
+      url: '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api',
+      contentType: 'application/merge-patch+json'
+    })
     expect(JSON.parse(seen[0].body)).toEqual({ metadata: { annotations: { 'force-sync': 'run-1' } } })
   })
 
@@ -79,7 +112,10 @@ describe('createKubeApi', () => {
     const kubeconfig = await serve((req, res) => {
       const url = new URL(req.url ?? '', 'http://x')
       const second = url.searchParams.get('continue') === 'next'
-      json(res, 200, { metadata: { resourceVersion: second ? '99' : '42', continue: second ? undefined : 'next' }, items: [{ metadata: { name: second ? 'b' : 'a', namespace: 'apps' } }] })
+      json(res, 200, {
+        metadata: { resourceVersion: second ? '99' : '42', continue: second ? undefined : 'next' },
+        items: [{ metadata: { name: second ? 'b' : 'a', namespace: 'apps' } }]
+      })
     })
     const listed = await createKubeApi({ kubeconfig, context: '', mask: () => undefined }).listExternalSecrets(ref)
     // Items of a list may come without apiVersion and kind (the API server leaves them off for built-in types): they are filled in.
@@ -97,11 +133,18 @@ describe('createKubeApi', () => {
   it('gives up on a request the server never answers, as unreachable', async () => {
     const kubeconfig = await serve(() => undefined)
     const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined, requestTimeoutMs: 100 })
-    for (const call of [() => api.discoverVersion(), () => api.listExternalSecrets(ref), () => api.listEvents('apps'), () => api.patchAnnotation(ref, 'a', 'k', 'v')]) {
+    for (const call of [
+      () => api.discoverVersion(),
+      () => api.listExternalSecrets(ref),
+      () => api.listEvents('apps'),
+      () => api.patchAnnotation(ref, 'a', 'k', 'v')
+    ]) {
       const error = await call().catch((e: unknown) => e)
       expect(error).toBeInstanceOf(KubeError)
       expect((error as KubeError).kind).toBe('unreachable')
-      expect((error as KubeError).message).toMatch(/cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT\)/)
+      expect((error as KubeError).message).toMatch(
+        /cannot reach the Kubernetes API server at http:\/\/127\.0\.0\.1:\d+ \(ETIMEDOUT\)/
+      )
     }
   })
 
@@ -109,7 +152,9 @@ describe('createKubeApi', () => {
     const kubeconfig = await serve((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' })
       res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '7' } } })}\n`)
-      res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' } })}\n`)
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' } })}\n`
+      )
     })
     const events: string[] = []
     const ended = await new Promise<unknown>((resolve) => {
@@ -121,7 +166,12 @@ describe('createKubeApi', () => {
     expect(events).toEqual(['BOOKMARK 7'])
     expect((ended as KubeError).kind).toBe('gone')
     const query = new URL(seen[0].url, 'http://x').searchParams
-    expect(Object.fromEntries(query)).toMatchObject({ watch: 'true', resourceVersion: '1', labelSelector: 'zerotouch.io/managed=true', allowWatchBookmarks: 'true' })
+    expect(Object.fromEntries(query)).toMatchObject({
+      watch: 'true',
+      resourceVersion: '1',
+      labelSelector: 'zerotouch.io/managed=true',
+      allowWatchBookmarks: 'true'
+    })
   })
 
   it('ends a watch cleanly when the server closes it, and not at all after stop()', async () => {
@@ -130,8 +180,13 @@ describe('createKubeApi', () => {
       res.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', resourceVersion: '8' } } })}\n`)
     })
     const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
-    const ended = await new Promise<unknown>((resolve) => void api.watchEvents('apps', '1', { onEvent: () => undefined, onEnd: (error) => resolve(error ?? 'clean') }))
+    const ended = await new Promise<unknown>(
+      (resolve) =>
+        void api.watchEvents('apps', '1', { onEvent: () => undefined, onEnd: (error) => resolve(error ?? 'clean') })
+    )
     expect(ended).toBe('clean')
-    expect(new URL(seen[0].url, 'http://x').searchParams.get('fieldSelector')).toBe('involvedObject.kind=ExternalSecret')
+    expect(new URL(seen[0].url, 'http://x').searchParams.get('fieldSelector')).toBe(
+      'involvedObject.kind=ExternalSecret'
+    )
   })
 })

@@ -11,7 +11,13 @@ import { findLeaks } from '../../testing/leaks.ts'
 import { startMoto } from '../../testing/moto.ts'
 
 /** The sample values of scripts/local-run.ts, and the one its second run changes: none may appear in what it prints. */
-const SAMPLE_VALUES = ['postgres://payments:local-only-password@db.local:5432/payments', 'redis://cache.local:6379/0', 'sk_test_local_0000000000', 'whsec_local_0000000000', 'ghs_sample_token_never_pushed']
+const SAMPLE_VALUES = [
+  'postgres://payments:local-only-password@db.local:5432/payments',
+  'redis://cache.local:6379/0',
+  'sk_test_local_0000000000',
+  'whsec_local_0000000000',
+  'ghs_sample_token_never_pushed'
+]
 const CHANGED_REDIS_URL = 'redis://cache.local:6379/1'
 
 /**
@@ -19,7 +25,11 @@ const CHANGED_REDIS_URL = 'redis://cache.local:6379/1'
  * (ZEROTOUCH_SSM_ENDPOINT, ZEROTOUCH_KUBECONFIG, ...): whatever the shell or CI exports, the test runs the embedded default.
  */
 function embeddedEnvironment(): Record<string, string> {
-  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('ZEROTOUCH_')))
+  return Object.fromEntries(
+    Object.entries(process.env).filter(
+      (entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('ZEROTOUCH_')
+    )
+  )
 }
 
 /** Children still running: stopped after each test, so that a failed or timed-out case leaves no process behind. */
@@ -48,7 +58,12 @@ const NPM_START_BOUND_MS = 150_000
  * Runs the command to its end, within `boundMs` (under the test's own bound): past it, the child is sent SIGTERM and
  * what it printed so far comes back, so that a stuck run fails on its own output, not on a bare jest timeout.
  */
-function runCommand(command: string, args: string[], env: Record<string, string> = {}, boundMs = NPM_START_BOUND_MS): Promise<{ code: number | null; output: string }> {
+function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  boundMs = NPM_START_BOUND_MS
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(command, args, { env: { ...embeddedEnvironment(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     running.add(child)
@@ -77,7 +92,10 @@ function listening(url: string): Promise<boolean> {
 }
 
 const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error === undefined
-if (!hasKubectl) console.warn('kubectl is not installed: the npm start test (it renders the example tenant with kubectl kustomize) is skipped.')
+if (!hasKubectl)
+  console.warn(
+    'kubectl is not installed: the npm start test (it renders the example tenant with kubectl kustomize) is skipped.'
+  )
 
 describe('running it locally', () => {
   ;(hasKubectl ? it : it.skip)(
@@ -95,9 +113,13 @@ describe('running it locally', () => {
 
       // The first release creates every Secret: both readers are restarted. The second changes REDIS_URL, which only
       // payments-worker reads (payments-api-cache): it alone is restarted, and the `restarted` output says so.
-      expect(run1).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-api, payments-api-prod\/Deployment\/payments-worker$/m)
+      expect(run1).toMatch(
+        /^ {2}Restarted: payments-api-prod\/Deployment\/payments-api, payments-api-prod\/Deployment\/payments-worker$/m
+      )
       expect(run2).toMatch(/^ {4}restarted = \["payments-api-prod\/Deployment\/payments-worker"\]$/m)
-      expect(run2).toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-worker \(reads payments-api-cache\)/)
+      expect(run2).toMatch(
+        /restarted, rolled out +payments-api-prod\/Deployment\/payments-worker \(reads payments-api-cache\)/
+      )
       expect(run2).not.toMatch(/restarted, rolled out +payments-api-prod\/Deployment\/payments-api /)
       expect(run2).toMatch(/^ {2}Restarted: payments-api-prod\/Deployment\/payments-worker$/m)
 
@@ -106,9 +128,15 @@ describe('running it locally', () => {
       const hash = (value: string) => secretValueHash(value).slice(0, 8)
       expect(pods).toMatch(/^ {2}Deployment\/payments-api: 3 pods, not restarted by run 2$/m)
       expect(pods).toMatch(/^ {2}Deployment\/payments-worker: 2 pods, restarted by run 2$/m)
-      expect(pods).toMatch(new RegExp(`^ {4}payments-api-cache/REDIS_URL +${hash(CHANGED_REDIS_URL)} +new +2 of 2 pods$`, 'm'))
-      expect(pods).toMatch(new RegExp(`^ {4}payments-api-database/DATABASE_URL +${hash(SAMPLE_VALUES[0])} +unchanged +3 of 3 pods$`, 'm'))
-      expect(pods).toMatch(new RegExp(`^ {4}payments-api-stripe/STRIPE_API_KEY +${hash(SAMPLE_VALUES[2])} +unchanged +3 of 3 pods$`, 'm'))
+      expect(pods).toMatch(
+        new RegExp(`^ {4}payments-api-cache/REDIS_URL +${hash(CHANGED_REDIS_URL)} +new +2 of 2 pods$`, 'm')
+      )
+      expect(pods).toMatch(
+        new RegExp(`^ {4}payments-api-database/DATABASE_URL +${hash(SAMPLE_VALUES[0])} +unchanged +3 of 3 pods$`, 'm')
+      )
+      expect(pods).toMatch(
+        new RegExp(`^ {4}payments-api-stripe/STRIPE_API_KEY +${hash(SAMPLE_VALUES[2])} +unchanged +3 of 3 pods$`, 'm')
+      )
       expect(pods).not.toMatch(/ (old|other) /)
       expect(pods).not.toContain(hash(SAMPLE_VALUES[1]))
 
@@ -124,7 +152,11 @@ describe('running it locally', () => {
   it('runs the action entry with @github/local-action and a .env file', async () => {
     const moto = await startMoto()
     const dir = mkdtempSync(join(tmpdir(), 'local-action-'))
-    const ssm = new SSMClient({ region: 'us-east-1', endpoint: moto.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+    const ssm = new SSMClient({
+      region: 'us-east-1',
+      endpoint: moto.endpoint,
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+    })
     try {
       const env = join(dir, '.env')
       writeFileSync(
@@ -140,9 +172,17 @@ describe('running it locally', () => {
           ''
         ].join('\n')
       )
-      const { output } = await runCommand(process.execPath, ['node_modules/@github/local-action/bin/local-action.js', 'run', '.', 'src/main.ts', env])
+      const { output } = await runCommand(process.execPath, [
+        'node_modules/@github/local-action/bin/local-action.js',
+        'run',
+        '.',
+        'src/main.ts',
+        env
+      ])
       expect(output).toMatch(/created +\/zerotouch\/stg\/payments-api\/database_url \(version 1\)/)
-      const { Parameter } = await ssm.send(new GetParameterCommand({ Name: '/zerotouch/stg/payments-api/database_url', WithDecryption: true }))
+      const { Parameter } = await ssm.send(
+        new GetParameterCommand({ Name: '/zerotouch/stg/payments-api/database_url', WithDecryption: true })
+      )
       expect(Parameter).toMatchObject({ Type: 'SecureString', Value: 'postgres://local-action' })
     } finally {
       // Whatever failed: no client socket, no moto_server, no .env with credentials left behind.

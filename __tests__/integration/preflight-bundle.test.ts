@@ -11,15 +11,30 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
 import { errorOf, startBundledAction, runBundledAction, type ActionRun } from '../../testing/action.ts'
-import { createCertificateAuthority, startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type KubeconfigOptions } from '../../testing/kube/index.ts'
+import {
+  createCertificateAuthority,
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  type KubeconfigOptions
+} from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
-const SECRETS = { DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments', STRIPE_API_KEY: 'sk_live_abcdef123456', WEBHOOK_SECRET: 'whsec_0123456789' }
+const SECRETS = {
+  DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments',
+  STRIPE_API_KEY: 'sk_live_abcdef123456',
+  WEBHOOK_SECRET: 'whsec_0123456789'
+}
 const CLUSTER = readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8')
 const TENANTS = join(process.cwd(), '__tests__/fixtures/tenants')
-const hasKustomize = ['kustomize', 'kubectl'].some((tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined)
-if (!hasKustomize) console.warn('Neither kustomize nor kubectl is installed: the GitOps gate tests (they render the definitions) are skipped.')
+const hasKustomize = ['kustomize', 'kubectl'].some(
+  (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
+)
+if (!hasKustomize)
+  console.warn(
+    'Neither kustomize nor kubectl is installed: the GitOps gate tests (they render the definitions) are skipped.'
+  )
 
 const harness = useSsmBehindProxy()
 let kube: KubeApiServer | undefined
@@ -33,13 +48,29 @@ afterEach(async () => {
 })
 
 async function cluster(options: KubeApiServerOptions = {}, manifests = CLUSTER): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({ ssmEndpoint: harness.moto.endpoint, region: 'us-east-1', reconcileDelayMs: 50, retryBaseMs: 60_000, tls: true, authenticate: true, ...options })
+  kube = await startKubeApiServer({
+    ssmEndpoint: harness.moto.endpoint,
+    region: 'us-east-1',
+    reconcileDelayMs: 50,
+    retryBaseMs: 60_000,
+    tls: true,
+    authenticate: true,
+    ...options
+  })
   kube.apply(manifests)
   return kube
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
-  return { environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets: JSON.stringify(SECRETS), namespace: 'payments-prod', timeout: '20s', ...extra }
+  return {
+    environment: 'prod',
+    service: 'payments',
+    'ssm-endpoint': harness.proxy.endpoint,
+    secrets: JSON.stringify(SECRETS),
+    namespace: 'payments-prod',
+    timeout: '20s',
+    ...extra
+  }
 }
 
 function run(extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
@@ -53,40 +84,75 @@ function expectNothingDone(result: ActionRun, code: string): void {
   expect(errorOf(result)).toContain(`[${code}]`)
   expect(harness.proxy.calls).toEqual([])
   expect(patched()).toEqual([])
-  expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [...Object.values(SECRETS), kube!.token])).toEqual([])
+  expect(
+    findLeaks(
+      {
+        stdout: result.stdout,
+        stderr: result.stderr,
+        outputs: JSON.stringify(result.outputs),
+        summary: result.summary
+      },
+      [...Object.values(SECRETS), kube!.token]
+    )
+  ).toEqual([])
 }
 
 describe('the pre-flight, before any SSM request', () => {
-  const CASES: Array<{ what: string; server?: KubeApiServerOptions; kubeconfig?: () => KubeconfigOptions; extra?: Record<string, string>; code: string; says: RegExp }> = [
+  const CASES: Array<{
+    what: string
+    server?: KubeApiServerOptions
+    kubeconfig?: () => KubeconfigOptions
+    extra?: Record<string, string>
+    code: string
+    says: RegExp
+  }> = [
     {
       what: 'a TLS certificate that does not verify',
       kubeconfig: () => ({ caData: createCertificateAuthority('another-ca').cert }),
       code: 'ZT140',
       says: /^::error::Nothing was written: cannot connect to the Kubernetes API server at https:\/\/127\.0\.0\.1:\d+: its TLS certificate was refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/
     },
-    { what: 'a wrong or expired token', kubeconfig: () => ({ token: 'expired-token-0000' }), code: 'ZT140', says: /rejected the credentials \(401 Unauthorized\)/ },
+    {
+      what: 'a wrong or expired token',
+      kubeconfig: () => ({ token: 'expired-token-0000' }),
+      code: 'ZT140',
+      says: /rejected the credentials \(401 Unauthorized\)/
+    },
     {
       what: 'a client certificate of a CA the server does not trust',
       kubeconfig: () => ({ auth: 'client-cert', issuer: createCertificateAuthority('rogue-ca') }),
       code: 'ZT140',
       says: /rejected the credentials \(401 Unauthorized\)/
     },
-    { what: 'a namespace that does not exist', extra: { namespace: 'payments-prod,payments-gone' }, code: 'ZT143', says: /namespace "payments-gone" does not exist in the cluster/ },
+    {
+      what: 'a namespace that does not exist',
+      extra: { namespace: 'payments-prod,payments-gone' },
+      code: 'ZT143',
+      says: /namespace "payments-gone" does not exist in the cluster/
+    },
     {
       what: 'no patch permission on ExternalSecrets',
       server: { rbac: [{ verbs: ['get', 'list', 'watch'], resources: ['*'] }] },
       code: 'ZT142',
       says: /may not patch externalsecrets\.external-secrets\.io in namespace "payments-prod"\. Grant verb "patch"/
     },
-    { what: 'a label selector that matches nothing', extra: { 'label-selector': 'team=nobody' }, code: 'ZT143', says: /no ExternalSecret matches label selector "team=nobody" in namespace "payments-prod"/ }
+    {
+      what: 'a label selector that matches nothing',
+      extra: { 'label-selector': 'team=nobody' },
+      code: 'ZT143',
+      says: /no ExternalSecret matches label selector "team=nobody" in namespace "payments-prod"/
+    }
   ]
 
-  it.each(CASES)('$what: fails naming the cause, with no SSM request and nothing annotated', async ({ server, kubeconfig, extra = {}, code, says }) => {
-    await cluster(server)
-    const result = await run({ kubeconfig: kube!.kubeconfig(kubeconfig?.() ?? {}), ...extra })
-    expectNothingDone(result, code)
-    expect(errorOf(result)).toMatch(says)
-  })
+  it.each(CASES)(
+    '$what: fails naming the cause, with no SSM request and nothing annotated',
+    async ({ server, kubeconfig, extra = {}, code, says }) => {
+      await cluster(server)
+      const result = await run({ kubeconfig: kube!.kubeconfig(kubeconfig?.() ?? {}), ...extra })
+      expectNothingDone(result, code)
+      expect(errorOf(result)).toMatch(says)
+    }
+  )
 
   it('runs in a dry run too', async () => {
     await cluster({ rbac: [{ verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets'] }] })
@@ -116,10 +182,22 @@ describe('clusters as people run them', () => {
   }
 
   const CASES: Array<{ what: string; kubeconfig: () => { input?: string; env?: Record<string, string> } }> = [
-    { what: 'https with certificate-authority-data and a client certificate (kind)', kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'client-cert' }) }) },
-    { what: 'https with an exec credential plugin (aws eks get-token)', kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'exec' }) }) },
-    { what: 'certificate-authority as a file', kubeconfig: () => ({ input: kube!.kubeconfig({ caFile: files(kube!.ca ?? '')[0] }) }) },
-    { what: 'KUBECONFIG naming several files', kubeconfig: () => ({ input: '', env: { KUBECONFIG: files(...split(kube!.kubeconfig())).join(':') } }) }
+    {
+      what: 'https with certificate-authority-data and a client certificate (kind)',
+      kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'client-cert' }) })
+    },
+    {
+      what: 'https with an exec credential plugin (aws eks get-token)',
+      kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'exec' }) })
+    },
+    {
+      what: 'certificate-authority as a file',
+      kubeconfig: () => ({ input: kube!.kubeconfig({ caFile: files(kube!.ca ?? '')[0] }) })
+    },
+    {
+      what: 'KUBECONFIG naming several files',
+      kubeconfig: () => ({ input: '', env: { KUBECONFIG: files(...split(kube!.kubeconfig())).join(':') } })
+    }
   ]
 
   it.each(CASES)('$what: pushes, annotates and returns after the fresh syncs', async ({ kubeconfig }) => {
@@ -129,13 +207,18 @@ describe('clusters as people run them', () => {
     expect(errorOf(result)).toBe('')
     expect(result.exitCode).toBe(0)
     expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
-    expect(result.stdout).toMatch(/Cluster checked: external-secrets\.io\/v1; namespaces payments-prod exist \(or may not be read\); every permission the run needs is granted\./)
+    expect(result.stdout).toMatch(
+      /Cluster checked: external-secrets\.io\/v1; namespaces payments-prod exist \(or may not be read\); every permission the run needs is granted\./
+    )
   })
 })
 
 /** The good tenant's prod ExternalSecrets as Argo CD applied them before this release: payments-provider does not read webhook_secret yet. */
 function beforeTheRelease(): string {
-  return CLUSTER.replace(/ {2}- remoteRef:\n {6}key: \/zerotouch\/prod\/payments\/webhook_secret\n {4}secretKey: WEBHOOK_SECRET\n/, '')
+  return CLUSTER.replace(
+    / {2}- remoteRef:\n {6}key: \/zerotouch\/prod\/payments\/webhook_secret\n {4}secretKey: WEBHOOK_SECRET\n/,
+    ''
+  )
 }
 
 ;(hasKustomize ? describe : describe.skip)('the GitOps gate', () => {
@@ -150,7 +233,10 @@ function beforeTheRelease(): string {
 
   it('waits for the definition Argo CD applies 3 s after the start, then annotates, and the Secret holds the new key', async () => {
     await cluster({}, beforeTheRelease())
-    const { finished } = startBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...definitions }), { ...LOCAL_AWS, ...env })
+    const { finished } = startBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...definitions }), {
+      ...LOCAL_AWS,
+      ...env
+    })
     // As Argo CD would, 3 s in; the requests the server had seen by then.
     const seenBeforeApply = new Promise<number>((resolve) =>
       setTimeout(() => {
@@ -164,7 +250,9 @@ function beforeTheRelease(): string {
     const before = kube!.requests.slice(0, await seenBeforeApply)
     expect(before.filter(({ method }) => method === 'PATCH')).toEqual([])
     expect(patched()).toHaveLength(2)
-    expect(result.stdout).toContain('payments-prod/payments-provider: the cluster does not yet read /zerotouch/prod/payments/webhook_secret')
+    expect(result.stdout).toContain(
+      'payments-prod/payments-provider: the cluster does not yet read /zerotouch/prod/payments/webhook_secret'
+    )
     expect(providerData().WEBHOOK_SECRET).toBe(SECRETS.WEBHOOK_SECRET)
     expect(result.summary).toMatch(/Definitions in the cluster \(GitOps gate\)/)
   })
@@ -174,8 +262,12 @@ function beforeTheRelease(): string {
     const result = await run({ ...definitions, timeout: '3s' }, env)
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT145\]/)
-    expect(errorOf(result)).toMatch(/payments-prod\/payments-provider: the cluster does not yet read \/zerotouch\/prod\/payments\/webhook_secret/)
-    expect(errorOf(result)).toMatch(/The SSM values are already written, but the cluster has not applied the definitions within 3\.0 s \(GitOps sync pending or failed/)
+    expect(errorOf(result)).toMatch(
+      /payments-prod\/payments-provider: the cluster does not yet read \/zerotouch\/prod\/payments\/webhook_secret/
+    )
+    expect(errorOf(result)).toMatch(
+      /The SSM values are already written, but the cluster has not applied the definitions within 3\.0 s \(GitOps sync pending or failed/
+    )
     expect(patched()).toEqual([])
   })
 
@@ -191,7 +283,9 @@ function beforeTheRelease(): string {
     await cluster({}, beforeTheRelease())
     const result = await run({ ...definitions, 'wait-for-definitions': 'false' }, env)
     expect(result.exitCode).toBe(0)
-    expect(result.stdout).toMatch(/::warning::payments-prod\/payments-provider is not yet as in the definitions: the cluster does not yet read \/zerotouch\/prod\/payments\/webhook_secret/)
+    expect(result.stdout).toMatch(
+      /::warning::payments-prod\/payments-provider is not yet as in the definitions: the cluster does not yet read \/zerotouch\/prod\/payments\/webhook_secret/
+    )
     expect(patched().length).toBe(2)
   })
 })

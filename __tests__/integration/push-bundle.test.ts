@@ -22,17 +22,37 @@ const VALUES = Object.values(SECRETS)
 const harness = useSsmBehindProxy()
 
 function run(inputs: Record<string, string>): Promise<ActionRun> {
-  return runBundledAction({ environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, ...inputs }, AWS)
+  return runBundledAction(
+    { environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, ...inputs },
+    AWS
+  )
 }
 
 function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
-  expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, values)).toEqual([])
+  expect(
+    findLeaks(
+      {
+        stdout: result.stdout,
+        stderr: result.stderr,
+        outputs: JSON.stringify(result.outputs),
+        summary: result.summary
+      },
+      values
+    )
+  ).toEqual([])
 }
 
 async function parameter(name: string) {
   const { Parameter } = await harness.ssm.send(new GetParameterCommand({ Name: name, WithDecryption: true }))
-  const { TagList } = await harness.ssm.send(new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name }))
-  return { type: Parameter?.Type, value: Parameter?.Value, version: Parameter?.Version, tags: Object.fromEntries((TagList ?? []).map((t): [string, string | undefined] => [String(t.Key), t.Value])) }
+  const { TagList } = await harness.ssm.send(
+    new ListTagsForResourceCommand({ ResourceType: 'Parameter', ResourceId: name })
+  )
+  return {
+    type: Parameter?.Type,
+    value: Parameter?.Value,
+    version: Parameter?.Version,
+    tags: Object.fromEntries((TagList ?? []).map((t): [string, string | undefined] => [String(t.Key), t.Value]))
+  }
 }
 
 describe('the bundled action against moto', () => {
@@ -60,7 +80,9 @@ describe('the bundled action against moto', () => {
       tags: { 'managed-by': 'zerotouch-secrets', team: 'payments', 'cost-center': '42' }
     })
     expect(first.stdout).toMatch(/created +\/zerotouch\/prod\/payments\/database_url \(version 1\) from DATABASE_URL/)
-    expect(first.summary).toContain('<td>/zerotouch/prod/payments/api_token</td><td>created</td><td>1</td><td>API_TOKEN</td>')
+    expect(first.summary).toContain(
+      '<td>/zerotouch/prod/payments/api_token</td><td>created</td><td>1</td><td>API_TOKEN</td>'
+    )
     for (const line of SECRETS.TLS_KEY.split('\n')) expect(first.stdout).toContain(`::add-mask::${line}`)
     expectNoLeaks(first)
 
@@ -80,18 +102,36 @@ describe('the bundled action against moto', () => {
     const changed = { ...SECRETS, API_TOKEN: 'tok_live_rotated_0001' }
     const result = await run({ secrets: JSON.stringify(changed) })
     expect(result.exitCode).toBe(0)
-    expect(writeCalls(harness.proxy.calls).map(({ operation, body }) => [operation, body.Name])).toEqual([['PutParameter', '/zerotouch/prod/payments/api_token']])
-    expect(result.outputs).toMatchObject({ updated: '["api_token"]', unchanged: '["database_url","tls_key"]', changed: 'true' })
-    expect(await parameter('/zerotouch/prod/payments/api_token')).toMatchObject({ value: 'tok_live_rotated_0001', version: 2 })
+    expect(writeCalls(harness.proxy.calls).map(({ operation, body }) => [operation, body.Name])).toEqual([
+      ['PutParameter', '/zerotouch/prod/payments/api_token']
+    ])
+    expect(result.outputs).toMatchObject({
+      updated: '["api_token"]',
+      unchanged: '["database_url","tls_key"]',
+      changed: 'true'
+    })
+    expect(await parameter('/zerotouch/prod/payments/api_token')).toMatchObject({
+      value: 'tok_live_rotated_0001',
+      version: 2
+    })
     expectNoLeaks(result, Object.values(changed))
   })
 
   it('reads a YAML mapping with strip-prefix, include and exclude, and passes tier and KMS key', async () => {
-    const yaml = 'PROD_DATABASE_URL: "postgres://prod-db"\nPROD_CACHE_URL: redis://prod\nPROD_DEBUG_TOKEN: dbg-123\nSTG_DATABASE_URL: postgres://stg'
-    const result = await run({ secrets: yaml, 'strip-prefix': 'prod_', exclude: '*DEBUG*', tier: 'Intelligent-Tiering', 'kms-key-id': 'alias/payments' })
+    const yaml =
+      'PROD_DATABASE_URL: "postgres://prod-db"\nPROD_CACHE_URL: redis://prod\nPROD_DEBUG_TOKEN: dbg-123\nSTG_DATABASE_URL: postgres://stg'
+    const result = await run({
+      secrets: yaml,
+      'strip-prefix': 'prod_',
+      exclude: '*DEBUG*',
+      tier: 'Intelligent-Tiering',
+      'kms-key-id': 'alias/payments'
+    })
     expect(result.exitCode).toBe(0)
     expect(result.outputs.created).toBe('["cache_url","database_url"]')
-    const puts = harness.proxy.calls.filter(({ operation }) => operation === 'PutParameter').sort((a, b) => String(a.body.Name).localeCompare(String(b.body.Name)))
+    const puts = harness.proxy.calls
+      .filter(({ operation }) => operation === 'PutParameter')
+      .sort((a, b) => String(a.body.Name).localeCompare(String(b.body.Name)))
     expect(puts.map(({ body }) => [body.Name, body.Type, body.Tier, body.KeyId, body.Overwrite])).toEqual([
       ['/zerotouch/prod/payments/cache_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false],
       ['/zerotouch/prod/payments/database_url', 'SecureString', 'Intelligent-Tiering', 'alias/payments', false]
@@ -99,7 +139,10 @@ describe('the bundled action against moto', () => {
   })
 
   it('refuses bad input with every problem named, and sends no request at all', async () => {
-    const result = await run({ secrets: '{"DB-URL": "value-one", "database_url": "a", "DATABASE_URL": "b", "EMPTY": ""}', tier: 'Gold' })
+    const result = await run({
+      secrets: '{"DB-URL": "value-one", "database_url": "a", "DATABASE_URL": "b", "EMPTY": ""}',
+      tier: 'Gold'
+    })
     expect(result.exitCode).not.toBe(0)
     expect(result.stdout).toMatch(/::error::Invalid inputs; nothing was written\./)
     expect(result.stdout).toMatch(/"DB-URL" contains a hyphen/)
@@ -121,14 +164,27 @@ describe('the bundled action against moto', () => {
 
   it('prunes only its own parameters and refuses to touch one another tool owns', async () => {
     await run({ secrets: JSON.stringify(SECRETS) })
-    await harness.ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/manual', Value: 'x', Type: 'SecureString' }))
+    await harness.ssm.send(
+      new PutParameterCommand({ Name: '/zerotouch/prod/payments/manual', Value: 'x', Type: 'SecureString' })
+    )
     const pruned = await run({ secrets: JSON.stringify({ API_TOKEN: SECRETS.API_TOKEN }), prune: 'true' })
     expect(pruned.exitCode).toBe(0)
-    expect(pruned.outputs).toMatchObject({ deleted: '["database_url","tls_key"]', unchanged: '["api_token"]', changed: 'true' })
+    expect(pruned.outputs).toMatchObject({
+      deleted: '["database_url","tls_key"]',
+      unchanged: '["api_token"]',
+      changed: 'true'
+    })
     expect(pruned.stdout).toMatch(/kept +\/zerotouch\/prod\/payments\/manual/)
     await expect(parameter('/zerotouch/prod/payments/manual')).resolves.toMatchObject({ value: 'x' })
 
-    await harness.ssm.send(new PutParameterCommand({ Name: '/zerotouch/prod/payments/pushed', Value: 'theirs', Type: 'SecureString', Tags: [{ Key: 'managed-by', Value: 'external-secrets' }] }))
+    await harness.ssm.send(
+      new PutParameterCommand({
+        Name: '/zerotouch/prod/payments/pushed',
+        Value: 'theirs',
+        Type: 'SecureString',
+        Tags: [{ Key: 'managed-by', Value: 'external-secrets' }]
+      })
+    )
     harness.proxy.calls.length = 0
     const refused = await run({ secrets: JSON.stringify({ PUSHED: 'mine-value', NEW_ONE: 'new-value' }) })
     expect(refused.exitCode).not.toBe(0)
@@ -142,7 +198,12 @@ describe('the bundled action against moto', () => {
       if (operation !== 'PutParameter') return undefined
       calls += 1
       if (body.Name === '/zerotouch/prod/payments/api_token') {
-        return { kind: 'status', status: 400, type: 'ValidationException', message: `1 validation error detected: Value '${String(body.Value)}' at 'value' failed to satisfy constraint` }
+        return {
+          kind: 'status',
+          status: 400,
+          type: 'ValidationException',
+          message: `1 validation error detected: Value '${String(body.Value)}' at 'value' failed to satisfy constraint`
+        }
       }
       return calls % 2 ? { kind: 'throttle' } : undefined
     }
@@ -156,17 +217,31 @@ describe('the bundled action against moto', () => {
 
   it('checks the definitions first: a broken one leaves SSM untouched, a good one is mapped in the summary', async () => {
     const workspace = { GITHUB_WORKSPACE: `${process.cwd()}/__tests__/fixtures/tenants` }
-    const secrets = JSON.stringify({ DATABASE_URL: 'postgres://prod-db', STRIPE_API_KEY: 'sk_live_123456', WEBHOOK_SECRET: 'whsec_abcdef' })
+    const secrets = JSON.stringify({
+      DATABASE_URL: 'postgres://prod-db',
+      STRIPE_API_KEY: 'sk_live_123456',
+      WEBHOOK_SECRET: 'whsec_abcdef'
+    })
     const inputs = { environment: 'prod', service: 'payments', 'ssm-endpoint': harness.proxy.endpoint, secrets }
-    const broken = await runBundledAction({ ...inputs, definitions: 'broken/overlays/unknown-key', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
+    const broken = await runBundledAction(
+      { ...inputs, definitions: 'broken/overlays/unknown-key', 'definitions-base': 'good/base' },
+      { ...AWS, ...workspace }
+    )
     expect(broken.exitCode).not.toBe(0)
-    expect(broken.stdout).toMatch(/::error::Nothing was written: the secret definitions have problems\..*needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/)
+    expect(broken.stdout).toMatch(
+      /::error::Nothing was written: the secret definitions have problems\..*needs \/zerotouch\/prod\/payments\/sentry_dsn, which no secret provides/
+    )
     expect(writeCalls(harness.proxy.calls)).toEqual([])
 
-    const good = await runBundledAction({ ...inputs, definitions: 'good/overlays/prod', 'definitions-base': 'good/base' }, { ...AWS, ...workspace })
+    const good = await runBundledAction(
+      { ...inputs, definitions: 'good/overlays/prod', 'definitions-base': 'good/base' },
+      { ...AWS, ...workspace }
+    )
     expect(good.exitCode).toBe(0)
     expect(good.outputs.created).toBe('["database_url","stripe_api_key","webhook_secret"]')
-    expect(good.summary).toContain('<td>payments-prod/payments-db</td><td>DATABASE_URL</td><td>/zerotouch/prod/payments/database_url</td><td>DATABASE_URL</td>')
+    expect(good.summary).toContain(
+      '<td>payments-prod/payments-db</td><td>DATABASE_URL</td><td>/zerotouch/prod/payments/database_url</td><td>DATABASE_URL</td>'
+    )
     expectNoLeaks(good, ['postgres://prod-db', 'sk_live_123456', 'whsec_abcdef'])
   })
 })

@@ -11,9 +11,23 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
-import { reloaderEnvVarName, reloaderSecretSha, type KubeApiServer, type KubeApiServerOptions } from '../../testing/kube/index.ts'
+import {
+  reloaderEnvVarName,
+  reloaderSecretSha,
+  type KubeApiServer,
+  type KubeApiServerOptions
+} from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { deployment, NS, paymentsCluster, readByPods, release, restartPatches, ROTATED, SECRETS } from '../../__fixtures__/rollout-harness.ts'
+import {
+  deployment,
+  NS,
+  paymentsCluster,
+  readByPods,
+  release,
+  restartPatches,
+  ROTATED,
+  SECRETS
+} from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { RESTARTED_AT } from '../../src/workloads/model.js'
 
@@ -50,11 +64,15 @@ async function released(options: KubeApiServerOptions, { worker }: { worker: boo
     await kube.reloader.idle()
     expect(kube.reloader.reloads).toEqual([])
   }
-  expect(readByPods(kube, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+  expect(readByPods(kube, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+    SECRETS.STRIPE_API_KEY,
+    SECRETS.STRIPE_API_KEY
+  ])
   kube.clearRequests()
 }
 
-const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> => release(harness, kube!, secrets, extra)
+const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
+  release(harness, kube!, secrets, extra)
 /** The workloads the action PATCHed. */
 const patched = (): string[] => restartPatches(kube!)
 
@@ -62,7 +80,8 @@ interface Template {
   metadata?: { annotations?: Record<string, string> }
   spec: { containers: { env?: { name: string; value?: string }[] }[] }
 }
-const templateOf = (name: string): Template => (kube!.get('Deployment', NS, name)!.spec as { template: Template }).template
+const templateOf = (name: string): Template =>
+  (kube!.get('Deployment', NS, name)!.spec as { template: Template }).template
 /** The two marks a restart leaves on the template: the action's annotation, Reloader's env var. */
 const marks = (name: string) => ({
   restartedAt: templateOf(name).metadata?.annotations?.[RESTARTED_AT],
@@ -78,28 +97,67 @@ describe('restart: changed with stakater/Reloader', () => {
     const elapsedMs = Date.now() - startedAt
     expect(errorOf(result)).toBe('')
     expect(result.exitCode).toBe(0)
-    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`, `${NS}/Deployment/payments-worker`])
+    expect(JSON.parse(result.outputs.restarted)).toEqual([
+      `${NS}/Deployment/payments-api`,
+      `${NS}/Deployment/payments-worker`
+    ])
 
     // The action patched the workload without the annotation only; Reloader changed the annotated one, once.
     expect(patched()).toEqual(['payments-worker'])
     const sha = reloaderSecretSha(kube!.get('Secret', NS, 'payments-provider')!.data)
-    expect(kube!.reloader.reloads.map(({ kind, name, secret, envVar, sha: value }) => ({ kind, name, secret, envVar, value }))).toEqual([
-      { kind: 'Deployment', name: 'payments-api', secret: 'payments-provider', envVar: 'STAKATER_PAYMENTS_PROVIDER_SECRET', value: sha }
+    expect(
+      kube!.reloader.reloads.map(({ kind, name, secret, envVar, sha: value }) => ({
+        kind,
+        name,
+        secret,
+        envVar,
+        value
+      }))
+    ).toEqual([
+      {
+        kind: 'Deployment',
+        name: 'payments-api',
+        secret: 'payments-provider',
+        envVar: 'STAKATER_PAYMENTS_PROVIDER_SECRET',
+        value: sha
+      }
     ])
     expect(marks('payments-api')).toEqual({ restartedAt: undefined, reloaderEnv: sha })
     expect(marks('payments-worker')).toEqual({ restartedAt: expect.any(String), reloaderEnv: undefined })
     expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe((generation ?? 0) + 1)
 
     // It returned once Reloader's rollout was complete: every running pod started with the new value.
-    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
-    expect(readByPods(kube!, 'payments-worker', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
-    const rollout = kube!.controllers.rollouts.find(({ name, startedAt: at }) => name === 'payments-api' && at >= kube!.reloader.reloads[0].at)
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
+    ])
+    expect(readByPods(kube!, 'payments-worker', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
+    ])
+    const rollout = kube!.controllers.rollouts.find(
+      ({ name, startedAt: at }) => name === 'payments-api' && at >= kube!.reloader.reloads[0].at
+    )
     expect(rollout).toMatchObject({ outcome: 'complete' })
     expect(rollout!.finishedAt).toBeLessThanOrEqual(startedAt + elapsedMs)
     expect(kube!.controllers.podsOf('Deployment', NS, 'payments-migrator')).toHaveLength(2)
-    expect(result.stdout).toMatch(/left to Reloader, rolled out\s+payments-prod\/Deployment\/payments-api \(reads payments-provider\) in /)
-    expect(result.stdout).toMatch(/restarted, rolled out\s+payments-prod\/Deployment\/payments-worker \(reads payments-provider\) in /)
-    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [...Object.values(ROTATED), kube!.token])).toEqual([])
+    expect(result.stdout).toMatch(
+      /left to Reloader, rolled out\s+payments-prod\/Deployment\/payments-api \(reads payments-provider\) in /
+    )
+    expect(result.stdout).toMatch(
+      /restarted, rolled out\s+payments-prod\/Deployment\/payments-worker \(reads payments-provider\) in /
+    )
+    expect(
+      findLeaks(
+        {
+          stdout: result.stdout,
+          stderr: result.stderr,
+          outputs: JSON.stringify(result.outputs),
+          summary: result.summary
+        },
+        [...Object.values(ROTATED), kube!.token]
+      )
+    ).toEqual([])
   })
 
   it('fails at rollout-timeout with ZT160 when Reloader is not running, having patched nothing', async () => {
@@ -110,7 +168,9 @@ describe('restart: changed with stakater/Reloader', () => {
     const elapsedMs = Date.now() - startedAt
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT160\]/)
-    expect(errorOf(result)).toContain(`${NS}/Deployment/payments-api (left to Reloader, timed out): annotated for Reloader, but no rollout began: is Reloader running?`)
+    expect(errorOf(result)).toContain(
+      `${NS}/Deployment/payments-api (left to Reloader, timed out): annotated for Reloader, but no rollout began: is Reloader running?`
+    )
     expect(elapsedMs).toBeGreaterThanOrEqual(3000)
     expect(result.outputs.restarted).toBe('[]')
 
@@ -119,10 +179,23 @@ describe('restart: changed with stakater/Reloader', () => {
     // Its only writes: the force-sync annotations on the ExternalSecrets.
     const writes = kube!.requests.filter(({ method }) => !['GET', 'POST'].includes(method))
     expect(writes.length).toBeGreaterThan(0)
-    expect(writes.filter(({ method, path }) => method !== 'PATCH' || !path.startsWith(`/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/`))).toEqual([])
-    expect(Buffer.from((kube!.get('Secret', NS, 'payments-provider')!.data as Record<string, string>).STRIPE_API_KEY, 'base64').toString('utf8')).toBe(ROTATED.STRIPE_API_KEY)
+    expect(
+      writes.filter(
+        ({ method, path }) =>
+          method !== 'PATCH' || !path.startsWith(`/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/`)
+      )
+    ).toEqual([])
+    expect(
+      Buffer.from(
+        (kube!.get('Secret', NS, 'payments-provider')!.data as Record<string, string>).STRIPE_API_KEY,
+        'base64'
+      ).toString('utf8')
+    ).toBe(ROTATED.STRIPE_API_KEY)
     expect(kube!.get('Deployment', NS, 'payments-api')!.metadata.generation).toBe(generation)
     expect(marks('payments-api')).toEqual({ restartedAt: undefined, reloaderEnv: undefined })
-    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      SECRETS.STRIPE_API_KEY,
+      SECRETS.STRIPE_API_KEY
+    ])
   })
 })

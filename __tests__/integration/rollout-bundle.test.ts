@@ -8,7 +8,16 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
 import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { deployment, NS, paymentsCluster, readByPods as podsRead, release, restartPatches as patchesOf, ROTATED, SECRETS } from '../../__fixtures__/rollout-harness.ts'
+import {
+  deployment,
+  NS,
+  paymentsCluster,
+  readByPods as podsRead,
+  release,
+  restartPatches as patchesOf,
+  ROTATED,
+  SECRETS
+} from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
 const harness = useSsmBehindProxy()
@@ -19,7 +28,8 @@ afterEach(async () => {
   kube = undefined
 })
 
-const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> => release(harness, kube!, secrets, extra)
+const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
+  release(harness, kube!, secrets, extra)
 const restartPatches = (): string[] => patchesOf(kube!)
 const readByPods = (name: string, secret: string, key: string): unknown[] => podsRead(kube!, name, secret, key)
 
@@ -27,7 +37,11 @@ const readByPods = (name: string, secret: string, key: string): unknown[] => pod
 async function released(options: KubeApiServerOptions = {}): Promise<void> {
   kube = await paymentsCluster(
     harness,
-    [deployment('payments-api', 'payments-provider'), deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }), deployment('billing', 'billing-secrets')],
+    [
+      deployment('payments-api', 'payments-provider'),
+      deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }),
+      deployment('billing', 'billing-secrets')
+    ],
     options
   )
   const first = await run(SECRETS)
@@ -40,15 +54,34 @@ async function released(options: KubeApiServerOptions = {}): Promise<void> {
 describe('restart: changed', () => {
   it('restarts only the workloads reading the changed Secret; every pod they run started with the new value', async () => {
     await released()
-    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      SECRETS.STRIPE_API_KEY,
+      SECRETS.STRIPE_API_KEY
+    ])
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toBe('')
     expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])
     expect(restartPatches()).toEqual(['payments-api'])
-    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
-    expect(readByPods('payments-migrator', 'payments-db', 'DATABASE_URL')).toEqual([SECRETS.DATABASE_URL, SECRETS.DATABASE_URL])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
+    ])
+    expect(readByPods('payments-migrator', 'payments-db', 'DATABASE_URL')).toEqual([
+      SECRETS.DATABASE_URL,
+      SECRETS.DATABASE_URL
+    ])
     expect(result.summary).toMatch(/Workloads reading a changed Secret/)
-    expect(findLeaks({ stdout: result.stdout, stderr: result.stderr, outputs: JSON.stringify(result.outputs), summary: result.summary }, [...Object.values(ROTATED), kube!.token])).toEqual([])
+    expect(
+      findLeaks(
+        {
+          stdout: result.stdout,
+          stderr: result.stderr,
+          outputs: JSON.stringify(result.outputs),
+          summary: result.summary
+        },
+        [...Object.values(ROTATED), kube!.token]
+      )
+    ).toEqual([])
   })
 
   it('restarts nothing on an unchanged re-run', async () => {
@@ -94,9 +127,14 @@ describe('restart: none', () => {
     await released()
     const result = await run(ROTATED)
     expect(errorOf(result)).toBe('')
-    expect(result.stdout).toContain(`::warning::${NS}/Deployment/payments-api reads Secret payments-provider, which this run changed: its pods run the old values until they restart`)
+    expect(result.stdout).toContain(
+      `::warning::${NS}/Deployment/payments-api reads Secret payments-provider, which this run changed: its pods run the old values until they restart`
+    )
     expect(result.outputs.restarted).toBe('[]')
     expect(restartPatches()).toEqual([])
-    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      SECRETS.STRIPE_API_KEY,
+      SECRETS.STRIPE_API_KEY
+    ])
   })
 })

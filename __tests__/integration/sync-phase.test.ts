@@ -14,7 +14,12 @@ import { connectCluster } from '../../src/k8s/connect.js'
 import { externalSecretsApi } from '../../src/eso/api.js'
 import { checkCluster } from '../../src/preflight/preflight.js'
 import { syncExternalSecrets, type SyncConfig, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
-import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type RequestRecord } from '../../testing/kube/index.ts'
+import {
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  type RequestRecord
+} from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const LABELS = { 'zerotouch.io/managed': 'true' }
@@ -40,7 +45,13 @@ async function put(name: string, value = 'v1'): Promise<void> {
 }
 
 async function server(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', reconcileDelayMs: 10, retryBaseMs: 60_000, ...options })
+  kube = await startKubeApiServer({
+    ssmEndpoint: moto.endpoint,
+    region: 'us-east-1',
+    reconcileDelayMs: 10,
+    retryBaseMs: 60_000,
+    ...options
+  })
   return kube
 }
 
@@ -52,7 +63,13 @@ function externalSecret(
     keys = [`/zerotouch/prod/${name}/URL`],
     spec = {},
     version = 'v1'
-  }: { namespace?: string; labels?: Record<string, string>; keys?: string[]; spec?: Record<string, unknown>; version?: string } = {}
+  }: {
+    namespace?: string
+    labels?: Record<string, string>
+    keys?: string[]
+    spec?: Record<string, unknown>
+    version?: string
+  } = {}
 ) {
   return {
     apiVersion: `external-secrets.io/${version}`,
@@ -73,7 +90,11 @@ interface PhaseInputs {
   readonly written: ReadonlySet<string>
 }
 
-function inputs({ dryRun = false, written = [], ...settings }: Partial<SyncSettings & ClusterSettings> & { dryRun?: boolean; written?: string[] } = {}): PhaseInputs {
+function inputs({
+  dryRun = false,
+  written = [],
+  ...settings
+}: Partial<SyncSettings & ClusterSettings> & { dryRun?: boolean; written?: string[] } = {}): PhaseInputs {
   const { namespaces = ['apps'], kubeconfig = kube!.kubeconfig(), kubeContext = '', ...sync } = settings
   return {
     config: {
@@ -90,19 +111,30 @@ function inputs({ dryRun = false, written = [], ...settings }: Partial<SyncSetti
 /** The cluster's part of the run, as the main runs it: connect, the pre-flight, then the sync phase. */
 async function run({ config, written }: PhaseInputs = inputs(), masked: string[] = []): Promise<SyncReport> {
   const credentials: string[] = []
-  const kube = connectCluster(config.cluster, { mask: (value) => masked.push(value), credential: (value) => credentials.push(value), env: {}, calls: externalSecretsApi })
+  const kube = connectCluster(config.cluster, {
+    mask: (value) => masked.push(value),
+    credential: (value) => credentials.push(value),
+    env: {},
+    calls: externalSecretsApi
+  })
   const redact = createRedactor(credentials)
   const { apiVersion } = await checkCluster({ ...config, rollout: { restart: 'none' } }, [], { kube, redact })
   return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })
 }
 
-type EsObject = { metadata: { annotations?: Record<string, string> }; status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> } }
-const es = (name: string, namespace = 'apps') => kube!.get('ExternalSecret', namespace, name) as unknown as EsObject | undefined
-const results = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
+type EsObject = {
+  metadata: { annotations?: Record<string, string> }
+  status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> }
+}
+const es = (name: string, namespace = 'apps') =>
+  kube!.get('ExternalSecret', namespace, name) as unknown as EsObject | undefined
+const results = (report: SyncReport) =>
+  Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
 const patches = (): RequestRecord[] => kube!.requests.filter(({ method }) => method === 'PATCH')
 const esRequests = (): RequestRecord[] => kube!.requests.filter(({ path }) => path.includes('/externalsecrets'))
 /** Watches on ExternalSecrets the API server has accepted so far. */
-const openedWatches = (): number => esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length
+const openedWatches = (): number =>
+  esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length
 
 /** Applies the ExternalSecrets and waits until the operator has synced them once. */
 async function synced(...objects: ReturnType<typeof externalSecret>[]): Promise<void> {
@@ -130,7 +162,8 @@ async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void
 }
 
 /** Resolves once `count` PATCH requests have been answered. */
-const patched = (count = 1): Promise<void> => until(() => patches().filter(({ status }) => status === 200).length >= count)
+const patched = (count = 1): Promise<void> =>
+  until(() => patches().filter(({ status }) => status === 200).length >= count)
 
 describe('force-sync against the test API server', () => {
   it('does not take the Ready from before the annotation: waits for the fresh sync of a slow operator', async () => {
@@ -168,8 +201,12 @@ describe('force-sync against the test API server', () => {
     kube!.operator.failWith('apps', 'web', 'AccessDeniedException: not authorized to perform ssm:GetParameter')
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'failed' })
-    expect(report.outcomes.find(({ name }) => name === 'web')!.reason).toBe('the sync failed: AccessDeniedException: not authorized to perform ssm:GetParameter')
-    expect(syncFailure(report)).toMatch(/^1 of 2 ExternalSecrets did not freshly sync:\n {2}- apps\/web \(failed\): the sync failed: AccessDeniedException/)
+    expect(report.outcomes.find(({ name }) => name === 'web')!.reason).toBe(
+      'the sync failed: AccessDeniedException: not authorized to perform ssm:GetParameter'
+    )
+    expect(syncFailure(report)).toMatch(
+      /^1 of 2 ExternalSecrets did not freshly sync:\n {2}- apps\/web \(failed\): the sync failed: AccessDeniedException/
+    )
     expect(syncOutputs(report)).toEqual({ synced: '["apps/api"]' })
   })
 
@@ -177,7 +214,9 @@ describe('force-sync against the test API server', () => {
     await server()
     await synced(externalSecret('api')) // the parameter does not exist yet: Ready False, an UpdateFailed Event
     expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'False' })])
-    expect(kube!.list('Event', 'apps').some((event) => (event as unknown as { reason: string }).reason === 'UpdateFailed')).toBe(true)
+    expect(
+      kube!.list('Event', 'apps').some((event) => (event as unknown as { reason: string }).reason === 'UpdateFailed')
+    ).toBe(true)
     await put('/zerotouch/prod/api/URL') // what the push phase does
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
@@ -186,7 +225,12 @@ describe('force-sync against the test API server', () => {
   it('touches nothing outside the namespace and selector', async () => {
     await server()
     for (const name of ['api', 'web', 'other', 'plain']) await put(`/zerotouch/prod/${name}/URL`)
-    await synced(externalSecret('api'), externalSecret('web'), externalSecret('plain', { labels: { app: 'plain' } }), externalSecret('other', { namespace: 'other' }))
+    await synced(
+      externalSecret('api'),
+      externalSecret('web'),
+      externalSecret('plain', { labels: { app: 'plain' } }),
+      externalSecret('other', { namespace: 'other' })
+    )
     const plainBefore = es('plain')
     const otherBefore = es('other', 'other')
     kube!.clearRequests()
@@ -196,7 +240,10 @@ describe('force-sync against the test API server', () => {
       patches()
         .map(({ path }) => path)
         .sort()
-    ).toEqual(['/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api', '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/web'])
+    ).toEqual([
+      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/api',
+      '/apis/external-secrets.io/v1/namespaces/apps/externalsecrets/web'
+    ])
     for (const request of esRequests()) {
       expect(request.path.startsWith('/apis/external-secrets.io/v1/namespaces/apps/externalsecrets')).toBe(true)
       if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
@@ -294,7 +341,8 @@ describe('force-sync against the test API server', () => {
         namespace: 'apps',
         name: 'api',
         result: 'timed-out',
-        reason: 'not freshly synced within 0.4 s: last known Ready=True (SecretSynced: secret synced), syncedResourceVersion unchanged since the annotation'
+        reason:
+          'not freshly synced within 0.4 s: last known Ready=True (SecretSynced: secret synced), syncedResourceVersion unchanged since the annotation'
       })
     ])
     expect(syncFailure(report)).toMatch(/apps\/api \(timed out\): not freshly synced within 0\.4 s/)
@@ -317,7 +365,12 @@ describe('force-sync against the test API server', () => {
     kube!.faults.failNext({ status: 403, verb: 'patch', resource: 'externalsecrets' })
     const report = await run()
     expect(report.outcomes).toEqual([
-      expect.objectContaining({ result: 'failed', reason: expect.stringMatching(/^not annotated: forbidden: .* may not patch externalsecrets\.external-secrets\.io in namespace "apps"/) })
+      expect.objectContaining({
+        result: 'failed',
+        reason: expect.stringMatching(
+          /^not annotated: forbidden: .* may not patch externalsecrets\.external-secrets\.io in namespace "apps"/
+        )
+      })
     ])
   })
 
@@ -355,10 +408,14 @@ describe('guardrails against the test API server', () => {
     const error = await actionErrorOf(run())
     expect(error.message).toMatch(/^Nothing was annotated: 5 problems with the selected ExternalSecrets/)
     expect(error.problems).toEqual([
-      expect.stringMatching(/^apps\/cross: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/web\/URL" reads environment "stg", not "prod"/),
+      expect.stringMatching(
+        /^apps\/cross: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/stg\/web\/URL" reads environment "stg", not "prod"/
+      ),
       expect.stringMatching(/^apps\/never: refreshInterval "0" with refreshPolicy unset \(Periodic\)/),
       expect.stringMatching(/^apps\/once: refreshPolicy CreatedOnce never refreshes/),
-      expect.stringMatching(/^apps\/placeholder: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/web\/URL" still contains the _ENV_ placeholder/),
+      expect.stringMatching(
+        /^apps\/placeholder: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/web\/URL" still contains the _ENV_ placeholder/
+      ),
       'apps/api: spec.data[1].remoteRef.key "/zerotouch/prod/api/MISSING" does not exist in SSM Parameter Store (nothing was pushed under that name)'
     ])
     expect(patches()).toEqual([])
@@ -368,16 +425,26 @@ describe('guardrails against the test API server', () => {
     await server()
     await put('/zerotouch/prod/api/URL', 'v1')
     await put('/zerotouch/prod/api/URL', 'v2')
-    const pinned = (name: string, version: string) => ({ ...externalSecret(name), spec: { ...externalSecret(name).spec, data: [{ secretKey: 'K0', remoteRef: { key: '/zerotouch/prod/api/URL', version } }] } })
+    const pinned = (name: string, version: string) => ({
+      ...externalSecret(name),
+      spec: {
+        ...externalSecret(name).spec,
+        data: [{ secretKey: 'K0', remoteRef: { key: '/zerotouch/prod/api/URL', version } }]
+      }
+    })
     kube!.apply([pinned('old', '1'), pinned('future', '7')])
     await kube!.operator.idle()
     kube!.clearRequests()
     const missingVersion = await actionErrorOf(run())
-    expect(missingVersion.problems).toEqual(['apps/future: spec.data[0].remoteRef.key "/zerotouch/prod/api/URL" pins version 7, which does not exist in SSM Parameter Store'])
+    expect(missingVersion.problems).toEqual([
+      'apps/future: spec.data[0].remoteRef.key "/zerotouch/prod/api/URL" pins version 7, which does not exist in SSM Parameter Store'
+    ])
     kube!.apply([pinned('future', '2')])
     const written = await actionErrorOf(run(inputs({ written: ['/zerotouch/prod/api/URL'] })))
     expect(written.problems).toEqual([
-      expect.stringMatching(/^apps\/future: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/api\/URL" is pinned to version 2, so the value this action writes there/),
+      expect.stringMatching(
+        /^apps\/future: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/api\/URL" is pinned to version 2, so the value this action writes there/
+      ),
       expect.stringMatching(/^apps\/old: .* is pinned to version 1/)
     ])
     expect(patches()).toEqual([])
@@ -388,7 +455,14 @@ describe('guardrails against the test API server', () => {
     await server()
     kube!.apply([externalSecret('plain', { labels: {} })])
     const error = await actionErrorOf(run())
-    expect(error).toMatchObject({ code: 'ZT143', problems: [expect.stringMatching(/^no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps":/)] })
+    expect(error).toMatchObject({
+      code: 'ZT143',
+      problems: [
+        expect.stringMatching(
+          /^no ExternalSecret matches label selector "zerotouch.io\/managed=true" in namespace "apps":/
+        )
+      ]
+    })
   })
 })
 
@@ -404,7 +478,10 @@ describe('cluster problems a person can act on', () => {
   it('unknown context, listing the contexts there are', async () => {
     await server()
     const error = await actionErrorOf(run(inputs({ kubeContext: 'prod-cluster' })))
-    expect(error).toMatchObject({ code: 'ZT100', problems: ['kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test"'] })
+    expect(error).toMatchObject({
+      code: 'ZT100',
+      problems: ['kube-context: the kubeconfig has no context "prod-cluster"; available contexts: "zerotouch-test"']
+    })
   })
 
   it('unreachable API server', async () => {
@@ -421,7 +498,11 @@ describe('cluster problems a person can act on', () => {
 
   it('a wrong token', async () => {
     await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
-    const error = await actionErrorOf(run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') })))
-    expect(error.message).toMatch(/^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/)
+    const error = await actionErrorOf(
+      run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') }))
+    )
+    expect(error.message).toMatch(
+      /^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/
+    )
   })
 })

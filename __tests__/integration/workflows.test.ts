@@ -62,16 +62,23 @@ const FILES = filesToValidate()
 const WORKFLOWS = FILES.filter((file) => file !== 'action.yml')
 const read = (file: string): string => readFileSync(file, 'utf8')
 const load = <T = Workflow>(file: string): T => parse(read(file)) as T
-const action = load<{ inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown>; runs: { using: string } }>('action.yml')
+const action = load<{
+  inputs: Record<string, { required?: boolean }>
+  outputs: Record<string, unknown>
+  runs: { using: string }
+}>('action.yml')
 
 const declaredInputs = new Set(Object.keys(action.inputs))
 
-const stepsOf = (workflow: Workflow): Array<Step & { job: string }> => Object.entries(workflow.jobs ?? {}).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
-const isThisAction = (uses: string | undefined): boolean => uses === './' || Boolean(uses?.toLowerCase().startsWith(`${FIRST_PARTY}@`))
+const stepsOf = (workflow: Workflow): Array<Step & { job: string }> =>
+  Object.entries(workflow.jobs ?? {}).flatMap(([job, spec]) => (spec.steps ?? []).map((step) => ({ ...step, job })))
+const isThisAction = (uses: string | undefined): boolean =>
+  uses === './' || Boolean(uses?.toLowerCase().startsWith(`${FIRST_PARTY}@`))
 const REUSABLE = '.github/workflows/zerotouch-secrets.yml'
 /** The reusable workflow's job for this repository's own CI (the action of the commit, not the release). */
 const FROM_CHECKOUT = 'from-checkout'
-const isReusableCall = (uses: unknown): boolean => typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
+const isReusableCall = (uses: unknown): boolean =>
+  typeof uses === 'string' && (uses === `./${REUSABLE}` || uses.toLowerCase().startsWith(`${FIRST_PARTY}/${REUSABLE}@`))
 
 it('finds action.yml and the workflow files to check', () => {
   expect(FILES).toEqual(
@@ -99,7 +106,10 @@ describe('action-validator (CLI)', () => {
   it('reports the errors of a broken workflow (the validator really validates)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'workflow-'))
     try {
-      writeFileSync(join(dir, 'broken.yml'), 'name: broken\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permission:\n      contents: read\n    steps:\n      - run: echo\n')
+      writeFileSync(
+        join(dir, 'broken.yml'),
+        'name: broken\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    permission:\n      contents: read\n    steps:\n      - run: echo\n'
+      )
       const result = validateFile('broken.yml', dir)
       expect(result.tolerated).toBeUndefined()
       expect(JSON.stringify(result.errors)).toContain("Additional property 'permission' is not allowed")
@@ -128,7 +138,10 @@ describe('the node24 tolerance', () => {
   })
 
   it('the same action with runs.using node20 validates with no error, so every other rule holds', () => {
-    expect(parse(withRunsUsing(text, 'node20'))).toEqual({ ...(parse(text) as object), runs: { ...action.runs, using: 'node20' } })
+    expect(parse(withRunsUsing(text, 'node20'))).toEqual({
+      ...(parse(text) as object),
+      runs: { ...action.runs, using: 'node20' }
+    })
     expect(validateVariant(withRunsUsing(text, 'node20'))).toEqual({ file: 'action.yml', errors: [] })
   })
 
@@ -173,7 +186,15 @@ describe('pinning', () => {
         .map(({ uses }) => uses.split('@')[0])
     )
     // Not vacuous: the check above saw every action these workflows rely on.
-    expect([...thirdParty]).toEqual(expect.arrayContaining(['actions/checkout', 'actions/setup-node', 'aws-actions/configure-aws-credentials', 'azure/setup-helm', 'helm/kind-action']))
+    expect([...thirdParty]).toEqual(
+      expect.arrayContaining([
+        'actions/checkout',
+        'actions/setup-node',
+        'aws-actions/configure-aws-credentials',
+        'azure/setup-helm',
+        'helm/kind-action'
+      ])
+    )
   })
 
   it('refuses tags, branches, short SHAs, missing comments and images without digest; allows local and first-party', () => {
@@ -182,14 +203,20 @@ describe('pinning', () => {
     expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha} # v6.0.2`))).toEqual([])
     expect(pinningProblems('w.yml', workflow('./'))).toEqual([])
     expect(pinningProblems('w.yml', workflow(`${FIRST_PARTY}@v1`))).toEqual([])
-    expect(pinningProblems('w.yml', workflow('actions/checkout@v6'))).toEqual(['w.yml:5: actions/checkout@v6 is not pinned to a full 40-hex commit SHA'])
+    expect(pinningProblems('w.yml', workflow('actions/checkout@v6'))).toEqual([
+      'w.yml:5: actions/checkout@v6 is not pinned to a full 40-hex commit SHA'
+    ])
     expect(pinningProblems('w.yml', workflow('actions/checkout@main'))).toHaveLength(1)
     expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha.slice(0, 7)} # v6.0.2`))).toHaveLength(1)
-    expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha}`))).toEqual([`w.yml:5: actions/checkout@${sha} has no version comment (# vX.Y.Z)`])
+    expect(pinningProblems('w.yml', workflow(`actions/checkout@${sha}`))).toEqual([
+      `w.yml:5: actions/checkout@${sha} has no version comment (# vX.Y.Z)`
+    ])
     expect(pinningProblems('w.yml', workflow('docker://alpine:3.20'))).toHaveLength(1)
     expect(pinningProblems('w.yml', `jobs:\n  a:\n    uses: other/repo/.github/workflows/x.yml@main\n`)).toHaveLength(1)
     // A uses: the line scan cannot see (here: a flow mapping) is reported, not skipped.
-    expect(pinningProblems('w.yml', `jobs:\n  a:\n    runs-on: x\n    steps: [{uses: actions/checkout@v6}]\n`)).toHaveLength(1)
+    expect(
+      pinningProblems('w.yml', `jobs:\n  a:\n    runs-on: x\n    steps: [{uses: actions/checkout@v6}]\n`)
+    ).toHaveLength(1)
   })
 
   it('counts a uses: repeated by a YAML alias once, as the line scan sees it; reports an alias as a uses: value', () => {
@@ -197,12 +224,23 @@ describe('pinning', () => {
     const anchored = `jobs:\n  a:\n    runs-on: x\n    steps:\n      - &checkout\n        uses: actions/checkout@${sha} # v6.0.2\n  b:\n    runs-on: x\n    steps:\n      - *checkout\n`
     expect(usesValues(anchored)).toEqual([`actions/checkout@${sha}`])
     expect(pinningProblems('w.yml', anchored)).toEqual([])
-    expect(pinningProblems('w.yml', `x: &ref actions/checkout@v6\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: *ref\n`)).not.toEqual([])
+    expect(
+      pinningProblems(
+        'w.yml',
+        `x: &ref actions/checkout@v6\njobs:\n  a:\n    runs-on: x\n    steps:\n      - uses: *ref\n`
+      )
+    ).not.toEqual([])
   })
 
   it('reports one action pinned to two commits', () => {
-    const a = { file: 'a.yml', text: '      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2\n' }
-    const b = { file: 'b.yml', text: '      - uses: actions/checkout@08eba0b27e820071cde6df949e0beb9ba4906955 # v4.3.0\n' }
+    const a = {
+      file: 'a.yml',
+      text: '      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2\n'
+    }
+    const b = {
+      file: 'b.yml',
+      text: '      - uses: actions/checkout@08eba0b27e820071cde6df949e0beb9ba4906955 # v4.3.0\n'
+    }
     expect(pinConsistencyProblems([a, b])).toHaveLength(1)
   })
 })
@@ -215,17 +253,22 @@ describe('what the workflows give the action', () => {
   )
 
   it('the action is used by the examples, the reusable workflow and the e2e', () => {
-    expect([...new Set(uses.map(({ file }) => file))]).toEqual(expect.arrayContaining(['examples/release-pipeline.yml', REUSABLE, '.github/workflows/e2e.yml']))
+    expect([...new Set(uses.map(({ file }) => file))]).toEqual(
+      expect.arrayContaining(['examples/release-pipeline.yml', REUSABLE, '.github/workflows/e2e.yml'])
+    )
   })
 
-  it.each(uses.map(({ file, step }) => [`${file}: ${step.name ?? step.uses}`, step] as const))('%s: only inputs of action.yml, every required one', (_, step) => {
-    const given = Object.keys(step.with ?? {})
-    expect(given.filter((input) => !declaredInputs.has(input))).toEqual([])
-    const required = Object.entries(action.inputs)
-      .filter(([, spec]) => spec.required)
-      .map(([input]) => input)
-    expect(required.filter((input) => !given.includes(input))).toEqual([])
-  })
+  it.each(uses.map(({ file, step }) => [`${file}: ${step.name ?? step.uses}`, step] as const))(
+    '%s: only inputs of action.yml, every required one',
+    (_, step) => {
+      const given = Object.keys(step.with ?? {})
+      expect(given.filter((input) => !declaredInputs.has(input))).toEqual([])
+      const required = Object.entries(action.inputs)
+        .filter(([, spec]) => spec.required)
+        .map(([input]) => input)
+      expect(required.filter((input) => !given.includes(input))).toEqual([])
+    }
+  )
 
   it('the release pipeline: OIDC credentials first, then the action with toJSON(secrets), environment, service, namespace and the overlay', () => {
     const workflow = load('examples/release-pipeline.yml')
@@ -248,7 +291,10 @@ describe('what the workflows give the action', () => {
 
 describe('the reusable workflow', () => {
   const workflow = load(REUSABLE)
-  const call = workflow.on?.workflow_call as { inputs: Record<string, { required?: boolean; type: string; default?: unknown }>; outputs: Record<string, { value: string }> }
+  const call = workflow.on?.workflow_call as {
+    inputs: Record<string, { required?: boolean; type: string; default?: unknown }>
+    outputs: Record<string, { value: string }>
+  }
   const jobs = workflow.jobs ?? {}
   /** The job every caller runs, with the release; the job this repository's CI runs, with ./ */
   const { secrets: job, [FROM_CHECKOUT]: fromCheckout } = jobs
@@ -257,14 +303,30 @@ describe('the reusable workflow', () => {
   const local = (fromCheckout.steps ?? []).find((step) => step.uses === './')!
   /** Inputs the steps around the action use; every other input goes to the action under its own name. */
   const AROUND_THE_ACTION: Record<string, (job: Job) => unknown> = {
-    'aws-role-arn': (spec) => spec.steps?.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))?.with?.['role-to-assume'],
-    'cluster-name': (spec) => spec.steps?.find((step) => step.run?.includes('aws eks update-kubeconfig'))?.env?.CLUSTER_NAME,
+    'aws-role-arn': (spec) =>
+      spec.steps?.find((step) => step.uses?.startsWith('aws-actions/configure-aws-credentials@'))?.with?.[
+        'role-to-assume'
+      ],
+    'cluster-name': (spec) =>
+      spec.steps?.find((step) => step.run?.includes('aws eks update-kubeconfig'))?.env?.CLUSTER_NAME,
     'github-environment': (spec) => spec.environment
   }
 
   it('is called with workflow_call and takes the inputs tenants need', () => {
     expect(Object.keys(call.inputs)).toEqual(
-      expect.arrayContaining(['environment', 'service', 'namespace', 'aws-role-arn', 'aws-region', 'cluster-name', 'definitions', 'dry-run', 'restart', 'restore-to', 'prune'])
+      expect.arrayContaining([
+        'environment',
+        'service',
+        'namespace',
+        'aws-role-arn',
+        'aws-region',
+        'cluster-name',
+        'definitions',
+        'dry-run',
+        'restart',
+        'restore-to',
+        'prune'
+      ])
     )
     expect(call.inputs['dry-run'].type).toBe('boolean')
     expect(call.inputs.prune.type).toBe('boolean')
@@ -276,13 +338,18 @@ describe('the reusable workflow', () => {
 
   it('uses every input it declares', () => {
     const text = read(REUSABLE)
-    expect(Object.keys(call.inputs).filter((input) => !text.includes(`inputs.${input} `) && !text.includes(`inputs.${input} }}`))).toEqual([])
+    expect(
+      Object.keys(call.inputs).filter(
+        (input) => !text.includes(`inputs.${input} `) && !text.includes(`inputs.${input} }}`)
+      )
+    ).toEqual([])
   })
 
   it('passes every input to the action under its own name, except those the steps around it use', () => {
     const toAction = Object.keys(call.inputs).filter((input) => !(input in AROUND_THE_ACTION))
     expect(toAction.filter((input) => push.with?.[input] !== `\${{ inputs.${input} }}`)).toEqual([])
-    for (const [input, usedBy] of Object.entries(AROUND_THE_ACTION)) expect(String(usedBy(job))).toContain(`inputs.${input}`)
+    for (const [input, usedBy] of Object.entries(AROUND_THE_ACTION))
+      expect(String(usedBy(job))).toContain(`inputs.${input}`)
     // Nothing else reaches the action: each of its inputs is one of the workflow's, or the secrets.
     expect(Object.keys(push.with ?? {}).filter((input) => input !== 'secrets' && !toAction.includes(input))).toEqual([])
     expect(Object.keys(push.with ?? {}).filter((input) => !declaredInputs.has(input))).toEqual([])
@@ -342,7 +409,10 @@ describe('the reusable workflow', () => {
     it('the two jobs are the same but for if, name and the action reference', () => {
       const comparable = (spec: Job & { if?: unknown; name?: unknown }) => {
         const { if: _if, name: _name, ...rest } = spec
-        return { ...rest, steps: (rest.steps ?? []).map((step) => (isThisAction(step.uses) ? { ...step, uses: 'the action' } : step)) }
+        return {
+          ...rest,
+          steps: (rest.steps ?? []).map((step) => (isThisAction(step.uses) ? { ...step, uses: 'the action' } : step))
+        }
       }
       expect(comparable(fromCheckout)).toEqual(comparable(job))
     })
@@ -350,7 +420,8 @@ describe('the reusable workflow', () => {
     it('from-checkout is written as aliases of the first job (YAML anchors), so the two cannot drift apart', () => {
       const document = parseDocument(read(REUSABLE))
       const second = document.getIn(['jobs', FROM_CHECKOUT]) as YAMLMap
-      for (const key of ['environment', 'permissions', 'concurrency', 'outputs']) expect(isAlias(second.get(key, true))).toBe(true)
+      for (const key of ['environment', 'permissions', 'concurrency', 'outputs'])
+        expect(isAlias(second.get(key, true))).toBe(true)
       const items = (second.get('steps') as YAMLSeq).items
       expect(items.slice(0, -1).every(isAlias)).toBe(true)
       const last = items.at(-1) as YAMLMap
@@ -360,21 +431,27 @@ describe('the reusable workflow', () => {
   })
 
   const callers = ['examples/tenant-caller.yml', 'examples/restore-caller.yml']
-  it.each(callers)('is called by %s with one job, declared inputs only, every required one and the permissions it needs', (file) => {
-    const caller = load(file)
-    const callerJobs = Object.values(caller.jobs ?? {})
-    expect(callerJobs).toHaveLength(1)
-    const [callerJob] = callerJobs
-    expect(isReusableCall(callerJob.uses)).toBe(true)
-    const given = Object.keys(callerJob.with ?? {})
-    expect(given.filter((input) => !(input in call.inputs))).toEqual([])
-    const required = Object.entries(call.inputs)
-      .filter(([, spec]) => spec.required)
-      .map(([input]) => input)
-    expect(required.filter((input) => !given.includes(input))).toEqual([])
-    expect({ ...caller.permissions, ...callerJob.permissions }).toMatchObject({ contents: 'read', 'id-token': 'write' })
-    expect(callerJob.with?.['aws-role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//)
-  })
+  it.each(callers)(
+    'is called by %s with one job, declared inputs only, every required one and the permissions it needs',
+    (file) => {
+      const caller = load(file)
+      const callerJobs = Object.values(caller.jobs ?? {})
+      expect(callerJobs).toHaveLength(1)
+      const [callerJob] = callerJobs
+      expect(isReusableCall(callerJob.uses)).toBe(true)
+      const given = Object.keys(callerJob.with ?? {})
+      expect(given.filter((input) => !(input in call.inputs))).toEqual([])
+      const required = Object.entries(call.inputs)
+        .filter(([, spec]) => spec.required)
+        .map(([input]) => input)
+      expect(required.filter((input) => !given.includes(input))).toEqual([])
+      expect({ ...caller.permissions, ...callerJob.permissions }).toMatchObject({
+        contents: 'read',
+        'id-token': 'write'
+      })
+      expect(callerJob.with?.['aws-role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\//)
+    }
+  )
 
   it('examples/tenant-caller.yml pushes: secrets: inherit, and definitions that exist', () => {
     const [callerJob] = Object.values(load('examples/tenant-caller.yml').jobs ?? {})
@@ -385,19 +462,28 @@ describe('the reusable workflow', () => {
 
   it('examples/restore-caller.yml restores: by hand, to a point it is given, a dry run unless told otherwise, and inherits no secrets (a restore pushes none)', () => {
     const caller = load('examples/restore-caller.yml')
-    const dispatch = caller.on?.workflow_dispatch as { inputs: Record<string, { required?: boolean; type: string; default?: unknown }> }
+    const dispatch = caller.on?.workflow_dispatch as {
+      inputs: Record<string, { required?: boolean; type: string; default?: unknown }>
+    }
     expect(Object.keys(caller.on ?? {})).toEqual(['workflow_dispatch'])
     expect(dispatch.inputs['restore-to']).toMatchObject({ type: 'string', required: true })
     expect(dispatch.inputs['dry-run']).toMatchObject({ type: 'boolean', default: true })
     const [callerJob] = Object.values(caller.jobs ?? {})
-    expect(callerJob.with).toMatchObject({ 'restore-to': '${{ inputs.restore-to }}', 'dry-run': '${{ inputs.dry-run }}', prune: '${{ inputs.prune }}' })
+    expect(callerJob.with).toMatchObject({
+      'restore-to': '${{ inputs.restore-to }}',
+      'dry-run': '${{ inputs.dry-run }}',
+      prune: '${{ inputs.prune }}'
+    })
     expect(callerJob.secrets).toBeUndefined()
   })
 })
 
 describe('ci.yml calls the reusable workflow from this commit (a dry run, no AWS)', () => {
   const ci = load('.github/workflows/ci.yml')
-  const call = load(REUSABLE).on?.workflow_call as { inputs: Record<string, { required?: boolean }>; outputs: Record<string, unknown> }
+  const call = load(REUSABLE).on?.workflow_call as {
+    inputs: Record<string, { required?: boolean }>
+    outputs: Record<string, unknown>
+  }
   const reusable = load(REUSABLE).jobs ?? {}
   const [callerName, caller] = Object.entries(ci.jobs ?? {}).find(([, job]) => job.uses === `./${REUSABLE}`) ?? []
 
@@ -415,7 +501,8 @@ describe('ci.yml calls the reusable workflow from this commit (a dry run, no AWS
   it('grants exactly what the called job asks for, and passes no secrets, no AWS role and nothing that needs AWS or a cluster', () => {
     expect(caller?.permissions).toEqual(reusable.secrets.permissions)
     expect(caller?.secrets).toBeUndefined()
-    for (const input of ['aws-role-arn', 'cluster-name', 'namespace', 'definitions', 'definitions-base', 'restore-to']) expect(caller?.with?.[input]).toBeUndefined()
+    for (const input of ['aws-role-arn', 'cluster-name', 'namespace', 'definitions', 'definitions-base', 'restore-to'])
+      expect(caller?.with?.[input]).toBeUndefined()
   })
 
   it('runs in a concurrency group of its own (the service name holds the run id), so runs of other branches never queue behind it', () => {
@@ -485,7 +572,9 @@ describe("the project's workflows", () => {
     expect(runs.length).toBeGreaterThanOrEqual(2)
     // After the release that changes values with force-sync, the Secret is read back and compared.
     const forced = steps.findIndex((step) => step.uses === './' && step.with?.namespace && !step.with?.['dry-run'])
-    const readBack = steps.findIndex((step, index) => index > forced && /jsonpath=\{\.data\./.test(step.run ?? '') && (step.run ?? '').includes('_V2'))
+    const readBack = steps.findIndex(
+      (step, index) => index > forced && /jsonpath=\{\.data\./.test(step.run ?? '') && (step.run ?? '').includes('_V2')
+    )
     expect(forced).toBeGreaterThan(0)
     expect(readBack).toBeGreaterThan(forced)
   })
@@ -508,7 +597,10 @@ describe('e2e.yml: each check can fail', () => {
       const check = next(run.id!)
       expect([run.id, check.uses, typeof check.run]).toEqual([run.id, undefined, 'string'])
       // What it checks is this run's: its outputs, or the cluster it just synced.
-      expect([run.id, env(check).includes(`steps.${run.id}.`) || (Boolean(run.with?.namespace) && check.run!.includes('kubectl'))]).toEqual([run.id, true])
+      expect([
+        run.id,
+        env(check).includes(`steps.${run.id}.`) || (Boolean(run.with?.namespace) && check.run!.includes('kubectl'))
+      ]).toEqual([run.id, true])
       const named = lines.flatMap((line, index) => (line === `      - name: ${check.name}` ? [index] : []))
       expect([check.name, named.length]).toEqual([check.name, 1])
       expect([check.name, lines[named[0] - 1].trim().startsWith('#')]).toEqual([check.name, true])
@@ -516,11 +608,31 @@ describe('e2e.yml: each check can fail', () => {
   })
 
   it('PROVENANCE is what the action records in a version it writes, for this run (src/history/provenance.ts)', () => {
-    const run = { serverUrl: 'https://github.example', owner: 'octo', repo: 'secrets', sha: 'f'.repeat(40), workflow: 'e2e', runId: 123, runAttempt: 2 }
-    const values: Record<string, string> = { repository: 'octo/secrets', sha: run.sha, workflow: run.workflow, run_id: '123', run_attempt: '2', server_url: run.serverUrl }
-    const evaluated = String(workflow.env?.PROVENANCE).replace(/\$\{\{ github\.(\w+) \}\}/g, (_, name: string) => values[name])
+    const run = {
+      serverUrl: 'https://github.example',
+      owner: 'octo',
+      repo: 'secrets',
+      sha: 'f'.repeat(40),
+      workflow: 'e2e',
+      runId: 123,
+      runAttempt: 2
+    }
+    const values: Record<string, string> = {
+      repository: 'octo/secrets',
+      sha: run.sha,
+      workflow: run.workflow,
+      run_id: '123',
+      run_attempt: '2',
+      server_url: run.serverUrl
+    }
+    const evaluated = String(workflow.env?.PROVENANCE).replace(
+      /\$\{\{ github\.(\w+) \}\}/g,
+      (_, name: string) => values[name]
+    )
     expect(evaluated).toBe(describeVersion({ kind: 'workflow', run }))
-    expect(describeVersion({ kind: 'workflow', run }, { version: 2, asOf: Date.UTC(2026, 10, 30, 12) })).toMatch(/^restored from version 2 \(as of [^)]+\); zerotouch-secrets: /)
+    expect(describeVersion({ kind: 'workflow', run }, { version: 2, asOf: Date.UTC(2026, 10, 30, 12) })).toMatch(
+      /^restored from version 2 \(as of [^)]+\); zerotouch-secrets: /
+    )
   })
 
   it('the node24 releases of kind-action and setup-helm (runs.using checked at the tag, see RELEASING.md)', () => {
@@ -568,7 +680,9 @@ describe('e2e.yml: each check can fail', () => {
     expect(stopped.uses).toBe('./')
     expect(stopped.with?.timeout).toBe('20s')
     expect(stopped.with?.namespace).toBeTruthy()
-    expect(steps[at('stopped') - 1].run).toContain('kubectl scale deploy -n external-secrets external-secrets --replicas=0')
+    expect(steps[at('stopped') - 1].run).toContain(
+      'kubectl scale deploy -n external-secrets external-secrets --replicas=0'
+    )
     const check = next('stopped')
     expect(check.if).toBeUndefined()
     expect(env(check)).toContain('steps.stopped.outcome')
@@ -615,13 +729,20 @@ describe('e2e.yml: restore-to', () => {
   const at = (id: string): number => steps.findIndex((step) => step.id === id)
   const point = steps.findIndex((step) => step.run?.includes('RESTORE_POINT='))
   /** The env variable a release step gives DATABASE_URL, e.g. DATABASE_URL_V2. */
-  const databaseUrl = (step: Step): string | undefined => /DATABASE_URL: \$\{\{ toJSON\(env\.(\w+)\) \}\}/.exec(typeof step.with?.secrets === 'string' ? step.with.secrets : '')?.[1]
-  const writes = steps.filter((step) => step.uses === './' && !step.with?.['dry-run'] && step['continue-on-error'] !== true && databaseUrl(step))
+  const databaseUrl = (step: Step): string | undefined =>
+    /DATABASE_URL: \$\{\{ toJSON\(env\.(\w+)\) \}\}/.exec(
+      typeof step.with?.secrets === 'string' ? step.with.secrets : ''
+    )?.[1]
+  const writes = steps.filter(
+    (step) => step.uses === './' && !step.with?.['dry-run'] && step['continue-on-error'] !== true && databaseUrl(step)
+  )
   const restore = steps[at('restore')]
 
   it('records the point with whole seconds, with a pause on either side, between two releases', () => {
     expect(point).toBeGreaterThan(0)
-    expect((steps[point].run ?? '').trim()).toMatch(/^sleep [1-9]\n[\s\S]*date -u \+%Y-%m-%dT%H:%M:%SZ[\s\S]*\nsleep [1-9]$/)
+    expect((steps[point].run ?? '').trim()).toMatch(
+      /^sleep [1-9]\n[\s\S]*date -u \+%Y-%m-%dT%H:%M:%SZ[\s\S]*\nsleep [1-9]$/
+    )
     expect(writes.some((step) => steps.indexOf(step) < point)).toBe(true)
     expect(at('sixth')).toBeGreaterThan(point)
     expect(at('restore')).toBeGreaterThan(at('sixth'))
@@ -664,7 +785,8 @@ describe('the reusable workflow runs its own release (scripts/release-check.ts)'
   })
 
   it('refuses a moving tag, another version, and a SHA without the version comment', () => {
-    const withRef = (ref: string) => text.replace(`zerotouch/secrets-action@v${version}`, `zerotouch/secrets-action@${ref}`)
+    const withRef = (ref: string) =>
+      text.replace(`zerotouch/secrets-action@v${version}`, `zerotouch/secrets-action@${ref}`)
     expect(releaseProblems(withRef('v1'), version)).toHaveLength(1)
     expect(releaseProblems(withRef('v9.9.9'), version)).toHaveLength(1)
     expect(releaseProblems(withRef(sha), version)).toHaveLength(1)
@@ -674,16 +796,22 @@ describe('the reusable workflow runs its own release (scripts/release-check.ts)'
 
   it('a release commit must name exactly its release, and package.json must say it', () => {
     expect(releaseProblems(text, version, `v${version}`)).toEqual([])
-    expect(releaseProblems(text, version, 'v9.9.9').join('\n')).toMatch(/package\.json says[\s\S]*must use zerotouch\/secrets-action@v9\.9\.9/)
+    expect(releaseProblems(text, version, 'v9.9.9').join('\n')).toMatch(
+      /package\.json says[\s\S]*must use zerotouch\/secrets-action@v9\.9\.9/
+    )
     const pinned = pinReusableWorkflow(text, '9.9.9')
     expect(releaseProblems(pinned, '9.9.9', 'v9.9.9')).toEqual([])
     // A SHA is fine between releases, not in the release commit.
-    expect(releaseProblems(text.replace(`@v${version}`, `@${sha} # v${version}`), version, `v${version}`)).toHaveLength(1)
+    expect(releaseProblems(text.replace(`@v${version}`, `@${sha} # v${version}`), version, `v${version}`)).toHaveLength(
+      1
+    )
   })
 
   it('--set changes only the reference', () => {
     const pinned = pinReusableWorkflow(text, '9.9.9')
-    expect(pinned.split('\n').filter((line, index) => line !== text.split('\n')[index])).toEqual([`        uses: zerotouch/secrets-action@v9.9.9`])
+    expect(pinned.split('\n').filter((line, index) => line !== text.split('\n')[index])).toEqual([
+      `        uses: zerotouch/secrets-action@v9.9.9`
+    ])
     expect(parse(pinned)).toEqual(parse(text.replace(`@v${version}`, '@v9.9.9')))
   })
 

@@ -13,7 +13,10 @@ import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const KUBECTL_PRESENT = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
-if (!KUBECTL_PRESENT) console.warn('kubectl is not installed: the kubectl conformance tests of the test API server are SKIPPED (install kubectl 1.32 to run them)')
+if (!KUBECTL_PRESENT)
+  console.warn(
+    'kubectl is not installed: the kubectl conformance tests of the test API server are SKIPPED (install kubectl 1.32 to run them)'
+  )
 const itWithKubectl = KUBECTL_PRESENT ? it : it.skip
 
 const run = promisify(execFile)
@@ -30,7 +33,13 @@ beforeAll(async () => {
   ssm = new SSMClient({ endpoint: moto.endpoint, region: 'us-east-1' })
   await put('/zerotouch/prod/api/database_url', 'postgres://prod-db')
   await put('/zerotouch/prod/worker/queue_url', 'sqs://queue')
-  kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, region: 'us-east-1', versions: ['v1'], reconcileDelayMs: 50, retryBaseMs: 200 })
+  kube = await startKubeApiServer({
+    ssmEndpoint: moto.endpoint,
+    region: 'us-east-1',
+    versions: ['v1'],
+    reconcileDelayMs: 50,
+    retryBaseMs: 200
+  })
   dir = mkdtempSync(join(tmpdir(), 'kubectl-test-'))
   writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfig('zerotouch-test', 'payments'))
   kube.apply(`
@@ -78,7 +87,11 @@ function put(name: string, value: string) {
 
 /** Runs the real kubectl against the test server (asynchronously: the server lives in this process). */
 async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await run('kubectl', ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { timeout: 30_000 })
+  const { stdout } = await run(
+    'kubectl',
+    ['--kubeconfig', join(dir, 'kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
+    { timeout: 30_000 }
+  )
   return stdout
 }
 
@@ -94,7 +107,8 @@ async function kubectlJson<T>(...args: string[]): Promise<T> {
 }
 
 function syncedResourceVersion(namespace: string, name: string): string | undefined {
-  return (kube.get('ExternalSecret', namespace, name)?.status as { syncedResourceVersion?: string } | undefined)?.syncedResourceVersion
+  return (kube.get('ExternalSecret', namespace, name)?.status as { syncedResourceVersion?: string } | undefined)
+    ?.syncedResourceVersion
 }
 
 async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
@@ -111,8 +125,14 @@ describe('kubectl 1.32 against the test API server', () => {
     expect(list.kind).toBe('List')
     expect(list.items.map((item) => item.metadata.name)).toEqual(['api', 'legacy', 'worker'])
     for (const item of list.items) {
-      expect(item).toMatchObject({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', spec: { refreshInterval: '1h' } })
-      expect(item.status.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True', reason: 'SecretSynced' })])
+      expect(item).toMatchObject({
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        spec: { refreshInterval: '1h' }
+      })
+      expect(item.status.conditions).toEqual([
+        expect.objectContaining({ type: 'Ready', status: 'True', reason: 'SecretSynced' })
+      ])
     }
 
     const table = (await kubectl('get', 'es')).trim().split('\n')
@@ -124,21 +144,54 @@ describe('kubectl 1.32 against the test API server', () => {
     ])
 
     const labelled = await kubectl('get', 'es', '-A', '-l', 'zerotouch.io/managed=true', '-o', 'name')
-    expect(labelled.trim().split('\n')).toEqual(['externalsecret.external-secrets.io/api', 'externalsecret.external-secrets.io/api', 'externalsecret.external-secrets.io/worker'])
-    expect(kube.requests.find((r) => r.path === '/apis/external-secrets.io/v1/externalsecrets')?.query.labelSelector).toBe('zerotouch.io/managed=true')
+    expect(labelled.trim().split('\n')).toEqual([
+      'externalsecret.external-secrets.io/api',
+      'externalsecret.external-secrets.io/api',
+      'externalsecret.external-secrets.io/worker'
+    ])
+    expect(
+      kube.requests.find((r) => r.path === '/apis/external-secrets.io/v1/externalsecrets')?.query.labelSelector
+    ).toBe('zerotouch.io/managed=true')
   })
 
   itWithKubectl('annotates only the labelled ExternalSecrets of the namespace, with merge patches', async () => {
     kube.clearRequests()
-    const out = await kubectl('annotate', 'externalsecret', '-n', 'payments', '-l', 'zerotouch.io/managed=true', 'force-sync=123', '--overwrite')
-    expect(out.trim().split('\n')).toEqual(['externalsecret.external-secrets.io/api annotated', 'externalsecret.external-secrets.io/worker annotated'])
+    const out = await kubectl(
+      'annotate',
+      'externalsecret',
+      '-n',
+      'payments',
+      '-l',
+      'zerotouch.io/managed=true',
+      'force-sync=123',
+      '--overwrite'
+    )
+    expect(out.trim().split('\n')).toEqual([
+      'externalsecret.external-secrets.io/api annotated',
+      'externalsecret.external-secrets.io/worker annotated'
+    ])
 
-    const annotation = (namespace: string, name: string) => kube.get('es', namespace, name)?.metadata.annotations?.['force-sync']
-    expect([annotation('payments', 'api'), annotation('payments', 'worker'), annotation('payments', 'legacy'), annotation('billing', 'api')]).toEqual(['123', '123', undefined, undefined])
-    const listing = kube.requests.find((r) => r.method === 'GET' && r.path === '/apis/external-secrets.io/v1/namespaces/payments/externalsecrets')
+    const annotation = (namespace: string, name: string) =>
+      kube.get('es', namespace, name)?.metadata.annotations?.['force-sync']
+    expect([
+      annotation('payments', 'api'),
+      annotation('payments', 'worker'),
+      annotation('payments', 'legacy'),
+      annotation('billing', 'api')
+    ]).toEqual(['123', '123', undefined, undefined])
+    const listing = kube.requests.find(
+      (r) => r.method === 'GET' && r.path === '/apis/external-secrets.io/v1/namespaces/payments/externalsecrets'
+    )
     expect(listing?.query.labelSelector).toBe('zerotouch.io/managed=true')
     const patches = kube.requests.filter((r) => r.method === 'PATCH')
-    expect(patches.map(({ path, contentType, body, status }) => ({ path, contentType, body: JSON.parse(body ?? '{}') as unknown, status }))).toEqual(
+    expect(
+      patches.map(({ path, contentType, body, status }) => ({
+        path,
+        contentType,
+        body: JSON.parse(body ?? '{}') as unknown,
+        status
+      }))
+    ).toEqual(
       ['api', 'worker'].map((name) => ({
         path: `/apis/external-secrets.io/v1/namespaces/payments/externalsecrets/${name}`,
         contentType: 'application/merge-patch+json',
@@ -148,35 +201,49 @@ describe('kubectl 1.32 against the test API server', () => {
     )
   })
 
-  itWithKubectl('waits for Ready: at once on a stale Ready, and until the operator syncs a new ExternalSecret', async () => {
-    // Ready before the annotation stays Ready: kubectl wait cannot tell the fresh sync from the old one.
-    await kube.operator.idle()
-    kube.operator.pause()
-    const before = syncedResourceVersion('payments', 'api')
-    await kubectl('annotate', 'es', 'api', '-n', 'payments', 'force-sync=456', '--overwrite')
-    expect(await kubectl('wait', '--for=condition=Ready', 'externalsecret/api', '-n', 'payments', '--timeout=20s')).toContain('externalsecret.external-secrets.io/api condition met')
-    expect(syncedResourceVersion('payments', 'api')).toBe(before)
-    kube.operator.resume()
-    await until(() => syncedResourceVersion('payments', 'api') !== before)
+  itWithKubectl(
+    'waits for Ready: at once on a stale Ready, and until the operator syncs a new ExternalSecret',
+    async () => {
+      // Ready before the annotation stays Ready: kubectl wait cannot tell the fresh sync from the old one.
+      await kube.operator.idle()
+      kube.operator.pause()
+      const before = syncedResourceVersion('payments', 'api')
+      await kubectl('annotate', 'es', 'api', '-n', 'payments', 'force-sync=456', '--overwrite')
+      expect(
+        await kubectl('wait', '--for=condition=Ready', 'externalsecret/api', '-n', 'payments', '--timeout=20s')
+      ).toContain('externalsecret.external-secrets.io/api condition met')
+      expect(syncedResourceVersion('payments', 'api')).toBe(before)
+      kube.operator.resume()
+      await until(() => syncedResourceVersion('payments', 'api') !== before)
 
-    // A new ExternalSecret whose parameter appears later: wait returns once the operator's retry succeeds. In a
-    // namespace of its own, so that the listings of the other cases do not depend on whether this one ran first.
-    kube.apply({
-      apiVersion: 'external-secrets.io/v1',
-      kind: 'ExternalSecret',
-      metadata: { name: 'fresh', namespace: 'onboarding' },
-      spec: { data: [{ secretKey: 'TOKEN', remoteRef: { key: '/zerotouch/prod/fresh/token' } }] }
-    })
-    const waiting = kubectl('wait', '--for=condition=Ready', 'externalsecret/fresh', '-n', 'onboarding', '--timeout=20s')
-    await until(() => kube.list('event', 'onboarding').some((event) => event.reason === 'UpdateFailed'))
-    await put('/zerotouch/prod/fresh/token', 's3cr3t')
-    expect(await waiting).toContain('externalsecret.external-secrets.io/fresh condition met')
-    const watchRequest = kube.requests.find((r) => r.query.watch === 'true' && r.query.fieldSelector === 'metadata.name=fresh')
-    expect(watchRequest?.status).toBe(200)
+      // A new ExternalSecret whose parameter appears later: wait returns once the operator's retry succeeds. In a
+      // namespace of its own, so that the listings of the other cases do not depend on whether this one ran first.
+      kube.apply({
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'fresh', namespace: 'onboarding' },
+        spec: { data: [{ secretKey: 'TOKEN', remoteRef: { key: '/zerotouch/prod/fresh/token' } }] }
+      })
+      const waiting = kubectl(
+        'wait',
+        '--for=condition=Ready',
+        'externalsecret/fresh',
+        '-n',
+        'onboarding',
+        '--timeout=20s'
+      )
+      await until(() => kube.list('event', 'onboarding').some((event) => event.reason === 'UpdateFailed'))
+      await put('/zerotouch/prod/fresh/token', 's3cr3t')
+      expect(await waiting).toContain('externalsecret.external-secrets.io/fresh condition met')
+      const watchRequest = kube.requests.find(
+        (r) => r.query.watch === 'true' && r.query.fieldSelector === 'metadata.name=fresh'
+      )
+      expect(watchRequest?.status).toBe(200)
 
-    const token = await kubectl('get', 'secret', 'fresh', '-n', 'onboarding', '-o', 'jsonpath={.data.TOKEN}')
-    expect(Buffer.from(token, 'base64').toString('utf8')).toBe('s3cr3t')
-    const url = await kubectl('get', 'secret', 'api', '-o', 'jsonpath={.data.DATABASE_URL}')
-    expect(Buffer.from(url, 'base64').toString('utf8')).toBe('postgres://prod-db')
-  })
+      const token = await kubectl('get', 'secret', 'fresh', '-n', 'onboarding', '-o', 'jsonpath={.data.TOKEN}')
+      expect(Buffer.from(token, 'base64').toString('utf8')).toBe('s3cr3t')
+      const url = await kubectl('get', 'secret', 'api', '-o', 'jsonpath={.data.DATABASE_URL}')
+      expect(Buffer.from(url, 'base64').toString('utf8')).toBe('postgres://prod-db')
+    }
+  )
 })

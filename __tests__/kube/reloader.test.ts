@@ -7,7 +7,14 @@ import { afterEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { reloaderRestartsFor } from '../../src/workloads/readers.js'
 import type { Workload } from '../../src/workloads/model.js'
-import { reloaderEnvVarName, reloaderSecretSha, startKubeApiServer, type KubeApiServer, type KubeObject, type WorkloadKind } from '../../testing/kube/index.ts'
+import {
+  reloaderEnvVarName,
+  reloaderSecretSha,
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeObject,
+  type WorkloadKind
+} from '../../testing/kube/index.ts'
 
 const NS = 'shop'
 let kube: KubeApiServer | undefined
@@ -23,7 +30,12 @@ async function start(options: { reloaderDelayMs?: number } = {}): Promise<KubeAp
 }
 
 function secret(name: string, data: Record<string, string>, annotations?: Record<string, string>): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) }, stringData: data }
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
+    stringData: data
+  }
 }
 
 interface Shape {
@@ -34,9 +46,17 @@ interface Shape {
   volumes?: Record<string, unknown>[]
 }
 
-const envFrom = (name: string, secretName: string) => ({ name, image: 'app:1', envFrom: [{ secretRef: { name: secretName } }] })
+const envFrom = (name: string, secretName: string) => ({
+  name,
+  image: 'app:1',
+  envFrom: [{ secretRef: { name: secretName } }]
+})
 
-function workload(kind: WorkloadKind, name: string, { annotations, templateAnnotations, containers = [envFrom('app', 'app')], initContainers, volumes }: Shape = {}): KubeObject {
+function workload(
+  kind: WorkloadKind,
+  name: string,
+  { annotations, templateAnnotations, containers = [envFrom('app', 'app')], initContainers, volumes }: Shape = {}
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind,
@@ -62,8 +82,17 @@ async function rotate(data: Record<string, string> = { KEY: 'v2' }): Promise<voi
 }
 
 const envOf = (kind: string, name: string): Record<string, string | undefined> => {
-  const containers = (kube!.get(kind, NS, name)!.spec as { template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } } }).template.spec.containers
-  return Object.fromEntries(containers.map((container) => [container.name, container.env?.find((variable) => variable.name === 'STAKATER_APP_SECRET')?.value]))
+  const containers = (
+    kube!.get(kind, NS, name)!.spec as {
+      template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } }
+    }
+  ).template.spec.containers
+  return Object.fromEntries(
+    containers.map((container) => [
+      container.name,
+      container.env?.find((variable) => variable.name === 'STAKATER_APP_SECRET')?.value
+    ])
+  )
 }
 
 describe("Reloader's names and hashes", () => {
@@ -92,24 +121,58 @@ describe('which workloads Reloader restarts for a Secret, and on which container
     'auto-go-true': [{ annotations: { 'reloader.stakater.com/auto': 'T' } }, 'app'],
     'auto-yes': [{ annotations: { 'reloader.stakater.com/auto': 'yes' } }, undefined],
     'secret-auto': [
-      { annotations: { 'secret.reloader.stakater.com/auto': 'true' }, containers: [{ name: 'web', image: 'app:1', env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'app', key: 'KEY' } } }] }] },
+      {
+        annotations: { 'secret.reloader.stakater.com/auto': 'true' },
+        containers: [
+          {
+            name: 'web',
+            image: 'app:1',
+            env: [{ name: 'KEY', valueFrom: { secretKeyRef: { name: 'app', key: 'KEY' } } }]
+          }
+        ]
+      },
       'web'
     ],
     'auto-unused': [{ annotations: AUTO, containers: [envFrom('app', 'other')] }, undefined],
     'template-auto': [{ templateAnnotations: AUTO }, 'app'],
-    'masked-template': [{ annotations: { 'reloader.stakater.com/auto': 'false' }, templateAnnotations: AUTO }, undefined],
+    'masked-template': [
+      { annotations: { 'reloader.stakater.com/auto': 'false' }, templateAnnotations: AUTO },
+      undefined
+    ],
     'reload-list': [{ annotations: { 'secret.reloader.stakater.com/reload': 'db, app' } }, 'app'],
     'reload-regex': [{ annotations: { 'secret.reloader.stakater.com/reload': 'ap.*' } }, 'app'],
     'reload-anchored': [{ annotations: { 'secret.reloader.stakater.com/reload': 'pp' } }, undefined],
     'reload-alternation': [{ annotations: { 'secret.reloader.stakater.com/reload': 'a|x' } }, 'app'],
     'reload-bad-entry': [{ annotations: { 'secret.reloader.stakater.com/reload': '(,app' } }, 'app'],
-    'reload-unused': [{ annotations: { 'secret.reloader.stakater.com/reload': 'app' }, containers: [envFrom('first', 'other'), envFrom('second', 'other')] }, 'first'],
+    'reload-unused': [
+      {
+        annotations: { 'secret.reloader.stakater.com/reload': 'app' },
+        containers: [envFrom('first', 'other'), envFrom('second', 'other')]
+      },
+      'first'
+    ],
     excluded: [{ annotations: { ...AUTO, 'secrets.exclude.reloader.stakater.com/reload': 'db, app' } }, undefined],
-    'exclude-on-template': [{ annotations: AUTO, templateAnnotations: { 'secrets.exclude.reloader.stakater.com/reload': 'app' } }, 'app'],
-    'volume-unmounted': [{ annotations: AUTO, volumes: [{ name: 'creds', secret: { secretName: 'app' } }], containers: [{ name: 'app', image: 'app:1' }] }, undefined],
+    'exclude-on-template': [
+      { annotations: AUTO, templateAnnotations: { 'secrets.exclude.reloader.stakater.com/reload': 'app' } },
+      'app'
+    ],
+    'volume-unmounted': [
+      {
+        annotations: AUTO,
+        volumes: [{ name: 'creds', secret: { secretName: 'app' } }],
+        containers: [{ name: 'app', image: 'app:1' }]
+      },
+      undefined
+    ],
     'volume-mounted': [{ annotations: AUTO, ...mounted({ secret: { secretName: 'app' } }, 'reader') }, 'reader'],
-    projected: [{ annotations: AUTO, ...mounted({ projected: { sources: [{ secret: { name: 'app' } }] } }, 'reader') }, 'reader'],
-    'empty-opt-in': [{ annotations: { 'secret.reloader.stakater.com/reload': '' }, templateAnnotations: AUTO }, undefined],
+    projected: [
+      { annotations: AUTO, ...mounted({ projected: { sources: [{ secret: { name: 'app' } }] } }, 'reader') },
+      'reader'
+    ],
+    'empty-opt-in': [
+      { annotations: { 'secret.reloader.stakater.com/reload': '' }, templateAnnotations: AUTO },
+      undefined
+    ],
     'init-mounted': [
       {
         annotations: AUTO,
@@ -119,13 +182,27 @@ describe('which workloads Reloader restarts for a Secret, and on which container
       },
       'sidecar'
     ],
-    'init-only': [{ annotations: AUTO, initContainers: [envFrom('migrate', 'app')], containers: [envFrom('sidecar', 'other'), envFrom('main', 'other')] }, 'sidecar'],
-    'second-container': [{ annotations: AUTO, containers: [envFrom('sidecar', 'other'), envFrom('main', 'app')] }, 'main']
+    'init-only': [
+      {
+        annotations: AUTO,
+        initContainers: [envFrom('migrate', 'app')],
+        containers: [envFrom('sidecar', 'other'), envFrom('main', 'other')]
+      },
+      'sidecar'
+    ],
+    'second-container': [
+      { annotations: AUTO, containers: [envFrom('sidecar', 'other'), envFrom('main', 'app')] },
+      'main'
+    ]
   }
 
   it('decides as Reloader does, and as the action predicts with reloaderRestartsFor', async () => {
     await start()
-    kube!.apply([secret('app', { KEY: 'v1' }), secret('other', { KEY: 'o1' }), ...Object.entries(cases).map(([name, [shape]]) => workload('Deployment', name, shape))])
+    kube!.apply([
+      secret('app', { KEY: 'v1' }),
+      secret('other', { KEY: 'o1' }),
+      ...Object.entries(cases).map(([name, [shape]]) => workload('Deployment', name, shape))
+    ])
     await kube!.controllers.idle()
     const before = Object.fromEntries(Object.keys(cases).map((name) => [name, kube!.get('Deployment', NS, name)!]))
     await rotate()
@@ -133,17 +210,27 @@ describe('which workloads Reloader restarts for a Secret, and on which container
     const reloaded = Object.fromEntries(kube!.reloader.reloads.map((record) => [record.name, record.container]))
     for (const [name, [, container]] of Object.entries(cases)) {
       expect([name, reloaded[name]]).toEqual([name, container])
-      expect([name, reloaderRestartsFor(before[name] as unknown as Workload, 'app')]).toEqual([name, container !== undefined])
+      expect([name, reloaderRestartsFor(before[name] as unknown as Workload, 'app')]).toEqual([
+        name,
+        container !== undefined
+      ])
       const env = envOf('Deployment', name)
       // The env var is on that one container only; nothing else changed (no generation bump without it).
-      expect([name, env]).toEqual([name, Object.fromEntries(Object.keys(env).map((each) => [each, each === container ? sha : undefined]))])
+      expect([name, env]).toEqual([
+        name,
+        Object.fromEntries(Object.keys(env).map((each) => [each, each === container ? sha : undefined]))
+      ])
       expect([name, kube!.get('Deployment', NS, name)!.metadata.generation]).toEqual([name, container ? 2 : 1])
     }
   })
 
   it('ignores a Secret annotated reloader.stakater.com/ignore, and restarts search-mode workloads for one annotated reloader.stakater.com/match', async () => {
     await start()
-    kube!.apply([secret('app', { KEY: 'v1' }), workload('Deployment', 'auto', { annotations: AUTO }), workload('Deployment', 'search', { annotations: { 'reloader.stakater.com/search': 'true' } })])
+    kube!.apply([
+      secret('app', { KEY: 'v1' }),
+      workload('Deployment', 'auto', { annotations: AUTO }),
+      workload('Deployment', 'search', { annotations: { 'reloader.stakater.com/search': 'true' } })
+    ])
     await kube!.controllers.idle()
     kube!.apply(secret('app', { KEY: 'v2' }, { 'reloader.stakater.com/ignore': 'true' }))
     await kube!.reloader.idle()
@@ -157,11 +244,24 @@ describe('which workloads Reloader restarts for a Secret, and on which container
 describe('what Reloader does on a change', () => {
   it('rolls each annotated kind out (Deployments, then DaemonSets, then StatefulSets): its running pods read the new value and carry the env var', async () => {
     await start()
-    kube!.apply([secret('app', { KEY: 'v1' }), workload('StatefulSet', 'db', { annotations: AUTO }), workload('DaemonSet', 'agent', { annotations: AUTO }), workload('Deployment', 'api', { annotations: AUTO })])
+    kube!.apply([
+      secret('app', { KEY: 'v1' }),
+      workload('StatefulSet', 'db', { annotations: AUTO }),
+      workload('DaemonSet', 'agent', { annotations: AUTO }),
+      workload('Deployment', 'api', { annotations: AUTO })
+    ])
     await kube!.controllers.idle()
     await rotate()
     const sha = reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data)
-    expect(kube!.reloader.reloads.map(({ kind, name, envVar, sha: value, generation }) => ({ kind, name, envVar, value, generation }))).toEqual([
+    expect(
+      kube!.reloader.reloads.map(({ kind, name, envVar, sha: value, generation }) => ({
+        kind,
+        name,
+        envVar,
+        value,
+        generation
+      }))
+    ).toEqual([
       { kind: 'Deployment', name: 'api', envVar: 'STAKATER_APP_SECRET', value: sha, generation: 2 },
       { kind: 'DaemonSet', name: 'agent', envVar: 'STAKATER_APP_SECRET', value: sha, generation: 2 },
       { kind: 'StatefulSet', name: 'db', envVar: 'STAKATER_APP_SECRET', value: sha, generation: 2 }
@@ -179,7 +279,13 @@ describe('what Reloader does on a change', () => {
       }
     }
     const events = kube!.list('Event', NS).filter((event) => event.reason === 'Reloaded')
-    expect(events.map((event) => [(event.involvedObject as { name: string }).name, (event.source as { component: string }).component, event.message])).toContainEqual([
+    expect(
+      events.map((event) => [
+        (event.involvedObject as { name: string }).name,
+        (event.source as { component: string }).component,
+        event.message
+      ])
+    ).toContainEqual([
       'api',
       'reloader-secrets',
       "Changes detected in 'app' of type 'SECRET' in namespace 'shop', Updated 'api' of type 'Deployment' in namespace 'shop'"
@@ -194,8 +300,14 @@ describe('what Reloader does on a change', () => {
     await kube!.controllers.idle()
     await rotate({ KEY: 'v2' })
     await rotate({ KEY: 'v3' })
-    const env = (kube!.get('Deployment', NS, 'api')!.spec as { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } }).template.spec.containers[0].env
-    expect(env).toEqual([{ name: 'STAKATER_APP_SECRET', value: reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data) }])
+    const env = (
+      kube!.get('Deployment', NS, 'api')!.spec as {
+        template: { spec: { containers: { env?: { name: string; value: string }[] }[] } }
+      }
+    ).template.spec.containers[0].env
+    expect(env).toEqual([
+      { name: 'STAKATER_APP_SECRET', value: reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data) }
+    ])
     expect(kube!.get('Deployment', NS, 'api')!.metadata.generation).toBe(3)
     // The same data again, and a change of labels only: the SHA1 is the same, nothing is queued.
     kube!.apply({ ...secret('app', { KEY: 'v3' }), metadata: { name: 'app', namespace: NS, labels: { team: 'shop' } } })

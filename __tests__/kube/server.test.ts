@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { request, watch } from '../../testing/kube/client.ts'
-import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions, type KubeObject } from '../../testing/kube/index.ts'
+import {
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  type KubeObject
+} from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 let moto: MotoServer
@@ -10,7 +15,11 @@ const servers: KubeApiServer[] = []
 
 beforeAll(async () => {
   moto = await startMoto()
-  ssm = new SSMClient({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  ssm = new SSMClient({
+    endpoint: moto.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+  })
 })
 
 afterAll(async () => {
@@ -21,21 +30,37 @@ afterAll(async () => {
 
 /** A server without the operator unless `withOperator`; fast operator timings for tests. */
 async function start(options: KubeApiServerOptions = {}, withOperator = false): Promise<KubeApiServer> {
-  const kube = await startKubeApiServer({ ssmEndpoint: withOperator ? moto.endpoint : undefined, reconcileDelayMs: 10, retryBaseMs: 200, ...options })
+  const kube = await startKubeApiServer({
+    ssmEndpoint: withOperator ? moto.endpoint : undefined,
+    reconcileDelayMs: 10,
+    retryBaseMs: 200,
+    ...options
+  })
   servers.push(kube)
   return kube
 }
 
-const put = (name: string, value: string) => ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }))
+const put = (name: string, value: string) =>
+  ssm.send(new PutParameterCommand({ Name: name, Value: value, Type: 'SecureString', Overwrite: true }))
 
-const esPath = (namespace?: string, name?: string, version = 'v1') => `/apis/external-secrets.io/${version}${namespace ? `/namespaces/${namespace}` : ''}/externalsecrets${name ? `/${name}` : ''}`
+const esPath = (namespace?: string, name?: string, version = 'v1') =>
+  `/apis/external-secrets.io/${version}${namespace ? `/namespaces/${namespace}` : ''}/externalsecrets${name ? `/${name}` : ''}`
 
-function externalSecret(name: string, namespace: string, key: string, extra: { labels?: Record<string, string>; spec?: Record<string, unknown> } = {}): KubeObject {
+function externalSecret(
+  name: string,
+  namespace: string,
+  key: string,
+  extra: { labels?: Record<string, string>; spec?: Record<string, unknown> } = {}
+): KubeObject {
   return {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: { name, namespace, ...(extra.labels ? { labels: extra.labels } : {}) },
-    spec: { secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' }, data: [{ secretKey: 'value', remoteRef: { key } }], ...extra.spec }
+    spec: {
+      secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
+      data: [{ secretKey: 'value', remoteRef: { key } }],
+      ...extra.spec
+    }
   }
 }
 
@@ -87,9 +112,15 @@ interface ExternalSecretStatus {
 type ExternalSecret = KubeObject & { status: ExternalSecretStatus }
 
 const annotate = (kube: KubeApiServer, namespace: string, name: string, value: string) =>
-  request<KubeObject>(kube.url, esPath(namespace, name), { method: 'PATCH', body: { metadata: { annotations: { 'force-sync': value } } } })
+  request<KubeObject>(kube.url, esPath(namespace, name), {
+    method: 'PATCH',
+    body: { metadata: { annotations: { 'force-sync': value } } }
+  })
 
-const ready = (object: Record<string, unknown>) => ((object.status as ExternalSecretStatus | undefined)?.conditions ?? []).find((condition) => condition.type === 'Ready')
+const ready = (object: Record<string, unknown>) =>
+  ((object.status as ExternalSecretStatus | undefined)?.conditions ?? []).find(
+    (condition) => condition.type === 'Ready'
+  )
 const decode = (value: string) => Buffer.from(value, 'base64').toString('utf8')
 const names = (list: { items: KubeObject[] }) => list.items.map((item) => item.metadata.name)
 
@@ -98,7 +129,8 @@ async function until<T>(read: () => T | Promise<T>, accept: (value: T) => boolea
   for (;;) {
     const value = await read()
     if (accept(value)) return value
-    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`)
+    if (Date.now() > deadline)
+      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
@@ -108,7 +140,12 @@ describe('discovery', () => {
     const kube = await start()
     const groups = await request<ApiGroupList>(kube.url, '/apis')
     expect(groups.body).toMatchObject({ kind: 'APIGroupList', apiVersion: 'v1' })
-    expect(groups.body.groups.map((group) => group.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    expect(groups.body.groups.map((group) => group.name)).toEqual([
+      'apps',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+      'external-secrets.io'
+    ])
     expect(groups.body.groups[3]).toEqual({
       name: 'external-secrets.io',
       versions: [{ groupVersion: 'external-secrets.io/v1', version: 'v1' }],
@@ -117,7 +154,13 @@ describe('discovery', () => {
     const resources = (await request<ApiResourceList>(kube.url, '/apis/external-secrets.io/v1')).body
     expect(resources.groupVersion).toBe('external-secrets.io/v1')
     expect(resources.resources).toEqual([
-      expect.objectContaining({ name: 'externalsecrets', namespaced: true, kind: 'ExternalSecret', shortNames: ['es'], verbs: ['get', 'list', 'watch', 'patch'] }),
+      expect.objectContaining({
+        name: 'externalsecrets',
+        namespaced: true,
+        kind: 'ExternalSecret',
+        shortNames: ['es'],
+        verbs: ['get', 'list', 'watch', 'patch']
+      }),
       expect.objectContaining({ name: 'externalsecrets/status', kind: 'ExternalSecret', verbs: ['get', 'patch'] })
     ])
     expect((await request(kube.url, '/api')).body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] })
@@ -128,30 +171,53 @@ describe('discovery', () => {
 
   it('answers aggregated discovery when the client asks for it', async () => {
     const kube = await start()
-    const reply = await request<GroupDiscoveryList>(kube.url, '/apis', { accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json' })
-    expect(reply.headers.get('content-type')).toBe('application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')
-    expect(reply.body.items.map((item) => item.metadata.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io', 'external-secrets.io'])
+    const reply = await request<GroupDiscoveryList>(kube.url, '/apis', {
+      accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json'
+    })
+    expect(reply.headers.get('content-type')).toBe(
+      'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList'
+    )
+    expect(reply.body.items.map((item) => item.metadata.name)).toEqual([
+      'apps',
+      'authentication.k8s.io',
+      'authorization.k8s.io',
+      'external-secrets.io'
+    ])
     expect(reply.body.items[3]).toMatchObject({
       metadata: { name: 'external-secrets.io' },
-      versions: [{ version: 'v1', resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })] }]
+      versions: [
+        {
+          version: 'v1',
+          resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })]
+        }
+      ]
     })
   })
 
   it('serves only v1beta1 on an older operator, and objects at that version', async () => {
     const kube = await start({ versions: ['v1beta1'] })
-    expect((await request<ApiGroup>(kube.url, '/apis/external-secrets.io')).body.preferredVersion).toEqual({ groupVersion: 'external-secrets.io/v1beta1', version: 'v1beta1' })
+    expect((await request<ApiGroup>(kube.url, '/apis/external-secrets.io')).body.preferredVersion).toEqual({
+      groupVersion: 'external-secrets.io/v1beta1',
+      version: 'v1beta1'
+    })
     const missing = await request(kube.url, '/apis/external-secrets.io/v1')
     expect(missing.status).toBe(404)
     expect(missing.body).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 })
-    expect(() => kube.apply(externalSecret('a', 'ns', '/k'))).toThrow('no matches for kind "ExternalSecret" in version "external-secrets.io/v1"')
+    expect(() => kube.apply(externalSecret('a', 'ns', '/k'))).toThrow(
+      'no matches for kind "ExternalSecret" in version "external-secrets.io/v1"'
+    )
     kube.apply({ ...externalSecret('a', 'ns', '/k'), apiVersion: 'external-secrets.io/v1beta1' })
-    expect((await request<KubeObject>(kube.url, esPath('ns', 'a', 'v1beta1'))).body.apiVersion).toBe('external-secrets.io/v1beta1')
+    expect((await request<KubeObject>(kube.url, esPath('ns', 'a', 'v1beta1'))).body.apiVersion).toBe(
+      'external-secrets.io/v1beta1'
+    )
     expect((await request(kube.url, esPath('ns', 'a', 'v1'))).status).toBe(404)
   })
 
   it('serves one object at every configured version, the first preferred', async () => {
     const kube = await start({ versions: ['v1', 'v1beta1'] })
-    const listed = (await request<ApiGroupList>(kube.url, '/apis')).body.groups.find((group) => group.name === 'external-secrets.io')
+    const listed = (await request<ApiGroupList>(kube.url, '/apis')).body.groups.find(
+      (group) => group.name === 'external-secrets.io'
+    )
     expect(listed!.versions.map((version) => version.version)).toEqual(['v1', 'v1beta1'])
     expect(listed!.preferredVersion.version).toBe('v1')
     kube.apply(externalSecret('a', 'ns', '/k'))
@@ -163,10 +229,18 @@ describe('discovery', () => {
 
   it('has no external-secrets.io group without the CRD', async () => {
     const kube = await start({ versions: [] })
-    expect((await request<ApiGroupList>(kube.url, '/apis')).body.groups.map((group) => group.name)).toEqual(['apps', 'authentication.k8s.io', 'authorization.k8s.io'])
+    expect((await request<ApiGroupList>(kube.url, '/apis')).body.groups.map((group) => group.name)).toEqual([
+      'apps',
+      'authentication.k8s.io',
+      'authorization.k8s.io'
+    ])
     const group = await request(kube.url, '/apis/external-secrets.io')
     expect(group.status).toBe(404)
-    expect(group.body).toMatchObject({ kind: 'Status', reason: 'NotFound', message: 'the server could not find the requested resource' })
+    expect(group.body).toMatchObject({
+      kind: 'Status',
+      reason: 'NotFound',
+      message: 'the server could not find the requested resource'
+    })
     expect((await request(kube.url, esPath('ns'))).status).toBe(404)
     expect(() => kube.apply(externalSecret('a', 'ns', '/k'))).toThrow('resource type "ExternalSecret"')
   })
@@ -176,17 +250,33 @@ describe('objects', () => {
   it('keeps one global resourceVersion, a uid, and a generation that counts spec changes only', async () => {
     const kube = await start()
     const [a] = kube.apply(externalSecret('a', 'ns', '/k'))
-    const [secret] = kube.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'ns' }, stringData: { x: 'y' } })
+    const [secret] = kube.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'ns' },
+      stringData: { x: 'y' }
+    })
     expect(Number(secret.metadata.resourceVersion)).toBe(Number(a.metadata.resourceVersion) + 1)
     expect(secret.data).toEqual({ x: 'eQ==' })
-    expect(a.metadata).toMatchObject({ generation: 1, uid: expect.stringMatching(/^[0-9a-f-]{36}$/), creationTimestamp: expect.stringMatching(/Z$/) })
+    expect(a.metadata).toMatchObject({
+      generation: 1,
+      uid: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      creationTimestamp: expect.stringMatching(/Z$/)
+    })
 
     const annotated = await annotate(kube, 'ns', 'a', '1')
-    expect(annotated.body.metadata).toMatchObject({ generation: 1, uid: a.metadata.uid, resourceVersion: String(kube.resourceVersion) })
+    expect(annotated.body.metadata).toMatchObject({
+      generation: 1,
+      uid: a.metadata.uid,
+      resourceVersion: String(kube.resourceVersion)
+    })
     expect(Number(annotated.body.metadata.resourceVersion)).toBeGreaterThan(Number(secret.metadata.resourceVersion))
     const again = await annotate(kube, 'ns', 'a', '1')
     expect(again.body.metadata.resourceVersion).toBe(annotated.body.metadata.resourceVersion)
-    const respec = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { spec: { refreshInterval: '5m' } } })
+    const respec = await request<KubeObject>(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      body: { spec: { refreshInterval: '5m' } }
+    })
     expect(respec.body.metadata.generation).toBe(2)
   })
 
@@ -205,9 +295,14 @@ describe('objects', () => {
       details: { name: 'nope', group: 'external-secrets.io', kind: 'externalsecrets' },
       code: 404
     })
-    const stale = await request<Status>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { resourceVersion: '1', annotations: { x: 'y' } } } })
+    const stale = await request<Status>(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      body: { metadata: { resourceVersion: '1', annotations: { x: 'y' } } }
+    })
     expect(stale.status).toBe(409)
-    expect(stale.body.message).toBe('Operation cannot be fulfilled on externalsecrets.external-secrets.io "a": the object has been modified; please apply your changes to the latest version and try again')
+    expect(stale.body.message).toBe(
+      'Operation cannot be fulfilled on externalsecrets.external-secrets.io "a": the object has been modified; please apply your changes to the latest version and try again'
+    )
     expect(kube.get('es', 'ns', 'a')?.metadata.annotations).toBeUndefined()
   })
 
@@ -229,26 +324,49 @@ describe('objects', () => {
       body: [{ op: 'test', path: '/metadata/annotations/zerotouch.io~1force-sync', value: '41' }]
     })
     expect(failedTest.status).toBe(422)
-    const removed = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { annotations: { 'zerotouch.io/force-sync': null } } } })
+    const removed = await request<KubeObject>(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      body: { metadata: { annotations: { 'zerotouch.io/force-sync': null } } }
+    })
     expect(removed.body.metadata.annotations).toEqual({})
-    const strategic = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', contentType: 'application/strategic-merge-patch+json', body: {} })
+    const strategic = await request(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      contentType: 'application/strategic-merge-patch+json',
+      body: {}
+    })
     expect(strategic.status).toBe(415)
-    const notString = await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { annotations: { n: 5 } } } })
+    const notString = await request(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      body: { metadata: { annotations: { n: 5 } } }
+    })
     expect(notString.status).toBe(400)
   })
 
   it('changes status only through the status subresource', async () => {
     const kube = await start()
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const ignored = await request<KubeObject>(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { status: { refreshTime: '2020-01-01T00:00:00Z' } } })
+    const ignored = await request<KubeObject>(kube.url, esPath('ns', 'a'), {
+      method: 'PATCH',
+      body: { status: { refreshTime: '2020-01-01T00:00:00Z' } }
+    })
     expect(ignored.body.status).toBeUndefined()
     const viaStatus = await request<KubeObject>(kube.url, `${esPath('ns', 'a')}/status`, {
       method: 'PATCH',
-      body: { metadata: { labels: { ignored: 'yes' } }, spec: { refreshInterval: '9h' }, status: { refreshTime: '2020-01-01T00:00:00Z' } }
+      body: {
+        metadata: { labels: { ignored: 'yes' } },
+        spec: { refreshInterval: '9h' },
+        status: { refreshTime: '2020-01-01T00:00:00Z' }
+      }
     })
-    expect(viaStatus.body).toMatchObject({ status: { refreshTime: '2020-01-01T00:00:00Z' }, spec: { refreshInterval: '1h' }, metadata: { generation: 1 } })
+    expect(viaStatus.body).toMatchObject({
+      status: { refreshTime: '2020-01-01T00:00:00Z' },
+      spec: { refreshInterval: '1h' },
+      metadata: { generation: 1 }
+    })
     expect(viaStatus.body.metadata.labels).toBeUndefined()
-    expect((await request<ExternalSecret>(kube.url, `${esPath('ns', 'a')}/status`)).body.status.refreshTime).toBe('2020-01-01T00:00:00Z')
+    expect((await request<ExternalSecret>(kube.url, `${esPath('ns', 'a')}/status`)).body.status.refreshTime).toBe(
+      '2020-01-01T00:00:00Z'
+    )
   })
 
   it('pages lists with limit and continue', async () => {
@@ -257,7 +375,12 @@ describe('objects', () => {
     const first = (await request<KubeList>(kube.url, `${esPath('ns')}?limit=2`)).body
     expect(names(first)).toEqual(['a', 'b'])
     expect(first.metadata.remainingItemCount).toBe(1)
-    const second = (await request<KubeList>(kube.url, `${esPath('ns')}?limit=2&continue=${encodeURIComponent(first.metadata.continue!)}`)).body
+    const second = (
+      await request<KubeList>(
+        kube.url,
+        `${esPath('ns')}?limit=2&continue=${encodeURIComponent(first.metadata.continue!)}`
+      )
+    ).body
     expect(names(second)).toEqual(['c'])
     expect(second.metadata.continue).toBeUndefined()
   })
@@ -273,7 +396,8 @@ describe('selectors', () => {
       externalSecret('d', 'ns', '/k'),
       externalSecret('e', 'other', '/k', { labels: { app: 'web' } })
     ])
-    const select = async (selector: string, path = esPath('ns')) => names((await request<KubeList>(kube.url, `${path}?labelSelector=${encodeURIComponent(selector)}`)).body)
+    const select = async (selector: string, path = esPath('ns')) =>
+      names((await request<KubeList>(kube.url, `${path}?labelSelector=${encodeURIComponent(selector)}`)).body)
     expect(await select('app=web')).toEqual(['a'])
     expect(await select('app==api')).toEqual(['b'])
     expect(await select('app!=web')).toEqual(['b', 'c', 'd'])
@@ -304,9 +428,20 @@ describe('selectors', () => {
       event('e1', 'api', 'u1', 'UpdateFailed', 'Warning'),
       event('e2', 'api', 'u1', 'Created', 'Normal'),
       event('e3', 'worker', 'u2', 'UpdateFailed', 'Warning'),
-      { ...event('e4', 'api', 'u3', 'Scheduled', 'Normal'), involvedObject: { kind: 'Pod', name: 'api', namespace: 'ns', uid: 'u3' } }
+      {
+        ...event('e4', 'api', 'u3', 'Scheduled', 'Normal'),
+        involvedObject: { kind: 'Pod', name: 'api', namespace: 'ns', uid: 'u3' }
+      }
     ])
-    const select = async (selector: string) => names((await request<KubeList>(kube.url, `/api/v1/namespaces/ns/events?fieldSelector=${encodeURIComponent(selector)}`)).body)
+    const select = async (selector: string) =>
+      names(
+        (
+          await request<KubeList>(
+            kube.url,
+            `/api/v1/namespaces/ns/events?fieldSelector=${encodeURIComponent(selector)}`
+          )
+        ).body
+      )
     expect(await select('involvedObject.name=api')).toEqual(['e1', 'e2', 'e4'])
     expect(await select('involvedObject.name=api,involvedObject.kind=ExternalSecret')).toEqual(['e1', 'e2'])
     expect(await select('involvedObject.uid=u2')).toEqual(['e3'])
@@ -341,7 +476,10 @@ describe('watches', () => {
       ['ADDED', 'c']
     ])
     await annotate(kube, 'ns', 'c', '1')
-    expect((await fresh.waitFor(3))[2]).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: 'c', annotations: { 'force-sync': '1' } } } })
+    expect((await fresh.waitFor(3))[2]).toMatchObject({
+      type: 'MODIFIED',
+      object: { metadata: { name: 'c', annotations: { 'force-sync': '1' } } }
+    })
     expect((await resumed.waitFor(4))[3]).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: 'c' } } })
     resumed.close()
     fresh.close()
@@ -350,7 +488,10 @@ describe('watches', () => {
   it('turns label changes into ADDED and DELETED for a selecting watch', async () => {
     const kube = await start()
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const stream = await watch(kube.url, `${esPath('ns')}?watch=1&resourceVersion=${kube.resourceVersion}&labelSelector=managed%3Dtrue`)
+    const stream = await watch(
+      kube.url,
+      `${esPath('ns')}?watch=1&resourceVersion=${kube.resourceVersion}&labelSelector=managed%3Dtrue`
+    )
     await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { labels: { managed: 'true' } } } })
     await request(kube.url, esPath('ns', 'a'), { method: 'PATCH', body: { metadata: { labels: { managed: null } } } })
     expect((await stream.waitFor(2)).map((e) => e.type)).toEqual(['ADDED', 'DELETED'])
@@ -360,14 +501,27 @@ describe('watches', () => {
   it('sends bookmarks when allowed, marks the end of initial events, and ends at timeoutSeconds', async () => {
     const kube = await start({ bookmarkIntervalMs: 100 })
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const stream = await watch(kube.url, `${esPath('ns')}?watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1`)
+    const stream = await watch(
+      kube.url,
+      `${esPath('ns')}?watch=1&allowWatchBookmarks=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&timeoutSeconds=1`
+    )
     const [added, initialEnd] = await stream.waitFor(2)
     expect(added).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'a' } } })
     expect(initialEnd).toEqual({
       type: 'BOOKMARK',
-      object: { kind: 'ExternalSecret', apiVersion: 'external-secrets.io/v1', metadata: { resourceVersion: String(kube.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } } }
+      object: {
+        kind: 'ExternalSecret',
+        apiVersion: 'external-secrets.io/v1',
+        metadata: {
+          resourceVersion: String(kube.resourceVersion),
+          annotations: { 'k8s.io/initial-events-end': 'true' }
+        }
+      }
     })
-    expect((await stream.waitFor(3))[2]).toMatchObject({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(kube.resourceVersion) } } })
+    expect((await stream.waitFor(3))[2]).toMatchObject({
+      type: 'BOOKMARK',
+      object: { metadata: { resourceVersion: String(kube.resourceVersion) } }
+    })
     await stream.ended
   })
 
@@ -381,7 +535,13 @@ describe('watches', () => {
     expect(stream.events).toEqual([
       {
         type: 'ERROR',
-        object: expect.objectContaining({ kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: expect.stringMatching(/^too old resource version: /) })
+        object: expect.objectContaining({
+          kind: 'Status',
+          status: 'Failure',
+          reason: 'Expired',
+          code: 410,
+          message: expect.stringMatching(/^too old resource version: /)
+        })
       }
     ])
     const recent = await watch(kube.url, `${esPath('ns')}?watch=1&resourceVersion=${kube.resourceVersion - 3}`)
@@ -392,7 +552,10 @@ describe('watches', () => {
   it('ends every open watch on dropWatches, and a client resumes from its last resourceVersion', async () => {
     const kube = await start()
     kube.apply(externalSecret('a', 'ns', '/k'))
-    const streams = await Promise.all([watch(kube.url, `${esPath('ns')}?watch=1`), watch(kube.url, '/api/v1/namespaces/ns/events?watch=1')])
+    const streams = await Promise.all([
+      watch(kube.url, `${esPath('ns')}?watch=1`),
+      watch(kube.url, '/api/v1/namespaces/ns/events?watch=1')
+    ])
     await streams[0].waitFor(1)
     expect(kube.dropWatches()).toBe(2)
     await Promise.all(streams.map((stream) => stream.ended))
@@ -461,7 +624,11 @@ describe('RBAC', () => {
     expect((await request(kube.url, esPath('payments'), { token })).status).toBe(200)
     expect((await request(kube.url, '/apis', { token })).status).toBe(200)
     expect((await request(kube.url, '/api/v1/events', { token })).status).toBe(200)
-    const patch = await request(kube.url, esPath('payments', 'x'), { token, method: 'PATCH', body: { metadata: { annotations: { a: 'b' } } } })
+    const patch = await request(kube.url, esPath('payments', 'x'), {
+      token,
+      method: 'PATCH',
+      body: { metadata: { annotations: { a: 'b' } } }
+    })
     expect(patch.status).toBe(403)
     expect(patch.body).toMatchObject({
       reason: 'Forbidden',
@@ -470,7 +637,9 @@ describe('RBAC', () => {
         'externalsecrets.external-secrets.io "x" is forbidden: User "system:serviceaccount:ci:deployer" cannot patch resource "externalsecrets" in API group "external-secrets.io" in the namespace "payments"'
     })
     const messages = await Promise.all(
-      [esPath(), `${esPath('payments', 'x')}/status`, '/api/v1/namespaces/payments/secrets/s'].map(async (path) => (await request<Status>(kube.url, path, { token })).body.message)
+      [esPath(), `${esPath('payments', 'x')}/status`, '/api/v1/namespaces/payments/secrets/s'].map(
+        async (path) => (await request<Status>(kube.url, path, { token })).body.message
+      )
     )
     expect(messages).toEqual([
       'externalsecrets.external-secrets.io is forbidden: User "system:serviceaccount:ci:deployer" cannot list resource "externalsecrets" in API group "external-secrets.io" at the cluster scope',
@@ -488,17 +657,25 @@ describe('operator simulation', () => {
     await kube.operator.idle()
     const synced = kube.get('es', 'stale', 'app')!
     expect(ready(synced)).toMatchObject({ status: 'True', reason: 'SecretSynced', message: 'secret synced' })
-    expect(synced.status).toMatchObject({ syncedResourceVersion: expect.stringMatching(/^1-[0-9a-f]{32}$/), refreshTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) })
+    expect(synced.status).toMatchObject({
+      syncedResourceVersion: expect.stringMatching(/^1-[0-9a-f]{32}$/),
+      refreshTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    })
     expect(decode((kube.get('secret', 'stale', 'app')!.data as Record<string, string>).value)).toBe('one')
 
     await put('/t/stale/value', 'two')
     kube.operator.pause()
     const patched = await annotate(kube, 'stale', 'app', 'run-1')
-    const stream = await watch<ExternalSecret>(kube.url, `${esPath('stale')}?watch=1&resourceVersion=${patched.body.metadata.resourceVersion}`)
+    const stream = await watch<ExternalSecret>(
+      kube.url,
+      `${esPath('stale')}?watch=1&resourceVersion=${patched.body.metadata.resourceVersion}`
+    )
     await new Promise((resolve) => setTimeout(resolve, 100))
     const during = (await request<ExternalSecret>(kube.url, esPath('stale', 'app'))).body
     expect(ready(during)).toEqual(ready(synced))
-    expect(during.status.syncedResourceVersion).toBe((synced.status as { syncedResourceVersion: string }).syncedResourceVersion)
+    expect(during.status.syncedResourceVersion).toBe(
+      (synced.status as { syncedResourceVersion: string }).syncedResourceVersion
+    )
     expect(stream.events).toEqual([])
 
     kube.operator.resume()
@@ -524,7 +701,9 @@ describe('operator simulation', () => {
     const patched = await annotate(kube, 'missing', 'api', 'run-1')
     await kube.operator.idle()
     const failed = kube.get('es', 'missing', 'api')!
-    expect(failed.status).toMatchObject({ syncedResourceVersion: (synced.status as { syncedResourceVersion: string }).syncedResourceVersion })
+    expect(failed.status).toMatchObject({
+      syncedResourceVersion: (synced.status as { syncedResourceVersion: string }).syncedResourceVersion
+    })
     expect(ready(failed)).toEqual({
       type: 'Ready',
       status: 'False',
@@ -532,13 +711,24 @@ describe('operator simulation', () => {
       message: 'could not get secret data from provider',
       lastTransitionTime: expect.any(String)
     })
-    const events = (await request<KubeList>(kube.url, '/api/v1/namespaces/missing/events?fieldSelector=involvedObject.name%3Dapi,reason%3DUpdateFailed')).body.items
+    const events = (
+      await request<KubeList>(
+        kube.url,
+        '/api/v1/namespaces/missing/events?fieldSelector=involvedObject.name%3Dapi,reason%3DUpdateFailed'
+      )
+    ).body.items
     expect(events).toHaveLength(1)
     expect(events[0]).toMatchObject({
       type: 'Warning',
       reason: 'UpdateFailed',
       message: 'error processing spec.data[0] (key: /zerotouch/prod/api/database_url), err: Secret does not exist',
-      involvedObject: { kind: 'ExternalSecret', name: 'api', namespace: 'missing', uid: synced.metadata.uid, apiVersion: 'external-secrets.io/v1' },
+      involvedObject: {
+        kind: 'ExternalSecret',
+        name: 'api',
+        namespace: 'missing',
+        uid: synced.metadata.uid,
+        apiVersion: 'external-secrets.io/v1'
+      },
       source: { component: 'external-secrets' },
       count: 1,
       firstTimestamp: expect.any(String),
@@ -549,7 +739,10 @@ describe('operator simulation', () => {
 
     // The same failure again: the Event's count goes up, the False condition is not rewritten.
     const selector = encodeURIComponent(`involvedObject.uid=${synced.metadata.uid},reason=UpdateFailed`)
-    const eventWatch = await watch(kube.url, `/api/v1/namespaces/missing/events?watch=1&fieldSelector=${selector}&resourceVersion=${kube.resourceVersion}`)
+    const eventWatch = await watch(
+      kube.url,
+      `/api/v1/namespaces/missing/events?watch=1&fieldSelector=${selector}&resourceVersion=${kube.resourceVersion}`
+    )
     await annotate(kube, 'missing', 'api', 'run-2')
     const [again] = await eventWatch.waitFor(1)
     expect(again).toMatchObject({ type: 'MODIFIED', object: { metadata: { name: events[0].metadata.name }, count: 2 } })
@@ -567,7 +760,9 @@ describe('operator simulation', () => {
       externalSecret('onchange', 'policy', '/t/policy/value', { spec: { refreshPolicy: 'OnChange' } })
     ])
     await kube.operator.idle()
-    const before = Object.fromEntries(['once', 'zero', 'onchange'].map((name) => [name, kube.get('es', 'policy', name)!.status]))
+    const before = Object.fromEntries(
+      ['once', 'zero', 'onchange'].map((name) => [name, kube.get('es', 'policy', name)!.status])
+    )
     expect(Object.values(before).map((status) => ready({ status })!.status)).toEqual(['True', 'True', 'True'])
     const since = kube.operator.reconciles.length
     for (const name of ['once', 'zero', 'onchange']) await annotate(kube, 'policy', name, 'run-1')
@@ -612,14 +807,19 @@ describe('operator simulation', () => {
       () => kube.list('event', 'forced'),
       (events) => events.some((event) => event.reason === 'UpdateFailed')
     )
-    expect(kube.list('event', 'forced').map((event) => event.message)).toEqual(['AccessDeniedException: not authorized to perform ssm:GetParameter'])
+    expect(kube.list('event', 'forced').map((event) => event.message)).toEqual([
+      'AccessDeniedException: not authorized to perform ssm:GetParameter'
+    ])
     expect(ready(kube.get('es', 'forced', 'app')!)).toMatchObject({ status: 'False', reason: 'SecretSyncedError' })
     kube.operator.clearFailure('forced', 'app')
     await until(
       () => kube.get('es', 'forced', 'app'),
       (es) => ready(es!)?.status === 'True'
     )
-    expect(kube.list('event', 'forced').map((event) => `${String(event.type)}/${String(event.reason)}`)).toEqual(['Warning/UpdateFailed', 'Normal/Created'])
+    expect(kube.list('event', 'forced').map((event) => `${String(event.type)}/${String(event.reason)}`)).toEqual([
+      'Warning/UpdateFailed',
+      'Normal/Created'
+    ])
   })
 
   it('expands dataFrom extract and find into Secret keys', async () => {
@@ -630,11 +830,22 @@ describe('operator simulation', () => {
     kube.apply({
       ...externalSecret('app', 'from', '/t/from/tree/a'),
       spec: {
-        dataFrom: [{ extract: { key: '/t/from/json' } }, { find: { path: '/t/from/tree', name: { regexp: '.*' } }, rewrite: [{ regexp: { source: '/t/from/tree/(.*)', target: 'tree_$1' } }] }]
+        dataFrom: [
+          { extract: { key: '/t/from/json' } },
+          {
+            find: { path: '/t/from/tree', name: { regexp: '.*' } },
+            rewrite: [{ regexp: { source: '/t/from/tree/(.*)', target: 'tree_$1' } }]
+          }
+        ]
       }
     })
     await kube.operator.idle()
     const data = kube.get('secret', 'from', 'app')!.data as Record<string, string>
-    expect(Object.fromEntries(Object.entries(data).map(([key, value]) => [key, decode(value)]))).toEqual({ user: 'admin', port: '5432', tree_a: 'A', tree_b: 'B' })
+    expect(Object.fromEntries(Object.entries(data).map(([key, value]) => [key, decode(value)]))).toEqual({
+      user: 'admin',
+      port: '5432',
+      tree_a: 'A',
+      tree_b: 'B'
+    })
   })
 })

@@ -22,17 +22,33 @@ interface Parts {
   dataFrom?: DataFrom[]
 }
 
-const entry = (secretKey: string, remoteRef: Record<string, unknown> = { key: KEY(secretKey) }): Entry => ({ secretKey, remoteRef })
+const entry = (secretKey: string, remoteRef: Record<string, unknown> = { key: KEY(secretKey) }): Entry => ({
+  secretKey,
+  remoteRef
+})
 const DATA = [entry('stripe_api_key'), entry('stripe_webhook_secret')]
 const DATA_FROM: DataFrom[] = [{ extract: { key: KEY('shared') } }, { find: { path: KEY('extra') } }]
 
 /** An ExternalSecret as kustomize renders it. */
-function rendered({ labels = LABELS, annotations = ANNOTATIONS, refreshInterval = '1h', template = TEMPLATE, data = DATA, dataFrom = DATA_FROM }: Parts = {}) {
+function rendered({
+  labels = LABELS,
+  annotations = ANNOTATIONS,
+  refreshInterval = '1h',
+  template = TEMPLATE,
+  data = DATA,
+  dataFrom = DATA_FROM
+}: Parts = {}) {
   return {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
     metadata: { name: 'payments-api-stripe', namespace: 'payments', labels, annotations },
-    spec: { refreshInterval, secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws-ssm' }, target: { name: 'payments-api-stripe', template }, data, dataFrom }
+    spec: {
+      refreshInterval,
+      secretStoreRef: { kind: 'ClusterSecretStore', name: 'aws-ssm' },
+      target: { name: 'payments-api-stripe', template },
+      data,
+      dataFrom
+    }
   }
 }
 
@@ -47,13 +63,18 @@ function served(parts: Parts = {}) {
       uid: 'a1b2',
       resourceVersion: '4242',
       labels: { ...es.metadata.labels, 'app.kubernetes.io/instance': 'payments' },
-      annotations: { ...es.metadata.annotations, 'argocd.argoproj.io/tracking-id': 'payments:external-secrets.io/ExternalSecret:payments/payments-api-stripe' }
+      annotations: {
+        ...es.metadata.annotations,
+        'argocd.argoproj.io/tracking-id': 'payments:external-secrets.io/ExternalSecret:payments/payments-api-stripe'
+      }
     },
     spec: {
       ...es.spec,
       target: { creationPolicy: 'Owner', deletionPolicy: 'Retain', ...es.spec.target },
       data: es.spec.data.map((item) => ({ ...item, remoteRef: { ...defaults, ...item.remoteRef } })),
-      dataFrom: es.spec.dataFrom.map((item) => Object.fromEntries(Object.entries(item).map(([kind, ref]) => [kind, { ...defaults, ...ref }])))
+      dataFrom: es.spec.dataFrom.map((item) =>
+        Object.fromEntries(Object.entries(item).map(([kind, ref]) => [kind, { ...defaults, ...ref }]))
+      )
     },
     status: { refreshTime: '2025-06-01T10:00:00Z', conditions: [{ type: 'Ready', status: 'True' }] }
   }
@@ -67,7 +88,11 @@ describe('firstDifference', () => {
   it.each<[string, unknown, unknown]>([
     ['the same object', rendered(), rendered()],
     ['defaults, labels, annotations, metadata and status the server and the operator add', rendered(), served()],
-    ['a rendered null: the cluster holds nothing there', rendered({ template: null }), { ...served(), spec: { ...served().spec, target: { name: 'payments-api-stripe' } } }],
+    [
+      'a rendered null: the cluster holds nothing there',
+      rendered({ template: null }),
+      { ...served(), spec: { ...served().spec, target: { name: 'payments-api-stripe' } } }
+    ],
     ['a rendered null: the server filled in a default', rendered({ refreshInterval: null }), served()],
     ['no labels nor annotations rendered', { ...rendered(), metadata: { name: 'payments-api-stripe' } }, served()],
     ['an empty list against an empty list', rendered({ data: [] }), served({ data: [] })]
@@ -76,56 +101,128 @@ describe('firstDifference', () => {
   })
 
   it.each<[string, unknown, unknown, string]>([
-    ['a data entry added in Git', rendered(), served({ data: DATA.slice(0, 1) }), `the cluster does not yet read ${KEY('stripe_webhook_secret')}`],
+    [
+      'a data entry added in Git',
+      rendered(),
+      served({ data: DATA.slice(0, 1) }),
+      `the cluster does not yet read ${KEY('stripe_webhook_secret')}`
+    ],
     [
       'a data entry inserted in the middle: the first key missing, not the first index that differs',
       rendered({ data: [DATA[0], entry('new_key'), DATA[1]] }),
       served(),
       `the cluster does not yet read ${KEY('new_key')}`
     ],
-    ['a key Git changed', rendered(), served({ data: [DATA[0], entry('stripe_webhook_secret', { key: KEY('old') })] }), `the cluster does not yet read ${KEY('stripe_webhook_secret')}`],
-    ['a whole data list the cluster lacks', rendered(), { ...served(), spec: { ...served().spec, data: undefined } }, `the cluster does not yet read ${KEY('stripe_api_key')}`],
-    ['an extract key Git changed', rendered(), served({ dataFrom: [{ extract: { key: KEY('old') } }, DATA_FROM[1]] }), `the cluster does not yet read ${KEY('shared')}`],
-    ['a find path Git added', rendered(), served({ dataFrom: DATA_FROM.slice(0, 1) }), `the cluster does not yet read ${KEY('extra')}`],
+    [
+      'a key Git changed',
+      rendered(),
+      served({ data: [DATA[0], entry('stripe_webhook_secret', { key: KEY('old') })] }),
+      `the cluster does not yet read ${KEY('stripe_webhook_secret')}`
+    ],
+    [
+      'a whole data list the cluster lacks',
+      rendered(),
+      { ...served(), spec: { ...served().spec, data: undefined } },
+      `the cluster does not yet read ${KEY('stripe_api_key')}`
+    ],
+    [
+      'an extract key Git changed',
+      rendered(),
+      served({ dataFrom: [{ extract: { key: KEY('old') } }, DATA_FROM[1]] }),
+      `the cluster does not yet read ${KEY('shared')}`
+    ],
+    [
+      'a find path Git added',
+      rendered(),
+      served({ dataFrom: DATA_FROM.slice(0, 1) }),
+      `the cluster does not yet read ${KEY('extra')}`
+    ],
     [
       'the same key read by extract in Git and by find in the cluster',
       rendered({ dataFrom: [{ extract: { key: KEY('shared') } }] }),
       served({ dataFrom: [{ find: { path: KEY('shared') } }] }),
       `the cluster does not yet read ${KEY('shared')}`
     ],
-    ['reordered data entries', rendered(), served({ data: [DATA[1], DATA[0]] }), 'spec.data[0].secretKey: the cluster has "stripe_webhook_secret", Git has "stripe_api_key"'],
-    ['an extra entry in the cluster', rendered(), served({ data: [...DATA, entry('legacy')] }), `spec.data[2]: the cluster has ${cut(served({ data: [entry('legacy')] }).spec.data[0])}, Git has nothing`],
+    [
+      'reordered data entries',
+      rendered(),
+      served({ data: [DATA[1], DATA[0]] }),
+      'spec.data[0].secretKey: the cluster has "stripe_webhook_secret", Git has "stripe_api_key"'
+    ],
+    [
+      'an extra entry in the cluster',
+      rendered(),
+      served({ data: [...DATA, entry('legacy')] }),
+      `spec.data[2]: the cluster has ${cut(served({ data: [entry('legacy')] }).spec.data[0])}, Git has nothing`
+    ],
     [
       'a version Git pins',
-      rendered({ data: [DATA[0], entry('stripe_webhook_secret', { key: KEY('stripe_webhook_secret'), version: '3' })] }),
+      rendered({
+        data: [DATA[0], entry('stripe_webhook_secret', { key: KEY('stripe_webhook_secret'), version: '3' })]
+      }),
       served(),
       'spec.data[1].remoteRef.version: the cluster has nothing, Git has "3"'
     ],
-    ['a label the cluster lacks', rendered(), served({ labels: { 'zerotouch.io/managed': 'true' } }), 'metadata.labels.team: the cluster has nothing, Git has "payments"'],
-    ['a label with another value', rendered(), served({ labels: { ...LABELS, team: 'billing' } }), 'metadata.labels.team: the cluster has "billing", Git has "payments"'],
+    [
+      'a label the cluster lacks',
+      rendered(),
+      served({ labels: { 'zerotouch.io/managed': 'true' } }),
+      'metadata.labels.team: the cluster has nothing, Git has "payments"'
+    ],
+    [
+      'a label with another value',
+      rendered(),
+      served({ labels: { ...LABELS, team: 'billing' } }),
+      'metadata.labels.team: the cluster has "billing", Git has "payments"'
+    ],
     [
       'an annotation key with dots and a slash',
       rendered(),
       served({ annotations: { 'argocd.argoproj.io/sync-wave': '0' } }),
       'metadata.annotations["argocd.argoproj.io/sync-wave"]: the cluster has "0", Git has "1"'
     ],
-    ['labels before spec, in document order', rendered(), served({ labels: {}, data: [] }), 'metadata.labels["zerotouch.io/managed"]: the cluster has nothing, Git has "true"'],
+    [
+      'labels before spec, in document order',
+      rendered(),
+      served({ labels: {}, data: [] }),
+      'metadata.labels["zerotouch.io/managed"]: the cluster has nothing, Git has "true"'
+    ],
     [
       'a nested template field',
       rendered(),
       served({ template: { ...TEMPLATE, data: { 'config.json': '{}' } } }),
       'spec.target.template.data["config.json"]: the cluster has "{}", Git has "{\\"key\\": \\"{{ .api_key }}\\"}"'
     ],
-    ['a template the cluster lacks, by its first field', rendered(), served({ template: null }), 'spec.target.template.type: the cluster has nothing, Git has "Opaque"'],
-    ['a value the cluster holds as null', rendered(), served({ refreshInterval: null }), 'spec.refreshInterval: the cluster has nothing, Git has "1h"'],
-    ['a string against a number', rendered({ refreshInterval: '1' }), { ...served(), spec: { ...served().spec, refreshInterval: 1 } }, 'spec.refreshInterval: the cluster has 1, Git has "1"'],
+    [
+      'a template the cluster lacks, by its first field',
+      rendered(),
+      served({ template: null }),
+      'spec.target.template.type: the cluster has nothing, Git has "Opaque"'
+    ],
+    [
+      'a value the cluster holds as null',
+      rendered(),
+      served({ refreshInterval: null }),
+      'spec.refreshInterval: the cluster has nothing, Git has "1h"'
+    ],
+    [
+      'a string against a number',
+      rendered({ refreshInterval: '1' }),
+      { ...served(), spec: { ...served().spec, refreshInterval: 1 } },
+      'spec.refreshInterval: the cluster has 1, Git has "1"'
+    ],
     [
       'an object against a string',
       rendered(),
       { ...served(), spec: { ...served().spec, target: 'payments-api-stripe' } },
       `spec.target: the cluster has "payments-api-stripe", Git has ${cut(rendered().spec.target)}`
     ],
-    ['a long value, cut short', rendered({ template: { data: { long: LONG } } }), served(), `spec.target.template.data.long: the cluster has nothing, Git has ${cut(LONG)}`]
+    [
+      'a long value, cut short',
+      rendered({ template: { data: { long: LONG } } }),
+      served(),
+      `spec.target.template.data.long: the cluster has nothing, Git has ${cut(LONG)}`
+    ]
   ])('differs: %s', (_, git, live, expected) => {
     expect(firstDifference(git, live)).toBe(expected)
   })
@@ -133,16 +230,30 @@ describe('firstDifference', () => {
   it('says an ExternalSecret the cluster lacks is not in the cluster yet', () => {
     expect(liveDifference(rendered(), undefined)).toBe('it is not in the cluster yet')
     expect(liveDifference(rendered(), served())).toBeUndefined()
-    expect(liveDifference(rendered(), served({ data: [] }))).toBe(`the cluster does not yet read ${KEY('stripe_api_key')}`)
+    expect(liveDifference(rendered(), served({ data: [] }))).toBe(
+      `the cluster does not yet read ${KEY('stripe_api_key')}`
+    )
   })
 })
 
 const key = fc.stringMatching(/^[a-z]{1,5}$/)
 const { json } = fc.letrec<{ json: unknown }>((tie) => ({
-  json: fc.oneof({ depthSize: 'small' }, fc.constant(null), fc.boolean(), fc.integer(), fc.string({ maxLength: 8 }), fc.array(tie('json'), { maxLength: 3 }), fc.dictionary(key, tie('json'), { maxKeys: 4 }))
+  json: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    fc.integer(),
+    fc.string({ maxLength: 8 }),
+    fc.array(tie('json'), { maxLength: 3 }),
+    fc.dictionary(key, tie('json'), { maxKeys: 4 })
+  )
 }))
 const externalSecret = fc.record({
-  metadata: fc.record({ name: key, labels: fc.dictionary(key, fc.string({ maxLength: 8 })), annotations: fc.dictionary(key, fc.string({ maxLength: 8 })) }),
+  metadata: fc.record({
+    name: key,
+    labels: fc.dictionary(key, fc.string({ maxLength: 8 })),
+    annotations: fc.dictionary(key, fc.string({ maxLength: 8 }))
+  }),
   spec: fc.dictionary(key, json, { maxKeys: 5 })
 })
 
@@ -150,7 +261,10 @@ const externalSecret = fc.record({
 function withExtra(value: unknown, extra: unknown): unknown {
   if (Array.isArray(value)) return value.map((item) => withExtra(item, extra))
   if (!isRecord(value)) return value
-  return { ...Object.fromEntries(Object.entries(value).map(([name, item]) => [name, withExtra(item, extra)])), EXTRA: extra }
+  return {
+    ...Object.fromEntries(Object.entries(value).map(([name, item]) => [name, withExtra(item, extra)])),
+    EXTRA: extra
+  }
 }
 
 /** Every object key of the value, as paths. */

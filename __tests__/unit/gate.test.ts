@@ -34,8 +34,18 @@ function applied(es: ExternalSecret, fallback = 'apps') {
   const namespace = es.metadata.namespace ?? fallback
   return {
     ...es,
-    metadata: { ...es.metadata, namespace, annotations: { 'argocd.argoproj.io/tracking-id': `payments:external-secrets.io/ExternalSecret:${namespace}/${es.metadata.name}` } },
-    spec: { ...es.spec, target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' }, data: es.spec?.data?.map((item) => ({ ...item, remoteRef: { ...defaults, ...item.remoteRef } })) },
+    metadata: {
+      ...es.metadata,
+      namespace,
+      annotations: {
+        'argocd.argoproj.io/tracking-id': `payments:external-secrets.io/ExternalSecret:${namespace}/${es.metadata.name}`
+      }
+    },
+    spec: {
+      ...es.spec,
+      target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' },
+      data: es.spec?.data?.map((item) => ({ ...item, remoteRef: { ...defaults, ...item.remoteRef } }))
+    },
     status: { conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }] }
   }
 }
@@ -64,7 +74,9 @@ function gate(rendered: readonly ExternalSecret[], overrides: Partial<GateConfig
     wait: true,
     ...overrides
   }
-  return clock.run(waitForDefinitions(config, { kube, clock, log: (line) => logged.push(line), redact: createRedactor([]) }))
+  return clock.run(
+    waitForDefinitions(config, { kube, clock, log: (line) => logged.push(line), redact: createRedactor([]) })
+  )
 }
 
 /** Runs `act` once `ms` of simulated time have passed, as Argo CD would. */
@@ -72,13 +84,20 @@ function after(ms: number, act: () => void): void {
   void clock.sleep(ms).then(act)
 }
 
-const calls = (verb: 'list' | 'watch') => kube.calls.filter((call) => call.verb === verb).map(({ namespace }) => namespace)
-const waited = (report: GateReport) => Object.fromEntries(report.outcomes.map((outcome) => [`${outcome.namespace}/${outcome.name}`, outcome.waitedMs]))
+const calls = (verb: 'list' | 'watch') =>
+  kube.calls.filter((call) => call.verb === verb).map(({ namespace }) => namespace)
+const waited = (report: GateReport) =>
+  Object.fromEntries(report.outcomes.map((outcome) => [`${outcome.namespace}/${outcome.name}`, outcome.waitedMs]))
 
 describe('waitForDefinitions', () => {
   it.each([
     { title: 'as rendered', live: [STRIPE], namespaces: ['apps'], lists: ['apps'] },
-    { title: 'with the defaults the API server and the operator add', live: [applied(STRIPE)], namespaces: ['apps'], lists: ['apps'] },
+    {
+      title: 'with the defaults the API server and the operator add',
+      live: [applied(STRIPE)],
+      namespaces: ['apps'],
+      lists: ['apps']
+    },
     {
       title: 'in the rendered namespace, else the first namespace input, listing each once',
       live: [applied(STRIPE, 'apps'), applied(definition('payments-api', ['database_url'], 'batch'))],
@@ -86,16 +105,22 @@ describe('waitForDefinitions', () => {
       namespaces: ['apps', 'jobs'],
       lists: ['apps', 'jobs', 'batch']
     }
-  ])('returns at once, watching nothing, when the cluster holds every definition $title', async ({ live, rendered = [STRIPE], namespaces, lists }) => {
-    for (const es of live) kube.add({ ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? 'apps' } })
-    const report = await gate(rendered, { cluster: { namespaces } })
-    expect(report.outcomes.map(({ result, waitedMs }) => [result, waitedMs])).toEqual(rendered.map(() => ['matched', 0]))
-    expect(report.warnings).toEqual([])
-    expect(calls('list')).toEqual(lists)
-    expect(calls('watch')).toEqual([])
-    expect(clock.now()).toBe(0)
-    expect(logged).toEqual([])
-  })
+  ])(
+    'returns at once, watching nothing, when the cluster holds every definition $title',
+    async ({ live, rendered = [STRIPE], namespaces, lists }) => {
+      for (const es of live)
+        kube.add({ ...es, metadata: { ...es.metadata, namespace: es.metadata.namespace ?? 'apps' } })
+      const report = await gate(rendered, { cluster: { namespaces } })
+      expect(report.outcomes.map(({ result, waitedMs }) => [result, waitedMs])).toEqual(
+        rendered.map(() => ['matched', 0])
+      )
+      expect(report.warnings).toEqual([])
+      expect(calls('list')).toEqual(lists)
+      expect(calls('watch')).toEqual([])
+      expect(clock.now()).toBe(0)
+      expect(logged).toEqual([])
+    }
+  )
 
   it.each([
     {
@@ -126,7 +151,11 @@ describe('waitForDefinitions', () => {
       ] as const,
       waited: 2_000,
       lists: 1,
-      progress: [`the cluster does not yet read ${KEY('stripe_api_key')}`, NOT_READ, 'as in the definitions after 2.0 s']
+      progress: [
+        `the cluster does not yet read ${KEY('stripe_api_key')}`,
+        NOT_READ,
+        'as in the definitions after 2.0 s'
+      ]
     },
     {
       title: 'through a dropped watch and a 410 Gone',
@@ -166,7 +195,10 @@ describe('waitForDefinitions', () => {
     expect(waited(report)).toEqual({ 'apps/payments-api': 0, 'apps/payments-api-stripe': expected })
     expect(report.outcomes.every(({ result }) => result === 'matched')).toBe(true)
     expect(clock.now()).toBe(expected)
-    expect(logged).toEqual(['Waiting up to 300 s for the cluster to apply the definitions:', ...progress.map((line) => `  apps/payments-api-stripe: ${line}`)])
+    expect(logged).toEqual([
+      'Waiting up to 300 s for the cluster to apply the definitions:',
+      ...progress.map((line) => `  apps/payments-api-stripe: ${line}`)
+    ])
     expect(calls('list')).toHaveLength(lists)
     expect(kube.openWatches()).toBe(0)
   })
@@ -174,12 +206,17 @@ describe('waitForDefinitions', () => {
   it('fails at the timeout naming each ExternalSecret not applied and its first difference, saying the values are written', async () => {
     kube.add(applied(API))
     kube.add(applied(STRIPE_BEFORE))
-    const error = await actionErrorOf(gate([API, STRIPE, definition('payments-api-paypal', ['paypal_secret'])], { timeoutMs: 60_000 }))
+    const error = await actionErrorOf(
+      gate([API, STRIPE, definition('payments-api-paypal', ['paypal_secret'])], { timeoutMs: 60_000 })
+    )
     expect(error.code).toBe('ZT145')
     expect(error.message.split('\n')[0]).toBe(
       'The SSM values are already written, but the cluster has not applied the definitions within 60 s (GitOps sync pending or failed: check the Argo CD application). Nothing was annotated. [ZT145]'
     )
-    expect(error.problems).toEqual([`apps/payments-api-stripe: ${NOT_READ}`, 'apps/payments-api-paypal: it is not in the cluster yet'])
+    expect(error.problems).toEqual([
+      `apps/payments-api-stripe: ${NOT_READ}`,
+      'apps/payments-api-paypal: it is not in the cluster yet'
+    ])
     expect(clock.now()).toBe(60_000)
     expect(kube.openWatches()).toBe(0)
   })
@@ -192,7 +229,9 @@ describe('waitForDefinitions', () => {
       { namespace: 'apps', name: 'payments-api', waitedMs: 0, result: 'matched' },
       { namespace: 'apps', name: 'payments-api-stripe', waitedMs: 0, result: 'differs', difference: NOT_READ }
     ])
-    expect(report.warnings).toEqual([`apps/payments-api-stripe is not yet as in the definitions: ${NOT_READ} (not waited for: wait-for-definitions is false)`])
+    expect(report.warnings).toEqual([
+      `apps/payments-api-stripe is not yet as in the definitions: ${NOT_READ} (not waited for: wait-for-definitions is false)`
+    ])
     expect(calls('watch')).toEqual([])
     expect(clock.now()).toBe(0)
   })
@@ -202,22 +241,56 @@ describe('waitForDefinitions', () => {
     kube.add(applied(STRIPE))
     kube.add(applied(definition('legacy', ['old'])))
     kube.add(applied(definition('worker', ['queue_url']), 'jobs'))
-    kube.add({ ...applied(definition('unmanaged', ['x'])), metadata: { name: 'unmanaged', namespace: 'apps', labels: { app: 'x' } } })
+    kube.add({
+      ...applied(definition('unmanaged', ['x'])),
+      metadata: { name: 'unmanaged', namespace: 'apps', labels: { app: 'x' } }
+    })
     kube.add(applied(definition('elsewhere', ['x']), 'other'))
     const report = await gate([STRIPE], { cluster: { namespaces: ['apps', 'jobs'] } })
-    expect(report.warnings).toEqual(['apps/legacy matches the label selector but is not in the definitions (not in Git)', 'jobs/worker matches the label selector but is not in the definitions (not in Git)'])
+    expect(report.warnings).toEqual([
+      'apps/legacy matches the label selector but is not in the definitions (not in Git)',
+      'jobs/worker matches the label selector but is not in the definitions (not in Git)'
+    ])
   })
 
   it.each([
-    { title: 'a forbidden list', verb: 'list', error: new KubeError('forbidden', 'forbidden: "ci" may not list externalsecrets.external-secrets.io in namespace "apps"', 403), code: 'ZT142' },
-    { title: 'an unreachable API server', verb: 'list', error: new KubeError('unreachable', 'the API server at https://10.0.0.1 cannot be reached (ECONNREFUSED)'), code: 'ZT140' },
-    { title: 'a forbidden watch while waiting', verb: 'watch', error: new KubeError('forbidden', 'forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"', 403), code: 'ZT142' }
-  ] as const)('stops on $title with its catalogue code, saying nothing was annotated', async ({ verb, error, code }) => {
-    kube.add(applied(STRIPE_BEFORE))
-    kube.failNext(verb, error)
-    const failure = await actionErrorOf(gate([STRIPE]))
-    expect(failure.code).toBe(code)
-    expect(failure.message.split('\n')[0]).toBe(`The SSM values are written; nothing was annotated: ${error.message} [${code}]`)
-    expect(kube.openWatches()).toBe(0)
-  })
+    {
+      title: 'a forbidden list',
+      verb: 'list',
+      error: new KubeError(
+        'forbidden',
+        'forbidden: "ci" may not list externalsecrets.external-secrets.io in namespace "apps"',
+        403
+      ),
+      code: 'ZT142'
+    },
+    {
+      title: 'an unreachable API server',
+      verb: 'list',
+      error: new KubeError('unreachable', 'the API server at https://10.0.0.1 cannot be reached (ECONNREFUSED)'),
+      code: 'ZT140'
+    },
+    {
+      title: 'a forbidden watch while waiting',
+      verb: 'watch',
+      error: new KubeError(
+        'forbidden',
+        'forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"',
+        403
+      ),
+      code: 'ZT142'
+    }
+  ] as const)(
+    'stops on $title with its catalogue code, saying nothing was annotated',
+    async ({ verb, error, code }) => {
+      kube.add(applied(STRIPE_BEFORE))
+      kube.failNext(verb, error)
+      const failure = await actionErrorOf(gate([STRIPE]))
+      expect(failure.code).toBe(code)
+      expect(failure.message.split('\n')[0]).toBe(
+        `The SSM values are written; nothing was annotated: ${error.message} [${code}]`
+      )
+      expect(kube.openWatches()).toBe(0)
+    }
+  )
 })

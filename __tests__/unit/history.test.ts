@@ -11,8 +11,20 @@ const T0 = Date.UTC(2026, 10, 30, 12)
 const MINUTE = 60_000
 const SHA = workflowRun.sha
 
-function history(name: string, versions: ReadonlyArray<Partial<ParameterVersion> & { minute: number }>, first = 1): ParameterHistory {
-  return { name, versions: versions.map(({ minute, ...rest }, index) => ({ version: first + index, value: `v${first + index}`, modifiedAt: T0 + minute * MINUTE, ...rest })) }
+function history(
+  name: string,
+  versions: ReadonlyArray<Partial<ParameterVersion> & { minute: number }>,
+  first = 1
+): ParameterHistory {
+  return {
+    name,
+    versions: versions.map(({ minute, ...rest }, index) => ({
+      version: first + index,
+      value: `v${first + index}`,
+      modifiedAt: T0 + minute * MINUTE,
+      ...rest
+    }))
+  }
 }
 
 describe('describeVersion (provenance)', () => {
@@ -23,8 +35,12 @@ describe('describeVersion (provenance)', () => {
   })
 
   it('builds the run URL from the server URL, so it is right on GitHub Enterprise Server', () => {
-    expect(runUrl({ ...workflowRun, serverUrl: 'https://ghe.corp.example/' })).toBe('https://ghe.corp.example/octo/payments/actions/runs/4242/attempts/2')
-    expect(runUrl({ ...workflowRun, serverUrl: 'https://github.com' })).toBe('https://github.com/octo/payments/actions/runs/4242/attempts/2')
+    expect(runUrl({ ...workflowRun, serverUrl: 'https://ghe.corp.example/' })).toBe(
+      'https://ghe.corp.example/octo/payments/actions/runs/4242/attempts/2'
+    )
+    expect(runUrl({ ...workflowRun, serverUrl: 'https://github.com' })).toBe(
+      'https://github.com/octo/payments/actions/runs/4242/attempts/2'
+    )
   })
 
   it('says a run outside GitHub Actions is local, inventing nothing', () => {
@@ -32,26 +48,47 @@ describe('describeVersion (provenance)', () => {
   })
 
   it('puts a restore first: the version copied and the point it was chosen for', () => {
-    expect(describeVersion({ kind: 'workflow', run: workflowRun }, { version: 3, asOf: T0 })).toMatch(/^restored from version 3 \(as of 2026-11-30T12:00:00\.000Z\); zerotouch-secrets: octo\/payments@/)
+    expect(describeVersion({ kind: 'workflow', run: workflowRun }, { version: 3, asOf: T0 })).toMatch(
+      /^restored from version 3 \(as of 2026-11-30T12:00:00\.000Z\); zerotouch-secrets: octo\/payments@/
+    )
   })
 
   it('stays within 1,024 characters, cutting the workflow name and never the run URL', () => {
-    const long = describeVersion({ kind: 'workflow', run: { ...workflowRun, workflow: 'W'.repeat(5000) } }, { version: 99, asOf: T0 })
+    const long = describeVersion(
+      { kind: 'workflow', run: { ...workflowRun, workflow: 'W'.repeat(5000) } },
+      { version: 99, asOf: T0 }
+    )
     expect(long).toHaveLength(DESCRIPTION_LIMIT)
-    expect(long).toContain('W…" run 4242 attempt 2: https://github.example.com/octo/payments/actions/runs/4242/attempts/2')
+    expect(long).toContain(
+      'W…" run 4242 attempt 2: https://github.example.com/octo/payments/actions/runs/4242/attempts/2'
+    )
     expect(runIdOf(long)).toBe('4242')
   })
 
   it('reads back the run id of any workflow description it writes, whatever the workflow name says', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 2000 }), fc.integer({ min: 1, max: 2 ** 53 - 1 }), fc.boolean(), (workflow, runId, restored) => {
-        const text = describeVersion({ kind: 'workflow', run: { ...workflowRun, workflow, runId } }, restored ? { version: 1, asOf: T0 } : undefined)
-        return runIdOf(text) === String(runId) && text.length <= DESCRIPTION_LIMIT
-      })
+      fc.property(
+        fc.string({ maxLength: 2000 }),
+        fc.integer({ min: 1, max: 2 ** 53 - 1 }),
+        fc.boolean(),
+        (workflow, runId, restored) => {
+          const text = describeVersion(
+            { kind: 'workflow', run: { ...workflowRun, workflow, runId } },
+            restored ? { version: 1, asOf: T0 } : undefined
+          )
+          return runIdOf(text) === String(runId) && text.length <= DESCRIPTION_LIMIT
+        }
+      )
     )
   })
 
-  it.each([undefined, '', 'set by hand', 'zerotouch-secrets: local run on laptop', 'deployed by https://github.com/o/r/actions/runs/7/attempts/1'])('finds no run id in %p', (description) => {
+  it.each([
+    undefined,
+    '',
+    'set by hand',
+    'zerotouch-secrets: local run on laptop',
+    'deployed by https://github.com/o/r/actions/runs/7/attempts/1'
+  ])('finds no run id in %p', (description) => {
     expect(runIdOf(description)).toBeUndefined()
   })
 })
@@ -72,7 +109,10 @@ describe('chooseVersion', () => {
   })
 
   it('takes the newest by version, whatever order SSM lists them in', () => {
-    expect(chooseVersion({ name: '/p/k', versions: [...h.versions].reverse() }, T0 + 15 * MINUTE)).toMatchObject({ from: { version: 2 }, latest: { version: 3 } })
+    expect(chooseVersion({ name: '/p/k', versions: [...h.versions].reverse() }, T0 + 15 * MINUTE)).toMatchObject({
+      from: { version: 2 },
+      latest: { version: 3 }
+    })
   })
 
   it('says a parameter whose version 1 is after the point was created after it', () => {
@@ -165,10 +205,21 @@ describe('parseRestorePoint', () => {
   ])('refuses %p naming the input', (raw) => {
     const problem = problemOf(() => parseRestorePoint('restore-to', raw))
     expect(problem.input).toBe('restore-to')
-    expect(problem.message).toMatch(/^restore-to: ".*" is neither an ISO-8601 UTC time \(2026-11-30T12:00:00Z\) nor run:<run id>$/)
+    expect(problem.message).toMatch(
+      /^restore-to: ".*" is neither an ISO-8601 UTC time \(2026-11-30T12:00:00Z\) nor run:<run id>$/
+    )
   })
 
-  it.each(['2026-02-30T12:00:00Z', '2026-11-31T00:00:00Z', '2026-11-30T24:00:00Z', '2026-11-30T12:60:00Z', '2026-13-01T00:00:00Z', '2027-02-29T00:00:00Z'])('refuses %p, a time that does not exist', (raw) => {
-    expect(problemOf(() => parseRestorePoint('restore-to', raw)).message).toBe(`restore-to: "${raw}" is not a time that exists`)
+  it.each([
+    '2026-02-30T12:00:00Z',
+    '2026-11-31T00:00:00Z',
+    '2026-11-30T24:00:00Z',
+    '2026-11-30T12:60:00Z',
+    '2026-13-01T00:00:00Z',
+    '2027-02-29T00:00:00Z'
+  ])('refuses %p, a time that does not exist', (raw) => {
+    expect(problemOf(() => parseRestorePoint('restore-to', raw)).message).toBe(
+      `restore-to: "${raw}" is not a time that exists`
+    )
   })
 })

@@ -35,9 +35,12 @@ describe('loadConfig', () => {
   })
 
   it('has the same defaults as action.yml, and every input of action.yml', () => {
-    const action = parse(readFileSync('action.yml', 'utf8')) as { inputs: Record<string, { default?: string; required?: boolean }> }
+    const action = parse(readFileSync('action.yml', 'utf8')) as {
+      inputs: Record<string, { default?: string; required?: boolean }>
+    }
     expect(Object.keys(action.inputs).sort()).toEqual(Object.keys(INPUT_DEFAULTS).sort())
-    for (const [name, spec] of Object.entries(action.inputs)) expect([name, spec.default ?? '']).toEqual([name, INPUT_DEFAULTS[name]])
+    for (const [name, spec] of Object.entries(action.inputs))
+      expect([name, spec.default ?? '']).toEqual([name, INPUT_DEFAULTS[name]])
   })
 
   it('masks every value before it validates anything, even when the input is refused', () => {
@@ -63,14 +66,32 @@ describe('loadConfig', () => {
       'annotation-key': '-bad-',
       namespace: 'Payments'
     })
-    const inputs = ['secrets', 'environment', 'service', 'path-prefix', 'tier', 'prune', 'dry-run', 'tags', 'ssm-endpoint', 'aws-region', 'timeout', 'wait', 'label-selector', 'annotation-key', 'namespace']
+    const inputs = [
+      'secrets',
+      'environment',
+      'service',
+      'path-prefix',
+      'tier',
+      'prune',
+      'dry-run',
+      'tags',
+      'ssm-endpoint',
+      'aws-region',
+      'timeout',
+      'wait',
+      'label-selector',
+      'annotation-key',
+      'namespace'
+    ]
     for (const input of inputs) expect(error?.problems.some((problem) => problem.startsWith(`${input}: `))).toBe(true)
     expect(error?.message).toMatch(/^Invalid inputs; nothing was written\./)
   })
 
   it('takes the region from AWS_REGION, then AWS_DEFAULT_REGION', () => {
     const input = { environment: 'prod', service: 'svc', secrets: 'A: x' }
-    expect(load(input, { AWS_REGION: 'us-east-2', AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe('us-east-2')
+    expect(load(input, { AWS_REGION: 'us-east-2', AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe(
+      'us-east-2'
+    )
     expect(load(input, { AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe('eu-west-1')
     expect(load(input).error?.problems).toEqual([expect.stringMatching(/^aws-region: no AWS region/)])
   })
@@ -88,8 +109,19 @@ describe('loadConfig', () => {
   })
 
   it('reads the sync inputs', () => {
-    const { loaded } = load({ ...BASE, namespace: 'payments, payments-jobs\nbilling', timeout: '90', wait: 'false', 'label-selector': 'app in (a,b),!legacy', 'kube-context': 'prod' })
-    expect(loaded?.cluster).toEqual({ namespaces: ['payments', 'payments-jobs', 'billing'], kubeconfig: '', kubeContext: 'prod' })
+    const { loaded } = load({
+      ...BASE,
+      namespace: 'payments, payments-jobs\nbilling',
+      timeout: '90',
+      wait: 'false',
+      'label-selector': 'app in (a,b),!legacy',
+      'kube-context': 'prod'
+    })
+    expect(loaded?.cluster).toEqual({
+      namespaces: ['payments', 'payments-jobs', 'billing'],
+      kubeconfig: '',
+      kubeContext: 'prod'
+    })
     expect(loaded?.sync).toMatchObject({ timeoutMs: 90_000, wait: false })
     expect(loaded?.selector).toEqual({
       text: 'app in (a,b),!legacy',
@@ -101,39 +133,63 @@ describe('loadConfig', () => {
   })
 
   it('reads the definitions folders against the workspace, and needs a region for their SSM check', () => {
-    const inputs = { environment: 'prod', service: 'svc', definitions: 'tenants/svc/overlays/prod', 'definitions-base': 'tenants/svc/base' }
+    const inputs = {
+      environment: 'prod',
+      service: 'svc',
+      definitions: 'tenants/svc/overlays/prod',
+      'definitions-base': 'tenants/svc/base'
+    }
     expect(load(inputs, { GITHUB_WORKSPACE: '/ws', AWS_REGION: 'eu-west-1' }).loaded?.definitions).toEqual({
       overlay: 'tenants/svc/overlays/prod',
       base: 'tenants/svc/base',
       workspace: '/ws',
       waitUntilApplied: true
     })
-    expect(load({ ...inputs, 'wait-for-definitions': 'false' }, { AWS_REGION: 'eu-west-1' }).loaded?.definitions?.waitUntilApplied).toBe(false)
-    expect(load({ ...inputs, 'wait-for-definitions': 'soon' }, { AWS_REGION: 'eu-west-1' }).error?.problems).toEqual([expect.stringMatching(/^wait-for-definitions: expected true or false/)])
+    expect(
+      load({ ...inputs, 'wait-for-definitions': 'false' }, { AWS_REGION: 'eu-west-1' }).loaded?.definitions
+        ?.waitUntilApplied
+    ).toBe(false)
+    expect(load({ ...inputs, 'wait-for-definitions': 'soon' }, { AWS_REGION: 'eu-west-1' }).error?.problems).toEqual([
+      expect.stringMatching(/^wait-for-definitions: expected true or false/)
+    ])
     expect(load(inputs, { AWS_REGION: 'eu-west-1' }).loaded?.definitions?.workspace).toBe('/runner/work')
     expect(load(inputs).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
-    expect(load({ ...inputs, definitions: '' }).error?.problems).toEqual([expect.stringMatching(/^definitions-base: is checked together with the overlay/)])
+    expect(load({ ...inputs, definitions: '' }).error?.problems).toEqual([
+      expect.stringMatching(/^definitions-base: is checked together with the overlay/)
+    ])
   })
 
   it('needs no region when nothing reads SSM: no secrets, no definitions, references not verified', () => {
     const { loaded } = load({ environment: 'prod', service: 'svc', namespace: 'apps', 'verify-references': 'false' })
     expect(loaded?.aws).toBeUndefined()
-    expect(load({ environment: 'prod', service: 'svc', namespace: 'apps' }).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
+    expect(load({ environment: 'prod', service: 'svc', namespace: 'apps' }).error?.problems).toEqual([
+      expect.stringMatching(/^aws-region: /)
+    ])
   })
 
   it('reads restore-to, which needs a region and no secrets', () => {
     const restore = { environment: 'prod', service: 'svc', 'restore-to': 'run:4242' }
     const { loaded } = load(restore, { AWS_REGION: 'eu-west-1' })
     expect(loaded).toMatchObject({ restore: { kind: 'run', runId: '4242' }, secrets: [], aws: { region: 'eu-west-1' } })
-    expect(load({ ...restore, 'restore-to': '2026-11-30T12:00:00Z' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore).toEqual({ kind: 'time', at: Date.UTC(2026, 10, 30, 12) })
-    expect(load({ ...restore, secrets: '{"github_token": "ghs_x"}' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore).toEqual({ kind: 'run', runId: '4242' })
+    expect(
+      load({ ...restore, 'restore-to': '2026-11-30T12:00:00Z' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore
+    ).toEqual({ kind: 'time', at: Date.UTC(2026, 10, 30, 12) })
+    expect(
+      load({ ...restore, secrets: '{"github_token": "ghs_x"}' }, { AWS_REGION: 'eu-west-1' }).loaded?.restore
+    ).toEqual({ kind: 'run', runId: '4242' })
     expect(load(restore).error?.problems).toEqual([expect.stringMatching(/^aws-region: /)])
-    expect(load({ environment: 'prod', service: 'svc', secrets: '{"A": "x"}', 'aws-region': 'eu-west-1' }).loaded?.restore).toBeUndefined()
+    expect(
+      load({ environment: 'prod', service: 'svc', secrets: '{"A": "x"}', 'aws-region': 'eu-west-1' }).loaded?.restore
+    ).toBeUndefined()
   })
 
   it('refuses restore-to together with secrets, and a malformed one, naming the input', () => {
     const refused = load({ ...BASE, secrets: '{"DATABASE_URL": "postgres://x"}', 'restore-to': '2026-11-30T12:00:00Z' })
-    expect(refused.error?.problems).toEqual(['restore-to: is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty'])
-    expect(load({ ...BASE, 'restore-to': '30/11/2026' }).error?.problems).toEqual(['restore-to: "30/11/2026" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>'])
+    expect(refused.error?.problems).toEqual([
+      'restore-to: is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty'
+    ])
+    expect(load({ ...BASE, 'restore-to': '30/11/2026' }).error?.problems).toEqual([
+      'restore-to: "30/11/2026" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>'
+    ])
   })
 })

@@ -80,10 +80,25 @@ describe('kubeconfigCredentials', () => {
 describe('kubeconfigSource', () => {
   const exists = (files: string[]) => (path: string) => files.includes(path)
   it('prefers the content, then KUBECONFIG, then ~/.kube/config, then in-cluster', () => {
-    expect(kubeconfigSource('x: y', { KUBECONFIG: '/a' }, '/home/u', exists(['/a']))).toEqual({ kind: 'content', content: 'x: y' })
-    expect(kubeconfigSource('  ', { KUBECONFIG: '/a:/missing:/b' }, '/home/u', exists(['/a', '/b', '/home/u/.kube/config']))).toEqual({ kind: 'files', files: ['/a', '/b'] })
-    expect(kubeconfigSource('', {}, '/home/u', exists(['/home/u/.kube/config']))).toEqual({ kind: 'files', files: ['/home/u/.kube/config'] })
-    expect(kubeconfigSource('', { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, '/home/u', exists([]))).toEqual({ kind: 'in-cluster' })
+    expect(kubeconfigSource('x: y', { KUBECONFIG: '/a' }, '/home/u', exists(['/a']))).toEqual({
+      kind: 'content',
+      content: 'x: y'
+    })
+    expect(
+      kubeconfigSource('  ', { KUBECONFIG: '/a:/missing:/b' }, '/home/u', exists(['/a', '/b', '/home/u/.kube/config']))
+    ).toEqual({ kind: 'files', files: ['/a', '/b'] })
+    expect(kubeconfigSource('', {}, '/home/u', exists(['/home/u/.kube/config']))).toEqual({
+      kind: 'files',
+      files: ['/home/u/.kube/config']
+    })
+    expect(
+      kubeconfigSource(
+        '',
+        { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+        '/home/u',
+        exists([])
+      )
+    ).toEqual({ kind: 'in-cluster' })
     expect(kubeconfigSource('', {}, undefined, exists([]))).toEqual({ kind: 'none' })
   })
 })
@@ -93,7 +108,15 @@ describe('loadKubeConfig', () => {
     const masked: string[] = []
     const kc = loadKubeConfig({ kubeconfig: KUBECONFIG, context: '', mask: (value) => masked.push(value), env: {} })
     expect(masked[0]).toBe(KUBECONFIG)
-    expect(masked).toEqual(expect.arrayContaining(['eyJhbGciOiJSUzI1NiJ9.secret-token', 'hunter2-password', 'S0VZIERBVEE=', 'oidc-refresh-token', 'exec-env-secret']))
+    expect(masked).toEqual(
+      expect.arrayContaining([
+        'eyJhbGciOiJSUzI1NiJ9.secret-token',
+        'hunter2-password',
+        'S0VZIERBVEE=',
+        'oidc-refresh-token',
+        'exec-env-secret'
+      ])
+    )
     expect(kc.getCurrentContext()).toBe('ci')
     expect(kc.getCurrentCluster()?.server).toBe('https://127.0.0.1:6443')
   })
@@ -104,33 +127,58 @@ describe('loadKubeConfig', () => {
   })
 
   it('names the contexts available when kube-context is unknown', () => {
-    expect(() => loadKubeConfig({ kubeconfig: KUBECONFIG, context: 'staging', mask: () => undefined, env: {} })).toThrow(
+    expect(() =>
+      loadKubeConfig({ kubeconfig: KUBECONFIG, context: 'staging', mask: () => undefined, env: {} })
+    ).toThrow(
       new InputProblem('kube-context', 'the kubeconfig has no context "staging"; available contexts: "ci", "admin"')
     )
   })
 
   it('asks for kube-context when there is no current-context', () => {
     const content = KUBECONFIG.replace('current-context: ci\n', '')
-    expect(() => loadKubeConfig({ kubeconfig: content, context: '', mask: () => undefined, env: {} })).toThrow(/^kube-context: the kubeconfig has no current-context: set kube-context to one of: "ci", "admin"/)
+    expect(() => loadKubeConfig({ kubeconfig: content, context: '', mask: () => undefined, env: {} })).toThrow(
+      /^kube-context: the kubeconfig has no current-context: set kube-context to one of: "ci", "admin"/
+    )
   })
 
   it('reads KUBECONFIG files, masking them too, and says when there is no kubeconfig at all', () => {
     const file = join(dir, 'config')
     writeFileSync(file, KUBECONFIG)
     const masked: string[] = []
-    const kc = loadKubeConfig({ kubeconfig: '', context: '', mask: (value) => masked.push(value), env: { KUBECONFIG: file }, home: join(dir, 'nohome') })
+    const kc = loadKubeConfig({
+      kubeconfig: '',
+      context: '',
+      mask: (value) => masked.push(value),
+      env: { KUBECONFIG: file },
+      home: join(dir, 'nohome')
+    })
     expect(kc.getCurrentContext()).toBe('ci')
     expect(masked).toContain('eyJhbGciOiJSUzI1NiJ9.secret-token')
 
     mkdirSync(join(dir, 'home', '.kube'), { recursive: true })
-    writeFileSync(join(dir, 'home', '.kube', 'config'), KUBECONFIG.replace('current-context: ci', 'current-context: admin'))
-    expect(loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'home') }).getCurrentContext()).toBe('admin')
+    writeFileSync(
+      join(dir, 'home', '.kube', 'config'),
+      KUBECONFIG.replace('current-context: ci', 'current-context: admin')
+    )
+    expect(
+      loadKubeConfig({
+        kubeconfig: '',
+        context: '',
+        mask: () => undefined,
+        env: {},
+        home: join(dir, 'home')
+      }).getCurrentContext()
+    ).toBe('admin')
 
-    expect(() => loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'nohome') })).toThrow(/^kubeconfig: no kubeconfig: set the kubeconfig input/)
+    expect(() =>
+      loadKubeConfig({ kubeconfig: '', context: '', mask: () => undefined, env: {}, home: join(dir, 'nohome') })
+    ).toThrow(/^kubeconfig: no kubeconfig: set the kubeconfig input/)
   })
 
   it('says when the kubeconfig is not YAML, without quoting it', () => {
-    expect(() => loadKubeConfig({ kubeconfig: 'users: [ { token: s3cr3t', context: '', mask: () => undefined, env: {} })).toThrow(new InputProblem('kubeconfig', 'the input is not valid YAML'))
+    expect(() =>
+      loadKubeConfig({ kubeconfig: 'users: [ { token: s3cr3t', context: '', mask: () => undefined, env: {} })
+    ).toThrow(new InputProblem('kubeconfig', 'the input is not valid YAML'))
   })
 
   it('merges KUBECONFIG files as kubectl does: the first to name a thing or set current-context wins', () => {
@@ -140,9 +188,17 @@ describe('loadKubeConfig', () => {
       clusters,
       'apiVersion: v1\nkind: Config\nclusters: [{ name: ci, cluster: { server: "https://first:6443", certificate-authority: ca.pem } }]\ncontexts: [{ name: ci, context: { cluster: ci, user: ci } }]\n'
     )
-    writeFileSync(users, 'apiVersion: v1\nkind: Config\ncurrent-context: ci\nclusters: [{ name: ci, cluster: { server: "https://second:6443" } }]\nusers: [{ name: ci, user: { token: from-second-file } }]\n')
+    writeFileSync(
+      users,
+      'apiVersion: v1\nkind: Config\ncurrent-context: ci\nclusters: [{ name: ci, cluster: { server: "https://second:6443" } }]\nusers: [{ name: ci, user: { token: from-second-file } }]\n'
+    )
     const masked: string[] = []
-    const kc = loadKubeConfig({ kubeconfig: '', context: '', mask: (value) => masked.push(value), env: { KUBECONFIG: `${clusters}:${users}` } })
+    const kc = loadKubeConfig({
+      kubeconfig: '',
+      context: '',
+      mask: (value) => masked.push(value),
+      env: { KUBECONFIG: `${clusters}:${users}` }
+    })
     expect(kc.getCurrentContext()).toBe('ci')
     expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://first:6443', caFile: join(dir, 'ca.pem') })
     expect(kc.getCurrentUser()?.token).toBe('from-second-file')
@@ -150,8 +206,19 @@ describe('loadKubeConfig', () => {
   })
 
   it('refuses kube-context without a kubeconfig, in a cluster', () => {
-    expect(() => loadKubeConfig({ kubeconfig: '', context: 'prod', mask: () => undefined, env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' }, home: join(dir, 'nohome') })).toThrow(
-      new InputProblem('kube-context', '"prod" cannot be used: there is no kubeconfig, only the in-cluster service account')
+    expect(() =>
+      loadKubeConfig({
+        kubeconfig: '',
+        context: 'prod',
+        mask: () => undefined,
+        env: { KUBERNETES_SERVICE_HOST: '10.0.0.1', KUBERNETES_SERVICE_PORT: '443' },
+        home: join(dir, 'nohome')
+      })
+    ).toThrow(
+      new InputProblem(
+        'kube-context',
+        '"prod" cannot be used: there is no kubeconfig, only the in-cluster service account'
+      )
     )
   })
 })
@@ -160,10 +227,15 @@ describe('chooseVersion', () => {
   it.each([
     [{ versions: [{ version: 'v1' }, { version: 'v1beta1' }], preferredVersion: { version: 'v1' } }, 'v1'],
     [{ versions: [{ version: 'v1beta1' }], preferredVersion: { version: 'v1beta1' } }, 'v1beta1'],
-    [{ versions: [{ version: 'v1alpha1' }, { version: 'v1beta1' }], preferredVersion: { version: 'v1alpha1' } }, 'v1beta1']
+    [
+      { versions: [{ version: 'v1alpha1' }, { version: 'v1beta1' }], preferredVersion: { version: 'v1alpha1' } },
+      'v1beta1'
+    ]
   ])('picks %p', (group, version) => expect(chooseVersion(group)).toBe(version))
 
   it('refuses a group without ExternalSecret versions', () => {
-    expect(() => chooseVersion({ versions: [{ version: 'v1alpha1' }], preferredVersion: { version: 'v1alpha1' } })).toThrow(/serves only external-secrets\.io\/v1alpha1, without ExternalSecret v1 or v1beta1/)
+    expect(() =>
+      chooseVersion({ versions: [{ version: 'v1alpha1' }], preferredVersion: { version: 'v1alpha1' } })
+    ).toThrow(/serves only external-secrets\.io\/v1alpha1, without ExternalSecret v1 or v1beta1/)
   })
 })

@@ -26,18 +26,30 @@ function layerOf(file: string): number {
 }
 
 function sources(dir = ROOT): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => (entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [relative(ROOT, join(dir, entry.name))] : []))
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sources(join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [relative(ROOT, join(dir, entry.name))]
+        : []
+  )
 }
 
 function localImports(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8')
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?\bfrom\s+['"](\.[^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)]
-  const targets = specifiers.map((match) => relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts'))))
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\s[^'"]*?\bfrom\s+['"](\.[^'"]+)['"]/gm),
+    ...text.matchAll(/\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/g)
+  ]
+  const targets = specifiers.map((match) =>
+    relative(ROOT, resolve(dirname(join(ROOT, file)), match[1].replace(/\.js$/, '.ts')))
+  )
   // Data from outside src/ (package.json's name and version) is no layer of the code.
   return targets.filter((target) => !target.startsWith('..'))
 }
 
-const phase = (file: string): string | undefined => (LAYERS[layerOf(file)][0] === 'phase' ? file.split('/')[0] : undefined)
+const phase = (file: string): string | undefined =>
+  LAYERS[layerOf(file)][0] === 'phase' ? file.split('/')[0] : undefined
 
 describe('the layers of src/', () => {
   const files = sources()
@@ -49,7 +61,9 @@ describe('the layers of src/', () => {
   it('import only downwards or sideways, and no phase imports another', () => {
     const upwards = files.flatMap((file) =>
       localImports(file)
-        .filter((target) => layerOf(target) > layerOf(file) || (phase(file) && phase(target) && phase(file) !== phase(target)))
+        .filter(
+          (target) => layerOf(target) > layerOf(file) || (phase(file) && phase(target) && phase(file) !== phase(target))
+        )
         .map((target) => `${file} (${LAYERS[layerOf(file)][0]}) -> ${target} (${LAYERS[layerOf(target)][0]})`)
     )
     expect(upwards).toEqual([])
@@ -69,8 +83,11 @@ describe('the layers of src/', () => {
   })
 
   it('name as phases exactly the folders that export one (a phase.ts), so the folder tree says which they are', () => {
-    const folders = (keep: (file: string) => boolean) => [...new Set(files.filter(keep).map((file) => file.split('/')[0]))].sort()
-    expect(folders((file) => LAYERS[layerOf(file)][0] === 'phase')).toEqual(folders((file) => /^[^/]+\/phase\.ts$/.test(file)))
+    const folders = (keep: (file: string) => boolean) =>
+      [...new Set(files.filter(keep).map((file) => file.split('/')[0]))].sort()
+    expect(folders((file) => LAYERS[layerOf(file)][0] === 'phase')).toEqual(
+      folders((file) => /^[^/]+\/phase\.ts$/.test(file))
+    )
   })
 
   it('would see an upward import (the walk reads real imports)', () => {

@@ -27,11 +27,19 @@ import type { Workload } from '../../src/workloads/model.js'
 
 jest.unstable_mockModule('@actions/core', () => core)
 // @actions/github's context, as the runner's environment makes it (the main loads it only when it writes).
-jest.unstable_mockModule('@actions/github', () => ({ context: { ...workflowRun, repo: { owner: workflowRun.owner, repo: workflowRun.repo } } }))
+jest.unstable_mockModule('@actions/github', () => ({
+  context: { ...workflowRun, repo: { owner: workflowRun.owner, repo: workflowRun.repo } }
+}))
 const { run } = await import('../../src/main.js')
 // The main imports the cluster's modules lazily; loaded once here, so that the imports inside a
 // run settle at once and the virtual clock never sees the run waiting on module loading.
-await Promise.all([import('../../src/k8s/connect.js'), import('../../src/preflight/preflight.js'), import('../../src/gate/gate.js'), import('../../src/sync/sync.js'), import('../../src/rollout/rollout.js')])
+await Promise.all([
+  import('../../src/k8s/connect.js'),
+  import('../../src/preflight/preflight.js'),
+  import('../../src/gate/gate.js'),
+  import('../../src/sync/sync.js'),
+  import('../../src/rollout/rollout.js')
+])
 
 const PATH = '/zerotouch/prod/payments'
 const SECRETS = {
@@ -55,7 +63,16 @@ const PUSH = { environment: 'prod', service: 'payments', secrets: JSON.stringify
 const SYNC = { ...PUSH, namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }
 const OWN = { tags: { 'managed-by': 'zerotouch-secrets' } }
 /** The outputs of a run that did nothing. */
-const NOTHING = { created: '[]', updated: '[]', unchanged: '[]', deleted: '[]', changed: 'false', synced: '[]', restarted: '[]', versions: '{}' }
+const NOTHING = {
+  created: '[]',
+  updated: '[]',
+  unchanged: '[]',
+  deleted: '[]',
+  changed: 'false',
+  synced: '[]',
+  restarted: '[]',
+  versions: '{}'
+}
 /** Each key at version 1: the versions output after a first run. */
 const FIRST_VERSIONS = JSON.stringify({ database_url: 1, stripe_api_key: 1, tls_key: 1, webhook_secret: 1 })
 const PUSH_HEADING = `<h3>Secrets pushed to ${PATH}</h3>`
@@ -84,15 +101,26 @@ beforeEach(() => {
 
 /** The payments tenant's ExternalSecrets, as __tests__/fixtures/cluster/payments-prod.yaml has them. */
 function cluster(): ExternalSecret[] {
-  const es = (name: string, keys: string[], labels: Record<string, string> = { 'zerotouch.io/managed': 'true' }): ExternalSecret => ({
+  const es = (
+    name: string,
+    keys: string[],
+    labels: Record<string, string> = { 'zerotouch.io/managed': 'true' }
+  ): ExternalSecret => ({
     metadata: { name, namespace: 'payments-prod', labels },
     spec: {
       refreshInterval: '1h',
       data: keys.map((key) => ({ secretKey: key.toUpperCase(), remoteRef: { key: `${PATH}/${key}` } }))
     },
-    status: { syncedResourceVersion: '1-before-the-run', conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced' }] }
+    status: {
+      syncedResourceVersion: '1-before-the-run',
+      conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced' }]
+    }
   })
-  return [es('payments-db', ['database_url']), es('payments-provider', ['stripe_api_key', 'webhook_secret']), es('unmanaged', ['database_url'], {})]
+  return [
+    es('payments-db', ['database_url']),
+    es('payments-provider', ['stripe_api_key', 'webhook_secret']),
+    es('unmanaged', ['database_url'], {})
+  ]
 }
 
 /** The External Secrets operator: each patched ExternalSecret syncs, fails or is ignored, OPERATOR_DELAY_MS later on the virtual clock. */
@@ -100,14 +128,22 @@ function operator(behaviours: Readonly<Record<string, Behaviour>> = {}): void {
   kube.onPatch = ({ metadata: { namespace = '', name } }) => {
     const behaviour = behaviours[name] ?? 'ok'
     if (behaviour === 'ignore') return
-    void clock.sleep(OPERATOR_DELAY_MS).then(() => (behaviour === 'ok' ? kube.syncOk(namespace, name) : kube.syncFail(namespace, name, behaviour.fail)))
+    void clock
+      .sleep(OPERATOR_DELAY_MS)
+      .then(() => (behaviour === 'ok' ? kube.syncOk(namespace, name) : kube.syncFail(namespace, name, behaviour.fail)))
   }
 }
 
 /** payments-db reading database_url at version 1 only. */
 function pinDatabaseUrl(): void {
   const db = kube.get('payments-prod', 'payments-db')!
-  kube.add({ ...db, spec: { ...db.spec, data: [{ secretKey: 'DATABASE_URL', remoteRef: { key: `${PATH}/database_url`, version: '1' } }] } })
+  kube.add({
+    ...db,
+    spec: {
+      ...db.spec,
+      data: [{ secretKey: 'DATABASE_URL', remoteRef: { key: `${PATH}/database_url`, version: '1' } }]
+    }
+  })
 }
 
 /** One run of the action with these inputs, on the virtual clock. */
@@ -131,7 +167,8 @@ function runAction(inputs: Readonly<Record<string, string>>, overrides: Partial<
   return clock.run(run(deps))
 }
 
-const patched = () => kube.calls.filter(({ verb }) => verb === 'patch').map(({ namespace, name }) => `${namespace}/${name}`)
+const patched = () =>
+  kube.calls.filter(({ verb }) => verb === 'patch').map(({ namespace, name }) => `${namespace}/${name}`)
 const summaryText = () => core.summaryWrites().join('')
 const values = (secrets: Readonly<Record<string, string>> = SECRETS) => [...Object.values(secrets), KUBE_TOKEN]
 
@@ -170,10 +207,23 @@ function failureCode(): string | undefined {
 describe('run(): push only', () => {
   const write = (keys: string[]) => JSON.stringify(keys)
   const seedAll = (changed: Partial<typeof SECRETS> = {}) => {
-    for (const [name, value] of Object.entries({ ...SECRETS, ...changed })) if (name !== 'github_token') store.seed(`${PATH}/${name.toLowerCase()}`, value, OWN)
+    for (const [name, value] of Object.entries({ ...SECRETS, ...changed }))
+      if (name !== 'github_token') store.seed(`${PATH}/${name.toLowerCase()}`, value, OWN)
   }
-  const CASES: Array<{ what: string; seed?: () => void; inputs?: Record<string, string>; outputs: Partial<typeof NOTHING>; puts: number; deletes?: number; heading?: string }> = [
-    { what: 'a first run creates every key', outputs: { created: write(KEYS), changed: 'true', versions: FIRST_VERSIONS }, puts: 4 },
+  const CASES: Array<{
+    what: string
+    seed?: () => void
+    inputs?: Record<string, string>
+    outputs: Partial<typeof NOTHING>
+    puts: number
+    deletes?: number
+    heading?: string
+  }> = [
+    {
+      what: 'a first run creates every key',
+      outputs: { created: write(KEYS), changed: 'true', versions: FIRST_VERSIONS },
+      puts: 4
+    },
     {
       what: 'a re-run writes only the key whose value changed',
       seed: () => seedAll({ STRIPE_API_KEY: 'sk_live_before_rotation' }),
@@ -185,7 +235,12 @@ describe('run(): push only', () => {
       },
       puts: 1
     },
-    { what: 'an unchanged re-run writes nothing', seed: () => seedAll(), outputs: { unchanged: write(KEYS), versions: FIRST_VERSIONS }, puts: 0 },
+    {
+      what: 'an unchanged re-run writes nothing',
+      seed: () => seedAll(),
+      outputs: { unchanged: write(KEYS), versions: FIRST_VERSIONS },
+      puts: 0
+    },
     {
       what: 'prune deletes its own parameter that no secret names any more',
       seed: () => {
@@ -197,30 +252,45 @@ describe('run(): push only', () => {
       puts: 0,
       deletes: 1
     },
-    { what: 'a dry run plans and writes nothing', inputs: { 'dry-run': 'true' }, outputs: { created: write(KEYS), changed: 'true' }, puts: 0, heading: `<h3>Secrets plan for ${PATH} (dry run)</h3>` }
+    {
+      what: 'a dry run plans and writes nothing',
+      inputs: { 'dry-run': 'true' },
+      outputs: { created: write(KEYS), changed: 'true' },
+      puts: 0,
+      heading: `<h3>Secrets plan for ${PATH} (dry run)</h3>`
+    }
   ]
 
-  it.each(CASES)('$what: every output set once, values masked first and never shown', async ({ seed, inputs = {}, outputs, puts, deletes = 0, heading = PUSH_HEADING }) => {
-    seed?.()
-    await runAction({ ...PUSH, ...inputs })
-    expect(core.failures()).toEqual([])
-    expectOutputs({ ...NOTHING, ...outputs })
-    expect([store.count('putParameter'), store.count('deleteParameters')]).toEqual([puts, deletes])
-    expect(storesMade).toEqual([{ region: 'us-east-1', endpoint: undefined }])
-    expect(kubesMade).toEqual([])
-    expect(core.infoLines()).toContain('No namespace given: the sync phase is skipped.')
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expect(summaryText()).toContain(heading)
-    expect(summaryText()).not.toContain('ExternalSecrets force-synced')
-    expectMaskedFirst()
-    expectNoLeaks()
-  })
+  it.each(CASES)(
+    '$what: every output set once, values masked first and never shown',
+    async ({ seed, inputs = {}, outputs, puts, deletes = 0, heading = PUSH_HEADING }) => {
+      seed?.()
+      await runAction({ ...PUSH, ...inputs })
+      expect(core.failures()).toEqual([])
+      expectOutputs({ ...NOTHING, ...outputs })
+      expect([store.count('putParameter'), store.count('deleteParameters')]).toEqual([puts, deletes])
+      expect(storesMade).toEqual([{ region: 'us-east-1', endpoint: undefined }])
+      expect(kubesMade).toEqual([])
+      expect(core.infoLines()).toContain('No namespace given: the sync phase is skipped.')
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expect(summaryText()).toContain(heading)
+      expect(summaryText()).not.toContain('ExternalSecrets force-synced')
+      expectMaskedFirst()
+      expectNoLeaks()
+    }
+  )
 
   it('reports each key in the log and the summary by name, version and source secret', async () => {
     await runAction(PUSH)
     expect(core.infoLines()).toContain(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)
-    expect(summaryText()).toContain(`<tr><td>stripe_api_key</td><td>${PATH}/stripe_api_key</td><td>created</td><td>1</td><td>STRIPE_API_KEY</td></tr>`)
-    expect(store.parameters.get(`${PATH}/tls_key`)).toMatchObject({ value: SECRETS.TLS_KEY, type: 'SecureString', tags: { 'managed-by': 'zerotouch-secrets' } })
+    expect(summaryText()).toContain(
+      `<tr><td>stripe_api_key</td><td>${PATH}/stripe_api_key</td><td>created</td><td>1</td><td>STRIPE_API_KEY</td></tr>`
+    )
+    expect(store.parameters.get(`${PATH}/tls_key`)).toMatchObject({
+      value: SECRETS.TLS_KEY,
+      type: 'SecureString',
+      tags: { 'managed-by': 'zerotouch-secrets' }
+    })
     expect(store.parameters.has(`${PATH}/github_token`)).toBe(false)
   })
 })
@@ -229,7 +299,13 @@ describe('run(): push then sync', () => {
   it('annotates the selected ExternalSecrets, waits for their fresh syncs, and lists them in synced and the summary', async () => {
     await runAction(SYNC)
     expect(core.failures()).toEqual([])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]', versions: FIRST_VERSIONS })
+    expectOutputs({
+      ...NOTHING,
+      created: JSON.stringify(KEYS),
+      changed: 'true',
+      synced: '["payments-prod/payments-db","payments-prod/payments-provider"]',
+      versions: FIRST_VERSIONS
+    })
     expect(patched().sort()).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
     expect(kubesMade).toEqual([expect.objectContaining({ kubeconfig: KUBECONFIG.trim(), context: '' })])
     expect(kube.get('payments-prod', 'unmanaged')?.metadata.annotations).toBeUndefined()
@@ -247,16 +323,27 @@ describe('run(): push then sync', () => {
 
   it("logs each phase inside its own log group, in the run's order, and fails outside them", async () => {
     await runAction(SYNC)
-    const phases = ['Pre-flight: the cluster', 'Push to SSM Parameter Store', 'Rollout: the workloads before the sync', 'Sync: force-sync the ExternalSecrets', 'Rollout: restart the workloads']
+    const phases = [
+      'Pre-flight: the cluster',
+      'Push to SSM Parameter Store',
+      'Rollout: the workloads before the sync',
+      'Sync: force-sync the ExternalSecrets',
+      'Rollout: restart the workloads'
+    ]
     expect(core.groups()).toEqual(phases.flatMap((name) => [name, `end ${name}`]))
     const calls = core.callOrder()
     const line = (text: string) => calls.findIndex(([name, value]) => name === 'info' && value === text)
     const group = (title: string) => calls.findIndex(([name, value]) => name === 'group' && value === title)
-    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeGreaterThan(group('Push to SSM Parameter Store'))
-    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeLessThan(group('Rollout: the workloads before the sync'))
+    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeGreaterThan(
+      group('Push to SSM Parameter Store')
+    )
+    expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeLessThan(
+      group('Rollout: the workloads before the sync')
+    )
 
     core.reset()
-    store.fault = (operation) => (operation === 'putParameter' ? { error: awsError('AccessDeniedException', 400, 'not allowed') } : undefined)
+    store.fault = (operation) =>
+      operation === 'putParameter' ? { error: awsError('AccessDeniedException', 400, 'not allowed') } : undefined
     await runAction({ ...SYNC, secrets: JSON.stringify({ NEW_KEY: 'a-new-value' }) })
     expect(failureCode()).toBe('ZT130')
     expect(core.groups().at(-1)).toBe('end Push to SSM Parameter Store')
@@ -288,36 +375,70 @@ describe('run(): push then sync', () => {
 
 describe('run(): invalid inputs', () => {
   const VALUE = 'correct-horse-battery-staple'
-  const CASES: Array<{ what: string; inputs: Record<string, string>; named: string[]; env?: Record<string, string>; overrides?: Partial<Dependencies> }> = [
-    { what: 'an invalid tier and environment', inputs: { ...SYNC, tier: 'Gold', environment: 'Prod' }, named: ['tier', 'environment'] },
-    { what: 'secrets that are no JSON, holding a value', inputs: { ...PUSH, secrets: `{"A": "${VALUE}"` }, named: ['secrets'] },
-    { what: 'no AWS region anywhere', inputs: PUSH, named: ['aws-region'], env: { GITHUB_STEP_SUMMARY: ENV.GITHUB_STEP_SUMMARY } },
+  const CASES: Array<{
+    what: string
+    inputs: Record<string, string>
+    named: string[]
+    env?: Record<string, string>
+    overrides?: Partial<Dependencies>
+  }> = [
+    {
+      what: 'an invalid tier and environment',
+      inputs: { ...SYNC, tier: 'Gold', environment: 'Prod' },
+      named: ['tier', 'environment']
+    },
+    {
+      what: 'secrets that are no JSON, holding a value',
+      inputs: { ...PUSH, secrets: `{"A": "${VALUE}"` },
+      named: ['secrets']
+    },
+    {
+      what: 'no AWS region anywhere',
+      inputs: PUSH,
+      named: ['aws-region'],
+      env: { GITHUB_STEP_SUMMARY: ENV.GITHUB_STEP_SUMMARY }
+    },
     // The real client reads the kubeconfig, and refuses it before it sends anything.
-    { what: 'a kube-context the kubeconfig lacks (checked before the push)', inputs: { ...SYNC, 'kube-context': 'prod-cluster' }, named: ['kube-context'], overrides: { createKube: undefined } }
+    {
+      what: 'a kube-context the kubeconfig lacks (checked before the push)',
+      inputs: { ...SYNC, 'kube-context': 'prod-cluster' },
+      named: ['kube-context'],
+      overrides: { createKube: undefined }
+    }
   ]
 
-  it.each(CASES)('$what: fails ZT100 naming the inputs, touches nothing, and still sets every output and writes the summary', async ({ inputs, named, env = ENV, overrides }) => {
-    await runAction(inputs, { env, ...overrides })
-    expect(failureCode()).toBe('ZT100')
-    expect(core.failures()[0]).toMatch(/^Invalid inputs; nothing was written\. \[ZT100\]/)
-    for (const input of named) expect(core.failures()[0]).toContain(`  - ${input}: `)
-    expect(storesMade).toEqual([])
-    expect(store.calls).toEqual([])
-    expect(kubesMade).toEqual([])
-    expect(kube.calls).toEqual([])
-    expectOutputs(NOTHING)
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expectNoLeaks([...values(), VALUE])
-  })
+  it.each(CASES)(
+    '$what: fails ZT100 naming the inputs, touches nothing, and still sets every output and writes the summary',
+    async ({ inputs, named, env = ENV, overrides }) => {
+      await runAction(inputs, { env, ...overrides })
+      expect(failureCode()).toBe('ZT100')
+      expect(core.failures()[0]).toMatch(/^Invalid inputs; nothing was written\. \[ZT100\]/)
+      for (const input of named) expect(core.failures()[0]).toContain(`  - ${input}: `)
+      expect(storesMade).toEqual([])
+      expect(store.calls).toEqual([])
+      expect(kubesMade).toEqual([])
+      expect(kube.calls).toEqual([])
+      expectOutputs(NOTHING)
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expectNoLeaks([...values(), VALUE])
+    }
+  )
 })
 
 describe('run(): the definitions check', () => {
   it('runs before the push: definitions it cannot check stop the run with nothing written, every output set and the summary written', async () => {
     core.setInputs({ ...SYNC, definitions: 'tenants/missing/overlays/prod' })
     // No clock.run: nothing sleeps, and the check looks at the file system.
-    await run({ createStore: () => store, createKube: () => kube, env: { ...ENV, GITHUB_WORKSPACE: `${process.cwd()}/__tests__/fixtures` }, clock })
+    await run({
+      createStore: () => store,
+      createKube: () => kube,
+      env: { ...ENV, GITHUB_WORKSPACE: `${process.cwd()}/__tests__/fixtures` },
+      clock
+    })
     expect(failureCode()).toBe('ZT110')
-    expect(core.failures()[0]).toMatch(/^definitions: "tenants\/missing\/overlays\/prod" is not a folder in the workspace/)
+    expect(core.failures()[0]).toMatch(
+      /^definitions: "tenants\/missing\/overlays\/prod" is not a folder in the workspace/
+    )
     expect(store.calls).toEqual([])
     expect(kube.calls).toEqual([])
     expectOutputs(NOTHING)
@@ -329,41 +450,72 @@ describe('run(): the definitions check', () => {
 describe('run(): a failed push', () => {
   const STRIPE = `${PATH}/stripe_api_key`
   const CASES: Array<{ what: string; error: () => Error; reason: RegExp }> = [
-    { what: 'AWS denies one write', error: () => awsError('AccessDeniedException', 400, `User: ci is not authorized to perform: ssm:PutParameter on resource: ${STRIPE}`), reason: /AWS denied/ },
+    {
+      what: 'AWS denies one write',
+      error: () =>
+        awsError(
+          'AccessDeniedException',
+          400,
+          `User: ci is not authorized to perform: ssm:PutParameter on resource: ${STRIPE}`
+        ),
+      reason: /AWS denied/
+    },
     {
       what: 'AWS refuses one write echoing its value',
-      error: () => awsError('ValidationException', 400, `1 validation error detected: Value '${SECRETS.STRIPE_API_KEY}' at 'value' failed to satisfy constraint`),
+      error: () =>
+        awsError(
+          'ValidationException',
+          400,
+          `1 validation error detected: Value '${SECRETS.STRIPE_API_KEY}' at 'value' failed to satisfy constraint`
+        ),
       reason: /ValidationException/
     }
   ]
 
-  it.each(CASES)('$what: fails ZT130 naming the key, does not start the sync phase, and still reports the push', async ({ error, reason }) => {
-    store.fault = (operation, names) => (operation === 'putParameter' && names.includes(STRIPE) ? { error: error() } : undefined)
-    await runAction(SYNC)
-    expect(failureCode()).toBe('ZT130')
-    const [failure] = core.failures()
-    expect(failure).toMatch(new RegExp(`^1 of 4 parameters were not written or deleted.*\\n {2}- ${STRIPE}: ${reason.source}`, 's'))
-    expect(failure).toContain('The sync phase did not run')
-    expect(kube.calls.map(({ verb }) => verb)).not.toContain('list-events')
-    expect(patched()).toEqual([])
-    expectOutputs({
-      ...NOTHING,
-      created: JSON.stringify(['database_url', 'tls_key', 'webhook_secret']),
-      changed: 'true',
-      synced: '[]',
-      versions: JSON.stringify({ database_url: 1, tls_key: 1, webhook_secret: 1 })
-    })
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expect(summaryText()).toContain(PUSH_HEADING)
-    expect(summaryText()).toMatch(/<tr><td>stripe_api_key<\/td><td>[^<]+<\/td><td>failed: /)
-    expect(summaryText()).not.toContain(SYNC_HEADING)
-    expectNoLeaks()
-  })
+  it.each(CASES)(
+    '$what: fails ZT130 naming the key, does not start the sync phase, and still reports the push',
+    async ({ error, reason }) => {
+      store.fault = (operation, names) =>
+        operation === 'putParameter' && names.includes(STRIPE) ? { error: error() } : undefined
+      await runAction(SYNC)
+      expect(failureCode()).toBe('ZT130')
+      const [failure] = core.failures()
+      expect(failure).toMatch(
+        new RegExp(`^1 of 4 parameters were not written or deleted.*\\n {2}- ${STRIPE}: ${reason.source}`, 's')
+      )
+      expect(failure).toContain('The sync phase did not run')
+      expect(kube.calls.map(({ verb }) => verb)).not.toContain('list-events')
+      expect(patched()).toEqual([])
+      expectOutputs({
+        ...NOTHING,
+        created: JSON.stringify(['database_url', 'tls_key', 'webhook_secret']),
+        changed: 'true',
+        synced: '[]',
+        versions: JSON.stringify({ database_url: 1, tls_key: 1, webhook_secret: 1 })
+      })
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expect(summaryText()).toContain(PUSH_HEADING)
+      expect(summaryText()).toMatch(/<tr><td>stripe_api_key<\/td><td>[^<]+<\/td><td>failed: /)
+      expect(summaryText()).not.toContain(SYNC_HEADING)
+      expectNoLeaks()
+    }
+  )
 })
 
 describe('run(): the pre-flight', () => {
-  const CASES: Array<{ what: string; setup: () => void; inputs?: Record<string, string>; code: string; message: RegExp }> = [
-    { what: 'the cluster lacks the External Secrets CRDs', setup: () => (kube.version = undefined), code: 'ZT141', message: /^Nothing was written: the cluster does not serve the external-secrets\.io API/ },
+  const CASES: Array<{
+    what: string
+    setup: () => void
+    inputs?: Record<string, string>
+    code: string
+    message: RegExp
+  }> = [
+    {
+      what: 'the cluster lacks the External Secrets CRDs',
+      setup: () => (kube.version = undefined),
+      code: 'ZT141',
+      message: /^Nothing was written: the cluster does not serve the external-secrets\.io API/
+    },
     {
       what: 'no ExternalSecret matches the selector',
       setup: () => undefined,
@@ -371,33 +523,54 @@ describe('run(): the pre-flight', () => {
       code: 'ZT143',
       message: /\n {2}- no ExternalSecret matches label selector "team=nobody" in namespace "payments-prod"/
     },
-    { what: 'the namespace does not exist', setup: () => (kube.namespaces = new Set(['payments-stg'])), code: 'ZT143', message: /\n {2}- namespace "payments-prod" does not exist in the cluster/ },
+    {
+      what: 'the namespace does not exist',
+      setup: () => (kube.namespaces = new Set(['payments-stg'])),
+      code: 'ZT143',
+      message: /\n {2}- namespace "payments-prod" does not exist in the cluster/
+    },
     {
       what: 'the identity may not patch ExternalSecrets',
-      setup: () => (kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'externalsecrets', namespace: 'payments-prod' }]),
+      setup: () =>
+        (kube.denied = [
+          { verb: 'patch', group: 'external-secrets.io', resource: 'externalsecrets', namespace: 'payments-prod' }
+        ]),
       code: 'ZT142',
-      message: /\n {2}- forbidden: the identity of the kubeconfig may not patch externalsecrets\.external-secrets\.io in namespace "payments-prod"/
+      message:
+        /\n {2}- forbidden: the identity of the kubeconfig may not patch externalsecrets\.external-secrets\.io in namespace "payments-prod"/
     },
     {
       what: 'the credentials are rejected',
-      setup: () => kube.failNext('discover', new KubeError('unauthorized', `the Kubernetes API server rejected the credentials (401 Unauthorized) for token ${KUBE_TOKEN}`, 401)),
+      setup: () =>
+        kube.failNext(
+          'discover',
+          new KubeError(
+            'unauthorized',
+            `the Kubernetes API server rejected the credentials (401 Unauthorized) for token ${KUBE_TOKEN}`,
+            401
+          )
+        ),
       code: 'ZT140',
-      message: /^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\) for token \*\*\* \[ZT140\]/
+      message:
+        /^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\) for token \*\*\* \[ZT140\]/
     }
   ]
 
-  it.each(CASES)('$what: fails $code before anything is read from SSM or written, with every output set and the summary written', async ({ setup, inputs = {}, code, message }) => {
-    setup()
-    await runAction({ ...SYNC, ...inputs })
-    expect(failureCode()).toBe(code)
-    expect(core.failures()[0]).toMatch(message)
-    expect(store.calls).toEqual([])
-    expect(patched()).toEqual([])
-    expectOutputs(NOTHING)
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expect(summaryText()).not.toContain(PUSH_HEADING)
-    expectNoLeaks()
-  })
+  it.each(CASES)(
+    '$what: fails $code before anything is read from SSM or written, with every output set and the summary written',
+    async ({ setup, inputs = {}, code, message }) => {
+      setup()
+      await runAction({ ...SYNC, ...inputs })
+      expect(failureCode()).toBe(code)
+      expect(core.failures()[0]).toMatch(message)
+      expect(store.calls).toEqual([])
+      expect(patched()).toEqual([])
+      expectOutputs(NOTHING)
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expect(summaryText()).not.toContain(PUSH_HEADING)
+      expectNoLeaks()
+    }
+  )
 
   it('runs in a dry run too', async () => {
     kube.denied = [{ verb: 'watch', group: '', resource: 'events', namespace: 'payments-prod' }]
@@ -408,7 +581,15 @@ describe('run(): the pre-flight', () => {
 })
 
 describe('run(): a failing sync phase', () => {
-  const CASES: Array<{ what: string; setup: () => void; inputs?: Record<string, string>; code: string; message: RegExp; synced: string[]; annotated: boolean }> = [
+  const CASES: Array<{
+    what: string
+    setup: () => void
+    inputs?: Record<string, string>
+    code: string
+    message: RegExp
+    synced: string[]
+    annotated: boolean
+  }> = [
     {
       what: 'the operator fails one ExternalSecret',
       setup: () => operator({ 'payments-db': { fail: 'error processing spec.data[0], err: provider exploded' } }),
@@ -428,7 +609,9 @@ describe('run(): a failing sync phase', () => {
     {
       what: 'a referenced parameter is missing',
       setup: () => undefined,
-      inputs: { secrets: JSON.stringify({ DATABASE_URL: SECRETS.DATABASE_URL, STRIPE_API_KEY: SECRETS.STRIPE_API_KEY }) },
+      inputs: {
+        secrets: JSON.stringify({ DATABASE_URL: SECRETS.DATABASE_URL, STRIPE_API_KEY: SECRETS.STRIPE_API_KEY })
+      },
       code: 'ZT144',
       message: /Nothing was annotated.*\n.*\/zerotouch\/prod\/payments\/webhook_secret/,
       synced: [],
@@ -438,27 +621,31 @@ describe('run(): a failing sync phase', () => {
       what: 'an ExternalSecret is pinned to a version of a key the run wrote',
       setup: pinDatabaseUrl,
       code: 'ZT144',
-      message: /\[ZT144\]\n {2}- payments-prod\/payments-db: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/database_url" is pinned to version 1,/,
+      message:
+        /\[ZT144\]\n {2}- payments-prod\/payments-db: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/prod\/payments\/database_url" is pinned to version 1,/,
       synced: [],
       annotated: false
     }
   ]
 
-  it.each(CASES)('$what: fails $code after the push, with every output set and the summary written', async ({ setup, inputs = {}, code, message, synced, annotated }) => {
-    setup()
-    await runAction({ ...SYNC, ...inputs })
-    expect(failureCode()).toBe(code)
-    expect(core.failures()[0]).toMatch(message)
-    expect(core.outputs().synced).toBe(JSON.stringify(synced))
-    expect(JSON.parse(core.outputs().created)).toEqual(expect.arrayContaining(['database_url', 'stripe_api_key']))
-    expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
-    expect(patched().length > 0).toBe(annotated)
-    expect(kube.openWatches()).toBe(0)
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expect(summaryText()).toContain(PUSH_HEADING)
-    expect(summaryText().includes(SYNC_HEADING)).toBe(annotated)
-    expectNoLeaks()
-  })
+  it.each(CASES)(
+    '$what: fails $code after the push, with every output set and the summary written',
+    async ({ setup, inputs = {}, code, message, synced, annotated }) => {
+      setup()
+      await runAction({ ...SYNC, ...inputs })
+      expect(failureCode()).toBe(code)
+      expect(core.failures()[0]).toMatch(message)
+      expect(core.outputs().synced).toBe(JSON.stringify(synced))
+      expect(JSON.parse(core.outputs().created)).toEqual(expect.arrayContaining(['database_url', 'stripe_api_key']))
+      expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
+      expect(patched().length > 0).toBe(annotated)
+      expect(kube.openWatches()).toBe(0)
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expect(summaryText()).toContain(PUSH_HEADING)
+      expect(summaryText().includes(SYNC_HEADING)).toBe(annotated)
+      expectNoLeaks()
+    }
+  )
 
   it('gives up waiting at the timeout input, in simulated time', async () => {
     operator({ 'payments-db': 'ignore' })
@@ -483,32 +670,49 @@ describe('run(): the job summary', () => {
   })
 
   it('that cannot be written is a warning with its reason redacted, not a failure or a crash', async () => {
-    core.summary.write.mockRejectedValueOnce(new Error(`ENOSPC: no space left on device, write (${SECRETS.WEBHOOK_SECRET})`))
+    core.summary.write.mockRejectedValueOnce(
+      new Error(`ENOSPC: no space left on device, write (${SECRETS.WEBHOOK_SECRET})`)
+    )
     await expect(runAction(SYNC)).resolves.toBeUndefined()
     expect(core.failures()).toEqual([])
-    expect(core.warnings()).toEqual(['The job summary could not be written: ENOSPC: no space left on device, write (***)'])
-    expectOutputs({ ...NOTHING, created: JSON.stringify(KEYS), changed: 'true', synced: '["payments-prod/payments-db","payments-prod/payments-provider"]', versions: FIRST_VERSIONS })
+    expect(core.warnings()).toEqual([
+      'The job summary could not be written: ENOSPC: no space left on device, write (***)'
+    ])
+    expectOutputs({
+      ...NOTHING,
+      created: JSON.stringify(KEYS),
+      changed: 'true',
+      synced: '["payments-prod/payments-db","payments-prod/payments-provider"]',
+      versions: FIRST_VERSIONS
+    })
     expectNoLeaks()
   })
 })
 
 describe('run(): an unexpected error', () => {
   const CASES: Array<{ what: string; thrown: unknown; message: string }> = [
-    { what: 'an Error holding a secret value', thrown: new Error(`credentials for ${SECRETS.DATABASE_URL} could not be loaded`), message: 'Unexpected error: credentials for *** could not be loaded [ZT199]' },
+    {
+      what: 'an Error holding a secret value',
+      thrown: new Error(`credentials for ${SECRETS.DATABASE_URL} could not be loaded`),
+      message: 'Unexpected error: credentials for *** could not be loaded [ZT199]'
+    },
     { what: 'a thrown string', thrown: 'the SDK fell over', message: 'Unexpected error: the SDK fell over [ZT199]' }
   ]
 
-  it.each(CASES)('$what fails ZT199, redacted, with every output set and the summary written', async ({ thrown, message }) => {
-    const createStore = () => {
-      throw thrown
+  it.each(CASES)(
+    '$what fails ZT199, redacted, with every output set and the summary written',
+    async ({ thrown, message }) => {
+      const createStore = () => {
+        throw thrown
+      }
+      await runAction(SYNC, { createStore })
+      expect(core.failures()).toEqual([message])
+      expectOutputs(NOTHING)
+      expect(kube.calls).toEqual([])
+      expect(core.summary.write).toHaveBeenCalledTimes(1)
+      expectNoLeaks()
     }
-    await runAction(SYNC, { createStore })
-    expect(core.failures()).toEqual([message])
-    expectOutputs(NOTHING)
-    expect(kube.calls).toEqual([])
-    expect(core.summary.write).toHaveBeenCalledTimes(1)
-    expectNoLeaks()
-  })
+  )
 })
 
 describe('run(): the workloads reading a changed Secret', () => {
@@ -529,7 +733,12 @@ describe('run(): the workloads reading a changed Secret', () => {
       void clock.sleep(ROLLOUT_MS).then(() =>
         kube.updateWorkload('Deployment', 'payments-prod', name, (current) => ({
           ...current,
-          status: { observedGeneration: current.metadata.generation, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
+          status: {
+            observedGeneration: current.metadata.generation,
+            replicas: 1,
+            updatedReplicas: 1,
+            availableReplicas: 1
+          }
         }))
       )
   })
@@ -549,7 +758,9 @@ describe('run(): the workloads reading a changed Secret', () => {
       versions: FIRST_VERSIONS
     })
     expect(clock.now()).toBe(OPERATOR_DELAY_MS + ROLLOUT_MS)
-    expect(summaryText()).toContain('<tr><td>payments-prod/Deployment/payments-api</td><td>payments-provider</td><td>restarted, rolled out</td><td>3.0 s</td></tr>')
+    expect(summaryText()).toContain(
+      '<tr><td>payments-prod/Deployment/payments-api</td><td>payments-provider</td><td>restarted, rolled out</td><td>3.0 s</td></tr>'
+    )
     expectNoLeaks()
   })
 
@@ -567,7 +778,11 @@ describe('run(): the workloads reading a changed Secret', () => {
     await runAction(SYNC)
     expect(core.failures()).toEqual([])
     expect(restarts()).toEqual([])
-    expect(core.warnings()).toEqual([expect.stringMatching(/^payments-prod\/Deployment\/payments-api reads Secret payments-provider, which this run changed: its pods run the old values/)])
+    expect(core.warnings()).toEqual([
+      expect.stringMatching(
+        /^payments-prod\/Deployment\/payments-api reads Secret payments-provider, which this run changed: its pods run the old values/
+      )
+    ])
     expect(core.outputs().restarted).toBe('[]')
   })
 
@@ -576,14 +791,18 @@ describe('run(): the workloads reading a changed Secret', () => {
     expect(core.failures()).toEqual([])
     expect(restarts()).toEqual([])
     expect(core.outputs().restarted).toBe('[]')
-    expect(core.infoLines()).toContainEqual(expect.stringMatching(/^would restart +payments-prod\/Deployment\/payments-api \(reads payments-provider\)$/))
+    expect(core.infoLines()).toContainEqual(
+      expect.stringMatching(/^would restart +payments-prod\/Deployment\/payments-api \(reads payments-provider\)$/)
+    )
   })
 
   it('fails ZT160 naming a paused Deployment, after restarting the others', async () => {
     kube.putWorkload(deployment('payments-worker', 'payments-provider', true))
     await runAction({ ...SYNC, restart: 'changed' })
     expect(failureCode()).toBe('ZT160')
-    expect(core.failures()[0]).toMatch(/payments-prod\/Deployment\/payments-worker \(paused, failed\): paused: resume it or restart it yourself/)
+    expect(core.failures()[0]).toMatch(
+      /payments-prod\/Deployment\/payments-worker \(paused, failed\): paused: resume it or restart it yourself/
+    )
     expect(restarts()).toEqual(['payments-api'])
     expect(core.outputs().restarted).toBe('["payments-prod/Deployment/payments-api"]')
   })
@@ -598,8 +817,16 @@ describe('run(): the workloads reading a changed Secret', () => {
 
   it.each([
     ['an unknown policy', { restart: 'always' }, /restart: "always" is not one of none, changed/],
-    ['restart: changed without waiting for the sync', { restart: 'changed', wait: 'false' }, /restart: changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true/],
-    ['a rollout-timeout that is no duration', { 'rollout-timeout': 'soon' }, /rollout-timeout: "soon" is not a duration/]
+    [
+      'restart: changed without waiting for the sync',
+      { restart: 'changed', wait: 'false' },
+      /restart: changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true/
+    ],
+    [
+      'a rollout-timeout that is no duration',
+      { 'rollout-timeout': 'soon' },
+      /rollout-timeout: "soon" is not a duration/
+    ]
   ])('refuses %s before anything is written', async (_what, inputs, message) => {
     await runAction({ ...SYNC, ...inputs })
     expect(failureCode()).toBe('ZT100')
@@ -627,8 +854,18 @@ describe('run(): provenance', () => {
 describe('run(): restore-to', () => {
   const NOW = Date.UTC(2026, 10, 30, 13)
   const MINUTE = 60_000
-  const RESTORE = { environment: 'prod', service: 'payments', namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }
-  const HISTORY_VALUES = { one: 'postgres://payments:first-pass@db/payments', two: 'postgres://payments:second-pass@db/payments', key: 'sk_live_kept_0123' }
+  const RESTORE = {
+    environment: 'prod',
+    service: 'payments',
+    namespace: 'payments-prod',
+    kubeconfig: KUBECONFIG,
+    timeout: '30s'
+  }
+  const HISTORY_VALUES = {
+    one: 'postgres://payments:first-pass@db/payments',
+    two: 'postgres://payments:second-pass@db/payments',
+    key: 'sk_live_kept_0123'
+  }
   const by = (runId: number) => describeVersion({ kind: 'workflow', run: { ...workflowRun, runId } })
 
   beforeEach(() => {
@@ -643,8 +880,16 @@ describe('run(): restore-to', () => {
       ],
       OWN
     )
-    store.seedHistory(`${PATH}/stripe_api_key`, [{ value: HISTORY_VALUES.key, modifiedAt: NOW - 30 * MINUTE, description: by(1) }], OWN)
-    store.seedHistory(`${PATH}/webhook_secret`, [{ value: 'whsec_added_later', modifiedAt: NOW - 10 * MINUTE, description: by(2) }], OWN)
+    store.seedHistory(
+      `${PATH}/stripe_api_key`,
+      [{ value: HISTORY_VALUES.key, modifiedAt: NOW - 30 * MINUTE, description: by(1) }],
+      OWN
+    )
+    store.seedHistory(
+      `${PATH}/webhook_secret`,
+      [{ value: 'whsec_added_later', modifiedAt: NOW - 10 * MINUTE, description: by(2) }],
+      OWN
+    )
   })
 
   it('puts the values of the time back as new versions, syncs the cluster, and reports each key', async () => {
@@ -665,11 +910,17 @@ describe('run(): restore-to', () => {
     })
     expect(store.parameters.has(`${PATH}/webhook_secret`)).toBe(true)
     expect(core.infoLines()).toContain(`Restoring 3 parameters under ${PATH}/ to 2026-11-30T12:40:00.000Z`)
-    expect(core.infoLines()).toContain(`kept         ${PATH}/webhook_secret (created after the point; prune: true deletes it)`)
+    expect(core.infoLines()).toContain(
+      `kept         ${PATH}/webhook_secret (created after the point; prune: true deletes it)`
+    )
     const summary = summaryText()
     expect(summary).toContain(`<h3>Secrets restored under ${PATH}</h3>`)
-    expect(summary).toContain(`<tr><td>database_url</td><td>${PATH}/database_url</td><td>restored from version 1 to new version 3</td></tr>`)
-    expect(summary).toContain(`<tr><td>stripe_api_key</td><td>${PATH}/stripe_api_key</td><td>unchanged: version 1 holds the value of version 1</td></tr>`)
+    expect(summary).toContain(
+      `<tr><td>database_url</td><td>${PATH}/database_url</td><td>restored from version 1 to new version 3</td></tr>`
+    )
+    expect(summary).toContain(
+      `<tr><td>stripe_api_key</td><td>${PATH}/stripe_api_key</td><td>unchanged: version 1 holds the value of version 1</td></tr>`
+    )
     expect(patched().sort()).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
     expect(core.secrets()).toEqual(expect.arrayContaining(Object.values(HISTORY_VALUES)))
     expectNoLeaks([...Object.values(HISTORY_VALUES), KUBE_TOKEN])
@@ -678,23 +929,42 @@ describe('run(): restore-to', () => {
   it('run:<id> restores the state right after that run; with prune, deletes what the run had not written yet', async () => {
     await runAction({ environment: 'prod', service: 'payments', 'restore-to': 'run:1', prune: 'true' })
     expect(core.failures()).toEqual([])
-    expect(core.outputs()).toMatchObject({ updated: '["database_url"]', unchanged: '["stripe_api_key"]', deleted: '["webhook_secret"]', changed: 'true' })
+    expect(core.outputs()).toMatchObject({
+      updated: '["database_url"]',
+      unchanged: '["stripe_api_key"]',
+      deleted: '["webhook_secret"]',
+      changed: 'true'
+    })
     expect(store.parameters.has(`${PATH}/webhook_secret`)).toBe(false)
   })
 
   it('dry run: reports the plan and writes and annotates nothing', async () => {
     await runAction({ ...RESTORE, 'restore-to': '2026-11-30T12:40:00Z', 'dry-run': 'true' })
     expect(core.failures()).toEqual([])
-    expect(core.outputs()).toMatchObject({ updated: '["database_url"]', versions: JSON.stringify({ database_url: 2, stripe_api_key: 1 }) })
+    expect(core.outputs()).toMatchObject({
+      updated: '["database_url"]',
+      versions: JSON.stringify({ database_url: 2, stripe_api_key: 1 })
+    })
     expect([store.count('putParameter'), store.count('deleteParameters'), patched().length]).toEqual([0, 0, 0])
-    expect(summaryText()).toContain(`<tr><td>database_url</td><td>${PATH}/database_url</td><td>would restore version 1 (now version 2)</td></tr>`)
+    expect(summaryText()).toContain(
+      `<tr><td>database_url</td><td>${PATH}/database_url</td><td>would restore version 1 (now version 2)</td></tr>`
+    )
   })
 
   it.each([
-    ['together with secrets', { secrets: JSON.stringify({ DATABASE_URL: 'postgres://x' }) }, /restore-to: is refused together with secrets/],
+    [
+      'together with secrets',
+      { secrets: JSON.stringify({ DATABASE_URL: 'postgres://x' }) },
+      /restore-to: is refused together with secrets/
+    ],
     ['malformed', {}, /restore-to: "yesterday" is neither an ISO-8601 UTC time/]
   ])('refused %s (ZT100), with no request to SSM or the cluster', async (_what, inputs, message) => {
-    await runAction({ ...RESTORE, 'restore-to': 'yesterday', ...inputs, ...('secrets' in inputs ? { 'restore-to': '2026-11-30T12:40:00Z' } : {}) })
+    await runAction({
+      ...RESTORE,
+      'restore-to': 'yesterday',
+      ...inputs,
+      ...('secrets' in inputs ? { 'restore-to': '2026-11-30T12:40:00Z' } : {})
+    })
     expect(failureCode()).toBe('ZT100')
     expect(core.failures()[0]).toMatch(message)
     expect([store.calls, kube.calls]).toEqual([[], []])

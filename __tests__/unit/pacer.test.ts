@@ -129,7 +129,12 @@ describe('the push under a write quota, on simulated time', () => {
     const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
       pushSecrets(
-        { secrets, target: serviceTarget('/zerotouch', 'prod', 'svc'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false },
+        {
+          secrets,
+          target: serviceTarget('/zerotouch', 'prod', 'svc'),
+          write: { tier: 'Standard', tags: {}, prune: false },
+          dryRun: false
+        },
         { store: slow, redact: createRedactor([]), retry, writer: localWriter }
       )
     )
@@ -139,7 +144,12 @@ describe('the push under a write quota, on simulated time', () => {
   }
 
   it('writes 300 new keys at 10 a second each once, close to the time the quota allows, with few throttled calls', async () => {
-    const { report, writes, throttled, ms, floorMs } = await pushUnderQuota({ rate: 10, burst: 10, latencyMs: 20, keys: 300 })
+    const { report, writes, throttled, ms, floorMs } = await pushUnderQuota({
+      rate: 10,
+      burst: 10,
+      latencyMs: 20,
+      keys: 300
+    })
     expect(report.outcomes.every(({ result }) => result === 'created')).toBe(true)
     expect(writes).toBe(300)
     expect(ms).toBeGreaterThanOrEqual(floorMs)
@@ -150,7 +160,12 @@ describe('the push under a write quota, on simulated time', () => {
   it('stays near the floor whatever the quota, burst and latency (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ rate: fc.integer({ min: 2, max: 100 }), burstShare: fc.double({ min: 0, max: 1, noNaN: true }), latencyMs: fc.integer({ min: 5, max: 100 }), keys: fc.integer({ min: 20, max: 300 }) }),
+        fc.record({
+          rate: fc.integer({ min: 2, max: 100 }),
+          burstShare: fc.double({ min: 0, max: 1, noNaN: true }),
+          latencyMs: fc.integer({ min: 5, max: 100 }),
+          keys: fc.integer({ min: 20, max: 300 })
+        }),
         async ({ rate, burstShare, latencyMs, keys }) => {
           const burst = Math.max(1, Math.round(rate * burstShare))
           const { writes, throttled, ms, floorMs } = await pushUnderQuota({ rate, burst, latencyMs, keys })

@@ -1,7 +1,19 @@
 import { describe, expect, it } from '@jest/globals'
 import { problemOf } from '../../__fixtures__/problems.js'
 import { matchesLabelSelector, parseLabelSelector } from '../../src/k8s/label-selector.js'
-import { parseBoolean, parseDuration, parseEndpoint, parseList, parseNamespace, parsePathPrefix, parsePathSegment, parseQualifiedName, parseRegion, parseTags, parseTier } from '../../src/inputs/parsers.js'
+import {
+  parseBoolean,
+  parseDuration,
+  parseEndpoint,
+  parseList,
+  parseNamespace,
+  parsePathPrefix,
+  parsePathSegment,
+  parseQualifiedName,
+  parseRegion,
+  parseTags,
+  parseTier
+} from '../../src/inputs/parsers.js'
 
 describe('parseBoolean', () => {
   it.each([
@@ -26,11 +38,16 @@ describe('parseList', () => {
 })
 
 describe('parsePathSegment', () => {
-  it.each(['prod', 'stg', 'payments-api', 'a_1'])('accepts %p', (raw) => expect(parsePathSegment('service', raw)).toBe(raw))
+  it.each(['prod', 'stg', 'payments-api', 'a_1'])('accepts %p', (raw) =>
+    expect(parsePathSegment('service', raw)).toBe(raw)
+  )
   it.each(['Prod', 'pay/ments', 'a b', 'é', 'a.b'])('refuses %p', (raw) => {
-    expect(problemOf(() => parsePathSegment('environment', raw)).message).toMatch(/^environment: .* may contain only lower-case/)
+    expect(problemOf(() => parsePathSegment('environment', raw)).message).toMatch(
+      /^environment: .* may contain only lower-case/
+    )
   })
-  it('requires a value', () => expect(problemOf(() => parsePathSegment('service', '  ')).message).toBe('service: is required'))
+  it('requires a value', () =>
+    expect(problemOf(() => parsePathSegment('service', '  ')).message).toBe('service: is required'))
 })
 
 describe('parsePathPrefix', () => {
@@ -46,11 +63,15 @@ describe('parsePathPrefix', () => {
 
   it('refuses a prefix that leaves no room for environment, service and key within 15 levels', () => {
     expect(parsePathPrefix('path-prefix', '/a/b/c/d/e/f/g/h/i/j/k/l')).toBe('/a/b/c/d/e/f/g/h/i/j/k/l')
-    expect(problemOf(() => parsePathPrefix('path-prefix', '/a/b/c/d/e/f/g/h/i/j/k/l/m')).message).toMatch(/has 13 levels: .* would have 16, and SSM allows 15/)
+    expect(problemOf(() => parsePathPrefix('path-prefix', '/a/b/c/d/e/f/g/h/i/j/k/l/m')).message).toMatch(
+      /has 13 levels: .* would have 16, and SSM allows 15/
+    )
   })
 
   it.each(['/aws', '/AWS/x', '/ssm', '/Ssm-x', '/awsome'])('refuses %p, reserved by AWS', (raw) => {
-    expect(problemOf(() => parsePathPrefix('path-prefix', raw)).message).toMatch(/may not begin with "\/aws" or "\/ssm"/)
+    expect(problemOf(() => parsePathPrefix('path-prefix', raw)).message).toMatch(
+      /may not begin with "\/aws" or "\/ssm"/
+    )
   })
 })
 
@@ -60,19 +81,27 @@ describe('parseTier', () => {
     ['Advanced', 'Advanced'],
     ['intelligent-tiering', 'Intelligent-Tiering']
   ])('reads %p', (raw, expected) => expect(parseTier('tier', raw)).toBe(expected))
-  it('refuses an unknown tier', () => expect(problemOf(() => parseTier('tier', 'Premium')).message).toMatch(/^tier: "Premium" is not one of/))
+  it('refuses an unknown tier', () =>
+    expect(problemOf(() => parseTier('tier', 'Premium')).message).toMatch(/^tier: "Premium" is not one of/))
 })
 
 describe('parseTags', () => {
   it('reads key=value lines, keeping "=" in values', () => {
-    expect(parseTags('tags', 'team=payments\n  cost-center = 42 \n\nexpr=a=b')).toEqual({ team: 'payments', 'cost-center': '42', expr: 'a=b' })
+    expect(parseTags('tags', 'team=payments\n  cost-center = 42 \n\nexpr=a=b')).toEqual({
+      team: 'payments',
+      'cost-center': '42',
+      expr: 'a=b'
+    })
   })
   it('refuses the reserved managed-by tag in any case', () => {
     expect(problemOf(() => parseTags('tags', 'Managed-By=me')).message).toMatch(/set by the action itself/)
   })
-  it.each(['novalue', '=x', 'aws:x=1', 'a=b\na=c', `${'k'.repeat(129)}=v`, `k=${'v'.repeat(257)}`, 'k=v!'])('refuses %p', (raw) => {
-    expect(problemOf(() => parseTags('tags', raw)).input).toBe('tags')
-  })
+  it.each(['novalue', '=x', 'aws:x=1', 'a=b\na=c', `${'k'.repeat(129)}=v`, `k=${'v'.repeat(257)}`, 'k=v!'])(
+    'refuses %p',
+    (raw) => {
+      expect(problemOf(() => parseTags('tags', raw)).input).toBe('tags')
+    }
+  )
   it('allows at most 49 tags', () => {
     const lines = Array.from({ length: 50 }, (_, i) => `t${i}=v`).join('\n')
     expect(problemOf(() => parseTags('tags', lines)).message).toMatch(/at most 49 tags/)
@@ -102,25 +131,46 @@ describe('parseDuration', () => {
     ['300', 300_000],
     ['1.5', 1_500]
   ])('reads %p', (raw, expected) => expect(parseDuration('timeout', raw)).toBe(expected))
-  it.each(['', 'soon', '0', '-5s', '5 parsecs', '0s', '30d', '2147484'])('refuses %p', (raw) => expect(problemOf(() => parseDuration('timeout', raw)).input).toBe('timeout'))
+  it.each(['', 'soon', '0', '-5s', '5 parsecs', '0s', '30d', '2147484'])('refuses %p', (raw) =>
+    expect(problemOf(() => parseDuration('timeout', raw)).input).toBe('timeout')
+  )
 })
 
 describe('parseLabelSelector', () => {
-  it.each(['zerotouch.io/managed=true', 'app==web', 'tier!=db', 'app in (a, b)', 'env notin (prod)', 'legacy', '!legacy', 'a=b,c in (d),!e', 'empty='])('accepts %p', (raw) =>
-    expect(parseLabelSelector('label-selector', raw)).toMatchObject({ text: raw.trim(), requirements: expect.arrayContaining([expect.anything()]) })
+  it.each([
+    'zerotouch.io/managed=true',
+    'app==web',
+    'tier!=db',
+    'app in (a, b)',
+    'env notin (prod)',
+    'legacy',
+    '!legacy',
+    'a=b,c in (d),!e',
+    'empty='
+  ])('accepts %p', (raw) =>
+    expect(parseLabelSelector('label-selector', raw)).toMatchObject({
+      text: raw.trim(),
+      requirements: expect.arrayContaining([expect.anything()])
+    })
   )
   it.each(['a in (b', 'a b', '=x', 'a=b=c', 'a=b,,c', '-bad=x', 'a=-bad-', 'a in b', ''])('refuses %p', (raw) => {
-    expect(problemOf(() => parseLabelSelector('label-selector', raw)).message).toMatch(/^label-selector: .*not a valid label selector/)
+    expect(problemOf(() => parseLabelSelector('label-selector', raw)).message).toMatch(
+      /^label-selector: .*not a valid label selector/
+    )
   })
 })
 
 describe('parseQualifiedName and parseNamespace', () => {
-  it.each(['force-sync', 'zerotouch.io/force-sync', 'a', 'A_b.c'])('accepts the key %p', (raw) => expect(parseQualifiedName('annotation-key', raw)).toBe(raw))
+  it.each(['force-sync', 'zerotouch.io/force-sync', 'a', 'A_b.c'])('accepts the key %p', (raw) =>
+    expect(parseQualifiedName('annotation-key', raw)).toBe(raw)
+  )
   it.each(['-x', 'x-', 'a/b/c', 'UPPER.io/x', `${'a'.repeat(64)}`, 'sp ace'])('refuses the key %p', (raw) => {
     expect(problemOf(() => parseQualifiedName('annotation-key', raw)).input).toBe('annotation-key')
   })
   it.each(['payments', 'a-1'])('accepts the namespace %p', (raw) => expect(parseNamespace('namespace', raw)).toBe(raw))
-  it.each(['Payments', '-a', 'a_b', 'a.b'])('refuses the namespace %p', (raw) => expect(problemOf(() => parseNamespace('namespace', raw)).input).toBe('namespace'))
+  it.each(['Payments', '-a', 'a_b', 'a.b'])('refuses the namespace %p', (raw) =>
+    expect(problemOf(() => parseNamespace('namespace', raw)).input).toBe('namespace')
+  )
 })
 
 describe('matchesLabelSelector', () => {

@@ -25,7 +25,10 @@ describe('properties', () => {
   it('a valid name becomes its lower-case key and keeps its value', () => {
     fc.assert(
       fc.property(validName, secretValue, (name, value) => {
-        const [secret] = normalizeSecrets([{ source: name, name, value }], { tier: 'Standard', path: '/zerotouch/prod/svc' })
+        const [secret] = normalizeSecrets([{ source: name, name, value }], {
+          tier: 'Standard',
+          path: '/zerotouch/prod/svc'
+        })
         return secret.key === name.toLowerCase() && secret.value === value
       })
     )
@@ -41,7 +44,9 @@ describe('properties', () => {
       .map(([a, b, c]) => `${a}${b}${c}`)
     fc.assert(
       fc.property(badName, (name) => {
-        const message = messageOf(() => normalizeSecrets([{ source: name, name, value: 'value' }], { tier: 'Standard' }))
+        const message = messageOf(() =>
+          normalizeSecrets([{ source: name, name, value: 'value' }], { tier: 'Standard' })
+        )
         return message !== undefined && message.startsWith('secrets: ') && message.includes(`"${name}"`)
       })
     )
@@ -54,7 +59,9 @@ describe('properties', () => {
         fc.constantFrom('Standard', 'Advanced', 'Intelligent-Tiering' as const),
         (value, tier) => {
           const fits = Buffer.byteLength(value, 'utf8') <= tierLimit(tier)
-          return (messageOf(() => normalizeSecrets([{ source: 'A', name: 'A', value }], { tier })) === undefined) === fits
+          return (
+            (messageOf(() => normalizeSecrets([{ source: 'A', name: 'A', value }], { tier })) === undefined) === fits
+          )
         }
       )
     )
@@ -63,13 +70,20 @@ describe('properties', () => {
   it('no error about the secrets input ever quotes a value', () => {
     // A value that is a word of the action's own messages ("valu" in "value") would be a false alarm: every value here carries a character no message has.
     const marked = secretValue.map((value) => `${value}\u00a7`)
-    const document = fc.dictionary(fc.string({ maxLength: 12 }), fc.oneof(marked, fc.integer(), fc.constant(null), fc.array(marked, { maxLength: 2 })), { minKeys: 1, maxKeys: 5 })
+    const document = fc.dictionary(
+      fc.string({ maxLength: 12 }),
+      fc.oneof(marked, fc.integer(), fc.constant(null), fc.array(marked, { maxLength: 2 })),
+      { minKeys: 1, maxKeys: 5 }
+    )
     fc.assert(
       fc.property(document, fc.integer({ min: 0, max: 40 }), (secrets, cut) => {
         const text = JSON.stringify(secrets)
-        const values = Object.values(secrets).flatMap((value) => (typeof value === 'string' ? [value] : Array.isArray(value) ? value : []))
+        const values = Object.values(secrets).flatMap((value) =>
+          typeof value === 'string' ? [value] : Array.isArray(value) ? value : []
+        )
         for (const raw of [text, text.slice(0, Math.max(1, text.length - cut))]) {
-          const get = (name: string) => ({ secrets: raw, environment: 'prod', service: 'svc', 'aws-region': 'eu-west-1' })[name] ?? ''
+          const get = (name: string) =>
+            ({ secrets: raw, environment: 'prod', service: 'svc', 'aws-region': 'eu-west-1' })[name] ?? ''
           const message = messageOf(() => loadConfig(get, {}, () => undefined, '/work')) ?? ''
           if (values.some((value) => value.trim().length >= 4 && message.includes(value))) return false
         }
@@ -80,26 +94,42 @@ describe('properties', () => {
 
   it('include and exclude never select github_token, and exclude always wins', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(validName, { maxLength: 8 }), fc.array(fc.constantFrom('*', 'A*', '*_KEY', 'github_*'), { maxLength: 3 }), (names, exclude) => {
-        const secrets = [...names, 'github_token'].map((name) => ({ name, value: 'v' }))
-        const selected = selectSecrets(secrets, { include: ['*'], exclude, stripPrefix: '' }).map(({ source }) => source)
-        const excludedEverything = exclude.includes('*')
-        return !selected.includes('github_token') && (!excludedEverything || selected.length === 0)
-      })
+      fc.property(
+        fc.uniqueArray(validName, { maxLength: 8 }),
+        fc.array(fc.constantFrom('*', 'A*', '*_KEY', 'github_*'), { maxLength: 3 }),
+        (names, exclude) => {
+          const secrets = [...names, 'github_token'].map((name) => ({ name, value: 'v' }))
+          const selected = selectSecrets(secrets, { include: ['*'], exclude, stripPrefix: '' }).map(
+            ({ source }) => source
+          )
+          const excludedEverything = exclude.includes('*')
+          return !selected.includes('github_token') && (!excludedEverything || selected.length === 0)
+        }
+      )
     )
   })
 
   it('lists split and trim the same whatever the separators', () => {
     fc.assert(
-      fc.property(fc.array(fc.stringMatching(/^[A-Za-z_*]{1,10}$/), { maxLength: 6 }), fc.constantFrom(',', '\n', ', ', ' ,\n'), (items, separator) => {
-        expect(parseList(items.join(separator))).toEqual(items)
-      })
+      fc.property(
+        fc.array(fc.stringMatching(/^[A-Za-z_*]{1,10}$/), { maxLength: 6 }),
+        fc.constantFrom(',', '\n', ', ', ' ,\n'),
+        (items, separator) => {
+          expect(parseList(items.join(separator))).toEqual(items)
+        }
+      )
     )
   })
 
   it('durations in seconds and minutes convert exactly; garbage is refused naming the input', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), (n) => parseDuration('timeout', `${n}`) === n * 1000 && parseDuration('timeout', `${n}s`) === n * 1000 && parseDuration('timeout', `${n}m`) === n * 60_000)
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        (n) =>
+          parseDuration('timeout', `${n}`) === n * 1000 &&
+          parseDuration('timeout', `${n}s`) === n * 1000 &&
+          parseDuration('timeout', `${n}m`) === n * 60_000
+      )
     )
     fc.assert(
       fc.property(

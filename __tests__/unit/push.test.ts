@@ -42,7 +42,10 @@ beforeEach(() => {
 function push(input: Secret[], { dryRun = false, ...write }: Partial<WriteSettings> & { dryRun?: boolean } = {}) {
   const redact = createRedactor(input.map(({ value }) => value))
   const target = serviceTarget('/zerotouch', 'prod', 'payments')
-  return pushSecrets({ secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun }, { store, redact, retry: instantRetry(), writer: localWriter })
+  return pushSecrets(
+    { secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun },
+    { store, redact, retry: instantRetry(), writer: localWriter }
+  )
 }
 
 async function expectNothingWritten(promise: Promise<unknown>, message: RegExp) {
@@ -58,7 +61,12 @@ describe('pushSecrets', () => {
       ['key_0', 'created', 1],
       ['key_1', 'created', 1]
     ])
-    expect(store.parameters.get(`${PATH}/key_0`)).toEqual({ value: 'value-0', type: 'SecureString', version: 1, tags: { team: 'payments', ...MANAGED } })
+    expect(store.parameters.get(`${PATH}/key_0`)).toEqual({
+      value: 'value-0',
+      type: 'SecureString',
+      version: 1,
+      tags: { team: 'payments', ...MANAGED }
+    })
     expect(store.count('addTags')).toBe(0)
   })
 
@@ -85,7 +93,11 @@ describe('pushSecrets', () => {
   it('adopts an untagged parameter by tagging it when it writes it', async () => {
     store.seed(`${PATH}/key_0`, 'old')
     await push(secrets(1), { tags: { team: 'payments' } })
-    expect(store.parameters.get(`${PATH}/key_0`)).toMatchObject({ value: 'value-0', version: 2, tags: { team: 'payments', ...MANAGED } })
+    expect(store.parameters.get(`${PATH}/key_0`)).toMatchObject({
+      value: 'value-0',
+      version: 2,
+      tags: { team: 'payments', ...MANAGED }
+    })
   })
 
   it('refuses to overwrite a parameter another tool owns, and writes nothing at all', async () => {
@@ -100,7 +112,10 @@ describe('pushSecrets', () => {
 
   it('refuses, before writing anything, to move a parameter holding over 4,096 bytes back to Standard', async () => {
     store.seed(`${PATH}/key_0`, 'x'.repeat(5000))
-    await expectNothingWritten(push(secrets(2)), /key_0 holds more than 4096 bytes, so it is an Advanced parameter.*set tier: Advanced/)
+    await expectNothingWritten(
+      push(secrets(2)),
+      /key_0 holds more than 4096 bytes, so it is an Advanced parameter.*set tier: Advanced/
+    )
   })
 
   it('writes a smaller value into a large parameter when the tier is not Standard, and leaves it alone when unchanged', async () => {
@@ -124,7 +139,10 @@ describe('pushSecrets', () => {
             )
           }
         : undefined
-    await expectNothingWritten(push(secrets(2)), /AWS denied ssm:GetParameters on arn:aws:ssm:eu-west-1:1:parameter\/zerotouch\/prod\/payments\/key_0/)
+    await expectNothingWritten(
+      push(secrets(2)),
+      /AWS denied ssm:GetParameters on arn:aws:ssm:eu-west-1:1:parameter\/zerotouch\/prod\/payments\/key_0/
+    )
   })
 
   it('dry-run reads and plans but writes, tags and deletes nothing', async () => {
@@ -151,13 +169,25 @@ describe('pushSecrets', () => {
     const report = await push(secrets(1), { prune: true })
     expect(store.count('deleteParameters')).toBe(3)
     expect(report.outcomes.filter(({ result }) => result === 'deleted')).toHaveLength(23)
-    expect([...store.parameters.keys()].sort()).toEqual(['/zerotouch/prod/other/old_1', '/zerotouch/stg/payments/old_1', `${PATH}/key_0`, `${PATH}/nested/deeper`, `${PATH}/theirs`, `${PATH}/untagged`].sort())
+    expect([...store.parameters.keys()].sort()).toEqual(
+      [
+        '/zerotouch/prod/other/old_1',
+        '/zerotouch/stg/payments/old_1',
+        `${PATH}/key_0`,
+        `${PATH}/nested/deeper`,
+        `${PATH}/theirs`,
+        `${PATH}/untagged`
+      ].sort()
+    )
     expect(report.notOwned.sort()).toEqual([`${PATH}/theirs`, `${PATH}/untagged`])
   })
 
   it('writes every key exactly once through a throttling storm', async () => {
     let n = 0
-    store.fault = (operation) => (operation === 'putParameter' && n++ % 4 !== 0 ? { error: awsError('ThrottlingException', 400, 'Rate exceeded') } : undefined)
+    store.fault = (operation) =>
+      operation === 'putParameter' && n++ % 4 !== 0
+        ? { error: awsError('ThrottlingException', 400, 'Rate exceeded') }
+        : undefined
     const report = await push(secrets(200))
     expect(report.outcomes.every(({ result, version }) => result === 'created' && version === 1)).toBe(true)
     expect([...store.parameters.values()].every(({ version }) => version === 1)).toBe(true)
@@ -167,7 +197,8 @@ describe('pushSecrets', () => {
   it('retries TooManyUpdates, which the SDK does not', async () => {
     store.seed(`${PATH}/key_0`, 'old', { tags: MANAGED })
     let n = 0
-    store.fault = (operation) => (operation === 'putParameter' && n++ < 3 ? { error: awsError('TooManyUpdates', 400) } : undefined)
+    store.fault = (operation) =>
+      operation === 'putParameter' && n++ < 3 ? { error: awsError('TooManyUpdates', 400) } : undefined
     const report = await push(secrets(1))
     expect(report.outcomes[0]).toMatchObject({ result: 'updated', version: 2 })
   })
@@ -207,17 +238,28 @@ describe('pushSecrets', () => {
     const input = secrets(3)
     store.fault = (operation, [name]) =>
       operation === 'putParameter' && name.endsWith('key_1')
-        ? { error: awsError('ValidationException', 400, `1 validation error detected: Value '${input[1].value}' at 'value' failed to satisfy constraint`) }
+        ? {
+            error: awsError(
+              'ValidationException',
+              400,
+              `1 validation error detected: Value '${input[1].value}' at 'value' failed to satisfy constraint`
+            )
+          }
         : undefined
     const report = await push(input)
     expect(report.outcomes.map(({ result }) => result)).toEqual(['created', 'failed', 'created'])
     const failure = pushFailure(report) ?? ''
-    expect(failure).toMatch(/1 of 3 parameters were not written.*\n.*\/zerotouch\/prod\/payments\/key_1: ValidationException/)
+    expect(failure).toMatch(
+      /1 of 3 parameters were not written.*\n.*\/zerotouch\/prod\/payments\/key_1: ValidationException/
+    )
     expect(failure).not.toContain(input[1].value)
   })
 
   it('names the keys still throttled when the retry window closes', async () => {
-    store.fault = (operation, [name]) => (operation === 'putParameter' && name.endsWith('key_0') ? { error: awsError('ThrottlingException', 400) } : undefined)
+    store.fault = (operation, [name]) =>
+      operation === 'putParameter' && name.endsWith('key_0')
+        ? { error: awsError('ThrottlingException', 400) }
+        : undefined
     const report = await push(secrets(2))
     expect(report.outcomes.map(({ result }) => result)).toEqual(['failed', 'created'])
     expect(pushFailure(report)).toMatch(/key_0: still throttled by AWS after retrying/)
@@ -233,12 +275,19 @@ describe('provenance', () => {
     }
     const run = (input: Secret[], dryRun = false) =>
       pushSecrets(
-        { secrets: input, target: serviceTarget('/zerotouch', 'prod', 'payments'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun },
+        {
+          secrets: input,
+          target: serviceTarget('/zerotouch', 'prod', 'payments'),
+          write: { tier: 'Standard', tags: {}, prune: false },
+          dryRun
+        },
         { store, redact: createRedactor([]), retry: instantRetry(), writer }
       )
     await run(secrets(2))
     expect(asked).toBe(1)
-    expect(store.history(`${PATH}/key_0`).map(({ description }) => description)).toEqual(['zerotouch-secrets: local run on test-host'])
+    expect(store.history(`${PATH}/key_0`).map(({ description }) => description)).toEqual([
+      'zerotouch-secrets: local run on test-host'
+    ])
     await run(secrets(2))
     await run(
       secrets(2, () => 'other'),
@@ -250,12 +299,33 @@ describe('provenance', () => {
 
   it('describes a restored version with the version it copies and the point', async () => {
     store.seed(`${PATH}/key_0`, 'now', { tags: MANAGED })
-    const restored = { source: 'version 1', key: 'key_0', value: 'then', restoredFrom: { version: 1, asOf: Date.UTC(2026, 10, 30, 12) } }
+    const restored = {
+      source: 'version 1',
+      key: 'key_0',
+      value: 'then',
+      restoredFrom: { version: 1, asOf: Date.UTC(2026, 10, 30, 12) }
+    }
     const report = await pushSecrets(
-      { secrets: [restored], target: serviceTarget('/zerotouch', 'prod', 'payments'), write: { tier: 'Standard', tags: {}, prune: false }, dryRun: false },
+      {
+        secrets: [restored],
+        target: serviceTarget('/zerotouch', 'prod', 'payments'),
+        write: { tier: 'Standard', tags: {}, prune: false },
+        dryRun: false
+      },
       { store, redact: createRedactor([]), retry: instantRetry(), writer: localWriter }
     )
-    expect(report.outcomes).toEqual([{ key: 'key_0', name: `${PATH}/key_0`, source: 'version 1', result: 'updated', version: 2, restoredFrom: restored.restoredFrom }])
-    expect(store.history(`${PATH}/key_0`).at(-1)?.description).toBe('restored from version 1 (as of 2026-11-30T12:00:00.000Z); zerotouch-secrets: local run on test-host')
+    expect(report.outcomes).toEqual([
+      {
+        key: 'key_0',
+        name: `${PATH}/key_0`,
+        source: 'version 1',
+        result: 'updated',
+        version: 2,
+        restoredFrom: restored.restoredFrom
+      }
+    ])
+    expect(store.history(`${PATH}/key_0`).at(-1)?.description).toBe(
+      'restored from version 1 (as of 2026-11-30T12:00:00.000Z); zerotouch-secrets: local run on test-host'
+    )
   })
 })

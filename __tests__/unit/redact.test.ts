@@ -6,16 +6,26 @@ describe('createRedactor', () => {
   it('masks a value, each line of a multi-line value, and their encoded forms', () => {
     const value = 'first-line\nsecond line & more'
     const redact = createRedactor([value])
-    const text = [value, 'second line & more', JSON.stringify(value), encodeURIComponent(value), Buffer.from(value).toString('base64')].join(' | ')
+    const text = [
+      value,
+      'second line & more',
+      JSON.stringify(value),
+      encodeURIComponent(value),
+      Buffer.from(value).toString('base64')
+    ].join(' | ')
     const out = redact(text)
-    for (const form of [value, 'first-line', 'second line & more', ...encodedForms(value)]) expect(out).not.toContain(form)
+    for (const form of [value, 'first-line', 'second line & more', ...encodedForms(value)])
+      expect(out).not.toContain(form)
     expect(out).toContain('***')
   })
 
   it('scrubs the value AWS validation errors echo, even one it was not told about', () => {
     const redact = createRedactor([])
-    const message = "1 validation error detected: Value 'hunter2 and more' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096"
-    expect(redact(message)).toBe("1 validation error detected: Value '***' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096")
+    const message =
+      "1 validation error detected: Value 'hunter2 and more' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096"
+    expect(redact(message)).toBe(
+      "1 validation error detected: Value '***' at 'value' failed to satisfy constraint: Member must have length less than or equal to 4096"
+    )
   })
 
   it('leaves text without secrets alone and skips one- and two-character values and lines', () => {

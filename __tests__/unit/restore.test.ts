@@ -19,7 +19,13 @@ const MINUTE = 60_000
 const at = (minute: number) => T0 + minute * MINUTE
 const byRun = (runId: number) => describeVersion({ kind: 'workflow', run: { ...workflowRun, runId } })
 
-const noWait: RetryPolicy = { baseMs: 1, capMs: 1, windowMs: 1_000, random: () => 1, clock: { now: () => 0, sleep: () => Promise.resolve() } }
+const noWait: RetryPolicy = {
+  baseMs: 1,
+  capMs: 1,
+  windowMs: 1_000,
+  random: () => 1,
+  clock: { now: () => 0, sleep: () => Promise.resolve() }
+}
 
 let store: MemoryStore
 let masked: string[]
@@ -36,9 +42,15 @@ beforeEach(() => {
     ],
     { tags: MANAGED }
   )
-  store.seedHistory(`${PATH}/api_key`, [{ value: 'key-one', modifiedAt: at(0), description: byRun(1) }], { tags: MANAGED })
-  store.seedHistory(`${PATH}/cache_url`, [{ value: 'cache-three', modifiedAt: at(20), description: byRun(3) }], { tags: MANAGED })
-  store.seedHistory(`${PATH}/foreign`, [{ value: 'theirs', modifiedAt: at(30) }], { tags: { 'managed-by': 'external-secrets' } })
+  store.seedHistory(`${PATH}/api_key`, [{ value: 'key-one', modifiedAt: at(0), description: byRun(1) }], {
+    tags: MANAGED
+  })
+  store.seedHistory(`${PATH}/cache_url`, [{ value: 'cache-three', modifiedAt: at(20), description: byRun(3) }], {
+    tags: MANAGED
+  })
+  store.seedHistory(`${PATH}/foreign`, [{ value: 'theirs', modifiedAt: at(30) }], {
+    tags: { 'managed-by': 'external-secrets' }
+  })
   store.seedHistory(`${PATH}/untagged`, [{ value: 'by-hand', modifiedAt: at(30) }])
   store.seedHistory(`${PATH}/deeper/nested`, [{ value: 'nested', modifiedAt: at(30) }], { tags: MANAGED })
 })
@@ -46,13 +58,22 @@ beforeEach(() => {
 function plan(restore: RestorePoint, { now = at(60), tier = 'Standard' }: { now?: number; tier?: Tier } = {}) {
   return planRestore(
     { target: TARGET, restore, write: { tier } },
-    { store, redact: createRedactor([]), mask: (value) => masked.push(value), clock: { now: () => now, sleep: () => Promise.resolve() }, retry: noWait }
+    {
+      store,
+      redact: createRedactor([]),
+      mask: (value) => masked.push(value),
+      clock: { now: () => now, sleep: () => Promise.resolve() },
+      retry: noWait
+    }
   )
 }
 
 async function restoreTo(restore: RestorePoint, { prune = false, dryRun = false } = {}) {
   const restored = await plan(restore)
-  const report = await pushSecrets({ target: TARGET, secrets: restored.secrets, write: { tier: 'Standard', tags: {}, prune }, dryRun }, { store, redact: createRedactor([]), retry: noWait, writer: localWriter })
+  const report = await pushSecrets(
+    { target: TARGET, secrets: restored.secrets, write: { tier: 'Standard', tags: {}, prune }, dryRun },
+    { store, redact: createRedactor([]), retry: noWait, writer: localWriter }
+  )
   return { restored, report }
 }
 
@@ -98,14 +119,18 @@ describe('planRestore', () => {
   it('refuses a run that wrote none of the parameters, naming the run, before any write', async () => {
     const error = await actionErrorOf(plan({ kind: 'run', runId: '99' }))
     expect(error.code).toBe('ZT122')
-    expect(error.message).toMatch(/no version of the 3 parameters the action owns under \/zerotouch\/prod\/payments\/ was written by run 99/)
+    expect(error.message).toMatch(
+      /no version of the 3 parameters the action owns under \/zerotouch\/prod\/payments\/ was written by run 99/
+    )
     expect(writes()).toBe(0)
   })
 
   it('refuses a time in the future as an invalid input, before reading SSM', async () => {
     const error = await actionErrorOf(plan({ kind: 'time', at: at(61) }))
     expect(error.code).toBe('ZT100')
-    expect(error.message).toMatch(/restore-to: 2026-11-30T13:01:00.000Z is in the future \(now 2026-11-30T13:00:00.000Z\)/)
+    expect(error.message).toMatch(
+      /restore-to: 2026-11-30T13:01:00.000Z is in the future \(now 2026-11-30T13:00:00.000Z\)/
+    )
     expect(store.calls).toEqual([])
   })
 
@@ -117,7 +142,9 @@ describe('planRestore', () => {
     )
     const error = await actionErrorOf(plan({ kind: 'time', at: at(1) }))
     expect(error.code).toBe('ZT122')
-    expect(error.problems).toEqual([`${PATH}/rotated: the oldest version SSM still keeps is version 7, written 2026-11-30T12:05:00.000Z, after 2026-11-30T12:01:00.000Z: what it held then is no longer stored`])
+    expect(error.problems).toEqual([
+      `${PATH}/rotated: the oldest version SSM still keeps is version 7, written 2026-11-30T12:05:00.000Z, after 2026-11-30T12:01:00.000Z: what it held then is no longer stored`
+    ])
     expect(writes()).toBe(0)
   })
 
@@ -128,7 +155,10 @@ describe('planRestore', () => {
       { tags: MANAGED }
     )
     const restored = await plan({ kind: 'time', at: at(9.95) })
-    expect(restored.secrets.find(({ key }) => key === 'busy')).toMatchObject({ value: 'b99', restoredFrom: { version: 100 } })
+    expect(restored.secrets.find(({ key }) => key === 'busy')).toMatchObject({
+      value: 'b99',
+      restoredFrom: { version: 100 }
+    })
     expect(store.count('getHistoryPage')).toBe(3 + 2)
   })
 
@@ -142,7 +172,9 @@ describe('planRestore', () => {
       { tags: MANAGED }
     )
     const error = await actionErrorOf(plan({ kind: 'time', at: at(15) }))
-    expect(error.problems).toEqual([`${PATH}/big: version 1 holds more than the 4096 bytes of the Standard tier: set tier: Advanced`])
+    expect(error.problems).toEqual([
+      `${PATH}/big: version 1 holds more than the 4096 bytes of the Standard tier: set tier: Advanced`
+    ])
     await expect(plan({ kind: 'time', at: at(15) }, { tier: 'Advanced' })).resolves.toBeDefined()
   })
 })
@@ -182,10 +214,22 @@ describe('a restore, written by the push phase', () => {
 
   it('deletes a parameter created after the point with prune, and never a foreign, untagged or nested one', async () => {
     const { restored, report } = await restoreTo({ kind: 'time', at: at(5) }, { prune: true })
-    expect(report.outcomes.filter(({ result }) => result === 'deleted').map(({ name }) => name)).toEqual([`${PATH}/cache_url`])
-    expect([...store.parameters.keys()].sort()).toEqual([`${PATH}/api_key`, `${PATH}/db_url`, `${PATH}/deeper/nested`, `${PATH}/foreign`, `${PATH}/untagged`])
+    expect(report.outcomes.filter(({ result }) => result === 'deleted').map(({ name }) => name)).toEqual([
+      `${PATH}/cache_url`
+    ])
+    expect([...store.parameters.keys()].sort()).toEqual([
+      `${PATH}/api_key`,
+      `${PATH}/db_url`,
+      `${PATH}/deeper/nested`,
+      `${PATH}/foreign`,
+      `${PATH}/untagged`
+    ])
     expect(store.history(`${PATH}/foreign`)).toHaveLength(1)
-    expect(restoreSummaryRows(restored, report, true).slice(1)).toContainEqual(['cache_url', `${PATH}/cache_url`, 'deleted: created after the point'])
+    expect(restoreSummaryRows(restored, report, true).slice(1)).toContainEqual([
+      'cache_url',
+      `${PATH}/cache_url`,
+      'deleted: created after the point'
+    ])
   })
 
   it('restores to before the service existed: with prune, deletes every parameter the action owns', async () => {

@@ -60,7 +60,11 @@ describe('withRetry', () => {
       const failure = failures.shift()
       return failure ? Promise.reject(failure) : Promise.resolve()
     }, fakePolicy())
-    expect(seen).toEqual([{ number: 1 }, { number: 2, previousFailure: 'ambiguous' }, { number: 3, previousFailure: 'busy' }])
+    expect(seen).toEqual([
+      { number: 1 },
+      { number: 2, previousFailure: 'ambiguous' },
+      { number: 3, previousFailure: 'busy' }
+    ])
   })
 
   it('does not retry a fatal error', async () => {

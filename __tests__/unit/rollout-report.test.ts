@@ -1,10 +1,29 @@
 import { describe, expect, it } from '@jest/globals'
-import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from '../../src/rollout/report.js'
+import {
+  rolloutFailure,
+  rolloutLogLines,
+  rolloutOutputs,
+  rolloutSummaryRows,
+  rolloutWarnings
+} from '../../src/rollout/report.js'
 import type { RolloutOutcome, RolloutReport } from '../../src/rollout/rollout.js'
 
 const NS = 'payments-prod'
-const outcome = (name: string, extra: Partial<RolloutOutcome>): RolloutOutcome => ({ namespace: NS, kind: 'Deployment', name, secrets: ['payments-db'], action: 'restarted', ...extra })
-const report = (outcomes: RolloutOutcome[], extra: Partial<RolloutReport> = {}): RolloutReport => ({ restart: 'changed', dryRun: false, outcomes, notes: [], ...extra })
+const outcome = (name: string, extra: Partial<RolloutOutcome>): RolloutOutcome => ({
+  namespace: NS,
+  kind: 'Deployment',
+  name,
+  secrets: ['payments-db'],
+  action: 'restarted',
+  ...extra
+})
+const report = (outcomes: RolloutOutcome[], extra: Partial<RolloutReport> = {}): RolloutReport => ({
+  restart: 'changed',
+  dryRun: false,
+  outcomes,
+  notes: [],
+  ...extra
+})
 
 const MIXED = report([
   outcome('web', { result: 'rolled-out', seconds: 12.5 }),
@@ -15,7 +34,9 @@ const MIXED = report([
 
 describe('the rollout report', () => {
   it('outputs the workloads whose rollout was confirmed, sorted, as namespace/Kind/name', () => {
-    expect(rolloutOutputs(MIXED)).toEqual({ restarted: JSON.stringify([`${NS}/Deployment/jobs`, `${NS}/Deployment/web`]) })
+    expect(rolloutOutputs(MIXED)).toEqual({
+      restarted: JSON.stringify([`${NS}/Deployment/jobs`, `${NS}/Deployment/web`])
+    })
     expect(rolloutOutputs({ outcomes: [] })).toEqual({ restarted: '[]' })
   })
 
@@ -41,18 +62,31 @@ describe('the rollout report', () => {
   })
 
   it('warns for each workload left on the old values with restart: none, and logs the notes as notes, not warnings', () => {
-    const none = report([outcome('api', { action: 'not-restarted' })], { restart: 'none', notes: ['forbidden: may not list deployments.apps'] })
+    const none = report([outcome('api', { action: 'not-restarted' })], {
+      restart: 'none',
+      notes: ['forbidden: may not list deployments.apps']
+    })
     expect(rolloutWarnings(none)).toEqual([
       `${NS}/Deployment/api reads Secret payments-db, which this run changed: its pods run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     ])
     expect(rolloutWarnings(MIXED)).toEqual([])
-    expect(rolloutLogLines(none).slice(-2)).toEqual(['forbidden: may not list deployments.apps', '1 workloads read a changed Secret and were not restarted (restart: none).'])
+    expect(rolloutLogLines(none).slice(-2)).toEqual([
+      'forbidden: may not list deployments.apps',
+      '1 workloads read a changed Secret and were not restarted (restart: none).'
+    ])
   })
 
   it('has a summary row per workload with its rollout time', () => {
     expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Changed Secrets it reads', 'Result', 'Rollout time'])
-    expect(rolloutSummaryRows(MIXED)).toContainEqual([`${NS}/Deployment/web`, 'payments-db', 'restarted, rolled out', '13 s'])
+    expect(rolloutSummaryRows(MIXED)).toContainEqual([
+      `${NS}/Deployment/web`,
+      'payments-db',
+      'restarted, rolled out',
+      '13 s'
+    ])
     expect(rolloutLogLines(report([], { dryRun: true }))).toEqual(['No workload reads a Secret this run changed.'])
-    expect(rolloutLogLines(report([outcome('api', { action: 'would-restart' })], { dryRun: true })).at(-1)).toBe('Dry run, nothing restarted: 1 workloads read a changed Secret.')
+    expect(rolloutLogLines(report([outcome('api', { action: 'would-restart' })], { dryRun: true })).at(-1)).toBe(
+      'Dry run, nothing restarted: 1 workloads read a changed Secret.'
+    )
   })
 })

@@ -5,7 +5,13 @@ import type { ExternalSecret } from '../../src/eso/model.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { rolloutOutputs } from '../../src/rollout/report.js'
 import { changedSecrets, readersOf } from '../../src/rollout/plan.js'
-import { rollOut, snapshotWorkloads, type RolloutConfig, type RolloutOutcome, type RolloutReport } from '../../src/rollout/rollout.js'
+import {
+  rollOut,
+  snapshotWorkloads,
+  type RolloutConfig,
+  type RolloutOutcome,
+  type RolloutReport
+} from '../../src/rollout/rollout.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { RESTARTED_AT, type Deployment, type Workload, type WorkloadKind } from '../../src/workloads/model.js'
 
@@ -17,7 +23,11 @@ import { RESTARTED_AT, type Deployment, type Workload, type WorkloadKind } from 
 const NS = 'payments-prod'
 const ROLLOUT_MS = 4_000
 
-function externalSecret(name: string, keys: string[], { target, find }: { target?: string; find?: string } = {}): ExternalSecret {
+function externalSecret(
+  name: string,
+  keys: string[],
+  { target, find }: { target?: string; find?: string } = {}
+): ExternalSecret {
   return {
     metadata: { name, namespace: NS },
     spec: {
@@ -33,19 +43,35 @@ function workload(
   kind: WorkloadKind,
   name: string,
   secrets: string[],
-  { annotations = {}, paused = false, onDelete = false }: { annotations?: Record<string, string>; paused?: boolean; onDelete?: boolean } = {}
+  {
+    annotations = {},
+    paused = false,
+    onDelete = false
+  }: { annotations?: Record<string, string>; paused?: boolean; onDelete?: boolean } = {}
 ): Workload {
   const template = { spec: { containers: [{ envFrom: secrets.map((secret) => ({ secretRef: { name: secret } })) }] } }
   const metadata = { name, namespace: NS, generation: 1, annotations }
   switch (kind) {
     case 'Deployment':
-      return { kind, metadata, spec: { replicas: 2, paused, template }, status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 } }
+      return {
+        kind,
+        metadata,
+        spec: { replicas: 2, paused, template },
+        status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }
+      }
     case 'StatefulSet':
       return {
         kind,
         metadata,
         spec: { replicas: 2, updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, template },
-        status: { observedGeneration: 1, replicas: 2, readyReplicas: 2, updatedReplicas: 2, currentRevision: 'r1', updateRevision: 'r1' }
+        status: {
+          observedGeneration: 1,
+          replicas: 2,
+          readyReplicas: 2,
+          updatedReplicas: 2,
+          currentRevision: 'r1',
+          updateRevision: 'r1'
+        }
       }
     case 'DaemonSet':
       return {
@@ -62,11 +88,32 @@ function rolledOut(current: Workload): Workload {
   const generation = current.metadata.generation ?? 0
   switch (current.kind) {
     case 'Deployment':
-      return { ...current, status: { observedGeneration: generation, replicas: 2, updatedReplicas: 2, availableReplicas: 2 } }
+      return {
+        ...current,
+        status: { observedGeneration: generation, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }
+      }
     case 'StatefulSet':
-      return { ...current, status: { observedGeneration: generation, replicas: 2, readyReplicas: 2, updatedReplicas: 2, currentRevision: `r${generation}`, updateRevision: `r${generation}` } }
+      return {
+        ...current,
+        status: {
+          observedGeneration: generation,
+          replicas: 2,
+          readyReplicas: 2,
+          updatedReplicas: 2,
+          currentRevision: `r${generation}`,
+          updateRevision: `r${generation}`
+        }
+      }
     case 'DaemonSet':
-      return { ...current, status: { observedGeneration: generation, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 } }
+      return {
+        ...current,
+        status: {
+          observedGeneration: generation,
+          desiredNumberScheduled: 2,
+          updatedNumberScheduled: 2,
+          numberAvailable: 2
+        }
+      }
   }
 }
 
@@ -85,14 +132,29 @@ function controllers({ deadline = [] as string[] } = {}): void {
   kube.onRestart = (restarted) => {
     const { kind, metadata } = restarted
     const observed = kube.updateWorkload(kind, NS, metadata.name, (current) =>
-      current.kind === 'Deployment' ? { ...current, status: { ...current.status, observedGeneration: current.metadata.generation, updatedReplicas: 0 } } : current
+      current.kind === 'Deployment'
+        ? {
+            ...current,
+            status: { ...current.status, observedGeneration: current.metadata.generation, updatedReplicas: 0 }
+          }
+        : current
     )
     void clock.sleep(ROLLOUT_MS).then(() =>
       kube.updateWorkload(kind, NS, metadata.name, (current) =>
         deadline.includes(metadata.name) && current.kind === 'Deployment'
           ? {
               ...current,
-              status: { ...current.status, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded', message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.` }] }
+              status: {
+                ...current.status,
+                conditions: [
+                  {
+                    type: 'Progressing',
+                    status: 'False',
+                    reason: 'ProgressDeadlineExceeded',
+                    message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
+                  }
+                ]
+              }
             }
           : rolledOut(current)
       )
@@ -101,19 +163,31 @@ function controllers({ deadline = [] as string[] } = {}): void {
   }
 }
 
-const config = (restart: 'none' | 'changed' = 'changed', dryRun = false, timeoutMs = 60_000): RolloutConfig => ({ cluster: { namespaces: [NS] }, rollout: { restart, timeoutMs }, dryRun })
+const config = (restart: 'none' | 'changed' = 'changed', dryRun = false, timeoutMs = 60_000): RolloutConfig => ({
+  cluster: { namespaces: [NS] },
+  rollout: { restart, timeoutMs },
+  dryRun
+})
 const deps = () => ({ kube, clock, redact: createRedactor([]), log: (line: string) => log.push(line) })
 const CHANGED = [{ namespace: NS, name: 'payments-db' }]
 
 /** The phase as the main runs it: the snapshot before the annotation, then the rollout after the sync. */
-async function run(restart: 'none' | 'changed' = 'changed', { dryRun = false, timeoutMs = 60_000, changed = CHANGED } = {}): Promise<RolloutReport> {
+async function run(
+  restart: 'none' | 'changed' = 'changed',
+  { dryRun = false, timeoutMs = 60_000, changed = CHANGED } = {}
+): Promise<RolloutReport> {
   const snapshot = await snapshotWorkloads(config(restart, dryRun, timeoutMs), deps())
   return clock.run(rollOut(config(restart, dryRun, timeoutMs), snapshot, changed, deps()))
 }
 
 /** Per workload: what was done, how it ended, and its rollout time in seconds or why it did not roll out. */
 const summary = (report: RolloutReport) =>
-  Object.fromEntries(report.outcomes.map((outcome: RolloutOutcome) => [`${outcome.kind}/${outcome.name}`, [outcome.action, outcome.result, outcome.result === 'rolled-out' ? outcome.seconds : outcome.reason]]))
+  Object.fromEntries(
+    report.outcomes.map((outcome: RolloutOutcome) => [
+      `${outcome.kind}/${outcome.name}`,
+      [outcome.action, outcome.result, outcome.result === 'rolled-out' ? outcome.seconds : outcome.reason]
+    ])
+  )
 const restarts = () => kube.calls.filter(({ verb }) => verb === 'restart').map(({ kind, name }) => `${kind}/${name}`)
 
 describe('what changed', () => {
@@ -134,7 +208,10 @@ describe('what changed', () => {
   })
 
   it('names a Secret that two ExternalSecrets write once', () => {
-    const both = [externalSecret('a', ['/zerotouch/prod/payments/database_url'], { target: 'shared' }), externalSecret('b', ['/zerotouch/prod/payments/database_url'], { target: 'shared' })]
+    const both = [
+      externalSecret('a', ['/zerotouch/prod/payments/database_url'], { target: 'shared' }),
+      externalSecret('b', ['/zerotouch/prod/payments/database_url'], { target: 'shared' })
+    ]
     expect(
       changedSecrets(
         both,
@@ -154,7 +231,10 @@ describe('what changed', () => {
         workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } }),
         workload('Deployment', 'paused', ['payments-db'], { paused: true }),
         workload('StatefulSet', 'unrelated', ['other']),
-        { ...workload('DaemonSet', 'elsewhere', ['payments-db']), metadata: { name: 'elsewhere', namespace: 'payments-stg', generation: 1 } }
+        {
+          ...workload('DaemonSet', 'elsewhere', ['payments-db']),
+          metadata: { name: 'elsewhere', namespace: 'payments-stg', generation: 1 }
+        }
       ],
       CHANGED
     )
@@ -168,7 +248,8 @@ describe('what changed', () => {
 
 describe('restart: changed', () => {
   it('restarts exactly the readers, as kubectl rollout restart does, and returns when each has rolled out', async () => {
-    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const) kube.putWorkload(workload(kind, `${kind.toLowerCase()}-reader`, ['payments-db']))
+    for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const)
+      kube.putWorkload(workload(kind, `${kind.toLowerCase()}-reader`, ['payments-db']))
     kube.putWorkload(workload('Deployment', 'unaffected', ['stripe']))
     const report = await run()
     expect(summary(report)).toEqual({
@@ -176,13 +257,23 @@ describe('restart: changed', () => {
       'StatefulSet/statefulset-reader': ['restarted', 'rolled-out', 4],
       'DaemonSet/daemonset-reader': ['restarted', 'rolled-out', 4]
     })
-    expect(restarts().sort()).toEqual(['DaemonSet/daemonset-reader', 'Deployment/deployment-reader', 'StatefulSet/statefulset-reader'])
-    expect(kube.getWorkload('Deployment', NS, 'deployment-reader')?.spec.template.metadata?.annotations?.[RESTARTED_AT]).toBe('1970-01-01T00:00:00Z')
+    expect(restarts().sort()).toEqual([
+      'DaemonSet/daemonset-reader',
+      'Deployment/deployment-reader',
+      'StatefulSet/statefulset-reader'
+    ])
+    expect(
+      kube.getWorkload('Deployment', NS, 'deployment-reader')?.spec.template.metadata?.annotations?.[RESTARTED_AT]
+    ).toBe('1970-01-01T00:00:00Z')
     expect(kube.getWorkload('Deployment', NS, 'unaffected')?.metadata.generation).toBe(1)
     expect(clock.now()).toBe(ROLLOUT_MS)
     expect(kube.openWatches()).toBe(0)
     expect(rolloutOutputs(report)).toEqual({
-      restarted: JSON.stringify([`${NS}/DaemonSet/daemonset-reader`, `${NS}/Deployment/deployment-reader`, `${NS}/StatefulSet/statefulset-reader`])
+      restarted: JSON.stringify([
+        `${NS}/DaemonSet/daemonset-reader`,
+        `${NS}/Deployment/deployment-reader`,
+        `${NS}/StatefulSet/statefulset-reader`
+      ])
     })
   })
 
@@ -197,7 +288,13 @@ describe('restart: changed', () => {
     controllers({ deadline: ['api'] })
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
     const report = await run()
-    expect(summary(report)).toEqual({ 'Deployment/api': ['restarted', 'failed', 'deployment "api" exceeded its progress deadline: ReplicaSet "api-7d9f" has timed out progressing.'] })
+    expect(summary(report)).toEqual({
+      'Deployment/api': [
+        'restarted',
+        'failed',
+        'deployment "api" exceeded its progress deadline: ReplicaSet "api-7d9f" has timed out progressing.'
+      ]
+    })
     expect(clock.now()).toBe(ROLLOUT_MS)
   })
 
@@ -205,7 +302,11 @@ describe('restart: changed', () => {
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
     const report = await run('changed', { timeoutMs: 1_000 })
     expect(summary(report)).toEqual({
-      'Deployment/api': ['restarted', 'timed-out', 'not rolled out within rollout-timeout: Waiting for deployment "api" rollout to finish: 0 out of 2 new replicas have been updated...']
+      'Deployment/api': [
+        'restarted',
+        'timed-out',
+        'not rolled out within rollout-timeout: Waiting for deployment "api" rollout to finish: 0 out of 2 new replicas have been updated...'
+      ]
     })
     expect(clock.now()).toBe(1_000)
   })
@@ -214,7 +315,10 @@ describe('restart: changed', () => {
     kube.putWorkload(workload('Deployment', 'paused', ['payments-db'], { paused: true }))
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
     const report = await run()
-    expect(summary(report)).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4], 'Deployment/paused': ['paused', 'failed', 'paused: resume it or restart it yourself'] })
+    expect(summary(report)).toEqual({
+      'Deployment/api': ['restarted', 'rolled-out', 4],
+      'Deployment/paused': ['paused', 'failed', 'paused: resume it or restart it yourself']
+    })
     expect(restarts()).toEqual(['Deployment/api'])
   })
 
@@ -222,14 +326,23 @@ describe('restart: changed', () => {
     kube.putWorkload(workload('StatefulSet', 'db', ['payments-db'], { onDelete: true }))
     kube.onRestart = () => undefined
     const report = await run()
-    expect(summary(report)).toEqual({ 'StatefulSet/db': ['restarted', 'not-awaited', 'restarted, not awaited (OnDelete)'] })
+    expect(summary(report)).toEqual({
+      'StatefulSet/db': ['restarted', 'not-awaited', 'restarted, not awaited (OnDelete)']
+    })
   })
 
   it('leaves a workload Reloader restarts to Reloader and waits for the rollout it starts', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db'], { annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' } }))
+    kube.putWorkload(
+      workload('Deployment', 'api', ['payments-db'], {
+        annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' }
+      })
+    )
     // Reloader: 1 s after the Secret changed it changes the pod template; the controller rolls it out.
     void clock.sleep(1_000).then(() => {
-      const changed = kube.updateWorkload('Deployment', NS, 'api', (current) => ({ ...current, metadata: { ...current.metadata, generation: 2 } }))
+      const changed = kube.updateWorkload('Deployment', NS, 'api', (current) => ({
+        ...current,
+        metadata: { ...current.metadata, generation: 2 }
+      }))
       kube.onRestart(changed)
     })
     const report = await run()
@@ -239,16 +352,23 @@ describe('restart: changed', () => {
   })
 
   it('says Reloader did not start a rollout when none began within rollout-timeout', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } }))
+    kube.putWorkload(
+      workload('Deployment', 'api', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } })
+    )
     const report = await run('changed', { timeoutMs: 30_000 })
-    expect(summary(report)).toEqual({ 'Deployment/api': ['reloader', 'timed-out', 'annotated for Reloader, but no rollout began: is Reloader running?'] })
+    expect(summary(report)).toEqual({
+      'Deployment/api': ['reloader', 'timed-out', 'annotated for Reloader, but no rollout began: is Reloader running?']
+    })
   })
 
   it('retries a restart the API server refused with a conflict, and reports one it refuses for good', async () => {
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
     kube.putWorkload(workload('Deployment', 'web', ['payments-db']))
     kube.failNext('restart', new KubeError('conflict', 'patch deployments.apps: conflict (409)', 409))
-    kube.failNext('restart', new KubeError('forbidden', 'forbidden: may not patch deployments.apps in namespace "payments-prod"', 403))
+    kube.failNext(
+      'restart',
+      new KubeError('forbidden', 'forbidden: may not patch deployments.apps in namespace "payments-prod"', 403)
+    )
     const report = await run()
     const results = Object.values(summary(report)).map(([action, result]) => `${action} ${result}`)
     expect(results.sort()).toEqual(['not-patched failed', 'restarted rolled-out'])
@@ -271,16 +391,26 @@ describe('restart: none, and the dry run', () => {
   })
 
   it('restart: none goes on, with a note, where the identity may not list workloads', async () => {
-    kube.failNext('list-workloads', new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403))
+    kube.failNext(
+      'list-workloads',
+      new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403)
+    )
     const report = await run('none')
-    expect(report.notes).toEqual(['forbidden: may not list deployments.apps in namespace "payments-prod": workloads reading a changed Secret are not looked for there'])
+    expect(report.notes).toEqual([
+      'forbidden: may not list deployments.apps in namespace "payments-prod": workloads reading a changed Secret are not looked for there'
+    ])
   })
 
   it('a dry run lists what it would restart and patches nothing', async () => {
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
-    kube.putWorkload(workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } }))
+    kube.putWorkload(
+      workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } })
+    )
     const report = await run('changed', { dryRun: true })
-    expect(summary(report)).toEqual({ 'Deployment/api': ['would-restart', undefined, undefined], 'Deployment/reloaded': ['reloader', undefined, undefined] })
+    expect(summary(report)).toEqual({
+      'Deployment/api': ['would-restart', undefined, undefined],
+      'Deployment/reloaded': ['reloader', undefined, undefined]
+    })
     expect(restarts()).toEqual([])
     expect(rolloutOutputs(report)).toEqual({ restarted: '[]' })
   })
@@ -300,8 +430,13 @@ describe('the snapshot', () => {
   })
 
   it('with restart: changed, fails on a list the cluster refuses, before anything is annotated', async () => {
-    kube.failNext('list-workloads', new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403))
-    await expect(snapshotWorkloads(config(), deps())).rejects.toThrow(/^Nothing was annotated: forbidden: may not list deployments\.apps/)
+    kube.failNext(
+      'list-workloads',
+      new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403)
+    )
+    await expect(snapshotWorkloads(config(), deps())).rejects.toThrow(
+      /^Nothing was annotated: forbidden: may not list deployments\.apps/
+    )
   })
 })
 

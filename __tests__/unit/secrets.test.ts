@@ -57,7 +57,13 @@ describe('readSecretEntries', () => {
   })
 
   it('finds every name of any JSON object exactly once (property)', () => {
-    const value = fc.oneof(fc.string(), fc.dictionary(fc.string(), fc.string()), fc.array(fc.string()), fc.integer(), fc.constant(null))
+    const value = fc.oneof(
+      fc.string(),
+      fc.dictionary(fc.string(), fc.string()),
+      fc.array(fc.string()),
+      fc.integer(),
+      fc.constant(null)
+    )
     fc.assert(
       fc.property(fc.dictionary(fc.string({ minLength: 1 }), value, { minKeys: 1 }), fc.boolean(), (record, pretty) => {
         const text = JSON.stringify(record, null, pretty ? 2 : undefined)
@@ -75,7 +81,9 @@ describe('readSecretEntries', () => {
 
 describe('toSecretInputs and valuesToMask', () => {
   it('refuses non-string values naming each secret, never the value', () => {
-    const entries = readSecretEntries('{"PORT": 5432, "NESTED": {"a": "deep"}, "LIST": ["x"], "NOTHING": null, "OK": "v", "FLAG": true}')
+    const entries = readSecretEntries(
+      '{"PORT": 5432, "NESTED": {"a": "deep"}, "LIST": ["x"], "NOTHING": null, "OK": "v", "FLAG": true}'
+    )
     const problem = problemOf(() => toSecretInputs(entries))
     expect(problem.message).toContain('"PORT" must be a string value, not a number')
     expect(problem.message).toContain('"NESTED" must be a string value, not a nested object')
@@ -92,11 +100,18 @@ describe('toSecretInputs and valuesToMask', () => {
 })
 
 describe('selectSecrets', () => {
-  const secrets = ['DATABASE_URL', 'API_KEY', 'github_token', 'PROD_DB', 'prod_cache', 'STG_DB'].map((name) => ({ name, value: 'v' }))
+  const secrets = ['DATABASE_URL', 'API_KEY', 'github_token', 'PROD_DB', 'prod_cache', 'STG_DB'].map((name) => ({
+    name,
+    value: 'v'
+  }))
 
   it('always drops github_token', () => {
-    expect(selectSecrets(secrets, { include: [], exclude: [], stripPrefix: '' }).map(({ source }) => source)).not.toContain('github_token')
-    expect(selectSecrets([{ name: 'GITHUB_TOKEN', value: 'v' }], { include: ['*'], exclude: [], stripPrefix: '' })).toEqual([])
+    expect(
+      selectSecrets(secrets, { include: [], exclude: [], stripPrefix: '' }).map(({ source }) => source)
+    ).not.toContain('github_token')
+    expect(
+      selectSecrets([{ name: 'GITHUB_TOKEN', value: 'v' }], { include: ['*'], exclude: [], stripPrefix: '' })
+    ).toEqual([])
   })
 
   it('applies include and exclude globs in any case', () => {
@@ -124,12 +139,27 @@ describe('normalizeSecrets', () => {
 
   it('lower-cases names into keys', () => {
     expect(normalizeKey('DATABASE_URL')).toBe('database_url')
-    expect(normalizeSecrets([one('DATABASE_URL', 'x')], { tier: 'Standard' })).toEqual([{ source: 'DATABASE_URL', key: 'database_url', value: 'x' }])
+    expect(normalizeSecrets([one('DATABASE_URL', 'x')], { tier: 'Standard' })).toEqual([
+      { source: 'DATABASE_URL', key: 'database_url', value: 'x' }
+    ])
   })
 
   it('reports every problem at once, naming secrets and never values', () => {
     const problem = problemOf(() =>
-      normalizeSecrets([one('DB-URL'), one('A.B'), one('HAS SPACE'), one('CAFÉ'), one('EMPTY', ''), one('BLANK', ' \n\t'), one('DATABASE_URL'), one('database_url'), one('PROD_', 'v', '')], { tier: 'Standard' })
+      normalizeSecrets(
+        [
+          one('DB-URL'),
+          one('A.B'),
+          one('HAS SPACE'),
+          one('CAFÉ'),
+          one('EMPTY', ''),
+          one('BLANK', ' \n\t'),
+          one('DATABASE_URL'),
+          one('database_url'),
+          one('PROD_', 'v', '')
+        ],
+        { tier: 'Standard' }
+      )
     )
     const message = problem.message
     expect(message).toContain('"DB-URL" contains a hyphen')
@@ -145,7 +175,9 @@ describe('normalizeSecrets', () => {
   it('counts sizes in bytes of UTF-8 against the tier', () => {
     const euro = '€'.repeat(1366) // 4,098 bytes, 1,366 characters
     expect(Buffer.byteLength(euro)).toBe(4098)
-    expect(problemOf(() => normalizeSecrets([one('BIG', euro)], { tier: 'Standard' })).message).toMatch(/"BIG" is 4098 bytes, more than the Standard tier's 4096; set tier: Advanced or Intelligent-Tiering/)
+    expect(problemOf(() => normalizeSecrets([one('BIG', euro)], { tier: 'Standard' })).message).toMatch(
+      /"BIG" is 4098 bytes, more than the Standard tier's 4096; set tier: Advanced or Intelligent-Tiering/
+    )
     expect(normalizeSecrets([one('BIG', euro)], { tier: 'Advanced' })).toHaveLength(1)
     expect(normalizeSecrets([one('BIG', euro)], { tier: 'Intelligent-Tiering' })).toHaveLength(1)
     expect(normalizeSecrets([one('EXACT', 'x'.repeat(4096))], { tier: 'Standard' })).toHaveLength(1)
@@ -153,14 +185,21 @@ describe('normalizeSecrets', () => {
 
   it('refuses values no tier can hold', () => {
     expect(tierLimit('Advanced')).toBe(8192)
-    expect(problemOf(() => normalizeSecrets([one('HUGE', 'x'.repeat(8193))], { tier: 'Advanced' })).message).toMatch(/more than any SSM tier stores/)
+    expect(problemOf(() => normalizeSecrets([one('HUGE', 'x'.repeat(8193))], { tier: 'Advanced' })).message).toMatch(
+      /more than any SSM tier stores/
+    )
   })
 
   it('refuses parameter names deeper than 15 levels or too long', () => {
     const fourteen = '/a/b/c/d/e/f/g/h/i/j/k/l/m/n'
     expect(normalizeSecrets([one('KEY')], { tier: 'Standard', path: fourteen })).toHaveLength(1)
-    expect(problemOf(() => normalizeSecrets([one('KEY')], { tier: 'Standard', path: `${fourteen}/o` })).message).toMatch(/16 levels deep; SSM allows 15/)
-    expect(problemOf(() => normalizeSecrets([one('K'.repeat(1000))], { tier: 'Standard', path: '/zerotouch/prod/svc' })).message).toMatch(/characters/)
+    expect(
+      problemOf(() => normalizeSecrets([one('KEY')], { tier: 'Standard', path: `${fourteen}/o` })).message
+    ).toMatch(/16 levels deep; SSM allows 15/)
+    expect(
+      problemOf(() => normalizeSecrets([one('K'.repeat(1000))], { tier: 'Standard', path: '/zerotouch/prod/svc' }))
+        .message
+    ).toMatch(/characters/)
   })
 })
 
@@ -168,7 +207,11 @@ describe('selectSecrets with odd names', () => {
   it('treats "/" in a name as an ordinary character, so that the name check sees it', () => {
     const selected = selectSecrets([{ name: 'A/B', value: 'v' }], { include: ['*'], exclude: [], stripPrefix: '' })
     expect(selected.map(({ source }) => source)).toEqual(['A/B'])
-    expect(problemOf(() => normalizeSecrets(selected, { tier: 'Standard' })).message).toMatch(/"A\/B" may contain only ASCII letters/)
-    expect(selectSecrets([{ name: 'A/B', value: 'v' }], { include: ['a/*'], exclude: [], stripPrefix: '' })).toHaveLength(1)
+    expect(problemOf(() => normalizeSecrets(selected, { tier: 'Standard' })).message).toMatch(
+      /"A\/B" may contain only ASCII letters/
+    )
+    expect(
+      selectSecrets([{ name: 'A/B', value: 'v' }], { include: ['a/*'], exclude: [], stripPrefix: '' })
+    ).toHaveLength(1)
   })
 })

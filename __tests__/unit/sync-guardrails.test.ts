@@ -2,7 +2,14 @@ import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import type { ExternalSecret } from '../../src/eso/model.js'
 import { parseGoDuration } from '../../src/eso/duration.js'
-import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems, refreshPolicyProblem } from '../../src/eso/guardrails.js'
+import {
+  guardrailProblems,
+  missingProblems,
+  namesToVerify,
+  ownedReferences,
+  pinnedVersionProblems,
+  refreshPolicyProblem
+} from '../../src/eso/guardrails.js'
 import { fieldOf, placementOf, reads, referencesOf } from '../../src/eso/model.js'
 
 const scope = { pathPrefix: '/zerotouch', environment: 'prod' }
@@ -28,7 +35,9 @@ describe('parseGoDuration', () => {
     ['.5s', 500]
   ])('reads %p', (text, millis) => expect(parseGoDuration(text)).toBeCloseTo(millis, 6))
 
-  it.each(['', '1', '1d', 'h', 'abc', '1s2', '--1s', '1h 2m'])('refuses %p', (text) => expect(parseGoDuration(text)).toBeUndefined())
+  it.each(['', '1', '1d', 'h', 'abc', '1s2', '--1s', '1h 2m'])('refuses %p', (text) =>
+    expect(parseGoDuration(text)).toBeUndefined()
+  )
 
   it('adds the parts of any well-formed duration', () => {
     fc.assert(
@@ -44,7 +53,11 @@ describe('references', () => {
     const refs = referencesOf(
       es({
         data: [{ secretKey: 'a', remoteRef: { key: '/zerotouch/prod/api/A' } }, { secretKey: 'b' }],
-        dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '2' } }, { find: { path: '/zerotouch/prod/api' } }, {}]
+        dataFrom: [
+          { extract: { key: '/zerotouch/prod/api/json', version: '2' } },
+          { find: { path: '/zerotouch/prod/api' } },
+          {}
+        ]
       })
     )
     expect(refs).toEqual([
@@ -52,12 +65,23 @@ describe('references', () => {
       { kind: 'extract', index: 0, key: '/zerotouch/prod/api/json', version: '2' },
       { kind: 'find', index: 1, key: '/zerotouch/prod/api' }
     ])
-    expect(refs.map(fieldOf)).toEqual(['spec.data[0].remoteRef.key', 'spec.dataFrom[0].extract.key', 'spec.dataFrom[1].find.path'])
-    expect(ownedReferences(es({ data: [{ remoteRef: { key: '/k' } }] }))).toEqual([{ externalSecret: 'apps/api', reference: { kind: 'data', index: 0, key: '/k', secretKey: '' } }])
+    expect(refs.map(fieldOf)).toEqual([
+      'spec.data[0].remoteRef.key',
+      'spec.dataFrom[0].extract.key',
+      'spec.dataFrom[1].find.path'
+    ])
+    expect(ownedReferences(es({ data: [{ remoteRef: { key: '/k' } }] }))).toEqual([
+      { externalSecret: 'apps/api', reference: { kind: 'data', index: 0, key: '/k', secretKey: '' } }
+    ])
   })
 
   it('knows which parameters a reference reads: its key, or everything under a find path', () => {
-    const [data, find, findWithSlash] = referencesOf(es({ data: [{ remoteRef: { key: '/z/prod/api/a' } }], dataFrom: [{ find: { path: '/z/prod/api' } }, { find: { path: '/z/prod/api/' } }] }))
+    const [data, find, findWithSlash] = referencesOf(
+      es({
+        data: [{ remoteRef: { key: '/z/prod/api/a' } }],
+        dataFrom: [{ find: { path: '/z/prod/api' } }, { find: { path: '/z/prod/api/' } }]
+      })
+    )
     expect(reads(data, '/z/prod/api/a')).toBe(true)
     expect(reads(data, '/z/prod/api/ab')).toBe(false)
     expect(reads(find, '/z/prod/api/a')).toBe(true)
@@ -84,23 +108,48 @@ describe('references', () => {
     const problems = guardrailProblems(
       [
         es({
-          data: [{ remoteRef: { key: '/zerotouch/_ENV_/api/A' } }, { remoteRef: { key: '/zerotouch/stg/api/B' } }, { remoteRef: { key: '/zerotouch/prod/api/C' } }, { remoteRef: { key: '/elsewhere/D' } }],
+          data: [
+            { remoteRef: { key: '/zerotouch/_ENV_/api/A' } },
+            { remoteRef: { key: '/zerotouch/stg/api/B' } },
+            { remoteRef: { key: '/zerotouch/prod/api/C' } },
+            { remoteRef: { key: '/elsewhere/D' } }
+          ],
           dataFrom: [{ extract: { key: '/zerotouch/dev/api/json' } }, { find: { path: '/zerotouch' } }]
         })
       ],
       scope
     )
     expect(problems).toHaveLength(4)
-    expect(problems[0]).toMatch(/^apps\/api: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/api\/A" still contains the _ENV_ placeholder: the environment overlay did not replace it/)
-    expect(problems[1]).toMatch(/^apps\/api: spec\.data\[1\]\.remoteRef\.key "\/zerotouch\/stg\/api\/B" reads environment "stg", not "prod": a cross-environment reference/)
+    expect(problems[0]).toMatch(
+      /^apps\/api: spec\.data\[0\]\.remoteRef\.key "\/zerotouch\/_ENV_\/api\/A" still contains the _ENV_ placeholder: the environment overlay did not replace it/
+    )
+    expect(problems[1]).toMatch(
+      /^apps\/api: spec\.data\[1\]\.remoteRef\.key "\/zerotouch\/stg\/api\/B" reads environment "stg", not "prod": a cross-environment reference/
+    )
     expect(problems[2]).toMatch(/spec\.dataFrom\[0\]\.extract\.key .* reads environment "dev"/)
     expect(problems[3]).toMatch(/spec\.dataFrom\[1\]\.find\.path "\/zerotouch" reads all of \/zerotouch\//)
   })
 
   it('verifies only remoteRef keys under this environment, once each', () => {
     const refs = [
-      ...ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/b' } }, { remoteRef: { key: '/zerotouch/prod/a' } }, { remoteRef: { key: '/zerotouch/stg/a' } }] })),
-      ...ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a' } }], dataFrom: [{ extract: { key: '/zerotouch/prod/json' } }] }, 'web'))
+      ...ownedReferences(
+        es({
+          data: [
+            { remoteRef: { key: '/zerotouch/prod/b' } },
+            { remoteRef: { key: '/zerotouch/prod/a' } },
+            { remoteRef: { key: '/zerotouch/stg/a' } }
+          ]
+        })
+      ),
+      ...ownedReferences(
+        es(
+          {
+            data: [{ remoteRef: { key: '/zerotouch/prod/a' } }],
+            dataFrom: [{ extract: { key: '/zerotouch/prod/json' } }]
+          },
+          'web'
+        )
+      )
     ]
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/b'])
     const problems = missingProblems(refs, new Set(['/zerotouch/prod/a']))
@@ -111,19 +160,34 @@ describe('references', () => {
   })
 
   it('verifies a pinned reference as the operator reads it, key:version', () => {
-    const refs = ownedReferences(es({ data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }] }))
+    const refs = ownedReferences(
+      es({
+        data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }]
+      })
+    )
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/a:3'])
-    expect(missingProblems(refs, new Set(['/zerotouch/prod/a:3']))).toEqual(['apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/a" pins version 3, which does not exist in SSM Parameter Store'])
+    expect(missingProblems(refs, new Set(['/zerotouch/prod/a:3']))).toEqual([
+      'apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/a" pins version 3, which does not exist in SSM Parameter Store'
+    ])
   })
 
   it('refuses a reference pinned to a version of a parameter this run writes, and only that', () => {
     const refs = ownedReferences(
       es({
-        data: [{ remoteRef: { key: '/zerotouch/prod/api/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/api/b' } }, { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }],
+        data: [
+          { remoteRef: { key: '/zerotouch/prod/api/a', version: '3' } },
+          { remoteRef: { key: '/zerotouch/prod/api/b' } },
+          { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }
+        ],
         dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '7' } }]
       })
     )
-    expect(pinnedVersionProblems(refs, new Set(['/zerotouch/prod/api/a', '/zerotouch/prod/api/b', '/zerotouch/prod/api/json']))).toEqual([
+    expect(
+      pinnedVersionProblems(
+        refs,
+        new Set(['/zerotouch/prod/api/a', '/zerotouch/prod/api/b', '/zerotouch/prod/api/json'])
+      )
+    ).toEqual([
       'apps/api: spec.data[0].remoteRef.key "/zerotouch/prod/api/a" is pinned to version 3, so the value this action writes there (a new version) will never reach it: remove the version from the reference',
       'apps/api: spec.dataFrom[0].extract.key "/zerotouch/prod/api/json" is pinned to version 7, so the value this action writes there (a new version) will never reach it: remove the version from the reference'
     ])
@@ -134,7 +198,9 @@ describe('references', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-zA-Z0-9/_.-]{0,30}$/), (rest) => {
         fc.pre(!rest.includes('_ENV_'))
-        expect(guardrailProblems([es({ data: [{ remoteRef: { key: `/zerotouch/prod/${rest}` } }] })], scope)).toEqual([])
+        expect(guardrailProblems([es({ data: [{ remoteRef: { key: `/zerotouch/prod/${rest}` } }] })], scope)).toEqual(
+          []
+        )
       })
     )
   })
@@ -142,16 +208,28 @@ describe('references', () => {
 
 describe('refresh policy', () => {
   it.each([
-    [{ refreshPolicy: 'CreatedOnce' }, /refreshPolicy CreatedOnce never refreshes on an annotation change, so force-sync cannot work: set refreshPolicy: OnChange/],
+    [
+      { refreshPolicy: 'CreatedOnce' },
+      /refreshPolicy CreatedOnce never refreshes on an annotation change, so force-sync cannot work: set refreshPolicy: OnChange/
+    ],
     [{ refreshPolicy: 'CreatedOnce', refreshInterval: '1h' }, /CreatedOnce/],
-    [{ refreshInterval: '0' }, /refreshInterval "0" with refreshPolicy unset \(Periodic\) means the operator never refreshes it after the first sync.*set refreshInterval above 0/],
+    [
+      { refreshInterval: '0' },
+      /refreshInterval "0" with refreshPolicy unset \(Periodic\) means the operator never refreshes it after the first sync.*set refreshInterval above 0/
+    ],
     [{ refreshInterval: '0s' }, /refreshInterval "0s"/],
     [{ refreshPolicy: 'Periodic', refreshInterval: '0m0s' }, /refreshPolicy Periodic means/],
     [{ refreshPolicy: 'Periodic', refreshInterval: '-1s' }, /refreshInterval "-1s"/]
   ])('refuses %p', (spec, message) => expect(refreshPolicyProblem(es(spec))).toMatch(message))
 
   it('are among the problems of each ExternalSecret, one sentence each', () => {
-    const problems = guardrailProblems([es({ refreshPolicy: 'CreatedOnce', data: [{ remoteRef: { key: '/zerotouch/stg/a' } }] }), es({ refreshInterval: '0' }, 'web')], scope)
+    const problems = guardrailProblems(
+      [
+        es({ refreshPolicy: 'CreatedOnce', data: [{ remoteRef: { key: '/zerotouch/stg/a' } }] }),
+        es({ refreshInterval: '0' }, 'web')
+      ],
+      scope
+    )
     expect(problems).toHaveLength(3)
     expect(problems[1]).toMatch(/^apps\/api: refreshPolicy CreatedOnce/)
     expect(problems[2]).toMatch(/^apps\/web: refreshInterval "0"/)

@@ -12,7 +12,10 @@ const CLIENT = '@kubernetes/client-node'
 
 function staticImports(file: string): string[] {
   const text = readFileSync(file, 'utf8')
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\s+(?:type\s+)?[^'"]*?\bfrom\s+['"]([^'"]+)['"]/gm), ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)]
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\s+(?:type\s+)?[^'"]*?\bfrom\s+['"]([^'"]+)['"]/gm),
+    ...text.matchAll(/^\s*import\s+['"]([^'"]+)['"]/gm)
+  ]
   // type-only imports are erased
   return specifiers.filter((match) => !/^\s*(?:import|export)\s+type\s/.test(match[0])).map((match) => match[1])
 }
@@ -62,6 +65,10 @@ describe('loading the Kubernetes client only for the sync phase', () => {
   ])('%s does not load it statically', (entry) => expect(reaches(entry, CLIENT)).toBeUndefined())
 
   it('the phase entry does (so the walk can find it)', () => {
-    expect(reaches('k8s/connect.ts', CLIENT)).toEqual([join(ROOT, 'k8s/connect.ts'), join(ROOT, 'k8s/client.ts'), CLIENT])
+    expect(reaches('k8s/connect.ts', CLIENT)).toEqual([
+      join(ROOT, 'k8s/connect.ts'),
+      join(ROOT, 'k8s/client.ts'),
+      CLIENT
+    ])
   })
 })

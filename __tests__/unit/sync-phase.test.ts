@@ -7,7 +7,13 @@ import { KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import type { ParameterStore } from '../../src/ssm/store.js'
-import { syncExternalSecrets, type SyncConfig, type SyncDependencies, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
+import {
+  syncExternalSecrets,
+  type SyncConfig,
+  type SyncDependencies,
+  type SyncReport,
+  type SyncSettings
+} from '../../src/sync/sync.js'
 import { FAILURE_CONFIRM_MS } from '../../src/sync/wait.js'
 
 /**
@@ -28,7 +34,13 @@ const SYNC_MS = 1_500
 type Overrides = Partial<SyncSettings> & { namespaces?: string[]; dryRun?: boolean }
 
 function config({ namespaces = ['apps'], dryRun = false, ...sync }: Overrides = {}): SyncConfig {
-  return { cluster: { namespaces }, selector: SELECTOR, sync: { ...SETTINGS, ...sync }, target: { pathPrefix: '/zerotouch', environment: 'prod' }, dryRun }
+  return {
+    cluster: { namespaces },
+    selector: SELECTOR,
+    sync: { ...SETTINGS, ...sync },
+    target: { pathPrefix: '/zerotouch', environment: 'prod' },
+    dryRun
+  }
 }
 
 /** A Parameter Store holding `names`, recording each GetParameters call. */
@@ -41,7 +53,9 @@ function fakeStore(names: string[]): ParameterStore & { calls: Array<{ names: st
       calls.push({ names: [...batch], decrypt })
       if (batch.length > 10) return Promise.reject(new Error('more than 10 names'))
       return Promise.resolve({
-        found: batch.filter((name) => names.includes(name)).map((name) => ({ name, value: 'secret', type: 'SecureString', version: 1 })),
+        found: batch
+          .filter((name) => names.includes(name))
+          .map((name) => ({ name, value: 'secret', type: 'SecureString', version: 1 })),
         missing: batch.filter((name) => !names.includes(name))
       })
     },
@@ -62,11 +76,21 @@ function externalSecret(
     keys = [`/zerotouch/prod/${name}/URL`],
     spec = {},
     status
-  }: { namespace?: string; labels?: Record<string, string>; keys?: string[]; spec?: Partial<NonNullable<ExternalSecret['spec']>>; status?: ExternalSecret['status'] } = {}
+  }: {
+    namespace?: string
+    labels?: Record<string, string>
+    keys?: string[]
+    spec?: Partial<NonNullable<ExternalSecret['spec']>>
+    status?: ExternalSecret['status']
+  } = {}
 ): ExternalSecret {
   return {
     metadata: { name, namespace, labels },
-    spec: { refreshInterval: '1h', data: keys.map((key, index) => ({ secretKey: `K${index}`, remoteRef: { key } })), ...spec },
+    spec: {
+      refreshInterval: '1h',
+      data: keys.map((key, index) => ({ secretKey: `K${index}`, remoteRef: { key } })),
+      ...spec
+    },
     status: status ?? { syncedResourceVersion: `1-old-${name}`, conditions: [READY] }
   }
 }
@@ -86,7 +110,9 @@ function deps(extra: Partial<SyncDependencies> = {}): SyncDependencies {
 
 /** The phase with `overrides` of the default settings, played out on the virtual clock. */
 function sync(overrides: Overrides = {}, extra: Partial<SyncDependencies> = {}): Promise<SyncReport> {
-  return clock.run(syncExternalSecrets(config(overrides), { apiVersion: kube.version ?? 'v1', written: new Set() }, deps(extra)))
+  return clock.run(
+    syncExternalSecrets(config(overrides), { apiVersion: kube.version ?? 'v1', written: new Set() }, deps(extra))
+  )
 }
 
 /** Runs `act` once `ms` of simulated time have passed, as a timer would (fire and forget). */
@@ -95,7 +121,11 @@ function after(ms: number, act: () => void): void {
 }
 
 /** The operator: syncs (or fails) each patched ExternalSecret `delayMs` after its patch. */
-function operator(behaviour: (es: ExternalSecret) => 'ok' | { fail: string; event?: boolean; eventFirst?: boolean } | 'ignore' = () => 'ok', delayMs = SYNC_MS): { synced: string[] } {
+function operator(
+  behaviour: (es: ExternalSecret) => 'ok' | { fail: string; event?: boolean; eventFirst?: boolean } | 'ignore' = () =>
+    'ok',
+  delayMs = SYNC_MS
+): { synced: string[] } {
   const synced: string[] = []
   kube.onPatch = (es) => {
     const what = behaviour(es)
@@ -106,15 +136,19 @@ function operator(behaviour: (es: ExternalSecret) => 'ok' | { fail: string; even
       if (what === 'ok') {
         kube.syncOk(namespace, name)
         synced.push(`${namespace}/${name}`)
-      } else kube.syncFail(namespace, name, what.fail, { event: what.event ?? true, eventFirst: what.eventFirst ?? true })
+      } else
+        kube.syncFail(namespace, name, what.fail, { event: what.event ?? true, eventFirst: what.eventFirst ?? true })
     })
   }
   return { synced }
 }
 
-const results = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
-const seconds = (report: SyncReport) => Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.seconds]))
-const patchedNames = () => kube.calls.filter(({ verb }) => verb === 'patch').map(({ namespace, name }) => `${namespace}/${name}`)
+const results = (report: SyncReport) =>
+  Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
+const seconds = (report: SyncReport) =>
+  Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.seconds]))
+const patchedNames = () =>
+  kube.calls.filter(({ verb }) => verb === 'patch').map(({ namespace, name }) => `${namespace}/${name}`)
 
 describe('syncExternalSecrets', () => {
   it('annotates only the selected ExternalSecrets with one value unique to the run, and waits for their fresh syncs', async () => {
@@ -132,7 +166,13 @@ describe('syncExternalSecrets', () => {
     const value = report.annotation.value
     expect(kube.get('apps', 'api')?.metadata.annotations?.['force-sync']).toBe(value)
     expect(kube.get('apps', 'web')?.metadata.annotations?.['force-sync']).toBe(value)
-    expect(report).toMatchObject({ apiVersion: 'v1', dryRun: false, waited: true, checkedReferences: 2, checkedParameters: ['/zerotouch/prod/api/URL', '/zerotouch/prod/web/URL'] })
+    expect(report).toMatchObject({
+      apiVersion: 'v1',
+      dryRun: false,
+      waited: true,
+      checkedReferences: 2,
+      checkedParameters: ['/zerotouch/prod/api/URL', '/zerotouch/prod/web/URL']
+    })
     // from each annotation to its fresh sync; the phase returns as soon as the last one synced
     expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'apps/web': 1.5 })
     expect(clock.now()).toBe(SYNC_MS)
@@ -169,10 +209,16 @@ describe('syncExternalSecrets', () => {
   it('fails one ExternalSecret at once when its Ready turns False, with the Event message, and still waits for the others', async () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('web'))
-    operator((es) => (es.metadata.name === 'web' ? { fail: 'error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist' } : 'ok'))
+    operator((es) =>
+      es.metadata.name === 'web'
+        ? { fail: 'error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist' }
+        : 'ok'
+    )
     const report = await sync()
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'failed' })
-    expect(report.outcomes.find(({ name }) => name === 'web')?.reason).toBe('the sync failed: error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist')
+    expect(report.outcomes.find(({ name }) => name === 'web')?.reason).toBe(
+      'the sync failed: error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist'
+    )
     expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'apps/web': 1.5 })
     expect(clock.now()).toBe(SYNC_MS)
   })
@@ -181,7 +227,14 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     kube.onPatch = () => {
       // A retry that read SSM before the push wrote ends after the annotation: its Event is new, its status write conflicted.
-      after(200, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'error processing spec.data[0] (key: /zerotouch/prod/api/URL), err: Secret does not exist'))
+      after(200, () =>
+        kube.emitEvent(
+          'apps',
+          'api',
+          'UpdateFailed',
+          'error processing spec.data[0] (key: /zerotouch/prod/api/URL), err: Secret does not exist'
+        )
+      )
       after(SYNC_MS, () => kube.syncOk('apps', 'api'))
     }
     const report = await sync()
@@ -193,12 +246,28 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     operator(() => ({ fail: 'err: AccessDeniedException', eventFirst: false }))
     const report = await sync()
-    expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: err: AccessDeniedException', seconds: 1.5 })
+    expect(report.outcomes[0]).toMatchObject({
+      result: 'failed',
+      reason: 'the sync failed: err: AccessDeniedException',
+      seconds: 1.5
+    })
   })
 
   it('succeeds for one that failed before the run when the pushed value fixes it', async () => {
     kube.add(
-      externalSecret('api', { status: { syncedResourceVersion: '1-old', conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }] } })
+      externalSecret('api', {
+        status: {
+          syncedResourceVersion: '1-old',
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'SecretSyncedError',
+              message: 'could not get secret data from provider'
+            }
+          ]
+        }
+      })
     )
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'err: Secret does not exist')
     operator()
@@ -208,7 +277,19 @@ describe('syncExternalSecrets', () => {
 
   it('does not take an old failure Event for this run when a 410 makes it list the Events again', async () => {
     kube.add(
-      externalSecret('api', { status: { syncedResourceVersion: '1-old', conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }] } })
+      externalSecret('api', {
+        status: {
+          syncedResourceVersion: '1-old',
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'SecretSyncedError',
+              message: 'could not get secret data from provider'
+            }
+          ]
+        }
+      })
     )
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'err: Secret does not exist')
     kube.onPatch = () => {
@@ -225,7 +306,11 @@ describe('syncExternalSecrets', () => {
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'old failure', 'api.same')
     kube.onPatch = () => after(SYNC_MS, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'failed again', 'api.same'))
     const report = await sync()
-    expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: failed again', seconds: 1.5 })
+    expect(report.outcomes[0]).toMatchObject({
+      result: 'failed',
+      reason: 'the sync failed: failed again',
+      seconds: 1.5
+    })
     // Only an Event says so (the status did not change): it waited FAILURE_CONFIRM_MS for a fresh sync that would contradict it.
     expect(clock.now()).toBe(SYNC_MS + FAILURE_CONFIRM_MS)
   })
@@ -291,10 +376,22 @@ describe('syncExternalSecrets', () => {
 
   it('fails the waiting ones when the watch is forbidden', async () => {
     kube.add(externalSecret('api'))
-    kube.failNext('watch', new KubeError('forbidden', 'forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"', 403))
+    kube.failNext(
+      'watch',
+      new KubeError(
+        'forbidden',
+        'forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"',
+        403
+      )
+    )
     operator(() => 'ignore')
     const report = await sync()
-    expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'could not watch for its sync: forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"', seconds: 0 })
+    expect(report.outcomes[0]).toMatchObject({
+      result: 'failed',
+      reason:
+        'could not watch for its sync: forbidden: "ci" may not watch externalsecrets.external-secrets.io in namespace "apps"',
+      seconds: 0
+    })
     expect(clock.now()).toBe(0)
   })
 
@@ -302,7 +399,11 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     kube.onPatch = () => after(SYNC_MS, () => kube.delete('apps', 'api'))
     const report = await sync()
-    expect(report.outcomes[0]).toMatchObject({ result: 'failed', reason: 'it was deleted while waiting for its sync', seconds: 1.5 })
+    expect(report.outcomes[0]).toMatchObject({
+      result: 'failed',
+      reason: 'it was deleted while waiting for its sync',
+      seconds: 1.5
+    })
   })
 
   it('retries a patch refused with 409 Conflict', async () => {
@@ -320,12 +421,21 @@ describe('syncExternalSecrets', () => {
   it('reports a forbidden patch as that ExternalSecret failing, and waits for the rest', async () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('web'))
-    kube.failNext('patch', new KubeError('forbidden', 'forbidden: "ci" may not patch externalsecrets.external-secrets.io in namespace "apps"', 403))
+    kube.failNext(
+      'patch',
+      new KubeError(
+        'forbidden',
+        'forbidden: "ci" may not patch externalsecrets.external-secrets.io in namespace "apps"',
+        403
+      )
+    )
     operator()
     const report = await sync()
     const failed = report.outcomes.filter(({ result }) => result === 'failed')
     expect(failed).toHaveLength(1)
-    expect(failed[0].reason).toBe('not annotated: forbidden: "ci" may not patch externalsecrets.external-secrets.io in namespace "apps"')
+    expect(failed[0].reason).toBe(
+      'not annotated: forbidden: "ci" may not patch externalsecrets.external-secrets.io in namespace "apps"'
+    )
     expect(report.outcomes.filter(({ result }) => result === 'synced')).toHaveLength(1)
   })
 
@@ -340,7 +450,11 @@ describe('syncExternalSecrets', () => {
   it('in a dry run checks everything and annotates nothing', async () => {
     kube.add(externalSecret('api'))
     const report = await sync({ dryRun: true })
-    expect(report).toMatchObject({ dryRun: true, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })
+    expect(report).toMatchObject({
+      dryRun: true,
+      waited: false,
+      outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }]
+    })
     expect(patchedNames()).toEqual([])
     expect(store.calls).toEqual([{ names: ['/zerotouch/prod/api/URL'], decrypt: false }])
     expect(kube.get('apps', 'api')?.metadata.annotations).toBeUndefined()
@@ -354,7 +468,10 @@ describe('syncExternalSecrets', () => {
 
 describe('guardrails before any annotation', () => {
   it('lists every problem at once and annotates nothing', async () => {
-    const many = Array.from({ length: 12 }, (_, index) => `/zerotouch/prod/api/MISSING_${String(index).padStart(2, '0')}`)
+    const many = Array.from(
+      { length: 12 },
+      (_, index) => `/zerotouch/prod/api/MISSING_${String(index).padStart(2, '0')}`
+    )
     kube.add(externalSecret('api', { keys: ['/zerotouch/prod/api/URL', ...many] }))
     kube.add(externalSecret('placeholder', { keys: ['/zerotouch/_ENV_/web/URL'] }))
     kube.add(externalSecret('cross', { keys: ['/zerotouch/stg/web/URL'] }))
@@ -364,8 +481,12 @@ describe('guardrails before any annotation', () => {
     expect(error.message).toMatch(/^Nothing was annotated: 16 problems with the selected ExternalSecrets/)
     const problems = error.problems.join('\n')
     for (const name of many) expect(problems).toContain(`"${name}" does not exist in SSM`)
-    expect(problems).toContain('apps/placeholder: spec.data[0].remoteRef.key "/zerotouch/_ENV_/web/URL" still contains the _ENV_ placeholder')
-    expect(problems).toContain('apps/cross: spec.data[0].remoteRef.key "/zerotouch/stg/web/URL" reads environment "stg", not "prod"')
+    expect(problems).toContain(
+      'apps/placeholder: spec.data[0].remoteRef.key "/zerotouch/_ENV_/web/URL" still contains the _ENV_ placeholder'
+    )
+    expect(problems).toContain(
+      'apps/cross: spec.data[0].remoteRef.key "/zerotouch/stg/web/URL" reads environment "stg", not "prod"'
+    )
     expect(problems).toContain('apps/once: refreshPolicy CreatedOnce never refreshes on an annotation change')
     expect(problems).toContain('apps/never: refreshInterval "0s"')
     expect(patchedNames()).toEqual([])
@@ -395,9 +516,18 @@ describe('guardrails before any annotation', () => {
   it('say so when SSM cannot be read', async () => {
     kube.add(externalSecret('api'))
     store.getParameters = () =>
-      Promise.reject(Object.assign(new Error('User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:x'), { name: 'AccessDeniedException' }))
+      Promise.reject(
+        Object.assign(
+          new Error(
+            'User: arn:aws:sts::1:assumed-role/ci is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:x'
+          ),
+          { name: 'AccessDeniedException' }
+        )
+      )
     const error = await actionErrorOf(sync())
-    expect(error.message).toMatch(/^Nothing was annotated: checking the referenced parameters in SSM failed\. AWS denied ssm:GetParameters/)
+    expect(error.message).toMatch(
+      /^Nothing was annotated: checking the referenced parameters in SSM failed\. AWS denied ssm:GetParameters/
+    )
     expect(patchedNames()).toEqual([])
   })
 })
@@ -439,7 +569,9 @@ describe('selection and cluster errors', () => {
   it('turns a 404 on the list into a missing-CRD error', async () => {
     kube.failNext('list', new KubeError('not-found', 'not found', 404))
     const error = await actionErrorOf(sync())
-    expect(error.message).toMatch(/^Nothing was annotated: the cluster does not serve ExternalSecrets at external-secrets\.io\/v1 .*CRDs are not installed/)
+    expect(error.message).toMatch(
+      /^Nothing was annotated: the cluster does not serve ExternalSecrets at external-secrets\.io\/v1 .*CRDs are not installed/
+    )
   })
 
   it('redacts what it reports', async () => {

@@ -19,18 +19,33 @@ const waited: SyncReport = {
   dryRun: false,
   waited: true,
   outcomes: [
-    { namespace: 'apps', name: 'web', result: 'failed', seconds: 2, reason: 'the sync failed: err: Secret does not exist' },
+    {
+      namespace: 'apps',
+      name: 'web',
+      result: 'failed',
+      seconds: 2,
+      reason: 'the sync failed: err: Secret does not exist'
+    },
     { namespace: 'apps', name: 'api', result: 'synced', seconds: 4.25 },
     { namespace: 'apps', name: 'db', result: 'synced', seconds: 42.4 },
-    { namespace: 'apps', name: 'zeta', result: 'timed-out', reason: 'not freshly synced within 300 s: last known Ready=True' }
+    {
+      namespace: 'apps',
+      name: 'zeta',
+      result: 'timed-out',
+      reason: 'not freshly synced within 300 s: last known Ready=True'
+    }
   ]
 }
 
 describe('sync report', () => {
   it('outputs the names confirmed freshly synced, sorted, as JSON', () => {
     expect(syncOutputs(waited)).toEqual({ synced: '["apps/api","apps/db"]' })
-    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })).toEqual({ synced: '[]' })
-    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }] })).toEqual({ synced: '[]' })
+    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })).toEqual({
+      synced: '[]'
+    })
+    expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }] })).toEqual({
+      synced: '[]'
+    })
   })
 
   it('logs one line per ExternalSecret, then totals', () => {
@@ -44,12 +59,26 @@ describe('sync report', () => {
   })
 
   it('says what a dry run would do', () => {
-    const lines = syncLogLines({ ...base, dryRun: true, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })
-    expect(lines).toEqual(['would annotate apps/api', 'Dry run, nothing annotated. Checked 3 references (2 parameters found in SSM). A real run would annotate 1 ExternalSecrets (v1) with force-sync.'])
+    const lines = syncLogLines({
+      ...base,
+      dryRun: true,
+      waited: false,
+      outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }]
+    })
+    expect(lines).toEqual([
+      'would annotate apps/api',
+      'Dry run, nothing annotated. Checked 3 references (2 parameters found in SSM). A real run would annotate 1 ExternalSecrets (v1) with force-sync.'
+    ])
   })
 
   it('says when it did not wait, and when references were not checked', () => {
-    const lines = syncLogLines({ ...base, verified: false, dryRun: false, waited: false, outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }] })
+    const lines = syncLogLines({
+      ...base,
+      verified: false,
+      dryRun: false,
+      waited: false,
+      outcomes: [{ namespace: 'apps', name: 'api', result: 'annotated' }]
+    })
     expect(lines[0]).toBe('annotated      apps/api (not waited for: wait is false)')
     expect(lines[1]).toMatch(/^0 synced, 0 failed, 1 annotated\. References not checked \(verify-references: false\)\./)
   })
@@ -70,6 +99,8 @@ describe('sync report', () => {
         '  - apps/web (failed): the sync failed: err: Secret does not exist\n' +
         '  - apps/zeta (timed out): not freshly synced within 300 s: last known Ready=True'
     )
-    expect(syncFailure({ ...waited, outcomes: waited.outcomes.filter(({ result }) => result === 'synced') })).toBeUndefined()
+    expect(
+      syncFailure({ ...waited, outcomes: waited.outcomes.filter(({ result }) => result === 'synced') })
+    ).toBeUndefined()
   })
 })

@@ -9,9 +9,26 @@ import { FAILURE_CONFIRM_MS, SyncWaiter, type WaitTarget } from '../../src/sync/
 const KEY = 'force-sync'
 const RUN = 'run-2'
 const READY: Condition = { type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced' }
-const NOT_READY: Condition = { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }
+const NOT_READY: Condition = {
+  type: 'Ready',
+  status: 'False',
+  reason: 'SecretSyncedError',
+  message: 'could not get secret data from provider'
+}
 
-function state({ version, ready, annotation = RUN, name = 'api', uid = 'u1' }: { version?: string; ready?: Condition; annotation?: string | null; name?: string; uid?: string }): ExternalSecret {
+function state({
+  version,
+  ready,
+  annotation = RUN,
+  name = 'api',
+  uid = 'u1'
+}: {
+  version?: string
+  ready?: Condition
+  annotation?: string | null
+  name?: string
+  uid?: string
+}): ExternalSecret {
   return {
     metadata: { name, namespace: 'apps', uid, annotations: annotation === null ? {} : { [KEY]: annotation } },
     status: { syncedResourceVersion: version, conditions: ready ? [ready] : [] }
@@ -27,7 +44,16 @@ function event({
   uid,
   kind = 'ExternalSecret',
   time
-}: Partial<{ name: string; rv: string; reason: string; message: string; subject: string; uid: string; kind: string; time: string }> = {}): KubeEvent {
+}: Partial<{
+  name: string
+  rv: string
+  reason: string
+  message: string
+  subject: string
+  uid: string
+  kind: string
+  time: string
+}> = {}): KubeEvent {
   return {
     metadata: { name, namespace: 'apps', uid: `e-${name}`, resourceVersion: rv },
     involvedObject: { kind, name: subject, namespace: 'apps', uid },
@@ -38,11 +64,24 @@ function event({
 }
 
 function waiter(target: Partial<WaitTarget> = {}, snapshot: KubeEvent[] = []): SyncWaiter {
-  return new SyncWaiter([{ namespace: 'apps', name: 'api', uid: 'u1', recordedVersion: 'v1', readyAtAnnotation: READY, annotatedAt: 1_000, ...target }], {
-    snapshot: snapshotEvents(snapshot),
-    annotationKey: KEY,
-    annotationValue: RUN
-  })
+  return new SyncWaiter(
+    [
+      {
+        namespace: 'apps',
+        name: 'api',
+        uid: 'u1',
+        recordedVersion: 'v1',
+        readyAtAnnotation: READY,
+        annotatedAt: 1_000,
+        ...target
+      }
+    ],
+    {
+      snapshot: snapshotEvents(snapshot),
+      annotationKey: KEY,
+      annotationValue: RUN
+    }
+  )
 }
 
 describe('the fresh-sync rule', () => {
@@ -60,7 +99,9 @@ describe('the fresh-sync rule', () => {
   })
 
   it('describes conditions', () => {
-    expect(describeCondition(NOT_READY)).toBe('Ready=False (SecretSyncedError: could not get secret data from provider)')
+    expect(describeCondition(NOT_READY)).toBe(
+      'Ready=False (SecretSyncedError: could not get secret data from provider)'
+    )
     expect(describeCondition({ type: 'Ready', status: 'True' })).toBe('Ready=True')
     expect(describeCondition(undefined)).toBe('no Ready condition yet')
   })
@@ -76,7 +117,9 @@ describe('judging Events by resourceVersion', () => {
     ['another reason', event({ name: 'api.3', rv: '12', reason: 'Updated' }), false],
     ['about another kind', event({ name: 'api.4', rv: '12', kind: 'Pod' }), false],
     ['about an earlier object of that name', event({ name: 'api.5', rv: '12', uid: 'old' }), false]
-  ])('%s: %p', (_, candidate, expected) => expect(isFailureOfThisRun(candidate, snapshot, { uid: 'u1' })).toBe(expected))
+  ])('%s: %p', (_, candidate, expected) =>
+    expect(isFailureOfThisRun(candidate, snapshot, { uid: 'u1' })).toBe(expected)
+  )
 
   it('picks the newest of several by lastTimestamp, else the last', () => {
     const a = event({ name: 'a', time: '2025-01-01T00:00:02Z' })
@@ -98,7 +141,9 @@ describe('SyncWaiter', () => {
     w.observe(state({ version: 'v1', ready: READY }), 1_200) // our patch, operator not done yet
     expect(w.settled()).toBe(false)
     w.observe(state({ version: 'v2', ready: READY }), 3_500)
-    expect(w.outcomes()).toEqual([{ namespace: 'apps', name: 'api', result: 'synced', seconds: 2.5, reason: undefined }])
+    expect(w.outcomes()).toEqual([
+      { namespace: 'apps', name: 'api', result: 'synced', seconds: 2.5, reason: undefined }
+    ])
   })
 
   it('judges states after the first one carrying the run annotation even when another value follows', () => {
@@ -155,7 +200,11 @@ describe('SyncWaiter', () => {
     const w = waiter()
     w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
     w.observe(state({ version: 'v1', ready: NOT_READY }), 1_500)
-    expect(w.outcomes()[0]).toMatchObject({ result: 'failed', seconds: 0.5, reason: expect.stringMatching(/err: Secret does not exist$/) })
+    expect(w.outcomes()[0]).toMatchObject({
+      result: 'failed',
+      seconds: 0.5,
+      reason: expect.stringMatching(/err: Secret does not exist$/)
+    })
     expect(w.wantingEventReason()).toEqual([])
   })
 
@@ -163,15 +212,28 @@ describe('SyncWaiter', () => {
     const w = waiter()
     w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
     w.timeOut(2_000, 3_000)
-    expect(w.outcomes()[0]).toMatchObject({ result: 'failed', seconds: 0.4, reason: expect.stringMatching(/^the sync failed: error processing/) })
+    expect(w.outcomes()[0]).toMatchObject({
+      result: 'failed',
+      seconds: 0.4,
+      reason: expect.stringMatching(/^the sync failed: error processing/)
+    })
   })
 
   it('fails when Ready turns False after the annotation, and takes the Event message when it comes', () => {
     const w = waiter()
     w.observe(state({ version: 'v1', ready: NOT_READY }), 1_300)
-    expect(w.outcomes()[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: Ready=False (SecretSyncedError: could not get secret data from provider)' })
+    expect(w.outcomes()[0]).toMatchObject({
+      result: 'failed',
+      reason: 'the sync failed: Ready=False (SecretSyncedError: could not get secret data from provider)'
+    })
     expect(w.wantingEventReason()).toEqual([{ namespace: 'apps', name: 'api' }])
-    w.observeEvents([event({ name: 'api.7', rv: '40', message: 'older', time: '2025-01-01T00:00:01Z' }), event({ name: 'api.8', rv: '41', message: 'newest', time: '2025-01-01T00:00:05Z' })], 1_500)
+    w.observeEvents(
+      [
+        event({ name: 'api.7', rv: '40', message: 'older', time: '2025-01-01T00:00:01Z' }),
+        event({ name: 'api.8', rv: '41', message: 'newest', time: '2025-01-01T00:00:05Z' })
+      ],
+      1_500
+    )
     expect(w.outcomes()[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: newest', seconds: 0.3 })
     expect(w.wantingEventReason()).toEqual([])
   })
@@ -201,7 +263,14 @@ describe('SyncWaiter', () => {
     const w = new SyncWaiter(
       [
         { namespace: 'apps', name: 'api', uid: 'u1', recordedVersion: 'v1', readyAtAnnotation: READY, annotatedAt: 0 },
-        { namespace: 'apps', name: 'web', uid: 'u2', recordedVersion: 'w1', readyAtAnnotation: NOT_READY, annotatedAt: 0 },
+        {
+          namespace: 'apps',
+          name: 'web',
+          uid: 'u2',
+          recordedVersion: 'w1',
+          readyAtAnnotation: NOT_READY,
+          annotatedAt: 0
+        },
         { namespace: 'apps', name: 'db', uid: 'u3', recordedVersion: 'd1', annotatedAt: 0 }
       ],
       { snapshot: new Map(), annotationKey: KEY, annotationValue: RUN }
@@ -212,7 +281,11 @@ describe('SyncWaiter', () => {
     w.timeOut(5_000, 5_000)
     const [api, web, db] = w.outcomes()
     expect(db.result).toBe('synced')
-    expect(api).toMatchObject({ result: 'timed-out', reason: 'not freshly synced within 5.0 s: last known Ready=True (SecretSynced: secret synced), syncedResourceVersion unchanged since the annotation' })
+    expect(api).toMatchObject({
+      result: 'timed-out',
+      reason:
+        'not freshly synced within 5.0 s: last known Ready=True (SecretSynced: secret synced), syncedResourceVersion unchanged since the annotation'
+    })
     expect(web.reason).toMatch(/last known Ready=False \(SecretSyncedError: could not get secret data from provider\)/)
     expect(w.settled()).toBe(true)
   })
@@ -241,7 +314,10 @@ describe('SyncWaiter', () => {
     const versions = fc.constantFrom(undefined, 'v0', 'v1', 'v2')
     const ready = fc.constantFrom(undefined, READY, NOT_READY)
     const annotation = fc.constantFrom(RUN, 'run-1', null)
-    const input = fc.oneof(fc.record({ kind: fc.constant('state' as const), version: versions, ready, annotation }), fc.record({ kind: fc.constant('event' as const), listed: fc.boolean() }))
+    const input = fc.oneof(
+      fc.record({ kind: fc.constant('state' as const), version: versions, ready, annotation }),
+      fc.record({ kind: fc.constant('event' as const), listed: fc.boolean() })
+    )
     fc.assert(
       fc.property(fc.array(input, { maxLength: 12 }), ready, (inputs, atAnnotation) => {
         const old = event({ name: 'old', rv: '5' })

@@ -29,8 +29,10 @@ function collect(kube: MemoryKube, resourceVersion: string, extra: { onFatal?: (
     resourceVersion,
     start: (rv, handlers) => kube.watchExternalSecrets(ref, rv, handlers),
     relist: () => kube.listExternalSecrets(ref),
-    onEvent: ({ type, object }: WatchEvent<ExternalSecret>) => seen.push(`${type} ${object.metadata.name} ${object.status?.syncedResourceVersion ?? '-'}`),
-    onRelisted: (items) => relisted.push(items.map((es) => `${es.metadata.name} ${es.status?.syncedResourceVersion ?? '-'}`)),
+    onEvent: ({ type, object }: WatchEvent<ExternalSecret>) =>
+      seen.push(`${type} ${object.metadata.name} ${object.status?.syncedResourceVersion ?? '-'}`),
+    onRelisted: (items) =>
+      relisted.push(items.map((es) => `${es.metadata.name} ${es.status?.syncedResourceVersion ?? '-'}`)),
     onFatal: extra.onFatal ?? (() => undefined),
     ...instant
   })

@@ -8,14 +8,22 @@ import { reloaderRestartsFor, secretsRead } from '../../src/workloads/readers.js
 type Json = Record<string, unknown>
 
 /** A workload as the API server hands it back, through the guard the client uses (extra fields and all). */
-function workload(kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', podSpec: Json = {}, annotations?: Json, templateAnnotations?: Json): Workload {
+function workload(
+  kind: 'Deployment' | 'StatefulSet' | 'DaemonSet',
+  podSpec: Json = {},
+  annotations?: Json,
+  templateAnnotations?: Json
+): Workload {
   const object = {
     apiVersion: 'apps/v1',
     kind,
     metadata: { name: 'payments-api', namespace: 'payments', generation: 1, ...(annotations && { annotations }) },
     spec: {
       selector: { matchLabels: { app: 'payments-api' } },
-      template: { metadata: { labels: { app: 'payments-api' }, ...(templateAnnotations && { annotations: templateAnnotations }) }, spec: podSpec }
+      template: {
+        metadata: { labels: { app: 'payments-api' }, ...(templateAnnotations && { annotations: templateAnnotations }) },
+        spec: podSpec
+      }
     }
   }
   if (!isWorkload(object)) throw new Error('not a workload')
@@ -24,8 +32,14 @@ function workload(kind: 'Deployment' | 'StatefulSet' | 'DaemonSet', podSpec: Jso
 
 const container = (fields: Json = {}): Json => ({ name: 'app', image: 'registry.example/app:1', ...fields })
 const envFrom = (name: string, fields: Json = {}): Json => ({ secretRef: { name, ...fields } })
-const secretKeyRef = (name: string, fields: Json = {}): Json => ({ name: 'VALUE', valueFrom: { secretKeyRef: { name, key: 'value', ...fields } } })
-const secretVolume = (volume: string, secretName: string, fields: Json = {}): Json => ({ name: volume, secret: { secretName, ...fields } })
+const secretKeyRef = (name: string, fields: Json = {}): Json => ({
+  name: 'VALUE',
+  valueFrom: { secretKeyRef: { name, key: 'value', ...fields } }
+})
+const secretVolume = (volume: string, secretName: string, fields: Json = {}): Json => ({
+  name: volume,
+  secret: { secretName, ...fields }
+})
 const projectedVolume = (volume: string, sources: Json[]): Json => ({ name: volume, projected: { sources } })
 const mount = (volume: string): Json => ({ name: volume, mountPath: `/etc/${volume}`, readOnly: true })
 
@@ -37,11 +51,18 @@ describe('secretsRead', () => {
   })
 
   it('reads env[].valueFrom.secretKeyRef', () => {
-    expect(read({ containers: [container({ env: [{ name: 'PLAIN', value: 'x' }, secretKeyRef('stripe')] })] })).toEqual(['stripe'])
+    expect(read({ containers: [container({ env: [{ name: 'PLAIN', value: 'x' }, secretKeyRef('stripe')] })] })).toEqual(
+      ['stripe']
+    )
   })
 
   it('reads volumes[].secret, mounted or not', () => {
-    expect(read({ containers: [container({ volumeMounts: [mount('tls')] })], volumes: [secretVolume('tls', 'tls-cert'), secretVolume('spare', 'unmounted')] })).toEqual(['tls-cert', 'unmounted'])
+    expect(
+      read({
+        containers: [container({ volumeMounts: [mount('tls')] })],
+        volumes: [secretVolume('tls', 'tls-cert'), secretVolume('spare', 'unmounted')]
+      })
+    ).toEqual(['tls-cert', 'unmounted'])
   })
 
   it('reads the Secret sources of projected volumes, and only those', () => {
@@ -55,13 +76,25 @@ describe('secretsRead', () => {
   })
 
   it('reads the references of init containers', () => {
-    expect(read({ initContainers: [container({ name: 'migrate', envFrom: [envFrom('migrations')], env: [secretKeyRef('admin')] })], containers: [container()] })).toEqual(['admin', 'migrations'])
+    expect(
+      read({
+        initContainers: [
+          container({ name: 'migrate', envFrom: [envFrom('migrations')], env: [secretKeyRef('admin')] })
+        ],
+        containers: [container()]
+      })
+    ).toEqual(['admin', 'migrations'])
   })
 
   it('counts optional references: once the Secret exists, the pods read it', () => {
     const podSpec = {
-      containers: [container({ envFrom: [envFrom('a', { optional: true })], env: [secretKeyRef('b', { optional: true })] })],
-      volumes: [secretVolume('c', 'c', { optional: true }), projectedVolume('d', [{ secret: { name: 'd', optional: true } }])]
+      containers: [
+        container({ envFrom: [envFrom('a', { optional: true })], env: [secretKeyRef('b', { optional: true })] })
+      ],
+      volumes: [
+        secretVolume('c', 'c', { optional: true }),
+        projectedVolume('d', [{ secret: { name: 'd', optional: true } }])
+      ]
     }
     expect(read(podSpec)).toEqual(['a', 'b', 'c', 'd'])
   })
@@ -78,7 +111,11 @@ describe('secretsRead', () => {
           ]
         })
       ],
-      volumes: [{ name: 'cache', emptyDir: {} }, { name: 'settings', configMap: { name: 'settings' } }, projectedVolume('token', [{ serviceAccountToken: { path: 'token' } }])]
+      volumes: [
+        { name: 'cache', emptyDir: {} },
+        { name: 'settings', configMap: { name: 'settings' } },
+        projectedVolume('token', [{ serviceAccountToken: { path: 'token' } }])
+      ]
     }
     expect(read(podSpec)).toEqual([])
   })
@@ -91,20 +128,38 @@ describe('secretsRead', () => {
   })
 
   it('ignores references without a name: they name no Secret', () => {
-    expect(read({ containers: [container({ envFrom: [envFrom('')], env: [{ name: 'X', valueFrom: { secretKeyRef: { key: 'x' } } }] })], volumes: [{ name: 'v', secret: {} }] })).toEqual([])
+    expect(
+      read({
+        containers: [
+          container({ envFrom: [envFrom('')], env: [{ name: 'X', valueFrom: { secretKeyRef: { key: 'x' } } }] })
+        ],
+        volumes: [{ name: 'v', secret: {} }]
+      })
+    ).toEqual([])
   })
 
   it('reads several Secrets once each, across containers and ways of reading', () => {
     const podSpec = {
       initContainers: [container({ name: 'init', envFrom: [envFrom('db')] })],
-      containers: [container({ envFrom: [envFrom('db')], env: [secretKeyRef('stripe'), secretKeyRef('db')] }), container({ name: 'sidecar', env: [secretKeyRef('stripe')] })],
-      volumes: [secretVolume('db', 'db'), projectedVolume('all', [{ secret: { name: 'stripe' } }, { secret: { name: 'tls' } }])]
+      containers: [
+        container({ envFrom: [envFrom('db')], env: [secretKeyRef('stripe'), secretKeyRef('db')] }),
+        container({ name: 'sidecar', env: [secretKeyRef('stripe')] })
+      ],
+      volumes: [
+        secretVolume('db', 'db'),
+        projectedVolume('all', [{ secret: { name: 'stripe' } }, { secret: { name: 'tls' } }])
+      ]
     }
     expect(read(podSpec)).toEqual(['db', 'stripe', 'tls'])
   })
 
   it('does not read ephemeral containers: a template never holds them', () => {
-    expect(read({ containers: [container()], ephemeralContainers: [container({ name: 'debug', envFrom: [envFrom('debug')] })] })).toEqual([])
+    expect(
+      read({
+        containers: [container()],
+        ephemeralContainers: [container({ name: 'debug', envFrom: [envFrom('debug')] })]
+      })
+    ).toEqual([])
   })
 
   it.each(['StatefulSet', 'DaemonSet'] as const)('reads the pod template of a %s', (kind) => {
@@ -114,7 +169,11 @@ describe('secretsRead', () => {
 
   it('reads exactly the Secrets a template built from random references names', () => {
     const name = fc.stringMatching(/^[a-z0-9]([a-z0-9.-]{0,30}[a-z0-9])?$/)
-    const reference = fc.record({ way: fc.constantFrom('envFrom', 'env', 'volume', 'projected'), name, init: fc.boolean() })
+    const reference = fc.record({
+      way: fc.constantFrom('envFrom', 'env', 'volume', 'projected'),
+      name,
+      init: fc.boolean()
+    })
     fc.assert(
       fc.property(fc.array(reference, { maxLength: 12 }), (references) => {
         const inContainer = (init: boolean) =>
@@ -126,7 +185,9 @@ describe('secretsRead', () => {
           if (r.way === 'volume') return [secretVolume(`v${index}`, r.name)]
           return r.way === 'projected' ? [projectedVolume(`v${index}`, [{ secret: { name: r.name } }])] : []
         })
-        const names = secretsRead(workload('Deployment', { initContainers: [inContainer(true)], containers: [inContainer(false)], volumes }))
+        const names = secretsRead(
+          workload('Deployment', { initContainers: [inContainer(true)], containers: [inContainer(false)], volumes })
+        )
         expect([...names].sort()).toEqual([...new Set(references.map((r) => r.name))].sort())
       })
     )
@@ -157,8 +218,15 @@ describe('reloaderRestartsFor', () => {
     })
 
     it('reads the pod template annotations when the workload has none of its own', () => {
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, undefined, { 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(true)
-      expect(reloaderRestartsFor(workload('StatefulSet', readsDb, { team: 'payments' }, { 'secret.reloader.stakater.com/auto': 'true' }), 'db')).toBe(true)
+      expect(
+        reloaderRestartsFor(workload('Deployment', readsDb, undefined, { 'reloader.stakater.com/auto': 'true' }), 'db')
+      ).toBe(true)
+      expect(
+        reloaderRestartsFor(
+          workload('StatefulSet', readsDb, { team: 'payments' }, { 'secret.reloader.stakater.com/auto': 'true' }),
+          'db'
+        )
+      ).toBe(true)
     })
 
     it('ignores the pod template when the workload carries any Reloader opt-in annotation, even a false one', () => {
@@ -175,7 +243,9 @@ describe('reloaderRestartsFor', () => {
 
     it('still reads the pod template when the workload only has other annotations (ConfigMap ones included)', () => {
       const own = { 'configmap.reloader.stakater.com/reload': 'settings', 'deployment.kubernetes.io/revision': '3' }
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, own, { 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(true)
+      expect(
+        reloaderRestartsFor(workload('Deployment', readsDb, own, { 'reloader.stakater.com/auto': 'true' }), 'db')
+      ).toBe(true)
     })
 
     it('covers only the Secrets the pods use', () => {
@@ -187,23 +257,71 @@ describe('reloaderRestartsFor', () => {
     it.each([
       ['envFrom', { containers: [container({ envFrom: [envFrom('db')] })] }, true],
       ['env', { containers: [container({ env: [secretKeyRef('db')] })] }, true],
-      ['an init container', { initContainers: [container({ name: 'init', env: [secretKeyRef('db')] })], containers: [container()] }, true],
-      ['a mounted volume', { containers: [container({ volumeMounts: [mount('db')] })], volumes: [secretVolume('db', 'db')] }, true],
-      ['a volume an init container mounts', { initContainers: [container({ volumeMounts: [mount('db')] })], containers: [container()], volumes: [secretVolume('db', 'db')] }, true],
-      ['a mounted projected volume', { containers: [container({ volumeMounts: [mount('all')] })], volumes: [projectedVolume('all', [{ configMap: { name: 'x' } }, { secret: { name: 'db' } }])] }, true],
-      ['a volume no container mounts', { containers: [container({ volumeMounts: [mount('other')] })], volumes: [secretVolume('db', 'db'), secretVolume('other', 'other')] }, false],
+      [
+        'an init container',
+        { initContainers: [container({ name: 'init', env: [secretKeyRef('db')] })], containers: [container()] },
+        true
+      ],
+      [
+        'a mounted volume',
+        { containers: [container({ volumeMounts: [mount('db')] })], volumes: [secretVolume('db', 'db')] },
+        true
+      ],
+      [
+        'a volume an init container mounts',
+        {
+          initContainers: [container({ volumeMounts: [mount('db')] })],
+          containers: [container()],
+          volumes: [secretVolume('db', 'db')]
+        },
+        true
+      ],
+      [
+        'a mounted projected volume',
+        {
+          containers: [container({ volumeMounts: [mount('all')] })],
+          volumes: [projectedVolume('all', [{ configMap: { name: 'x' } }, { secret: { name: 'db' } }])]
+        },
+        true
+      ],
+      [
+        'a volume no container mounts',
+        {
+          containers: [container({ volumeMounts: [mount('other')] })],
+          volumes: [secretVolume('db', 'db'), secretVolume('other', 'other')]
+        },
+        false
+      ],
       // Reloader looks at the first volume naming the Secret only.
-      ['a second volume naming it, the first unmounted', { containers: [container({ volumeMounts: [mount('second')] })], volumes: [secretVolume('first', 'db'), secretVolume('second', 'db')] }, false],
-      ['an unmounted volume and an env reference', { containers: [container({ env: [secretKeyRef('db')] })], volumes: [secretVolume('first', 'db')] }, true]
+      [
+        'a second volume naming it, the first unmounted',
+        {
+          containers: [container({ volumeMounts: [mount('second')] })],
+          volumes: [secretVolume('first', 'db'), secretVolume('second', 'db')]
+        },
+        false
+      ],
+      [
+        'an unmounted volume and an env reference',
+        { containers: [container({ env: [secretKeyRef('db')] })], volumes: [secretVolume('first', 'db')] },
+        true
+      ]
     ])('uses the Secret through %s → %s', (_way, podSpec, restarts) => {
-      expect(reloaderRestartsFor(workload('DaemonSet', podSpec, { 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(restarts)
+      expect(reloaderRestartsFor(workload('DaemonSet', podSpec, { 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(
+        restarts
+      )
     })
   })
 
   describe('secret.reloader.stakater.com/reload', () => {
     const named = (list: string, secret: string, onTemplate = false) =>
       reloaderRestartsFor(
-        workload('Deployment', readsDb, onTemplate ? undefined : { 'secret.reloader.stakater.com/reload': list }, onTemplate ? { 'secret.reloader.stakater.com/reload': list } : undefined),
+        workload(
+          'Deployment',
+          readsDb,
+          onTemplate ? undefined : { 'secret.reloader.stakater.com/reload': list },
+          onTemplate ? { 'secret.reloader.stakater.com/reload': list } : undefined
+        ),
         secret
       )
 
@@ -241,7 +359,15 @@ describe('reloaderRestartsFor', () => {
     })
 
     it('wins over an auto annotation set to false', () => {
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, { 'secret.reloader.stakater.com/reload': 'db', 'reloader.stakater.com/auto': 'false' }), 'db')).toBe(true)
+      expect(
+        reloaderRestartsFor(
+          workload('Deployment', readsDb, {
+            'secret.reloader.stakater.com/reload': 'db',
+            'reloader.stakater.com/auto': 'false'
+          }),
+          'db'
+        )
+      ).toBe(true)
     })
 
     it('restarts for exactly the names it lists (names without regular expression syntax)', () => {
@@ -257,13 +383,30 @@ describe('reloaderRestartsFor', () => {
   describe('secrets.exclude.reloader.stakater.com/reload', () => {
     it('excludes the Secrets it lists, in auto mode and by name', () => {
       const exclude = { 'secrets.exclude.reloader.stakater.com/reload': 'stripe, db' }
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, { ...exclude, 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(false)
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, { ...exclude, 'secret.reloader.stakater.com/reload': 'db' }), 'db')).toBe(false)
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, exclude, { 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(false)
+      expect(
+        reloaderRestartsFor(workload('Deployment', readsDb, { ...exclude, 'reloader.stakater.com/auto': 'true' }), 'db')
+      ).toBe(false)
+      expect(
+        reloaderRestartsFor(
+          workload('Deployment', readsDb, { ...exclude, 'secret.reloader.stakater.com/reload': 'db' }),
+          'db'
+        )
+      ).toBe(false)
+      expect(
+        reloaderRestartsFor(workload('Deployment', readsDb, exclude, { 'reloader.stakater.com/auto': 'true' }), 'db')
+      ).toBe(false)
     })
 
     it('lists exact names, not patterns', () => {
-      expect(reloaderRestartsFor(workload('Deployment', readsDb, { 'secrets.exclude.reloader.stakater.com/reload': 'd.*', 'reloader.stakater.com/auto': 'true' }), 'db')).toBe(true)
+      expect(
+        reloaderRestartsFor(
+          workload('Deployment', readsDb, {
+            'secrets.exclude.reloader.stakater.com/reload': 'd.*',
+            'reloader.stakater.com/auto': 'true'
+          }),
+          'db'
+        )
+      ).toBe(true)
     })
 
     it('is read from the workload only, not from its pod template', () => {
@@ -274,10 +417,20 @@ describe('reloaderRestartsFor', () => {
 
   it('does nothing without an annotation, or with ConfigMap ones only', () => {
     expect(reloaderRestartsFor(workload('Deployment', readsDb), 'db')).toBe(false)
-    expect(reloaderRestartsFor(workload('Deployment', readsDb, { 'configmap.reloader.stakater.com/reload': 'db', 'configmap.reloader.stakater.com/auto': 'true' }), 'db')).toBe(false)
+    expect(
+      reloaderRestartsFor(
+        workload('Deployment', readsDb, {
+          'configmap.reloader.stakater.com/reload': 'db',
+          'configmap.reloader.stakater.com/auto': 'true'
+        }),
+        'db'
+      )
+    ).toBe(false)
   })
 
   it('leaves search mode out: the match annotation is on the Secret, which the action never reads', () => {
-    expect(reloaderRestartsFor(workload('Deployment', readsDb, { 'reloader.stakater.com/search': 'true' }), 'db')).toBe(false)
+    expect(reloaderRestartsFor(workload('Deployment', readsDb, { 'reloader.stakater.com/search': 'true' }), 'db')).toBe(
+      false
+    )
   })
 })

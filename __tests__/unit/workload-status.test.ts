@@ -9,31 +9,76 @@ const DONE: RolloutStatus = { state: 'done' }
 const waiting = (reason: string): RolloutStatus => ({ state: 'waiting', reason })
 const ON_DELETE: RolloutStatus = { state: 'not-awaited', reason: 'restarted, not awaited (OnDelete)' }
 
-const progressing = (reason: string, message?: string) => ({ type: 'Progressing', status: reason === 'ProgressDeadlineExceeded' ? 'False' : 'True', reason, ...(message && { message }) })
+const progressing = (reason: string, message?: string) => ({
+  type: 'Progressing',
+  status: reason === 'ProgressDeadlineExceeded' ? 'False' : 'True',
+  reason,
+  ...(message && { message })
+})
 const available = { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable' }
 
-function deployment(spec: Omit<Deployment['spec'], 'template'>, status: Deployment['status'], generation = 2): Deployment {
-  return { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'payments', generation }, spec: { ...spec, template: {} }, status }
+function deployment(
+  spec: Omit<Deployment['spec'], 'template'>,
+  status: Deployment['status'],
+  generation = 2
+): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'api', namespace: 'payments', generation },
+    spec: { ...spec, template: {} },
+    status
+  }
 }
 
 describe('rolloutStatus of a Deployment', () => {
-  const rolledOut = { observedGeneration: 2, replicas: 3, updatedReplicas: 3, availableReplicas: 3, conditions: [available, progressing('NewReplicaSetAvailable')] }
+  const rolledOut = {
+    observedGeneration: 2,
+    replicas: 3,
+    updatedReplicas: 3,
+    availableReplicas: 3,
+    conditions: [available, progressing('NewReplicaSetAvailable')]
+  }
 
   it.each<[string, Deployment, RolloutStatus]>([
-    ['generation not observed yet', deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: 1 }), waiting('Waiting for deployment spec update to be observed...')],
-    ['no status yet', deployment({ replicas: 3 }, undefined), waiting('Waiting for deployment spec update to be observed...')],
+    [
+      'generation not observed yet',
+      deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: 1 }),
+      waiting('Waiting for deployment spec update to be observed...')
+    ],
+    [
+      'no status yet',
+      deployment({ replicas: 3 }, undefined),
+      waiting('Waiting for deployment spec update to be observed...')
+    ],
     [
       'generation not observed, past its deadline: not judged yet',
-      deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: 1, conditions: [progressing('ProgressDeadlineExceeded')] }),
+      deployment(
+        { replicas: 3 },
+        { ...rolledOut, observedGeneration: 1, conditions: [progressing('ProgressDeadlineExceeded')] }
+      ),
       waiting('Waiting for deployment spec update to be observed...')
     ],
     ['generation observed', deployment({ replicas: 3 }, rolledOut), DONE],
     ['a later generation observed', deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: 3 }), DONE],
-    ['no generation on either side', deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: undefined }, 0), DONE],
+    [
+      'no generation on either side',
+      deployment({ replicas: 3 }, { ...rolledOut, observedGeneration: undefined }, 0),
+      DONE
+    ],
     [
       'past its progress deadline',
-      deployment({ replicas: 3 }, { ...rolledOut, conditions: [progressing('ProgressDeadlineExceeded', 'ReplicaSet "api-7d9f" has timed out progressing.')] }),
-      { state: 'failed', reason: 'deployment "api" exceeded its progress deadline: ReplicaSet "api-7d9f" has timed out progressing.' }
+      deployment(
+        { replicas: 3 },
+        {
+          ...rolledOut,
+          conditions: [progressing('ProgressDeadlineExceeded', 'ReplicaSet "api-7d9f" has timed out progressing.')]
+        }
+      ),
+      {
+        state: 'failed',
+        reason: 'deployment "api" exceeded its progress deadline: ReplicaSet "api-7d9f" has timed out progressing.'
+      }
     ],
     [
       'past its deadline, no message',
@@ -42,19 +87,61 @@ describe('rolloutStatus of a Deployment', () => {
     ],
     [
       'past its deadline while replicas are still missing: the deadline comes first',
-      deployment({ replicas: 3 }, { ...rolledOut, updatedReplicas: 1, conditions: [progressing('ProgressDeadlineExceeded', 'timed out')] }),
+      deployment(
+        { replicas: 3 },
+        { ...rolledOut, updatedReplicas: 1, conditions: [progressing('ProgressDeadlineExceeded', 'timed out')] }
+      ),
       { state: 'failed', reason: 'deployment "api" exceeded its progress deadline: timed out' }
     ],
-    ['a Progressing condition still progressing', deployment({ replicas: 3 }, { ...rolledOut, conditions: [progressing('ReplicaSetUpdated')] }), DONE],
-    ['the deadline reason on another condition', deployment({ replicas: 3 }, { ...rolledOut, conditions: [{ type: 'Available', status: 'False', reason: 'ProgressDeadlineExceeded' }] }), DONE],
-    ['1 of 3 replicas updated', deployment({ replicas: 3 }, { ...rolledOut, updatedReplicas: 1 }), waiting('Waiting for deployment "api" rollout to finish: 1 out of 3 new replicas have been updated...')],
-    ['2 of 3 replicas updated', deployment({ replicas: 3 }, { ...rolledOut, updatedReplicas: 2 }), waiting('Waiting for deployment "api" rollout to finish: 2 out of 3 new replicas have been updated...')],
-    ['replicas left out: 1, the API server default', deployment({}, { observedGeneration: 2 }), waiting('Waiting for deployment "api" rollout to finish: 0 out of 1 new replicas have been updated...')],
-    ['replicas left out, 1 rolled out', deployment({}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), DONE],
-    ['an empty spec', deployment({}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }), DONE],
+    [
+      'a Progressing condition still progressing',
+      deployment({ replicas: 3 }, { ...rolledOut, conditions: [progressing('ReplicaSetUpdated')] }),
+      DONE
+    ],
+    [
+      'the deadline reason on another condition',
+      deployment(
+        { replicas: 3 },
+        { ...rolledOut, conditions: [{ type: 'Available', status: 'False', reason: 'ProgressDeadlineExceeded' }] }
+      ),
+      DONE
+    ],
+    [
+      '1 of 3 replicas updated',
+      deployment({ replicas: 3 }, { ...rolledOut, updatedReplicas: 1 }),
+      waiting('Waiting for deployment "api" rollout to finish: 1 out of 3 new replicas have been updated...')
+    ],
+    [
+      '2 of 3 replicas updated',
+      deployment({ replicas: 3 }, { ...rolledOut, updatedReplicas: 2 }),
+      waiting('Waiting for deployment "api" rollout to finish: 2 out of 3 new replicas have been updated...')
+    ],
+    [
+      'replicas left out: 1, the API server default',
+      deployment({}, { observedGeneration: 2 }),
+      waiting('Waiting for deployment "api" rollout to finish: 0 out of 1 new replicas have been updated...')
+    ],
+    [
+      'replicas left out, 1 rolled out',
+      deployment({}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }),
+      DONE
+    ],
+    [
+      'an empty spec',
+      deployment({}, { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }),
+      DONE
+    ],
     ['scaled to zero', deployment({ replicas: 0 }, { observedGeneration: 2 }), DONE],
-    ['old replicas pending termination', deployment({ replicas: 3 }, { ...rolledOut, replicas: 4 }), waiting('Waiting for deployment "api" rollout to finish: 1 old replicas are pending termination...')],
-    ['more old replicas pending termination', deployment({ replicas: 3 }, { ...rolledOut, replicas: 6 }), waiting('Waiting for deployment "api" rollout to finish: 3 old replicas are pending termination...')],
+    [
+      'old replicas pending termination',
+      deployment({ replicas: 3 }, { ...rolledOut, replicas: 4 }),
+      waiting('Waiting for deployment "api" rollout to finish: 1 old replicas are pending termination...')
+    ],
+    [
+      'more old replicas pending termination',
+      deployment({ replicas: 3 }, { ...rolledOut, replicas: 6 }),
+      waiting('Waiting for deployment "api" rollout to finish: 3 old replicas are pending termination...')
+    ],
     [
       'updated replicas not all available',
       deployment({ replicas: 3 }, { ...rolledOut, availableReplicas: 2 }),
@@ -65,9 +152,17 @@ describe('rolloutStatus of a Deployment', () => {
       deployment({ replicas: 3 }, { ...rolledOut, availableReplicas: undefined }),
       waiting('Waiting for deployment "api" rollout to finish: 0 of 3 updated replicas are available...')
     ],
-    ['more updated replicas than desired (scaling down), all available', deployment({ replicas: 2 }, { ...rolledOut }), DONE],
+    [
+      'more updated replicas than desired (scaling down), all available',
+      deployment({ replicas: 2 }, { ...rolledOut }),
+      DONE
+    ],
     ['more available than updated', deployment({ replicas: 3 }, { ...rolledOut, availableReplicas: 4 }), DONE],
-    ['paused, not observed: kubectl has no rule for paused', deployment({ replicas: 3, paused: true }, { ...rolledOut, observedGeneration: 1 }), waiting('Waiting for deployment spec update to be observed...')]
+    [
+      'paused, not observed: kubectl has no rule for paused',
+      deployment({ replicas: 3, paused: true }, { ...rolledOut, observedGeneration: 1 }),
+      waiting('Waiting for deployment spec update to be observed...')
+    ]
   ])('%s', (_case, workload, expected) => {
     expect(rolloutStatus(workload)).toEqual(expected)
   })
@@ -76,67 +171,185 @@ describe('rolloutStatus of a Deployment', () => {
 
   it('is done once the status matches the spec, its generation observed and no deadline passed', () => {
     fc.assert(
-      fc.property(size, fc.nat({ max: 100 }), fc.nat({ max: 3 }), fc.constantFrom('NewReplicaSetAvailable', 'ReplicaSetUpdated', 'FoundNewReplicaSet'), (replicas, generation, ahead, reason) => {
-        const status = { observedGeneration: generation + ahead, replicas, updatedReplicas: replicas, availableReplicas: replicas, conditions: [progressing(reason)] }
-        expect(rolloutStatus(deployment({ replicas }, status, generation))).toEqual(DONE)
-      })
+      fc.property(
+        size,
+        fc.nat({ max: 100 }),
+        fc.nat({ max: 3 }),
+        fc.constantFrom('NewReplicaSetAvailable', 'ReplicaSetUpdated', 'FoundNewReplicaSet'),
+        (replicas, generation, ahead, reason) => {
+          const status = {
+            observedGeneration: generation + ahead,
+            replicas,
+            updatedReplicas: replicas,
+            availableReplicas: replicas,
+            conditions: [progressing(reason)]
+          }
+          expect(rolloutStatus(deployment({ replicas }, status, generation))).toEqual(DONE)
+        }
+      )
     )
   })
 
   it('waits for the spec update to be observed whenever the generation is above the observed one, whatever the rest', () => {
-    const condition = fc.constantFrom(progressing('NewReplicaSetAvailable'), progressing('ProgressDeadlineExceeded', 'timed out'), available)
+    const condition = fc.constantFrom(
+      progressing('NewReplicaSetAvailable'),
+      progressing('ProgressDeadlineExceeded', 'timed out'),
+      available
+    )
     fc.assert(
-      fc.property(size, size, size, size, fc.nat({ max: 100 }), fc.integer({ min: 1, max: 5 }), fc.array(condition), (replicas, current, updated, ready, observed, above, conditions) => {
-        const status = { observedGeneration: observed, replicas: current, updatedReplicas: updated, availableReplicas: ready, conditions }
-        expect(rolloutStatus(deployment({ replicas }, status, observed + above))).toEqual(waiting('Waiting for deployment spec update to be observed...'))
-      })
+      fc.property(
+        size,
+        size,
+        size,
+        size,
+        fc.nat({ max: 100 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(condition),
+        (replicas, current, updated, ready, observed, above, conditions) => {
+          const status = {
+            observedGeneration: observed,
+            replicas: current,
+            updatedReplicas: updated,
+            availableReplicas: ready,
+            conditions
+          }
+          expect(rolloutStatus(deployment({ replicas }, status, observed + above))).toEqual(
+            waiting('Waiting for deployment spec update to be observed...')
+          )
+        }
+      )
     )
   })
 })
 
-function statefulSet(spec: Omit<StatefulSet['spec'], 'template'>, status: StatefulSet['status'], generation = 2): StatefulSet {
-  return { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'payments', generation }, spec: { ...spec, template: {} }, status }
+function statefulSet(
+  spec: Omit<StatefulSet['spec'], 'template'>,
+  status: StatefulSet['status'],
+  generation = 2
+): StatefulSet {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: 'payments', generation },
+    spec: { ...spec, template: {} },
+    status
+  }
 }
 
 describe('rolloutStatus of a StatefulSet', () => {
   const rolling = { type: 'RollingUpdate', rollingUpdate: { partition: 0 } } as const
-  const rolledOut = { observedGeneration: 2, replicas: 3, readyReplicas: 3, updatedReplicas: 3, currentRevision: 'db-2', updateRevision: 'db-2' }
+  const rolledOut = {
+    observedGeneration: 2,
+    replicas: 3,
+    readyReplicas: 3,
+    updatedReplicas: 3,
+    currentRevision: 'db-2',
+    updateRevision: 'db-2'
+  }
   const midway = { ...rolledOut, updatedReplicas: 1, currentRevision: 'db-1' }
 
   it.each<[string, StatefulSet, RolloutStatus]>([
     ['OnDelete', statefulSet({ replicas: 3, updateStrategy: { type: 'OnDelete' } }, midway), ON_DELETE],
-    ['OnDelete, generation not observed', statefulSet({ replicas: 3, updateStrategy: { type: 'OnDelete' } }, { ...midway, observedGeneration: 1 }), ON_DELETE],
-    ['generation not observed yet', statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, observedGeneration: 1 }), waiting('Waiting for statefulset spec update to be observed...')],
-    ['no status yet', statefulSet({ replicas: 3, updateStrategy: rolling }, undefined), waiting('Waiting for statefulset spec update to be observed...')],
+    [
+      'OnDelete, generation not observed',
+      statefulSet({ replicas: 3, updateStrategy: { type: 'OnDelete' } }, { ...midway, observedGeneration: 1 }),
+      ON_DELETE
+    ],
+    [
+      'generation not observed yet',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, observedGeneration: 1 }),
+      waiting('Waiting for statefulset spec update to be observed...')
+    ],
+    [
+      'no status yet',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, undefined),
+      waiting('Waiting for statefulset spec update to be observed...')
+    ],
     [
       'observed generation 0, even with generation 0',
       statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, observedGeneration: 0 }, 0),
       waiting('Waiting for statefulset spec update to be observed...')
     ],
     ['generation observed', statefulSet({ replicas: 3, updateStrategy: rolling }, rolledOut), DONE],
-    ['a later generation observed', statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, observedGeneration: 5 }), DONE],
-    ['2 of 3 ready', statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, readyReplicas: 1 }), waiting('Waiting for 2 pods to be ready...')],
-    ['none ready', statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, readyReplicas: undefined }), waiting('Waiting for 3 pods to be ready...')],
-    ['replicas left out: 1, the API server default', statefulSet({ updateStrategy: rolling }, { observedGeneration: 2 }), waiting('Waiting for 1 pods to be ready...')],
+    [
+      'a later generation observed',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, observedGeneration: 5 }),
+      DONE
+    ],
+    [
+      '2 of 3 ready',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, readyReplicas: 1 }),
+      waiting('Waiting for 2 pods to be ready...')
+    ],
+    [
+      'none ready',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, readyReplicas: undefined }),
+      waiting('Waiting for 3 pods to be ready...')
+    ],
+    [
+      'replicas left out: 1, the API server default',
+      statefulSet({ updateStrategy: rolling }, { observedGeneration: 2 }),
+      waiting('Waiting for 1 pods to be ready...')
+    ],
     ['scaled to zero', statefulSet({ replicas: 0, updateStrategy: rolling }, { observedGeneration: 2 }), DONE],
     // With a partition (the API server gives every rollingUpdate one, 0 by default), the revisions are not compared.
-    ['partition 0, 1 of 3 updated', statefulSet({ replicas: 3, updateStrategy: rolling }, midway), waiting('Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated...')],
-    ['partition 0, all updated, revisions not yet equal', statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, currentRevision: 'db-1' }), DONE],
+    [
+      'partition 0, 1 of 3 updated',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, midway),
+      waiting('Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated...')
+    ],
+    [
+      'partition 0, all updated, revisions not yet equal',
+      statefulSet({ replicas: 3, updateStrategy: rolling }, { ...rolledOut, currentRevision: 'db-1' }),
+      DONE
+    ],
     [
       'partition 2 of 5, 2 updated',
-      statefulSet({ replicas: 5, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }, { ...midway, readyReplicas: 5, updatedReplicas: 2 }),
+      statefulSet(
+        { replicas: 5, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } },
+        { ...midway, readyReplicas: 5, updatedReplicas: 2 }
+      ),
       waiting('Waiting for partitioned roll out to finish: 2 out of 3 new pods have been updated...')
     ],
-    ['partition 2 of 5, 3 updated', statefulSet({ replicas: 5, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } }, { ...midway, readyReplicas: 5, updatedReplicas: 3 }), DONE],
-    ['partition above replicas', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 5 } } }, { ...midway, updatedReplicas: 0 }), DONE],
+    [
+      'partition 2 of 5, 3 updated',
+      statefulSet(
+        { replicas: 5, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 2 } } },
+        { ...midway, readyReplicas: 5, updatedReplicas: 3 }
+      ),
+      DONE
+    ],
+    [
+      'partition above replicas',
+      statefulSet(
+        { replicas: 3, updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 5 } } },
+        { ...midway, updatedReplicas: 0 }
+      ),
+      DONE
+    ],
     [
       'a rollingUpdate without a partition: 0',
       statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate', rollingUpdate: {} } }, midway),
       waiting('Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated...')
     ],
-    ['strategy type left out: the API server writes a rollingUpdate', statefulSet({ replicas: 3 }, midway), waiting('Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated...')],
-    ['strategy type left out, partition 1', statefulSet({ replicas: 3, updateStrategy: { rollingUpdate: { partition: 1 } } }, { ...midway, updatedReplicas: 2 }), DONE],
-    ['an empty spec', statefulSet({}, { ...rolledOut, replicas: 1, readyReplicas: 1, updatedReplicas: 1, currentRevision: 'db-1' }), DONE],
+    [
+      'strategy type left out: the API server writes a rollingUpdate',
+      statefulSet({ replicas: 3 }, midway),
+      waiting('Waiting for partitioned roll out to finish: 1 out of 3 new pods have been updated...')
+    ],
+    [
+      'strategy type left out, partition 1',
+      statefulSet(
+        { replicas: 3, updateStrategy: { rollingUpdate: { partition: 1 } } },
+        { ...midway, updatedReplicas: 2 }
+      ),
+      DONE
+    ],
+    [
+      'an empty spec',
+      statefulSet({}, { ...rolledOut, replicas: 1, readyReplicas: 1, updatedReplicas: 1, currentRevision: 'db-1' }),
+      DONE
+    ],
     // RollingUpdate written without a rollingUpdate stays so: the revisions decide.
     [
       'RollingUpdate without rollingUpdate, revisions differ',
@@ -145,11 +358,25 @@ describe('rolloutStatus of a StatefulSet', () => {
     ],
     [
       'RollingUpdate without rollingUpdate, all updated, revisions differ',
-      statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, { ...rolledOut, currentRevision: 'db-1' }),
+      statefulSet(
+        { replicas: 3, updateStrategy: { type: 'RollingUpdate' } },
+        { ...rolledOut, currentRevision: 'db-1' }
+      ),
       waiting('waiting for statefulset rolling update to complete 3 pods at revision db-2...')
     ],
-    ['RollingUpdate without rollingUpdate, revisions equal', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, rolledOut), DONE],
-    ['RollingUpdate without rollingUpdate, no revisions yet', statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, { observedGeneration: 2, readyReplicas: 3 }), DONE]
+    [
+      'RollingUpdate without rollingUpdate, revisions equal',
+      statefulSet({ replicas: 3, updateStrategy: { type: 'RollingUpdate' } }, rolledOut),
+      DONE
+    ],
+    [
+      'RollingUpdate without rollingUpdate, no revisions yet',
+      statefulSet(
+        { replicas: 3, updateStrategy: { type: 'RollingUpdate' } },
+        { observedGeneration: 2, readyReplicas: 3 }
+      ),
+      DONE
+    ]
   ])('%s', (_case, workload, expected) => {
     expect(rolloutStatus(workload)).toEqual(expected)
   })
@@ -163,9 +390,17 @@ describe('rolloutStatus of a StatefulSet', () => {
         fc.integer({ min: 1, max: 5 }),
         fc.option(fc.nat({ max: 5 }), { nil: undefined }),
         (replicas, ready, observed, above, partition) => {
-          const spec = { replicas, updateStrategy: { type: 'RollingUpdate' as const, ...(partition !== undefined && { rollingUpdate: { partition } }) } }
+          const spec = {
+            replicas,
+            updateStrategy: {
+              type: 'RollingUpdate' as const,
+              ...(partition !== undefined && { rollingUpdate: { partition } })
+            }
+          }
           const status = { ...rolledOut, observedGeneration: observed, readyReplicas: ready }
-          expect(rolloutStatus(statefulSet(spec, status, observed + above))).toEqual(waiting('Waiting for statefulset spec update to be observed...'))
+          expect(rolloutStatus(statefulSet(spec, status, observed + above))).toEqual(
+            waiting('Waiting for statefulset spec update to be observed...')
+          )
         }
       )
     )
@@ -173,7 +408,13 @@ describe('rolloutStatus of a StatefulSet', () => {
 })
 
 function daemonSet(spec: Omit<DaemonSet['spec'], 'template'>, status: DaemonSet['status'], generation = 2): DaemonSet {
-  return { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent', namespace: 'payments', generation }, spec: { ...spec, template: {} }, status }
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: 'payments', generation },
+    spec: { ...spec, template: {} },
+    status
+  }
 }
 
 describe('rolloutStatus of a DaemonSet', () => {
@@ -181,24 +422,56 @@ describe('rolloutStatus of a DaemonSet', () => {
   const rolledOut = { observedGeneration: 2, desiredNumberScheduled: 3, updatedNumberScheduled: 3, numberAvailable: 3 }
 
   it.each<[string, DaemonSet, RolloutStatus]>([
-    ['OnDelete', daemonSet({ updateStrategy: { type: 'OnDelete' } }, { ...rolledOut, updatedNumberScheduled: 0 }), ON_DELETE],
-    ['OnDelete, generation not observed', daemonSet({ updateStrategy: { type: 'OnDelete' } }, { ...rolledOut, observedGeneration: 1 }), ON_DELETE],
-    ['generation not observed yet', daemonSet(rolling, { ...rolledOut, observedGeneration: 1 }), waiting('Waiting for daemon set spec update to be observed...')],
+    [
+      'OnDelete',
+      daemonSet({ updateStrategy: { type: 'OnDelete' } }, { ...rolledOut, updatedNumberScheduled: 0 }),
+      ON_DELETE
+    ],
+    [
+      'OnDelete, generation not observed',
+      daemonSet({ updateStrategy: { type: 'OnDelete' } }, { ...rolledOut, observedGeneration: 1 }),
+      ON_DELETE
+    ],
+    [
+      'generation not observed yet',
+      daemonSet(rolling, { ...rolledOut, observedGeneration: 1 }),
+      waiting('Waiting for daemon set spec update to be observed...')
+    ],
     ['no status yet', daemonSet(rolling, undefined), waiting('Waiting for daemon set spec update to be observed...')],
     ['generation observed', daemonSet(rolling, rolledOut), DONE],
     ['a later generation observed', daemonSet(rolling, { ...rolledOut, observedGeneration: 3 }), DONE],
-    ['generation 0 and observed 0: judged (unlike a StatefulSet)', daemonSet(rolling, { ...rolledOut, observedGeneration: 0 }, 0), DONE],
+    [
+      'generation 0 and observed 0: judged (unlike a StatefulSet)',
+      daemonSet(rolling, { ...rolledOut, observedGeneration: 0 }, 0),
+      DONE
+    ],
     ['strategy left out: RollingUpdate, the API server default', daemonSet({}, rolledOut), DONE],
-    ['1 of 3 updated', daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: 1 }), waiting('Waiting for daemon set "agent" rollout to finish: 1 out of 3 new pods have been updated...')],
-    ['none updated', daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: undefined }), waiting('Waiting for daemon set "agent" rollout to finish: 0 out of 3 new pods have been updated...')],
+    [
+      '1 of 3 updated',
+      daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: 1 }),
+      waiting('Waiting for daemon set "agent" rollout to finish: 1 out of 3 new pods have been updated...')
+    ],
+    [
+      'none updated',
+      daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: undefined }),
+      waiting('Waiting for daemon set "agent" rollout to finish: 0 out of 3 new pods have been updated...')
+    ],
     [
       'updated before available',
       daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: 2, numberAvailable: 1 }),
       waiting('Waiting for daemon set "agent" rollout to finish: 2 out of 3 new pods have been updated...')
     ],
-    ['all updated, 2 of 3 available', daemonSet(rolling, { ...rolledOut, numberAvailable: 2 }), waiting('Waiting for daemon set "agent" rollout to finish: 2 of 3 updated pods are available...')],
+    [
+      'all updated, 2 of 3 available',
+      daemonSet(rolling, { ...rolledOut, numberAvailable: 2 }),
+      waiting('Waiting for daemon set "agent" rollout to finish: 2 of 3 updated pods are available...')
+    ],
     ['no node to run on', daemonSet(rolling, { observedGeneration: 2 }), DONE],
-    ['more updated and available than desired', daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: 4, numberAvailable: 4 }), DONE]
+    [
+      'more updated and available than desired',
+      daemonSet(rolling, { ...rolledOut, updatedNumberScheduled: 4, numberAvailable: 4 }),
+      DONE
+    ]
   ])('%s', (_case, workload, expected) => {
     expect(rolloutStatus(workload)).toEqual(expected)
   })
@@ -206,7 +479,14 @@ describe('rolloutStatus of a DaemonSet', () => {
   it('is done once every scheduled pod is updated and available, and waits otherwise', () => {
     fc.assert(
       fc.property(fc.nat({ max: 20 }), fc.nat({ max: 20 }), fc.nat({ max: 20 }), (desired, updated, ready) => {
-        const status = rolloutStatus(daemonSet(rolling, { observedGeneration: 2, desiredNumberScheduled: desired, updatedNumberScheduled: updated, numberAvailable: ready }))
+        const status = rolloutStatus(
+          daemonSet(rolling, {
+            observedGeneration: 2,
+            desiredNumberScheduled: desired,
+            updatedNumberScheduled: updated,
+            numberAvailable: ready
+          })
+        )
         expect(status.state).toBe(updated >= desired && ready >= desired ? 'done' : 'waiting')
       })
     )
@@ -226,7 +506,12 @@ describe('isPaused', () => {
 })
 
 describe('isWorkload', () => {
-  const object = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'payments' }, spec: { replicas: 1, template: {} } }
+  const object = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'api', namespace: 'payments' },
+    spec: { replicas: 1, template: {} }
+  }
 
   it.each<[string, unknown, boolean]>([
     ['a Deployment', object, true],

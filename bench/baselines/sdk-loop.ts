@@ -11,5 +11,12 @@ const { SECRET_NAMES = '', ENV, SERVICE, SSM_ENDPOINT } = process.env
 const client = new SSMClient({ endpoint: SSM_ENDPOINT || undefined })
 for (const name of SECRET_NAMES.split(' ').filter(Boolean)) {
   const key = name.toLowerCase()
-  await client.send(new PutParameterCommand({ Name: `/zerotouch/${ENV}/${SERVICE}/${key}`, Value: process.env[name], Type: 'SecureString', Overwrite: true }))
+  await client.send(
+    new PutParameterCommand({
+      Name: `/zerotouch/${ENV}/${SERVICE}/${key}`,
+      Value: process.env[name],
+      Type: 'SecureString',
+      Overwrite: true
+    })
+  )
 }

@@ -31,13 +31,20 @@ export async function snapshotBundle(): Promise<Bundle> {
   const dir = mkdtempSync(join(tmpdir(), 'zerotouch-bench-dist-'))
   cpSync('dist', join(dir, 'dist'), { recursive: true })
   const entry = join(dir, 'dist', 'index.js')
-  return { entry, sha256: createHash('sha256').update(readFileSync(entry)).digest('hex'), remove: () => rmSync(dir, { recursive: true, force: true }) }
+  return {
+    entry,
+    sha256: createHash('sha256').update(readFileSync(entry)).digest('hex'),
+    remove: () => rmSync(dir, { recursive: true, force: true })
+  }
 }
 
 async function runAction(bundle: Bundle, inputs: Record<string, string>): Promise<ToolRun> {
   const dir = mkdtempSync(join(tmpdir(), 'zerotouch-bench-run-'))
   try {
-    const runner = runnerEnvironment({ environment: ENVIRONMENT, service: SERVICE, 'aws-region': REGION, ...inputs }, dir)
+    const runner = runnerEnvironment(
+      { environment: ENVIRONMENT, service: SERVICE, 'aws-region': REGION, ...inputs },
+      dir
+    )
     const run = await timedSpawn(process.execPath, [bundle.entry], { ...AWS_ENV, ...runner })
     return { ...run, outputs: parseOutputFile(readFileSync(runner.GITHUB_OUTPUT, 'utf8')) }
   } finally {
@@ -48,12 +55,29 @@ async function runAction(bundle: Bundle, inputs: Record<string, string>): Promis
 export function actionTools(bundle: Bundle): { push: PushTool; sync: SyncTool; release: ReleaseTool } {
   const label = 'action (dist/index.js)'
   return {
-    push: { id: 'action', label, push: ({ ssmEndpoint, secrets }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets) }) },
-    sync: { id: 'action', label, sync: ({ ssmEndpoint, namespace, kubeconfig }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, namespace, kubeconfig }) },
+    push: {
+      id: 'action',
+      label,
+      push: ({ ssmEndpoint, secrets }) =>
+        runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets) })
+    },
+    sync: {
+      id: 'action',
+      label,
+      sync: ({ ssmEndpoint, namespace, kubeconfig }) =>
+        runAction(bundle, { 'ssm-endpoint': ssmEndpoint, namespace, kubeconfig })
+    },
     release: {
       id: 'action',
       label,
-      release: ({ ssmEndpoint, secrets, namespace, kubeconfig }) => runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets), namespace, kubeconfig, restart: 'changed' })
+      release: ({ ssmEndpoint, secrets, namespace, kubeconfig }) =>
+        runAction(bundle, {
+          'ssm-endpoint': ssmEndpoint,
+          secrets: JSON.stringify(secrets),
+          namespace,
+          kubeconfig,
+          restart: 'changed'
+        })
     }
   }
 }

@@ -10,7 +10,14 @@ const SCRIPT = 'bench/baselines/sync-secrets-to-ssm.sh'
 export const shellPush: PushTool = {
   id: 'shell',
   label: 'sync-secrets-to-ssm.sh (aws CLI loop)',
-  push: ({ ssmEndpoint, secrets }) => timedSpawn('bash', [SCRIPT], { ...AWS_ENV, ENV: ENVIRONMENT, SERVICE, SSM_ENDPOINT: ssmEndpoint, ...secretsEnvironment(secrets) })
+  push: ({ ssmEndpoint, secrets }) =>
+    timedSpawn('bash', [SCRIPT], {
+      ...AWS_ENV,
+      ENV: ENVIRONMENT,
+      SERVICE,
+      SSM_ENDPOINT: ssmEndpoint,
+      ...secretsEnvironment(secrets)
+    })
 }
 
 export const kubectlSync: SyncTool = {
@@ -20,7 +27,12 @@ export const kubectlSync: SyncTool = {
     const dir = mkdtempSync(join(tmpdir(), 'zerotouch-bench-'))
     writeFileSync(join(dir, 'kubeconfig'), kubeconfig)
     try {
-      return await timedSpawn('bash', [SCRIPT], { ENV: ENVIRONMENT, SERVICE, NAMESPACE: namespace, KUBECONFIG: join(dir, 'kubeconfig') })
+      return await timedSpawn('bash', [SCRIPT], {
+        ENV: ENVIRONMENT,
+        SERVICE,
+        NAMESPACE: namespace,
+        KUBECONFIG: join(dir, 'kubeconfig')
+      })
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

@@ -50,13 +50,24 @@ export interface ReleaseTool {
 }
 
 /** Runs a command with only PATH, HOME and `env`, and times it from just before the spawn to its close. */
-export function timedSpawn(command: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<ToolRun> {
+export function timedSpawn(
+  command: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>
+): Promise<ToolRun> {
   const startedAt = performance.now()
-  const child = spawn(command, args, { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(command, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ exitCode: code ?? (signal ? -1 : 0), startedAt, endedAt: performance.now(), output })))
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) =>
+      resolve({ exitCode: code ?? (signal ? -1 : 0), startedAt, endedAt: performance.now(), output })
+    )
+  )
 }
 
 /** The environment both baselines read: SECRET_NAMES plus one variable per secret (bench/baselines/sync-secrets-to-ssm.sh). */

@@ -54,14 +54,27 @@ function neededReferences(definitions: readonly Definition[], servicePath: strin
     referencesOf(externalSecret).flatMap((reference) =>
       reference.kind === 'find' || !reference.key.startsWith(`${servicePath}/`)
         ? []
-        : [{ externalSecret: qualifiedName(externalSecret), origin, key: reference.key, secretKey: reference.kind === 'data' ? reference.secretKey : '(all keys)' }]
+        : [
+            {
+              externalSecret: qualifiedName(externalSecret),
+              origin,
+              key: reference.key,
+              secretKey: reference.kind === 'data' ? reference.secretKey : '(all keys)'
+            }
+          ]
     )
   )
 }
 
 /** The parameters to look up in SSM: needed, and not provided by the secrets being pushed. */
-export function parametersToLookUp(definitions: readonly Definition[], servicePath: string, pushed: ReadonlyMap<string, string>): string[] {
-  return [...new Set(neededReferences(definitions, servicePath).map(({ key }) => key))].filter((key) => !pushed.has(key)).sort()
+export function parametersToLookUp(
+  definitions: readonly Definition[],
+  servicePath: string,
+  pushed: ReadonlyMap<string, string>
+): string[] {
+  return [...new Set(neededReferences(definitions, servicePath).map(({ key }) => key))]
+    .filter((key) => !pushed.has(key))
+    .sort()
 }
 
 /** Every check of the overlay's ExternalSecrets. Pure. */
@@ -69,11 +82,14 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
   const problems: string[] = []
   const pinned: string[] = []
   const pushedNames = new Set(context.pushed.keys())
-  if (!definitions.length) problems.push('definitions: the overlay renders no ExternalSecret (external-secrets.io); check the path')
+  if (!definitions.length)
+    problems.push('definitions: the overlay renders no ExternalSecret (external-secrets.io); check the path')
   for (const { externalSecret, origin } of definitions) {
     const at = origin ? `${origin}: ` : ''
     if (!matchesLabelSelector(context.selector, externalSecret.metadata.labels)) {
-      problems.push(`${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selector.text}", so force-sync would never reach it: add the label`)
+      problems.push(
+        `${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selector.text}", so force-sync would never reach it: add the label`
+      )
     }
     const references = ownedReferences(externalSecret)
     for (const owned of references) {
@@ -90,13 +106,19 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
       )
     }
   }
-  return { problems, warnings: [...pinned, ...deadValueWarnings(definitions, context)], mapping: mappingOf(needed, context) }
+  return {
+    problems,
+    warnings: [...pinned, ...deadValueWarnings(definitions, context)],
+    mapping: mappingOf(needed, context)
+  }
 }
 
 function deadValueWarnings(definitions: readonly Definition[], { pushed }: OverlayContext): string[] {
   const references = definitions.flatMap(({ externalSecret }) => referencesOf(externalSecret))
   const used = (name: string) => references.some((reference) => reads(reference, name))
-  return [...pushed].filter(([name]) => !used(name)).map(([name, source]) => `secret ${source} is pushed to ${name}, but no ExternalSecret in the definitions reads it`)
+  return [...pushed]
+    .filter(([name]) => !used(name))
+    .map(([name, source]) => `secret ${source} is pushed to ${name}, but no ExternalSecret in the definitions reads it`)
 }
 
 function mappingOf(needed: readonly NeededParameter[], { pushed, existing }: OverlayContext): MappingRow[] {
@@ -113,7 +135,8 @@ function mappingOf(needed: readonly NeededParameter[], { pushed, existing }: Ove
  * failed overlay from reading another environment, production above all. Pure.
  */
 export function checkBase(definitions: readonly Definition[], pathPrefix: string): string[] {
-  if (!definitions.length) return ['definitions-base: the base renders no ExternalSecret (external-secrets.io); check the path']
+  if (!definitions.length)
+    return ['definitions-base: the base renders no ExternalSecret (external-secrets.io); check the path']
   return definitions.flatMap(({ externalSecret, origin }) =>
     referencesOf(externalSecret)
       .filter(({ key }) => key.startsWith(`${pathPrefix}/`) && !key.startsWith(`${pathPrefix}/${PLACEHOLDER}/`))

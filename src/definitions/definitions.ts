@@ -7,7 +7,14 @@ import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
-import { checkBase, checkOverlay, definitionsIn, parametersToLookUp, type Definition, type MappingRow } from './check.js'
+import {
+  checkBase,
+  checkOverlay,
+  definitionsIn,
+  parametersToLookUp,
+  type Definition,
+  type MappingRow
+} from './check.js'
 import { renderKustomization } from './render.js'
 
 /** The service's kustomize overlay for this environment, and its base. */
@@ -44,7 +51,9 @@ export interface DefinitionsReport {
 /** Renders the overlay (and the base) with kustomize: no SSM call, no cluster call. */
 export async function renderDefinitions(definitions: DefinitionsSettings): Promise<RenderedDefinitions> {
   const overlay = definitionsIn(await renderKustomization('definitions', definitions.overlay, definitions.workspace))
-  const base = definitions.base ? definitionsIn(await renderKustomization('definitions-base', definitions.base, definitions.workspace)) : undefined
+  const base = definitions.base
+    ? definitionsIn(await renderKustomization('definitions-base', definitions.base, definitions.workspace))
+    : undefined
   return { settings: definitions, overlay, base }
 }
 
@@ -59,15 +68,28 @@ export async function checkDefinitions(
 ): Promise<DefinitionsReport> {
   const pushed = new Map(secrets.map(({ key, source }) => [parameterName(target.path, key), source]))
   const lookUp = parametersToLookUp(overlay, target.path, pushed)
-  const existing = lookUp.length && deps.store ? await existingParameters(lookUp, deps.store, deps.redact, deps.retry) : new Set<string>()
+  const existing =
+    lookUp.length && deps.store
+      ? await existingParameters(lookUp, deps.store, deps.redact, deps.retry)
+      : new Set<string>()
   const check = checkOverlay(overlay, { target, selector, pushed, existing })
   const problems = [...check.problems, ...(base ? checkBase(base, target.pathPrefix) : [])]
-  if (problems.length) throw new ActionError('ZT111', 'Nothing was written: the secret definitions have problems.', problems)
+  if (problems.length)
+    throw new ActionError('ZT111', 'Nothing was written: the secret definitions have problems.', problems)
   return { mapping: check.mapping, warnings: check.warnings }
 }
 
 /** Which of the names SSM holds, read without decryption. */
-async function existingParameters(names: readonly string[], store: ParameterStore, redact: Redactor, retry?: RetryPolicy): Promise<Set<string>> {
-  const missing = await stopOnSsmError(() => missingParameters(store, names, retry), "Nothing was written: checking the definitions' parameters in SSM failed.", redact)
+async function existingParameters(
+  names: readonly string[],
+  store: ParameterStore,
+  redact: Redactor,
+  retry?: RetryPolicy
+): Promise<Set<string>> {
+  const missing = await stopOnSsmError(
+    () => missingParameters(store, names, retry),
+    "Nothing was written: checking the definitions' parameters in SSM failed.",
+    redact
+  )
   return new Set(names.filter((name) => !missing.has(name)))
 }

@@ -2,7 +2,14 @@ import type { ExternalSecret } from '../eso/model.js'
 import type { Phase } from '../phase.js'
 import type { ParameterStore } from '../ssm/store.js'
 import type { RetryPolicy } from '../ssm/retry.js'
-import { checkDefinitions, renderDefinitions, type DefinitionsConfig, type DefinitionsReport, type DefinitionsSettings, type RenderedDefinitions } from './definitions.js'
+import {
+  checkDefinitions,
+  renderDefinitions,
+  type DefinitionsConfig,
+  type DefinitionsReport,
+  type DefinitionsSettings,
+  type RenderedDefinitions
+} from './definitions.js'
 import { definitionsLogLines, definitionsSummaryRows } from './report.js'
 
 /** Renders the overlay (and the base) with kustomize, before the pre-flight: no SSM call, no cluster call. */
@@ -12,9 +19,18 @@ export const renderPhase: Phase<DefinitionsSettings, RenderedDefinitions> = {
   report: () => ({})
 }
 
-/** What the cluster's phases need of the definitions: the overlay's ExternalSecrets as rendered, and wait-for-definitions. */
-export function forTheCluster({ overlay, settings }: RenderedDefinitions): { externalSecrets: ExternalSecret[]; waitUntilApplied: boolean } {
-  return { externalSecrets: overlay.map(({ externalSecret }) => externalSecret), waitUntilApplied: settings.waitUntilApplied }
+/**
+ * What the cluster's phases need of the definitions: the overlay's ExternalSecrets as rendered, and
+ * wait-for-definitions.
+ */
+export function forTheCluster({ overlay, settings }: RenderedDefinitions): {
+  externalSecrets: ExternalSecret[]
+  waitUntilApplied: boolean
+} {
+  return {
+    externalSecrets: overlay.map(({ externalSecret }) => externalSecret),
+    waitUntilApplied: settings.waitUntilApplied
+  }
 }
 
 export interface DefinitionsInput {
@@ -25,7 +41,9 @@ export interface DefinitionsInput {
   readonly retry: RetryPolicy
 }
 
-/** The rendered ExternalSecrets checked against this run's secrets and SSM; any problem stops the run before the push. */
+/**
+ * The rendered ExternalSecrets checked against this run's secrets and SSM; any problem stops the run before the push.
+ */
 export const definitionsPhase: Phase<DefinitionsInput, DefinitionsReport> = {
   name: 'Secret definitions: check',
   run: ({ config, rendered, store, retry }, { redact }) => checkDefinitions(config, rendered, { store, redact, retry }),

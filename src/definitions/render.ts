@@ -34,12 +34,18 @@ export async function renderKustomization(input: string, dir: string, workspace:
   const tool = await kustomizeCommand()
   const wrapper = await mkdtemp(join(tmpdir(), 'zerotouch-kustomize-'))
   try {
-    await writeFile(join(wrapper, 'kustomization.yaml'), `resources:\n- ${JSON.stringify(relative(wrapper, root))}\nbuildMetadata: [originAnnotations]\n`)
+    await writeFile(
+      join(wrapper, 'kustomization.yaml'),
+      `resources:\n- ${JSON.stringify(relative(wrapper, root))}\nbuildMetadata: [originAnnotations]\n`
+    )
     const withOrigins = await render(tool, wrapper).catch(() => undefined)
     const output =
       withOrigins ??
       (await render(tool, root).catch((error: { stderr?: string; message: string }) => {
-        throw new ActionError('ZT110', `${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`)
+        throw new ActionError(
+          'ZT110',
+          `${input}: kustomize could not render "${dir}": ${(error.stderr || error.message).trim()}`
+        )
       }))
     return objectsIn(output).map((object) => ({ object, origin: originOf(object, wrapper, workspace) }))
   } finally {
@@ -50,7 +56,10 @@ export async function renderKustomization(input: string, dir: string, workspace:
 async function kustomizeCommand(): Promise<[string, string[]]> {
   if (await onPath('kustomize')) return ['kustomize', ['build']]
   if (await onPath('kubectl')) return ['kubectl', ['kustomize']]
-  throw new ActionError('ZT110', 'definitions: neither kustomize nor kubectl is on PATH; install one of them before this step (GitHub-hosted Ubuntu runners have both)')
+  throw new ActionError(
+    'ZT110',
+    'definitions: neither kustomize nor kubectl is on PATH; install one of them before this step (GitHub-hosted Ubuntu runners have both)'
+  )
 }
 
 async function onPath(command: string): Promise<boolean> {

@@ -28,9 +28,15 @@ export interface ExternalSecretsApi {
   patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
   /** Events in the namespace about ExternalSecrets. */
   listEvents(namespace: string): Promise<Listed<KubeEvent>>
-  watchExternalSecrets(ref: ExternalSecretsRef, resourceVersion: string, handlers: WatchHandlers<ExternalSecret>): Promise<WatchHandle>
+  watchExternalSecrets(
+    ref: ExternalSecretsRef,
+    resourceVersion: string,
+    handlers: WatchHandlers<ExternalSecret>
+  ): Promise<WatchHandle>
   watchEvents(namespace: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle>
-  /** Whether the namespace exists; undefined when the identity may not read namespaces (tenant Roles seldom grant it). */
+  /**
+   * Whether the namespace exists; undefined when the identity may not read namespaces (tenant Roles seldom grant it).
+   */
   namespaceExists(namespace: string): Promise<boolean | undefined>
   /** A SelfSubjectAccessReview: whether the identity holds the permission. */
   accessAllowed(permission: Permission): Promise<boolean>
@@ -49,11 +55,27 @@ export function externalSecretsApi(kube: KubeClient): ExternalSecretsApi {
       if (!group) throw missingCrd()
       return chooseVersion(group)
     },
-    listExternalSecrets: (ref) => kube.list(externalSecrets(ref.version), ref.namespace, isExternalSecret, ref.labelSelector),
-    patchAnnotation: (ref, name, key, value) => kube.patch(externalSecrets(ref.version), ref.namespace, name, { metadata: { annotations: { [key]: value } } }, 'merge', isExternalSecret),
+    listExternalSecrets: (ref) =>
+      kube.list(externalSecrets(ref.version), ref.namespace, isExternalSecret, ref.labelSelector),
+    patchAnnotation: (ref, name, key, value) =>
+      kube.patch(
+        externalSecrets(ref.version),
+        ref.namespace,
+        name,
+        { metadata: { annotations: { [key]: value } } },
+        'merge',
+        isExternalSecret
+      ),
     listEvents: (namespace) => kube.listEvents(namespace, EVENT_SELECTOR),
-    watchExternalSecrets: (ref, resourceVersion, handlers) => kube.watch(externalSecrets(ref.version), ref.namespace, { labelSelector: ref.labelSelector, resourceVersion }, handlers),
-    watchEvents: (namespace, resourceVersion, handlers) => kube.watchEvents(namespace, EVENT_SELECTOR, resourceVersion, handlers),
+    watchExternalSecrets: (ref, resourceVersion, handlers) =>
+      kube.watch(
+        externalSecrets(ref.version),
+        ref.namespace,
+        { labelSelector: ref.labelSelector, resourceVersion },
+        handlers
+      ),
+    watchEvents: (namespace, resourceVersion, handlers) =>
+      kube.watchEvents(namespace, EVENT_SELECTOR, resourceVersion, handlers),
     namespaceExists: (namespace) => kube.namespaceExists(namespace),
     accessAllowed: (permission) => kube.accessAllowed(permission)
   }
@@ -70,8 +92,13 @@ export function chooseVersion(group: ApiGroup): string {
 }
 
 export function missingCrd(served: readonly string[] = []): KubeError {
-  const what = served.length ? `serves only ${served.map((version) => `${ESO_GROUP}/${version}`).join(', ')}, without ExternalSecret v1 or v1beta1` : `does not serve the ${ESO_GROUP} API`
-  return new KubeError('missing-crd', `the cluster ${what}: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.`)
+  const what = served.length
+    ? `serves only ${served.map((version) => `${ESO_GROUP}/${version}`).join(', ')}, without ExternalSecret v1 or v1beta1`
+    : `does not serve the ${ESO_GROUP} API`
+  return new KubeError(
+    'missing-crd',
+    `the cluster ${what}: the External Secrets Operator CRDs are not installed (or the kubeconfig points at the wrong cluster). Install the operator, or check kube-context.`
+  )
 }
 
 /** What a watch of ExternalSecrets hands its user. */

@@ -24,7 +24,10 @@ export function liveDifference(rendered: unknown, live: unknown): string | undef
   return live === undefined ? 'it is not in the cluster yet' : firstDifference(rendered, live)
 }
 
-/** The first difference in document order (labels, annotations, then spec), or undefined when the live object is as rendered. */
+/**
+ * The first difference in document order (labels, annotations, then spec), or undefined when the live object is as
+ * rendered.
+ */
 export function firstDifference(rendered: unknown, live: unknown): string | undefined {
   const found = mismatchOf(comparedPart(rendered), live, [])
   return found && describe(found, rendered, live)
@@ -49,10 +52,16 @@ function mismatchOf(git: unknown, cluster: unknown, path: readonly Segment[]): M
   return git === cluster ? undefined : { path, git, cluster }
 }
 
-function listMismatch(git: readonly unknown[], cluster: readonly unknown[], path: readonly Segment[]): Mismatch | undefined {
+function listMismatch(
+  git: readonly unknown[],
+  cluster: readonly unknown[],
+  path: readonly Segment[]
+): Mismatch | undefined {
   const indexes = Array.from({ length: Math.max(git.length, cluster.length) }, (_, index) => index)
   return firstOf(indexes, (index) =>
-    index < git.length && index < cluster.length ? mismatchOf(git[index], cluster[index], [...path, index]) : { path: [...path, index], git: git[index], cluster: cluster[index] }
+    index < git.length && index < cluster.length
+      ? mismatchOf(git[index], cluster[index], [...path, index])
+      : { path: [...path, index], git: git[index], cluster: cluster[index] }
   )
 }
 
@@ -72,7 +81,9 @@ function describe({ path, git, cluster }: Mismatch, rendered: unknown, live: unk
   const [top, list] = path
   if (top === 'spec' && (list === 'data' || list === 'dataFrom')) {
     const read = readsOf(asRecord(live)?.spec, list)
-    const unread = readsOf(asRecord(rendered)?.spec, list).find((wanted) => !read.some((have) => have.field === wanted.field && have.key === wanted.key))
+    const unread = readsOf(asRecord(rendered)?.spec, list).find(
+      (wanted) => !read.some((have) => have.field === wanted.field && have.key === wanted.key)
+    )
     if (unread) return `the cluster does not yet read ${unread.key}`
   }
   return `${pathText(path)}: the cluster has ${shown(cluster)}, Git has ${shown(git)}`
@@ -99,7 +110,15 @@ function readsOf(spec: unknown, list: 'data' | 'dataFrom'): Read[] {
 
 /** `spec.data[0].remoteRef.key`, `metadata.labels["app.kubernetes.io/name"]` */
 function pathText(path: readonly Segment[]): string {
-  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : /^[A-Za-z_][\w-]*$/.test(segment) ? `${index ? '.' : ''}${segment}` : `[${JSON.stringify(segment)}]`)).join('')
+  return path
+    .map((segment, index) =>
+      typeof segment === 'number'
+        ? `[${segment}]`
+        : /^[A-Za-z_][\w-]*$/.test(segment)
+          ? `${index ? '.' : ''}${segment}`
+          : `[${JSON.stringify(segment)}]`
+    )
+    .join('')
 }
 
 function shown(value: unknown): string {

@@ -1,4 +1,14 @@
-import { fieldOf, PLACEHOLDER, pinnedVersion, placementOf, readName, referencesOf, type ExternalSecret, type Reference, type Scope } from './model.js'
+import {
+  fieldOf,
+  PLACEHOLDER,
+  pinnedVersion,
+  placementOf,
+  readName,
+  referencesOf,
+  type ExternalSecret,
+  type Reference,
+  type Scope
+} from './model.js'
 import { qualifiedName } from '../k8s/types.js'
 import { parseGoDuration } from './duration.js'
 
@@ -42,7 +52,9 @@ export function referenceProblem(owned: OwnedReference, scope: Scope): string | 
 
 /** The SSM names to check for existence: single-parameter references under this environment. */
 export function namesToVerify(references: readonly OwnedReference[], scope: Scope): string[] {
-  const names = references.filter(({ reference }) => reference.kind === 'data' && placementOf(reference.key, scope) === 'this-environment').map(({ reference }) => readName(reference))
+  const names = references
+    .filter(({ reference }) => reference.kind === 'data' && placementOf(reference.key, scope) === 'this-environment')
+    .map(({ reference }) => readName(reference))
   return [...new Set(names)].sort()
 }
 
@@ -65,7 +77,9 @@ export function pinnedVersionProblems(references: readonly OwnedReference[], nam
   return references.flatMap((owned) => {
     const version = pinnedVersion(owned.reference)
     if (version === undefined || !names.has(owned.reference.key)) return []
-    return [`${where(owned)} is pinned to version ${version}, so the value this action writes there (a new version) will never reach it: remove the version from the reference`]
+    return [
+      `${where(owned)} is pinned to version ${version}, so the value this action writes there (a new version) will never reach it: remove the version from the reference`
+    ]
   })
 }
 

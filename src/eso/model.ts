@@ -25,7 +25,10 @@ export interface ExternalSecret {
     readonly refreshPolicy?: string
     readonly refreshInterval?: string
     readonly target?: { readonly name?: string; readonly creationPolicy?: string; readonly deletionPolicy?: string }
-    readonly data?: ReadonlyArray<{ readonly secretKey?: string; readonly remoteRef?: { readonly key?: string; readonly version?: string } }>
+    readonly data?: ReadonlyArray<{
+      readonly secretKey?: string
+      readonly remoteRef?: { readonly key?: string; readonly version?: string }
+    }>
     readonly dataFrom?: ReadonlyArray<{
       readonly extract?: { readonly key?: string; readonly version?: string }
       readonly find?: { readonly path?: string }
@@ -44,7 +47,12 @@ export interface ExternalSecret {
  */
 export function isExternalSecret(object: unknown): object is ExternalSecret {
   if (!isRecord(object) || object.kind !== 'ExternalSecret') return false
-  return typeof object.apiVersion === 'string' && object.apiVersion.startsWith(`${ESO_GROUP}/`) && isRecord(object.metadata) && typeof object.metadata.name === 'string'
+  return (
+    typeof object.apiVersion === 'string' &&
+    object.apiVersion.startsWith(`${ESO_GROUP}/`) &&
+    isRecord(object.metadata) &&
+    typeof object.metadata.name === 'string'
+  )
 }
 
 /** The Secret the operator writes: `spec.target.name`, else the ExternalSecret's own name. */
@@ -66,7 +74,13 @@ export const PLACEHOLDER = '_ENV_'
  * `spec.dataFrom[i].find.path` (every parameter under a path).
  */
 export type Reference =
-  | { readonly kind: 'data'; readonly index: number; readonly key: string; readonly secretKey: string; readonly version?: string }
+  | {
+      readonly kind: 'data'
+      readonly index: number
+      readonly key: string
+      readonly secretKey: string
+      readonly version?: string
+    }
   | { readonly kind: 'extract'; readonly index: number; readonly key: string; readonly version?: string }
   | { readonly kind: 'find'; readonly index: number; readonly key: string }
 
@@ -74,11 +88,13 @@ export function referencesOf(es: ExternalSecret): Reference[] {
   const references: Reference[] = []
   ;(es.spec?.data ?? []).forEach((item, index) => {
     const key = item?.remoteRef?.key
-    if (typeof key === 'string') references.push({ kind: 'data', index, key, secretKey: item.secretKey ?? '', ...pinned(item.remoteRef?.version) })
+    if (typeof key === 'string')
+      references.push({ kind: 'data', index, key, secretKey: item.secretKey ?? '', ...pinned(item.remoteRef?.version) })
   })
   ;(es.spec?.dataFrom ?? []).forEach((item, index) => {
     const extract = item?.extract?.key
-    if (typeof extract === 'string') references.push({ kind: 'extract', index, key: extract, ...pinned(item.extract?.version) })
+    if (typeof extract === 'string')
+      references.push({ kind: 'extract', index, key: extract, ...pinned(item.extract?.version) })
     const path = item?.find?.path
     if (typeof path === 'string') references.push({ kind: 'find', index, key: path })
   })

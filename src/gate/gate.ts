@@ -70,7 +70,10 @@ const NOT_YET = 'The SSM values are written; nothing was annotated'
 
 export async function waitForDefinitions(config: GateConfig, deps: GateDependencies): Promise<GateReport> {
   const start = deps.clock.now()
-  const targets = config.rendered.map((es): Target => ({ ...refOf(inNamespace(es, config.cluster.namespaces[0])), rendered: es }))
+  const targets = config.rendered.map((es): Target => ({
+    ...refOf(inNamespace(es, config.cluster.namespaces[0])),
+    rendered: es
+  }))
   const namespaces = await stopOnKubeError(() => listNamespaces(config, targets, deps.kube), NOT_YET, deps.redact)
   const judge = (target: Target): string | undefined => {
     const difference = liveDifference(target.rendered, namespaces.get(target.namespace)?.live.get(target.name))
@@ -83,16 +86,29 @@ export async function waitForDefinitions(config: GateConfig, deps: GateDependenc
   if (!config.wait) {
     const outcomes = targets.map((target): GateOutcome => {
       const difference = differences.get(target)
-      return difference === undefined ? matched(target, 0) : { namespace: target.namespace, name: target.name, waitedMs: 0, result: 'differs', difference }
+      return difference === undefined
+        ? matched(target, 0)
+        : { namespace: target.namespace, name: target.name, waitedMs: 0, result: 'differs', difference }
     })
     const warnings = outcomes.flatMap((outcome) =>
-      outcome.result === 'differs' ? [`${outcome.namespace}/${outcome.name} is not yet as in the definitions: ${outcome.difference} (not waited for: wait-for-definitions is false)`] : []
+      outcome.result === 'differs'
+        ? [
+            `${outcome.namespace}/${outcome.name} is not yet as in the definitions: ${outcome.difference} (not waited for: wait-for-definitions is false)`
+          ]
+        : []
     )
     return { outcomes, warnings: [...warnings, ...notInGit()] }
   }
 
-  const matchedAt = await stopOnKubeError(() => watchUntilMatched([...namespaces.values()], differences, judge, config, deps, start), NOT_YET, deps.redact)
-  return { outcomes: targets.map((target) => matched(target, (matchedAt.get(target) ?? start) - start)), warnings: notInGit() }
+  const matchedAt = await stopOnKubeError(
+    () => watchUntilMatched([...namespaces.values()], differences, judge, config, deps, start),
+    NOT_YET,
+    deps.redact
+  )
+  return {
+    outcomes: targets.map((target) => matched(target, (matchedAt.get(target) ?? start) - start)),
+    warnings: notInGit()
+  }
 }
 
 function matched({ namespace, name }: Target, waitedMs: number): GateOutcome {
@@ -108,13 +124,21 @@ function nameOf({ namespace, name }: Target): string {
 }
 
 /** Each namespace involved once: the namespace input's (for what is not in Git) and the rendered ones'. */
-async function listNamespaces(config: GateConfig, targets: readonly Target[], kube: ExternalSecretsApi): Promise<Map<string, Namespace>> {
+async function listNamespaces(
+  config: GateConfig,
+  targets: readonly Target[],
+  kube: ExternalSecretsApi
+): Promise<Map<string, Namespace>> {
   const names = [...new Set([...config.cluster.namespaces, ...targets.map(({ namespace }) => namespace)])]
   const listed = await Promise.all(
     names.map(async (namespace): Promise<Namespace> => {
       const ref = { version: config.version, namespace, labelSelector: config.selector.text }
       const { items, resourceVersion } = await kube.listExternalSecrets(ref)
-      return { ref, resourceVersion, live: new Map(selected(items, namespace, config.selector).map((es) => [es.metadata.name, es])) }
+      return {
+        ref,
+        resourceVersion,
+        live: new Map(selected(items, namespace, config.selector).map((es) => [es.metadata.name, es]))
+      }
     })
   )
   return new Map(listed.map((entry) => [entry.ref.namespace, entry]))
@@ -122,10 +146,16 @@ async function listNamespaces(config: GateConfig, targets: readonly Target[], ku
 
 /** The server filtered by namespace and selector; filter again, as the sync phase does. */
 function selected(items: readonly ExternalSecret[], namespace: string, selector: LabelSelector): ExternalSecret[] {
-  return items.filter((es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels))
+  return items.filter(
+    (es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels)
+  )
 }
 
-function notInGitWarnings(namespaces: ReadonlyMap<string, Namespace>, targets: readonly Target[], config: GateConfig): string[] {
+function notInGitWarnings(
+  namespaces: ReadonlyMap<string, Namespace>,
+  targets: readonly Target[],
+  config: GateConfig
+): string[] {
   return config.cluster.namespaces.flatMap((namespace) =>
     [...(namespaces.get(namespace)?.live.keys() ?? [])]
       .filter((name) => !targets.some((target) => target.namespace === namespace && target.name === name))
@@ -148,9 +178,12 @@ async function watchUntilMatched(
   start: number
 ): Promise<Map<Target, number>> {
   const differences: Differences = new Map(initial)
-  const matchedAt = new Map([...differences].flatMap(([target, difference]) => (difference === undefined ? [[target, start] as const] : [])))
+  const matchedAt = new Map(
+    [...differences].flatMap(([target, difference]) => (difference === undefined ? [[target, start] as const] : []))
+  )
   log(`Waiting up to ${formatSeconds(config.timeoutMs / 1000)} s for the cluster to apply the definitions:`)
-  for (const [target, difference] of differences) if (difference !== undefined) log(`  ${nameOf(target)}: ${difference}`)
+  for (const [target, difference] of differences)
+    if (difference !== undefined) log(`  ${nameOf(target)}: ${difference}`)
 
   let failure: Error | undefined
   await watchUntilSettled({
@@ -199,7 +232,9 @@ async function watchUntilMatched(
 }
 
 function timedOut(differences: Differences, timeoutMs: number): ActionError {
-  const problems = [...differences].flatMap(([target, difference]) => (difference === undefined ? [] : [`${nameOf(target)}: ${difference}`]))
+  const problems = [...differences].flatMap(([target, difference]) =>
+    difference === undefined ? [] : [`${nameOf(target)}: ${difference}`]
+  )
   return new ActionError(
     'ZT145',
     `The SSM values are already written, but the cluster has not applied the definitions within ${formatSeconds(timeoutMs / 1000)} s (GitOps sync pending or failed: check the Argo CD application). Nothing was annotated.`,

@@ -28,10 +28,28 @@ export const gatePhase: Phase<GateInput, GateReport> = {
     const { cluster, selector, sync, dryRun } = config
     // A dry run writes nothing, so there is nothing for the cluster to catch up with: the gate reports the differences.
     const wait = definitions.waitUntilApplied && !dryRun
-    return waitForDefinitions({ rendered: definitions.externalSecrets, cluster, version: apiVersion, selector, timeoutMs: sync.timeoutMs, wait }, { kube, clock, log, redact })
+    return waitForDefinitions(
+      {
+        rendered: definitions.externalSecrets,
+        cluster,
+        version: apiVersion,
+        selector,
+        timeoutMs: sync.timeoutMs,
+        wait
+      },
+      { kube, clock, log, redact }
+    )
   },
   report: (report) => {
     const lines = gateLogLines(report)
-    return { lines, warnings: report.warnings, summary: { heading: 'Definitions in the cluster (GitOps gate)', rows: gateSummaryRows(report), footer: lines.at(-1) } }
+    return {
+      lines,
+      warnings: report.warnings,
+      summary: {
+        heading: 'Definitions in the cluster (GitOps gate)',
+        rows: gateSummaryRows(report),
+        footer: lines.at(-1)
+      }
+    }
   }
 }

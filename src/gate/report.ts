@@ -10,13 +10,19 @@ const LABEL: Record<GateOutcome['result'], string> = {
 
 /** One line per rendered ExternalSecret, then the totals. */
 export function gateLogLines(report: GateReport): string[] {
-  const lines = sorted(report.outcomes).map((outcome) => `${LABEL[outcome.result].padEnd(9)} ${name(outcome)}${detail(outcome)}`)
+  const lines = sorted(report.outcomes).map(
+    (outcome) => `${LABEL[outcome.result].padEnd(9)} ${name(outcome)}${detail(outcome)}`
+  )
   return [...lines, totals(report)]
 }
 
 /** Rows for the job summary table, header first. */
 export function gateSummaryRows(report: GateReport): string[][] {
-  const rows = sorted(report.outcomes).map((outcome) => [name(outcome), outcome.result === 'differs' ? `${LABEL.differs}: ${outcome.difference}` : LABEL.matched, seconds(outcome.waitedMs)])
+  const rows = sorted(report.outcomes).map((outcome) => [
+    name(outcome),
+    outcome.result === 'differs' ? `${LABEL.differs}: ${outcome.difference}` : LABEL.matched,
+    seconds(outcome.waitedMs)
+  ])
   return [['ExternalSecret', 'Result', 'Waited'], ...rows]
 }
 

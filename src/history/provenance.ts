@@ -18,7 +18,8 @@ export interface WorkflowRun {
 }
 
 /** Who wrote: a workflow run, or a run outside GitHub Actions on some host. */
-export type Writer = { readonly kind: 'workflow'; readonly run: WorkflowRun } | { readonly kind: 'local'; readonly host: string }
+export type Writer =
+  { readonly kind: 'workflow'; readonly run: WorkflowRun } | { readonly kind: 'local'; readonly host: string }
 
 /** A version written back by a restore: the version it copies and the point it was chosen for. */
 export interface RestoredVersion {
@@ -40,7 +41,9 @@ export function runUrl({ serverUrl, owner, repo, runId, runAttempt }: WorkflowRu
  * workflow "name" run ID attempt N: URL`, within SSM's 1,024 characters (a long workflow name is cut).
  */
 export function describeVersion(writer: Writer, restored?: RestoredVersion): string {
-  const note = restored ? `restored from version ${restored.version} (as of ${new Date(restored.asOf).toISOString()}); ` : ''
+  const note = restored
+    ? `restored from version ${restored.version} (as of ${new Date(restored.asOf).toISOString()}); `
+    : ''
   if (writer.kind === 'local') return `${note}${TOOL}: local run on ${writer.host}`.slice(0, DESCRIPTION_LIMIT)
   const { run } = writer
   const head = `${note}${TOOL}: ${run.owner}/${run.repo}@${run.sha} workflow "`

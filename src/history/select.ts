@@ -7,7 +7,8 @@ import type { ParameterHistory, ParameterVersion } from '../ssm/rules.js'
 import { runIdOf, type RestoredVersion } from './provenance.js'
 
 /** The moment to restore: a time, or right after a workflow run's last write. */
-export type RestorePoint = { readonly kind: 'time'; readonly at: number } | { readonly kind: 'run'; readonly runId: string }
+export type RestorePoint =
+  { readonly kind: 'time'; readonly at: number } | { readonly kind: 'run'; readonly runId: string }
 
 /** A value to write back: the push phase writes it as it writes a secret, with the restore in its description. */
 export interface RestoredSecret extends Secret {
@@ -40,7 +41,9 @@ export type RestoreChoice =
  * its description records). Undefined when no version records the run.
  */
 export function lastWriteOf(runId: string, histories: readonly ParameterHistory[]): number | undefined {
-  const written = histories.flatMap((history) => writtenVersions(history).filter(({ description }) => runIdOf(description) === runId))
+  const written = histories.flatMap((history) =>
+    writtenVersions(history).filter(({ description }) => runIdOf(description) === runId)
+  )
   return written.length ? Math.max(...written.map(({ modifiedAt }) => modifiedAt)) : undefined
 }
 

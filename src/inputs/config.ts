@@ -85,7 +85,12 @@ type Environment = Readonly<Record<string, string | undefined>>
  * text is parsed, before anything else can be logged; then every problem is reported at once
  * (an ActionError ZT100), or the complete configuration is returned. Pure: no I/O.
  */
-export function loadConfig(getInput: InputReader, env: Environment, mask: (value: string) => void, cwd: string): Config {
+export function loadConfig(
+  getInput: InputReader,
+  env: Environment,
+  mask: (value: string) => void,
+  cwd: string
+): Config {
   const problems = new ProblemCollector()
   const read = (name: string): string => getInput(name).trim() || INPUT_DEFAULTS[name] || ''
   const entries = problems.check(() => readSecretEntries(getInput('secrets')))
@@ -96,25 +101,49 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
   const environment = problems.check(() => parsePathSegment('environment', read('environment')))
   const service = problems.check(() => parsePathSegment('service', read('service')))
   const pathPrefix = problems.check(() => parsePathPrefix('path-prefix', read('path-prefix')))
-  const path = environment.ok && service.ok && pathPrefix.ok ? serviceTarget(pathPrefix.value, environment.value, service.value).path : undefined
+  const path =
+    environment.ok && service.ok && pathPrefix.ok
+      ? serviceTarget(pathPrefix.value, environment.value, service.value).path
+      : undefined
   const write = readWriteSettings(read, problems)
   const dryRun = problems.check(() => parseBoolean('dry-run', read('dry-run')))
   const selector = problems.check(() => parseLabelSelector('label-selector', read('label-selector')))
   const definitions = readDefinitions(read, problems, env.GITHUB_WORKSPACE || cwd)
   const waitForDefinitions = problems.check(() => parseBoolean('wait-for-definitions', read('wait-for-definitions')))
-  const namespaces = problems.check(() => parseList(read('namespace')).map((namespace) => parseNamespace('namespace', namespace)))
+  const namespaces = problems.check(() =>
+    parseList(read('namespace')).map((namespace) => parseNamespace('namespace', namespace))
+  )
   const sync = readSyncSettings(read, problems)
   const restart = problems.check(() => parseRestartPolicy('restart', read('restart')))
   const rolloutTimeout = problems.check(() => parseDuration('rollout-timeout', read('rollout-timeout')))
   if (restart.ok && restart.value === 'changed' && sync.wait.ok && !sync.wait.value) {
-    problems.add('restart', 'changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true')
+    problems.add(
+      'restart',
+      'changed restarts the workloads once their Secrets are confirmed fresh, which needs wait: true'
+    )
   }
-  const restore = read('restore-to') ? problems.check(() => parseRestorePoint('restore-to', read('restore-to'))) : undefined
-  if (restore && pushing) problems.add('restore-to', 'is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty')
-  const checkingReferences = namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
-  const region = pushing || restore || definitions || checkingReferences ? problems.check(() => parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')) : undefined
+  const restore = read('restore-to')
+    ? problems.check(() => parseRestorePoint('restore-to', read('restore-to')))
+    : undefined
+  if (restore && pushing)
+    problems.add(
+      'restore-to',
+      'is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty'
+    )
+  const checkingReferences =
+    namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
+  const region =
+    pushing || restore || definitions || checkingReferences
+      ? problems.check(() =>
+          parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')
+        )
+      : undefined
   const endpoint = problems.check(() => parseEndpoint('ssm-endpoint', read('ssm-endpoint')))
-  const selection: SelectionRules = { include: parseList(read('include')), exclude: parseList(read('exclude')), stripPrefix: read('strip-prefix') }
+  const selection: SelectionRules = {
+    include: parseList(read('include')),
+    exclude: parseList(read('exclude')),
+    stripPrefix: read('strip-prefix')
+  }
   const tier = write.tier.ok ? write.tier.value : 'Intelligent-Tiering' // the largest limit: an invalid tier is reported already
   const secrets = pushing ? problems.check(() => prepareSecrets(given, selection, tier, path)) : undefined
   problems.throwIfAny()
@@ -123,21 +152,36 @@ export function loadConfig(getInput: InputReader, env: Environment, mask: (value
   return {
     target: serviceTarget(valueOf(pathPrefix), valueOf(environment), valueOf(service)),
     secrets: secrets ? valueOf(secrets) : [],
-    write: { tier: valueOf(write.tier), kmsKeyId: read('kms-key-id') || undefined, tags: valueOf(write.tags), prune: valueOf(write.prune) },
+    write: {
+      tier: valueOf(write.tier),
+      kmsKeyId: read('kms-key-id') || undefined,
+      tags: valueOf(write.tags),
+      prune: valueOf(write.prune)
+    },
     dryRun: valueOf(dryRun),
     restore: restore && valueOf(restore),
     aws: region ? { region: valueOf(region), endpoint: valueOf(endpoint) } : undefined,
     selector: valueOf(selector),
     definitions: definitions && { ...definitions, waitUntilApplied: valueOf(waitForDefinitions) },
-    cluster: namespaceList.length ? { namespaces: namespaceList, kubeconfig: read('kubeconfig'), kubeContext: read('kube-context') } : undefined,
-    sync: { annotationKey: valueOf(sync.annotationKey), wait: valueOf(sync.wait), timeoutMs: valueOf(sync.timeoutMs), verifyReferences: valueOf(sync.verifyReferences) },
+    cluster: namespaceList.length
+      ? { namespaces: namespaceList, kubeconfig: read('kubeconfig'), kubeContext: read('kube-context') }
+      : undefined,
+    sync: {
+      annotationKey: valueOf(sync.annotationKey),
+      wait: valueOf(sync.wait),
+      timeoutMs: valueOf(sync.timeoutMs),
+      verifyReferences: valueOf(sync.verifyReferences)
+    },
     rollout: { restart: valueOf(restart), timeoutMs: valueOf(rolloutTimeout) }
   }
 }
 
 type CheckedFields<T> = { readonly [K in keyof T]-?: Checked<T[K]> }
 
-function readWriteSettings(read: InputReader, problems: ProblemCollector): CheckedFields<Omit<WriteSettings, 'kmsKeyId'>> {
+function readWriteSettings(
+  read: InputReader,
+  problems: ProblemCollector
+): CheckedFields<Omit<WriteSettings, 'kmsKeyId'>> {
   return {
     tier: problems.check(() => parseTier('tier', read('tier'))),
     tags: problems.check(() => parseTags('tags', read('tags'))),
@@ -154,7 +198,11 @@ function readSyncSettings(read: InputReader, problems: ProblemCollector): Checke
   }
 }
 
-function readDefinitions(read: InputReader, problems: ProblemCollector, workspace: string): Omit<DefinitionsSettings, 'waitUntilApplied'> | undefined {
+function readDefinitions(
+  read: InputReader,
+  problems: ProblemCollector,
+  workspace: string
+): Omit<DefinitionsSettings, 'waitUntilApplied'> | undefined {
   const overlay = read('definitions')
   const base = read('definitions-base') || undefined
   if (base && !overlay) problems.add('definitions-base', 'is checked together with the overlay: set definitions too')
@@ -162,10 +210,18 @@ function readDefinitions(read: InputReader, problems: ProblemCollector, workspac
 }
 
 /** Selects and normalizes the secrets; with an invalid tier or path, checks what it still can. */
-function prepareSecrets(entries: SecretEntries, selection: SelectionRules, tier: WriteSettings['tier'], path: string | undefined): Secret[] {
+function prepareSecrets(
+  entries: SecretEntries,
+  selection: SelectionRules,
+  tier: WriteSettings['tier'],
+  path: string | undefined
+): Secret[] {
   const selected = selectSecrets(toSecretInputs(entries), selection)
   if (!selected.length) {
-    throw new InputProblem('include', `none of the ${entries.length} secrets given was selected: check include, exclude and strip-prefix`)
+    throw new InputProblem(
+      'include',
+      `none of the ${entries.length} secrets given was selected: check include, exclude and strip-prefix`
+    )
   }
   return normalizeSecrets(selected, { tier, path })
 }

@@ -42,13 +42,19 @@ export function parsePathPrefix(input: string, raw: string): string {
   if (!value.startsWith('/')) throw new InputProblem(input, `"${raw.trim()}" must start with "/"`)
   const segments = value.slice(1).split('/')
   if (segments.some((segment) => !PREFIX_SEGMENT.test(segment))) {
-    throw new InputProblem(input, `"${raw.trim()}" must be "/" followed by one or more segments of letters, digits, "_", "." and "-", separated by single "/"`)
+    throw new InputProblem(
+      input,
+      `"${raw.trim()}" must be "/" followed by one or more segments of letters, digits, "_", "." and "-", separated by single "/"`
+    )
   }
   if (/^\/(aws|ssm)/i.test(value)) {
     throw new InputProblem(input, `"${value}" may not begin with "/aws" or "/ssm" (reserved by AWS, any case)`)
   }
   if (segments.length + 3 > MAX_LEVELS) {
-    throw new InputProblem(input, `"${value}" has ${segments.length} levels: with environment, service and key a name would have ${segments.length + 3}, and SSM allows ${MAX_LEVELS}`)
+    throw new InputProblem(
+      input,
+      `"${value}" has ${segments.length} levels: with environment, service and key a name would have ${segments.length + 3}, and SSM allows ${MAX_LEVELS}`
+    )
   }
   return value
 }
@@ -85,16 +91,25 @@ export function parseTags(input: string, raw: string): Record<string, string> {
       throw new InputProblem(input, `"${MANAGED_BY_TAG}" is set by the action itself and cannot be overridden`)
     }
     if (key.length > 128 || !TAG_TEXT.test(key) || /^aws:/i.test(key)) {
-      throw new InputProblem(input, `tag key "${key}" is not a valid AWS tag key (at most 128 characters of letters, digits, spaces and _ . : / = + - @, not starting with "aws:")`)
+      throw new InputProblem(
+        input,
+        `tag key "${key}" is not a valid AWS tag key (at most 128 characters of letters, digits, spaces and _ . : / = + - @, not starting with "aws:")`
+      )
     }
     if (value.length > 256 || !TAG_TEXT.test(value)) {
-      throw new InputProblem(input, `the value of tag "${key}" is not a valid AWS tag value (at most 256 characters of letters, digits, spaces and _ . : / = + - @)`)
+      throw new InputProblem(
+        input,
+        `the value of tag "${key}" is not a valid AWS tag value (at most 256 characters of letters, digits, spaces and _ . : / = + - @)`
+      )
     }
     if (key in tags) throw new InputProblem(input, `tag "${key}" is given twice`)
     tags[key] = value
   }
   if (Object.keys(tags).length > MAX_USER_TAGS) {
-    throw new InputProblem(input, `at most ${MAX_USER_TAGS} tags (AWS allows 50 a parameter and the action adds ${MANAGED_BY_TAG})`)
+    throw new InputProblem(
+      input,
+      `at most ${MAX_USER_TAGS} tags (AWS allows 50 a parameter and the action adds ${MANAGED_BY_TAG})`
+    )
   }
   return tags
 }
@@ -120,7 +135,10 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
 export function parseRegion(input: string, raw: string): string {
   const value = raw.trim()
   if (!value) {
-    throw new InputProblem(input, 'no AWS region: set the aws-region input, or AWS_REGION / AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)')
+    throw new InputProblem(
+      input,
+      'no AWS region: set the aws-region input, or AWS_REGION / AWS_DEFAULT_REGION (aws-actions/configure-aws-credentials sets them)'
+    )
   }
   if (!REGION.test(value)) throw new InputProblem(input, `"${value}" is not an AWS region name such as eu-west-1`)
   return value
@@ -136,7 +154,8 @@ export function parseDuration(input: string, raw: string): number {
   if (typeof millis !== 'number' || !Number.isFinite(millis) || millis <= 0) {
     throw new InputProblem(input, `"${value}" is not a duration such as 90s, 5m or a number of seconds`)
   }
-  if (millis > MAX_DURATION_MS) throw new InputProblem(input, `"${value}" is longer than the action can wait (24 days at most)`)
+  if (millis > MAX_DURATION_MS)
+    throw new InputProblem(input, `"${value}" is longer than the action can wait (24 days at most)`)
   return millis
 }
 
@@ -145,7 +164,10 @@ export function parseQualifiedName(input: string, raw: string): string {
   const value = raw.trim()
   const prefix = value.includes('/') ? value.slice(0, value.indexOf('/')) : ''
   if (!QUALIFIED_NAME.test(value) || prefix.length > 253) {
-    throw new InputProblem(input, `"${value}" is not a valid Kubernetes key: [prefix/]name, the name at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit`)
+    throw new InputProblem(
+      input,
+      `"${value}" is not a valid Kubernetes key: [prefix/]name, the name at most 63 letters, digits, "-", "_" or "." starting and ending with a letter or digit`
+    )
   }
   return value
 }
@@ -153,11 +175,18 @@ export function parseQualifiedName(input: string, raw: string): string {
 const NAMESPACE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
 
 export function parseNamespace(input: string, raw: string): string {
-  if (!NAMESPACE.test(raw)) throw new InputProblem(input, `"${raw}" is not a valid namespace name (lower-case letters, digits and "-", at most 63)`)
+  if (!NAMESPACE.test(raw))
+    throw new InputProblem(
+      input,
+      `"${raw}" is not a valid namespace name (lower-case letters, digits and "-", at most 63)`
+    )
   return raw
 }
 
-/** `2026-11-30T12:00:00Z` (or `+00:00`), seconds and fractions optional: UTC only, so that a point means the same everywhere. */
+/**
+ * `2026-11-30T12:00:00Z` (or `+00:00`), seconds and fractions optional: UTC only, so that a point means the same
+ * everywhere.
+ */
 const UTC_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(:\d{2})?(\.\d{1,9})?(?:Z|\+00:00)$/
 const RUN_POINT = /^run:0*(\d{1,20})$/
 
@@ -167,9 +196,11 @@ export function parseRestorePoint(input: string, raw: string): RestorePoint {
   const run = RUN_POINT.exec(value)
   if (run) return { kind: 'run', runId: run[1] }
   const time = UTC_TIME.exec(value)
-  if (!time) throw new InputProblem(input, `"${value}" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>`)
+  if (!time)
+    throw new InputProblem(input, `"${value}" is neither an ISO-8601 UTC time (2026-11-30T12:00:00Z) nor run:<run id>`)
   const at = Date.parse(value)
   // Date.parse rolls 2026-02-30 over into March; a time that does not exist is a typo.
-  if (Number.isNaN(at) || new Date(at).toISOString().slice(0, 19) !== `${time[1]}${time[2] ?? ':00'}`) throw new InputProblem(input, `"${value}" is not a time that exists`)
+  if (Number.isNaN(at) || new Date(at).toISOString().slice(0, 19) !== `${time[1]}${time[2] ?? ':00'}`)
+    throw new InputProblem(input, `"${value}" is not a time that exists`)
   return { kind: 'time', at }
 }

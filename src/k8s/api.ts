@@ -29,13 +29,37 @@ export interface KubeClient {
   /** The group's served and preferred versions; undefined when the cluster does not serve it. */
   apiGroup(group: string): Promise<ApiGroup | undefined>
   /** Every page of a namespaced list, as plain JSON; what `is` refuses is left out. */
-  list<T>(resource: ApiResource, namespace: string, is: (object: unknown) => object is T, labelSelector?: string): Promise<Listed<T>>
+  list<T>(
+    resource: ApiResource,
+    namespace: string,
+    is: (object: unknown) => object is T,
+    labelSelector?: string
+  ): Promise<Listed<T>>
   /** Returns the object as patched (status included). */
-  patch<T>(resource: ApiResource, namespace: string, name: string, body: object, kind: PatchKind, is: (object: unknown) => object is T): Promise<T>
-  watch<T>(resource: ApiResource, namespace: string, query: { readonly resourceVersion: string; readonly labelSelector?: string }, handlers: WatchHandlers<T>): Promise<WatchHandle>
+  patch<T>(
+    resource: ApiResource,
+    namespace: string,
+    name: string,
+    body: object,
+    kind: PatchKind,
+    is: (object: unknown) => object is T
+  ): Promise<T>
+  watch<T>(
+    resource: ApiResource,
+    namespace: string,
+    query: { readonly resourceVersion: string; readonly labelSelector?: string },
+    handlers: WatchHandlers<T>
+  ): Promise<WatchHandle>
   listEvents(namespace: string, fieldSelector: string): Promise<Listed<KubeEvent>>
-  watchEvents(namespace: string, fieldSelector: string, resourceVersion: string, handlers: WatchHandlers<KubeEvent>): Promise<WatchHandle>
-  /** Whether the namespace exists; undefined when the identity may not read namespaces (tenant Roles seldom grant it). */
+  watchEvents(
+    namespace: string,
+    fieldSelector: string,
+    resourceVersion: string,
+    handlers: WatchHandlers<KubeEvent>
+  ): Promise<WatchHandle>
+  /**
+   * Whether the namespace exists; undefined when the identity may not read namespaces (tenant Roles seldom grant it).
+   */
   namespaceExists(namespace: string): Promise<boolean | undefined>
   /** A SelfSubjectAccessReview: whether the identity holds the permission. */
   accessAllowed(permission: Permission): Promise<boolean>

@@ -41,7 +41,10 @@ export interface KubeApiOptions {
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 const PAGE_SIZE = 500
-const PATCH: Record<PatchKind, PatchStrategy> = { merge: PatchStrategy.MergePatch, 'strategic-merge': PatchStrategy.StrategicMergePatch }
+const PATCH: Record<PatchKind, PatchStrategy> = {
+  merge: PatchStrategy.MergePatch,
+  'strategic-merge': PatchStrategy.StrategicMergePatch
+}
 
 /**
  * The generic Kubernetes calls through @kubernetes/client-node (what is ESO's is in eso/api.ts, what
@@ -64,7 +67,10 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
     },
     post: (response) => new Observable(Promise.resolve(response))
   }
-  const withTimeout: ConfigurationOptions<ObservableMiddleware> = { middleware: [timeout], middlewareMergeStrategy: 'append' }
+  const withTimeout: ConfigurationOptions<ObservableMiddleware> = {
+    middleware: [timeout],
+    middlewareMergeStrategy: 'append'
+  }
 
   const call = async <T>(what: Omit<KubeCall, 'server'>, operation: () => Promise<T>): Promise<T> => {
     try {
@@ -74,10 +80,19 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
     }
   }
 
-  const watch = <T>(path: string, query: Record<string, string | boolean | number>, what: Omit<KubeCall, 'server'>, handlers: WatchHandlers<T>): Promise<WatchHandle> =>
-    call(what, () => startWatch(path, query, what, handlers))
+  const watch = <T>(
+    path: string,
+    query: Record<string, string | boolean | number>,
+    what: Omit<KubeCall, 'server'>,
+    handlers: WatchHandlers<T>
+  ): Promise<WatchHandle> => call(what, () => startWatch(path, query, what, handlers))
 
-  const startWatch = async <T>(path: string, query: Record<string, string | boolean | number>, what: Omit<KubeCall, 'server'>, handlers: WatchHandlers<T>): Promise<WatchHandle> => {
+  const startWatch = async <T>(
+    path: string,
+    query: Record<string, string | boolean | number>,
+    what: Omit<KubeCall, 'server'>,
+    handlers: WatchHandlers<T>
+  ): Promise<WatchHandle> => {
     let ended = false
     let stopped = false
     let established = false
@@ -120,29 +135,65 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
   }
 
   /** Every page of a namespaced list, as plain JSON; what is not of the expected shape is left out. */
-  const list = <T>(resource: ApiResource, namespace: string, is: (object: unknown) => object is T, labelSelector?: string): Promise<Listed<T>> =>
+  const list = <T>(
+    resource: ApiResource,
+    namespace: string,
+    is: (object: unknown) => object is T,
+    labelSelector?: string
+  ): Promise<Listed<T>> =>
     call({ verb: 'list', resource: resource.name, namespace }, () =>
       allPages(async (token) => {
         const page = asRecord(
-          await custom.listNamespacedCustomObject({ group: resource.group, version: resource.version, namespace, plural: resource.plural, labelSelector, limit: PAGE_SIZE, _continue: token }, withTimeout)
+          await custom.listNamespacedCustomObject(
+            {
+              group: resource.group,
+              version: resource.version,
+              namespace,
+              plural: resource.plural,
+              labelSelector,
+              limit: PAGE_SIZE,
+              _continue: token
+            },
+            withTimeout
+          )
         )
         const metadata = asRecord(page?.metadata)
         const items = asArray(page?.items).map((item) => typed(resource, item))
-        return { items: items.filter(is), resourceVersion: stringOf(metadata?.resourceVersion), next: stringOf(metadata?.continue) }
+        return {
+          items: items.filter(is),
+          resourceVersion: stringOf(metadata?.resourceVersion),
+          next: stringOf(metadata?.continue)
+        }
       })
     )
 
-  const patch = <T>(resource: ApiResource, namespace: string, name: string, body: object, strategy: PatchStrategy, is: (object: unknown) => object is T): Promise<T> =>
+  const patch = <T>(
+    resource: ApiResource,
+    namespace: string,
+    name: string,
+    body: object,
+    strategy: PatchStrategy,
+    is: (object: unknown) => object is T
+  ): Promise<T> =>
     call({ verb: 'patch', resource: resource.name, namespace }, async () => {
       const patched: unknown = await custom.patchNamespacedCustomObject(
         { group: resource.group, version: resource.version, namespace, plural: resource.plural, name, body },
         setHeaderOptions('Content-Type', strategy, withTimeout)
       )
-      if (!is(patched)) throw new KubeError('other', `patch ${resource.name} "${name}" in namespace "${namespace}": the API server did not answer with the object`)
+      if (!is(patched))
+        throw new KubeError(
+          'other',
+          `patch ${resource.name} "${name}" in namespace "${namespace}": the API server did not answer with the object`
+        )
       return patched
     })
 
-  const watchObjects = <T>(resource: ApiResource, namespace: string, query: Record<string, string>, handlers: WatchHandlers<T>): Promise<WatchHandle> =>
+  const watchObjects = <T>(
+    resource: ApiResource,
+    namespace: string,
+    query: Record<string, string>,
+    handlers: WatchHandlers<T>
+  ): Promise<WatchHandle> =>
     watch(
       `/apis/${resource.group}/${resource.version}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`,
       query,
@@ -161,18 +212,35 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
     patch: (resource, namespace, name, body, kind, is) => patch(resource, namespace, name, body, PATCH[kind], is),
 
     watch: (resource, namespace, { resourceVersion, labelSelector }, handlers) =>
-      watchObjects(resource, namespace, labelSelector === undefined ? { resourceVersion } : { labelSelector, resourceVersion }, handlers),
+      watchObjects(
+        resource,
+        namespace,
+        labelSelector === undefined ? { resourceVersion } : { labelSelector, resourceVersion },
+        handlers
+      ),
 
     listEvents: (namespace, fieldSelector) =>
       call({ verb: 'list', resource: 'events', namespace }, () =>
         allPages(async (token) => {
-          const page = await core.listNamespacedEvent({ namespace, fieldSelector, limit: PAGE_SIZE, _continue: token }, withTimeout)
-          return { items: page.items.map(plainEvent), resourceVersion: page.metadata?.resourceVersion, next: page.metadata?._continue }
+          const page = await core.listNamespacedEvent(
+            { namespace, fieldSelector, limit: PAGE_SIZE, _continue: token },
+            withTimeout
+          )
+          return {
+            items: page.items.map(plainEvent),
+            resourceVersion: page.metadata?.resourceVersion,
+            next: page.metadata?._continue
+          }
         })
       ),
 
     watchEvents: (namespace, fieldSelector, resourceVersion, handlers) =>
-      watch(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, { fieldSelector, resourceVersion }, { verb: 'watch', resource: 'events', namespace }, handlers),
+      watch(
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`,
+        { fieldSelector, resourceVersion },
+        { verb: 'watch', resource: 'events', namespace },
+        handlers
+      ),
 
     namespaceExists: (namespace) =>
       call({ verb: 'get', resource: 'namespaces' }, async () => {
@@ -190,7 +258,13 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
     accessAllowed: ({ verb, group, resource, namespace }) =>
       call({ verb: 'create', resource: 'selfsubjectaccessreviews.authorization.k8s.io' }, async () => {
         const review = await authorization.createSelfSubjectAccessReview(
-          { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, group, resource, namespace } } } },
+          {
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: { resourceAttributes: { verb, group, resource, namespace } }
+            }
+          },
           withTimeout
         )
         return review.status?.allowed === true
@@ -198,7 +272,10 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
   }
 }
 
-/** The item with its apiVersion and kind: the API server leaves them off the items of lists of built-in types (kubernetes#3030). */
+/**
+ * The item with its apiVersion and kind: the API server leaves them off the items of lists of built-in types
+ * (kubernetes#3030).
+ */
 function typed(resource: ApiResource, item: unknown): unknown {
   return isRecord(item) ? { apiVersion: `${resource.group}/${resource.version}`, kind: resource.kind, ...item } : item
 }
@@ -208,7 +285,9 @@ function stringOf(value: unknown): string | undefined {
 }
 
 /** Follows a list's `continue` tokens; the first page's resourceVersion is the list's. */
-async function allPages<T>(page: (token?: string) => Promise<{ items: T[]; resourceVersion?: string; next?: string }>): Promise<Listed<T>> {
+async function allPages<T>(
+  page: (token?: string) => Promise<{ items: T[]; resourceVersion?: string; next?: string }>
+): Promise<Listed<T>> {
   const items: T[] = []
   let resourceVersion = ''
   let token: string | undefined
@@ -233,9 +312,16 @@ export function loadKubeConfig(options: KubeApiOptions): KubeConfig {
   const kc = new KubeConfig()
   switch (source.kind) {
     case 'none':
-      throw new InputProblem('kubeconfig', 'no kubeconfig: set the kubeconfig input (the file content, e.g. from a secret), or KUBECONFIG, or provide ~/.kube/config, or run the job inside the cluster')
+      throw new InputProblem(
+        'kubeconfig',
+        'no kubeconfig: set the kubeconfig input (the file content, e.g. from a secret), or KUBECONFIG, or provide ~/.kube/config, or run the job inside the cluster'
+      )
     case 'in-cluster':
-      if (options.context) throw new InputProblem('kube-context', `"${options.context}" cannot be used: there is no kubeconfig, only the in-cluster service account`)
+      if (options.context)
+        throw new InputProblem(
+          'kube-context',
+          `"${options.context}" cannot be used: there is no kubeconfig, only the in-cluster service account`
+        )
       if (existsSync(SERVICE_ACCOUNT_TOKEN)) options.mask(readFileSync(SERVICE_ACCOUNT_TOKEN, 'utf8').trim())
       readingKubeconfig(() => kc.loadFromCluster())
       break
@@ -263,7 +349,9 @@ interface KubeconfigDocument {
   readonly file?: string
 }
 
-/** Masks each document, checks it is YAML (a parser's error would quote it), then loads them merged, the first winning. */
+/**
+ * Masks each document, checks it is YAML (a parser's error would quote it), then loads them merged, the first winning.
+ */
 function loadMasked(kc: KubeConfig, documents: readonly KubeconfigDocument[], mask: (value: string) => void): void {
   for (const { content, what } of documents) {
     if (content.trim()) mask(content)
@@ -277,7 +365,8 @@ function loadMasked(kc: KubeConfig, documents: readonly KubeconfigDocument[], ma
       else one.loadFromString(content)
       return one
     })
-    // kubectl's merge of KUBECONFIG: the first file to name a cluster, user or context, or to set current-context, wins.
+    // kubectl's merge of KUBECONFIG: the first file to name a cluster, user or context, or to set current-context,
+    // wins.
     kc.loadFromOptions({
       clusters: firstByName(loaded.flatMap((one) => one.getClusters())),
       users: firstByName(loaded.flatMap((one) => one.getUsers())),
@@ -310,7 +399,9 @@ function allowPlainHttp(kc: KubeConfig): KubeConfig {
   if (!kc.getClusters().some((cluster) => cluster.server.startsWith('http://') && !cluster.skipTLSVerify)) return kc
   const plain = new KubeConfig()
   plain.loadFromOptions({
-    clusters: kc.getClusters().map((cluster) => (cluster.server.startsWith('http://') ? { ...cluster, skipTLSVerify: true } : cluster)),
+    clusters: kc
+      .getClusters()
+      .map((cluster) => (cluster.server.startsWith('http://') ? { ...cluster, skipTLSVerify: true } : cluster)),
     users: kc.getUsers(),
     contexts: kc.getContexts(),
     currentContext: kc.getCurrentContext()
@@ -333,16 +424,32 @@ function selectContext(kc: KubeConfig, context: string): void {
   const names = kc.getContexts().map(({ name }) => name)
   const available = names.length ? names.map((name) => `"${name}"`).join(', ') : 'none'
   const wanted = context || kc.getCurrentContext()
-  if (!wanted) throw new InputProblem('kube-context', `the kubeconfig has no current-context: set kube-context to one of: ${available}`)
-  if (!kc.getContextObject(wanted)) throw new InputProblem('kube-context', `the kubeconfig has no context "${wanted}"; available contexts: ${available}`)
+  if (!wanted)
+    throw new InputProblem(
+      'kube-context',
+      `the kubeconfig has no current-context: set kube-context to one of: ${available}`
+    )
+  if (!kc.getContextObject(wanted))
+    throw new InputProblem(
+      'kube-context',
+      `the kubeconfig has no context "${wanted}"; available contexts: ${available}`
+    )
   kc.setCurrentContext(wanted)
   if (!kc.getCurrentCluster()?.server) {
-    throw new InputProblem('kube-context', `context "${wanted}" names a cluster that the kubeconfig does not define (or it has no server address)`)
+    throw new InputProblem(
+      'kube-context',
+      `context "${wanted}" names a cluster that the kubeconfig does not define (or it has no server address)`
+    )
   }
 }
 
 /** GET /apis/<group>: its served and preferred versions; undefined when the cluster does not serve the group. */
-async function apiGroup(kc: KubeConfig, group: string, what: KubeCall, timeoutMs: number): Promise<ApiGroup | undefined> {
+async function apiGroup(
+  kc: KubeConfig,
+  group: string,
+  what: KubeCall,
+  timeoutMs: number
+): Promise<ApiGroup | undefined> {
   const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${group}`, HttpMethod.GET)
   request.setHeaderParam('Accept', 'application/json')
   request.setSignal(AbortSignal.timeout(timeoutMs))
@@ -350,7 +457,8 @@ async function apiGroup(kc: KubeConfig, group: string, what: KubeCall, timeoutMs
   const response = await new IsomorphicFetchHttpLibrary().send(request).toPromise()
   const text = await response.body.text()
   if (response.httpStatusCode === 404) return undefined
-  if (response.httpStatusCode < 200 || response.httpStatusCode > 299) throw toKubeError({ code: response.httpStatusCode, body: text }, what)
+  if (response.httpStatusCode < 200 || response.httpStatusCode > 299)
+    throw toKubeError({ code: response.httpStatusCode, body: text }, what)
   return JSON.parse(text) as ApiGroup
 }
 

@@ -32,6 +32,9 @@ export function connectCluster<Api>(cluster: ClusterSettings, deps: ConnectDepen
     return create({ kubeconfig: cluster.kubeconfig, context: cluster.kubeContext, mask, env: deps.env })
   } catch (error) {
     if (error instanceof InputProblem) throw invalidInputs([error.message])
-    throw new ActionError('ZT140', `Nothing was written: the cluster cannot be used: ${error instanceof Error ? error.message : String(error)}`)
+    throw new ActionError(
+      'ZT140',
+      `Nothing was written: the cluster cannot be used: ${error instanceof Error ? error.message : String(error)}`
+    )
   }
 }

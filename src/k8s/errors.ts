@@ -8,7 +8,17 @@ import { ActionError, type ErrorCode } from '../errors.js'
 import { networkErrorCode } from '../network.js'
 import type { Redactor } from '../secrets/redact.js'
 
-export type KubeErrorKind = 'forbidden' | 'unauthorized' | 'not-found' | 'missing-crd' | 'conflict' | 'gone' | 'throttled' | 'server' | 'unreachable' | 'other'
+export type KubeErrorKind =
+  | 'forbidden'
+  | 'unauthorized'
+  | 'not-found'
+  | 'missing-crd'
+  | 'conflict'
+  | 'gone'
+  | 'throttled'
+  | 'server'
+  | 'unreachable'
+  | 'other'
 
 export class KubeError extends Error {
   readonly kind: KubeErrorKind
@@ -93,7 +103,10 @@ function networkCode(error: unknown): string | undefined {
  * namespace "apps"`: the API server's 403 message, taken apart.
  */
 export function parseForbidden(message: string): Permission | undefined {
-  const match = /(?:User "([^"]*)" )?cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/.exec(message)
+  const match =
+    /(?:User "([^"]*)" )?cannot (\S+) resource "([^"]+)" in API group "([^"]*)"(?: in the namespace "([^"]+)"| at the cluster scope)?/.exec(
+      message
+    )
   if (!match) return undefined
   return { user: match[1], verb: match[2], resource: match[3], group: match[4], namespace: match[5] }
 }
@@ -121,18 +134,38 @@ export function toKubeError(error: unknown, call: KubeCall): KubeError {
     case 403:
       return forbidden(serverMessage, call, status)
     case 404:
-      return new KubeError('not-found', `${call.verb} ${call.resource}${where}: not found (404)${serverMessage ? `: ${serverMessage}` : ''}`, status)
+      return new KubeError(
+        'not-found',
+        `${call.verb} ${call.resource}${where}: not found (404)${serverMessage ? `: ${serverMessage}` : ''}`,
+        status
+      )
     case 409:
-      return new KubeError('conflict', `${call.verb} ${call.resource}${where}: conflict (409)${serverMessage ? `: ${serverMessage}` : ''}`, status)
+      return new KubeError(
+        'conflict',
+        `${call.verb} ${call.resource}${where}: conflict (409)${serverMessage ? `: ${serverMessage}` : ''}`,
+        status
+      )
     case 410:
       return new KubeError('gone', `${call.verb} ${call.resource}${where}: resourceVersion too old (410 Gone)`, status)
     case 429:
-      return new KubeError('throttled', `${call.verb} ${call.resource}${where}: the API server is throttling requests (429)`, status)
+      return new KubeError(
+        'throttled',
+        `${call.verb} ${call.resource}${where}: the API server is throttling requests (429)`,
+        status
+      )
   }
   if (status >= 500) {
-    return new KubeError('server', `${call.verb} ${call.resource}${where}: the API server failed (${status})${serverMessage ? `: ${serverMessage}` : ''}`, status)
+    return new KubeError(
+      'server',
+      `${call.verb} ${call.resource}${where}: the API server failed (${status})${serverMessage ? `: ${serverMessage}` : ''}`,
+      status
+    )
   }
-  return new KubeError('other', `${call.verb} ${call.resource}${where} failed (${status})${serverMessage ? `: ${serverMessage}` : ''}`, status)
+  return new KubeError(
+    'other',
+    `${call.verb} ${call.resource}${where} failed (${status})${serverMessage ? `: ${serverMessage}` : ''}`,
+    status
+  )
 }
 
 function forbidden(serverMessage: string, call: KubeCall, status: number): KubeError {
@@ -171,14 +204,19 @@ export function forbiddenMessage({ verb, group, resource, namespace, user }: Per
   const who = user ? `"${user}"` : 'the identity of the kubeconfig'
   const qualified = group ? `${resource}.${group}` : resource
   const scope = namespace ? `in namespace "${namespace}"` : 'at the cluster scope'
-  const binding = namespace ? `a Role in namespace "${namespace}" and a RoleBinding` : 'a ClusterRole and a ClusterRoleBinding'
+  const binding = namespace
+    ? `a Role in namespace "${namespace}" and a RoleBinding`
+    : 'a ClusterRole and a ClusterRoleBinding'
   return `forbidden: ${who} may not ${verb} ${qualified} ${scope}. Grant verb "${verb}" on resource "${resource}" (apiGroup "${group}") to it with ${binding}.`
 }
 
 function unreachable(code: string, call: KubeCall): KubeError {
   const server = call.server ? ` at ${call.server}` : ''
   if (TLS_CODES.has(code)) {
-    return new KubeError('unreachable', `cannot connect to the Kubernetes API server${server}: its TLS certificate was refused (${code}); check certificate-authority-data of the kubeconfig's cluster`)
+    return new KubeError(
+      'unreachable',
+      `cannot connect to the Kubernetes API server${server}: its TLS certificate was refused (${code}); check certificate-authority-data of the kubeconfig's cluster`
+    )
   }
   return new KubeError(
     'unreachable',
@@ -188,7 +226,10 @@ function unreachable(code: string, call: KubeCall): KubeError {
 
 /** Failures a repeat of the same idempotent call may cure. */
 export function isRetryable(error: unknown): boolean {
-  return error instanceof KubeError && (error.kind === 'conflict' || error.kind === 'throttled' || error.kind === 'server' || error.kind === 'unreachable')
+  return (
+    error instanceof KubeError &&
+    (error.kind === 'conflict' || error.kind === 'throttled' || error.kind === 'server' || error.kind === 'unreachable')
+  )
 }
 
 /** The catalogue code of a Kubernetes failure. */
@@ -208,6 +249,9 @@ export async function stopOnKubeError<T>(operation: () => Promise<T>, notYet: st
     return await operation()
   } catch (error) {
     if (error instanceof ActionError) throw error
-    throw new ActionError(kubeErrorCode(error), `${notYet}: ${redact(error instanceof Error ? error.message : String(error))}`)
+    throw new ActionError(
+      kubeErrorCode(error),
+      `${notYet}: ${redact(error instanceof Error ? error.message : String(error))}`
+    )
   }
 }

@@ -47,10 +47,20 @@ function execArgumentSecrets(args: unknown[]): string[] {
 }
 
 /** Where the kubeconfig comes from, in the order the action looks. */
-export type KubeconfigSource = { readonly kind: 'content'; readonly content: string } | { readonly kind: 'files'; readonly files: string[] } | { readonly kind: 'in-cluster' } | { readonly kind: 'none' }
+export type KubeconfigSource =
+  | { readonly kind: 'content'; readonly content: string }
+  | { readonly kind: 'files'; readonly files: string[] }
+  | { readonly kind: 'in-cluster' }
+  | { readonly kind: 'none' }
 
 /** Input content, then KUBECONFIG (path list), then ~/.kube/config, then in-cluster. Pure. */
-export function kubeconfigSource(content: string, env: Readonly<Record<string, string | undefined>>, home: string | undefined, exists: (path: string) => boolean, delimiter = ':'): KubeconfigSource {
+export function kubeconfigSource(
+  content: string,
+  env: Readonly<Record<string, string | undefined>>,
+  home: string | undefined,
+  exists: (path: string) => boolean,
+  delimiter = ':'
+): KubeconfigSource {
   if (content.trim()) return { kind: 'content', content }
   const listed = (env.KUBECONFIG ?? '').split(delimiter).filter(Boolean)
   const files = listed.filter(exists)

@@ -1,7 +1,9 @@
 import { InputProblem } from '../errors.js'
 
 /** One requirement of a Kubernetes label selector. */
-export type Requirement = { readonly key: string; readonly operator: 'in' | 'notin'; readonly values: readonly string[] } | { readonly key: string; readonly operator: 'exists' | 'absent' }
+export type Requirement =
+  | { readonly key: string; readonly operator: 'in' | 'notin'; readonly values: readonly string[] }
+  | { readonly key: string; readonly operator: 'exists' | 'absent' }
 
 /** A parsed selector with the text it was parsed from (what the API server is sent). */
 export interface LabelSelector {
@@ -38,7 +40,8 @@ export function parseLabelSelector(input: string, raw: string): LabelSelector {
 
 function readRequirement(text: string): Requirement | undefined {
   const set = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(text)
-  if (set) return { key: set[1], operator: set[2] === 'in' ? 'in' : 'notin', values: set[3].split(',').map((v) => v.trim()) }
+  if (set)
+    return { key: set[1], operator: set[2] === 'in' ? 'in' : 'notin', values: set[3].split(',').map((v) => v.trim()) }
   const equality = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(text)
   if (equality) return { key: equality[1], operator: equality[2] === '!=' ? 'notin' : 'in', values: [equality[3]] }
   const exists = /^(!?)([^=!\s]+)$/.exec(text)

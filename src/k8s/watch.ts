@@ -150,7 +150,12 @@ export async function watchUntilSettled({ clock, timeoutMs, settled, onTimeout, 
   const check = (): void => {
     if (settled()) finish()
   }
-  const watches = start({ check, end: () => finish(), signal: timer.signal, sleep: (ms, signal) => clock.sleep(ms, signal) })
+  const watches = start({
+    check,
+    end: () => finish(),
+    signal: timer.signal,
+    sleep: (ms, signal) => clock.sleep(ms, signal)
+  })
   void clock.sleep(timeoutMs, timer.signal).then(() => {
     if (timer.signal.aborted) return
     onTimeout()

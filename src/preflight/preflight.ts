@@ -46,22 +46,36 @@ interface Problem {
 }
 
 /** The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads. */
-export function permissionsNeeded(namespace: string, { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>): Permission[] {
-  const grant = (group: string, resource: string, verbs: readonly string[]) => verbs.map((verb) => ({ verb, group, resource, namespace }))
+export function permissionsNeeded(
+  namespace: string,
+  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>
+): Permission[] {
+  const grant = (group: string, resource: string, verbs: readonly string[]) =>
+    verbs.map((verb) => ({ verb, group, resource, namespace }))
   return [
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
-    ...(rollout.restart === 'changed' ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch'])) : [])
+    ...(rollout.restart === 'changed'
+      ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch']))
+      : [])
   ]
 }
 
 /** `expected`: the ExternalSecrets the rendered definitions will bring, which need not be in the cluster yet. */
-export async function checkCluster(config: PreflightConfig, expected: readonly ObjectRef[], deps: PreflightDependencies): Promise<ClusterCheck> {
+export async function checkCluster(
+  config: PreflightConfig,
+  expected: readonly ObjectRef[],
+  deps: PreflightDependencies
+): Promise<ClusterCheck> {
   const { kube, redact } = deps
   const apiVersion = await stopOnKubeError(() => kube.discoverVersion(), NOTHING_WRITTEN, redact)
   const namespaces = config.cluster.namespaces
   const [existing, denied] = await Promise.all([
-    stopOnKubeError(() => Promise.all(namespaces.map((namespace) => kube.namespaceExists(namespace))), NOTHING_WRITTEN, redact),
+    stopOnKubeError(
+      () => Promise.all(namespaces.map((namespace) => kube.namespaceExists(namespace))),
+      NOTHING_WRITTEN,
+      redact
+    ),
     stopOnKubeError(
       () =>
         deniedPermissions(
@@ -74,11 +88,22 @@ export async function checkCluster(config: PreflightConfig, expected: readonly O
   ])
   const missing = namespaces.filter((_, index) => existing[index] === false)
   const problems: Problem[] = [
-    ...missing.map((namespace) => ({ code: 'ZT143' as const, message: `namespace "${namespace}" does not exist in the cluster: check the namespace and kube-context inputs` })),
+    ...missing.map((namespace) => ({
+      code: 'ZT143' as const,
+      message: `namespace "${namespace}" does not exist in the cluster: check the namespace and kube-context inputs`
+    })),
     ...denied.map((permission) => ({ code: 'ZT142' as const, message: forbiddenMessage(permission) }))
   ]
-  const listable = namespaces.filter((namespace) => !missing.includes(namespace) && !denied.some((permission) => permission.namespace === namespace && permission.verb === 'list'))
-  const empty = await stopOnKubeError(() => namespacesSelectingNothing(listable, apiVersion, config.selector, expected, kube), NOTHING_WRITTEN, redact)
+  const listable = namespaces.filter(
+    (namespace) =>
+      !missing.includes(namespace) &&
+      !denied.some((permission) => permission.namespace === namespace && permission.verb === 'list')
+  )
+  const empty = await stopOnKubeError(
+    () => namespacesSelectingNothing(listable, apiVersion, config.selector, expected, kube),
+    NOTHING_WRITTEN,
+    redact
+  )
   problems.push(
     ...empty.map((namespace) => ({
       code: 'ZT143' as const,
@@ -92,7 +117,9 @@ export async function checkCluster(config: PreflightConfig, expected: readonly O
       problems.map(({ message }) => redact(message))
     )
   }
-  deps.log?.(`Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`)
+  deps.log?.(
+    `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
+  )
   return { apiVersion }
 }
 
@@ -110,7 +137,17 @@ async function deniedPermissions(permissions: readonly Permission[], kube: Exter
   }
 }
 
-async function namespacesSelectingNothing(namespaces: readonly string[], version: string, selector: LabelSelector, expected: readonly ObjectRef[], kube: ExternalSecretsApi): Promise<string[]> {
-  const lists = await Promise.all(namespaces.map((namespace) => kube.listExternalSecrets({ version, namespace, labelSelector: selector.text })))
-  return namespaces.filter((namespace, index) => !lists[index].items.length && !expected.some((ref) => ref.namespace === namespace))
+async function namespacesSelectingNothing(
+  namespaces: readonly string[],
+  version: string,
+  selector: LabelSelector,
+  expected: readonly ObjectRef[],
+  kube: ExternalSecretsApi
+): Promise<string[]> {
+  const lists = await Promise.all(
+    namespaces.map((namespace) => kube.listExternalSecrets({ version, namespace, labelSelector: selector.text }))
+  )
+  return namespaces.filter(
+    (namespace, index) => !lists[index].items.length && !expected.some((ref) => ref.namespace === namespace)
+  )
 }

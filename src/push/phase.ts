@@ -4,7 +4,14 @@ import type { Phase } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { pushSecrets, type PushConfig, type PushReport } from './push.js'
-import { pushFailure, pushLogLines, pushOutputs, pushSummaryRows, restoreLogLines, restoreSummaryRows } from './report.js'
+import {
+  pushFailure,
+  pushLogLines,
+  pushOutputs,
+  pushSummaryRows,
+  restoreLogLines,
+  restoreSummaryRows
+} from './report.js'
 import { writerOf } from './writer.js'
 
 export interface PushInput {
@@ -34,9 +41,19 @@ export const pushPhase: Phase<PushInput, PushReport> = {
       lines,
       outputs: pushOutputs(report),
       summary: restore
-        ? { heading: `Secrets restored under ${target.path}${dryRun ? ' (dry run)' : ''}`, rows: restoreSummaryRows(restore, report, write.prune), footer: lines.at(-1) }
-        : { heading: dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`, rows: pushSummaryRows(report), footer: lines.at(-1) },
-      failure: failed ? new ActionError('ZT130', `${failed}\nThe sync phase did not run: the cluster would read incomplete values.`) : undefined
+        ? {
+            heading: `Secrets restored under ${target.path}${dryRun ? ' (dry run)' : ''}`,
+            rows: restoreSummaryRows(restore, report, write.prune),
+            footer: lines.at(-1)
+          }
+        : {
+            heading: dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`,
+            rows: pushSummaryRows(report),
+            footer: lines.at(-1)
+          },
+      failure: failed
+        ? new ActionError('ZT130', `${failed}\nThe sync phase did not run: the cluster would read incomplete values.`)
+        : undefined
     }
   }
 }

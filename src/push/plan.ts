@@ -19,7 +19,12 @@ export interface KeyPlan extends DesiredSecret {
 }
 
 /** Compares the secrets with what SSM holds. Pure: the reads happen before. */
-export function diffSecrets(secrets: readonly DesiredSecret[], path: string, current: readonly StoredParameter[], tier: Tier): { plans: KeyPlan[]; problems: string[] } {
+export function diffSecrets(
+  secrets: readonly DesiredSecret[],
+  path: string,
+  current: readonly StoredParameter[],
+  tier: Tier
+): { plans: KeyPlan[]; problems: string[] } {
   const byName = new Map(current.map((parameter) => [parameter.name, parameter]))
   const problems: string[] = []
   const plans = secrets.map((secret): KeyPlan => {
@@ -27,10 +32,19 @@ export function diffSecrets(secrets: readonly DesiredSecret[], path: string, cur
     const existing = byName.get(name)
     const action = keyAction(secret.value, existing)
     if (existing && existing.type !== 'SecureString') {
-      problems.push(`${name} exists as a ${existing.type} parameter; the action writes SecureString and SSM cannot change a parameter's type: delete it or move it first`)
+      problems.push(
+        `${name} exists as a ${existing.type} parameter; the action writes SecureString and SSM cannot change a parameter's type: delete it or move it first`
+      )
     }
-    if (existing && action === 'update' && tier === 'Standard' && Buffer.byteLength(existing.value, 'utf8') > tierLimit('Standard')) {
-      problems.push(`${name} holds more than ${tierLimit('Standard')} bytes, so it is an Advanced parameter, and SSM cannot move it back to Standard: set tier: Advanced or Intelligent-Tiering`)
+    if (
+      existing &&
+      action === 'update' &&
+      tier === 'Standard' &&
+      Buffer.byteLength(existing.value, 'utf8') > tierLimit('Standard')
+    ) {
+      problems.push(
+        `${name} holds more than ${tierLimit('Standard')} bytes, so it is an Advanced parameter, and SSM cannot move it back to Standard: set tier: Advanced or Intelligent-Tiering`
+      )
     }
     return { ...secret, name, action, currentVersion: existing?.version }
   })
@@ -55,11 +69,16 @@ export function foreignOwner(tags: Readonly<Record<string, string>>): string | u
 
 export function ownershipProblem(name: string, tags: Readonly<Record<string, string>>): string | undefined {
   const owner = foreignOwner(tags)
-  return owner === undefined ? undefined : `${name} is tagged ${MANAGED_BY_TAG}=${owner}: it belongs to another tool and the action will not overwrite or delete it`
+  return owner === undefined
+    ? undefined
+    : `${name} is tagged ${MANAGED_BY_TAG}=${owner}: it belongs to another tool and the action will not overwrite or delete it`
 }
 
 /** The tags still to add to a parameter, or undefined when it already carries all of them. */
-export function missingTags(desired: Readonly<Record<string, string>>, current: Readonly<Record<string, string>>): Record<string, string> | undefined {
+export function missingTags(
+  desired: Readonly<Record<string, string>>,
+  current: Readonly<Record<string, string>>
+): Record<string, string> | undefined {
   const missing = Object.entries(desired).filter(([key, value]) => current[key] !== value)
   return missing.length ? Object.fromEntries(missing) : undefined
 }

@@ -8,7 +8,15 @@ import { READ_CONCURRENCY, readParameters, readTags, splitByOwner } from '../ssm
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import { inBatches, type ParameterStore, type StoredParameter } from '../ssm/store.js'
-import { desiredTags, diffSecrets, missingTags, ownershipProblem, pruneCandidates, type DesiredSecret, type KeyPlan } from './plan.js'
+import {
+  desiredTags,
+  diffSecrets,
+  missingTags,
+  ownershipProblem,
+  pruneCandidates,
+  type DesiredSecret,
+  type KeyPlan
+} from './plan.js'
 
 /** How the push writes: the tier and key of new versions, the user's tags, and whether it prunes. */
 export interface WriteSettings {
@@ -83,7 +91,13 @@ export async function pushSecrets(config: PushConfig, deps: PushDependencies): P
   const outcomes = await Promise.all(
     plans.map((plan) =>
       writer && plan.action !== 'unchanged'
-        ? writes(() => calls.write({ ...plan, description: describeVersion(writer, plan.restoredFrom) }, tags, tagsByName.get(plan.name)))
+        ? writes(() =>
+            calls.write(
+              { ...plan, description: describeVersion(writer, plan.restoredFrom) },
+              tags,
+              tagsByName.get(plan.name)
+            )
+          )
         : Promise.resolve(plannedOutcome(plan))
     )
   )
@@ -97,8 +111,13 @@ async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls)
   const updates = diff.plans.filter((candidate) => candidate.action === 'update')
   const tagsByName = await readingSsm(calls, () => calls.tags(updates.map(({ name }) => name)))
   const keep = new Set(diff.plans.map(({ name }) => name))
-  const prune = write.prune ? await readingSsm(calls, () => calls.planPrune(target.path, keep)) : { doomed: [], notOwned: [] }
-  const problems = [...diff.problems, ...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? [])]
+  const prune = write.prune
+    ? await readingSsm(calls, () => calls.planPrune(target.path, keep))
+    : { doomed: [], notOwned: [] }
+  const problems = [
+    ...diff.problems,
+    ...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? [])
+  ]
   if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
   return { plans: diff.plans, tagsByName, ...prune }
 }
@@ -119,7 +138,12 @@ interface WritePlan extends KeyPlan {
 }
 
 /** What names a key in an outcome. */
-function identity({ key, name, source, restoredFrom }: KeyPlan): Pick<KeyOutcome, 'key' | 'name' | 'source' | 'restoredFrom'> {
+function identity({
+  key,
+  name,
+  source,
+  restoredFrom
+}: KeyPlan): Pick<KeyOutcome, 'key' | 'name' | 'source' | 'restoredFrom'> {
   return { key, name, source, restoredFrom }
 }
 
@@ -162,7 +186,11 @@ class SsmCalls {
   }
 
   /** Writes one key; a failure becomes a `failed` outcome naming the reason, never an exception. */
-  async write(plan: WritePlan, tags: Record<string, string>, currentTags?: Record<string, string>): Promise<KeyOutcome> {
+  async write(
+    plan: WritePlan,
+    tags: Record<string, string>,
+    currentTags?: Record<string, string>
+  ): Promise<KeyOutcome> {
     try {
       if (plan.action === 'create') {
         const created = await this.putUnlessAlreadyThere(plan, { overwrite: false, tags })
@@ -176,12 +204,21 @@ class SsmCalls {
   }
 
   /** Writes a new version, then adds whatever tags it lacks (adopting an untagged parameter). */
-  private async overwrite(plan: WritePlan, tags: Record<string, string>, currentTags: Record<string, string>): Promise<KeyOutcome> {
+  private async overwrite(
+    plan: WritePlan,
+    tags: Record<string, string>,
+    currentTags: Record<string, string>
+  ): Promise<KeyOutcome> {
     const version = await this.putUnlessAlreadyThere(plan, { overwrite: true })
     try {
       await this.tagIfNeeded(plan.name, tags, currentTags)
     } catch (error) {
-      return { ...identity(plan), result: 'failed', version, reason: `the value was written as version ${version}, but tagging it failed: ${this.explain(error)}` }
+      return {
+        ...identity(plan),
+        result: 'failed',
+        version,
+        reason: `the value was written as version ${version}, but tagging it failed: ${this.explain(error)}`
+      }
     }
     return { ...identity(plan), result: 'updated', version }
   }
@@ -204,8 +241,14 @@ class SsmCalls {
    * write may have landed: read first, so a retry never stacks a duplicate version.
    */
   private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: true }): Promise<number>
-  private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: false; tags: Record<string, string> }): Promise<number | 'exists'>
-  private async putUnlessAlreadyThere(plan: WritePlan, mode: { overwrite: boolean; tags?: Record<string, string> }): Promise<number | 'exists'> {
+  private async putUnlessAlreadyThere(
+    plan: WritePlan,
+    mode: { overwrite: false; tags: Record<string, string> }
+  ): Promise<number | 'exists'>
+  private async putUnlessAlreadyThere(
+    plan: WritePlan,
+    mode: { overwrite: boolean; tags?: Record<string, string> }
+  ): Promise<number | 'exists'> {
     try {
       return await withRetry(
         async (attempt) => {
@@ -213,7 +256,14 @@ class SsmCalls {
             const { found } = await this.store.getParameters([plan.name], true)
             if (found[0]?.value === plan.value) return found[0].version
           }
-          return this.store.putParameter({ name: plan.name, value: plan.value, tier: this.settings.tier, kmsKeyId: this.settings.kmsKeyId, description: plan.description, ...mode })
+          return this.store.putParameter({
+            name: plan.name,
+            value: plan.value,
+            tier: this.settings.tier,
+            kmsKeyId: this.settings.kmsKeyId,
+            description: plan.description,
+            ...mode
+          })
         },
         this.policy,
         this.puts
@@ -224,7 +274,11 @@ class SsmCalls {
     }
   }
 
-  private async tagIfNeeded(name: string, desired: Record<string, string>, current: Record<string, string>): Promise<void> {
+  private async tagIfNeeded(
+    name: string,
+    desired: Record<string, string>,
+    current: Record<string, string>
+  ): Promise<void> {
     const missing = missingTags(desired, current)
     if (missing) await withRetry(() => this.store.addTags(name, missing), this.policy)
   }

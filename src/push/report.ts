@@ -23,12 +23,16 @@ export function pushLogLines(report: PushReport): string[] {
     const reason = outcome.reason ? `: ${outcome.reason}` : ''
     return `${verb.padEnd(12)} ${outcome.name}${version}${source}${reason}`
   })
-  const kept = report.notOwned.map((name) => `${'kept'.padEnd(12)} ${name} (not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}, so prune leaves it)`)
+  const kept = report.notOwned.map(
+    (name) => `${'kept'.padEnd(12)} ${name} (not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}, so prune leaves it)`
+  )
   return [...lines, ...kept, totals(report)]
 }
 
 function totals(report: PushReport): string {
-  const counts = (['created', 'updated', 'unchanged', 'deleted', 'failed'] as const).map((result) => `${keysWith(report, result).length} ${result}`).join(', ')
+  const counts = (['created', 'updated', 'unchanged', 'deleted', 'failed'] as const)
+    .map((result) => `${keysWith(report, result).length} ${result}`)
+    .join(', ')
   return report.dryRun ? `Dry run, nothing written. A real run: ${counts}.` : `${counts}.`
 }
 
@@ -37,7 +41,9 @@ export function keysWith(report: PushReport, result: KeyResult): string[] {
 }
 
 export function pushOutputs(report: PushReport): Record<string, string> {
-  const [created, updated, unchanged, deleted] = (['created', 'updated', 'unchanged', 'deleted'] as const).map((result) => keysWith(report, result))
+  const [created, updated, unchanged, deleted] = (['created', 'updated', 'unchanged', 'deleted'] as const).map(
+    (result) => keysWith(report, result)
+  )
   return {
     created: JSON.stringify(created),
     updated: JSON.stringify(updated),
@@ -48,9 +54,14 @@ export function pushOutputs(report: PushReport): Record<string, string> {
   }
 }
 
-/** Each key the run holds and its version after the run (in a dry run: the current one), known from the reads and writes made. */
+/**
+ * Each key the run holds and its version after the run (in a dry run: the current one), known from the reads and writes
+ * made.
+ */
 function versionsAfter(report: PushReport): Record<string, number> {
-  const held = sorted(report.outcomes).filter(({ result }) => result === 'created' || result === 'updated' || result === 'unchanged')
+  const held = sorted(report.outcomes).filter(
+    ({ result }) => result === 'created' || result === 'updated' || result === 'unchanged'
+  )
   return Object.fromEntries(held.flatMap(({ key, version }) => (version === undefined ? [] : [[key, version]])))
 }
 
@@ -87,14 +98,24 @@ interface LeftAlone {
   readonly why: string
 }
 
-/** The parameters the push does not report: created after the point and kept (without prune), and those the action does not own. */
+/**
+ * The parameters the push does not report: created after the point and kept (without prune), and those the action does
+ * not own.
+ */
 export function restoreLogLines(plan: RestorePlan, prune: boolean): string[] {
   return leftAlone(plan, prune).map(({ name, verb, why }) => `${verb.padEnd(12)} ${name} (${why})`)
 }
 
 function leftAlone(plan: RestorePlan, prune: boolean): LeftAlone[] {
   if (prune) return [] // the push deletes what was created after the point, and reports what it does not own
-  return [...plan.createdAfter.map((name) => ({ name, verb: 'kept', why: 'created after the point; prune: true deletes it' })), ...plan.notOwned.map(notOwned)]
+  return [
+    ...plan.createdAfter.map((name) => ({
+      name,
+      verb: 'kept',
+      why: 'created after the point; prune: true deletes it'
+    })),
+    ...plan.notOwned.map(notOwned)
+  ]
 }
 
 function notOwned(name: string): LeftAlone {
@@ -105,16 +126,24 @@ function notOwned(name: string): LeftAlone {
 export function restoreSummaryRows(plan: RestorePlan, push: PushReport, prune: boolean): string[][] {
   const rows = [
     ...push.outcomes.map((outcome) => ({ name: outcome.name, text: result(outcome, push.dryRun) })),
-    ...[...push.notOwned.map(notOwned), ...leftAlone(plan, prune)].map(({ name, verb, why }) => ({ name, text: `${verb}: ${why}` }))
+    ...[...push.notOwned.map(notOwned), ...leftAlone(plan, prune)].map(({ name, verb, why }) => ({
+      name,
+      text: `${verb}: ${why}`
+    }))
   ]
-  return [['Key', 'Parameter', 'Result'], ...rows.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, text }) => [keyOf(name), name, text])]
+  return [
+    ['Key', 'Parameter', 'Result'],
+    ...rows.sort((a, b) => a.name.localeCompare(b.name)).map(({ name, text }) => [keyOf(name), name, text])
+  ]
 }
 
 function result({ result, version, restoredFrom, reason }: KeyOutcome, dryRun: boolean): string {
   const from = restoredFrom ? `version ${restoredFrom.version}` : 'no version'
   switch (result) {
     case 'updated':
-      return dryRun ? `would restore ${from} (now version ${version ?? '?'})` : `restored from ${from} to new version ${version ?? '?'}`
+      return dryRun
+        ? `would restore ${from} (now version ${version ?? '?'})`
+        : `restored from ${from} to new version ${version ?? '?'}`
     case 'unchanged':
       return `unchanged: version ${version ?? '?'} holds the value of ${from}`
     case 'created':

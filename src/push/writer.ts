@@ -10,5 +10,15 @@ export async function writerOf(env: Readonly<Record<string, string | undefined>>
   const { context } = await import('@actions/github')
   // The runner sets all of these; a hand-made environment (local-action's .env) may not.
   const { serverUrl, sha = '', workflow = '', runId, runAttempt } = context
-  return { kind: 'workflow', run: { serverUrl, ...context.repo, sha: sha || 'unknown', workflow, runId, runAttempt: Number.isFinite(runAttempt) ? runAttempt : 1 } }
+  return {
+    kind: 'workflow',
+    run: {
+      serverUrl,
+      ...context.repo,
+      sha: sha || 'unknown',
+      workflow,
+      runId,
+      runAttempt: Number.isFinite(runAttempt) ? runAttempt : 1
+    }
+  }
 }

@@ -15,7 +15,10 @@ export interface RestoreInput {
   readonly mask: (value: string) => void
 }
 
-/** The versions a restore writes back, read from the parameters' history before anything is written; the push writes them. */
+/**
+ * The versions a restore writes back, read from the parameters' history before anything is written; the push writes
+ * them.
+ */
 export const restorePhase: Phase<RestoreInput, RestorePlan> = {
   name: 'Restore: plan',
   run: async ({ config, point, store, retry, mask }, { clock, redact }) => {

@@ -1,7 +1,14 @@
 import pLimit from 'p-limit'
 import { ActionError, invalidInputs } from '../errors.js'
 import type { ParameterHistory } from '../ssm/rules.js'
-import { chooseVersion, lastWriteOf, type RestoreChoice, type RestorePlan, type RestorePoint, type RestoredSecret } from '../history/select.js'
+import {
+  chooseVersion,
+  lastWriteOf,
+  type RestoreChoice,
+  type RestorePlan,
+  type RestorePoint,
+  type RestoredSecret
+} from '../history/select.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
@@ -34,34 +41,65 @@ export interface RestoreDependencies {
  * wrote nothing there, or a parameter whose history no longer reaches the point stops the run
  * before anything is written. The push phase then writes the plan (diff, pacing, ownership, prune).
  */
-export async function planRestore({ target, restore, write }: RestoreConfig, deps: RestoreDependencies): Promise<RestorePlan> {
+export async function planRestore(
+  { target, restore, write }: RestoreConfig,
+  deps: RestoreDependencies
+): Promise<RestorePlan> {
   if (restore.kind === 'time' && restore.at > deps.clock.now()) {
-    throw invalidInputs([`restore-to: ${new Date(restore.at).toISOString()} is in the future (now ${new Date(deps.clock.now()).toISOString()})`])
+    throw invalidInputs([
+      `restore-to: ${new Date(restore.at).toISOString()} is in the future (now ${new Date(deps.clock.now()).toISOString()})`
+    ])
   }
   const { managed, notOwned, histories } = await readOwnHistories(target, deps)
-  const at = restore.kind === 'time' ? restore.at : (lastWriteOf(restore.runId, histories) ?? unknownRun(restore.runId, managed.length, target))
+  const at =
+    restore.kind === 'time'
+      ? restore.at
+      : (lastWriteOf(restore.runId, histories) ?? unknownRun(restore.runId, managed.length, target))
   const choices = histories.map((history) => ({ name: history.name, choice: chooseVersion(history, at) }))
-  // The values the run handles: what each parameter holds now and what it held at the point. The other versions stay in memory only.
-  new Set(choices.flatMap(({ choice }) => (choice.kind === 'restore' ? [choice.from.value, choice.latest.value] : []))).forEach(deps.mask)
+  // The values the run handles: what each parameter holds now and what it held at the point. The other versions stay in
+  // memory only.
+  new Set(
+    choices.flatMap(({ choice }) => (choice.kind === 'restore' ? [choice.from.value, choice.latest.value] : []))
+  ).forEach(deps.mask)
   const problems = choices.flatMap(({ name, choice }) => restoreProblem(name, choice, at, write.tier) ?? [])
-  if (problems.length) throw new ActionError('ZT122', `Nothing was written: not every parameter can be restored to ${new Date(at).toISOString()}.`, problems)
+  if (problems.length)
+    throw new ActionError(
+      'ZT122',
+      `Nothing was written: not every parameter can be restored to ${new Date(at).toISOString()}.`,
+      problems
+    )
   return {
     point: restore,
     at,
-    secrets: choices.flatMap(({ name, choice }) => (choice.kind === 'restore' ? [restoredSecret(name, choice, at)] : [])),
+    secrets: choices.flatMap(({ name, choice }) =>
+      choice.kind === 'restore' ? [restoredSecret(name, choice, at)] : []
+    ),
     createdAfter: choices.filter(({ choice }) => choice.kind === 'created-after').map(({ name }) => name),
     notOwned
   }
 }
 
 function unknownRun(runId: string, owned: number, target: ServiceTarget): never {
-  throw new ActionError('ZT122', `Nothing was written: no version of the ${owned} parameters the action owns under ${target.path}/ was written by run ${runId}.`, [
-    'the run wrote nothing there, it is not a zerotouch-secrets run of this repository, or its versions are older than the 100 SSM keeps'
-  ])
+  throw new ActionError(
+    'ZT122',
+    `Nothing was written: no version of the ${owned} parameters the action owns under ${target.path}/ was written by run ${runId}.`,
+    [
+      'the run wrote nothing there, it is not a zerotouch-secrets run of this repository, or its versions are older than the 100 SSM keeps'
+    ]
+  )
 }
 
-function restoredSecret(name: string, { from }: Extract<RestoreChoice, { kind: 'restore' }>, at: number): RestoredSecret {
-  return { key: keyOf(name), source: `version ${from.version}`, value: from.value, restoredFrom: { version: from.version, asOf: at } }
+function restoredSecret(
+  name: string,
+  { from }: Extract<RestoreChoice, { kind: 'restore' }>,
+  at: number
+): RestoredSecret {
+  return {
+    key: keyOf(name),
+    source: `version ${from.version}`,
+    value: from.value,
+    restoredFrom: { version: from.version, asOf: at }
+  }
 }
 
 function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: Tier): string | undefined {
@@ -76,14 +114,19 @@ function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: T
 }
 
 /** Lists the service's parameters, splits off those the action does not own, and reads the history of the rest. */
-async function readOwnHistories(target: ServiceTarget, { store, redact, retry = DEFAULT_RETRY_POLICY }: RestoreDependencies) {
+async function readOwnHistories(
+  target: ServiceTarget,
+  { store, redact, retry = DEFAULT_RETRY_POLICY }: RestoreDependencies
+) {
   const reads = pLimit(READ_CONCURRENCY)
   const pacer = new Pacer(retry.clock)
   return stopOnSsmError(
     async () => {
       const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
       const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
-      const histories: ParameterHistory[] = await Promise.all(managed.map((name) => reads(() => readHistory(store, name, retry, pacer))))
+      const histories: ParameterHistory[] = await Promise.all(
+        managed.map((name) => reads(() => readHistory(store, name, retry, pacer)))
+      )
       return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
     },
     'Nothing was written: reading SSM failed.',

@@ -30,7 +30,10 @@ export interface RolloutInput extends SnapshotInput {
   readonly written: ReadonlySet<string>
 }
 
-/** After a fresh sync: restart the workloads that read a changed Secret and wait for their rollouts (or warn, with restart: none). */
+/**
+ * After a fresh sync: restart the workloads that read a changed Secret and wait for their rollouts (or warn, with
+ * restart: none).
+ */
 export const rolloutPhase: Phase<RolloutInput, RolloutReport> = {
   name: 'Rollout: restart the workloads',
   idleOutputs: rolloutOutputs({ outcomes: [] }),
@@ -45,7 +48,9 @@ export const rolloutPhase: Phase<RolloutInput, RolloutReport> = {
       lines,
       warnings: rolloutWarnings(report),
       outputs: rolloutOutputs(report),
-      summary: report.outcomes.length ? { heading: 'Workloads reading a changed Secret', rows: rolloutSummaryRows(report), footer: lines.at(-1) } : undefined,
+      summary: report.outcomes.length
+        ? { heading: 'Workloads reading a changed Secret', rows: rolloutSummaryRows(report), footer: lines.at(-1) }
+        : undefined,
       failure: failed ? new ActionError('ZT160', failed) : undefined
     }
   }

@@ -15,11 +15,22 @@ export type ChangedSecret = ObjectRef
  * The Secrets of the ExternalSecrets confirmed freshly synced (`synced`) that read a parameter this
  * run created or updated (`written`): by key, or under a `find` path.
  */
-export function changedSecrets(externalSecrets: readonly ExternalSecret[], synced: readonly ObjectRef[], written: ReadonlySet<string>): ChangedSecret[] {
-  const fresh = externalSecrets.filter(({ metadata }) => synced.some(({ namespace, name }) => metadata.namespace === namespace && metadata.name === name))
-  const changed = fresh.filter((es) => referencesOf(es).some((reference) => [...written].some((name) => reads(reference, name))))
+export function changedSecrets(
+  externalSecrets: readonly ExternalSecret[],
+  synced: readonly ObjectRef[],
+  written: ReadonlySet<string>
+): ChangedSecret[] {
+  const fresh = externalSecrets.filter(({ metadata }) =>
+    synced.some(({ namespace, name }) => metadata.namespace === namespace && metadata.name === name)
+  )
+  const changed = fresh.filter((es) =>
+    referencesOf(es).some((reference) => [...written].some((name) => reads(reference, name)))
+  )
   const secrets = changed.map((es) => ({ namespace: refOf(es).namespace, name: targetSecretName(es) }))
-  return secrets.filter((secret, index) => secrets.findIndex(({ namespace, name }) => namespace === secret.namespace && name === secret.name) === index)
+  return secrets.filter(
+    (secret, index) =>
+      secrets.findIndex(({ namespace, name }) => namespace === secret.namespace && name === secret.name) === index
+  )
 }
 
 /**
@@ -40,7 +51,9 @@ export interface Reader {
 export function readersOf(workloads: readonly Workload[], changed: readonly ChangedSecret[]): Reader[] {
   return workloads.flatMap((workload): Reader[] => {
     const read = secretsRead(workload)
-    const secrets = changed.filter(({ namespace, name }) => namespace === workload.metadata.namespace && read.has(name)).map(({ name }) => name)
+    const secrets = changed
+      .filter(({ namespace, name }) => namespace === workload.metadata.namespace && read.has(name))
+      .map(({ name }) => name)
     if (!secrets.length) return []
     return [{ workload, secrets: secrets.sort(), handling: handlingOf(workload, secrets) }]
   })

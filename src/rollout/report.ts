@@ -26,7 +26,10 @@ export function workloadName({ namespace, kind, name }: Pick<RolloutOutcome, 'na
 
 /** One line per workload, the notes on what could not be looked at, then the totals. */
 export function rolloutLogLines(report: RolloutReport): string[] {
-  const lines = sorted(report.outcomes).map((outcome) => `${describe(outcome).padEnd(28)} ${workloadName(outcome)} (reads ${outcome.secrets.join(', ')})${detail(outcome)}`)
+  const lines = sorted(report.outcomes).map(
+    (outcome) =>
+      `${describe(outcome).padEnd(28)} ${workloadName(outcome)} (reads ${outcome.secrets.join(', ')})${detail(outcome)}`
+  )
   return [...lines, ...report.notes, totals(report)]
 }
 
@@ -43,12 +46,19 @@ export function rolloutWarnings(report: RolloutReport): string[] {
 
 /** `restarted`: JSON array of `namespace/Kind/name` whose rollout this run confirmed. */
 export function rolloutOutputs(report: Pick<RolloutReport, 'outcomes'>): Record<string, string> {
-  return { restarted: JSON.stringify(sorted(report.outcomes.filter(({ result }) => result === 'rolled-out')).map(workloadName)) }
+  return {
+    restarted: JSON.stringify(sorted(report.outcomes.filter(({ result }) => result === 'rolled-out')).map(workloadName))
+  }
 }
 
 /** Rows for the job summary table, header first. */
 export function rolloutSummaryRows(report: RolloutReport): string[][] {
-  const rows = sorted(report.outcomes).map((outcome) => [workloadName(outcome), outcome.secrets.join(', '), describe(outcome) + (outcome.reason ? `: ${outcome.reason}` : ''), seconds(outcome)])
+  const rows = sorted(report.outcomes).map((outcome) => [
+    workloadName(outcome),
+    outcome.secrets.join(', '),
+    describe(outcome) + (outcome.reason ? `: ${outcome.reason}` : ''),
+    seconds(outcome)
+  ])
   return [['Workload', 'Changed Secrets it reads', 'Result', 'Rollout time'], ...rows]
 }
 
@@ -56,7 +66,9 @@ export function rolloutSummaryRows(report: RolloutReport): string[][] {
 export function rolloutFailure(report: RolloutReport): string | undefined {
   const bad = sorted(report.outcomes.filter(({ result }) => result === 'failed' || result === 'timed-out'))
   if (!bad.length) return undefined
-  const list = bad.map((outcome) => `  - ${workloadName(outcome)} (${describe(outcome)}): ${outcome.reason ?? 'no reason known'}`).join('\n')
+  const list = bad
+    .map((outcome) => `  - ${workloadName(outcome)} (${describe(outcome)}): ${outcome.reason ?? 'no reason known'}`)
+    .join('\n')
   return `${bad.length} of ${report.outcomes.length} workloads reading a changed Secret did not roll out; the Secrets themselves are synced:\n${list}`
 }
 
@@ -76,7 +88,8 @@ function seconds({ result, seconds }: RolloutOutcome): string {
 function totals({ restart, dryRun, outcomes }: RolloutReport): string {
   if (!outcomes.length) return 'No workload reads a Secret this run changed.'
   if (dryRun) return `Dry run, nothing restarted: ${outcomes.length} workloads read a changed Secret.`
-  if (restart === 'none') return `${outcomes.length} workloads read a changed Secret and were not restarted (restart: none).`
+  if (restart === 'none')
+    return `${outcomes.length} workloads read a changed Secret and were not restarted (restart: none).`
   const rolledOut = outcomes.filter(({ result }) => result === 'rolled-out').length
   return `${rolledOut} of ${outcomes.length} workloads reading a changed Secret rolled out.`
 }

@@ -71,7 +71,10 @@ export interface RolloutReport {
 const NOT_YET = 'The Secrets are synced; restarting the workloads that read them failed'
 const RESTART_CONCURRENCY = 4
 
-export async function snapshotWorkloads({ cluster, rollout }: RolloutConfig, deps: RolloutDependencies): Promise<WorkloadSnapshot> {
+export async function snapshotWorkloads(
+  { cluster, rollout }: RolloutConfig,
+  deps: RolloutDependencies
+): Promise<WorkloadSnapshot> {
   const pairs = cluster.namespaces.flatMap((namespace) => WORKLOAD_KINDS.map((kind) => ({ kind, namespace })))
   const listed = await stopOnKubeError(
     () =>
@@ -81,7 +84,8 @@ export async function snapshotWorkloads({ cluster, rollout }: RolloutConfig, dep
             return { kind, namespace, ...(await deps.kube.listWorkloads(kind, namespace)) }
           } catch (error) {
             // With restart: none the list serves a warning only; a Role without it is no failure.
-            if (rollout.restart === 'none' && error instanceof KubeError && error.kind === 'forbidden') return `${deps.redact(error.message)}: workloads reading a changed Secret are not looked for there`
+            if (rollout.restart === 'none' && error instanceof KubeError && error.kind === 'forbidden')
+              return `${deps.redact(error.message)}: workloads reading a changed Secret are not looked for there`
             throw error
           }
         })
@@ -89,17 +93,33 @@ export async function snapshotWorkloads({ cluster, rollout }: RolloutConfig, dep
     'Nothing was annotated',
     deps.redact
   )
-  return { lists: listed.filter((entry) => typeof entry !== 'string'), notes: listed.filter((entry) => typeof entry === 'string') }
+  return {
+    lists: listed.filter((entry) => typeof entry !== 'string'),
+    notes: listed.filter((entry) => typeof entry === 'string')
+  }
 }
 
-export async function rollOut(config: RolloutConfig, snapshot: WorkloadSnapshot, changed: readonly ChangedSecret[], deps: RolloutDependencies): Promise<RolloutReport> {
+export async function rollOut(
+  config: RolloutConfig,
+  snapshot: WorkloadSnapshot,
+  changed: readonly ChangedSecret[],
+  deps: RolloutDependencies
+): Promise<RolloutReport> {
   const readers = readersOf(
     snapshot.lists.flatMap(({ items, namespace }) => items.map((workload) => inNamespace(workload, namespace))),
     changed
   )
-  const report = (outcomes: RolloutOutcome[]): RolloutReport => ({ restart: config.rollout.restart, dryRun: config.dryRun, outcomes, notes: snapshot.notes })
+  const report = (outcomes: RolloutOutcome[]): RolloutReport => ({
+    restart: config.rollout.restart,
+    dryRun: config.dryRun,
+    outcomes,
+    notes: snapshot.notes
+  })
   if (config.rollout.restart === 'none') return report(readers.map((reader) => outcome(reader, 'not-restarted')))
-  if (config.dryRun) return report(readers.map((reader) => outcome(reader, reader.handling === 'restart' ? 'would-restart' : reader.handling)))
+  if (config.dryRun)
+    return report(
+      readers.map((reader) => outcome(reader, reader.handling === 'restart' ? 'would-restart' : reader.handling))
+    )
 
   const start = deps.clock.now()
   const paused = readers.filter(({ handling }) => handling === 'paused')
@@ -109,24 +129,47 @@ export async function rollOut(config: RolloutConfig, snapshot: WorkloadSnapshot,
   )
   const targets: RolloutTarget[] = [
     ...restarted.flatMap(({ target }) => (target ? [target] : [])),
-    ...readers.filter(({ handling }) => handling === 'reloader').map(({ workload }) => targetOf(workload, 'reloader', workload.metadata.generation ?? 0, start))
+    ...readers
+      .filter(({ handling }) => handling === 'reloader')
+      .map(({ workload }) => targetOf(workload, 'reloader', workload.metadata.generation ?? 0, start))
   ]
   const waited = await waitForRollouts(targets, snapshot, config.rollout.timeoutMs, deps)
   const byTarget = new Map(waited.map((entry) => [entry.target, entry]))
   const readerOf = (target: RolloutTarget): Reader | undefined =>
-    readers.find(({ workload }) => workload.kind === target.kind && workload.metadata.namespace === target.namespace && workload.metadata.name === target.name)
+    readers.find(
+      ({ workload }) =>
+        workload.kind === target.kind &&
+        workload.metadata.namespace === target.namespace &&
+        workload.metadata.name === target.name
+    )
   return report([
     ...targets.flatMap((target) => {
       const reader = readerOf(target)
       const entry = byTarget.get(target)
-      return reader && entry ? [outcome(reader, target.by === 'restart' ? 'restarted' : 'reloader', { result: entry.result, seconds: entry.seconds, reason: entry.reason && deps.redact(entry.reason) })] : []
+      return reader && entry
+        ? [
+            outcome(reader, target.by === 'restart' ? 'restarted' : 'reloader', {
+              result: entry.result,
+              seconds: entry.seconds,
+              reason: entry.reason && deps.redact(entry.reason)
+            })
+          ]
+        : []
     }),
-    ...restarted.flatMap(({ reader, error }) => (error ? [outcome(reader, 'not-patched', { result: 'failed', reason: deps.redact(error) })] : [])),
-    ...paused.map((reader) => outcome(reader, 'paused', { result: 'failed', reason: 'paused: resume it or restart it yourself' }))
+    ...restarted.flatMap(({ reader, error }) =>
+      error ? [outcome(reader, 'not-patched', { result: 'failed', reason: deps.redact(error) })] : []
+    ),
+    ...paused.map((reader) =>
+      outcome(reader, 'paused', { result: 'failed', reason: 'paused: resume it or restart it yourself' })
+    )
   ])
 }
 
-function outcome({ workload, secrets }: Reader, action: RolloutAction, extra: Pick<RolloutOutcome, 'result' | 'seconds' | 'reason'> = {}): RolloutOutcome {
+function outcome(
+  { workload, secrets }: Reader,
+  action: RolloutAction,
+  extra: Pick<RolloutOutcome, 'result' | 'seconds' | 'reason'> = {}
+): RolloutOutcome {
   return { ...refOf(workload), kind: workload.kind, secrets, action, ...extra }
 }
 
@@ -135,7 +178,10 @@ function targetOf(workload: Workload, by: RolloutTarget['by'], generation: numbe
 }
 
 /** kubectl's restart, one patch a workload, a few at once; 409, 429, 5xx and network errors are tried again. */
-async function restart(readers: readonly Reader[], { kube, clock }: RolloutDependencies): Promise<Array<{ reader: Reader; target?: RolloutTarget; error?: string }>> {
+async function restart(
+  readers: readonly Reader[],
+  { kube, clock }: RolloutDependencies
+): Promise<Array<{ reader: Reader; target?: RolloutTarget; error?: string }>> {
   const limit = pLimit(RESTART_CONCURRENCY)
   return Promise.all(
     readers.map(({ workload, ...rest }) =>
@@ -144,7 +190,10 @@ async function restart(readers: readonly Reader[], { kube, clock }: RolloutDepen
         const { kind, metadata } = workload
         try {
           const restartedAt = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
-          const patched = await withKubeRetry(() => kube.restartWorkload(kind, metadata.namespace ?? '', metadata.name, restartedAt), clock)
+          const patched = await withKubeRetry(
+            () => kube.restartWorkload(kind, metadata.namespace ?? '', metadata.name, restartedAt),
+            clock
+          )
           return { reader, target: targetOf(workload, 'restart', patched.metadata.generation ?? 0, clock.now()) }
         } catch (error) {
           return { reader, error: `not restarted: ${error instanceof Error ? error.message : String(error)}` }
@@ -154,12 +203,22 @@ async function restart(readers: readonly Reader[], { kube, clock }: RolloutDepen
   )
 }
 
-/** Watches each kind and namespace involved from the snapshot's resourceVersion until every rollout settles or the timeout. */
-async function waitForRollouts(targets: readonly RolloutTarget[], snapshot: WorkloadSnapshot, timeoutMs: number, deps: RolloutDependencies): Promise<ReturnType<RolloutWaiter['outcomes']>> {
+/**
+ * Watches each kind and namespace involved from the snapshot's resourceVersion until every rollout settles or the
+ * timeout.
+ */
+async function waitForRollouts(
+  targets: readonly RolloutTarget[],
+  snapshot: WorkloadSnapshot,
+  timeoutMs: number,
+  deps: RolloutDependencies
+): Promise<ReturnType<RolloutWaiter['outcomes']>> {
   if (!targets.length) return []
   const { kube, clock } = deps
   const waiter = new RolloutWaiter(targets)
-  const involved = snapshot.lists.filter(({ kind, namespace }) => targets.some((target) => target.kind === kind && target.namespace === namespace))
+  const involved = snapshot.lists.filter(({ kind, namespace }) =>
+    targets.some((target) => target.kind === kind && target.namespace === namespace)
+  )
   deps.log?.(`Waiting up to ${formatSeconds(timeoutMs / 1000)} s for ${targets.length} rollouts.`)
   await stopOnKubeError(
     () =>
@@ -175,7 +234,12 @@ async function waitForRollouts(targets: readonly RolloutTarget[], snapshot: Work
               start: (rv, handlers) => kube.watchWorkloads(kind, namespace, rv, handlers),
               relist: () => kube.listWorkloads(kind, namespace),
               onEvent: ({ type, object }) => {
-                if (type === 'DELETED') waiter.failWaiting(`${kind} ${namespace}/${object.metadata.name} was deleted while rolling out`, clock.now(), namespace)
+                if (type === 'DELETED')
+                  waiter.failWaiting(
+                    `${kind} ${namespace}/${object.metadata.name} was deleted while rolling out`,
+                    clock.now(),
+                    namespace
+                  )
                 else waiter.observe(inNamespace(object, namespace), clock.now())
                 loop.check()
               },

@@ -47,7 +47,12 @@ export class RolloutWaiter {
   }
 
   observe(workload: Workload, now: number): void {
-    const entry = this.tracked.find(({ target }) => target.kind === workload.kind && target.namespace === workload.metadata.namespace && target.name === workload.metadata.name)
+    const entry = this.tracked.find(
+      ({ target }) =>
+        target.kind === workload.kind &&
+        target.namespace === workload.metadata.namespace &&
+        target.name === workload.metadata.name
+    )
     if (!entry || entry.result) return
     const generation = workload.metadata.generation ?? 0
     const { target } = entry
@@ -67,7 +72,9 @@ export class RolloutWaiter {
 
   /** Ends the wait of the targets still waiting in `namespace` (or all) with `reason`, e.g. a forbidden watch. */
   failWaiting(reason: string, now: number, namespace?: string): void {
-    for (const entry of this.tracked) if (!entry.result && (namespace === undefined || entry.target.namespace === namespace)) settle(entry, 'failed', now, reason)
+    for (const entry of this.tracked)
+      if (!entry.result && (namespace === undefined || entry.target.namespace === namespace))
+        settle(entry, 'failed', now, reason)
   }
 
   /** Ends the wait at the rollout timeout: each unfinished one named with its last status. */

@@ -57,7 +57,10 @@ function parseJson(text: string): Array<[string, unknown]> {
   }
   const repeated = namesGivenTwice(topLevelJsonNames(text))
   if (repeated.length) {
-    throw new InputProblem(INPUT, `${repeated.map((name) => `"${name}"`).join(', ')} ${repeated.length > 1 ? 'are' : 'is'} given twice; JSON would silently keep only the last value`)
+    throw new InputProblem(
+      INPUT,
+      `${repeated.map((name) => `"${name}"`).join(', ')} ${repeated.length > 1 ? 'are' : 'is'} given twice; JSON would silently keep only the last value`
+    )
   }
   return Object.entries(parsed)
 }

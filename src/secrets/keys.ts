@@ -20,11 +20,15 @@ export function normalizeKey(name: string): string {
  * Normalizes every selected secret and checks names, duplicates, empty values and sizes.
  * Every problem is reported in one InputProblem; the messages name secrets, never values.
  */
-export function normalizeSecrets(selected: readonly SelectedSecret[], { tier, path }: { tier: Tier; path?: string }): Secret[] {
+export function normalizeSecrets(
+  selected: readonly SelectedSecret[],
+  { tier, path }: { tier: Tier; path?: string }
+): Secret[] {
   const problems = [
     ...selected.flatMap((secret) => {
       const invalidName = nameProblems(secret)
-      const invalidPath = path && !invalidName.length ? parameterNameProblems(secret, parameterName(path, normalizeKey(secret.name))) : []
+      const invalidPath =
+        path && !invalidName.length ? parameterNameProblems(secret, parameterName(path, normalizeKey(secret.name))) : []
       return [...invalidName, ...invalidPath, ...valueProblems(secret, tier)]
     }),
     ...duplicateProblems(selected)
@@ -44,8 +48,10 @@ function nameProblems({ source, name }: SelectedSecret): string[] {
 
 function parameterNameProblems({ source }: SelectedSecret, name: string): string[] {
   const levels = name.split('/').length - 1
-  if (levels > MAX_LEVELS) return [`"${source}" would be stored as ${name}, ${levels} levels deep; SSM allows ${MAX_LEVELS}`]
-  if (name.length > MAX_NAME_LENGTH) return [`"${source}" would be stored under a name of ${name.length} characters; SSM allows ${MAX_NAME_LENGTH} here`]
+  if (levels > MAX_LEVELS)
+    return [`"${source}" would be stored as ${name}, ${levels} levels deep; SSM allows ${MAX_LEVELS}`]
+  if (name.length > MAX_NAME_LENGTH)
+    return [`"${source}" would be stored under a name of ${name.length} characters; SSM allows ${MAX_NAME_LENGTH} here`]
   return []
 }
 
@@ -56,10 +62,14 @@ function valueProblems({ source, value }: SelectedSecret, tier: Tier): string[] 
   if (bytes > ADVANCED_LIMIT) {
     return [`"${source}" is ${bytes} bytes, more than any SSM tier stores (${ADVANCED_LIMIT} bytes at most)`]
   }
-  return [`"${source}" is ${bytes} bytes, more than the ${tier} tier's ${tierLimit(tier)}; set tier: Advanced or Intelligent-Tiering`]
+  return [
+    `"${source}" is ${bytes} bytes, more than the ${tier} tier's ${tierLimit(tier)}; set tier: Advanced or Intelligent-Tiering`
+  ]
 }
 
 function duplicateProblems(selected: readonly SelectedSecret[]): string[] {
   const byKey = Map.groupBy(selected, ({ name }) => normalizeKey(name))
-  return [...byKey].filter(([key, group]) => key && group.length > 1).map(([key, group]) => `${group.map(({ source }) => `"${source}"`).join(' and ')} both become the key "${key}"`)
+  return [...byKey]
+    .filter(([key, group]) => key && group.length > 1)
+    .map(([key, group]) => `${group.map(({ source }) => `"${source}"`).join(' and ')} both become the key "${key}"`)
 }

@@ -34,5 +34,11 @@ export function createRedactor(values: Iterable<string>): Redactor {
 /** The forms a value can take on its way into a message: raw, JSON-escaped, URL-encoded, base64. */
 export function encodedForms(value: string): string[] {
   const jsonEscaped = JSON.stringify(value).slice(1, -1)
-  return [value, jsonEscaped, encodeURIComponent(value), Buffer.from(value, 'utf8').toString('base64'), Buffer.from(value, 'utf8').toString('base64url')]
+  return [
+    value,
+    jsonEscaped,
+    encodeURIComponent(value),
+    Buffer.from(value, 'utf8').toString('base64'),
+    Buffer.from(value, 'utf8').toString('base64url')
+  ]
 }

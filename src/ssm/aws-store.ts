@@ -36,7 +36,12 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
   return {
     async getParameters(names, decrypt) {
       const out = await client.send(new GetParametersCommand({ Names: [...names], WithDecryption: decrypt }))
-      const found = (out.Parameters ?? []).map((p): StoredParameter => ({ name: p.Name ?? '', value: p.Value ?? '', type: p.Type ?? '', version: p.Version ?? 0 }))
+      const found = (out.Parameters ?? []).map((p): StoredParameter => ({
+        name: p.Name ?? '',
+        value: p.Value ?? '',
+        type: p.Type ?? '',
+        version: p.Version ?? 0
+      }))
       return { found, missing: out.InvalidParameters ?? [] }
     },
 
@@ -44,7 +49,15 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       const names: string[] = []
       let NextToken: string | undefined
       do {
-        const out = await client.send(new GetParametersByPathCommand({ Path: path, Recursive: false, WithDecryption: false, MaxResults: 10, NextToken }))
+        const out = await client.send(
+          new GetParametersByPathCommand({
+            Path: path,
+            Recursive: false,
+            WithDecryption: false,
+            MaxResults: 10,
+            NextToken
+          })
+        )
         names.push(...(out.Parameters ?? []).map((p) => p.Name ?? ''))
         NextToken = out.NextToken
       } while (NextToken)
@@ -52,8 +65,20 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
     },
 
     async getHistoryPage(name, nextToken) {
-      const out = await client.send(new GetParameterHistoryCommand({ Name: name, WithDecryption: true, MaxResults: HISTORY_PAGE, NextToken: nextToken }))
-      const versions = (out.Parameters ?? []).map((p): ParameterVersion => ({ version: p.Version ?? 0, value: p.Value ?? '', modifiedAt: p.LastModifiedDate?.getTime() ?? 0, description: p.Description }))
+      const out = await client.send(
+        new GetParameterHistoryCommand({
+          Name: name,
+          WithDecryption: true,
+          MaxResults: HISTORY_PAGE,
+          NextToken: nextToken
+        })
+      )
+      const versions = (out.Parameters ?? []).map((p): ParameterVersion => ({
+        version: p.Version ?? 0,
+        value: p.Value ?? '',
+        modifiedAt: p.LastModifiedDate?.getTime() ?? 0,
+        description: p.Description
+      }))
       return { versions, nextToken: out.NextToken }
     },
 
@@ -79,7 +104,9 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
     },
 
     async addTags(name, tags) {
-      await client.send(new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: toTagList(tags) }))
+      await client.send(
+        new AddTagsToResourceCommand({ ResourceType: 'Parameter', ResourceId: name, Tags: toTagList(tags) })
+      )
     },
 
     async deleteParameters(names) {

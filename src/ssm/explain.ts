@@ -19,7 +19,9 @@ export function explainSsmError(error: unknown, redact: (text: string) => string
   switch (name) {
     case 'AccessDeniedException':
     case 'AccessDenied':
-      return denied ? `AWS denied ${denied[1]} on ${denied[2]}: grant ${denied[1]} on that resource to the role the job assumes (see the IAM policy in the README)` : `AWS denied the request: ${message}`
+      return denied
+        ? `AWS denied ${denied[1]} on ${denied[2]}: grant ${denied[1]} on that resource to the role the job assumes (see the IAM policy in the README)`
+        : `AWS denied the request: ${message}`
     case 'InvalidKeyId':
     case 'KMSNotFoundException':
     case 'KMSInvalidStateException':
@@ -47,7 +49,8 @@ export function explainSsmError(error: unknown, redact: (text: string) => string
     case 'CredentialsProviderError':
       return `no valid AWS credentials (${name}): run aws-actions/configure-aws-credentials before this step, or check the role and its session`
   }
-  if (e.$metadata?.httpStatusCode === 403) return `AWS refused the request (HTTP 403, ${name}): check the credentials and the IAM policy in the README. ${message}`
+  if (e.$metadata?.httpStatusCode === 403)
+    return `AWS refused the request (HTTP 403, ${name}): check the credentials and the IAM policy in the README. ${message}`
   switch (classifyFailure(error)) {
     case 'throttled':
       return `still throttled by AWS after retrying (${name}): PutParameter allows about 3 calls a second for the whole account; re-run, or reduce other writers at the same time`
@@ -64,7 +67,11 @@ export function explainSsmError(error: unknown, redact: (text: string) => string
  * Runs SSM reads that must succeed; a failure stops the run (ZT120), its headline saying what has
  * not happened yet and what failed, then the error explained. The SSM side of stopOnKubeError.
  */
-export async function stopOnSsmError<T>(operation: () => Promise<T>, headline: string, redact: (text: string) => string): Promise<T> {
+export async function stopOnSsmError<T>(
+  operation: () => Promise<T>,
+  headline: string,
+  redact: (text: string) => string
+): Promise<T> {
   try {
     return await operation()
   } catch (error) {

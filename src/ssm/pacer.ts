@@ -42,7 +42,10 @@ export class Pacer {
     return this.#base === undefined ? undefined : this.#base * 2 ** ((now - this.#cutAt) / DOUBLING_MS)
   }
 
-  /** Waits for this call's turn; returns when it goes, for `throttled`. A cut while it waits re-queues it at the new pace. */
+  /**
+   * Waits for this call's turn; returns when it goes, for `throttled`. A cut while it waits re-queues it at the new
+   * pace.
+   */
   async take(): Promise<number> {
     for (;;) {
       const now = this.#clock.now()

@@ -17,14 +17,24 @@ interface ReadOptions {
  * GetParameters over many names, 10 names a call, a few calls at once, each under the retry
  * policy, paced together when throttled.
  */
-async function getInBatches(store: ParameterStore, names: readonly string[], { decrypt, retry = DEFAULT_RETRY_POLICY }: ReadOptions) {
+async function getInBatches(
+  store: ParameterStore,
+  names: readonly string[],
+  { decrypt, retry = DEFAULT_RETRY_POLICY }: ReadOptions
+) {
   const reads = pLimit(READ_CONCURRENCY)
   const pacer = new Pacer(retry.clock)
-  return Promise.all(inBatches(names).map((batch) => reads(() => withRetry(() => store.getParameters(batch, decrypt), retry, pacer))))
+  return Promise.all(
+    inBatches(names).map((batch) => reads(() => withRetry(() => store.getParameters(batch, decrypt), retry, pacer)))
+  )
 }
 
 /** The parameters among `names` that SSM holds; names it does not hold are simply absent. */
-export async function readParameters(store: ParameterStore, names: readonly string[], options: ReadOptions): Promise<StoredParameter[]> {
+export async function readParameters(
+  store: ParameterStore,
+  names: readonly string[],
+  options: ReadOptions
+): Promise<StoredParameter[]> {
   return (await getInBatches(store, names, options)).flatMap(({ found }) => found)
 }
 
@@ -32,12 +42,21 @@ export async function readParameters(store: ParameterStore, names: readonly stri
  * The names SSM reports it does not hold, without decryption. A name may carry a version
  * selector (`/a/b:3`), as the External Secrets Operator reads a pinned `remoteRef.version`.
  */
-export async function missingParameters(store: ParameterStore, names: readonly string[], retry?: RetryPolicy): Promise<Set<string>> {
+export async function missingParameters(
+  store: ParameterStore,
+  names: readonly string[],
+  retry?: RetryPolicy
+): Promise<Set<string>> {
   return new Set((await getInBatches(store, names, { decrypt: false, retry })).flatMap(({ missing }) => missing))
 }
 
 /** A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy. */
-export async function readHistory(store: ParameterStore, name: string, retry: RetryPolicy, pacer: Pacer): Promise<ParameterHistory> {
+export async function readHistory(
+  store: ParameterStore,
+  name: string,
+  retry: RetryPolicy,
+  pacer: Pacer
+): Promise<ParameterHistory> {
   const versions: ParameterVersion[] = []
   let nextToken: string | undefined
   do {
@@ -49,15 +68,27 @@ export async function readHistory(store: ParameterStore, name: string, retry: Re
 }
 
 /** The tags of each name, a few reads at once, each under the retry policy. */
-export async function readTags(store: ParameterStore, names: readonly string[], retry: RetryPolicy = DEFAULT_RETRY_POLICY, pacer?: Pacer): Promise<Map<string, Record<string, string>>> {
+export async function readTags(
+  store: ParameterStore,
+  names: readonly string[],
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY,
+  pacer?: Pacer
+): Promise<Map<string, Record<string, string>>> {
   const reads = pLimit(READ_CONCURRENCY)
   const tags = await Promise.all(names.map((name) => reads(() => withRetry(() => store.getTags(name), retry, pacer))))
   return new Map(names.map((name, index) => [name, tags[index]]))
 }
 
 /** The names tagged as the action's own (prune and restore touch only those), and the others. */
-export async function splitByOwner(store: ParameterStore, names: readonly string[], retry?: RetryPolicy, pacer?: Pacer): Promise<{ managed: string[]; notOwned: string[] }> {
+export async function splitByOwner(
+  store: ParameterStore,
+  names: readonly string[],
+  retry?: RetryPolicy,
+  pacer?: Pacer
+): Promise<{ managed: string[]; notOwned: string[] }> {
   const tags = await readTags(store, names, retry, pacer)
-  const { managed = [], notOwned = [] } = Object.groupBy(names, (name) => (isManaged(tags.get(name) ?? {}) ? 'managed' : 'notOwned'))
+  const { managed = [], notOwned = [] } = Object.groupBy(names, (name) =>
+    isManaged(tags.get(name) ?? {}) ? 'managed' : 'notOwned'
+  )
   return { managed, notOwned }
 }

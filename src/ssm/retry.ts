@@ -73,7 +73,11 @@ export interface Attempt {
  * (calls that share a quota), a throttled call waits for its turn in the shared pace instead of
  * backing off on its own; other failures back off with full jitter.
  */
-export async function withRetry<T>(operation: (attempt: Attempt) => Promise<T>, policy: RetryPolicy = DEFAULT_RETRY_POLICY, pacer?: Pacer): Promise<T> {
+export async function withRetry<T>(
+  operation: (attempt: Attempt) => Promise<T>,
+  policy: RetryPolicy = DEFAULT_RETRY_POLICY,
+  pacer?: Pacer
+): Promise<T> {
   const deadline = policy.clock.now() + policy.windowMs
   let attempt: Attempt = { number: 1 }
   for (;;) {

@@ -14,7 +14,9 @@ export const UPDATE_FAILED = 'UpdateFailed'
 export type EventSnapshot = ReadonlyMap<string, string | undefined>
 
 export function eventIdentity(event: KubeEvent): string {
-  return event.metadata.uid || `${event.metadata.namespace ?? event.involvedObject.namespace ?? ''}/${event.metadata.name}`
+  return (
+    event.metadata.uid || `${event.metadata.namespace ?? event.involvedObject.namespace ?? ''}/${event.metadata.name}`
+  )
 }
 
 export function snapshotEvents(events: Iterable<KubeEvent>): Map<string, string | undefined> {
@@ -41,7 +43,8 @@ export function isFailureOfThisRun(event: KubeEvent, snapshot: EventSnapshot, ta
 export function newestEvent(events: readonly KubeEvent[]): KubeEvent | undefined {
   let newest: KubeEvent | undefined
   for (const event of events) {
-    if (!newest || !newest.lastTimestamp || !event.lastTimestamp || event.lastTimestamp >= newest.lastTimestamp) newest = event
+    if (!newest || !newest.lastTimestamp || !event.lastTimestamp || event.lastTimestamp >= newest.lastTimestamp)
+      newest = event
   }
   return newest
 }

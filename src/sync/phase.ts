@@ -29,7 +29,11 @@ export const syncPhase: Phase<SyncPhaseInput, SyncReport> = {
     return {
       lines,
       outputs: syncOutputs(report),
-      summary: { heading: `ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`, rows: syncSummaryRows(report), footer: lines.at(-1) },
+      summary: {
+        heading: `ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`,
+        rows: syncSummaryRows(report),
+        footer: lines.at(-1)
+      },
       failure: failed ? new ActionError('ZT150', `${failed}\nNo workload was restarted.`) : undefined
     }
   }

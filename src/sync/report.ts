@@ -14,7 +14,8 @@ const LABEL: Record<SyncResult, string> = {
 
 export function syncLogLines(report: SyncReport): string[] {
   const lines = sorted(report.outcomes).map((outcome) => {
-    const time = outcome.result === 'synced' && outcome.seconds !== undefined ? ` in ${formatSeconds(outcome.seconds)} s` : ''
+    const time =
+      outcome.result === 'synced' && outcome.seconds !== undefined ? ` in ${formatSeconds(outcome.seconds)} s` : ''
     const note = outcome.result === 'annotated' ? ' (not waited for: wait is false)' : ''
     const reason = outcome.reason ? `: ${outcome.reason}` : ''
     return `${LABEL[outcome.result].padEnd(14)} ${name(outcome)}${time}${note}${reason}`
@@ -23,7 +24,9 @@ export function syncLogLines(report: SyncReport): string[] {
 }
 
 function totals(report: SyncReport): string {
-  const checks = report.verified ? `Checked ${report.checkedReferences} references (${report.checkedParameters.length} parameters found in SSM).` : 'References not checked (verify-references: false).'
+  const checks = report.verified
+    ? `Checked ${report.checkedReferences} references (${report.checkedParameters.length} parameters found in SSM).`
+    : 'References not checked (verify-references: false).'
   const annotation = `${report.annotation.key}=${report.annotation.value}`
   if (report.dryRun) {
     return `Dry run, nothing annotated. ${checks} A real run would annotate ${report.outcomes.length} ExternalSecrets (${report.apiVersion}) with ${report.annotation.key}.`
@@ -45,8 +48,14 @@ export function syncOutputs(report: Pick<SyncReport, 'outcomes'>): Record<string
  * What the rollout needs of the sync: the selected ExternalSecrets as listed, and those confirmed
  * freshly synced (in a dry run: those it would annotate).
  */
-export function freshlySynced(report: SyncReport): { externalSecrets: readonly ExternalSecret[]; synced: SyncOutcome[] } {
-  return { externalSecrets: report.externalSecrets, synced: report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate') }
+export function freshlySynced(report: SyncReport): {
+  externalSecrets: readonly ExternalSecret[]
+  synced: SyncOutcome[]
+} {
+  return {
+    externalSecrets: report.externalSecrets,
+    synced: report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate')
+  }
 }
 
 /** Rows for the job summary table, header first. */
@@ -60,11 +69,15 @@ export function syncSummaryRows(report: SyncReport): string[][] {
   return [header, ...rows]
 }
 
-/** The step's failure message when some ExternalSecret did not freshly sync, naming each and why; undefined when none. */
+/**
+ * The step's failure message when some ExternalSecret did not freshly sync, naming each and why; undefined when none.
+ */
 export function syncFailure(report: SyncReport): string | undefined {
   const bad = sorted(report.outcomes.filter(({ result }) => result === 'failed' || result === 'timed-out'))
   if (!bad.length) return undefined
-  const list = bad.map((outcome) => `  - ${name(outcome)} (${LABEL[outcome.result]}): ${outcome.reason ?? 'no reason known'}`).join('\n')
+  const list = bad
+    .map((outcome) => `  - ${name(outcome)} (${LABEL[outcome.result]}): ${outcome.reason ?? 'no reason known'}`)
+    .join('\n')
   return `${bad.length} of ${report.outcomes.length} ExternalSecrets did not freshly sync:\n${list}`
 }
 

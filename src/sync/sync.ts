@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import pLimit from 'p-limit'
 import { ActionError } from '../errors.js'
-import { guardrailProblems, missingProblems, namesToVerify, ownedReferences, pinnedVersionProblems } from '../eso/guardrails.js'
+import {
+  guardrailProblems,
+  missingProblems,
+  namesToVerify,
+  ownedReferences,
+  pinnedVersionProblems
+} from '../eso/guardrails.js'
 import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
@@ -98,7 +104,9 @@ interface Selected {
 export interface SyncInput {
   /** The external-secrets.io version the pre-flight found. */
   readonly apiVersion: string
-  /** The parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused. */
+  /**
+   * The parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused.
+   */
   readonly written: ReadonlySet<string>
 }
 
@@ -107,18 +115,30 @@ export interface SyncInput {
  * fails), annotate each with a value unique to this run, then watch until each has freshly synced,
  * failed, or the timeout passed.
  */
-export async function syncExternalSecrets(config: SyncConfig, { apiVersion, written }: SyncInput, deps: SyncDependencies): Promise<SyncReport> {
+export async function syncExternalSecrets(
+  config: SyncConfig,
+  { apiVersion, written }: SyncInput,
+  deps: SyncDependencies
+): Promise<SyncReport> {
   const { sync: settings, cluster, selector } = config
   const clock = deps.clock ?? systemClock
   const log = deps.log ?? (() => undefined)
   const redact = deps.redact
   const annotationValue = deps.annotationValue ?? uniqueValue(clock.now())
 
-  const selected = await stopOnKubeError(() => listSelected(deps.kube, apiVersion, cluster.namespaces, selector), NOTHING_ANNOTATED, redact)
+  const selected = await stopOnKubeError(
+    () => listSelected(deps.kube, apiVersion, cluster.namespaces, selector),
+    NOTHING_ANNOTATED,
+    redact
+  )
   const all = selected.flatMap(({ items }) => items)
-  log(`Selected ${all.length} ExternalSecrets (${esoApiVersion(apiVersion)}) matching "${selector.text}" in ${cluster.namespaces.join(', ')}.`)
+  log(
+    `Selected ${all.length} ExternalSecrets (${esoApiVersion(apiVersion)}) matching "${selector.text}" in ${cluster.namespaces.join(', ')}.`
+  )
 
-  const checked = settings.verifyReferences ? await verify(all, config.target, written, deps) : { parameters: [], references: 0 }
+  const checked = settings.verifyReferences
+    ? await verify(all, config.target, written, deps)
+    : { parameters: [], references: 0 }
 
   const base = {
     apiVersion,
@@ -131,20 +151,33 @@ export async function syncExternalSecrets(config: SyncConfig, { apiVersion, writ
     timeoutMs: settings.timeoutMs,
     externalSecrets: all
   }
-  const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({ ...refOf(es), result, ...extra })
+  const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
+    ...refOf(es),
+    result,
+    ...extra
+  })
   if (config.dryRun) {
     return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
   }
 
   // Events listed before annotating: a failure Event this run causes is one this list does not hold.
-  const events = settings.wait ? await stopOnKubeError(() => listEvents(deps.kube, cluster.namespaces), NOTHING_ANNOTATED, redact) : new Map<string, Listed<KubeEvent>>()
+  const events = settings.wait
+    ? await stopOnKubeError(() => listEvents(deps.kube, cluster.namespaces), NOTHING_ANNOTATED, redact)
+    : new Map<string, Listed<KubeEvent>>()
 
   const patched = await annotate(selected, settings.annotationKey, annotationValue, deps, clock)
   const annotated = patched.flatMap((entry) => ('after' in entry ? [entry] : []))
-  const patchOutcomes = patched.flatMap((entry) => ('error' in entry ? [outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error)}` })] : []))
+  const patchOutcomes = patched.flatMap((entry) =>
+    'error' in entry ? [outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error)}` })] : []
+  )
   log(`Annotated ${annotated.length} ExternalSecrets with ${settings.annotationKey}=${annotationValue}.`)
   if (!settings.wait || !annotated.length) {
-    return { ...base, dryRun: false, waited: settings.wait, outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes] }
+    return {
+      ...base,
+      dryRun: false,
+      waited: settings.wait,
+      outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes]
+    }
   }
 
   const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
@@ -167,11 +200,18 @@ export async function syncExternalSecrets(config: SyncConfig, { apiVersion, writ
   )
   await explainFailures(waiter, deps.kube, clock)
 
-  const waited = waiter.outcomes().map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
+  const waited = waiter
+    .outcomes()
+    .map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
   return { ...base, dryRun: false, waited: true, outcomes: [...waited, ...patchOutcomes] }
 }
 
-async function listSelected(kube: ExternalSecretsApi, version: string, namespaces: readonly string[], selector: LabelSelector): Promise<Selected[]> {
+async function listSelected(
+  kube: ExternalSecretsApi,
+  version: string,
+  namespaces: readonly string[],
+  selector: LabelSelector
+): Promise<Selected[]> {
   const selected = await Promise.all(
     namespaces.map(async (namespace): Promise<Selected> => {
       const ref = { version, namespace, labelSelector: selector.text }
@@ -188,7 +228,9 @@ async function listSelected(kube: ExternalSecretsApi, version: string, namespace
         throw error
       }
       // The server filtered by namespace and selector; filter again so that nothing else is ever touched.
-      const items = listed.items.filter((es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels))
+      const items = listed.items.filter(
+        (es) => (es.metadata.namespace ?? namespace) === namespace && matchesLabelSelector(selector, es.metadata.labels)
+      )
       return { ref, items: items.map((es) => inNamespace(es, namespace)), resourceVersion: listed.resourceVersion }
     })
   )
@@ -203,7 +245,12 @@ async function listSelected(kube: ExternalSecretsApi, version: string, namespace
 }
 
 /** The guardrails; throws an ActionError listing every problem at once, before any annotation. */
-async function verify(all: readonly ExternalSecret[], scope: Scope, written: ReadonlySet<string>, deps: SyncDependencies): Promise<{ parameters: string[]; references: number }> {
+async function verify(
+  all: readonly ExternalSecret[],
+  scope: Scope,
+  written: ReadonlySet<string>,
+  deps: SyncDependencies
+): Promise<{ parameters: string[]; references: number }> {
   const problems = guardrailProblems(all, scope)
   const references = all.flatMap(ownedReferences)
   problems.push(...pinnedVersionProblems(references, written))
@@ -212,32 +259,61 @@ async function verify(all: readonly ExternalSecret[], scope: Scope, written: Rea
   const toLookUp = names.filter((name) => !written.has(name))
   let missing = new Set<string>()
   if (toLookUp.length) {
-    if (!deps.store) throw new ActionError('ZT120', 'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.')
+    if (!deps.store)
+      throw new ActionError(
+        'ZT120',
+        'Nothing was annotated: verify-references needs SSM access to check that the referenced parameters exist, and no SSM client was given.'
+      )
     const store = deps.store
-    missing = await stopOnSsmError(() => missingParameters(store, toLookUp, deps.retry), 'Nothing was annotated: checking the referenced parameters in SSM failed.', deps.redact)
+    missing = await stopOnSsmError(
+      () => missingParameters(store, toLookUp, deps.retry),
+      'Nothing was annotated: checking the referenced parameters in SSM failed.',
+      deps.redact
+    )
     problems.push(...missingProblems(references, missing))
   }
   if (problems.length) {
-    throw new ActionError('ZT144', `Nothing was annotated: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the selected ExternalSecrets:`, problems.map(deps.redact))
+    throw new ActionError(
+      'ZT144',
+      `Nothing was annotated: ${problems.length} problem${problems.length === 1 ? '' : 's'} with the selected ExternalSecrets:`,
+      problems.map(deps.redact)
+    )
   }
   return { parameters: names.filter((name) => !missing.has(name)), references: references.length }
 }
 
-async function listEvents(kube: ExternalSecretsApi, namespaces: readonly string[]): Promise<Map<string, Listed<KubeEvent>>> {
+async function listEvents(
+  kube: ExternalSecretsApi,
+  namespaces: readonly string[]
+): Promise<Map<string, Listed<KubeEvent>>> {
   const lists = await Promise.all(namespaces.map((namespace) => kube.listEvents(namespace)))
   return new Map(namespaces.map((namespace, index) => [namespace, lists[index]]))
 }
 
-/** An annotated ExternalSecret with the object as patched (status as it was at the annotation), or why the patch failed. */
-type Patched = { readonly es: ExternalSecret; readonly after: ExternalSecret; readonly at: number } | { readonly es: ExternalSecret; readonly error: string }
+/**
+ * An annotated ExternalSecret with the object as patched (status as it was at the annotation), or why the patch failed.
+ */
+type Patched =
+  | { readonly es: ExternalSecret; readonly after: ExternalSecret; readonly at: number }
+  | { readonly es: ExternalSecret; readonly error: string }
 
-async function annotate(selected: readonly Selected[], key: string, value: string, deps: SyncDependencies, clock: Clock): Promise<Patched[]> {
+async function annotate(
+  selected: readonly Selected[],
+  key: string,
+  value: string,
+  deps: SyncDependencies,
+  clock: Clock
+): Promise<Patched[]> {
   const limit = pLimit(PATCH_CONCURRENCY)
   const jobs = selected.flatMap(({ ref, items }) =>
     items.map((es) =>
       limit(async (): Promise<Patched> => {
         try {
-          const after = await withKubeRetry(() => deps.kube.patchAnnotation(ref, es.metadata.name, key, value), clock, deps.patchAttempts)
+          const after = await withKubeRetry(
+            () => deps.kube.patchAnnotation(ref, es.metadata.name, key, value),
+            clock,
+            deps.patchAttempts
+          )
           // The patch's answer holds the status at the annotation; fall back to the list.
           return { es, after: after?.metadata ? after : es, at: clock.now() }
         } catch (error) {
@@ -250,7 +326,14 @@ async function annotate(selected: readonly Selected[], key: string, value: strin
 }
 
 /** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
-function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events: ReadonlyMap<string, Listed<KubeEvent>>, timeoutMs: number, kube: ExternalSecretsApi, clock: Clock): Promise<void> {
+function waitForSyncs(
+  waiter: SyncWaiter,
+  selected: readonly Selected[],
+  events: ReadonlyMap<string, Listed<KubeEvent>>,
+  timeoutMs: number,
+  kube: ExternalSecretsApi,
+  clock: Clock
+): Promise<void> {
   return watchUntilSettled({
     clock,
     timeoutMs,
@@ -261,7 +344,8 @@ function waitForSyncs(waiter: SyncWaiter, selected: readonly Selected[], events:
       const check = (): void => {
         loop.check()
         if (waiter.settled()) return
-        // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see wait.ts).
+        // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see
+        // wait.ts).
         const at = waiter.nextConfirmation()
         if (at === undefined || at === confirmingAt) return
         confirmingAt = at

@@ -73,7 +73,10 @@ export class SyncWaiter {
   private readonly annotationKey: string
   private readonly annotationValue: string
 
-  constructor(targets: readonly WaitTarget[], options: { snapshot: EventSnapshot; annotationKey: string; annotationValue: string }) {
+  constructor(
+    targets: readonly WaitTarget[],
+    options: { snapshot: EventSnapshot; annotationKey: string; annotationValue: string }
+  ) {
     this.snapshot = options.snapshot
     this.annotationKey = options.annotationKey
     this.annotationValue = options.annotationValue
@@ -146,20 +149,26 @@ export class SyncWaiter {
   /** Settles as failed each ExternalSecret whose failure Event no fresh sync contradicted within FAILURE_CONFIRM_MS. */
   confirmFailures(now: number): void {
     for (const entry of this.tracked.values()) {
-      if (entry.state === 'waiting' && entry.failing && now - entry.failing.at >= FAILURE_CONFIRM_MS) this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
+      if (entry.state === 'waiting' && entry.failing && now - entry.failing.at >= FAILURE_CONFIRM_MS)
+        this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
     }
   }
 
   /** When the next failure Event is confirmed, if one waits. */
   nextConfirmation(): number | undefined {
-    const pending = [...this.tracked.values()].flatMap(({ state, failing }) => (state === 'waiting' && failing ? [failing.at + FAILURE_CONFIRM_MS] : []))
+    const pending = [...this.tracked.values()].flatMap(({ state, failing }) =>
+      state === 'waiting' && failing ? [failing.at + FAILURE_CONFIRM_MS] : []
+    )
     return pending.length ? Math.min(...pending) : undefined
   }
 
-  /** Ends the wait of the ExternalSecrets still waiting (in `namespace`, or all) with `reason`, e.g. a forbidden watch. */
+  /**
+   * Ends the wait of the ExternalSecrets still waiting (in `namespace`, or all) with `reason`, e.g. a forbidden watch.
+   */
   failWaiting(reason: string, now: number, namespace?: string): void {
     for (const entry of this.tracked.values()) {
-      if (entry.state === 'waiting' && (namespace === undefined || entry.target.namespace === namespace)) this.settle(entry, 'failed', now, reason)
+      if (entry.state === 'waiting' && (namespace === undefined || entry.target.namespace === namespace))
+        this.settle(entry, 'failed', now, reason)
     }
   }
 
@@ -171,9 +180,17 @@ export class SyncWaiter {
         this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
         continue
       }
-      const version = entry.lastVersion === entry.target.recordedVersion ? 'syncedResourceVersion unchanged since the annotation' : 'syncedResourceVersion changed but Ready is not True'
+      const version =
+        entry.lastVersion === entry.target.recordedVersion
+          ? 'syncedResourceVersion unchanged since the annotation'
+          : 'syncedResourceVersion changed but Ready is not True'
       const seen = entry.afterAnnotation ? '' : '; the operator has not acted on the annotation'
-      this.settle(entry, 'timed-out', now, `not freshly synced within ${formatSeconds(timeoutMs / 1000)} s: last known ${describeCondition(entry.lastCondition)}, ${version}${seen}`)
+      this.settle(
+        entry,
+        'timed-out',
+        now,
+        `not freshly synced within ${formatSeconds(timeoutMs / 1000)} s: last known ${describeCondition(entry.lastCondition)}, ${version}${seen}`
+      )
     }
   }
 
@@ -183,7 +200,9 @@ export class SyncWaiter {
 
   /** Failed ones whose reason is only the generic Ready message: an Event would tell more. */
   wantingEventReason(): ObjectRef[] {
-    return [...this.tracked.values()].filter((entry) => entry.state === 'failed' && entry.reasonFromCondition).map(({ target }) => ({ namespace: target.namespace, name: target.name }))
+    return [...this.tracked.values()]
+      .filter((entry) => entry.state === 'failed' && entry.reasonFromCondition)
+      .map(({ target }) => ({ namespace: target.namespace, name: target.name }))
   }
 
   outcomes(): WaitOutcome[] {
@@ -191,7 +210,8 @@ export class SyncWaiter {
       namespace: entry.target.namespace,
       name: entry.target.name,
       result: entry.state === 'waiting' ? 'timed-out' : entry.state,
-      seconds: entry.settledAt === undefined ? undefined : Math.max(0, (entry.settledAt - entry.target.annotatedAt) / 1000),
+      seconds:
+        entry.settledAt === undefined ? undefined : Math.max(0, (entry.settledAt - entry.target.annotatedAt) / 1000),
       reason: entry.reason
     }))
   }

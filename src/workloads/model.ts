@@ -12,7 +12,11 @@ export type WorkloadKind = (typeof WORKLOAD_KINDS)[number]
 
 export const WORKLOAD_GROUP = 'apps'
 /** The resource of each kind: `/apis/apps/v1/namespaces/<namespace>/deployments`. */
-export const WORKLOAD_PLURALS: Readonly<Record<WorkloadKind, string>> = { Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets' }
+export const WORKLOAD_PLURALS: Readonly<Record<WorkloadKind, string>> = {
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets'
+}
 
 /**
  * The `restart` input: `none` restarts nothing but warns for each workload reading a changed Secret;
@@ -21,11 +25,16 @@ export const WORKLOAD_PLURALS: Readonly<Record<WorkloadKind, string>> = { Deploy
 export const RESTART_POLICIES = ['none', 'changed'] as const
 export type RestartPolicy = (typeof RESTART_POLICIES)[number]
 
-/** The pod-template annotation `kubectl rollout restart` sets to the time (RFC 3339): a template change, so a rollout. */
+/**
+ * The pod-template annotation `kubectl rollout restart` sets to the time (RFC 3339): a template change, so a rollout.
+ */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
 
 export interface WorkloadMeta extends ObjectMeta {
-  /** Raised by every spec change (a restart's template patch too); the controller reports the one it acted on in status.observedGeneration. */
+  /**
+   * Raised by every spec change (a restart's template patch too); the controller reports the one it acted on in
+   * status.observedGeneration.
+   */
   readonly generation?: number
 }
 
@@ -127,7 +136,12 @@ export type Workload = Deployment | StatefulSet | DaemonSet
 export function isWorkload(object: unknown): object is Workload {
   if (!isRecord(object) || !WORKLOAD_KINDS.some((kind) => kind === object.kind)) return false
   if (typeof object.apiVersion !== 'string' || !object.apiVersion.startsWith(`${WORKLOAD_GROUP}/`)) return false
-  return isRecord(object.metadata) && typeof object.metadata.name === 'string' && isRecord(object.spec) && isRecord(object.spec.template)
+  return (
+    isRecord(object.metadata) &&
+    typeof object.metadata.name === 'string' &&
+    isRecord(object.spec) &&
+    isRecord(object.spec.template)
+  )
 }
 
 /** A paused Deployment does not roll out a template change: `kubectl rollout restart` refuses it. */

@@ -26,11 +26,16 @@ function volumesOf(workload: Workload): readonly Volume[] {
 }
 
 function envSecrets(container: Container): string[] {
-  return [...(container.envFrom ?? []).map((source) => source.secretRef?.name), ...(container.env ?? []).map((variable) => variable.valueFrom?.secretKeyRef?.name)].filter(isName)
+  return [
+    ...(container.envFrom ?? []).map((source) => source.secretRef?.name),
+    ...(container.env ?? []).map((variable) => variable.valueFrom?.secretKeyRef?.name)
+  ].filter(isName)
 }
 
 function volumeSecrets(volume: Volume): string[] {
-  return [volume.secret?.secretName, ...(volume.projected?.sources ?? []).map((source) => source.secret?.name)].filter(isName)
+  return [volume.secret?.secretName, ...(volume.projected?.sources ?? []).map((source) => source.secret?.name)].filter(
+    isName
+  )
 }
 
 /** A reference may leave its name out (the API allows it); it then names no Secret. */
@@ -69,7 +74,9 @@ const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
 export function reloaderRestartsFor(workload: Workload, secretName: string): boolean {
   const own = workload.metadata.annotations ?? {}
   if (excludes(own[SECRETS_EXCLUDE], secretName)) return false
-  const annotations = OPT_IN.some((key) => own[key] !== undefined) ? own : (workload.spec.template.metadata?.annotations ?? {})
+  const annotations = OPT_IN.some((key) => own[key] !== undefined)
+    ? own
+    : (workload.spec.template.metadata?.annotations ?? {})
   if (reloadPatterns(annotations[SECRET_RELOAD]).some((pattern) => pattern.test(secretName))) return true
   return (isGoTrue(annotations[AUTO]) || isGoTrue(annotations[SECRET_AUTO])) && usedAsReloaderSees(workload, secretName)
 }
@@ -106,6 +113,8 @@ function isGoTrue(value: string | undefined): boolean {
 function usedAsReloaderSees(workload: Workload, secretName: string): boolean {
   const containers = containersOf(workload)
   const volume = volumesOf(workload).find((candidate) => volumeSecrets(candidate).includes(secretName))
-  const mounted = volume !== undefined && containers.some((container) => (container.volumeMounts ?? []).some((mount) => mount.name === volume.name))
+  const mounted =
+    volume !== undefined &&
+    containers.some((container) => (container.volumeMounts ?? []).some((mount) => mount.name === volume.name))
   return mounted || containers.some((container) => envSecrets(container).includes(secretName))
 }

@@ -47,7 +47,8 @@ const BASIC_USER: RbacRule[] = [
   { verbs: ['create'], apiGroups: ['authentication.k8s.io'], resources: ['selfsubjectreviews'] }
 ]
 
-const anyOf = (allowed: string[] | undefined, value: string) => allowed === undefined || allowed.includes('*') || allowed.includes(value)
+const anyOf = (allowed: string[] | undefined, value: string) =>
+  allowed === undefined || allowed.includes('*') || allowed.includes(value)
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 
@@ -69,7 +70,11 @@ export function authenticate(options: AuthOptions, req: IncomingMessage): UserIn
 function verified(certificate: X509Certificate, ca: X509Certificate): boolean {
   const now = Date.now()
   return (
-    certificate.checkIssued(ca) && certificate.verify(ca.publicKey) && Date.parse(certificate.validFrom) <= now && now <= Date.parse(certificate.validTo) && (certificate.keyUsage?.includes(CLIENT_AUTH) ?? true)
+    certificate.checkIssued(ca) &&
+    certificate.verify(ca.publicKey) &&
+    Date.parse(certificate.validFrom) <= now &&
+    now <= Date.parse(certificate.validTo) &&
+    (certificate.keyUsage?.includes(CLIENT_AUTH) ?? true)
   )
 }
 
@@ -89,7 +94,8 @@ export function allows(options: AuthOptions, request: RequestAttributes): boolea
       anyOf(rule.verbs, request.verb) &&
       anyOf(rule.resources, resource) &&
       anyOf(rule.apiGroups, request.group) &&
-      (rule.namespaces === undefined || (request.namespace !== undefined && anyOf(rule.namespaces, request.namespace))) &&
+      (rule.namespaces === undefined ||
+        (request.namespace !== undefined && anyOf(rule.namespaces, request.namespace))) &&
       (rule.resourceNames === undefined || (request.name !== undefined && rule.resourceNames.includes(request.name)))
   )
 }

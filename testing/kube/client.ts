@@ -18,14 +18,23 @@ export interface RequestOptions {
 }
 
 /** One request; the JSON body is read as `T`, the shape the caller describes (the only place that types it). */
-export async function request<T = unknown>(baseUrl: string, path: string, options: RequestOptions = {}): Promise<Reply<T>> {
+export async function request<T = unknown>(
+  baseUrl: string,
+  path: string,
+  options: RequestOptions = {}
+): Promise<Reply<T>> {
   const headers: Record<string, string> = { Accept: options.accept ?? 'application/json' }
   if (options.body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/merge-patch+json'
   if (options.token) headers.Authorization = `Bearer ${options.token}`
   const response = await fetch(`${baseUrl}${path}`, {
     method: options.method ?? 'GET',
     headers,
-    body: options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body)
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === 'string'
+          ? options.body
+          : JSON.stringify(options.body)
   })
   const text = await response.text()
   const body: unknown = text && response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
@@ -50,7 +59,10 @@ export interface WatchStream<T = KubeObject> {
 
 export async function watch<T = KubeObject>(baseUrl: string, path: string, token?: string): Promise<WatchStream<T>> {
   const abort = new AbortController()
-  const response = await fetch(`${baseUrl}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {}, signal: abort.signal })
+  const response = await fetch(`${baseUrl}${path}`, {
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+    signal: abort.signal
+  })
   const events: WatchEvent<T>[] = []
   const listeners = new Set<() => void>()
   let finished = false
@@ -79,9 +91,18 @@ export async function watch<T = KubeObject>(baseUrl: string, path: string, token
       return new Promise((resolve, reject) => {
         const check = () => {
           if (events.length >= count) done(() => resolve(events.slice()))
-          else if (finished) done(() => reject(new Error(`watch ended after ${events.length} of ${count} events: ${JSON.stringify(events)}`)))
+          else if (finished)
+            done(() =>
+              reject(new Error(`watch ended after ${events.length} of ${count} events: ${JSON.stringify(events)}`))
+            )
         }
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${events.length} of ${count} events: ${JSON.stringify(events)}`))), timeoutMs)
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(new Error(`timed out after ${events.length} of ${count} events: ${JSON.stringify(events)}`))
+            ),
+          timeoutMs
+        )
         const done = (settle: () => void) => {
           clearTimeout(timer)
           listeners.delete(check)

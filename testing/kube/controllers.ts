@@ -77,7 +77,11 @@ export interface ControllersOptions {
   secondMs: number
 }
 
-const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = { Deployment: DEPLOYMENTS, StatefulSet: STATEFULSETS, DaemonSet: DAEMONSETS }
+const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = {
+  Deployment: DEPLOYMENTS,
+  StatefulSet: STATEFULSETS,
+  DaemonSet: DAEMONSETS
+}
 
 const REVISION = 'deployment.kubernetes.io/revision'
 const HASH_LABEL = 'pod-template-hash'
@@ -136,12 +140,15 @@ export class Controllers {
     this.secondMs = options.secondMs
     this.#nodes = options.nodes
     this.#unsubscribe = [
-      ...[DEPLOYMENTS, STATEFULSETS, DAEMONSETS].map((type) => this.#store.subscribe(type, (change) => this.#onWorkload(type, change))),
+      ...[DEPLOYMENTS, STATEFULSETS, DAEMONSETS].map((type) =>
+        this.#store.subscribe(type, (change) => this.#onWorkload(type, change))
+      ),
       this.#store.subscribe(REPLICASETS, (change) => this.#onReplicaSet(change)),
       this.#store.subscribe(PODS, (change) => this.#onPod(change)),
       this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))
     ]
-    for (const type of [DEPLOYMENTS, STATEFULSETS, DAEMONSETS]) for (const object of this.#store.list(type)) this.#add(keyOf(type.kind, object))
+    for (const type of [DEPLOYMENTS, STATEFULSETS, DAEMONSETS])
+      for (const object of this.#store.list(type)) this.#add(keyOf(type.kind, object))
   }
 
   /** The number of nodes (DaemonSets run one pod on each): node-1 ... node-N. */
@@ -178,7 +185,8 @@ export class Controllers {
   /** Its crashing pods restart and become ready; new ones start normally. */
   clearFailure(namespace: string, name: string): void {
     this.#failing.delete(objectKey(namespace, name))
-    for (const [key, state] of this.#kubelet) if (state.phase === 'crashing' && key.startsWith(`${namespace}/`)) this.#add(`Pod/${key}`)
+    for (const [key, state] of this.#kubelet)
+      if (state.phase === 'crashing' && key.startsWith(`${namespace}/`)) this.#add(`Pod/${key}`)
   }
 
   /** What the pod read from Secrets when it started; undefined for a pod that has not started (or does not exist). */
@@ -192,7 +200,10 @@ export class Controllers {
   podsOf(kind: WorkloadKind, namespace: string, name: string): Pod[] {
     const workload = this.#store.get(WORKLOAD_TYPES[kind], namespace, name)
     if (!workload) return []
-    const owners = kind === 'Deployment' ? this.#ownedBy(REPLICASETS, workload).map((rs) => rs.metadata.uid) : [workload.metadata.uid]
+    const owners =
+      kind === 'Deployment'
+        ? this.#ownedBy(REPLICASETS, workload).map((rs) => rs.metadata.uid)
+        : [workload.metadata.uid]
     return (this.#store.list(PODS, namespace) as Pod[]).filter((pod) => owners.includes(controllerOf(pod)?.uid))
   }
 
@@ -296,7 +307,8 @@ export class Controllers {
   }
 
   #onSecret({ object }: Change): void {
-    for (const [key, state] of this.#kubelet) if (state.phase === 'blocked' && key.startsWith(`${object.metadata.namespace}/`)) this.#add(`Pod/${key}`)
+    for (const [key, state] of this.#kubelet)
+      if (state.phase === 'blocked' && key.startsWith(`${object.metadata.namespace}/`)) this.#add(`Pod/${key}`)
   }
 
   /** The workload a pod belongs to: its controller, or the Deployment of its ReplicaSet. */
@@ -309,7 +321,9 @@ export class Controllers {
   }
 
   #ownedBy(type: ResourceType, owner: KubeObject): KubeObject[] {
-    return this.#store.list(type, owner.metadata.namespace).filter((object) => controllerOf(object)?.uid === owner.metadata.uid)
+    return this.#store
+      .list(type, owner.metadata.namespace)
+      .filter((object) => controllerOf(object)?.uid === owner.metadata.uid)
   }
 
   #podsOwnedBy(owner: KubeObject): Pod[] {
@@ -319,15 +333,31 @@ export class Controllers {
   /** Background deletion: what the garbage collector does once an owner is gone. */
   #collectGarbage(namespace: string, uid: string): void {
     for (const type of [REPLICASETS, PODS]) {
-      for (const object of this.#store.list(type, namespace)) if (object.metadata.ownerReferences?.some((owner) => owner.uid === uid)) this.#store.delete(type, namespace, object.metadata.name)
+      for (const object of this.#store.list(type, namespace))
+        if (object.metadata.ownerReferences?.some((owner) => owner.uid === uid))
+          this.#store.delete(type, namespace, object.metadata.name)
     }
   }
 
   // ---- pods: creation, deletion, the kubelet
 
-  #createPod(owner: KubeObject, name: string, template: PodTemplate, labels: Record<string, string>, nodeName?: string, extra: Partial<Pod['spec']> = {}): Pod {
+  #createPod(
+    owner: KubeObject,
+    name: string,
+    template: PodTemplate,
+    labels: Record<string, string>,
+    nodeName?: string,
+    extra: Partial<Pod['spec']> = {}
+  ): Pod {
     const { metadata = {}, spec } = templateOf(template)
-    const reference: OwnerReference = { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.metadata.name, uid: owner.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }
+    const reference: OwnerReference = {
+      apiVersion: owner.apiVersion,
+      kind: owner.kind,
+      name: owner.metadata.name,
+      uid: owner.metadata.uid ?? '',
+      controller: true,
+      blockOwnerDeletion: true
+    }
     const pod: Pod = {
       apiVersion: 'v1',
       kind: 'Pod',
@@ -354,7 +384,14 @@ export class Controllers {
       return
     }
     const grace = Math.ceil(this.podStopMs / 1000)
-    this.#store.write(PODS, { ...pod, metadata: { ...pod.metadata, deletionTimestamp: rfc3339(new Date(Date.now() + grace * 1000)), deletionGracePeriodSeconds: grace } })
+    this.#store.write(PODS, {
+      ...pod,
+      metadata: {
+        ...pod.metadata,
+        deletionTimestamp: rfc3339(new Date(Date.now() + grace * 1000)),
+        deletionGracePeriodSeconds: grace
+      }
+    })
     this.#after(this.podStopMs, `Delete/${pod.metadata.namespace}/${pod.metadata.name}`)
   }
 
@@ -369,7 +406,14 @@ export class Controllers {
       const node = pod.spec.nodeName ?? nodeName(this.#podCount % Math.max(1, this.#nodes))
       const nodeIndex = Number(node.replace(/^\D+/, '')) || 1
       this.#podCount++
-      state = { uid: pod.metadata.uid ?? '', phase: 'blocked', startDue: false, restarts: 0, hostIP: `172.18.0.${nodeIndex + 1}`, podIP: `10.244.${nodeIndex}.${(this.#podCount % 250) + 2}` }
+      state = {
+        uid: pod.metadata.uid ?? '',
+        phase: 'blocked',
+        startDue: false,
+        restarts: 0,
+        hostIP: `172.18.0.${nodeIndex + 1}`,
+        podIP: `10.244.${nodeIndex}.${(this.#podCount % 250) + 2}`
+      }
       this.#kubelet.set(key, state)
       pod.spec.nodeName = node
     }
@@ -408,7 +452,10 @@ export class Controllers {
       return
     }
     this.#secretData.set(objectKey(namespace, pod.metadata.name), { uid: state.uid, data: resolution.data })
-    pod.metadata.annotations = { ...pod.metadata.annotations, [SECRET_DATA_ANNOTATION]: secretDataAnnotation(resolution.data) }
+    pod.metadata.annotations = {
+      ...pod.metadata.annotations,
+      [SECRET_DATA_ANNOTATION]: secretDataAnnotation(resolution.data)
+    }
     state.phase = 'starting'
     this.#writePodStatus(pod, podStatus(pod, state, 'starting'))
     this.#awaitStart(state, objectKey(namespace, pod.metadata.name))
@@ -420,7 +467,10 @@ export class Controllers {
 
   #failureOf(pod: Pod): boolean {
     const workload = this.#workloadOf(pod)
-    return this.#failing.has(objectKey(pod.metadata.namespace, pod.metadata.name)) || (workload !== undefined && this.#failing.has(objectKey(pod.metadata.namespace, workload.name)))
+    return (
+      this.#failing.has(objectKey(pod.metadata.namespace, pod.metadata.name)) ||
+      (workload !== undefined && this.#failing.has(objectKey(pod.metadata.namespace, workload.name)))
+    )
   }
 
   // ---- Deployment
@@ -454,7 +504,11 @@ export class Controllers {
         ...rs,
         metadata: {
           ...rs.metadata,
-          annotations: { ...rs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': String(desired), 'deployment.kubernetes.io/max-replicas': String(desired + maxSurge) }
+          annotations: {
+            ...rs.metadata.annotations,
+            'deployment.kubernetes.io/desired-replicas': String(desired),
+            'deployment.kubernetes.io/max-replicas': String(desired + maxSurge)
+          }
         },
         spec: { ...rs.spec, replicas }
       }) as ReplicaSet
@@ -469,8 +523,10 @@ export class Controllers {
     }
 
     const current = status.conditions?.find((c) => c.type === 'Progressing')
-    if (d.spec.paused && current?.reason !== 'ProgressDeadlineExceeded' && current?.reason !== 'DeploymentPaused') progressing('Unknown', 'DeploymentPaused', 'Deployment is paused')
-    if (!d.spec.paused && current?.reason === 'DeploymentPaused') progressing('Unknown', 'DeploymentResumed', 'Deployment is resumed')
+    if (d.spec.paused && current?.reason !== 'ProgressDeadlineExceeded' && current?.reason !== 'DeploymentPaused')
+      progressing('Unknown', 'DeploymentPaused', 'Deployment is paused')
+    if (!d.spec.paused && current?.reason === 'DeploymentPaused')
+      progressing('Unknown', 'DeploymentResumed', 'Deployment is resumed')
 
     if (!d.spec.paused) {
       const oldPodsRunning = () => oldRSs().some((rs) => this.#podsOwnedBy(rs).length > 0)
@@ -478,13 +534,21 @@ export class Controllers {
       if (!rolling) for (const rs of oldRSs()) scale(rs, 0)
       if (createNewRS) {
         const revision = maxRevision + 1
-        const initial = rolling ? Math.max(0, Math.min(desired, desired + maxSurge - sum(replicaSets, (rs) => rs.spec.replicas))) : desired
+        const initial = rolling
+          ? Math.max(0, Math.min(desired, desired + maxSurge - sum(replicaSets, (rs) => rs.spec.replicas)))
+          : desired
         newRS = this.#createReplicaSet(d, hash, revision, initial, maxSurge)
         replicaSets = [...replicaSets, newRS]
         progressing('True', 'NewReplicaSetCreated', `Created new replica set "${newRS.metadata.name}"`)
       } else if (newRS && revisionOf(newRS) < maxRevision) {
         // The template went back to an older ReplicaSet's: it becomes the newest revision.
-        newRS = this.#store.write(REPLICASETS, { ...newRS, metadata: { ...newRS.metadata, annotations: { ...newRS.metadata.annotations, [REVISION]: String(maxRevision + 1) } } }) as ReplicaSet
+        newRS = this.#store.write(REPLICASETS, {
+          ...newRS,
+          metadata: {
+            ...newRS.metadata,
+            annotations: { ...newRS.metadata.annotations, [REVISION]: String(maxRevision + 1) }
+          }
+        }) as ReplicaSet
         const rolledBack = newRS
         replicaSets = replicaSets.map((rs) => (rs.metadata.uid === rolledBack.metadata.uid ? rolledBack : rs))
       }
@@ -517,8 +581,16 @@ export class Controllers {
       availableReplicas: available,
       unavailableReplicas: Math.max(0, total - available)
     })
-    if (available >= desired - maxUnavailable) setDeploymentCondition(status, condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.'))
-    else setDeploymentCondition(status, condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.'))
+    if (available >= desired - maxUnavailable)
+      setDeploymentCondition(
+        status,
+        condition('Available', 'True', 'MinimumReplicasAvailable', 'Deployment has minimum availability.')
+      )
+    else
+      setDeploymentCondition(
+        status,
+        condition('Available', 'False', 'MinimumReplicasUnavailable', 'Deployment does not have minimum availability.')
+      )
 
     const rsName = newRS ? `ReplicaSet "${newRS.metadata.name}"` : `Deployment "${name}"`
     const cond = status.conditions?.find((c) => c.type === 'Progressing')
@@ -543,7 +615,14 @@ export class Controllers {
     const metadata = Object.keys(annotations).length > 0 ? { ...d.metadata, annotations } : d.metadata
     this.#store.write(DEPLOYMENTS, { ...d, metadata, status: deploymentStatus(status) })
     // No rollout while paused: one starts (is recorded) when the Deployment is resumed.
-    if (!d.spec.paused) this.#track('Deployment', d, hash, isComplete(d, status) && !timedOut, status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'ProgressDeadlineExceeded')
+    if (!d.spec.paused)
+      this.#track(
+        'Deployment',
+        d,
+        hash,
+        isComplete(d, status) && !timedOut,
+        status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'ProgressDeadlineExceeded'
+      )
   }
 
   #createReplicaSet(d: Deployment, hash: string, revision: number, replicas: number, maxSurge: number): ReplicaSet {
@@ -561,7 +640,16 @@ export class Controllers {
           'deployment.kubernetes.io/max-replicas': String(d.spec.replicas + maxSurge),
           [REVISION]: String(revision)
         },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid ?? '', controller: true, blockOwnerDeletion: true }]
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name,
+            uid: d.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true
+          }
+        ]
       },
       spec: {
         replicas,
@@ -575,7 +663,14 @@ export class Controllers {
   }
 
   /** reconcileOldReplicaSets: unhealthy old pods first, then old ones down to what maxUnavailable allows. */
-  #scaleDownOld(d: Deployment, newRS: ReplicaSet, all: ReplicaSet[], oldRSs: () => ReplicaSet[], scale: (rs: ReplicaSet, replicas: number) => ReplicaSet, maxUnavailable: number): void {
+  #scaleDownOld(
+    d: Deployment,
+    newRS: ReplicaSet,
+    all: ReplicaSet[],
+    oldRSs: () => ReplicaSet[],
+    scale: (rs: ReplicaSet, replicas: number) => ReplicaSet,
+    maxUnavailable: number
+  ): void {
     if (sum(oldRSs(), (rs) => rs.spec.replicas) === 0) return
     const minAvailable = d.spec.replicas - maxUnavailable
     const newUnavailable = newRS.spec.replicas - (newRS.status?.availableReplicas ?? 0)
@@ -589,7 +684,9 @@ export class Controllers {
       scale(rs, rs.spec.replicas - count)
       cleaned += count
     }
-    const availableNow = sum([...oldRSs(), newRS], (rs) => Math.min(rs.spec.replicas, rs.status?.availableReplicas ?? 0))
+    const availableNow = sum([...oldRSs(), newRS], (rs) =>
+      Math.min(rs.spec.replicas, rs.status?.availableReplicas ?? 0)
+    )
     if (availableNow <= minAvailable) return
     let remaining = availableNow - minAvailable
     for (const rs of oldRSs()) {
@@ -605,7 +702,16 @@ export class Controllers {
   #syncReplicaSetStatus(rs: ReplicaSet): ReplicaSet {
     const pods = this.#podsOwnedBy(rs).filter(isActive)
     const ready = pods.filter(isReady).length
-    const status = omitZero({ replicas: pods.length, fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation }, ['replicas'])
+    const status = omitZero(
+      {
+        replicas: pods.length,
+        fullyLabeledReplicas: pods.length,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        observedGeneration: rs.metadata.generation
+      },
+      ['replicas']
+    )
     if (sameJson(status, rs.status)) return rs
     return this.#store.write(REPLICASETS, { ...rs, status }) as ReplicaSet
   }
@@ -619,13 +725,18 @@ export class Controllers {
       const victims = pods.sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || byCreation(b, a)).slice(0, -diff)
       for (const pod of victims) this.#deletePod(pod)
     }
-    return this.#syncReplicaSetStatus(this.#store.get(REPLICASETS, rs.metadata.namespace, rs.metadata.name) as ReplicaSet)
+    return this.#syncReplicaSetStatus(
+      this.#store.get(REPLICASETS, rs.metadata.namespace, rs.metadata.name) as ReplicaSet
+    )
   }
 
   /** Old ReplicaSets beyond revisionHistoryLimit, scaled to 0 and without pods, are deleted (oldest first). */
   #cleanupReplicaSets(d: Deployment, oldRSs: ReplicaSet[]): void {
-    const idle = oldRSs.filter((rs) => rs.spec.replicas === 0 && (rs.status?.replicas ?? 0) === 0).sort((a, b) => revisionOf(a) - revisionOf(b))
-    for (const rs of idle.slice(0, Math.max(0, idle.length - d.spec.revisionHistoryLimit))) this.#store.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name)
+    const idle = oldRSs
+      .filter((rs) => rs.spec.replicas === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b))
+    for (const rs of idle.slice(0, Math.max(0, idle.length - d.spec.revisionHistoryLimit)))
+      this.#store.delete(REPLICASETS, rs.metadata.namespace, rs.metadata.name)
   }
 
   /** DeploymentTimedOut: no progress reported for progressDeadlineSeconds (scaled by secondMs). */
@@ -641,7 +752,14 @@ export class Controllers {
   #scheduleDeadline(key: string, d: Deployment, status: DeploymentStatus): void {
     this.#clearDeadline(key)
     const cond = status.conditions?.find((c) => c.type === 'Progressing')
-    if (d.spec.paused || !cond || cond.reason === 'ProgressDeadlineExceeded' || cond.reason === 'NewReplicaSetAvailable' || isComplete(d, status)) return
+    if (
+      d.spec.paused ||
+      !cond ||
+      cond.reason === 'ProgressDeadlineExceeded' ||
+      cond.reason === 'NewReplicaSetAvailable' ||
+      isComplete(d, status)
+    )
+      return
     const from = this.#progressAt.get(key) ?? Date.now()
     const timer = setTimeout(
       () => {
@@ -676,14 +794,29 @@ export class Controllers {
     const revision = (pod: Pod) => pod.metadata.labels?.[REVISION_LABEL]
     const create = (ordinal: number) => {
       // newVersionedStatefulSetPod: below the partition (or, without rollingUpdate, below currentReplicas) at the current revision.
-      const atCurrent = spec.updateStrategy.type === 'RollingUpdate' && (spec.updateStrategy.rollingUpdate ? ordinal < start + (partition ?? 0) : ordinal < start + (s.status?.currentReplicas ?? 0))
+      const atCurrent =
+        spec.updateStrategy.type === 'RollingUpdate' &&
+        (spec.updateStrategy.rollingUpdate
+          ? ordinal < start + (partition ?? 0)
+          : ordinal < start + (s.status?.currentReplicas ?? 0))
       const revisionName = atCurrent ? currentRevision : updateRevision
       const template = this.#revisions.get(objectKey(namespace, revisionName)) ?? spec.template
       const podName = `${name}-${ordinal}`
-      const pod = this.#createPod(s, podName, template, { [REVISION_LABEL]: revisionName, 'statefulset.kubernetes.io/pod-name': podName, 'apps.kubernetes.io/pod-index': String(ordinal) }, undefined, {
-        hostname: podName,
-        ...(spec.serviceName ? { subdomain: spec.serviceName } : {})
-      })
+      const pod = this.#createPod(
+        s,
+        podName,
+        template,
+        {
+          [REVISION_LABEL]: revisionName,
+          'statefulset.kubernetes.io/pod-name': podName,
+          'apps.kubernetes.io/pod-index': String(ordinal)
+        },
+        undefined,
+        {
+          hostname: podName,
+          ...(spec.serviceName ? { subdomain: spec.serviceName } : {})
+        }
+      )
       pods.set(ordinal, pod)
     }
 
@@ -699,7 +832,9 @@ export class Controllers {
         if (ordered && (!isActive(pod) || !isReady(pod))) return
       }
       // Pods beyond the replicas, from the highest ordinal.
-      const condemned = [...pods.keys()].filter((ordinal) => ordinal < start || ordinal >= start + spec.replicas).sort((a, b) => b - a)
+      const condemned = [...pods.keys()]
+        .filter((ordinal) => ordinal < start || ordinal >= start + spec.replicas)
+        .sort((a, b) => b - a)
       for (const ordinal of condemned) {
         const pod = pods.get(ordinal)!
         if (ordered && [...pods.values()].some((other) => !isActive(other) || !isReady(other)) && isActive(pod)) return
@@ -734,16 +869,25 @@ export class Controllers {
       availableReplicas: all.filter(isReady).length
     }
     // completeRollingUpdate
-    if (spec.updateStrategy.type === 'RollingUpdate' && status.updatedReplicas === status.replicas && status.readyReplicas === status.replicas) {
+    if (
+      spec.updateStrategy.type === 'RollingUpdate' &&
+      status.updatedReplicas === status.replicas &&
+      status.readyReplicas === status.replicas
+    ) {
       status.currentReplicas = status.updatedReplicas
       status.currentRevision = updateRevision
     }
-    this.#store.write(STATEFULSETS, { ...s, status: omitZero(status, ['replicas', 'availableReplicas', 'collisionCount']) })
+    this.#store.write(STATEFULSETS, {
+      ...s,
+      status: omitZero(status, ['replicas', 'availableReplicas', 'collisionCount'])
+    })
     const partitioned = spec.updateStrategy.rollingUpdate !== undefined
     const done =
       spec.updateStrategy.type === 'RollingUpdate' &&
       status.readyReplicas! >= spec.replicas &&
-      (partitioned ? status.updatedReplicas! >= spec.replicas - (partition ?? 0) : status.currentRevision === status.updateRevision)
+      (partitioned
+        ? status.updatedReplicas! >= spec.replicas - (partition ?? 0)
+        : status.currentRevision === status.updateRevision)
     if (spec.updateStrategy.type === 'RollingUpdate') this.#track('StatefulSet', s, updateRevision, done, false)
   }
 
@@ -766,7 +910,8 @@ export class Controllers {
     for (const pod of pods) if (isActive(pod) && !nodes.includes(pod.spec.nodeName ?? '')) this.#deletePod(pod)
     for (const node of nodes) {
       const here = onNode(node)
-      if (here.length === 0 && !pods.some((pod) => pod.spec.nodeName === node && !isActive(pod))) this.#createPod(ds, `${name}-${randomSuffix()}`, ds.spec.template, labels, node)
+      if (here.length === 0 && !pods.some((pod) => pod.spec.nodeName === node && !isActive(pod)))
+        this.#createPod(ds, `${name}-${randomSuffix()}`, ds.spec.template, labels, node)
       // Surplus pods on a node: the oldest stays (an updated one when a surge has made it ready).
       const keep = here.find((pod) => updated(pod) && isReady(pod)) ?? here.sort(byCreation)[0]
       for (const pod of here) if (pod !== keep && !(rolling && maxSurge > 0 && updated(pod))) this.#deletePod(pod)
@@ -774,14 +919,17 @@ export class Controllers {
     if (rolling) {
       const unavailableNodes = nodes.filter((node) => !onNode(node).some(isReady)).length
       let budget = maxUnavailable - unavailableNodes
-      let surgeBudget = maxSurge - nodes.filter((node) => onNode(node).some(updated) && onNode(node).some((pod) => !updated(pod))).length
+      let surgeBudget =
+        maxSurge -
+        nodes.filter((node) => onNode(node).some(updated) && onNode(node).some((pod) => !updated(pod))).length
       for (const node of nodes) {
         const old = onNode(node).filter((pod) => !updated(pod))
         if (old.length === 0) continue
         if (old.every((pod) => !isReady(pod))) {
           for (const pod of old) this.#deletePod(pod)
         } else if (maxSurge > 0) {
-          if (!onNode(node).some(updated) && surgeBudget-- > 0) this.#createPod(ds, `${name}-${randomSuffix()}`, ds.spec.template, labels, node)
+          if (!onNode(node).some(updated) && surgeBudget-- > 0)
+            this.#createPod(ds, `${name}-${randomSuffix()}`, ds.spec.template, labels, node)
         } else if (budget > 0) {
           budget--
           for (const pod of old) this.#deletePod(pod)
@@ -790,7 +938,8 @@ export class Controllers {
     }
 
     const live = this.#podsOwnedBy(ds).filter(isActive)
-    const nodesWith = (test: (pod: Pod) => boolean) => nodes.filter((node) => live.some((pod) => pod.spec.nodeName === node && test(pod))).length
+    const nodesWith = (test: (pod: Pod) => boolean) =>
+      nodes.filter((node) => live.some((pod) => pod.spec.nodeName === node && test(pod))).length
     const available = nodesWith(isReady)
     const status: DaemonSetStatus = {
       currentNumberScheduled: nodesWith(() => true),
@@ -802,8 +951,19 @@ export class Controllers {
       numberAvailable: available,
       numberUnavailable: nodes.length - available
     }
-    this.#store.write(DAEMONSETS, { ...ds, status: omitZero(status, ['currentNumberScheduled', 'numberMisscheduled', 'desiredNumberScheduled', 'numberReady']) })
-    const done = rolling && status.updatedNumberScheduled! >= status.desiredNumberScheduled && status.numberAvailable! >= status.desiredNumberScheduled
+    this.#store.write(DAEMONSETS, {
+      ...ds,
+      status: omitZero(status, [
+        'currentNumberScheduled',
+        'numberMisscheduled',
+        'desiredNumberScheduled',
+        'numberReady'
+      ])
+    })
+    const done =
+      rolling &&
+      status.updatedNumberScheduled! >= status.desiredNumberScheduled &&
+      status.numberAvailable! >= status.desiredNumberScheduled
     if (rolling) this.#track('DaemonSet', ds, hash, done, false)
   }
 
@@ -811,12 +971,19 @@ export class Controllers {
 
   #track(kind: WorkloadKind, workload: KubeObject, revision: string, done: boolean, timedOut: boolean): void {
     const { namespace = '', name } = workload.metadata
-    const last = this.rollouts.findLast((record) => record.kind === kind && record.namespace === namespace && record.name === name)
+    const last = this.rollouts.findLast(
+      (record) => record.kind === kind && record.namespace === namespace && record.name === name
+    )
     const now = Date.now()
-    if (last && last.finishedAt === undefined && last.revision !== revision) Object.assign(last, { finishedAt: now, outcome: 'superseded' })
-    if (!done && !timedOut && (!last || last.revision !== revision)) this.rollouts.push({ kind, namespace, name, revision, startedAt: now })
-    const open = this.rollouts.findLast((record) => record.kind === kind && record.namespace === namespace && record.name === name)
-    if (open && open.finishedAt === undefined && open.revision === revision && (done || timedOut)) Object.assign(open, { finishedAt: now, outcome: done ? 'complete' : 'progress-deadline-exceeded' })
+    if (last && last.finishedAt === undefined && last.revision !== revision)
+      Object.assign(last, { finishedAt: now, outcome: 'superseded' })
+    if (!done && !timedOut && (!last || last.revision !== revision))
+      this.rollouts.push({ kind, namespace, name, revision, startedAt: now })
+    const open = this.rollouts.findLast(
+      (record) => record.kind === kind && record.namespace === namespace && record.name === name
+    )
+    if (open && open.finishedAt === undefined && open.revision === revision && (done || timedOut))
+      Object.assign(open, { finishedAt: now, outcome: done ? 'complete' : 'progress-deadline-exceeded' })
   }
 }
 
@@ -885,7 +1052,12 @@ function setDeploymentCondition(status: DeploymentStatus, next: Condition): void
 /** DeploymentComplete */
 function isComplete(d: Deployment, status: DeploymentStatus): boolean {
   const desired = d.spec.replicas
-  return status.updatedReplicas === desired && status.replicas === desired && status.availableReplicas === desired && (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
+  return (
+    status.updatedReplicas === desired &&
+    status.replicas === desired &&
+    status.availableReplicas === desired &&
+    (status.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
+  )
 }
 
 /** DeploymentProgressing: more updated, fewer old, more ready or more available replicas than before. */
@@ -901,17 +1073,45 @@ function madeProgress(before: DeploymentStatus, after: DeploymentStatus): boolea
 
 /** The status as the API serves it: Go's struct order, zero counts omitted (omitempty). */
 function deploymentStatus(status: DeploymentStatus): DeploymentStatus {
-  const { observedGeneration, replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas, conditions, collisionCount } = status
-  return omitZero({ observedGeneration, replicas, updatedReplicas, readyReplicas, availableReplicas, unavailableReplicas, conditions, collisionCount }, [])
+  const {
+    observedGeneration,
+    replicas,
+    updatedReplicas,
+    readyReplicas,
+    availableReplicas,
+    unavailableReplicas,
+    conditions,
+    collisionCount
+  } = status
+  return omitZero(
+    {
+      observedGeneration,
+      replicas,
+      updatedReplicas,
+      readyReplicas,
+      availableReplicas,
+      unavailableReplicas,
+      conditions,
+      collisionCount
+    },
+    []
+  )
 }
 
 /** Drops undefined values, and zero numbers except those of `keep` (fields without omitempty). */
 function omitZero<T extends object>(value: T, keep: readonly string[]): T {
-  return Object.fromEntries(Object.entries(value).filter(([key, item]) => item !== undefined && (item !== 0 || keep.includes(key)))) as T
+  return Object.fromEntries(
+    Object.entries(value).filter(([key, item]) => item !== undefined && (item !== 0 || keep.includes(key)))
+  ) as T
 }
 
 /** The pod's status as the kubelet reports it at each stage. */
-function podStatus(pod: Pod, state: KubeletState, stage: 'blocked' | 'starting' | 'running' | 'crashing', blocked?: { reason: string; message: string }): PodStatus {
+function podStatus(
+  pod: Pod,
+  state: KubeletState,
+  stage: 'blocked' | 'starting' | 'running' | 'crashing',
+  blocked?: { reason: string; message: string }
+): PodStatus {
   const now = rfc3339()
   const previous = pod.status
   const startTime = previous?.startTime ?? now
@@ -923,16 +1123,43 @@ function podStatus(pod: Pod, state: KubeletState, stage: 'blocked' | 'starting' 
   const names = pod.spec.containers.map((container) => container.name)
   const notReady = { reason: 'ContainersNotReady', message: `containers with unready status: [${names.join(' ')}]` }
   const conditions: Condition[] = [
-    { type: 'PodReadyToStartContainers', status: stage === 'blocked' ? 'False' : 'True', lastTransitionTime: transition('PodReadyToStartContainers', stage === 'blocked' ? 'False' : 'True') },
+    {
+      type: 'PodReadyToStartContainers',
+      status: stage === 'blocked' ? 'False' : 'True',
+      lastTransitionTime: transition('PodReadyToStartContainers', stage === 'blocked' ? 'False' : 'True')
+    },
     { type: 'Initialized', status: 'True', lastTransitionTime: transition('Initialized', 'True') },
-    { type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: transition('Ready', ready ? 'True' : 'False'), ...(ready ? {} : notReady) },
-    { type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: transition('ContainersReady', ready ? 'True' : 'False'), ...(ready ? {} : notReady) },
+    {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      lastTransitionTime: transition('Ready', ready ? 'True' : 'False'),
+      ...(ready ? {} : notReady)
+    },
+    {
+      type: 'ContainersReady',
+      status: ready ? 'True' : 'False',
+      lastTransitionTime: transition('ContainersReady', ready ? 'True' : 'False'),
+      ...(ready ? {} : notReady)
+    },
     { type: 'PodScheduled', status: 'True', lastTransitionTime: transition('PodScheduled', 'True') }
   ].map(({ lastTransitionTime, ...rest }) => ({ ...rest, lastProbeTime: null, lastTransitionTime }) as Condition)
   const containerStatus = (name: string, image: string, init: boolean): ContainerStatus => {
-    const base = { name, image, imageID: stage === 'blocked' ? '' : imageId(image), lastState: {}, restartCount: state.restarts }
+    const base = {
+      name,
+      image,
+      imageID: stage === 'blocked' ? '' : imageId(image),
+      lastState: {},
+      restartCount: state.restarts
+    }
     const id = { containerID: `containerd://${sha256(`${pod.metadata.uid}/${name}/${state.restarts}`)}` }
-    if (init && stage !== 'blocked') return { ...base, ...id, state: { terminated: { exitCode: 0, reason: 'Completed' } }, ready: true, started: false }
+    if (init && stage !== 'blocked')
+      return {
+        ...base,
+        ...id,
+        state: { terminated: { exitCode: 0, reason: 'Completed' } },
+        ready: true,
+        started: false
+      }
     switch (stage) {
       case 'blocked':
         return { ...base, state: { waiting: blocked! }, ready: false, started: false }
@@ -944,7 +1171,12 @@ function podStatus(pod: Pod, state: KubeletState, stage: 'blocked' | 'starting' 
         return {
           ...base,
           ...id,
-          state: { waiting: { reason: 'CrashLoopBackOff', message: `${RESTART_MESSAGE}=${name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})` } },
+          state: {
+            waiting: {
+              reason: 'CrashLoopBackOff',
+              message: `${RESTART_MESSAGE}=${name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})`
+            }
+          },
           lastState: { terminated: { exitCode: 1, reason: 'Error', startedAt: now, finishedAt: now } },
           ready: false,
           started: false
@@ -958,7 +1190,9 @@ function podStatus(pod: Pod, state: KubeletState, stage: 'blocked' | 'starting' 
     hostIP: state.hostIP,
     ...(running ? { podIP: state.podIP, podIPs: [{ ip: state.podIP }] } : {}),
     startTime,
-    ...(pod.spec.initContainers?.length ? { initContainerStatuses: pod.spec.initContainers.map((c) => containerStatus(c.name, c.image ?? '', true)) } : {}),
+    ...(pod.spec.initContainers?.length
+      ? { initContainerStatuses: pod.spec.initContainers.map((c) => containerStatus(c.name, c.image ?? '', true)) }
+      : {}),
     containerStatuses: pod.spec.containers.map((c) => containerStatus(c.name, c.image ?? '', false)),
     qosClass: 'BestEffort'
   }
@@ -966,7 +1200,11 @@ function podStatus(pod: Pod, state: KubeletState, stage: 'blocked' | 'starting' 
 
 function imageId(image: string): string {
   const name = image.split(/[:@]/)[0]
-  const qualified = name.includes('/') ? (name.split('/')[0].includes('.') ? name : `docker.io/${name}`) : `docker.io/library/${name}`
+  const qualified = name.includes('/')
+    ? name.split('/')[0].includes('.')
+      ? name
+      : `docker.io/${name}`
+    : `docker.io/library/${name}`
   return `${qualified}@sha256:${sha256(image)}`
 }
 

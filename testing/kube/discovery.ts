@@ -23,7 +23,9 @@ export const SERVER_VERSION = {
 
 /** Whether the client asked for aggregated discovery (it lists that media type before plain JSON). */
 export function wantsAggregated(accept: string | undefined): boolean {
-  return (accept ?? '').split(',').some((type) => type.includes('as=APIGroupDiscoveryList') && /;\s*v=v2(;|$)/.test(type))
+  return (accept ?? '')
+    .split(',')
+    .some((type) => type.includes('as=APIGroupDiscoveryList') && /;\s*v=v2(;|$)/.test(type))
 }
 
 function legacyResources(type: ResourceType): Record<string, unknown>[] {
@@ -56,7 +58,15 @@ function aggregatedResource(type: ResourceType, version: string): Record<string,
     verbs: type.verbs,
     ...(type.shortNames.length ? { shortNames: type.shortNames } : {}),
     ...(type.categories.length ? { categories: type.categories } : {}),
-    ...(Object.keys(type.subresources).length ? { subresources: Object.entries(type.subresources).map(([subresource, verbs]) => ({ subresource, responseKind, verbs })) } : {})
+    ...(Object.keys(type.subresources).length
+      ? {
+          subresources: Object.entries(type.subresources).map(([subresource, verbs]) => ({
+            subresource,
+            responseKind,
+            verbs
+          }))
+        }
+      : {})
   }
 }
 
@@ -71,9 +81,20 @@ export class Discovery {
   /** `/api` */
   core(aggregated: boolean, serverAddress: string): Record<string, unknown> {
     if (aggregated) {
-      return this.#list([{ metadata: { creationTimestamp: null }, versions: [{ version: 'v1', resources: CORE_TYPES.map((type) => aggregatedResource(type, 'v1')), freshness: 'Current' }] }])
+      return this.#list([
+        {
+          metadata: { creationTimestamp: null },
+          versions: [
+            { version: 'v1', resources: CORE_TYPES.map((type) => aggregatedResource(type, 'v1')), freshness: 'Current' }
+          ]
+        }
+      ])
     }
-    return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] }
+    return {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }]
+    }
   }
 
   /** `/api/v1` */
@@ -87,11 +108,19 @@ export class Discovery {
       return this.#list(
         this.apiGroups.map(({ name, versions, types }) => ({
           metadata: { name, creationTimestamp: null },
-          versions: versions.map((version) => ({ version, resources: types.map((type) => aggregatedResource(type, version)), freshness: 'Current' }))
+          versions: versions.map((version) => ({
+            version,
+            resources: types.map((type) => aggregatedResource(type, version)),
+            freshness: 'Current'
+          }))
         }))
       )
     }
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: this.apiGroups.map((group) => withoutKindAndVersion(this.group(group))) }
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: this.apiGroups.map((group) => withoutKindAndVersion(this.group(group)))
+    }
   }
 
   /** `/apis/<group>` */
@@ -102,7 +131,12 @@ export class Discovery {
 
   /** `/apis/<group>/<version>` */
   groupResources({ name, types }: ApiGroup, version: string): Record<string, unknown> {
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${name}/${version}`, resources: types.flatMap(legacyResources) }
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: `${name}/${version}`,
+      resources: types.flatMap(legacyResources)
+    }
   }
 
   #list(items: Record<string, unknown>[]): Record<string, unknown> {
@@ -110,6 +144,10 @@ export class Discovery {
   }
 }
 
-function withoutKindAndVersion({ kind: _kind, apiVersion: _apiVersion, ...rest }: Record<string, unknown>): Record<string, unknown> {
+function withoutKindAndVersion({
+  kind: _kind,
+  apiVersion: _apiVersion,
+  ...rest
+}: Record<string, unknown>): Record<string, unknown> {
   return rest
 }

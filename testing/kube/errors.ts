@@ -74,7 +74,11 @@ function qualifiedResource({ group, resource }: Target): string {
 }
 
 function detailsOf(target: Target): StatusDetails {
-  return { ...(target.name ? { name: target.name } : {}), ...(target.group ? { group: target.group } : {}), kind: target.resource }
+  return {
+    ...(target.name ? { name: target.name } : {}),
+    ...(target.group ? { group: target.group } : {}),
+    kind: target.resource
+  }
 }
 
 function subject(target: Target): string {
@@ -90,7 +94,12 @@ export function unknownResource(): ApiError {
 }
 
 export function conflict(target: Target): ApiError {
-  return new ApiError(409, `Operation cannot be fulfilled on ${subject(target)}: the object has been modified; please apply your changes to the latest version and try again`, 'Conflict', detailsOf(target))
+  return new ApiError(
+    409,
+    `Operation cannot be fulfilled on ${subject(target)}: the object has been modified; please apply your changes to the latest version and try again`,
+    'Conflict',
+    detailsOf(target)
+  )
 }
 
 /**
@@ -127,8 +136,15 @@ export function methodNotAllowed(): ApiError {
   return new ApiError(405, 'the server does not allow this method on the requested resource', 'MethodNotAllowed', {})
 }
 
-export function unsupportedPatch(contentType: string, accepted: readonly string[] = ['application/json-patch+json', 'application/merge-patch+json']): ApiError {
-  return new ApiError(415, `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got "${contentType}")`, 'UnsupportedMediaType')
+export function unsupportedPatch(
+  contentType: string,
+  accepted: readonly string[] = ['application/json-patch+json', 'application/merge-patch+json']
+): ApiError {
+  return new ApiError(
+    415,
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')} (got "${contentType}")`,
+    'UnsupportedMediaType'
+  )
 }
 
 export function expired(resourceVersion: string, oldest: number): ApiError {
@@ -145,7 +161,12 @@ const INJECTED_MESSAGES: Record<number, string> = {
 }
 
 /** A fault injected by a test. Without a message, it says what the real server says for that code. */
-export function injected(code: number, request: RequestAttributes | undefined, user: string, message?: string): ApiError {
+export function injected(
+  code: number,
+  request: RequestAttributes | undefined,
+  user: string,
+  message?: string
+): ApiError {
   if (message === undefined && request) {
     if (code === 403) return forbidden(request, user)
     if (code === 404) return notFound(request)

@@ -16,7 +16,11 @@ export interface ExternalSecretSpec {
   refreshInterval?: string
   refreshPolicy?: 'CreatedOnce' | 'Periodic' | 'OnChange'
   secretStoreRef?: { name?: string; kind?: string }
-  target?: { name?: string; creationPolicy?: 'Owner' | 'Orphan' | 'Merge' | 'None'; deletionPolicy?: 'Retain' | 'Delete' | 'Merge' }
+  target?: {
+    name?: string
+    creationPolicy?: 'Owner' | 'Orphan' | 'Merge' | 'None'
+    deletionPolicy?: 'Retain' | 'Delete' | 'Merge'
+  }
   data?: { secretKey: string; remoteRef: RemoteRef }[]
   dataFrom?: DataFrom[]
 }
@@ -82,7 +86,9 @@ const UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s:
 /** Go's time.ParseDuration ("1h", "2h30m", "0", "0s", "500ms"), in milliseconds. */
 function parseDuration(text: string, what = 'duration'): number {
   if (text === '0') return 0
-  const parts = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(text) ? text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g) : undefined
+  const parts = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h))+$/.test(text)
+    ? text.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)
+    : undefined
   if (!parts) throw new ApiError(422, `${what}: Invalid value: "${text}": time: invalid duration "${text}"`, 'Invalid')
   const total = [...parts].reduce((sum, [, amount, unit]) => sum + Number(amount) * UNITS[unit], 0)
   return text.startsWith('-') ? -total : total
@@ -139,7 +145,8 @@ export function isSecretValid(secret: KubeObject | undefined): boolean {
  */
 export function setCondition(status: ExternalSecretStatus, next: Condition): void {
   const current = status.conditions?.find((condition) => condition.type === next.type)
-  if (current && current.status === next.status && current.reason === next.reason && current.message === next.message) return
+  if (current && current.status === next.status && current.reason === next.reason && current.message === next.message)
+    return
   if (current && current.status === next.status) next.lastTransitionTime = current.lastTransitionTime
   status.conditions = [...(status.conditions ?? []).filter((condition) => condition.type !== next.type), next]
 }

@@ -72,7 +72,10 @@ export function createHandler(context: HandlerContext): (req: IncomingMessage, r
         serveResource(context, route, user, url.searchParams, req.headers, bytes, res)
       } else serveNonResource(context, url.pathname, method, req.headers.accept, res)
     } catch (error) {
-      const apiError = error instanceof ApiError ? error : new ApiError(500, `Internal error occurred: ${error instanceof Error ? error.stack : String(error)}`)
+      const apiError =
+        error instanceof ApiError
+          ? error
+          : new ApiError(500, `Internal error occurred: ${error instanceof Error ? error.stack : String(error)}`)
       if (res.headersSent) res.destroy()
       else sendJson(res, apiError.code, apiError.toStatus(), apiError.code === 429 ? { 'Retry-After': '1' } : {})
     }
@@ -91,13 +94,25 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   })
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  contentType = 'application/json'
+): void {
   const text = JSON.stringify(body)
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), ...headers })
   res.end(text)
 }
 
-function serveNonResource(context: HandlerContext, path: string, method: string, accept: string | undefined, res: ServerResponse): void {
+function serveNonResource(
+  context: HandlerContext,
+  path: string,
+  method: string,
+  accept: string | undefined,
+  res: ServerResponse
+): void {
   if (method !== 'GET') throw unknownResource()
   const { discovery } = context
   const aggregated = wantsAggregated(accept) && (path === '/api' || path === '/apis')
@@ -109,7 +124,8 @@ function serveNonResource(context: HandlerContext, path: string, method: string,
   }
   for (const group of discovery.apiGroups) {
     documents[`/apis/${group.name}`] = () => discovery.group(group)
-    for (const version of group.versions) documents[`/apis/${group.name}/${version}`] = () => discovery.groupResources(group, version)
+    for (const version of group.versions)
+      documents[`/apis/${group.name}/${version}`] = () => discovery.groupResources(group, version)
   }
   if (['/healthz', '/livez', '/readyz'].includes(path)) {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' })
@@ -118,7 +134,13 @@ function serveNonResource(context: HandlerContext, path: string, method: string,
   }
   const document = documents[path]?.()
   if (document === undefined) throw unknownResource()
-  sendJson(res, 200, document, aggregated ? { Vary: 'Accept' } : {}, aggregated ? AGGREGATED_CONTENT_TYPE : 'application/json')
+  sendJson(
+    res,
+    200,
+    document,
+    aggregated ? { Vary: 'Accept' } : {},
+    aggregated ? AGGREGATED_CONTENT_TYPE : 'application/json'
+  )
 }
 
 /** The object as the requested API version shows it (ExternalSecrets are stored once, served at every version). */
@@ -127,7 +149,15 @@ function presenter(route: ResourceRoute): (object: KubeObject) => KubeObject {
   return (object) => ({ ...object, apiVersion })
 }
 
-function serveResource(context: HandlerContext, route: ResourceRoute, user: UserInfo, query: URLSearchParams, headers: IncomingMessage['headers'], body: Buffer, res: ServerResponse): void {
+function serveResource(
+  context: HandlerContext,
+  route: ResourceRoute,
+  user: UserInfo,
+  query: URLSearchParams,
+  headers: IncomingMessage['headers'],
+  body: Buffer,
+  res: ServerResponse
+): void {
   const { store } = context
   const { type, name } = route
   const namespace = type.namespaced ? route.namespace : undefined
@@ -138,7 +168,12 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
     case 'get': {
       const object = store.get(type, namespace, name!)
       if (!object) throw notFound(target)
-      if (wantsTable(headers.accept)) return sendJson(res, 200, toTable(type, [present(object)], object.metadata.resourceVersion ?? '', query.get('includeObject')))
+      if (wantsTable(headers.accept))
+        return sendJson(
+          res,
+          200,
+          toTable(type, [present(object)], object.metadata.resourceVersion ?? '', query.get('includeObject'))
+        )
       return sendJson(res, 200, present(object))
     }
     case 'list': {
@@ -147,9 +182,15 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
       const items = store.list(type, namespace).filter((object) => labels(object) && fields(object))
       const resourceVersion = String(store.resourceVersion)
       const { page, metadata } = paginate(items, query, resourceVersion)
-      if (wantsTable(headers.accept)) return sendJson(res, 200, toTable(type, page.map(present), resourceVersion, query.get('includeObject')))
+      if (wantsTable(headers.accept))
+        return sendJson(res, 200, toTable(type, page.map(present), resourceVersion, query.get('includeObject')))
       const shown = page.map((object) => (type.builtIn ? withoutTypeMeta(object) : present(object)))
-      return sendJson(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type, route.version), metadata, items: shown })
+      return sendJson(res, 200, {
+        kind: `${type.kind}List`,
+        apiVersion: apiVersionOf(type, route.version),
+        metadata,
+        items: shown
+      })
     }
     case 'watch': {
       const labels = labelSelector(query.get('labelSelector'))
@@ -171,11 +212,14 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
       const current = store.get(type, namespace, name!)
       if (!current) throw notFound(target)
       const patched = applyPatch(type, present(current), headers['content-type'] ?? '', body.toString('utf8'))
-      if (!isObject(patched) || !isObject(patched.metadata)) throw badRequest('the patched object is not a Kubernetes object')
+      if (!isObject(patched) || !isObject(patched.metadata))
+        throw badRequest('the patched object is not a Kubernetes object')
       const result = patched as unknown as KubeObject
       if (result.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(target)
       if (result.metadata.name !== name || result.metadata.namespace !== namespace) {
-        throw badRequest(`the name of the object (${result.metadata.name}) does not match the name on the URL (${name})`)
+        throw badRequest(
+          `the name of the object (${result.metadata.name}) does not match the name on the URL (${name})`
+        )
       }
       for (const field of ['labels', 'annotations'] as const) {
         const map = result.metadata[field] as unknown
@@ -184,7 +228,10 @@ function serveResource(context: HandlerContext, route: ResourceRoute, user: User
         }
       }
       // The status subresource changes only status; the main resource changes everything but status.
-      const next: KubeObject = route.subresource === 'status' ? { ...current, status: result.status } : { ...result, apiVersion: current.apiVersion, kind: current.kind, status: current.status }
+      const next: KubeObject =
+        route.subresource === 'status'
+          ? { ...current, status: result.status }
+          : { ...result, apiVersion: current.apiVersion, kind: current.kind, status: current.status }
       if (next.status === undefined) delete next.status
       if (type === EXTERNAL_SECRETS) applyDefaults(next)
       applyWorkloadDefaults(type, next)
@@ -215,13 +262,19 @@ function applyPatch(type: ResourceType, object: KubeObject, contentType: string,
 }
 
 /** `limit` and `continue`: pages in key order; the token names the last key served. */
-function paginate(items: KubeObject[], query: URLSearchParams, resourceVersion: string): { page: KubeObject[]; metadata: Record<string, unknown> } {
+function paginate(
+  items: KubeObject[],
+  query: URLSearchParams,
+  resourceVersion: string
+): { page: KubeObject[]; metadata: Record<string, unknown> } {
   const after = decodeContinue(query.get('continue'))
   const rest = after === undefined ? items : items.filter((object) => keyOf(object) > after)
   const limit = Number(query.get('limit'))
   if (!(limit > 0) || rest.length <= limit) return { page: rest, metadata: { resourceVersion } }
   const page = rest.slice(0, limit)
-  const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(resourceVersion), start: `${keyOf(page[page.length - 1])}\u0000` })).toString('base64')
+  const token = Buffer.from(
+    JSON.stringify({ v: 'meta.k8s.io/v1', rv: Number(resourceVersion), start: `${keyOf(page[page.length - 1])}\u0000` })
+  ).toString('base64')
   return { page, metadata: { resourceVersion, continue: token, remainingItemCount: rest.length - limit } }
 }
 

@@ -87,7 +87,16 @@ import { Reloader } from './reloader.ts'
 import type { PodSecretData } from './podsecrets.ts'
 import { ssmSource } from './provider.ts'
 import { createRecorder } from './recorder.ts'
-import { apiVersionOf, ES_GROUP, EXTERNAL_SECRETS, NAMESPACES, PODS, SECRETS, typeNamed, type ResourceType } from './resources.ts'
+import {
+  apiVersionOf,
+  ES_GROUP,
+  EXTERNAL_SECRETS,
+  NAMESPACES,
+  PODS,
+  SECRETS,
+  typeNamed,
+  type ResourceType
+} from './resources.ts'
 import { Store } from './store.ts'
 import { createCertificateAuthority, type CertificateAuthority } from './tls.ts'
 import { Watches } from './watch.ts'
@@ -102,7 +111,12 @@ export type { RequestRecord } from './handler.ts'
 export type { KubeObject } from './json.ts'
 export type { KubeconfigOptions } from './kubeconfig.ts'
 export type { ReconcileRecord } from './operator.ts'
-export { RELOADER_ANNOTATIONS, envVarName as reloaderEnvVarName, secretDataSha as reloaderSecretSha, type ReloadRecord } from './reloader.ts'
+export {
+  RELOADER_ANNOTATIONS,
+  envVarName as reloaderEnvVarName,
+  secretDataSha as reloaderSecretSha,
+  type ReloadRecord
+} from './reloader.ts'
 export { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './tls.ts'
 
 export interface KubeApiServerOptions {
@@ -140,9 +154,25 @@ export interface KubeApiServerOptions {
   reloaderDelayMs?: number
 }
 
-export type OperatorControl = Pick<Operator, 'pause' | 'resume' | 'failWith' | 'clearFailure' | 'idle' | 'reconciles' | 'reconcileDelayMs' | 'retryBaseMs'>
+export type OperatorControl = Pick<
+  Operator,
+  'pause' | 'resume' | 'failWith' | 'clearFailure' | 'idle' | 'reconciles' | 'reconcileDelayMs' | 'retryBaseMs'
+>
 
-export type ControllersControl = Pick<Controllers, 'pause' | 'resume' | 'idle' | 'failPods' | 'clearFailure' | 'podsOf' | 'rollouts' | 'podStartMs' | 'podStopMs' | 'secondMs' | 'nodes'>
+export type ControllersControl = Pick<
+  Controllers,
+  | 'pause'
+  | 'resume'
+  | 'idle'
+  | 'failPods'
+  | 'clearFailure'
+  | 'podsOf'
+  | 'rollouts'
+  | 'podStartMs'
+  | 'podStopMs'
+  | 'secondMs'
+  | 'nodes'
+>
 
 export type ReloaderControl = Pick<Reloader, 'pause' | 'resume' | 'idle' | 'reloads' | 'delayMs'>
 
@@ -189,11 +219,20 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     discovery: new Discovery(versions),
     watches,
     faults,
-    auth: { token, user, rbac: options.rbac, required: options.authenticate ?? options.rbac !== undefined, clientCa: ca && new X509Certificate(ca.cert) },
+    auth: {
+      token,
+      user,
+      rbac: options.rbac,
+      required: options.authenticate ?? options.rbac !== undefined,
+      clientCa: ca && new X509Certificate(ca.cert)
+    },
     requests,
     serverAddress: () => `127.0.0.1:${port}`
   })
-  const source = options.ssmEndpoint && versions.length > 0 ? ssmSource(options.ssmEndpoint, options.region ?? 'us-east-1') : undefined
+  const source =
+    options.ssmEndpoint && versions.length > 0
+      ? ssmSource(options.ssmEndpoint, options.region ?? 'us-east-1')
+      : undefined
   const operator =
     source &&
     new Operator({
@@ -205,17 +244,33 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     })
 
   const controllers =
-    options.controllers === false ? undefined : new Controllers({ store, podStartMs: options.podStartMs ?? 50, podStopMs: options.podStopMs ?? 0, nodes: options.nodes ?? 2, secondMs: options.secondMs ?? 1000 })
+    options.controllers === false
+      ? undefined
+      : new Controllers({
+          store,
+          podStartMs: options.podStartMs ?? 50,
+          podStopMs: options.podStopMs ?? 0,
+          nodes: options.nodes ?? 2,
+          secondMs: options.secondMs ?? 1000
+        })
 
-  const reloader = options.reloader ? new Reloader({ store, recorder: createRecorder(store, 'reloader-secrets'), delayMs: options.reloaderDelayMs ?? 50 }) : undefined
+  const reloader = options.reloader
+    ? new Reloader({
+        store,
+        recorder: createRecorder(store, 'reloader-secrets'),
+        delayMs: options.reloaderDelayMs ?? 50
+      })
+    : undefined
 
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
-    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0)) throw new Error(`the server doesn't have a resource type "${kind}"`)
+    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0))
+      throw new Error(`the server doesn't have a resource type "${kind}"`)
     return type
   }
   const ensureNamespace = (name: string) => {
-    if (!store.get(NAMESPACES, undefined, name)) store.write(NAMESPACES, withNamespaceDefaults({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))
+    if (!store.get(NAMESPACES, undefined, name))
+      store.write(NAMESPACES, withNamespaceDefaults({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }))
   }
   ensureNamespace('default')
   ensureNamespace('kube-system')
@@ -236,7 +291,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       return store.resourceVersion
     },
     get operator(): OperatorControl {
-      if (!operator) throw new Error('the operator runs only with an ssmEndpoint and at least one served external-secrets.io version')
+      if (!operator)
+        throw new Error(
+          'the operator runs only with an ssmEndpoint and at least one served external-secrets.io version'
+        )
       return operator
     },
     get controllers(): ControllersControl {
@@ -249,7 +307,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     },
     podSecretData: (namespace, pod) => controllers?.podSecretData(namespace, pod),
     kubeconfig: (contextOrOptions?: string | KubeconfigOptions, namespace?: string) =>
-      kubeconfigFor({ url, token, user, ca }, typeof contextOrOptions === 'object' ? contextOrOptions : { context: contextOrOptions, namespace }),
+      kubeconfigFor(
+        { url, token, user, ca },
+        typeof contextOrOptions === 'object' ? contextOrOptions : { context: contextOrOptions, namespace }
+      ),
     apply(input) {
       return documentsOf(input).map((document) => {
         const type = typeOf(document.kind)
@@ -266,7 +327,8 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     delete(kind, namespace, name) {
       const deleted = store.delete(typeOf(kind), namespace, name)
       for (const secret of deleted && namespace ? store.list(SECRETS, namespace) : []) {
-        if (secret.metadata.ownerReferences?.some((owner) => owner.uid === deleted?.metadata.uid)) store.delete(SECRETS, namespace, secret.metadata.name)
+        if (secret.metadata.ownerReferences?.some((owner) => owner.uid === deleted?.metadata.uid))
+          store.delete(SECRETS, namespace, secret.metadata.name)
       }
       return deleted
     },
@@ -314,7 +376,12 @@ function stop(server: Server): Promise<void> {
 
 /** Objects from a YAML stream, an object or an array; `kind: List` is expanded. */
 function documentsOf(input: string | KubeObject | KubeObject[]): KubeObject[] {
-  const documents: unknown[] = typeof input === 'string' ? parseAllDocuments(input).map((document) => document.toJS() as unknown) : Array.isArray(input) ? input : [input]
+  const documents: unknown[] =
+    typeof input === 'string'
+      ? parseAllDocuments(input).map((document) => document.toJS() as unknown)
+      : Array.isArray(input)
+        ? input
+        : [input]
   return documents
     .filter((document) => document !== null && document !== undefined)
     .flatMap((document) => {
@@ -329,7 +396,12 @@ function isKubeObject(document: unknown): document is KubeObject {
 }
 
 /** What the API server does on create: check the group, default the namespace, fill defaults and Secret data. */
-function prepare(type: ResourceType, document: KubeObject, versions: readonly string[], ensureNamespace: (name: string) => void): KubeObject {
+function prepare(
+  type: ResourceType,
+  document: KubeObject,
+  versions: readonly string[],
+  ensureNamespace: (name: string) => void
+): KubeObject {
   const object = clone(document)
   const [group, version] = object.apiVersion?.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion]
   if (group !== type.group || (type.group === ES_GROUP && !versions.includes(version))) {
@@ -347,7 +419,8 @@ function prepare(type: ResourceType, document: KubeObject, versions: readonly st
   if (type === SECRETS) {
     const { stringData, ...rest } = object
     const data = { ...(rest.data as Record<string, string> | undefined) }
-    for (const [key, value] of Object.entries((stringData as Record<string, string> | undefined) ?? {})) data[key] = Buffer.from(value, 'utf8').toString('base64')
+    for (const [key, value] of Object.entries((stringData as Record<string, string> | undefined) ?? {}))
+      data[key] = Buffer.from(value, 'utf8').toString('base64')
     return { ...rest, type: rest.type ?? 'Opaque', data }
   }
   return object

@@ -45,7 +45,9 @@ export function clone<T>(value: T): T {
 
 /** JSON text with object keys sorted, so that equal values give equal text. */
 export function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item))
+  return JSON.stringify(value, (_key, item: unknown) =>
+    isObject(item) ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : item
+  )
 }
 
 export function sameJson(a: unknown, b: unknown): boolean {

@@ -47,7 +47,11 @@ export function kubeconfigFor(target: KubeconfigTarget, options: KubeconfigOptio
   if (!ca && (caFile !== undefined || caData !== undefined || options.auth === 'client-cert')) {
     throw new Error('CA files, CA data and client certificates need a server started with tls')
   }
-  const trust = !ca ? { 'insecure-skip-tls-verify': true } : caFile !== undefined ? { 'certificate-authority': caFile } : { 'certificate-authority-data': base64(caData ?? ca.cert) }
+  const trust = !ca
+    ? { 'insecure-skip-tls-verify': true }
+    : caFile !== undefined
+      ? { 'certificate-authority': caFile }
+      : { 'certificate-authority-data': base64(caData ?? ca.cert) }
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
@@ -58,12 +62,22 @@ export function kubeconfigFor(target: KubeconfigTarget, options: KubeconfigOptio
   })
 }
 
-function credential(target: KubeconfigTarget, { auth = 'token', token = target.token, user = target.user, groups, issuer }: KubeconfigOptions): Record<string, unknown> {
+function credential(
+  target: KubeconfigTarget,
+  { auth = 'token', token = target.token, user = target.user, groups, issuer }: KubeconfigOptions
+): Record<string, unknown> {
   switch (auth) {
     case 'token':
       return { token }
     case 'exec':
-      return { exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'node', args: [EXEC_PLUGIN, token], interactiveMode: 'Never' } }
+      return {
+        exec: {
+          apiVersion: 'client.authentication.k8s.io/v1beta1',
+          command: 'node',
+          args: [EXEC_PLUGIN, token],
+          interactiveMode: 'Never'
+        }
+      }
     case 'client-cert': {
       const { cert, key } = (issuer ?? target.ca!).clientCertificate(user, groups)
       return { 'client-certificate-data': base64(cert), 'client-key-data': base64(key) }

@@ -87,7 +87,10 @@ export class Operator {
     this.#recorder = options.recorder
     this.reconcileDelayMs = options.reconcileDelayMs
     this.retryBaseMs = options.retryBaseMs
-    this.#unsubscribe = [this.#store.subscribe(EXTERNAL_SECRETS, (change) => this.#onExternalSecret(change)), this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))]
+    this.#unsubscribe = [
+      this.#store.subscribe(EXTERNAL_SECRETS, (change) => this.#onExternalSecret(change)),
+      this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))
+    ]
     this.#loop = this.#run()
   }
 
@@ -128,13 +131,16 @@ export class Operator {
 
   /** The controller's predicates: creations, deletions, and changes of generation, labels, annotations or deletion. */
   #onExternalSecret({ type, object, previous }: Change): void {
-    const changed = (field: keyof ObjectMeta) => !sameJson(object.metadata[field] ?? null, previous?.metadata[field] ?? null)
-    if (type !== 'MODIFIED' || WATCHED_METADATA.some(changed)) this.#add(objectKey(object.metadata.namespace, object.metadata.name))
+    const changed = (field: keyof ObjectMeta) =>
+      !sameJson(object.metadata[field] ?? null, previous?.metadata[field] ?? null)
+    if (type !== 'MODIFIED' || WATCHED_METADATA.some(changed))
+      this.#add(objectKey(object.metadata.namespace, object.metadata.name))
   }
 
   /** Changes of Secrets with the managed label queue the ExternalSecrets that target them. */
   #onSecret({ object, previous }: Change): void {
-    if (object.metadata.labels?.[LABEL_MANAGED] !== 'true' && previous?.metadata.labels?.[LABEL_MANAGED] !== 'true') return
+    if (object.metadata.labels?.[LABEL_MANAGED] !== 'true' && previous?.metadata.labels?.[LABEL_MANAGED] !== 'true')
+      return
     const { namespace, name } = object.metadata
     for (const es of this.#store.list(EXTERNAL_SECRETS, namespace) as ExternalSecret[]) {
       if ((es.spec.target?.name || es.metadata.name) === name) this.#add(objectKey(namespace, es.metadata.name))
@@ -210,7 +216,8 @@ export class Operator {
   async #reconcile(key: string): Promise<Result> {
     const startedAt = Date.now()
     const [namespace, name] = key.split('/')
-    const record = (outcome: Outcome) => this.reconciles.push({ namespace, name, outcome, startedAt, finishedAt: Date.now() })
+    const record = (outcome: Outcome) =>
+      this.reconciles.push({ namespace, name, outcome, startedAt, finishedAt: Date.now() })
     const es = this.#store.get(EXTERNAL_SECRETS, namespace, name) as ExternalSecret | undefined
     if (!es || es.metadata.deletionTimestamp) {
       record('gone')
@@ -220,7 +227,10 @@ export class Operator {
     const existing = this.#store.get(SECRETS, namespace, secretName)
     if (existing && existing.metadata.labels?.[LABEL_MANAGED] !== 'true') {
       // The real controller first labels a pre-existing Secret so that its cache sees it, then comes back.
-      this.#store.write(SECRETS, { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [LABEL_MANAGED]: 'true' } } })
+      this.#store.write(SECRETS, {
+        ...existing,
+        metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [LABEL_MANAGED]: 'true' } }
+      })
       record('requeued')
       return { retry: true }
     }
@@ -246,7 +256,12 @@ export class Operator {
   }
 
   /** Reads the provider and writes the target Secret, setting `es.status` as the controller does. */
-  async #sync(es: ExternalSecret, existing: KubeObject | undefined, secretName: string, start: string): Promise<Result> {
+  async #sync(
+    es: ExternalSecret,
+    existing: KubeObject | undefined,
+    secretName: string,
+    start: string
+  ): Promise<Result> {
     const key = objectKey(es.metadata.namespace, es.metadata.name)
     const status = es.status as ExternalSecretStatus
     const { creationPolicy = 'Owner', deletionPolicy = 'Retain' } = es.spec.target ?? {}
@@ -255,7 +270,9 @@ export class Operator {
     try {
       const forced = this.#forced.get(key)
       if (forced !== undefined) throw new Error(forced)
-      data = await fetchSecretData(es.spec, this.#source, (message) => this.#recorder.event(es, 'Normal', 'MissingProviderSecret', message))
+      data = await fetchSecretData(es.spec, this.#source, (message) =>
+        this.#recorder.event(es, 'Normal', 'MissingProviderSecret', message)
+      )
     } catch (error) {
       this.#markAsFailed(es, 'could not get secret data from provider', error)
       return { retry: true }
@@ -266,7 +283,11 @@ export class Operator {
     }
     if (Object.keys(data).length === 0 && deletionPolicy === 'Delete') {
       if (creationPolicy !== 'Owner') {
-        this.#markAsFailed(es, 'could not delete secret', new Error(`unable to delete secret ${secretName}: creationPolicy=${creationPolicy} is not Owner`))
+        this.#markAsFailed(
+          es,
+          'could not delete secret',
+          new Error(`unable to delete secret ${secretName}: creationPolicy=${creationPolicy} is not Owner`)
+        )
         return {}
       }
       if (existing && this.#store.delete(SECRETS, es.metadata.namespace, secretName)) {
@@ -281,7 +302,12 @@ export class Operator {
     }
     if (creationPolicy !== 'None') {
       if (creationPolicy === 'Owner') this.#deleteOrphans(es, secretName)
-      const base: KubeObject = existing ?? { apiVersion: 'v1', kind: 'Secret', metadata: { name: secretName, namespace: es.metadata.namespace }, type: 'Opaque' }
+      const base: KubeObject = existing ?? {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: secretName, namespace: es.metadata.namespace },
+        type: 'Opaque'
+      }
       let desired: KubeObject
       try {
         desired = this.#desiredSecret(base, es, data)
@@ -309,16 +335,29 @@ export class Operator {
     const creationPolicy = es.spec.target?.creationPolicy ?? 'Owner'
     const owners = secret.metadata.ownerReferences ?? []
     const controller = owners.find((owner) => owner.controller)
-    const ownedByES = controller !== undefined && controller.kind === 'ExternalSecret' && controller.apiVersion.startsWith(`${ES_GROUP}/`)
-    if (ownedByES && controller.name !== name) throw new Error(`secret is owned by another ExternalSecret: ${controller.name}`)
+    const ownedByES =
+      controller !== undefined &&
+      controller.kind === 'ExternalSecret' &&
+      controller.apiVersion.startsWith(`${ES_GROUP}/`)
+    if (ownedByES && controller.name !== name)
+      throw new Error(`secret is owned by another ExternalSecret: ${controller.name}`)
     const others = owners.filter((owner) => owner !== controller)
-    const mine = { apiVersion: es.apiVersion, kind: 'ExternalSecret', name, uid: uid ?? '', controller: true, blockOwnerDeletion: true }
+    const mine = {
+      apiVersion: es.apiVersion,
+      kind: 'ExternalSecret',
+      name,
+      uid: uid ?? '',
+      controller: true,
+      blockOwnerDeletion: true
+    }
     const ownerReferences = creationPolicy === 'Owner' ? [...others, mine] : ownedByES ? others : owners
     if (ownerReferences.length > 0) secret.metadata.ownerReferences = ownerReferences
     else delete secret.metadata.ownerReferences
 
     const managedKey = objectKey(namespace, `${secret.metadata.name}/${name}`)
-    const kept = Object.entries((secret.data ?? {}) as Record<string, string>).filter(([key]) => !(this.#managedKeys.get(managedKey) ?? []).includes(key))
+    const kept = Object.entries((secret.data ?? {}) as Record<string, string>).filter(
+      ([key]) => !(this.#managedKeys.get(managedKey) ?? []).includes(key)
+    )
     const encoded = Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'utf8').toString('base64')])
     secret.data = Object.fromEntries([...kept, ...encoded])
     this.#managedKeys.set(managedKey, Object.keys(data))
@@ -351,11 +390,22 @@ export class Operator {
   /** A Warning Event `UpdateFailed` with the real error; the condition only says `message`. */
   #markAsFailed(es: ExternalSecret, message: string, error: unknown): void {
     this.#recorder.event(es, 'Warning', 'UpdateFailed', error instanceof Error ? error.message : String(error))
-    setCondition(es.status as ExternalSecretStatus, { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message, lastTransitionTime: rfc3339() })
+    setCondition(es.status as ExternalSecretStatus, {
+      type: 'Ready',
+      status: 'False',
+      reason: 'SecretSyncedError',
+      message,
+      lastTransitionTime: rfc3339()
+    })
   }
 }
 
 /** Status fields in the order the Go struct serialises them. */
-function ordered({ refreshTime, syncedResourceVersion, conditions, binding }: ExternalSecretStatus): ExternalSecretStatus {
+function ordered({
+  refreshTime,
+  syncedResourceVersion,
+  conditions,
+  binding
+}: ExternalSecretStatus): ExternalSecretStatus {
   return JSON.parse(JSON.stringify({ refreshTime, syncedResourceVersion, conditions, binding })) as ExternalSecretStatus
 }

@@ -28,7 +28,8 @@ export function jsonPatch(target: Json, patch: Json): Json {
   if (!Array.isArray(patch)) throw badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch')
   let document = clone(target)
   for (const item of patch) {
-    if (!isObject(item) || typeof item.op !== 'string' || typeof item.path !== 'string') throw badRequest(`invalid JSON patch operation: ${JSON.stringify(item)}`)
+    if (!isObject(item) || typeof item.op !== 'string' || typeof item.path !== 'string')
+      throw badRequest(`invalid JSON patch operation: ${JSON.stringify(item)}`)
     document = applyOperation(document, item as unknown as Operation)
   }
   return document
@@ -49,7 +50,8 @@ function applyOperation(document: Json, operation: Operation): Json {
     case 'copy':
       return add(document, operation.path, clone(read(document, requireFrom(operation))))
     case 'test':
-      if (!sameJson(read(document, operation.path), requireValue(operation))) throw unprocessable(`testing value ${operation.path} failed: test failed`)
+      if (!sameJson(read(document, operation.path), requireValue(operation)))
+        throw unprocessable(`testing value ${operation.path} failed: test failed`)
       return document
     default:
       throw badRequest(`Unexpected kind: ${operation.op}`)

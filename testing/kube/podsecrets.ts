@@ -26,7 +26,9 @@ export interface PodSecretData {
   readonly readAt: number
 }
 
-export type Resolution = { ok: true; data: PodSecretData } | { ok: false; reason: 'CreateContainerConfigError' | 'ContainerCreating'; message: string }
+export type Resolution =
+  | { ok: true; data: PodSecretData }
+  | { ok: false; reason: 'CreateContainerConfigError' | 'ContainerCreating'; message: string }
 
 type Lookup = (name: string) => KubeObject | undefined
 
@@ -42,15 +44,27 @@ export function resolvePodSecrets(pod: Pod, lookup: Lookup, now = Date.now()): R
   const namespace = pod.metadata.namespace ?? 'default'
   const secrets: Record<string, string> = {}
   const resourceVersions: Record<string, string> = {}
-  const read = (name: string, optional: boolean | undefined, reason: Blocked['reason'], volume?: string): Record<string, string> | undefined => {
+  const read = (
+    name: string,
+    optional: boolean | undefined,
+    reason: Blocked['reason'],
+    volume?: string
+  ): Record<string, string> | undefined => {
     const secret = lookup(name)
     if (!secret) {
       if (optional) return undefined
-      throw new Blocked(reason, volume ? `MountVolume.SetUp failed for volume "${volume}" : secret "${name}" not found` : `secret "${name}" not found`)
+      throw new Blocked(
+        reason,
+        volume
+          ? `MountVolume.SetUp failed for volume "${volume}" : secret "${name}" not found`
+          : `secret "${name}" not found`
+      )
     }
     resourceVersions[name] = secret.metadata.resourceVersion ?? ''
     const data = (secret.data ?? {}) as Record<string, string>
-    return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')]))
+    return Object.fromEntries(
+      Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])
+    )
   }
   const take = (name: string, key: string, value: string) => {
     secrets[`${name}/${key}`] = value
@@ -61,7 +75,9 @@ export function resolvePodSecrets(pod: Pod, lookup: Lookup, now = Date.now()): R
     for (const volume of pod.spec.volumes ?? []) {
       const sources = volume.secret
         ? [{ name: volume.secret.secretName ?? '', items: volume.secret.items, optional: volume.secret.optional }]
-        : (volume.projected?.sources ?? []).flatMap(({ secret }) => (secret ? [{ name: secret.name ?? '', items: secret.items, optional: secret.optional }] : []))
+        : (volume.projected?.sources ?? []).flatMap(({ secret }) =>
+            secret ? [{ name: secret.name ?? '', items: secret.items, optional: secret.optional }] : []
+          )
       if (sources.length === 0) continue
       const content: Record<string, string> = {}
       for (const source of sources) {
@@ -71,7 +87,8 @@ export function resolvePodSecrets(pod: Pod, lookup: Lookup, now = Date.now()): R
       files[volume.name] = content
     }
     const env: Record<string, Record<string, string>> = {}
-    for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) env[container.name] = environment(namespace, container, read, take)
+    for (const container of [...(pod.spec.initContainers ?? []), ...pod.spec.containers])
+      env[container.name] = environment(namespace, container, read, take)
     return { ok: true, data: { secrets, env, files, resourceVersions, readAt: now } }
   } catch (error) {
     if (error instanceof Blocked) return { ok: false, reason: error.reason, message: error.message }
@@ -92,7 +109,10 @@ function filesOf(
   for (const { key, path } of items) {
     if (!(key in data)) {
       if (optional) continue
-      throw new Blocked('ContainerCreating', `MountVolume.SetUp failed for volume "${volume}" : references non-existent secret key: ${key}`)
+      throw new Blocked(
+        'ContainerCreating',
+        `MountVolume.SetUp failed for volume "${volume}" : references non-existent secret key: ${key}`
+      )
     }
     files[path] = take(name, key, data[key])
   }
@@ -113,7 +133,8 @@ function environment(
       continue
     }
     const data = read(source.secretRef.name ?? '', source.secretRef.optional, 'CreateContainerConfigError')
-    for (const [key, value] of Object.entries(data ?? {})) fromSecrets.set(`${source.prefix ?? ''}${key}`, take(source.secretRef.name ?? '', key, value))
+    for (const [key, value] of Object.entries(data ?? {}))
+      fromSecrets.set(`${source.prefix ?? ''}${key}`, take(source.secretRef.name ?? '', key, value))
   }
   for (const variable of container.env ?? []) {
     const ref = variable.valueFrom?.secretKeyRef
@@ -125,7 +146,10 @@ function environment(
     if (!data) continue
     if (!(ref.key in data)) {
       if (ref.optional) continue
-      throw new Blocked('CreateContainerConfigError', `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name ?? ''}`)
+      throw new Blocked(
+        'CreateContainerConfigError',
+        `couldn't find key ${ref.key} in Secret ${namespace}/${ref.name ?? ''}`
+      )
     }
     fromSecrets.set(variable.name, take(ref.name ?? '', ref.key, data[ref.key]))
   }

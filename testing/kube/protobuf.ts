@@ -28,7 +28,12 @@ const RESOURCE_ATTRIBUTES: Schema = {
 const NON_RESOURCE_ATTRIBUTES: Schema = { 1: ['path', 'string'], 2: ['verb', 'string'] }
 
 const OBJECTS: Readonly<Record<string, Schema>> = {
-  SelfSubjectAccessReview: { 2: ['spec', { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES] }] },
+  SelfSubjectAccessReview: {
+    2: [
+      'spec',
+      { 1: ['resourceAttributes', RESOURCE_ATTRIBUTES], 2: ['nonResourceAttributes', NON_RESOURCE_ATTRIBUTES] }
+    ]
+  },
   SelfSubjectReview: {}
 }
 
@@ -36,7 +41,8 @@ const MAGIC = Buffer.from('k8s\u0000', 'latin1')
 
 /** A protobuf body as the JSON of the object: apiVersion and kind from the envelope, then the object's fields. */
 export function decodeProtobuf(body: Buffer, kind: string): JsonObject {
-  if (!body.subarray(0, MAGIC.length).equals(MAGIC)) throw badRequest('provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]')
+  if (!body.subarray(0, MAGIC.length).equals(MAGIC))
+    throw badRequest('provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]')
   const unknown = new Map(fields(body.subarray(MAGIC.length)))
   const raw = unknown.get(2) ?? Buffer.alloc(0)
   return { ...message(unknown.get(1) ?? Buffer.alloc(0), TYPE_META), ...message(raw, OBJECTS[kind] ?? {}) }
@@ -46,7 +52,8 @@ function message(bytes: Buffer, schema: Schema): JsonObject {
   const object: JsonObject = {}
   for (const [field, value] of fields(bytes)) {
     const [name, type] = schema[field] ?? []
-    if (name !== undefined && type !== undefined) object[name] = type === 'string' ? value.toString('utf8') : message(value, type)
+    if (name !== undefined && type !== undefined)
+      object[name] = type === 'string' ? value.toString('utf8') : message(value, type)
   }
   return object
 }

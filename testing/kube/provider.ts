@@ -15,7 +15,12 @@ export interface ParameterSource {
 }
 
 export function ssmSource(endpoint: string, region: string): ParameterSource {
-  const client = new SSMClient({ endpoint, region, maxAttempts: 1, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  const client = new SSMClient({
+    endpoint,
+    region,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
+  })
   return {
     async get(name) {
       try {
@@ -30,7 +35,9 @@ export function ssmSource(endpoint: string, region: string): ParameterSource {
       const found: { name: string; value: string }[] = []
       let NextToken: string | undefined
       do {
-        const out = await client.send(new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, NextToken }))
+        const out = await client.send(
+          new GetParametersByPathCommand({ Path: path, Recursive: true, WithDecryption: true, NextToken })
+        )
         found.push(...(out.Parameters ?? []).map((p) => ({ name: p.Name ?? '', value: p.Value ?? '' })))
         NextToken = out.NextToken
       } while (NextToken)
@@ -51,13 +58,21 @@ class NoSecretError extends Error {
 export type OnMissing = (message: string) => void
 
 /** `getProviderSecretData`: dataFrom first, then data; the first error stops everything. */
-export async function fetchSecretData(spec: ExternalSecretSpec, source: ParameterSource, onMissing: OnMissing): Promise<Record<string, string>> {
+export async function fetchSecretData(
+  spec: ExternalSecretSpec,
+  source: ParameterSource,
+  onMissing: OnMissing
+): Promise<Record<string, string>> {
   const data: Record<string, string> = {}
   const retain = (spec.target?.deletionPolicy ?? 'Retain') === 'Retain'
   for (const [i, item] of (spec.dataFrom ?? []).entries()) {
     const where = item.find ? 'find' : 'extract'
     try {
-      const found = item.find ? await findAll(item.find, source) : item.extract ? await extract(item.extract, source) : {}
+      const found = item.find
+        ? await findAll(item.find, source)
+        : item.extract
+          ? await extract(item.extract, source)
+          : {}
       Object.assign(data, validateKeys(rewrite(found, item.rewrite ?? [])))
     } catch (error) {
       if (error instanceof NoSecretError && !retain) {
@@ -75,7 +90,9 @@ export async function fetchSecretData(spec: ExternalSecretSpec, source: Paramete
         onMissing(`secret does not exist at provider using spec.dataFrom[${i}] (key=${remoteRef.key})`)
         continue
       }
-      throw new Error(`error processing spec.data[${i}] (key: ${remoteRef.key}), err: ${messageOf(error)}`, { cause: error })
+      throw new Error(`error processing spec.data[${i}] (key: ${remoteRef.key}), err: ${messageOf(error)}`, {
+        cause: error
+      })
     }
   }
   return data
@@ -102,7 +119,10 @@ function property(value: string, path: string): string | undefined {
   } catch {
     return undefined
   }
-  const found = isObject(node) && path in node ? node[path] : path.split('.').reduce<unknown>((at, key) => (isObject(at) ? at[key] : undefined), node)
+  const found =
+    isObject(node) && path in node
+      ? node[path]
+      : path.split('.').reduce<unknown>((at, key) => (isObject(at) ? at[key] : undefined), node)
   return found === undefined ? undefined : typeof found === 'string' ? found : JSON.stringify(found)
 }
 
@@ -114,8 +134,13 @@ async function extract(ref: RemoteRef, source: ParameterSource): Promise<Record<
   } catch (error) {
     throw new Error(`unable to unmarshal secret ${ref.key}: ${messageOf(error)}`, { cause: error })
   }
-  if (!isObject(parsed)) throw new Error(`unable to unmarshal secret ${ref.key}: json: cannot unmarshal ${typeof parsed} into Go value of type map[string]json.RawMessage`)
-  return Object.fromEntries(Object.entries(parsed).map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)]))
+  if (!isObject(parsed))
+    throw new Error(
+      `unable to unmarshal secret ${ref.key}: json: cannot unmarshal ${typeof parsed} into Go value of type map[string]json.RawMessage`
+    )
+  return Object.fromEntries(
+    Object.entries(parsed).map(([key, item]) => [key, typeof item === 'string' ? item : JSON.stringify(item)])
+  )
 }
 
 /** `findByName`: GetParametersByPath (recursive) under `path` (default "/"), filtered by an unanchored regexp. */
@@ -128,7 +153,9 @@ async function findAll(find: FindRef, source: ParameterSource): Promise<Record<s
   try {
     found = await source.byPath(path)
   } catch (error) {
-    throw new Error(`error getting all secrets: fetching parameters by path ${path}: ${messageOf(error)}`, { cause: error })
+    throw new Error(`error getting all secrets: fetching parameters by path ${path}: ${messageOf(error)}`, {
+      cause: error
+    })
   }
   return Object.fromEntries(found.filter(({ name }) => matcher.test(name)).map(({ name, value }) => [name, value]))
 }
@@ -138,7 +165,9 @@ function rewrite(data: Record<string, string>, rules: Rewrite[]): Record<string,
   return rules.reduce((current, rule) => {
     if (!rule.regexp) return current
     const pattern = new RegExp(rule.regexp.source, 'g')
-    const target = rule.regexp.target.replace(/\$\{(\w+)\}/g, (_, name: string) => (/^\d+$/.test(name) ? `$${name}` : `$<${name}>`))
+    const target = rule.regexp.target.replace(/\$\{(\w+)\}/g, (_, name: string) =>
+      /^\d+$/.test(name) ? `$${name}` : `$<${name}>`
+    )
     return Object.fromEntries(Object.entries(current).map(([key, value]) => [key.replace(pattern, target), value]))
   }, data)
 }
@@ -147,10 +176,15 @@ function rewrite(data: Record<string, string>, rules: Rewrite[]): Record<string,
 function validateKeys(data: Record<string, string>): Record<string, string> {
   const kept = Object.entries(data).filter(([key]) => key !== '')
   for (const [key] of kept) {
-    if (key.length > 253) throw new Error(`invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key has length ${key.length} but max is 253`)
+    if (key.length > 253)
+      throw new Error(
+        `invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key has length ${key.length} but max is 253`
+      )
     const bad = [...key].find((char) => !/[\p{L}\p{N}._-]/u.test(char))
     if (bad) {
-      throw new Error(`invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key has invalid character ${bad}, only alphanumeric, '-', '.' and '_' are allowed: ${key}`)
+      throw new Error(
+        `invalid secret keys (TIP: use rewrite or conversionStrategy to change keys): key has invalid character ${bad}, only alphanumeric, '-', '.' and '_' are allowed: ${key}`
+      )
     }
   }
   return Object.fromEntries(kept)

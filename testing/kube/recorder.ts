@@ -19,8 +19,24 @@ export function createRecorder(store: Store, component: string): Recorder {
   return {
     event(object, type, reason, message) {
       const { kind, apiVersion, metadata } = object
-      const involvedObject = { kind, namespace: metadata.namespace, name: metadata.name, uid: metadata.uid, apiVersion, resourceVersion: metadata.resourceVersion }
-      const key = JSON.stringify([metadata.uid, kind, metadata.namespace, metadata.name, apiVersion, type, reason, message])
+      const involvedObject = {
+        kind,
+        namespace: metadata.namespace,
+        name: metadata.name,
+        uid: metadata.uid,
+        apiVersion,
+        resourceVersion: metadata.resourceVersion
+      }
+      const key = JSON.stringify([
+        metadata.uid,
+        kind,
+        metadata.namespace,
+        metadata.name,
+        apiVersion,
+        type,
+        reason,
+        message
+      ])
       const now = rfc3339()
       const earlier = seen.get(key)
       const existing = earlier === undefined ? undefined : store.get(EVENTS, metadata.namespace, earlier)

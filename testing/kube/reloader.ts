@@ -81,7 +81,12 @@ interface Queued {
 type MountingContainer = Container & { volumeMounts?: { name: string; mountPath?: string }[] }
 
 const KINDS: readonly ResourceType[] = [DEPLOYMENTS, DAEMONSETS, STATEFULSETS]
-const OPT_IN = [RELOADER_ANNOTATIONS.secretReload, RELOADER_ANNOTATIONS.auto, RELOADER_ANNOTATIONS.secretAuto, RELOADER_ANNOTATIONS.search]
+const OPT_IN = [
+  RELOADER_ANNOTATIONS.secretReload,
+  RELOADER_ANNOTATIONS.auto,
+  RELOADER_ANNOTATIONS.secretAuto,
+  RELOADER_ANNOTATIONS.search
+]
 /** What Go's strconv.ParseBool reads as true. */
 const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
 
@@ -139,7 +144,12 @@ export class Reloader {
     if (this.#stopped || type !== 'MODIFIED' || !previous) return
     const sha = secretDataSha(object.data)
     if (sha === secretDataSha(previous.data)) return
-    this.#queue.push({ namespace: object.metadata.namespace ?? '', secret: object.metadata.name, annotations: { ...object.metadata.annotations }, sha })
+    this.#queue.push({
+      namespace: object.metadata.namespace ?? '',
+      secret: object.metadata.name,
+      annotations: { ...object.metadata.annotations },
+      sha
+    })
     this.#next()
   }
 
@@ -158,7 +168,10 @@ export class Reloader {
       try {
         if (item && !this.#stopped) this.#handle(item)
       } catch (error) {
-        console.error(`test Reloader: the update of Secret ${item?.namespace}/${item?.secret} failed unexpectedly`, error)
+        console.error(
+          `test Reloader: the update of Secret ${item?.namespace}/${item?.secret} failed unexpectedly`,
+          error
+        )
       }
       this.#busy = false
       this.#next()
@@ -178,7 +191,11 @@ export class Reloader {
         if (!container) continue
         const envVar = envVarName(item.secret)
         if (container.env?.some((variable) => variable.name === envVar && variable.value === item.sha)) continue
-        const patch = { spec: { template: { spec: { containers: [{ name: container.name, env: [{ name: envVar, value: item.sha }] }] } } } }
+        const patch = {
+          spec: {
+            template: { spec: { containers: [{ name: container.name, env: [{ name: envVar, value: item.sha }] }] } }
+          }
+        }
         const next = strategicMergePatch(clone(workload) as unknown as Json, patch) as unknown as KubeObject
         applyWorkloadDefaults(type, next)
         validateWorkload(type, next)
@@ -227,7 +244,9 @@ export function envVarName(secretName: string): string {
 
 /** util.GetSHAfromSecret: SHA1 (hex) of the decoded `key=value` pairs sorted bytewise and joined with `;`. */
 export function secretDataSha(data: unknown): string {
-  const entries = Object.entries((data ?? {}) as Record<string, string>).map(([key, value]) => Buffer.concat([Buffer.from(`${key}=`, 'utf8'), Buffer.from(value, 'base64')]))
+  const entries = Object.entries((data ?? {}) as Record<string, string>).map(([key, value]) =>
+    Buffer.concat([Buffer.from(`${key}=`, 'utf8'), Buffer.from(value, 'base64')])
+  )
   entries.sort((a, b) => Buffer.compare(a, b))
   const hash = createHash('sha1')
   entries.forEach((entry, index) => {
@@ -238,7 +257,11 @@ export function secretDataSha(data: unknown): string {
 }
 
 /** ShouldReload for a Secret: whether, and in which mode (auto: only when a container uses it). */
-export function reloadDecision(workload: KubeObject, secretName: string, secretAnnotations: Readonly<Record<string, string>> = {}): { reload: boolean; auto: boolean } {
+export function reloadDecision(
+  workload: KubeObject,
+  secretName: string,
+  secretAnnotations: Readonly<Record<string, string>> = {}
+): { reload: boolean; auto: boolean } {
   const own = workload.metadata.annotations ?? {}
   const exclude = own[RELOADER_ANNOTATIONS.secretsExclude]
   if (exclude && exclude.split(',').some((entry) => entry.trim() === secretName)) return { reload: false, auto: false }
@@ -252,18 +275,26 @@ export function reloadDecision(workload: KubeObject, secretName: string, secretA
     }
   })
   if (patterns.some((pattern) => pattern.test(secretName))) return { reload: true, auto: false }
-  if (annotations[RELOADER_ANNOTATIONS.search] === 'true' && secretAnnotations[RELOADER_ANNOTATIONS.match] === 'true') return { reload: true, auto: true }
-  const auto = GO_TRUE.has(annotations[RELOADER_ANNOTATIONS.auto] ?? '') || GO_TRUE.has(annotations[RELOADER_ANNOTATIONS.secretAuto] ?? '')
+  if (annotations[RELOADER_ANNOTATIONS.search] === 'true' && secretAnnotations[RELOADER_ANNOTATIONS.match] === 'true')
+    return { reload: true, auto: true }
+  const auto =
+    GO_TRUE.has(annotations[RELOADER_ANNOTATIONS.auto] ?? '') ||
+    GO_TRUE.has(annotations[RELOADER_ANNOTATIONS.secretAuto] ?? '')
   return { reload: auto, auto }
 }
 
 /** getContainerUsingResource for a Secret: the container the env var goes on, or undefined (no reload). */
-export function containerUsing(template: PodTemplate, secretName: string, auto: boolean): MountingContainer | undefined {
+export function containerUsing(
+  template: PodTemplate,
+  secretName: string,
+  auto: boolean
+): MountingContainer | undefined {
   const containers = template.spec.containers as MountingContainer[]
   const initContainers = (template.spec.initContainers ?? []) as MountingContainer[]
   const volume = (template.spec.volumes ?? []).find((candidate) => volumeNames(candidate).includes(secretName))
   if (volume) {
-    const mounting = (list: MountingContainer[]) => list.find((container) => (container.volumeMounts ?? []).some((mount) => mount.name === volume.name))
+    const mounting = (list: MountingContainer[]) =>
+      list.find((container) => (container.volumeMounts ?? []).some((mount) => mount.name === volume.name))
     const found = mounting(containers)
     if (found) return found
     if (mounting(initContainers)) return containers[0]
@@ -280,5 +311,8 @@ function volumeNames(volume: Volume): (string | undefined)[] {
 }
 
 function envNames(container: Container): (string | undefined)[] {
-  return [...(container.env ?? []).map((variable) => variable.valueFrom?.secretKeyRef?.name), ...(container.envFrom ?? []).map((source) => source.secretRef?.name)]
+  return [
+    ...(container.env ?? []).map((variable) => variable.valueFrom?.secretKeyRef?.name),
+    ...(container.envFrom ?? []).map((source) => source.secretRef?.name)
+  ]
 }

@@ -131,7 +131,13 @@ export const SELF_SUBJECT_REVIEWS = review('authentication.k8s.io', 'SelfSubject
 /** `kubectl auth can-i` */
 export const SELF_SUBJECT_ACCESS_REVIEWS = review('authorization.k8s.io', 'SelfSubjectAccessReview')
 
-type Spec = { nodeName?: string; restartPolicy?: string; schedulerName?: string; serviceAccountName?: string; hostNetwork?: boolean }
+type Spec = {
+  nodeName?: string
+  restartPolicy?: string
+  schedulerName?: string
+  serviceAccountName?: string
+  hostNetwork?: boolean
+}
 type PodStatus = { phase?: string; podIP?: string; nominatedNodeName?: string }
 const podSpec = (o: KubeObject) => (o.spec ?? {}) as Spec
 const podStatus = (o: KubeObject) => (o.status ?? {}) as PodStatus
@@ -185,7 +191,9 @@ export const STATEFULSETS = workload('StatefulSet', ['sts'])
 export const DAEMONSETS = workload('DaemonSet', ['ds'])
 /** The Deployment controller's ReplicaSets: readable (get, list, watch), written by the simulation only. */
 export const REPLICASETS: ResourceType = {
-  ...workload('ReplicaSet', ['rs'], { 'status.replicas': (o) => (o.status as { replicas?: number } | undefined)?.replicas ?? 0 }),
+  ...workload('ReplicaSet', ['rs'], {
+    'status.replicas': (o) => (o.status as { replicas?: number } | undefined)?.replicas ?? 0
+  }),
   verbs: READ_ONLY,
   subresources: { status: ['get'] }
 }
@@ -218,7 +226,13 @@ export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
 /** Finds a type by kind (`ExternalSecret`), plural (`externalsecrets`), singular or short name, any case. */
 export function typeNamed(name: string): ResourceType | undefined {
   const wanted = name.toLowerCase()
-  return ALL_TYPES.find((type) => type.kind.toLowerCase() === wanted || type.resource === wanted || type.singular === wanted || type.shortNames.includes(wanted))
+  return ALL_TYPES.find(
+    (type) =>
+      type.kind.toLowerCase() === wanted ||
+      type.resource === wanted ||
+      type.singular === wanted ||
+      type.shortNames.includes(wanted)
+  )
 }
 
 export function apiVersionOf(type: ResourceType, version: string): string {

@@ -10,9 +10,19 @@ import { isObject, type JsonObject } from './json.ts'
 import { decodeProtobuf, PROTOBUF_CONTENT_TYPE } from './protobuf.ts'
 import { apiVersionOf, SELF_SUBJECT_REVIEWS, type ResourceType } from './resources.ts'
 
-export function review(type: ResourceType, version: string, body: Buffer, contentType: string, user: UserInfo, auth: AuthOptions): Record<string, unknown> {
+export function review(
+  type: ResourceType,
+  version: string,
+  body: Buffer,
+  contentType: string,
+  user: UserInfo,
+  auth: AuthOptions
+): Record<string, unknown> {
   const apiVersion = apiVersionOf(type, version)
-  const object = contentType.split(';')[0].trim() === PROTOBUF_CONTENT_TYPE ? decodeProtobuf(body, type.kind) : parse(body.toString('utf8'))
+  const object =
+    contentType.split(';')[0].trim() === PROTOBUF_CONTENT_TYPE
+      ? decodeProtobuf(body, type.kind)
+      : parse(body.toString('utf8'))
   const sent = object.apiVersion
   if (typeof sent === 'string' && sent !== '' && sent !== apiVersion) {
     throw badRequest(`the API version in the data (${sent}) does not match the expected API version (${apiVersion})`)
@@ -21,10 +31,16 @@ export function review(type: ResourceType, version: string, body: Buffer, conten
   if (type === SELF_SUBJECT_REVIEWS) return { ...answer, status: { userInfo: user } }
   const spec = isObject(object.spec) ? object.spec : {}
   const { resourceAttributes, nonResourceAttributes } = spec
-  if (isObject(resourceAttributes)) return { ...answer, spec, status: { allowed: allows(auth, attributesOf(resourceAttributes)) } }
+  if (isObject(resourceAttributes))
+    return { ...answer, spec, status: { allowed: allows(auth, attributesOf(resourceAttributes)) } }
   // Non-resource paths (discovery, health) are served to any authenticated user, for GET only.
-  if (isObject(nonResourceAttributes)) return { ...answer, spec, status: { allowed: !auth.rbac || nonResourceAttributes.verb === 'get' } }
-  throw invalid(type, 'spec.resourceAttributes', 'exactly one of nonResourceAttributes or resourceAttributes must be specified')
+  if (isObject(nonResourceAttributes))
+    return { ...answer, spec, status: { allowed: !auth.rbac || nonResourceAttributes.verb === 'get' } }
+  throw invalid(
+    type,
+    'spec.resourceAttributes',
+    'exactly one of nonResourceAttributes or resourceAttributes must be specified'
+  )
 }
 
 function parse(body: string): JsonObject {
@@ -32,7 +48,9 @@ function parse(body: string): JsonObject {
   try {
     object = JSON.parse(body)
   } catch (error) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${error instanceof Error ? error.message : String(error)}`)
+    throw badRequest(
+      `couldn't get version/kind; json parse error: ${error instanceof Error ? error.message : String(error)}`
+    )
   }
   if (!isObject(object)) throw badRequest(`couldn't get version/kind; json parse error: not an object: ${body}`)
   return object

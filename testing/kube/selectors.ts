@@ -35,10 +35,15 @@ function parseRequirement(text: string): (labels: Record<string, string>) => boo
   if (set) {
     const [, key, operator, list] = set
     const values = list.split(',').map((value) => value.trim())
-    if (values.some((value) => !new RegExp(`^${VALUE}$`).test(value))) throw badRequest(`unable to parse requirement: invalid values in "${text}"`)
-    return operator === 'in' ? (labels) => key in labels && values.includes(labels[key]) : (labels) => !(key in labels) || !values.includes(labels[key])
+    if (values.some((value) => !new RegExp(`^${VALUE}$`).test(value)))
+      throw badRequest(`unable to parse requirement: invalid values in "${text}"`)
+    return operator === 'in'
+      ? (labels) => key in labels && values.includes(labels[key])
+      : (labels) => !(key in labels) || !values.includes(labels[key])
   }
-  throw badRequest(`unable to parse requirement: found "${text}", expected: key, !key, key=value, key!=value, key in (...) or key notin (...)`)
+  throw badRequest(
+    `unable to parse requirement: found "${text}", expected: key, !key, key=value, key!=value, key in (...) or key notin (...)`
+  )
 }
 
 function splitOutsideParentheses(text: string): string[] {

@@ -35,7 +35,9 @@ const kube = await startKubeApiServer({
 })
 for (const file of positionals) kube.apply(await readFile(file, 'utf8'))
 writeFileSync(values.kubeconfig, kube.kubeconfig())
-console.log(`Kubernetes API ${kube.url} (kubeconfig: ${values.kubeconfig}; SSM: ${values['ssm-endpoint'] ?? moto?.endpoint})`)
+console.log(
+  `Kubernetes API ${kube.url} (kubeconfig: ${values.kubeconfig}; SSM: ${values['ssm-endpoint'] ?? moto?.endpoint})`
+)
 
 async function shutdown(): Promise<void> {
   await kube.close()

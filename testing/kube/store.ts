@@ -77,7 +77,12 @@ export class Store {
     if (existing && sameJson(existing, next)) return clone(existing)
     next.metadata.resourceVersion = String(++this.#resourceVersion)
     this.#table(type).set(key, next)
-    this.#record(type, { type: existing ? 'MODIFIED' : 'ADDED', resourceVersion: this.#resourceVersion, object: clone(next), previous: existing })
+    this.#record(type, {
+      type: existing ? 'MODIFIED' : 'ADDED',
+      resourceVersion: this.#resourceVersion,
+      object: clone(next),
+      previous: existing
+    })
     return clone(next)
   }
 

@@ -51,7 +51,8 @@ function mergeObject(original: JsonObject, patch: JsonObject): JsonObject | unde
   const directive = patch[PATCH]
   if (directive === 'delete') return undefined
   if (directive === 'replace') return withoutDirectives(patch)
-  if (directive !== undefined && directive !== 'merge') throw badRequest(`Unknown patch type: ${JSON.stringify(directive)}`)
+  if (directive !== undefined && directive !== 'merge')
+    throw badRequest(`Unknown patch type: ${JSON.stringify(directive)}`)
   const result = clone(original)
   const retain = patch[RETAIN_KEYS]
   if (retain !== undefined) {
@@ -87,17 +88,23 @@ function mergeObject(original: JsonObject, patch: JsonObject): JsonObject | unde
 
 function mergeValue(field: string, original: Json | undefined, patch: Json): Json | undefined {
   if (isObject(patch)) return mergeObject(isObject(original) ? original : {}, patch)
-  if (Array.isArray(patch)) return field in MERGE_KEYS ? mergeList(field, Array.isArray(original) ? original : [], patch) : patch.map(withoutDirectivesDeep)
+  if (Array.isArray(patch))
+    return field in MERGE_KEYS
+      ? mergeList(field, Array.isArray(original) ? original : [], patch)
+      : patch.map(withoutDirectivesDeep)
   return patch
 }
 
 function mergeList(field: string, original: Json[], patch: Json[]): Json[] {
   const key = MERGE_KEYS[field]
-  if (patch.some((item) => isObject(item) && item[PATCH] === 'replace')) return patch.filter((item) => !(isObject(item) && item[PATCH] === 'replace')).map(withoutDirectivesDeep)
-  if (key === null || key === undefined) return [...original, ...patch.filter((item) => !original.some((existing) => sameJson(existing, item)))]
+  if (patch.some((item) => isObject(item) && item[PATCH] === 'replace'))
+    return patch.filter((item) => !(isObject(item) && item[PATCH] === 'replace')).map(withoutDirectivesDeep)
+  if (key === null || key === undefined)
+    return [...original, ...patch.filter((item) => !original.some((existing) => sameJson(existing, item)))]
   const result = clone(original)
   for (const item of patch) {
-    if (!isObject(item) || item[key] === undefined) throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`)
+    if (!isObject(item) || item[key] === undefined)
+      throw badRequest(`map: ${JSON.stringify(item)} does not contain declared merge key: ${key}`)
     const index = result.findIndex((existing) => isObject(existing) && sameJson(existing[key], item[key]))
     if (item[PATCH] === 'delete') {
       if (index >= 0) result.splice(index, 1)
@@ -123,11 +130,17 @@ function ordered(list: Json[], order: Json[], key: string | null | undefined): J
 }
 
 function withoutDirectives(object: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(object).filter(([key]) => key !== PATCH && key !== RETAIN_KEYS && !key.startsWith(DELETE_FROM) && !key.startsWith(ORDER)))
+  return Object.fromEntries(
+    Object.entries(object).filter(
+      ([key]) => key !== PATCH && key !== RETAIN_KEYS && !key.startsWith(DELETE_FROM) && !key.startsWith(ORDER)
+    )
+  )
 }
 
 function withoutDirectivesDeep(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutDirectivesDeep)
   if (!isObject(value)) return value
-  return Object.fromEntries(Object.entries(withoutDirectives(value)).map(([key, item]) => [key, withoutDirectivesDeep(item)]))
+  return Object.fromEntries(
+    Object.entries(withoutDirectives(value)).map(([key, item]) => [key, withoutDirectivesDeep(item)])
+  )
 }

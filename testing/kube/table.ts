@@ -52,14 +52,20 @@ interface Printed {
 
 const field = (read: (object: Printed) => unknown) => (object: KubeObject) => read(object as Printed) ?? null
 const ready = (object: Printed) => object.status?.conditions?.find((condition) => condition.type === 'Ready')
-const age = (timestamp: unknown) => (typeof timestamp === 'string' ? humanDuration(Date.now() - Date.parse(timestamp)) : '<unknown>')
+const age = (timestamp: unknown) =>
+  typeof timestamp === 'string' ? humanDuration(Date.now() - Date.parse(timestamp)) : '<unknown>'
 
 const NAME: Column = { name: 'Name', type: 'string', format: 'name', cell: (o) => o.metadata.name }
 const AGE: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) }
 
 /** A count of a workload's spec or status (absent is 0), as printers.go prints it: an integer. */
-const count = (name: string, read: (object: Printed) => number | undefined): Column => ({ name, type: 'integer', cell: field((o) => read(o) ?? 0) })
-const ratio = (ready: (object: Printed) => number | undefined, desired: (object: Printed) => number | undefined) => field((o) => `${ready(o) ?? 0}/${desired(o) ?? 0}`)
+const count = (name: string, read: (object: Printed) => number | undefined): Column => ({
+  name,
+  type: 'integer',
+  cell: field((o) => read(o) ?? 0)
+})
+const ratio = (ready: (object: Printed) => number | undefined, desired: (object: Printed) => number | undefined) =>
+  field((o) => `${ready(o) ?? 0}/${desired(o) ?? 0}`)
 /** Deployments' and StatefulSets' READY column: ready pods of the replicas asked for. */
 const READY_REPLICAS: Column = {
   name: 'Ready',
@@ -91,7 +97,12 @@ const IMAGES: Column = {
       .join(',')
   )
 }
-const SELECTOR: Column = { name: 'Selector', type: 'string', priority: 1, cell: field((o) => selectorText(o.spec?.selector)) }
+const SELECTOR: Column = {
+  name: 'Selector',
+  type: 'string',
+  priority: 1,
+  cell: field((o) => selectorText(o.spec?.selector))
+}
 
 /** printPod: ready containers, the status reason (a waiting container's reason, Terminating...), restarts. */
 function podCells(object: KubeObject): { ready: string; reason: string; restarts: string } {
@@ -111,7 +122,11 @@ function podCells(object: KubeObject): { ready: string; reason: string; restarts
   }
   if (pod.metadata.deletionTimestamp && reason !== 'Succeeded' && reason !== 'Failed') reason = 'Terminating'
   const total = (pod.spec?.containers ?? []).length
-  return { ready: `${ready}/${total}`, reason, restarts: restarts !== 0 && lastRestart ? `${restarts} (${age(lastRestart)} ago)` : String(restarts) }
+  return {
+    ready: `${ready}/${total}`,
+    reason,
+    restarts: restarts !== 0 && lastRestart ? `${restarts} (${age(lastRestart)} ago)` : String(restarts)
+  }
 }
 
 const COLUMNS: Record<string, Column[]> = {
@@ -123,7 +138,12 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Status', type: 'string', cell: field((o) => ready(o)?.reason) },
     { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
   ],
-  secrets: [NAME, { name: 'Type', type: 'string', cell: (o) => o.type }, { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object | undefined) ?? {}).length }, AGE],
+  secrets: [
+    NAME,
+    { name: 'Type', type: 'string', cell: (o) => o.type },
+    { name: 'Data', type: 'integer', cell: (o) => Object.keys((o.data as object | undefined) ?? {}).length },
+    AGE
+  ],
   namespaces: [NAME, { name: 'Status', type: 'string', cell: field((o) => o.status?.phase) }, AGE],
   pods: [
     NAME,
@@ -133,11 +153,34 @@ const COLUMNS: Record<string, Column[]> = {
     AGE,
     { name: 'IP', type: 'string', priority: 1, cell: field((o) => o.status?.podIPs?.[0]?.ip || '<none>') },
     { name: 'Node', type: 'string', priority: 1, cell: field((o) => o.spec?.nodeName || '<none>') },
-    { name: 'Nominated Node', type: 'string', priority: 1, cell: field((o) => o.status?.nominatedNodeName || '<none>') },
+    {
+      name: 'Nominated Node',
+      type: 'string',
+      priority: 1,
+      cell: field((o) => o.status?.nominatedNodeName || '<none>')
+    },
     { name: 'Readiness Gates', type: 'string', priority: 1, cell: () => '<none>' }
   ],
-  deployments: [NAME, READY_REPLICAS, count('Up-to-date', (o) => o.status?.updatedReplicas), count('Available', (o) => o.status?.availableReplicas), AGE, CONTAINERS, IMAGES, SELECTOR],
-  replicasets: [NAME, count('Desired', (o) => o.spec?.replicas), count('Current', (o) => o.status?.replicas), count('Ready', (o) => o.status?.readyReplicas), AGE, CONTAINERS, IMAGES, SELECTOR],
+  deployments: [
+    NAME,
+    READY_REPLICAS,
+    count('Up-to-date', (o) => o.status?.updatedReplicas),
+    count('Available', (o) => o.status?.availableReplicas),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR
+  ],
+  replicasets: [
+    NAME,
+    count('Desired', (o) => o.spec?.replicas),
+    count('Current', (o) => o.status?.replicas),
+    count('Ready', (o) => o.status?.readyReplicas),
+    AGE,
+    CONTAINERS,
+    IMAGES,
+    SELECTOR
+  ],
   statefulsets: [NAME, READY_REPLICAS, AGE, CONTAINERS, IMAGES],
   daemonsets: [
     NAME,
@@ -156,7 +199,11 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Last Seen', type: 'string', cell: (o) => age(o.lastTimestamp) },
     { name: 'Type', type: 'string', cell: (o) => o.type },
     { name: 'Reason', type: 'string', cell: (o) => o.reason },
-    { name: 'Object', type: 'string', cell: field((o) => `${String(o.involvedObject?.kind).toLowerCase()}/${o.involvedObject?.name}`) },
+    {
+      name: 'Object',
+      type: 'string',
+      cell: field((o) => `${String(o.involvedObject?.kind).toLowerCase()}/${o.involvedObject?.name}`)
+    },
     { name: 'Message', type: 'string', cell: (o) => o.message },
     { name: 'Count', type: 'integer', priority: 1, cell: (o) => o.count },
     { name: 'Name', type: 'string', format: 'name', priority: 1, cell: (o) => o.metadata.name }
@@ -164,16 +211,34 @@ const COLUMNS: Record<string, Column[]> = {
 }
 
 /** A meta.k8s.io/v1 Table; each row carries the object's metadata (includeObject=Metadata, the default). */
-export function toTable(type: ResourceType, objects: KubeObject[], resourceVersion: string, includeObject: string | null): Record<string, unknown> {
+export function toTable(
+  type: ResourceType,
+  objects: KubeObject[],
+  resourceVersion: string,
+  includeObject: string | null
+): Record<string, unknown> {
   const columns = COLUMNS[type.resource]
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: { resourceVersion },
-    columnDefinitions: columns.map(({ name, type, format = '', priority = 0 }) => ({ name, type, format, description: name, priority })),
+    columnDefinitions: columns.map(({ name, type, format = '', priority = 0 }) => ({
+      name,
+      type,
+      format,
+      description: name,
+      priority
+    })),
     rows: objects.map((object) => ({
       cells: columns.map((column) => column.cell(object)),
-      ...(includeObject === 'None' ? {} : { object: includeObject === 'Object' ? object : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata } })
+      ...(includeObject === 'None'
+        ? {}
+        : {
+            object:
+              includeObject === 'Object'
+                ? object
+                : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata }
+          })
     }))
   }
 }

@@ -24,13 +24,27 @@ export interface CertificateAuthority extends KeyPair {
 
 /** A new CA, unrelated to any other (each server makes its own; a test makes a second one to see it refused). */
 export function createCertificateAuthority(name = 'zerotouch-test-ca'): CertificateAuthority {
-  const ca = generate(subject([['CN', name]]), ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'])
+  const ca = generate(subject([['CN', name]]), [
+    'basicConstraints=critical,CA:TRUE',
+    'keyUsage=critical,keyCertSign,cRLSign'
+  ])
   const leaf = (names: [string, string][], usage: string, extensions: string[] = []) =>
-    generate(subject(names), ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature', `extendedKeyUsage=${usage}`, ...extensions], ca)
+    generate(
+      subject(names),
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature',
+        `extendedKeyUsage=${usage}`,
+        ...extensions
+      ],
+      ca
+    )
   return {
     ...ca,
-    serverCertificate: () => leaf([['CN', 'kube-apiserver']], 'serverAuth', ['subjectAltName=IP:127.0.0.1,DNS:localhost']),
-    clientCertificate: (user, groups = []) => leaf([['CN', user], ...groups.map((group): [string, string] => ['O', group])], 'clientAuth')
+    serverCertificate: () =>
+      leaf([['CN', 'kube-apiserver']], 'serverAuth', ['subjectAltName=IP:127.0.0.1,DNS:localhost']),
+    clientCertificate: (user, groups = []) =>
+      leaf([['CN', user], ...groups.map((group): [string, string] => ['O', group])], 'clientAuth')
   }
 }
 
@@ -52,7 +66,11 @@ function generate(subjectName: string, extensions: string[], issuer?: KeyPair): 
     const [key, cert] = [file('tls.key'), file('tls.crt')]
     const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key]
     const addExtensions = extensions.flatMap((extension) => ['-addext', extension])
-    execFileSync('openssl', ['req', '-x509', ...signer, ...newKey, '-out', cert, '-days', '2', '-subj', subjectName, ...addExtensions], { stdio: ['ignore', 'ignore', 'pipe'] })
+    execFileSync(
+      'openssl',
+      ['req', '-x509', ...signer, ...newKey, '-out', cert, '-days', '2', '-subj', subjectName, ...addExtensions],
+      { stdio: ['ignore', 'ignore', 'pipe'] }
+    )
     return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') }
   } finally {
     rmSync(dir, { recursive: true, force: true })

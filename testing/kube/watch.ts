@@ -40,19 +40,24 @@ export class Watches {
   /** Throws (before anything is written) when the resourceVersion is not a number. */
   serve(res: ServerResponse, request: WatchRequest): void {
     const { type, present, namespace, matches } = request
-    const since = request.resourceVersion && request.resourceVersion !== '0' ? Number(request.resourceVersion) : undefined
-    if (since !== undefined && !Number.isInteger(since)) throw badRequest(`resourceVersion: Invalid value: "${request.resourceVersion}": must be a non-negative integer`)
+    const since =
+      request.resourceVersion && request.resourceVersion !== '0' ? Number(request.resourceVersion) : undefined
+    if (since !== undefined && !Number.isInteger(since))
+      throw badRequest(`resourceVersion: Invalid value: "${request.resourceVersion}": must be a non-negative integer`)
     const backlog = since === undefined ? [] : this.#store.changesSince(type, since)
 
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' })
     res.flushHeaders()
     const send = (eventType: string, object: unknown) => res.write(`${JSON.stringify({ type: eventType, object })}\n`)
     if (backlog === undefined) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: expired(String(since), this.#store.compactedBefore(type)).toStatus() })}\n`)
+      res.end(
+        `${JSON.stringify({ type: 'ERROR', object: expired(String(since), this.#store.compactedBefore(type)).toStatus() })}\n`
+      )
       return
     }
 
-    const inScope = (object: KubeObject | undefined) => object !== undefined && (namespace === undefined || object.metadata.namespace === namespace) && matches(object)
+    const inScope = (object: KubeObject | undefined) =>
+      object !== undefined && (namespace === undefined || object.metadata.namespace === namespace) && matches(object)
     const deliver = ({ type: change, object, previous }: Change) => {
       const now = change !== 'DELETED' && inScope(object)
       const before = change === 'DELETED' ? inScope(object) : inScope(previous)
@@ -60,7 +65,11 @@ export class Watches {
       else if (before) send('DELETED', present(object))
     }
     const bookmark = (annotations?: Record<string, string>) =>
-      send('BOOKMARK', { kind: type.kind, apiVersion: request.apiVersion, metadata: { resourceVersion: String(this.#store.resourceVersion), ...(annotations ? { annotations } : {}) } })
+      send('BOOKMARK', {
+        kind: type.kind,
+        apiVersion: request.apiVersion,
+        metadata: { resourceVersion: String(this.#store.resourceVersion), ...(annotations ? { annotations } : {}) }
+      })
 
     if (since === undefined || request.sendInitialEvents) {
       for (const object of this.#store.list(type, namespace).filter(inScope)) send('ADDED', present(object))
@@ -69,7 +78,10 @@ export class Watches {
     if (request.sendInitialEvents && request.allowBookmarks) bookmark({ 'k8s.io/initial-events-end': 'true' })
 
     const unsubscribe = this.#store.subscribe(type, deliver)
-    const timers = [request.allowBookmarks ? setInterval(() => bookmark(), this.#bookmarkIntervalMs) : undefined, request.timeoutSeconds ? setTimeout(() => res.end(), request.timeoutSeconds * 1000) : undefined]
+    const timers = [
+      request.allowBookmarks ? setInterval(() => bookmark(), this.#bookmarkIntervalMs) : undefined,
+      request.timeoutSeconds ? setTimeout(() => res.end(), request.timeoutSeconds * 1000) : undefined
+    ]
     this.#open.add(res)
     res.on('close', () => {
       unsubscribe()

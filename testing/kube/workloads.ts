@@ -48,7 +48,10 @@ export interface Volume {
   name: string
   secret?: { secretName?: string; items?: KeyToPath[]; optional?: boolean; defaultMode?: number }
   configMap?: { name?: string; defaultMode?: number }
-  projected?: { sources?: { secret?: { name?: string; items?: KeyToPath[]; optional?: boolean } }[]; defaultMode?: number }
+  projected?: {
+    sources?: { secret?: { name?: string; items?: KeyToPath[]; optional?: boolean } }[]
+    defaultMode?: number
+  }
 }
 
 export interface PodSpec {
@@ -97,7 +100,10 @@ export interface DeploymentSpec {
   replicas: number
   selector: LabelSelector
   template: PodTemplate
-  strategy: { type: 'RollingUpdate' | 'Recreate'; rollingUpdate?: { maxSurge?: IntOrString; maxUnavailable?: IntOrString } }
+  strategy: {
+    type: 'RollingUpdate' | 'Recreate'
+    rollingUpdate?: { maxSurge?: IntOrString; maxUnavailable?: IntOrString }
+  }
   minReadySeconds?: number
   revisionHistoryLimit: number
   paused?: boolean
@@ -122,7 +128,13 @@ export interface Deployment extends KubeObject {
 
 export interface ReplicaSet extends KubeObject {
   spec: { replicas: number; minReadySeconds?: number; selector: LabelSelector; template: PodTemplate }
-  status?: { replicas: number; fullyLabeledReplicas?: number; readyReplicas?: number; availableReplicas?: number; observedGeneration?: number }
+  status?: {
+    replicas: number
+    fullyLabeledReplicas?: number
+    readyReplicas?: number
+    availableReplicas?: number
+    observedGeneration?: number
+  }
 }
 
 export interface StatefulSetSpec {
@@ -131,7 +143,10 @@ export interface StatefulSetSpec {
   template: PodTemplate
   serviceName?: string
   podManagementPolicy: 'OrderedReady' | 'Parallel'
-  updateStrategy: { type: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { partition?: number; maxUnavailable?: IntOrString } }
+  updateStrategy: {
+    type: 'RollingUpdate' | 'OnDelete'
+    rollingUpdate?: { partition?: number; maxUnavailable?: IntOrString }
+  }
   revisionHistoryLimit: number
   minReadySeconds?: number
   ordinals?: { start?: number }
@@ -157,7 +172,10 @@ export interface StatefulSet extends KubeObject {
 export interface DaemonSetSpec {
   selector: LabelSelector
   template: PodTemplate
-  updateStrategy: { type: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString } }
+  updateStrategy: {
+    type: 'RollingUpdate' | 'OnDelete'
+    rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString }
+  }
   minReadySeconds?: number
   revisionHistoryLimit: number
 }
@@ -181,7 +199,11 @@ export interface DaemonSet extends KubeObject {
 
 export interface ContainerStatus {
   name: string
-  state: { waiting?: { reason: string; message?: string }; running?: { startedAt: string }; terminated?: { exitCode: number; reason: string } }
+  state: {
+    waiting?: { reason: string; message?: string }
+    running?: { startedAt: string }
+    terminated?: { exitCode: number; reason: string }
+  }
   lastState: { terminated?: { exitCode: number; reason: string; startedAt?: string; finishedAt?: string } }
   ready: boolean
   restartCount: number
@@ -216,7 +238,12 @@ export function applyWorkloadDefaults(type: ResourceType, object: KubeObject): v
     deployment.replicas ??= 1
     deployment.strategy ??= { type: 'RollingUpdate' }
     deployment.strategy.type ??= 'RollingUpdate'
-    if (deployment.strategy.type === 'RollingUpdate') deployment.strategy.rollingUpdate = { maxUnavailable: '25%', maxSurge: '25%', ...deployment.strategy.rollingUpdate }
+    if (deployment.strategy.type === 'RollingUpdate')
+      deployment.strategy.rollingUpdate = {
+        maxUnavailable: '25%',
+        maxSurge: '25%',
+        ...deployment.strategy.rollingUpdate
+      }
     deployment.revisionHistoryLimit ??= 10
     deployment.progressDeadlineSeconds ??= 600
   } else if (type === STATEFULSETS) {
@@ -224,9 +251,11 @@ export function applyWorkloadDefaults(type: ResourceType, object: KubeObject): v
     statefulSet.podManagementPolicy ??= 'OrderedReady'
     // As SetDefaults_StatefulSet: rollingUpdate.partition appears only when the type itself was defaulted, or
     // when rollingUpdate was given; `type: RollingUpdate` alone keeps rollingUpdate absent.
-    if (!statefulSet.updateStrategy?.type) statefulSet.updateStrategy = { rollingUpdate: {}, ...statefulSet.updateStrategy, type: 'RollingUpdate' }
+    if (!statefulSet.updateStrategy?.type)
+      statefulSet.updateStrategy = { rollingUpdate: {}, ...statefulSet.updateStrategy, type: 'RollingUpdate' }
     const { updateStrategy } = statefulSet
-    if (updateStrategy.type === 'RollingUpdate' && updateStrategy.rollingUpdate) updateStrategy.rollingUpdate.partition ??= 0
+    if (updateStrategy.type === 'RollingUpdate' && updateStrategy.rollingUpdate)
+      updateStrategy.rollingUpdate.partition ??= 0
     const retention = (spec.persistentVolumeClaimRetentionPolicy ?? {}) as Record<string, string>
     spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: 'Retain', whenScaled: 'Retain', ...retention }
     statefulSet.replicas ??= 1
@@ -235,7 +264,12 @@ export function applyWorkloadDefaults(type: ResourceType, object: KubeObject): v
     const daemonSet = spec as Partial<DaemonSetSpec>
     daemonSet.updateStrategy ??= { type: 'RollingUpdate' }
     daemonSet.updateStrategy.type ??= 'RollingUpdate'
-    if (daemonSet.updateStrategy.type === 'RollingUpdate') daemonSet.updateStrategy.rollingUpdate = { maxUnavailable: 1, maxSurge: 0, ...daemonSet.updateStrategy.rollingUpdate }
+    if (daemonSet.updateStrategy.type === 'RollingUpdate')
+      daemonSet.updateStrategy.rollingUpdate = {
+        maxUnavailable: 1,
+        maxSurge: 0,
+        ...daemonSet.updateStrategy.rollingUpdate
+      }
     daemonSet.revisionHistoryLimit ??= 10
   } else if (type === REPLICASETS) {
     spec.replicas ??= 1
@@ -292,15 +326,23 @@ function pullPolicy(image: string): string {
 export function validateWorkload(type: ResourceType, object: KubeObject): void {
   if (!type.builtIn || type.group !== 'apps') return
   const spec = object.spec as { selector?: LabelSelector; template?: PodTemplate }
-  const invalid = (field: string, message: string) => new ApiError(422, `${type.kind}.apps "${object.metadata.name}" is invalid: ${field}: ${message}`, 'Invalid')
-  if (!spec.selector || (Object.keys(spec.selector.matchLabels ?? {}).length === 0 && (spec.selector.matchExpressions ?? []).length === 0)) {
+  const invalid = (field: string, message: string) =>
+    new ApiError(422, `${type.kind}.apps "${object.metadata.name}" is invalid: ${field}: ${message}`, 'Invalid')
+  if (
+    !spec.selector ||
+    (Object.keys(spec.selector.matchLabels ?? {}).length === 0 && (spec.selector.matchExpressions ?? []).length === 0)
+  ) {
     throw invalid('spec.selector', 'Required value')
   }
   const labels = spec.template?.metadata?.labels ?? {}
   if (!selectorMatches(spec.selector, labels)) {
-    throw invalid('spec.template.metadata.labels', `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``)
+    throw invalid(
+      'spec.template.metadata.labels',
+      `Invalid value: ${JSON.stringify(labels)}: \`selector\` does not match template \`labels\``
+    )
   }
-  if ((spec.template?.spec.containers ?? []).length === 0) throw invalid('spec.template.spec.containers', 'Required value')
+  if ((spec.template?.spec.containers ?? []).length === 0)
+    throw invalid('spec.template.spec.containers', 'Required value')
 }
 
 export function selectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
@@ -329,7 +371,12 @@ export function selectorText(selector: LabelSelector | undefined): string {
     ...Object.entries(selector.matchLabels ?? {}).map(([key, value]) => ({ key, text: `${key}=${value}` })),
     ...(selector.matchExpressions ?? []).map(({ key, operator, values = [] }) => ({
       key,
-      text: operator === 'Exists' ? key : operator === 'DoesNotExist' ? `!${key}` : `${key} ${operator.toLowerCase()} (${[...values].sort().join(',')})`
+      text:
+        operator === 'Exists'
+          ? key
+          : operator === 'DoesNotExist'
+            ? `!${key}`
+            : `${key} ${operator.toLowerCase()} (${[...values].sort().join(',')})`
     }))
   ].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   return requirements.length === 0 ? '<none>' : requirements.map(({ text }) => text).join(',')
@@ -371,7 +418,11 @@ export function scaled(value: IntOrString | undefined, total: number, roundUp: b
   if (!percent) {
     const number = Number(value)
     if (Number.isInteger(number)) return number
-    throw new ApiError(422, `invalid value for IntOrString: invalid value "${value}": must be an integer or percentage (e.g '5%')`, 'Invalid')
+    throw new ApiError(
+      422,
+      `invalid value for IntOrString: invalid value "${value}": must be an integer or percentage (e.g '5%')`,
+      'Invalid'
+    )
   }
   const exact = (Number(percent[1]) * total) / 100
   return roundUp ? Math.ceil(exact) : Math.floor(exact)
