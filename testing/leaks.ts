@@ -1,3 +1,5 @@
+import type { ActionRun } from './action.ts'
+
 /**
  * Every place a secret value shows up in text the action produced: the value, each line of a
  * multi-line value, and their JSON-escaped, URL-encoded and base64 forms. The runner's own
@@ -19,6 +21,17 @@ export function findLeaks(texts: Record<string, string>, values: readonly string
     }
   }
   return leaks
+}
+
+/** Every place a secret value shows up in what a run of the bundle printed, set as outputs or wrote to the job summary. */
+export function findRunLeaks(
+  run: Pick<ActionRun, 'stdout' | 'stderr' | 'outputs' | 'summary'>,
+  values: readonly string[]
+): string[] {
+  return findLeaks(
+    { stdout: run.stdout, stderr: run.stderr, outputs: JSON.stringify(run.outputs), summary: run.summary },
+    values
+  )
 }
 
 /** Kept apart from the action's own redactor on purpose: the scanner checks it, not the reverse. */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { CASES, VALID, VALUE } from '../../__fixtures__/bad-input.ts'
 import { runBundledAction } from '../../testing/action.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 import { startSsmProxy, type SsmProxy } from '../../testing/ssm-proxy.ts'
 
@@ -45,17 +45,7 @@ describe('bad input', () => {
       expect(error).toContain(`${input}: `)
       expect(error).toContain('[ZT100]')
       expect(proxy.calls).toEqual([])
-      expect(
-        findLeaks(
-          {
-            stdout: result.stdout,
-            stderr: result.stderr,
-            outputs: JSON.stringify(result.outputs),
-            summary: result.summary
-          },
-          [VALUE]
-        )
-      ).toEqual([])
+      expect(findRunLeaks(result, [VALUE])).toEqual([])
     }
   )
 

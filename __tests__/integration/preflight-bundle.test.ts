@@ -18,7 +18,7 @@ import {
   type KubeApiServerOptions,
   type KubeconfigOptions
 } from '../../testing/kube/index.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
 const SECRETS = {
@@ -84,17 +84,7 @@ function expectNothingDone(result: ActionRun, code: string): void {
   expect(errorOf(result)).toContain(`[${code}]`)
   expect(harness.proxy.calls).toEqual([])
   expect(patched()).toEqual([])
-  expect(
-    findLeaks(
-      {
-        stdout: result.stdout,
-        stderr: result.stderr,
-        outputs: JSON.stringify(result.outputs),
-        summary: result.summary
-      },
-      [...Object.values(SECRETS), kube!.token]
-    )
-  ).toEqual([])
+  expect(findRunLeaks(result, [...Object.values(SECRETS), kube!.token])).toEqual([])
 }
 
 describe('the pre-flight, before any SSM request', () => {

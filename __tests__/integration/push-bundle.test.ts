@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from '@jest/globals'
 import { GetParameterCommand, ListTagsForResourceCommand, PutParameterCommand } from '@aws-sdk/client-ssm'
 import { runBundledAction, type ActionRun } from '../../testing/action.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { writeCalls } from '../../testing/ssm-proxy.ts'
 
@@ -29,17 +29,7 @@ function run(inputs: Record<string, string>): Promise<ActionRun> {
 }
 
 function expectNoLeaks(result: ActionRun, values: readonly string[] = VALUES) {
-  expect(
-    findLeaks(
-      {
-        stdout: result.stdout,
-        stderr: result.stderr,
-        outputs: JSON.stringify(result.outputs),
-        summary: result.summary
-      },
-      values
-    )
-  ).toEqual([])
+  expect(findRunLeaks(result, values)).toEqual([])
 }
 
 async function parameter(name: string) {

@@ -17,7 +17,7 @@ import {
   type KubeApiServer,
   type KubeApiServerOptions
 } from '../../testing/kube/index.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import {
   deployment,
   NS,
@@ -147,17 +147,7 @@ describe('restart: changed with stakater/Reloader', () => {
     expect(result.stdout).toMatch(
       /restarted, rolled out\s+payments-prod\/Deployment\/payments-worker \(reads payments-provider\) in /
     )
-    expect(
-      findLeaks(
-        {
-          stdout: result.stdout,
-          stderr: result.stderr,
-          outputs: JSON.stringify(result.outputs),
-          summary: result.summary
-        },
-        [...Object.values(ROTATED), kube!.token]
-      )
-    ).toEqual([])
+    expect(findRunLeaks(result, [...Object.values(ROTATED), kube!.token])).toEqual([])
   })
 
   it('fails at rollout-timeout with ZT160 when Reloader is not running, having patched nothing', async () => {

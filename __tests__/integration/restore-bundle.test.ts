@@ -17,7 +17,7 @@ import { hostname } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer } from '../../testing/kube/index.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import { tokenBucket, writeCalls } from '../../testing/ssm-proxy.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 
@@ -128,17 +128,7 @@ async function stored(): Promise<Map<string, [number | undefined, string | undef
 }
 
 function expectNoLeaks(result: ActionRun, values: readonly string[]) {
-  expect(
-    findLeaks(
-      {
-        stdout: result.stdout,
-        stderr: result.stderr,
-        outputs: JSON.stringify(result.outputs),
-        summary: result.summary
-      },
-      values
-    )
-  ).toEqual([])
+  expect(findRunLeaks(result, values)).toEqual([])
 }
 
 /** The [operation, names] of every write call the proxy saw since it was last cleared. */

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
 import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
-import { findLeaks } from '../../testing/leaks.ts'
+import { findRunLeaks } from '../../testing/leaks.ts'
 import {
   deployment,
   NS,
@@ -71,17 +71,7 @@ describe('restart: changed', () => {
       SECRETS.DATABASE_URL
     ])
     expect(result.summary).toMatch(/Workloads reading a changed Secret/)
-    expect(
-      findLeaks(
-        {
-          stdout: result.stdout,
-          stderr: result.stderr,
-          outputs: JSON.stringify(result.outputs),
-          summary: result.summary
-        },
-        [...Object.values(ROTATED), kube!.token]
-      )
-    ).toEqual([])
+    expect(findRunLeaks(result, [...Object.values(ROTATED), kube!.token])).toEqual([])
   })
 
   it('restarts nothing on an unchanged re-run', async () => {
