@@ -19,6 +19,7 @@ import {
   SECRETS
 } from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { until } from '../../__fixtures__/until.ts'
 
 const harness = useSsmBehindProxy()
 let kube: KubeApiServer | undefined
@@ -80,6 +81,25 @@ describe('restart: changed', () => {
     expect(errorOf(result)).toBe('')
     expect(result.outputs.restarted).toBe('[]')
     expect(restartPatches()).toEqual([])
+  })
+
+  it('waits per target: the deletion of another Deployment of the namespace mid-rollout fails nothing', async () => {
+    await released()
+    // The controllers hold every rollout from the start, so the deletion lands while payments-api is still awaited.
+    kube!.controllers.pause()
+    const running = run(ROTATED, { restart: 'changed' })
+    await until(() => restartPatches().includes('payments-api'))
+    // Argo pruning a renamed Deployment: payments-migrator reads no changed Secret.
+    expect(kube!.delete('Deployment', NS, 'payments-migrator')).toBeDefined()
+    kube!.controllers.resume()
+    const result = await running
+    expect(errorOf(result)).toBe('')
+    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])
+    expect(restartPatches()).toEqual(['payments-api'])
+    expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
+    ])
   })
 
   it("fails the step with the controller's message when a rollout exceeds its progress deadline", async () => {

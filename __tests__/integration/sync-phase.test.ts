@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
+import { until } from '../../__fixtures__/until.js'
 import type { ClusterSettings } from '../../src/k8s/api.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { syncFailure, syncOutputs } from '../../src/sync/report.js'
@@ -147,18 +148,6 @@ async function serverWithSyncedApi(options: KubeApiServerOptions = {}): Promise<
   await server(options)
   await put('/zerotouch/prod/api/URL')
   await synced(externalSecret('api'))
-}
-
-/**
- * Resolves once `condition` holds (it reads the server's request log, checked every 2 ms), or fails after `timeoutMs`:
- * an unbounded loop would outlive a failed test and keep polling through the rest of the suite.
- */
-async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
-    await new Promise((resolve) => setTimeout(resolve, 2))
-  }
 }
 
 /** Resolves once `count` PATCH requests have been answered. */

@@ -12,6 +12,7 @@ import {
   type RolloutOutcome,
   type RolloutReport
 } from '../../src/rollout/rollout.js'
+import { RolloutWaiter, type RolloutTarget } from '../../src/rollout/wait.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { RESTARTED_AT, type Deployment, type Workload, type WorkloadKind } from '../../src/workloads/model.js'
 
@@ -413,6 +414,91 @@ describe('restart: none, and the dry run', () => {
     })
     expect(restarts()).toEqual([])
     expect(rolloutOutputs(report)).toEqual({ restarted: '[]' })
+  })
+})
+
+describe('the waiter: a deletion ends the wait of that target only', () => {
+  const target = (kind: WorkloadKind, name: string, namespace = NS): RolloutTarget => ({
+    kind,
+    namespace,
+    name,
+    generation: 2,
+    by: 'restart',
+    since: 0
+  })
+  /** `kind` `name` in `namespace` at the restart's generation, as a watch (or its DELETED event) shows it. */
+  const seen = (kind: WorkloadKind, name: string, namespace = NS): Workload => {
+    const current = workload(kind, name, [])
+    return rolledOut({ ...current, metadata: { ...current.metadata, namespace, generation: 2 } })
+  }
+  const results = (waiter: RolloutWaiter) =>
+    Object.fromEntries(
+      waiter
+        .outcomes()
+        .map(({ target, result, reason }) => [`${target.namespace}/${target.kind}/${target.name}`, [result, reason]])
+    )
+  const API = target('Deployment', 'payments-api')
+  const WORKER = target('StatefulSet', 'payments-worker')
+  const TARGETS = [API, WORKER]
+
+  it.each([
+    ['another Deployment of the namespace', seen('Deployment', 'payments-api-old')],
+    ['a workload of another kind with the name of a target', seen('DaemonSet', 'payments-api')],
+    ['a target kind and name in another namespace', seen('Deployment', 'payments-api', 'payments-staging')],
+    ['a StatefulSet named as the awaited Deployment', seen('StatefulSet', 'payments-api')]
+  ])('ignores the deletion of %s: every target keeps waiting and can still roll out', (_, other) => {
+    const waiter = new RolloutWaiter(TARGETS)
+    waiter.deleted(other, 1_000)
+    expect(waiter.settled()).toBe(false)
+    waiter.observe(seen('Deployment', 'payments-api'), 2_000)
+    waiter.observe(seen('StatefulSet', 'payments-worker'), 3_000)
+    expect(waiter.settled()).toBe(true)
+    expect(results(waiter)).toEqual({
+      [`${NS}/Deployment/payments-api`]: ['rolled-out', undefined],
+      [`${NS}/StatefulSet/payments-worker`]: ['rolled-out', undefined]
+    })
+  })
+
+  it.each([
+    { deleted: API, other: WORKER },
+    { deleted: WORKER, other: API }
+  ])(
+    'fails exactly the deleted $deleted.kind; the other target keeps waiting and can still roll out',
+    ({ deleted, other }) => {
+      const waiter = new RolloutWaiter(TARGETS)
+      waiter.deleted(seen(deleted.kind, deleted.name), 1_000)
+      expect(waiter.settled()).toBe(false)
+      waiter.observe(seen(other.kind, other.name), 2_000)
+      expect(waiter.settled()).toBe(true)
+      expect(results(waiter)).toEqual({
+        [`${NS}/${deleted.kind}/${deleted.name}`]: [
+          'failed',
+          `${deleted.kind} ${NS}/${deleted.name} was deleted while rolling out`
+        ],
+        [`${NS}/${other.kind}/${other.name}`]: ['rolled-out', undefined]
+      })
+      expect(waiter.outcomes().map(({ seconds }) => seconds)).toEqual(
+        TARGETS.map((candidate) => (candidate === deleted ? 1 : 2))
+      )
+    }
+  )
+
+  it('leaves a target that already rolled out as it ended when it is deleted afterwards', () => {
+    const waiter = new RolloutWaiter(TARGETS)
+    waiter.observe(seen('Deployment', 'payments-api'), 2_000)
+    waiter.deleted(seen('Deployment', 'payments-api'), 3_000)
+    expect(results(waiter)[`${NS}/Deployment/payments-api`]).toEqual(['rolled-out', undefined])
+    expect(waiter.settled()).toBe(false)
+  })
+
+  it('still ends every wait of the namespace when its watch breaks', () => {
+    const waiter = new RolloutWaiter([...TARGETS, target('Deployment', 'payments-api', 'payments-staging')])
+    waiter.failWaiting('could not watch its rollout: forbidden', 1_000, NS)
+    expect(results(waiter)).toEqual({
+      [`${NS}/Deployment/payments-api`]: ['failed', 'could not watch its rollout: forbidden'],
+      [`${NS}/StatefulSet/payments-worker`]: ['failed', 'could not watch its rollout: forbidden'],
+      ['payments-staging/Deployment/payments-api']: ['timed-out', undefined]
+    })
   })
 })
 

@@ -234,12 +234,7 @@ async function waitForRollouts(
               start: (rv, handlers) => kube.watchWorkloads(kind, namespace, rv, handlers),
               relist: () => kube.listWorkloads(kind, namespace),
               onEvent: ({ type, object }) => {
-                if (type === 'DELETED')
-                  waiter.failWaiting(
-                    `${kind} ${namespace}/${object.metadata.name} was deleted while rolling out`,
-                    clock.now(),
-                    namespace
-                  )
+                if (type === 'DELETED') waiter.deleted(inNamespace(object, namespace), clock.now())
                 else waiter.observe(inNamespace(object, namespace), clock.now())
                 loop.check()
               },

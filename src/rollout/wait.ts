@@ -47,13 +47,8 @@ export class RolloutWaiter {
   }
 
   observe(workload: Workload, now: number): void {
-    const entry = this.tracked.find(
-      ({ target }) =>
-        target.kind === workload.kind &&
-        target.namespace === workload.metadata.namespace &&
-        target.name === workload.metadata.name
-    )
-    if (!entry || entry.result) return
+    const entry = this.waiting(workload)
+    if (!entry) return
     const generation = workload.metadata.generation ?? 0
     const { target } = entry
     if (target.by === 'restart' ? generation < target.generation : generation <= target.generation) return
@@ -68,6 +63,17 @@ export class RolloutWaiter {
       case 'waiting':
         entry.lastStatus = status.reason
     }
+  }
+
+  /**
+   * A workload was deleted: fails its wait if it is a target still waiting. The deletion of any other workload (Argo
+   * pruning a renamed Deployment, a `kubectl delete`) ends no wait.
+   */
+  deleted(workload: Workload, now: number): void {
+    const entry = this.waiting(workload)
+    if (!entry) return
+    const { kind, namespace, name } = entry.target
+    settle(entry, 'failed', now, `${kind} ${namespace}/${name} was deleted while rolling out`)
   }
 
   /** Ends the wait of the targets still waiting in `namespace` (or all) with `reason`, e.g. a forbidden watch. */
@@ -91,6 +97,17 @@ export class RolloutWaiter {
 
   settled(): boolean {
     return this.tracked.every(({ result }) => result !== undefined)
+  }
+
+  /** The entry of the target that is `workload` (same kind, namespace and name), while it is still waiting. */
+  private waiting(workload: Workload): Tracked | undefined {
+    const entry = this.tracked.find(
+      ({ target }) =>
+        target.kind === workload.kind &&
+        target.namespace === workload.metadata.namespace &&
+        target.name === workload.metadata.name
+    )
+    return entry?.result ? undefined : entry
   }
 
   outcomes(): RolloutWaitOutcome[] {
