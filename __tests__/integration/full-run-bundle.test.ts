@@ -1,15 +1,17 @@
 /**
  * The whole job, as the GitHub runner runs it: dist/index.js with INPUT_* variables pushes to moto,
  * then force-syncs the ExternalSecrets of the project's test Kubernetes API server (whose operator
- * simulation reads moto) through a kubeconfig, and returns only after each has freshly synced.
+ * simulation reads moto, through the same fault-injecting proxy) through a kubeconfig, and returns only after each
+ * has freshly synced.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
-import { writeCalls } from '../../testing/ssm-proxy.ts'
+import { writeCalls, type Fault, type RecordedCall } from '../../testing/ssm-proxy.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { FAILURE_CONFIRM_MS } from '../../src/sync/wait.js'
 
 const AWS = LOCAL_AWS
 const SECRETS = {
@@ -23,7 +25,8 @@ let kube: KubeApiServer
 
 beforeEach(async () => {
   kube = await startKubeApiServer({
-    ssmEndpoint: harness.moto.endpoint,
+    // The operator reads through the proxy too (GetParameter, which the action never calls), so a test can fail it.
+    ssmEndpoint: harness.proxy.endpoint,
     region: 'us-east-1',
     reconcileDelayMs: 100,
     retryBaseMs: 60_000
@@ -48,14 +51,14 @@ function run(inputs: Record<string, string> = {}, secrets: Record<string, string
   )
 }
 
-function expectNoLeaks(result: ActionRun) {
+function expectNoLeaks(result: ActionRun, secrets: Record<string, string> = SECRETS) {
   const texts = {
     stdout: result.stdout,
     stderr: result.stderr,
     outputs: JSON.stringify(result.outputs),
     summary: result.summary
   }
-  expect(findLeaks(texts, [...Object.values(SECRETS), kube.token])).toEqual([])
+  expect(findLeaks(texts, [...Object.values(secrets), kube.token])).toEqual([])
 }
 
 function patched(): string[] {
@@ -124,6 +127,68 @@ describe('the bundled action, push then sync', () => {
     expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-provider'])
     expect(result.stdout.replace(/%0A/g, '\n')).toMatch(/payments-prod\/payments-db.*provider exploded/)
     expectNoLeaks(result)
+  })
+
+  describe('a provider error after the annotation (the operator writes Ready=False and retries with backoff)', () => {
+    const DB_KEY = '/zerotouch/prod/payments/database_url'
+    const ROTATED = { ...SECRETS, DATABASE_URL: 'postgres://payments:rotated-pass@db:5432/payments' }
+    /** Throttles the operator's reads of payments-db's parameter: the first `times` of them, or all. */
+    function throttleOperatorReads(times = Infinity): void {
+      let throttled = 0
+      harness.proxy.fault = (call: RecordedCall): Fault | undefined =>
+        call.operation === 'GetParameter' && call.body.Name === DB_KEY && throttled++ < times
+          ? { kind: 'throttle' }
+          : undefined
+    }
+    const failedReconciles = () =>
+      kube.operator.reconciles.filter(({ name, outcome }) => name === 'payments-db' && outcome === 'failed')
+
+    /** A first run syncs both (Ready True at the next annotation); then the operator idles. */
+    async function synced(): Promise<number> {
+      expect((await run()).exitCode).toBe(0)
+      await kube.operator.idle()
+      return failedReconciles().length
+    }
+
+    it('succeeds when the read the annotation asked for is throttled and the retry syncs', async () => {
+      const failedBefore = await synced()
+      kube.operator.retryBaseMs = 200
+      throttleOperatorReads(1)
+      const result = await run({}, ROTATED)
+      expect(result.stdout).not.toMatch(/::error::/)
+      expect(result.exitCode).toBe(0)
+      expect(JSON.parse(result.outputs.synced)).toEqual([
+        'payments-prod/payments-db',
+        'payments-prod/payments-provider'
+      ])
+      // The provider error did happen: a throttled read, a reconcile that wrote Ready=False, then the retry synced.
+      expect(harness.proxy.calls.filter(({ faulted }) => faulted === 'throttle')).toHaveLength(1)
+      expect(failedReconciles().length).toBe(failedBefore + 1)
+      const secret = kube.get('Secret', 'payments-prod', 'payments-db') as unknown as { data: Record<string, string> }
+      expect(Buffer.from(secret.data.DATABASE_URL, 'base64').toString()).toMatch(/rotated-pass/)
+      expectNoLeaks(result, ROTATED)
+    })
+
+    it("fails with ZT150 naming it and the provider's message when the provider keeps failing, after the bound, not at once", async () => {
+      const failedBefore = await synced()
+      // A retry later than the bound: the failure stands FAILURE_CONFIRM_MS after the first failed reconcile.
+      kube.operator.retryBaseMs = 60_000
+      throttleOperatorReads()
+      const result = await run({}, ROTATED)
+      const ended = Date.now()
+      expect(result.exitCode).not.toBe(0)
+      expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-provider'])
+      const log = result.stdout.replace(/%0A/g, '\n')
+      expect(log).toMatch(/\[ZT150\]/)
+      expect(log).toMatch(
+        /payments-prod\/payments-db: the sync failed: error processing spec\.data\[0\] \(key: \/zerotouch\/prod\/payments\/database_url\), err: Rate exceeded/
+      )
+      const [failed] = failedReconciles().slice(failedBefore)
+      expect(failed).toBeDefined()
+      // The waiter saw the failure when the watch delivered it, a moment after the reconcile ended (the tolerance).
+      expect(ended - failed.finishedAt).toBeGreaterThanOrEqual(FAILURE_CONFIRM_MS - 250)
+      expectNoLeaks(result, ROTATED)
+    })
   })
 
   it('refuses before annotating when a referenced parameter is missing, and names it', async () => {

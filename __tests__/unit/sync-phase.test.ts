@@ -206,7 +206,7 @@ describe('syncExternalSecrets', () => {
     expect(second.outcomes[0]).toMatchObject({ result: 'synced', seconds: 1.5 })
   })
 
-  it('fails one ExternalSecret at once when its Ready turns False, with the Event message, and still waits for the others', async () => {
+  it('fails one ExternalSecret whose Ready turns False when no fresh sync follows within FAILURE_CONFIRM_MS, with the Event message, and still waits for the others', async () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('web'))
     operator((es) =>
@@ -220,7 +220,31 @@ describe('syncExternalSecrets', () => {
       'the sync failed: error processing spec.data[0] (key: /zerotouch/prod/web/URL), err: Secret does not exist'
     )
     expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'apps/web': 1.5 })
-    expect(clock.now()).toBe(SYNC_MS)
+    expect(clock.now()).toBe(SYNC_MS + FAILURE_CONFIRM_MS)
+  })
+
+  it("syncs one whose Ready turned False on a provider error when the operator's retry syncs within FAILURE_CONFIRM_MS", async () => {
+    kube.add(externalSecret('api'))
+    kube.onPatch = () => {
+      // ESO's workqueue retries a provider error with backoff: Ready False (no Event yet), then the retry syncs.
+      after(SYNC_MS, () => kube.syncFail('apps', 'api', 'ThrottlingException: Rate exceeded', { event: false }))
+      after(SYNC_MS + 1_000, () => kube.syncOk('apps', 'api'))
+    }
+    const report = await sync()
+    expect(report.outcomes[0]).toMatchObject({ result: 'synced', seconds: 2.5 })
+    expect(clock.now()).toBe(SYNC_MS + 1_000)
+  })
+
+  it('fails one whose Ready turned False, with no Event, FAILURE_CONFIRM_MS later with the condition', async () => {
+    kube.add(externalSecret('api'))
+    operator(() => ({ fail: 'unused', event: false }))
+    const report = await sync()
+    expect(report.outcomes[0]).toMatchObject({
+      result: 'failed',
+      seconds: 1.5,
+      reason: 'the sync failed: Ready=False (SecretSyncedError: could not get secret data from provider)'
+    })
+    expect(clock.now()).toBe(SYNC_MS + FAILURE_CONFIRM_MS)
   })
 
   it('syncs one whose failure Event came from a reconcile started before the push, when the reconcile the annotation asked for succeeds', async () => {

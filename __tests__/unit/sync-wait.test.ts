@@ -196,13 +196,16 @@ describe('SyncWaiter', () => {
     expect(w.nextConfirmation()).toBeUndefined()
   })
 
-  it('fails at once, with the Event message, when Ready turns False after a failure Event', () => {
+  it("keeps a pending Event's message when Ready turns False after it, and confirms it at the bound", () => {
     const w = waiter()
     w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
     w.observe(state({ version: 'v1', ready: NOT_READY }), 1_500)
+    expect(w.settled()).toBe(false)
+    expect(w.nextConfirmation()).toBe(1_400 + FAILURE_CONFIRM_MS)
+    w.confirmFailures(1_400 + FAILURE_CONFIRM_MS)
     expect(w.outcomes()[0]).toMatchObject({
       result: 'failed',
-      seconds: 0.5,
+      seconds: 0.4,
       reason: expect.stringMatching(/err: Secret does not exist$/)
     })
     expect(w.wantingEventReason()).toEqual([])
@@ -219,11 +222,26 @@ describe('SyncWaiter', () => {
     })
   })
 
-  it('fails when Ready turns False after the annotation, and takes the Event message when it comes', () => {
+  it('does not fail at once when Ready turns False after the annotation: a fresh sync within FAILURE_CONFIRM_MS (ESO retrying the provider error) is synced', () => {
     const w = waiter()
     w.observe(state({ version: 'v1', ready: NOT_READY }), 1_300)
+    expect(w.settled()).toBe(false)
+    expect(w.nextConfirmation()).toBe(1_300 + FAILURE_CONFIRM_MS)
+    w.confirmFailures(6_000)
+    w.observe(state({ version: 'v2', ready: READY }), 6_000) // before 1_300 + FAILURE_CONFIRM_MS
+    expect(w.outcomes()[0]).toMatchObject({ result: 'synced', seconds: 5 })
+    expect(w.nextConfirmation()).toBeUndefined()
+  })
+
+  it('fails when Ready turned False after the annotation and no fresh sync followed within FAILURE_CONFIRM_MS, with the condition, then takes the Event message when it comes', () => {
+    const w = waiter()
+    w.observe(state({ version: 'v1', ready: NOT_READY }), 1_300)
+    w.confirmFailures(1_300 + FAILURE_CONFIRM_MS - 1)
+    expect(w.settled()).toBe(false)
+    w.confirmFailures(1_300 + FAILURE_CONFIRM_MS)
     expect(w.outcomes()[0]).toMatchObject({
       result: 'failed',
+      seconds: 0.3,
       reason: 'the sync failed: Ready=False (SecretSyncedError: could not get secret data from provider)'
     })
     expect(w.wantingEventReason()).toEqual([{ namespace: 'apps', name: 'api' }])
@@ -232,10 +250,44 @@ describe('SyncWaiter', () => {
         event({ name: 'api.7', rv: '40', message: 'older', time: '2025-01-01T00:00:01Z' }),
         event({ name: 'api.8', rv: '41', message: 'newest', time: '2025-01-01T00:00:05Z' })
       ],
-      1_500
+      9_000
     )
     expect(w.outcomes()[0]).toMatchObject({ result: 'failed', reason: 'the sync failed: newest', seconds: 0.3 })
     expect(w.wantingEventReason()).toEqual([])
+  })
+
+  it('takes the message of an UpdateFailed Event that comes while a Ready turned False waits for confirmation', () => {
+    const w = waiter()
+    w.observe(state({ version: 'v1', ready: NOT_READY }), 1_300)
+    w.observeEvent(event({ name: 'api.9', rv: '30' }), 1_400)
+    expect(w.settled()).toBe(false)
+    w.confirmFailures(1_400 + FAILURE_CONFIRM_MS)
+    expect(w.outcomes()[0]).toMatchObject({
+      result: 'failed',
+      reason: 'the sync failed: error processing spec.data[0] (key: /zerotouch/prod/api/X), err: Secret does not exist'
+    })
+    expect(w.wantingEventReason()).toEqual([])
+  })
+
+  it('reports a Ready turned False still waiting for confirmation at the timeout as the failure, not a timeout', () => {
+    const w = waiter()
+    w.observe(state({ version: 'v1', ready: NOT_READY }), 1_300)
+    w.timeOut(2_000, 3_000)
+    expect(w.outcomes()[0]).toMatchObject({
+      result: 'failed',
+      seconds: 0.3,
+      reason: 'the sync failed: Ready=False (SecretSyncedError: could not get secret data from provider)'
+    })
+  })
+
+  it('holds no failure for a Ready=False already there at the annotation', () => {
+    const w = waiter({ readyAtAnnotation: NOT_READY })
+    w.observe(state({ version: 'v1', ready: NOT_READY }), 1_100)
+    expect(w.nextConfirmation()).toBeUndefined()
+    w.confirmFailures(100_000)
+    expect(w.settled()).toBe(false)
+    w.timeOut(300_000, 301_000)
+    expect(w.outcomes()[0].result).toBe('timed-out')
   })
 
   it('ignores a Ready=False of a state from before the annotation', () => {
@@ -346,6 +398,7 @@ describe('SyncWaiter', () => {
             lastReady = step.ready?.status
           }
         })
+        w.confirmFailures(inputs.length + FAILURE_CONFIRM_MS)
         const [outcome] = w.outcomes()
         if (outcome.result === 'synced') expect(sawFresh).toBe(true)
         if (outcome.result === 'failed') expect(sawNewEvent || sawTurnFalse).toBe(true)

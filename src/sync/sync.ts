@@ -344,7 +344,7 @@ function waitForSyncs(
       const check = (): void => {
         loop.check()
         if (waiter.settled()) return
-        // A failure Event waits a little for a fresh sync that would show it came from an earlier reconcile (see
+        // A failure (an Event, Ready turning False) waits a little for a fresh sync that would contradict it (see
         // wait.ts).
         const at = waiter.nextConfirmation()
         if (at === undefined || at === confirmingAt) return

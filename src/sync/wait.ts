@@ -13,19 +13,23 @@ import { describeCondition, isFreshlySynced } from './fresh.js'
  *   the list made before annotating); from the first state carrying the run's annotation value on,
  *   and for every re-listed state, it is judged;
  * - synced: syncedResourceVersion differs from the one recorded at the annotation, Ready True;
- * - failed: an UpdateFailed Event of this run (its message is the reason) not followed by a fresh
- *   sync within FAILURE_CONFIRM_MS, or Ready turning False after the annotation. A Ready=False
- *   already there at the annotation is no failure: the values just pushed may fix it, and only an
- *   Event would say they did not.
+ * - failed: a failure of this run not followed by a fresh sync within FAILURE_CONFIRM_MS (or by the timeout): an
+ *   UpdateFailed Event of this run (its message is the reason), or Ready turning False after the annotation (its
+ *   condition is the reason until an Event's message comes). A Ready=False already there at the annotation is no
+ *   failure: the values just pushed may fix it, and only an Event would say they did not.
  *
- * Why an Event waits for confirmation: a reconcile that read the provider before the push wrote
- * (an ExternalSecret failing, and retried, since before the run) records its UpdateFailed Event
- * when it ends, possibly after the Events were listed for the annotation. Its status write then
- * conflicts with the annotation, and the operator's next reconcile, the one the annotation asked
- * for, syncs. A Ready turning False is a status write made after the annotation: no wait.
+ * Why a failure waits for confirmation (one pending-failure path for both):
+ * - an Event: a reconcile that read the provider before the push wrote (an ExternalSecret failing, and retried, since
+ *   before the run) records its UpdateFailed Event when it ends, possibly after the Events were listed for the
+ *   annotation. Its status write then conflicts with the annotation, and the operator's next reconcile, the one the
+ *   annotation asked for, syncs;
+ * - Ready turning False: a provider error (throttling, a network error) is not final. ESO's reconcile returns it to
+ *   controller-runtime (externalsecret_controller.go), whose workqueue retries the item with per-item exponential
+ *   backoff (5 ms doubling, workqueue.DefaultTypedControllerRateLimiter): a throttled or failed read is retried within
+ *   milliseconds to seconds, and the next success writes a fresh sync.
  */
 
-/** How long an UpdateFailed Event waits for a fresh sync that would show it came from an earlier reconcile. */
+/** How long a failure (an UpdateFailed Event, Ready turning False) waits for a fresh sync that would contradict it. */
 export const FAILURE_CONFIRM_MS = 5_000
 
 export interface WaitTarget {
@@ -51,6 +55,13 @@ export interface WaitOutcome {
   readonly reason?: string
 }
 
+interface PendingFailure {
+  readonly reason: string
+  readonly at: number
+  /** Ready turning False, not an Event: the reason is the condition's generic message. */
+  readonly fromCondition: boolean
+}
+
 interface Tracked {
   readonly target: WaitTarget
   state: 'waiting' | WaitResult
@@ -63,8 +74,8 @@ interface Tracked {
   reason?: string
   /** The reason came from the Ready condition; an Event's message would be better. */
   reasonFromCondition?: boolean
-  /** An UpdateFailed Event of this run, waiting FAILURE_CONFIRM_MS for a fresh sync to contradict it. */
-  failing?: { readonly reason: string; readonly at: number }
+  /** A failure after the annotation, waiting FAILURE_CONFIRM_MS for a fresh sync to contradict it. */
+  failing?: PendingFailure
 }
 
 export class SyncWaiter {
@@ -108,9 +119,9 @@ export class SyncWaiter {
     entry.lastVersion = es.status?.syncedResourceVersion
     if (isFreshlySynced(entry.target.recordedVersion, es)) {
       this.settle(entry, 'synced', now)
-    } else if (ready?.status === 'False' && entry.lastReadyStatus !== 'False') {
-      if (entry.failing) this.settle(entry, 'failed', now, entry.failing.reason)
-      else this.settle(entry, 'failed', now, `the sync failed: ${describeCondition(ready)}`, true)
+    } else if (ready?.status === 'False' && entry.lastReadyStatus !== 'False' && !entry.failing) {
+      // An Event's message, when one is pending, says more than the condition.
+      entry.failing = { reason: `the sync failed: ${describeCondition(ready)}`, at: now, fromCondition: true }
     }
     entry.lastReadyStatus = ready?.status
   }
@@ -127,7 +138,7 @@ export class SyncWaiter {
     const entry = subject ? this.tracked.get(subject) : undefined
     if (!entry || !isFailureOfThisRun(event, this.snapshot, entry.target)) return
     const reason = `the sync failed: ${event.message ?? event.reason}`
-    if (entry.state === 'waiting') entry.failing = { reason, at: now }
+    if (entry.state === 'waiting') entry.failing = { reason, at: now, fromCondition: false }
     else if (entry.state === 'failed' && entry.reasonFromCondition) {
       entry.reason = reason
       entry.reasonFromCondition = false
@@ -146,15 +157,15 @@ export class SyncWaiter {
     for (const candidates of bySubject.values()) this.observeEvent(newestEvent(candidates)!, now)
   }
 
-  /** Settles as failed each ExternalSecret whose failure Event no fresh sync contradicted within FAILURE_CONFIRM_MS. */
+  /** Settles as failed each ExternalSecret whose failure no fresh sync contradicted within FAILURE_CONFIRM_MS. */
   confirmFailures(now: number): void {
     for (const entry of this.tracked.values()) {
       if (entry.state === 'waiting' && entry.failing && now - entry.failing.at >= FAILURE_CONFIRM_MS)
-        this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
+        this.settleFailing(entry, entry.failing)
     }
   }
 
-  /** When the next failure Event is confirmed, if one waits. */
+  /** When the next pending failure is confirmed, if one waits. */
   nextConfirmation(): number | undefined {
     const pending = [...this.tracked.values()].flatMap(({ state, failing }) =>
       state === 'waiting' && failing ? [failing.at + FAILURE_CONFIRM_MS] : []
@@ -177,7 +188,7 @@ export class SyncWaiter {
     for (const entry of this.tracked.values()) {
       if (entry.state !== 'waiting') continue
       if (entry.failing) {
-        this.settle(entry, 'failed', entry.failing.at, entry.failing.reason)
+        this.settleFailing(entry, entry.failing)
         continue
       }
       const version =
@@ -220,6 +231,10 @@ export class SyncWaiter {
     const entry = this.tracked.get(`${namespace}/${name}`)
     if (entry?.target.uid && uid && entry.target.uid !== uid) return undefined // deleted and created again
     return entry
+  }
+
+  private settleFailing(entry: Tracked, { reason, at, fromCondition }: PendingFailure): void {
+    this.settle(entry, 'failed', at, reason, fromCondition)
   }
 
   private settle(entry: Tracked, state: WaitResult, now: number, reason?: string, fromCondition = false): void {
