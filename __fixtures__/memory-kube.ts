@@ -325,12 +325,16 @@ export class MemoryKube implements ClusterApi {
     )
   }
 
-  /** As the API server takes kubectl's restart: the template annotation set, the generation bumped. */
+  /**
+   * As the API server takes kubectl's restart: the template annotation set, the generation bumped; a patch that sets
+   * the value the template already has changes nothing (no new generation, no rollout).
+   */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload> {
     return this.answer({ verb: 'restart', kind, namespace, name }, () => {
       const workload = this.getWorkload(kind, namespace, name)
       if (!workload) throw new KubeError('not-found', `${kind.toLowerCase()}s.apps "${name}" not found`, 404)
       const template = workload.spec?.template
+      if (template?.metadata?.annotations?.[RESTARTED_AT] === restartedAt) return structuredClone(workload)
       const annotations = { ...template?.metadata?.annotations, [RESTARTED_AT]: restartedAt }
       const generation = (workload.metadata.generation ?? 0) + 1
       // The spec of the same kind, its template annotated: the union's members share these fields.

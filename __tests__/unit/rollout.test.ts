@@ -265,7 +265,7 @@ describe('restart: changed', () => {
     ])
     expect(
       kube.getWorkload('Deployment', NS, 'deployment-reader')?.spec.template.metadata?.annotations?.[RESTARTED_AT]
-    ).toBe('1970-01-01T00:00:00Z')
+    ).toBe('1970-01-01T00:00:00.000Z')
     expect(kube.getWorkload('Deployment', NS, 'unaffected')?.metadata.generation).toBe(1)
     expect(clock.now()).toBe(ROLLOUT_MS)
     expect(kube.openWatches()).toBe(0)
@@ -276,6 +276,14 @@ describe('restart: changed', () => {
         `${NS}/StatefulSet/statefulset-reader`
       ])
     })
+  })
+
+  it('restarts a workload that kubectl restarted within the same second: the template changes, the pods roll', async () => {
+    const api = workload('Deployment', 'api', ['payments-db'])
+    const annotated = { metadata: { annotations: { [RESTARTED_AT]: '1970-01-01T00:00:00Z' } } }
+    kube.putWorkload({ ...api, spec: { ...api.spec, template: { ...api.spec.template, ...annotated } } })
+    expect(summary(await run())).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
+    expect(kube.getWorkload('Deployment', NS, 'api')?.metadata.generation).toBe(2)
   })
 
   it('restarts nothing when no workload reads a changed Secret, or nothing changed', async () => {

@@ -189,7 +189,10 @@ async function restart(
         const reader = { workload, ...rest }
         const { kind, metadata } = workload
         try {
-          const restartedAt = new Date(clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z')
+          // RFC 3339 as kubectl writes it, but to the millisecond: kubectl's whole seconds make a second restart within
+          // the same second a patch that changes nothing (same template, same generation), and the pods would keep
+          // the data they started with while the rollout of the old generation counts as done.
+          const restartedAt = new Date(clock.now()).toISOString()
           const patched = await withKubeRetry(
             () => kube.restartWorkload(kind, metadata.namespace ?? '', metadata.name, restartedAt),
             clock
