@@ -95,7 +95,17 @@ describe('firstDifference', () => {
     ],
     ['a rendered null: the server filled in a default', rendered({ refreshInterval: null }), served()],
     ['no labels nor annotations rendered', { ...rendered(), metadata: { name: 'payments-api-stripe' } }, served()],
-    ['an empty list against an empty list', rendered({ data: [] }), served({ data: [] })]
+    ['an empty list against an empty list', rendered({ data: [] }), served({ data: [] })],
+    [
+      'a refreshInterval ESO wrote back in Go form',
+      rendered({ refreshInterval: '1h' }),
+      served({ refreshInterval: '1h0m0s' })
+    ],
+    [
+      'a refreshInterval of the same value',
+      rendered({ refreshInterval: '90m' }),
+      served({ refreshInterval: '1h30m0s' })
+    ]
   ])('matches: %s', (_, git, live) => {
     expect(firstDifference(git, live)).toBeUndefined()
   })
@@ -204,6 +214,12 @@ describe('firstDifference', () => {
       rendered(),
       served({ refreshInterval: null }),
       'spec.refreshInterval: the cluster has nothing, Git has "1h"'
+    ],
+    [
+      'a refreshInterval of another value',
+      rendered({ refreshInterval: '1h' }),
+      served({ refreshInterval: '30m0s' }),
+      'spec.refreshInterval: the cluster has "30m0s", Git has "1h"'
     ],
     [
       'a string against a number',

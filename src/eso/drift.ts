@@ -1,11 +1,13 @@
 import { asArray, asRecord, isRecord } from '../json.js'
+import { parseGoDuration } from './duration.js'
 
 /**
  * Whether the cluster holds an ExternalSecret as Git renders it, and if not, the first
  * difference in words. The rendered labels, annotations and spec must be a subset of the live
  * object: the API server and the operator fill in defaults the manifest leaves out
  * (`conversionStrategy`, `creationPolicy`, ...). A rendered `null` asks for nothing, as
- * `kubectl apply` drops it. Lists match element by element, in order. Pure; an ExternalSecret
+ * `kubectl apply` drops it. Lists match element by element, in order; `spec.refreshInterval` by its value as a
+ * duration. Pure; an ExternalSecret
  * spec holds references, never secret values, so its values may be printed.
  */
 
@@ -49,7 +51,17 @@ function mismatchOf(git: unknown, cluster: unknown, path: readonly Segment[]): M
     const have = asRecord(cluster) ?? {}
     return firstOf(Object.keys(git), (key) => mismatchOf(git[key], have[key], [...path, key]))
   }
-  return git === cluster ? undefined : { path, git, cluster }
+  return git === cluster || sameDuration(git, cluster, path) ? undefined : { path, git, cluster }
+}
+
+/**
+ * `spec.refreshInterval` is a Go duration (metav1.Duration): ESO writes it back in Go's form on some versions (`1h` as
+ * `1h0m0s`), so it matches by value, not by text.
+ */
+function sameDuration(git: unknown, cluster: unknown, path: readonly Segment[]): boolean {
+  if (path.join('.') !== 'spec.refreshInterval' || typeof git !== 'string' || typeof cluster !== 'string') return false
+  const wanted = parseGoDuration(git)
+  return wanted !== undefined && wanted === parseGoDuration(cluster)
 }
 
 function listMismatch(
