@@ -3,6 +3,7 @@
  * before any request, never showing VALUE. __tests__/unit/bad-input.test.ts runs every case
  * through run() in-process; __tests__/faults/bad-input.test.ts runs a few through the bundle.
  */
+import { tokenKubeconfig } from './kubeconfig.js'
 
 /** The one secret value of the corpus: it must appear nowhere a reader of the step can see. */
 export const VALUE = 'correct-horse-battery-staple'
@@ -10,13 +11,7 @@ export const VALUE = 'correct-horse-battery-staple'
 /** The inputs of a valid push-only run; each case changes some of them. */
 export const VALID = { environment: 'prod', service: 'payments', secrets: JSON.stringify({ PROD_DATABASE_URL: VALUE }) }
 
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: ci, cluster: { server: "https://127.0.0.1:1" } }]
-users: [{ name: ci, user: { token: ${VALUE} } }]
-contexts: [{ name: ci, context: { cluster: ci, user: ci } }]
-current-context: ci
-`
+const KUBECONFIG = tokenKubeconfig(VALUE)
 const json = (secrets: Record<string, unknown>) => JSON.stringify(secrets)
 const levels = (count: number) => `/${Array.from({ length: count }, (_, i) => `l${i}`).join('/')}`
 

@@ -334,9 +334,8 @@ describe('what Reloader does on a change', () => {
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(kube!.reloader.reloads).toEqual([])
     kube!.reloader.resume()
-    // A timer set in the same tick with half the delay fires first (Node runs timers in the order they are due):
-    // the Reloader has not acted by then; it acts once its own delay has passed.
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Not at once: a turn of the event loop later it has still not acted (it acts on its timer of reloaderDelayMs).
+    await new Promise((resolve) => setImmediate(resolve))
     expect(kube!.reloader.reloads).toEqual([])
     await kube!.reloader.idle()
     expect(kube!.reloader.reloads).toHaveLength(1)

@@ -10,6 +10,7 @@
 import { beforeEach, describe, expect, it, jest } from '@jest/globals'
 import * as core from '../../__fixtures__/core.js'
 import { awsError } from '../../__fixtures__/aws-errors.js'
+import { tokenKubeconfig } from '../../__fixtures__/kubeconfig.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
@@ -51,13 +52,7 @@ const SECRETS = {
 }
 const KEYS = ['database_url', 'stripe_api_key', 'tls_key', 'webhook_secret']
 const KUBE_TOKEN = 'kube-token-7f3e9a1c5b'
-const KUBECONFIG = `apiVersion: v1
-kind: Config
-clusters: [{ name: ci, cluster: { server: "https://127.0.0.1:1" } }]
-users: [{ name: ci, user: { token: ${KUBE_TOKEN} } }]
-contexts: [{ name: ci, context: { cluster: ci, user: ci } }]
-current-context: ci
-`
+const KUBECONFIG = tokenKubeconfig(KUBE_TOKEN)
 const ENV = { AWS_REGION: 'us-east-1', GITHUB_STEP_SUMMARY: '/nonexistent/step-summary', HOME: '/nonexistent' }
 const PUSH = { environment: 'prod', service: 'payments', secrets: JSON.stringify(SECRETS) }
 const SYNC = { ...PUSH, namespace: 'payments-prod', kubeconfig: KUBECONFIG, timeout: '30s' }

@@ -150,6 +150,14 @@ const seconds = (report: SyncReport) =>
 const patchedNames = () =>
   kube.calls.filter(({ verb }) => verb === 'patch').map(({ namespace, name }) => `${namespace}/${name}`)
 
+/** The status of an ExternalSecret whose provider read failed before the run (and is retried). */
+const FAILING_BEFORE_THE_RUN = {
+  syncedResourceVersion: '1-old',
+  conditions: [
+    { type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }
+  ]
+}
+
 describe('syncExternalSecrets', () => {
   it('annotates only the selected ExternalSecrets with one value unique to the run, and waits for their fresh syncs', async () => {
     kube.add(externalSecret('api'))
@@ -278,21 +286,7 @@ describe('syncExternalSecrets', () => {
   })
 
   it('succeeds for one that failed before the run when the pushed value fixes it', async () => {
-    kube.add(
-      externalSecret('api', {
-        status: {
-          syncedResourceVersion: '1-old',
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'False',
-              reason: 'SecretSyncedError',
-              message: 'could not get secret data from provider'
-            }
-          ]
-        }
-      })
-    )
+    kube.add(externalSecret('api', { status: FAILING_BEFORE_THE_RUN }))
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'err: Secret does not exist')
     operator()
     const report = await sync()
@@ -300,21 +294,7 @@ describe('syncExternalSecrets', () => {
   })
 
   it('does not take an old failure Event for this run when a 410 makes it list the Events again', async () => {
-    kube.add(
-      externalSecret('api', {
-        status: {
-          syncedResourceVersion: '1-old',
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'False',
-              reason: 'SecretSyncedError',
-              message: 'could not get secret data from provider'
-            }
-          ]
-        }
-      })
-    )
+    kube.add(externalSecret('api', { status: FAILING_BEFORE_THE_RUN }))
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'err: Secret does not exist')
     kube.onPatch = () => {
       after(500, () => kube.compact({ endOpen: true }))
