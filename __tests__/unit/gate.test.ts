@@ -53,6 +53,16 @@ function applied(es: ExternalSecret, fallback = 'apps') {
 const STRIPE = definition('payments-api-stripe', ['stripe_api_key', 'stripe_webhook_secret'])
 const STRIPE_BEFORE = definition('payments-api-stripe', ['stripe_api_key'])
 const API = definition('payments-api', ['database_url'])
+/** STRIPE as the commit before had it: the webhook secret read as one property of a JSON parameter. */
+const STRIPE_WITH_PROPERTY: ExternalSecret = {
+  ...STRIPE,
+  spec: {
+    ...STRIPE.spec,
+    data: STRIPE.spec?.data?.map((item, index) =>
+      index === 1 ? { ...item, remoteRef: { ...item.remoteRef, property: 'signing' } } : item
+    )
+  }
+}
 const NOT_READ = `the cluster does not yet read ${KEY('stripe_webhook_secret')}`
 
 let kube: MemoryKube
@@ -155,6 +165,28 @@ describe('waitForDefinitions', () => {
         `the cluster does not yet read ${KEY('stripe_api_key')}`,
         NOT_READ,
         'as in the definitions after 2.0 s'
+      ]
+    },
+    {
+      title: 'a remoteRef.property removed in Git, until the cluster drops it',
+      before: [STRIPE_WITH_PROPERTY],
+      changes: [[2_000, () => kube.add(applied(STRIPE))]] as const,
+      waited: 2_000,
+      lists: 1,
+      progress: [
+        'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.data[1].remoteRef.property',
+        'as in the definitions after 2.0 s'
+      ]
+    },
+    {
+      title: 'a data entry removed in Git, until the cluster drops it',
+      before: [definition('payments-api-stripe', ['stripe_api_key', 'stripe_webhook_secret', 'legacy'])],
+      changes: [[1_500, () => kube.add(applied(STRIPE))]] as const,
+      waited: 1_500,
+      lists: 1,
+      progress: [
+        `removed in Git but still in the cluster: spec.data[2] (reads ${KEY('legacy')})`,
+        'as in the definitions after 1.5 s'
       ]
     },
     {
