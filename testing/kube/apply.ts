@@ -73,10 +73,9 @@ export function serverSideApply({
   // internal/structuredmerge.go: the patch's version is the URL's; the patch sets no managedFields.
   if (applied.apiVersion !== apiVersion)
     throw badRequest(
-      `Incorrect version specified in apply patch. Specified patch version: ${String(applied.apiVersion)}, expected: ${apiVersion}`
+      `Incorrect version specified in apply patch. Specified patch version: ${applied.apiVersion}, expected: ${apiVersion}`
     )
-  if ((applied.metadata as JsonObject).managedFields !== undefined)
-    throw badRequest('metadata.managedFields must be nil')
+  if (applied.metadata.managedFields !== undefined) throw badRequest('metadata.managedFields must be nil')
   const fields = fieldsOf(applied)
   const entries: ManagedFieldsEntry[] = clone(
     (live?.metadata as { managedFields?: ManagedFieldsEntry[] })?.managedFields ?? []
@@ -118,14 +117,17 @@ export function serverSideApply({
   const index = previous ? entries.indexOf(previous) : entries.length
   const managedFields = [...kept.slice(0, index), entry, ...kept.slice(index)]
   const object = result as unknown as KubeObject
-  object.apiVersion = String(applied.apiVersion)
-  object.kind = String(applied.kind)
-  const { name, namespace } = applied.metadata as JsonObject
+  object.apiVersion = applied.apiVersion
+  object.kind = applied.kind
+  const { name, namespace } = applied.metadata
   object.metadata = { ...object.metadata, name, namespace, managedFields } as KubeObject['metadata']
   return object
 }
 
-function parseApplied(body: string): JsonObject {
+/** The applied object: a kind, an apiVersion, metadata. */
+type AppliedObject = JsonObject & { apiVersion: string; kind: string; metadata: JsonObject }
+
+function parseApplied(body: string): AppliedObject {
   let applied: unknown
   try {
     applied = parse(body)
@@ -135,7 +137,7 @@ function parseApplied(body: string): JsonObject {
   if (!isObject(applied) || typeof applied.apiVersion !== 'string' || typeof applied.kind !== 'string')
     throw badRequest("Object 'Kind' is missing in the applied object")
   if (!isObject(applied.metadata)) throw badRequest('the applied object has no metadata')
-  return applied
+  return applied as AppliedObject
 }
 
 /** The applied object's fields (`typed/tofieldset.go`), less the stripped and reset ones, in document order. */
@@ -200,7 +202,7 @@ function setAt(object: JsonObject, path: FieldPath, value: Json): void {
   let node = object
   for (const field of path.slice(0, -1)) {
     if (!isObject(node[field])) node[field] = {}
-    node = node[field] as JsonObject
+    node = node[field]
   }
   node[path[path.length - 1]] = value
 }
