@@ -437,6 +437,13 @@ describe('firstDifference, exact', () => {
       })
     ],
     [
+      "client-side apply of a render without annotations: kubectl's empty map, and the action's own annotation",
+      { ...GIT, metadata: { ...GIT.metadata, annotations: undefined } },
+      recorded(served({ annotations: { 'force-sync': '1733580000' } }), {
+        lastApplied: { ...GIT, metadata: { ...GIT.metadata, annotations: {} } }
+      })
+    ],
+    [
       'server-side apply of this render, with a label another manager keeps',
       withoutTeam(GIT),
       recorded(served(), {

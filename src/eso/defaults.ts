@@ -57,16 +57,10 @@ export function sameValue(path: ReadonlyArray<string | number>, a: unknown, b: u
 }
 
 /**
- * Whether a value the cluster holds where the manifest has nothing is what the API server fills in: a field at its CRD
- * default, or an object (such as `spec.target`, defaulted whole) whose every field is. The server fills in no list and
- * no empty object.
+ * Whether a field the cluster holds where the manifest has nothing is what the API server fills in: its CRD default.
+ * The server fills in no list.
  */
 export function isCrdDefault(path: ReadonlyArray<string | number>, value: unknown): boolean {
-  if (Array.isArray(value)) return false
-  if (typeof value === 'object' && value !== null) {
-    const entries = Object.entries(value)
-    return entries.length > 0 && entries.every(([key, item]) => isCrdDefault([...path, key], item))
-  }
   const wanted = DEFAULTS[schemaPath(path)]
   return wanted !== undefined && sameValue(path, wanted, value)
 }

@@ -132,6 +132,11 @@ function leftover(
   record: AppliedRecord | undefined,
   inList: boolean
 ): Difference | undefined {
+  // An object the render lacks is judged field by field (an empty one holds nothing), and told by its own path.
+  if (isRecord(value)) {
+    const inner = leftoverOf(undefined, value, path, record, inList)
+    return inner?.kind === 'mismatch' ? inner : inner && { kind: inner.kind, path }
+  }
   if (value === null || isAppInstanceLabel(path) || isCrdDefault(path, value)) return undefined
   if (record && appliedHas(record, path)) return { kind: 'removed', path }
   // Another manager's field, or (without a record) a label or annotation a tool keeps: not Git's. Not in a list,
