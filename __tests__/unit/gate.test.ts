@@ -38,6 +38,7 @@ function applied(es: ExternalSecret, fallback = 'apps') {
       ...es.metadata,
       namespace,
       annotations: {
+        ...es.metadata.annotations,
         'argocd.argoproj.io/tracking-id': `payments:external-secrets.io/ExternalSecret:${namespace}/${es.metadata.name}`
       }
     },
@@ -53,6 +54,15 @@ function applied(es: ExternalSecret, fallback = 'apps') {
 const STRIPE = definition('payments-api-stripe', ['stripe_api_key', 'stripe_webhook_secret'])
 const STRIPE_BEFORE = definition('payments-api-stripe', ['stripe_api_key'])
 const API = definition('payments-api', ['database_url'])
+/** The definition as `kubectl apply` (client-side) leaves it: the object as applied in the annotation. */
+function clientSideApplied(es: ExternalSecret): ExternalSecret {
+  const annotations = {
+    ...es.metadata.annotations,
+    'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(es)
+  }
+  return { ...es, metadata: { ...es.metadata, annotations } }
+}
+
 /** STRIPE as the commit before had it: the webhook secret read as one property of a JSON parameter. */
 const STRIPE_WITH_PROPERTY: ExternalSecret = {
   ...STRIPE,
@@ -188,6 +198,16 @@ describe('waitForDefinitions', () => {
         `removed in Git but still in the cluster: spec.data[2] (reads ${KEY('legacy')})`,
         'as in the definitions after 1.5 s'
       ]
+    },
+    {
+      title: 'a label removed in Git, told by the last-applied configuration, until Argo CD applies the commit',
+      before: [
+        clientSideApplied({ ...STRIPE, metadata: { ...STRIPE.metadata, labels: { ...LABELS, team: 'payments' } } })
+      ],
+      changes: [[2_500, () => kube.add(applied(clientSideApplied(STRIPE)))]] as const,
+      waited: 2_500,
+      lists: 1,
+      progress: ['removed in Git but still in the cluster: metadata.labels.team', 'as in the definitions after 2.5 s']
     },
     {
       title: 'through a dropped watch and a 410 Gone',

@@ -7,10 +7,11 @@ import { isCrdDefault, sameValue } from './defaults.js'
  * the live labels, annotations and spec have every field Git renders, with its value (a rendered `null` asks for
  * nothing, as `kubectl apply` drops it; lists match element by element, in order; `spec.refreshInterval` by its
  * value as a duration), and none that Git removed. Which live fields Git removed, the applier tells (applied.ts):
- * a field it applied that the render lacks. Where it left no record, a live field the render lacks is accepted only
- * when it holds the CRD's default (defaults.ts), and in metadata, where the tools keep their own labels and
- * annotations. Inside a list (atomic: written whole) only a default is accepted. The GitOps tools' bookkeeping is
- * theirs, never Git's content. Pure; an ExternalSecret spec holds references, never secret values.
+ * a field it applied that the render lacks; one it did not apply is another writer's and accepted. Where it left no
+ * record, a live spec field the render lacks is accepted only when it holds the CRD's default (defaults.ts); labels
+ * and annotations are, since tools keep their own there. Inside a list (atomic: written whole) only a default is
+ * accepted, with a record or without. The GitOps tools' bookkeeping is theirs, never Git's content. Pure; an
+ * ExternalSecret spec holds references, never secret values.
  */
 
 type Segment = string | number
