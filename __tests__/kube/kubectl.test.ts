@@ -371,6 +371,64 @@ spec:
     }
   )
 
+  itWithKubectl(
+    "server-side apply: a field two managers apply stays until neither does; each manager's entry is its own",
+    async () => {
+      const apply = (manager: string, team: boolean) => {
+        write(manifest({ name: 'shared', property: false, team }))
+        // Forced, as Argo CD applies: the list the server defaulted conflicts otherwise.
+        return kubectl(
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          `--field-manager=${manager}`,
+          '--validate=false',
+          '-f',
+          file
+        )
+      }
+      await apply('argocd-controller', true)
+      await apply('team-bot', true)
+      await apply('argocd-controller', false)
+      const kept = await get('shared')
+      expect(kept.metadata.labels?.team).toBe('payments')
+      expect(kept.metadata.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`)).toEqual([
+        'argocd-controller/Apply',
+        'team-bot/Apply'
+      ])
+      await apply('team-bot', false)
+      expect((await get('shared')).metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'payments' })
+    }
+  )
+
+  itWithKubectl(
+    "server-side apply keeps client-side apply's annotation current for kubectl's own manager only",
+    async () => {
+      const name = 'migrated'
+      const lastApplied = async () =>
+        (
+          JSON.parse(
+            (await get(name)).metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'
+          ) as Applied
+        ).spec.refreshInterval
+      kube.apply({
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name, namespace: 'gitops' },
+        spec: { data: [] }
+      })
+      write(manifest({ name, property: false }))
+      await kubectl('apply', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('1h')
+      write(manifest({ name, property: false, refreshInterval: '2h' }))
+      await kubectl('apply', '--server-side', '--field-manager=argocd-controller', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('1h')
+      write(manifest({ name, property: false, refreshInterval: '3h' }))
+      await kubectl('apply', '--server-side', '--force-conflicts', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('3h')
+    }
+  )
+
   itWithKubectl('server-side apply needs a field manager, as the real API server', async () => {
     const response = await fetch(`${kube.url}/apis/external-secrets.io/v1/namespaces/gitops/externalsecrets/provider`, {
       method: 'PATCH',

@@ -11,13 +11,15 @@
  * - the applied fields are merged into the live object, and the fields this manager applied last time and applies no
  *   more are removed unless another manager owns them (`merge/update.go`, prune);
  * - the manager's entry `{manager, operation: Apply, apiVersion, time, fieldsType: FieldsV1, fieldsV1}` replaces its
- *   previous Apply entry (`internal/managedfieldsupdater.go`); other managers' entries stay, less what force took.
+ *   previous Apply entry (`internal/managedfieldsupdater.go`); other managers' entries stay, less what force took;
+ * - with the field manager `kubectl`, an existing last-applied annotation becomes the applied object
+ *   (`internal/lastappliedupdater.go`); any other manager leaves it as it was.
  * Not simulated: list-map and set keys (`k:{...}`, `v:...`), which only built-in types and CRDs that declare a
- * list-type have, and the last-applied annotation that kubectl's own server-side apply keeps current.
+ * list-type have.
  */
 import { parse } from 'yaml'
 import { ApiError, badRequest, patchOptionsInvalid } from './errors.ts'
-import { clone, isObject, rfc3339, sameJson, type Json, type JsonObject, type KubeObject } from './json.ts'
+import { canonical, clone, isObject, rfc3339, sameJson, type Json, type JsonObject, type KubeObject } from './json.ts'
 
 export const APPLY_PATCH = 'application/apply-patch+yaml'
 
@@ -121,7 +123,18 @@ export function serverSideApply({
   object.kind = applied.kind
   const { name, namespace } = applied.metadata
   object.metadata = { ...object.metadata, name, namespace, managedFields } as KubeObject['metadata']
+  const annotations = object.metadata.annotations
+  if (fieldManager === 'kubectl' && annotations?.[LAST_APPLIED]) annotations[LAST_APPLIED] = lastApplied(applied)
   return object
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+/** `buildLastApplied`: the applied object without the annotation, as JSON (Go's encoder sorts map keys). */
+function lastApplied(applied: AppliedObject): string {
+  const metadata = clone(applied.metadata)
+  if (isObject(metadata.annotations)) delete metadata.annotations[LAST_APPLIED]
+  return canonical({ ...applied, metadata })
 }
 
 /** The applied object: a kind, an apiVersion, metadata. */
