@@ -474,6 +474,53 @@ describe('firstDifference, exact', () => {
         lastApplied: GIT,
         entries: [entryOf('kubectl', 'Apply', T1, { 'f:spec': APPLIED_FIELDS['f:spec'] })]
       })
+    ],
+    [
+      "every default of the CRD's served versions, at any depth of its lists",
+      {
+        spec: {
+          target: { template: { templateFrom: [{ configMap: { name: 'c', items: [{ key: 'k' }] } }] } },
+          data: [{ secretKey: 'a', sourceRef: { generatorRef: { kind: 'Password', name: 'p' } } }],
+          dataFrom: [{ find: { path: '/p' }, rewrite: [{ merge: {} }, { regexp: { source: 'a', target: 'b' } }] }]
+        }
+      },
+      {
+        spec: {
+          refreshInterval: '1h0m0s',
+          target: {
+            creationPolicy: 'Owner',
+            deletionPolicy: 'Retain',
+            template: {
+              engineVersion: 'v2',
+              mergePolicy: 'Replace',
+              templateFrom: [
+                {
+                  target: 'Data',
+                  valuesDecodingStrategy: 'None',
+                  configMap: { name: 'c', items: [{ key: 'k', templateAs: 'Values' }] }
+                }
+              ]
+            }
+          },
+          data: [
+            {
+              secretKey: 'a',
+              sourceRef: {
+                generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'p' }
+              }
+            }
+          ],
+          dataFrom: [
+            {
+              find: { path: '/p', conversionStrategy: 'Default', decodingStrategy: 'None', nullBytePolicy: 'Ignore' },
+              rewrite: [
+                { merge: { conflictPolicy: 'Error', into: '', priorityPolicy: 'Strict', strategy: 'Extract' } },
+                { regexp: { source: 'a', target: 'b' } }
+              ]
+            }
+          ]
+        }
+      }
     ]
   ])('matches: %s', (_, git, live) => {
     expect(firstDifference(git, live)).toBeUndefined()
