@@ -19,8 +19,13 @@ type Segment = string | number
 type Difference =
   /** Git renders a value the cluster does not hold. */
   | { readonly kind: 'mismatch'; readonly path: readonly Segment[]; readonly git: unknown; readonly cluster: unknown }
-  /** The cluster holds a field the render lacks: `removed` when the applier applied it, else `extra`. */
-  | { readonly kind: 'removed' | 'extra'; readonly path: readonly Segment[] }
+  | Leftover
+
+/** The cluster holds a field the render lacks: `removed` when the applier applied it, else `extra`. */
+interface Leftover {
+  readonly kind: 'removed' | 'extra'
+  readonly path: readonly Segment[]
+}
 
 const SHOWN_LENGTH = 80
 
@@ -114,7 +119,7 @@ function leftoverOf(
   path: readonly Segment[],
   record: AppliedRecord | undefined,
   inList: boolean
-): Difference | undefined {
+): Leftover | undefined {
   if (Array.isArray(cluster))
     return firstOf(cluster, (item, index) => leftoverOf(asArray(git)[index], item, [...path, index], record, true))
   if (!isRecord(cluster)) return undefined
@@ -132,11 +137,11 @@ function leftover(
   value: unknown,
   record: AppliedRecord | undefined,
   inList: boolean
-): Difference | undefined {
+): Leftover | undefined {
   // An object the render lacks is judged field by field (an empty one holds nothing), and told by its own path.
   if (isRecord(value)) {
     const inner = leftoverOf(undefined, value, path, record, inList)
-    return inner?.kind === 'mismatch' ? inner : inner && { kind: inner.kind, path }
+    return inner && { kind: inner.kind, path }
   }
   if (value === null || isAppInstanceLabel(path) || isCrdDefault(path, value)) return undefined
   if (record && appliedHas(record, path)) return { kind: 'removed', path }
@@ -150,10 +155,10 @@ function isAppInstanceLabel(path: readonly Segment[]): boolean {
   return path.length === 3 && path[0] === 'metadata' && path[1] === 'labels' && path[2] === APP_INSTANCE_LABEL
 }
 
-function firstOf<T>(
+function firstOf<T, D extends Difference>(
   items: readonly T[],
-  find: (item: T, index: number) => Difference | undefined
-): Difference | undefined {
+  find: (item: T, index: number) => D | undefined
+): D | undefined {
   for (const [index, item] of items.entries()) {
     const found = find(item, index)
     if (found) return found
