@@ -392,7 +392,7 @@ spec:
       await apply('argocd-controller', false)
       const kept = await get('shared')
       expect(kept.metadata.labels?.team).toBe('payments')
-      expect(kept.metadata.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`)).toEqual([
+      expect(kept.metadata.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`).sort()).toEqual([
         'argocd-controller/Apply',
         'team-bot/Apply'
       ])

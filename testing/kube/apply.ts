@@ -115,9 +115,7 @@ export function serverSideApply({
     fieldsType: 'FieldsV1',
     fieldsV1: serialize(fields)
   }
-  const kept = others.filter((other) => Object.keys(other.fieldsV1).length > 0)
-  const index = previous ? entries.indexOf(previous) : entries.length
-  const managedFields = [...kept.slice(0, index), entry, ...kept.slice(index)]
+  const managedFields = sortManagedFields([...others.filter((other) => Object.keys(other.fieldsV1).length > 0), entry])
   const object = result as unknown as KubeObject
   object.apiVersion = applied.apiVersion
   object.kind = applied.kind
@@ -129,6 +127,22 @@ export function serverSideApply({
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+
+/** The order the API server encodes entries in (`internal/managedfields.go`, sortEncodedManagedFields). */
+function sortManagedFields(entries: readonly ManagedFieldsEntry[]): ManagedFieldsEntry[] {
+  const seconds = ({ time }: ManagedFieldsEntry) => Math.floor(Date.parse(time) / 1000) || 0
+  const keys = (entry: ManagedFieldsEntry) => [entry.manager, entry.apiVersion, entry.subresource ?? '']
+  return [...entries].sort(
+    (p, q) =>
+      compare(p.operation, q.operation) ||
+      seconds(p) - seconds(q) ||
+      keys(p).reduce((order, key, index) => order || compare(key, keys(q)[index]), 0)
+  )
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
 
 /** `buildLastApplied`: the applied object without the annotation, as JSON (Go's encoder sorts map keys). */
 function lastApplied(applied: AppliedObject): string {
