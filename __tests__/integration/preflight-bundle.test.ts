@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseAllDocuments } from 'yaml'
+import { parseAllDocuments, stringify } from 'yaml'
 import { errorOf, startBundledAction, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import {
   createCertificateAuthority,
@@ -20,6 +20,7 @@ import {
 } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { argoCdSync, type ApplyMode } from '../../__fixtures__/argocd.ts'
 
 const SECRETS = {
   DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments',
@@ -31,6 +32,8 @@ const TENANTS = join(process.cwd(), '__tests__/fixtures/tenants')
 const hasKustomize = ['kustomize', 'kubectl'].some(
   (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
 )
+const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error === undefined
+if (!hasKubectl) console.warn('kubectl is not installed: the GitOps gate cases that apply as Argo CD does are skipped.')
 if (!hasKustomize)
   console.warn(
     'Neither kustomize nor kubectl is installed: the GitOps gate tests (they render the definitions) are skipped.'
@@ -278,4 +281,105 @@ function beforeTheRelease(): string {
     )
     expect(patched().length).toBe(2)
   })
+})
+
+/** The cluster's manifests with payments-provider as an earlier commit had it. */
+function previousCommit(change: (provider: ProviderSpec) => void): string {
+  return parseAllDocuments(CLUSTER)
+    .map((document) => document.toJS() as { metadata: { name: string; namespace: string }; spec: ProviderSpec })
+    .map((object) => {
+      if (object.metadata.name === 'payments-provider' && object.metadata.namespace === 'payments-prod')
+        change(object.spec)
+      return stringify(object)
+    })
+    .join('---\n')
+}
+
+interface ProviderSpec {
+  target: Record<string, unknown>
+  data: { secretKey: string; remoteRef: Record<string, string> }[]
+}
+
+/** Only the prod ExternalSecrets the Application holds (the other fixtures are not Argo CD's). */
+const managedOnly = (manifests: string): string =>
+  parseAllDocuments(manifests)
+    .map((document) => document.toJS() as { metadata: { labels?: Record<string, string>; namespace: string } })
+    .filter(({ metadata }) => metadata.namespace === 'payments-prod' && metadata.labels?.['zerotouch.io/managed'])
+    .map((object) => stringify(object))
+    .join('---\n')
+
+;(hasKustomize && hasKubectl ? describe : describe.skip)('the GitOps gate is exact, as Argo CD applies', () => {
+  /** The overlay renders app.kubernetes.io/instance: payments; Argo CD's label tracking sets the Application's name. */
+  const definitions = { definitions: 'good/overlays/prod-argocd', timeout: '30s' }
+  const env = { GITHUB_WORKSPACE: TENANTS }
+  const APP = 'payments-prod'
+  /** The action's own patches (kubectl's carry a field manager). */
+  const annotations = (from = 0) =>
+    kube!.requests.slice(from).filter(({ method, query }) => method === 'PATCH' && !query.fieldManager)
+
+  const REMOVED: Array<{ what: string; change: (spec: ProviderSpec) => void; says: string }> = [
+    {
+      what: 'a remoteRef.property',
+      change: (spec) => void (spec.data[1].remoteRef.property = 'signing'),
+      says: 'removed in Git but still in the cluster: spec.data[1].remoteRef.property'
+    },
+    {
+      what: 'a data entry',
+      change: (spec) =>
+        void spec.data.push({ secretKey: 'LEGACY_TOKEN', remoteRef: { key: '/zerotouch/prod/payments/legacy_token' } }),
+      says: 'removed in Git but still in the cluster: spec.data[2] (reads /zerotouch/prod/payments/legacy_token)'
+    },
+    {
+      what: 'a template',
+      change: (spec) =>
+        void (spec.target.template = { type: 'Opaque', data: { WEBHOOK_SECRET: '{{ .WEBHOOK_SECRET }}' } }),
+      says: 'removed in Git but still in the cluster: spec.target.template'
+    }
+  ]
+  const CASES = (['client-side', 'server-side'] as const).flatMap((mode) =>
+    REMOVED.map((removed) => ({ mode, ...removed }))
+  )
+
+  it.each(CASES)(
+    'waits while $what removed in Git is still in the cluster ($mode apply), and annotates once Argo CD applies the commit',
+    async ({ mode, change, says }) => {
+      await cluster()
+      await argoCdSync(kube!.kubeconfig(), managedOnly(previousCommit(change)), { app: APP, mode })
+      const { finished } = startBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...definitions }), {
+        ...LOCAL_AWS,
+        ...env
+      })
+      // Argo CD applies the commit 3 s in; the requests the server had seen by then.
+      const applied = new Promise<number>((resolve, reject) =>
+        setTimeout(() => {
+          const seen = kube!.requests.length
+          argoCdSync(kube!.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode }).then(() => resolve(seen), reject)
+        }, 3_000)
+      )
+      const result = await finished
+      expect(errorOf(result)).toBe('')
+      const seen = await applied
+      expect(result.stdout).toContain(`payments-prod/payments-provider: ${says}`)
+      expect(annotations().length).toBe(2)
+      expect(annotations(seen).length).toBe(2)
+      expect(findRunLeaks(result, [...Object.values(SECRETS), kube!.token])).toEqual([])
+    }
+  )
+
+  it.each(['client-side', 'server-side'] as const)(
+    "does not wait for Argo CD's label tracking and the CRD's defaults (%s apply)",
+    async (mode: ApplyMode) => {
+      await cluster()
+      await argoCdSync(kube!.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode })
+      const live = kube!.get('ExternalSecret', 'payments-prod', 'payments-provider')
+      expect(live?.metadata.labels?.['app.kubernetes.io/instance']).toBe(APP)
+      const result = await run(definitions, env)
+      expect(errorOf(result)).toBe('')
+      expect(result.stdout).not.toContain('for the cluster to apply the definitions')
+      expect(JSON.parse(result.outputs.synced)).toEqual([
+        'payments-prod/payments-db',
+        'payments-prod/payments-provider'
+      ])
+    }
+  )
 })

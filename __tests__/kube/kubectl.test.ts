@@ -1,6 +1,8 @@
 /**
  * The test API server against the real kubectl: discovery, listing with short names and label selectors,
- * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator.
+ * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator, and
+ * `apply` as Argo CD runs it: server-side (the managedFields entry, removal of what a manager stops applying,
+ * conflicts) and client-side (the last-applied configuration).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile, spawnSync } from 'node:child_process'
@@ -244,6 +246,236 @@ describe('kubectl 1.32 against the test API server', () => {
       expect(Buffer.from(token, 'base64').toString('utf8')).toBe('s3cr3t')
       const url = await kubectl('get', 'secret', 'api', '-o', 'jsonpath={.data.DATABASE_URL}')
       expect(Buffer.from(url, 'base64').toString('utf8')).toBe('postgres://prod-db')
+    }
+  )
+})
+
+/** A managedFields entry, as kubectl shows it with --show-managed-fields. */
+interface ManagedFieldsEntry {
+  manager: string
+  operation: string
+  apiVersion: string
+  time: string
+  fieldsType: string
+  fieldsV1: unknown
+}
+
+interface Applied {
+  metadata: {
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    managedFields?: ManagedFieldsEntry[]
+  }
+  spec: { refreshInterval?: string; data: { secretKey: string; remoteRef: Record<string, string> }[] }
+}
+
+describe('kubectl 1.32 applying ExternalSecrets as Argo CD does', () => {
+  /** A manifest as Git has it: the webhook secret read as a property of a JSON parameter, a team label. */
+  const manifest = ({ name = 'provider', property = true, team = true, refreshInterval = '1h' } = {}) => `
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata:
+  name: ${name}
+  namespace: gitops
+  labels: { app.kubernetes.io/instance: payments${team ? ', team: payments' : ''} }
+spec:
+  refreshInterval: ${refreshInterval}
+  secretStoreRef: { name: aws-parameter-store, kind: ClusterSecretStore }
+  data:
+  - secretKey: WEBHOOK_SECRET
+    remoteRef: { key: /zerotouch/prod/api/database_url${property ? ', property: signing' : ''} }
+`
+  let file: string
+  const write = (text: string) => writeFileSync(file, text)
+  const get = (name = 'provider') =>
+    kubectlJson<Applied>('get', 'es', name, '-n', 'gitops', '--show-managed-fields', '-o', 'json')
+
+  beforeAll(() => {
+    if (!KUBECTL_PRESENT) return
+    file = join(dir, 'provider.yaml')
+    kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gitops' } })
+  })
+
+  itWithKubectl(
+    'server-side apply: creates, records the Apply entry with the fields applied (lists whole), and removes what the manager no longer applies',
+    async () => {
+      kube.clearRequests()
+      write(manifest())
+      const ssa = ['apply', '--server-side', '--field-manager=argocd-controller', '--validate=false', '-f', file]
+      expect(await kubectl(...ssa)).toContain('externalsecret.external-secrets.io/provider serverside-applied')
+      const request = kube.requests.find(({ method }) => method === 'PATCH')
+      expect(request).toMatchObject({
+        contentType: 'application/apply-patch+yaml',
+        query: { fieldManager: 'argocd-controller', force: 'false' },
+        status: 201
+      })
+      const created = await get()
+      expect(created.metadata.managedFields).toEqual([
+        {
+          apiVersion: 'external-secrets.io/v1',
+          fieldsType: 'FieldsV1',
+          fieldsV1: {
+            'f:metadata': { 'f:labels': { 'f:app.kubernetes.io/instance': {}, 'f:team': {} } },
+            'f:spec': {
+              'f:data': {},
+              'f:refreshInterval': {},
+              'f:secretStoreRef': { 'f:kind': {}, 'f:name': {} }
+            }
+          },
+          manager: 'argocd-controller',
+          operation: 'Apply',
+          time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+        }
+      ])
+      expect(created.spec.data[0].remoteRef).toMatchObject({ property: 'signing', conversionStrategy: 'Default' })
+
+      write(manifest({ property: false, team: false }))
+      await kubectl(...ssa)
+      const applied = await get()
+      expect(applied.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'payments' })
+      expect(applied.spec.data[0].remoteRef).not.toHaveProperty('property')
+      expect(applied.metadata.managedFields?.map(({ fieldsV1 }) => fieldsV1)).toEqual([
+        {
+          'f:metadata': { 'f:labels': { 'f:app.kubernetes.io/instance': {} } },
+          'f:spec': { 'f:data': {}, 'f:refreshInterval': {}, 'f:secretStoreRef': { 'f:kind': {}, 'f:name': {} } }
+        }
+      ])
+    }
+  )
+
+  itWithKubectl(
+    "server-side apply: another manager's change to an owned field conflicts until forced, which takes the field",
+    async () => {
+      write(manifest({ name: 'contested', property: false, team: false }))
+      await kubectl('apply', '--server-side', '--field-manager=argocd-controller', '--validate=false', '-f', file)
+      write(manifest({ name: 'contested', property: false, team: false, refreshInterval: '5m' }))
+      const other = ['apply', '--server-side', '--validate=false', '-f', file]
+      // The list too: the live one holds the CRD's defaults, the applied one not (the server defaults after merging).
+      await expect(kubectl(...other)).rejects.toThrow(
+        'Apply failed with 2 conflicts: conflicts with "argocd-controller":\n- .spec.data\n- .spec.refreshInterval'
+      )
+      await kubectl(...other, '--force-conflicts')
+      const forced = await get('contested')
+      expect(forced.spec.refreshInterval).toBe('5m')
+      const owners = Object.fromEntries(
+        (forced.metadata.managedFields ?? []).map(({ manager, operation, fieldsV1 }) => [
+          `${manager}/${operation}`,
+          Object.keys((fieldsV1 as { 'f:spec': Record<string, unknown> })['f:spec'])
+        ])
+      )
+      // kubectl's default manager for --server-side is "kubectl".
+      expect(owners).toEqual({
+        'argocd-controller/Apply': ['f:secretStoreRef'],
+        'kubectl/Apply': ['f:data', 'f:refreshInterval', 'f:secretStoreRef']
+      })
+    }
+  )
+
+  itWithKubectl(
+    "server-side apply: a field two managers apply stays until neither does; each manager's entry is its own",
+    async () => {
+      const apply = (manager: string, team: boolean) => {
+        write(manifest({ name: 'shared', property: false, team }))
+        // Forced, as Argo CD applies: the list the server defaulted conflicts otherwise.
+        return kubectl(
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          `--field-manager=${manager}`,
+          '--validate=false',
+          '-f',
+          file
+        )
+      }
+      await apply('argocd-controller', true)
+      await apply('team-bot', true)
+      await apply('argocd-controller', false)
+      const kept = await get('shared')
+      expect(kept.metadata.labels?.team).toBe('payments')
+      expect(kept.metadata.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`).sort()).toEqual([
+        'argocd-controller/Apply',
+        'team-bot/Apply'
+      ])
+      await apply('team-bot', false)
+      expect((await get('shared')).metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'payments' })
+    }
+  )
+
+  itWithKubectl(
+    "server-side apply keeps client-side apply's annotation current for kubectl's own manager only",
+    async () => {
+      const name = 'migrated'
+      const lastApplied = async () =>
+        (
+          JSON.parse(
+            (await get(name)).metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'
+          ) as Applied
+        ).spec.refreshInterval
+      kube.apply({
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name, namespace: 'gitops' },
+        spec: { data: [] }
+      })
+      write(manifest({ name, property: false }))
+      await kubectl('apply', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('1h')
+      write(manifest({ name, property: false, refreshInterval: '2h' }))
+      await kubectl('apply', '--server-side', '--field-manager=argocd-controller', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('1h')
+      write(manifest({ name, property: false, refreshInterval: '3h' }))
+      await kubectl('apply', '--server-side', '--force-conflicts', '--validate=false', '-f', file)
+      expect(await lastApplied()).toBe('3h')
+    }
+  )
+
+  itWithKubectl('server-side apply needs a field manager, as the real API server', async () => {
+    const response = await fetch(`${kube.url}/apis/external-secrets.io/v1/namespaces/gitops/externalsecrets/provider`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${kube.token}`, 'Content-Type': 'application/apply-patch+yaml' },
+      body: manifest()
+    })
+    expect(response.status).toBe(422)
+    expect(((await response.json()) as { message: string }).message).toBe(
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+    )
+  })
+
+  itWithKubectl(
+    'client-side apply: kubectl records the object as applied in last-applied-configuration and removes what it no longer applies',
+    async () => {
+      kube.apply({
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ExternalSecret',
+        metadata: { name: 'client-side', namespace: 'gitops' },
+        spec: { data: [] }
+      })
+      const csa = (text: string) => {
+        write(text)
+        return kubectl('apply', '--validate=false', '-f', file)
+      }
+      await csa(manifest({ name: 'client-side' }))
+      const first = await get('client-side')
+      const lastApplied = JSON.parse(
+        first.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'
+      ) as Applied
+      expect(lastApplied.spec.data[0].remoteRef).toEqual({
+        key: '/zerotouch/prod/api/database_url',
+        property: 'signing'
+      })
+      expect(lastApplied.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'payments', team: 'payments' })
+
+      await csa(manifest({ name: 'client-side', property: false, team: false }))
+      const second = await get('client-side')
+      expect(second.spec.data[0].remoteRef).not.toHaveProperty('property')
+      expect(second.metadata.labels).toEqual({ 'app.kubernetes.io/instance': 'payments' })
+      expect(
+        (
+          JSON.parse(
+            second.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'
+          ) as Applied
+        ).spec.data[0].remoteRef
+      ).toEqual({ key: '/zerotouch/prod/api/database_url' })
     }
   )
 })

@@ -52,6 +52,9 @@ function rendered({
   }
 }
 
+/** A find has no metadataPolicy in the CRD. */
+const FIND_DEFAULTS = { conversionStrategy: 'Default', decodingStrategy: 'None' }
+
 /** As the API server and the operator hand it back: defaults filled in, Argo CD's marks, metadata and status added. */
 function served(parts: Parts = {}) {
   const es = rendered(parts)
@@ -73,7 +76,9 @@ function served(parts: Parts = {}) {
       target: { creationPolicy: 'Owner', deletionPolicy: 'Retain', ...es.spec.target },
       data: es.spec.data.map((item) => ({ ...item, remoteRef: { ...defaults, ...item.remoteRef } })),
       dataFrom: es.spec.dataFrom.map((item) =>
-        Object.fromEntries(Object.entries(item).map(([kind, ref]) => [kind, { ...defaults, ...ref }]))
+        Object.fromEntries(
+          Object.entries(item).map(([kind, ref]) => [kind, { ...(kind === 'find' ? FIND_DEFAULTS : defaults), ...ref }])
+        )
       )
     },
     status: { refreshTime: '2025-06-01T10:00:00Z', conditions: [{ type: 'Ready', status: 'True' }] }
@@ -160,10 +165,16 @@ describe('firstDifference', () => {
       'spec.data[0].secretKey: the cluster has "stripe_webhook_secret", Git has "stripe_api_key"'
     ],
     [
-      'an extra entry in the cluster',
+      'an entry removed in Git, by the key it reads',
       rendered(),
       served({ data: [...DATA, entry('legacy')] }),
-      `spec.data[2]: the cluster has ${cut(served({ data: [entry('legacy')] }).spec.data[0])}, Git has nothing`
+      `removed in Git but still in the cluster: spec.data[2] (reads ${KEY('legacy')})`
+    ],
+    [
+      'a dataFrom find removed in Git, by the path it reads',
+      rendered({ dataFrom: DATA_FROM.slice(0, 1) }),
+      served(),
+      `removed in Git but still in the cluster: spec.dataFrom[1] (reads ${KEY('extra')})`
     ],
     [
       'a version Git pins',
@@ -283,36 +294,41 @@ function withExtra(value: unknown, extra: unknown): unknown {
   }
 }
 
-/** Every object key of the value, as paths. */
-function keyPaths(value: unknown, path: Array<string | number> = []): Array<Array<string | number>> {
-  if (Array.isArray(value)) return value.flatMap((item, index) => keyPaths(item, [...path, index]))
-  if (!isRecord(value)) return []
-  return Object.entries(value).flatMap(([name, item]) => [[...path, name], ...keyPaths(item, [...path, name])])
-}
-
-function without(value: unknown, [head, ...rest]: Array<string | number>): unknown {
-  if (Array.isArray(value)) return value.map((item: unknown, index) => (index === head ? without(item, rest) : item))
-  if (!isRecord(value)) return value
-  if (!rest.length) return Object.fromEntries(Object.entries(value).filter(([name]) => name !== head))
-  return { ...value, [head]: without(value[head], rest) }
-}
+/** A value that is no CRD default anywhere. */
+const notDefault = fc.oneof(
+  fc.integer(),
+  fc.string({ minLength: 1, maxLength: 8 }).map((text) => `x${text}`)
+)
 
 describe('firstDifference, properties', () => {
-  it('finds any object as rendered in itself with extra keys added anywhere', () => {
+  it('finds any object as rendered in itself', () => {
     fc.assert(
-      fc.property(externalSecret, json, (git, extra) => {
+      fc.property(externalSecret, (git) => {
         expect(firstDifference(git, git)).toBeUndefined()
-        expect(firstDifference(git, withExtra(git, extra))).toBeUndefined()
       })
     )
   })
 
-  it('never turns a match into a difference when a rendered key is removed', () => {
+  it('finds a field the cluster holds and Git lacks, anywhere in the spec, without a record of the apply', () => {
     fc.assert(
-      fc.property(externalSecret, json, fc.nat(), (git, extra, pick) => {
-        const live = withExtra(git, extra)
-        const paths = keyPaths(git) // never empty: metadata is one
-        expect(firstDifference(without(git, paths[pick % paths.length]), live)).toBeUndefined()
+      fc.property(externalSecret, notDefault, (git, extra) => {
+        const live = { ...git, spec: withExtra(git.spec, extra) }
+        expect(firstDifference(git, live)).toMatch(
+          /^in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec(\.|\[|$)|removed in Git/
+        )
+      })
+    )
+  })
+
+  it('accepts labels and annotations the tools add, without a record of the apply', () => {
+    fc.assert(
+      fc.property(externalSecret, fc.string({ maxLength: 8 }), (git, extra) => {
+        const metadata = {
+          ...git.metadata,
+          labels: { ...git.metadata.labels, EXTRA: extra },
+          annotations: { ...git.metadata.annotations, EXTRA: extra }
+        }
+        expect(firstDifference(git, { ...git, metadata })).toBeUndefined()
       })
     )
   })
@@ -324,5 +340,271 @@ describe('firstDifference, properties', () => {
         if (difference !== undefined) expect(difference).not.toMatch(/\n/)
       })
     )
+  })
+})
+
+/** What Git removed: told by the applier's record where the object has one, by the CRD's defaults where not. */
+describe('firstDifference, exact', () => {
+  const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration'
+  const WITH_PROPERTY = [DATA[0], entry('stripe_webhook_secret', { key: KEY('stripe_webhook_secret'), property: 'v' })]
+  const GIT = rendered()
+
+  /** The object with the applier's record: the last-applied annotation and managedFields entries. */
+  function recorded(
+    live: ReturnType<typeof served>,
+    { lastApplied, entries = [] }: { lastApplied?: unknown; entries?: unknown[] }
+  ) {
+    const annotations = lastApplied
+      ? { ...live.metadata.annotations, [LAST_APPLIED]: JSON.stringify(lastApplied) }
+      : live.metadata.annotations
+    return { ...live, metadata: { ...live.metadata, annotations, managedFields: entries } }
+  }
+
+  /** A managedFields entry as the API server writes it. */
+  const entryOf = (manager: string, operation: 'Apply' | 'Update', time: string, fieldsV1: unknown = {}) => ({
+    manager,
+    operation,
+    apiVersion: 'external-secrets.io/v1',
+    time,
+    fieldsType: 'FieldsV1',
+    fieldsV1
+  })
+
+  /** The fields server-side apply of `rendered()` owns: lists whole (atomic), maps key by key. */
+  const APPLIED_FIELDS = {
+    'f:metadata': {
+      'f:labels': { 'f:zerotouch.io/managed': {}, 'f:team': {}, 'f:app.kubernetes.io/instance': {} },
+      'f:annotations': { 'f:argocd.argoproj.io/sync-wave': {}, 'f:argocd.argoproj.io/tracking-id': {} }
+    },
+    'f:spec': {
+      'f:refreshInterval': {},
+      'f:secretStoreRef': { 'f:kind': {}, 'f:name': {} },
+      'f:target': { 'f:name': {}, 'f:template': { 'f:type': {}, 'f:data': { 'f:config.json': {} } } },
+      'f:data': {},
+      'f:dataFrom': {}
+    }
+  }
+  const T1 = '2026-12-07T10:00:00Z'
+  const T2 = '2026-12-07T10:05:00Z'
+  const withoutTemplate = (object: ReturnType<typeof rendered>) => ({
+    ...object,
+    spec: { ...object.spec, target: { name: object.spec.target.name } }
+  })
+  const withoutTeam = (object: ReturnType<typeof rendered>) => ({
+    ...object,
+    metadata: { ...object.metadata, labels: { 'zerotouch.io/managed': 'true' } }
+  })
+  const fieldsWithoutTemplate = {
+    ...APPLIED_FIELDS,
+    'f:spec': { ...APPLIED_FIELDS['f:spec'], 'f:target': { 'f:name': {} } }
+  }
+
+  it.each<[string, unknown, unknown]>([
+    [
+      "Argo CD's label tracking: the instance label holds the Application's name, not Git's value",
+      rendered({ labels: { ...LABELS, 'app.kubernetes.io/instance': 'payments-api' } }),
+      served({ labels: { ...LABELS, 'app.kubernetes.io/instance': 'prod-payments' } })
+    ],
+    [
+      "the tools' own annotations, whatever Git renders for them",
+      rendered({ annotations: { ...ANNOTATIONS, 'argocd.argoproj.io/tracking-id': 'copied:from/the:cluster' } }),
+      served()
+    ],
+    [
+      'a whole target the API server defaulted',
+      { ...GIT, spec: { ...GIT.spec, target: undefined } },
+      { ...served(), spec: { ...served().spec, target: { creationPolicy: 'Owner', deletionPolicy: 'Retain' } } }
+    ],
+    [
+      "a template's defaults and a refreshInterval Git leaves out, in Go form",
+      rendered({ refreshInterval: null }),
+      {
+        ...served({ refreshInterval: '1h0m0s' }),
+        spec: {
+          ...served({ refreshInterval: '1h0m0s' }).spec,
+          target: {
+            ...served().spec.target,
+            template: { ...TEMPLATE, engineVersion: 'v2', mergePolicy: 'Replace' }
+          }
+        }
+      }
+    ],
+    [
+      'client-side apply of this render: a field another writer added is not Git’s',
+      GIT,
+      recorded(served({ data: WITH_PROPERTY.slice(0, 1).concat(DATA[1]) }), {
+        lastApplied: { ...GIT, metadata: { ...GIT.metadata, labels: { ...LABELS, 'app.kubernetes.io/instance': 'x' } } }
+      })
+    ],
+    [
+      "client-side apply of a render without annotations: kubectl's empty map, and the action's own annotation",
+      { ...GIT, metadata: { ...GIT.metadata, annotations: undefined } },
+      recorded(served({ annotations: { 'force-sync': '1733580000' } }), {
+        lastApplied: { ...GIT, metadata: { ...GIT.metadata, annotations: {} } }
+      })
+    ],
+    [
+      'server-side apply of this render, with a label another manager keeps',
+      withoutTeam(GIT),
+      recorded(served(), {
+        entries: [
+          entryOf('argocd-controller', 'Apply', T1, {
+            ...APPLIED_FIELDS,
+            'f:metadata': { 'f:labels': { 'f:zerotouch.io/managed': {} } }
+          }),
+          entryOf('kubectl-label', 'Update', T2, { 'f:metadata': { 'f:labels': { 'f:team': {} } } })
+        ]
+      })
+    ],
+    [
+      'a newer server-side apply wins over a stale last-applied annotation (Argo CD moved to server-side apply)',
+      withoutTemplate(GIT),
+      recorded(served({ template: null }), {
+        lastApplied: GIT,
+        entries: [
+          entryOf('argocd-controller', 'Update', T1),
+          entryOf('argocd-controller', 'Apply', T2, fieldsWithoutTemplate)
+        ]
+      })
+    ],
+    [
+      'a server-side apply wins over a last-applied annotation whose write has no entry',
+      withoutTeam(GIT),
+      recorded(served(), {
+        lastApplied: GIT,
+        entries: [entryOf('kubectl', 'Apply', T1, { 'f:spec': APPLIED_FIELDS['f:spec'] })]
+      })
+    ],
+    [
+      "every default of the CRD's served versions, at any depth of its lists",
+      {
+        spec: {
+          target: { template: { templateFrom: [{ configMap: { name: 'c', items: [{ key: 'k' }] } }] } },
+          data: [{ secretKey: 'a', sourceRef: { generatorRef: { kind: 'Password', name: 'p' } } }],
+          dataFrom: [{ find: { path: '/p' }, rewrite: [{ merge: {} }, { regexp: { source: 'a', target: 'b' } }] }]
+        }
+      },
+      {
+        spec: {
+          refreshInterval: '1h0m0s',
+          target: {
+            creationPolicy: 'Owner',
+            deletionPolicy: 'Retain',
+            template: {
+              engineVersion: 'v2',
+              mergePolicy: 'Replace',
+              templateFrom: [
+                {
+                  target: 'Data',
+                  valuesDecodingStrategy: 'None',
+                  configMap: { name: 'c', items: [{ key: 'k', templateAs: 'Values' }] }
+                }
+              ]
+            }
+          },
+          data: [
+            {
+              secretKey: 'a',
+              sourceRef: {
+                generatorRef: { apiVersion: 'generators.external-secrets.io/v1alpha1', kind: 'Password', name: 'p' }
+              }
+            }
+          ],
+          dataFrom: [
+            {
+              find: { path: '/p', conversionStrategy: 'Default', decodingStrategy: 'None', nullBytePolicy: 'Ignore' },
+              rewrite: [
+                { merge: { conflictPolicy: 'Error', into: '', priorityPolicy: 'Strict', strategy: 'Extract' } },
+                { regexp: { source: 'a', target: 'b' } }
+              ]
+            }
+          ]
+        }
+      }
+    ]
+  ])('matches: %s', (_, git, live) => {
+    expect(firstDifference(git, live)).toBeUndefined()
+  })
+
+  it.each<[string, unknown, unknown, string]>([
+    [
+      'no record: a remoteRef.property removed in Git',
+      GIT,
+      served({ data: WITH_PROPERTY }),
+      'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.data[1].remoteRef.property'
+    ],
+    [
+      'no record: a template removed in Git',
+      rendered({ template: null }),
+      served(),
+      'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.target.template'
+    ],
+    [
+      'no record: a policy Git set back to its default is not its default in the cluster yet',
+      GIT,
+      { ...served(), spec: { ...served().spec, target: { ...served().spec.target, creationPolicy: 'Merge' } } },
+      'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.target.creationPolicy'
+    ],
+    [
+      'client-side apply of the previous commit: a remoteRef.property removed in Git',
+      GIT,
+      recorded(served({ data: WITH_PROPERTY }), { lastApplied: rendered({ data: WITH_PROPERTY }) }),
+      'removed in Git but still in the cluster: spec.data[1].remoteRef.property'
+    ],
+    [
+      'client-side apply of the previous commit: a template removed in Git',
+      withoutTemplate(GIT),
+      recorded(served(), { lastApplied: GIT }),
+      'removed in Git but still in the cluster: spec.target.template'
+    ],
+    [
+      'client-side apply of the previous commit: a label removed in Git',
+      withoutTeam(GIT),
+      recorded(served(), { lastApplied: GIT }),
+      'removed in Git but still in the cluster: metadata.labels.team'
+    ],
+    [
+      'server-side apply of the previous commit: a template removed in Git',
+      withoutTemplate(GIT),
+      recorded(served(), { entries: [entryOf('argocd-controller', 'Apply', T1, APPLIED_FIELDS)] }),
+      'removed in Git but still in the cluster: spec.target.template'
+    ],
+    [
+      'server-side apply of the previous commit: a remoteRef.property inside the list it owns whole',
+      GIT,
+      recorded(served({ data: WITH_PROPERTY }), { entries: [entryOf('kubectl', 'Apply', T1, APPLIED_FIELDS)] }),
+      'removed in Git but still in the cluster: spec.data[1].remoteRef.property'
+    ],
+    [
+      'a client-side apply after a server-side one: the annotation is the newer record',
+      withoutTeam(GIT),
+      recorded(served(), {
+        lastApplied: GIT,
+        entries: [
+          entryOf('argocd-controller', 'Apply', T1, fieldsWithoutTemplate),
+          entryOf('kubectl-client-side-apply', 'Update', T2)
+        ]
+      }),
+      'removed in Git but still in the cluster: metadata.labels.team'
+    ],
+    [
+      "the newest server-side applier's entry, not an older one's",
+      withoutTemplate(GIT),
+      recorded(served(), {
+        entries: [
+          entryOf('kubectl', 'Apply', T1, fieldsWithoutTemplate),
+          entryOf('argocd-controller', 'Apply', T2, APPLIED_FIELDS)
+        ]
+      }),
+      'removed in Git but still in the cluster: spec.target.template'
+    ],
+    [
+      'an Apply entry of a manager that does not apply Git is no record',
+      withoutTemplate(GIT),
+      recorded(served(), { entries: [entryOf('external-secrets', 'Apply', T2, fieldsWithoutTemplate)] }),
+      'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.target.template'
+    ]
+  ])('differs: %s', (_, git, live, expected) => {
+    expect(firstDifference(git, live)).toBe(expected)
   })
 })

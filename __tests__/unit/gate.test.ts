@@ -38,6 +38,7 @@ function applied(es: ExternalSecret, fallback = 'apps') {
       ...es.metadata,
       namespace,
       annotations: {
+        ...es.metadata.annotations,
         'argocd.argoproj.io/tracking-id': `payments:external-secrets.io/ExternalSecret:${namespace}/${es.metadata.name}`
       }
     },
@@ -53,6 +54,25 @@ function applied(es: ExternalSecret, fallback = 'apps') {
 const STRIPE = definition('payments-api-stripe', ['stripe_api_key', 'stripe_webhook_secret'])
 const STRIPE_BEFORE = definition('payments-api-stripe', ['stripe_api_key'])
 const API = definition('payments-api', ['database_url'])
+/** The definition as `kubectl apply` (client-side) leaves it: the object as applied in the annotation. */
+function clientSideApplied(es: ExternalSecret): ExternalSecret {
+  const annotations = {
+    ...es.metadata.annotations,
+    'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify(es)
+  }
+  return { ...es, metadata: { ...es.metadata, annotations } }
+}
+
+/** STRIPE as the commit before had it: the webhook secret read as one property of a JSON parameter. */
+const STRIPE_WITH_PROPERTY: ExternalSecret = {
+  ...STRIPE,
+  spec: {
+    ...STRIPE.spec,
+    data: STRIPE.spec?.data?.map((item, index) =>
+      index === 1 ? { ...item, remoteRef: { ...item.remoteRef, property: 'signing' } } : item
+    )
+  }
+}
 const NOT_READ = `the cluster does not yet read ${KEY('stripe_webhook_secret')}`
 
 let kube: MemoryKube
@@ -156,6 +176,38 @@ describe('waitForDefinitions', () => {
         NOT_READ,
         'as in the definitions after 2.0 s'
       ]
+    },
+    {
+      title: 'a remoteRef.property removed in Git, until the cluster drops it',
+      before: [STRIPE_WITH_PROPERTY],
+      changes: [[2_000, () => kube.add(applied(STRIPE))]] as const,
+      waited: 2_000,
+      lists: 1,
+      progress: [
+        'in the cluster but not in Git, and not a default of the ExternalSecret CRD: spec.data[1].remoteRef.property',
+        'as in the definitions after 2.0 s'
+      ]
+    },
+    {
+      title: 'a data entry removed in Git, until the cluster drops it',
+      before: [definition('payments-api-stripe', ['stripe_api_key', 'stripe_webhook_secret', 'legacy'])],
+      changes: [[1_500, () => kube.add(applied(STRIPE))]] as const,
+      waited: 1_500,
+      lists: 1,
+      progress: [
+        `removed in Git but still in the cluster: spec.data[2] (reads ${KEY('legacy')})`,
+        'as in the definitions after 1.5 s'
+      ]
+    },
+    {
+      title: 'a label removed in Git, told by the last-applied configuration, until Argo CD applies the commit',
+      before: [
+        clientSideApplied({ ...STRIPE, metadata: { ...STRIPE.metadata, labels: { ...LABELS, team: 'payments' } } })
+      ],
+      changes: [[2_500, () => kube.add(applied(clientSideApplied(STRIPE)))]] as const,
+      waited: 2_500,
+      lists: 1,
+      progress: ['removed in Git but still in the cluster: metadata.labels.team', 'as in the definitions after 2.5 s']
     },
     {
       title: 'through a dropped watch and a 410 Gone',

@@ -128,6 +128,16 @@ export function invalid(kind: { group: string; kind: string }, field: string, me
   })
 }
 
+/** ValidatePatchOptions' 422 (k8s.io/apimachinery `pkg/apis/meta/v1/validation/validation.go`). */
+export function patchOptionsInvalid(field: string, reason: 'Forbidden' | 'Required', message: string): ApiError {
+  const cause = `${reason === 'Required' ? 'Required value' : 'Forbidden'}: ${message}`
+  return new ApiError(422, `PatchOptions.meta.k8s.io "" is invalid: ${field}: ${cause}`, 'Invalid', {
+    group: 'meta.k8s.io',
+    kind: 'PatchOptions',
+    causes: [{ reason: `FieldValue${reason}`, message: cause, field }]
+  })
+}
+
 export function badRequest(message: string): ApiError {
   return new ApiError(400, message, 'BadRequest')
 }

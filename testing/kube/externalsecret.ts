@@ -71,7 +71,6 @@ export function applyDefaults(object: KubeObject): void {
   spec.refreshInterval ??= '1h'
   parseDuration(spec.refreshInterval, `${object.metadata.name}: spec.refreshInterval`)
   spec.target = { creationPolicy: 'Owner', deletionPolicy: 'Retain', ...spec.target }
-  if (spec.secretStoreRef) spec.secretStoreRef.kind ??= 'SecretStore'
   for (const item of spec.data ?? []) Object.assign(item.remoteRef, { ...REMOTE_REF_DEFAULTS, ...item.remoteRef })
   for (const item of spec.dataFrom ?? []) {
     if (item.extract) Object.assign(item.extract, { ...REMOTE_REF_DEFAULTS, ...item.extract })

@@ -1,17 +1,28 @@
 /**
  * The HTTP side: logs each request, authenticates, applies injected faults, authorizes, then serves discovery, the
- * resource verbs (get, list, watch, patch: JSON merge, JSON patch and, for built-in types, strategic merge) as JSON,
+ * resource verbs (get, list, watch, patch: JSON merge, JSON patch, for built-in types strategic merge, and for
+ * ExternalSecrets server-side apply) as JSON,
  * or as a Table when kubectl asks for one, and the self reviews.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { authenticate, authorize, type AuthOptions, type UserInfo } from './auth.ts'
 import { AGGREGATED_CONTENT_TYPE, SERVER_VERSION, wantsAggregated, type Discovery } from './discovery.ts'
-import { ApiError, badRequest, conflict, injected, notFound, unknownResource, unsupportedPatch } from './errors.ts'
+import {
+  ApiError,
+  badRequest,
+  conflict,
+  injected,
+  notFound,
+  patchOptionsInvalid,
+  unknownResource,
+  unsupportedPatch
+} from './errors.ts'
+import { APPLY_PATCH, serverSideApply } from './apply.ts'
 import { applyDefaults } from './externalsecret.ts'
 import { clone, isObject, type Json, type KubeObject } from './json.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
 import type { Faults } from './faults.ts'
-import { apiVersionOf, EXTERNAL_SECRETS, type ResourceType } from './resources.ts'
+import { apiVersionOf, EXTERNAL_SECRETS, NAMESPACES, type ResourceType } from './resources.ts'
 import { review } from './review.ts'
 import { resourceRoute, type ResourceRoute } from './routes.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
@@ -210,23 +221,14 @@ function serveResource(
     }
     case 'patch': {
       const current = store.get(type, namespace, name!)
+      const mediaType = (headers['content-type'] ?? '').split(';')[0].trim()
+      if (mediaType === APPLY_PATCH) return serveApply(context, route, query, body, res)
+      if (query.has('force'))
+        throw patchOptionsInvalid('force', 'Forbidden', 'may not be specified for non-apply patch')
       if (!current) throw notFound(target)
       const patched = applyPatch(type, present(current), headers['content-type'] ?? '', body.toString('utf8'))
-      if (!isObject(patched) || !isObject(patched.metadata))
-        throw badRequest('the patched object is not a Kubernetes object')
-      const result = patched as unknown as KubeObject
+      const result = checkedPatch(patched, route)
       if (result.metadata.resourceVersion !== current.metadata.resourceVersion) throw conflict(target)
-      if (result.metadata.name !== name || result.metadata.namespace !== namespace) {
-        throw badRequest(
-          `the name of the object (${result.metadata.name}) does not match the name on the URL (${name})`
-        )
-      }
-      for (const field of ['labels', 'annotations'] as const) {
-        const map = result.metadata[field] as unknown
-        if (map !== undefined && (!isObject(map) || Object.values(map).some((value) => typeof value !== 'string'))) {
-          throw badRequest(`metadata.${field}: Invalid value: must be a map of string keys to string values`)
-        }
-      }
       // The status subresource changes only status; the main resource changes everything but status.
       const next: KubeObject =
         route.subresource === 'status'
@@ -245,6 +247,70 @@ function serveResource(
 
 const STRATEGIC = 'application/strategic-merge-patch+json'
 
+/** A patched or applied object as the server accepts it: the name and namespace of the URL, string maps in metadata. */
+function checkedPatch(patched: unknown, { name, namespace, type }: ResourceRoute): KubeObject {
+  if (!isObject(patched) || !isObject(patched.metadata))
+    throw badRequest('the patched object is not a Kubernetes object')
+  const result = patched as unknown as KubeObject
+  const expectedNamespace = type.namespaced ? namespace : undefined
+  if (result.metadata.name !== name || result.metadata.namespace !== expectedNamespace) {
+    throw badRequest(`the name of the object (${result.metadata.name}) does not match the name on the URL (${name})`)
+  }
+  for (const field of ['labels', 'annotations'] as const) {
+    const map = result.metadata[field] as unknown
+    if (map !== undefined && (!isObject(map) || Object.values(map).some((value) => typeof value !== 'string'))) {
+      throw badRequest(`metadata.${field}: Invalid value: must be a map of string keys to string values`)
+    }
+  }
+  return result
+}
+
+/**
+ * Server-side apply (apply.ts): of ExternalSecrets only (the list keys of built-in types are not simulated). Creates
+ * the object when it does not exist (201), as the real server does.
+ */
+function serveApply(
+  context: HandlerContext,
+  route: ResourceRoute,
+  query: URLSearchParams,
+  body: Buffer,
+  res: ServerResponse
+): void {
+  const { store } = context
+  const { type, name } = route
+  const namespace = type.namespaced ? route.namespace : undefined
+  if (type !== EXTERNAL_SECRETS || route.subresource)
+    throw unsupportedPatch(APPLY_PATCH, [
+      'application/json-patch+json',
+      'application/merge-patch+json',
+      ...(type.builtIn ? [STRATEGIC] : [])
+    ])
+  if (namespace && !store.get(NAMESPACES, undefined, namespace))
+    throw notFound({ group: '', resource: 'namespaces', name: namespace })
+  const current = store.get(type, namespace, name!)
+  const applied = serverSideApply({
+    live: current && presenter(route)(current),
+    body: body.toString('utf8'),
+    fieldManager: query.get('fieldManager'),
+    force: query.get('force') === 'true',
+    apiVersion: apiVersionOf(type, route.version)
+  })
+  applied.metadata.namespace ??= namespace
+  const result = checkedPatch(applied, route)
+  const next: KubeObject = {
+    ...result,
+    apiVersion: current?.apiVersion ?? apiVersionOf(type, route.version),
+    kind: type.kind,
+    status: current?.status
+  }
+  if (next.status === undefined) delete next.status
+  applyDefaults(next)
+  return sendJson(
+    res,
+    current ? 200 : 201,
+    presenter(route)(store.write(type, next, current?.metadata.resourceVersion))
+  )
+}
 /** JSON merge patch and JSON patch for every type; strategic merge patch for built-in types only, as on the real server. */
 function applyPatch(type: ResourceType, object: KubeObject, contentType: string, body: string): Json {
   const mediaType = contentType.split(';')[0].trim()

@@ -10,7 +10,8 @@
  * Served: core/v1 namespaces, secrets, events, pods (get, list, watch); apps/v1 deployments (deploy), statefulsets
  * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
  * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
- * status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
+ * status; server-side apply as `kubectl apply --server-side` and Argo CD do it, creating the object when absent and
+ * recording each applier's fields in metadata.managedFields: apply.ts). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
