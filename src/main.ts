@@ -119,8 +119,12 @@ function stepper(context: PhaseContext, outputs: Map<string, string>): Step {
   }
 }
 
-function show({ lines = [], warnings = [], outputs = {}, summary }: PhaseReport, all: Map<string, string>): void {
+function show(
+  { lines = [], notices = [], warnings = [], outputs = {}, summary }: PhaseReport,
+  all: Map<string, string>
+): void {
   lines.forEach((line) => core.info(line))
+  notices.forEach((notice) => core.notice(notice))
   warnings.forEach((warning) => core.warning(warning))
   for (const [name, value] of Object.entries(outputs)) all.set(name, value)
   if (summary) addSummaryTable(summary)

@@ -19,6 +19,8 @@ export interface SummaryTable {
 /** What a phase tells the reader of the step. Pure data: names, counts and reasons, never values. */
 export interface PhaseReport {
   readonly lines?: readonly string[]
+  /** Worth the reader's attention, not a problem: shown as notices (annotations of the run). */
+  readonly notices?: readonly string[]
   readonly warnings?: readonly string[]
   readonly outputs?: Readonly<Record<string, string>>
   readonly summary?: SummaryTable

@@ -1,5 +1,5 @@
 import type { RestorePlan } from '../history/select.js'
-import { keyOf, MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../ssm/rules.js'
+import { keyOf, MANAGED_BY_TAG, MANAGED_BY_VALUE, type Tier } from '../ssm/rules.js'
 import type { KeyOutcome, KeyResult, PushReport } from './push.js'
 
 /**
@@ -27,6 +27,19 @@ export function pushLogLines(report: PushReport): string[] {
     (name) => `${'kept'.padEnd(12)} ${name} (not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}, so prune leaves it)`
   )
   return [...lines, ...kept, totals(report)]
+}
+
+/**
+ * One notice per parameter written as Advanced although `tier` asks for another tier: SSM never moves an
+ * Advanced parameter back to Standard, so the action keeps it Advanced rather than fail that key.
+ */
+export function keptAdvancedNotices(report: PushReport, tier: Tier): string[] {
+  return [...report.keptAdvanced]
+    .sort()
+    .map(
+      (name) =>
+        `${name} is an Advanced parameter and SSM never moves one back to Standard: ${report.dryRun ? 'it would be' : 'it was'} written as Advanced (tier: ${tier}). To make it Standard, delete it and let the next run create it again.`
+    )
 }
 
 function totals(report: PushReport): string {

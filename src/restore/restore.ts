@@ -14,7 +14,7 @@ import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readHistory, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { keyOf, tierLimit, writeTier, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
 import type { Clock } from '../time.js'
 
@@ -107,8 +107,10 @@ function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: T
     const { oldest } = choice
     return `${name}: the oldest version SSM still keeps is version ${oldest.version}, written ${new Date(oldest.modifiedAt).toISOString()}, after ${new Date(at).toISOString()}: what it held then is no longer stored`
   }
-  if (choice.kind === 'restore' && Buffer.byteLength(choice.from.value, 'utf8') > tierLimit(tier)) {
-    return `${name}: version ${choice.from.version} holds more than the ${tierLimit(tier)} bytes of the ${tier} tier: set tier: Advanced`
+  // The write keeps an Advanced parameter Advanced (writeTier), so its limit is the tier it will be written in.
+  const written = choice.kind === 'restore' ? writeTier(tier, choice.latest.tier) : tier
+  if (choice.kind === 'restore' && Buffer.byteLength(choice.from.value, 'utf8') > tierLimit(written)) {
+    return `${name}: version ${choice.from.version} holds more than the ${tierLimit(written)} bytes of the ${written} tier: set tier: Advanced`
   }
   return undefined
 }

@@ -3,7 +3,13 @@ import type { ParameterHistory, ParameterVersion } from './rules.js'
 import { Pacer } from './pacer.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js'
 import { isManaged } from './rules.js'
-import { inBatches, type ParameterStore, type StoredParameter } from './store.js'
+import {
+  DESCRIBE_BATCH_SIZE,
+  inBatches,
+  type ParameterStatus,
+  type ParameterStore,
+  type StoredParameter
+} from './store.js'
 
 /** Concurrent reads at most: GetParameters shares about 40 calls a second per account. */
 export const READ_CONCURRENCY = 4
@@ -48,6 +54,25 @@ export async function missingParameters(
   retry?: RetryPolicy
 ): Promise<Set<string>> {
   return new Set((await getInBatches(store, names, { decrypt: false, retry })).flatMap(({ missing }) => missing))
+}
+
+/**
+ * The tier and latest version of each parameter among `names` that SSM holds (DescribeParameters, 50
+ * names a call, a few calls at once, each under the retry policy, paced together when throttled).
+ */
+export async function describeParameters(
+  store: ParameterStore,
+  names: readonly string[],
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY
+): Promise<Map<string, ParameterStatus>> {
+  const reads = pLimit(READ_CONCURRENCY)
+  const pacer = new Pacer(retry.clock)
+  const pages = await Promise.all(
+    inBatches(names, DESCRIBE_BATCH_SIZE).map((batch) =>
+      reads(() => withRetry(() => store.describeParameters(batch), retry, pacer))
+    )
+  )
+  return new Map(pages.flat().map((status) => [status.name, status]))
 }
 
 /** A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy. */
