@@ -1,5 +1,6 @@
 import { KEPT_VERSIONS, tierLimit, type ParameterVersion, type Tier } from '../src/ssm/rules.js'
 import type { ParameterStatus, ParameterStore, ParameterWrite, StoredParameter } from '../src/ssm/store.js'
+import { DOWNGRADE_REFUSAL } from '../testing/ssm-proxy.ts'
 import { awsError } from './aws-errors.js'
 
 export type Operation = keyof ParameterStore
@@ -15,9 +16,6 @@ interface Held {
 
 const HISTORY_PAGE = 50
 const DESCRIBE_PAGE = 50
-/** SSM's message for a downgrade (PutParameter, Tier). */
-export const DOWNGRADE_MESSAGE =
-  "You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier"
 
 /**
  * An in-memory Parameter Store with the real service's rules that the push relies on
@@ -164,7 +162,7 @@ export class MemoryStore implements ParameterStore {
       if (held && !write.overwrite) throw awsError('ParameterAlreadyExists', 400)
       if (held && held.type !== 'SecureString') throw awsError('HierarchyTypeMismatchException', 400)
       if (held?.tier === 'Advanced' && write.tier === 'Standard')
-        throw awsError('ValidationException', 400, DOWNGRADE_MESSAGE)
+        throw awsError(DOWNGRADE_REFUSAL.type, 400, DOWNGRADE_REFUSAL.message)
       const kept = this.history(write.name)
       if (kept.length >= KEPT_VERSIONS && kept[0].labels?.length)
         throw awsError('ParameterMaxVersionLimitExceeded', 400)
