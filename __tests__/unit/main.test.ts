@@ -651,6 +651,52 @@ describe('run(): a failing sync phase', () => {
   })
 })
 
+describe("run(): a cancelled run (the runner's SIGINT or SIGTERM)", () => {
+  it('stops waiting for the sync at once, annotates nothing more, sets every output and writes the summary, failing ZT190', async () => {
+    operator({ 'payments-db': 'ignore' })
+    const cancel = new AbortController()
+    void clock.sleep(5_000).then(() => cancel.abort('SIGINT'))
+    await runAction({ ...SYNC, timeout: '45s' }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(
+      /^The run was cancelled \(SIGINT\) during "Sync: force-sync the ExternalSecrets": no new write was started/
+    )
+    // The wait ended when the signal came, not at the timeout.
+    expect(clock.now()).toBeLessThan(45_000)
+    expect(core.infoLines()).toContain(
+      'The run was cancelled (SIGINT): no new write starts; the writes in flight finish, then the outputs and the job summary are written.'
+    )
+    expect(JSON.parse(core.outputs().created)).toEqual(KEYS)
+    expect(core.outputs().synced).toBe('["payments-prod/payments-provider"]')
+    expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
+    expect(summaryText()).toContain(PUSH_HEADING)
+    expect(kube.openWatches()).toBe(0)
+    expectNoLeaks()
+  })
+
+  it('in the push, lets the writes in flight finish and starts no other, and no phase after it runs', async () => {
+    const cancel = new AbortController()
+    store.fault = (operation) => {
+      if (operation === 'putParameter') cancel.abort('SIGTERM')
+      return undefined
+    }
+    const more = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`EXTRA_${i}`, `extra-value-${i}`]))
+    await runAction({ ...SYNC, secrets: JSON.stringify({ ...SECRETS, ...more }) }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(/^The run was cancelled \(SIGTERM\) during "Push to SSM Parameter Store"/)
+    const written = JSON.parse(core.outputs().created) as string[]
+    expect(written.length).toBe(store.count('putParameter'))
+    expect(written.length).toBeGreaterThan(0)
+    // At most the four writes the push runs at once were in flight; the other keys were not written.
+    expect(written.length).toBeLessThanOrEqual(4)
+    expect(summaryText().match(/not written: the run was cancelled before this write went through/g)).toHaveLength(
+      KEYS.length + 8 - written.length
+    )
+    expect(patched()).toEqual([])
+    expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
+  })
+})
+
 describe('run(): the job summary', () => {
   const CASES: Array<{ what: string; env: Record<string, string>; writes: number }> = [
     { what: 'is written once when GITHUB_STEP_SUMMARY is set', env: ENV, writes: 1 },

@@ -91,3 +91,21 @@ describe('withRetry', () => {
     expect(policy.slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(30_000)
   })
 })
+
+describe('withRetry, once the run is cancelled', () => {
+  it('starts no attempt, and stops retrying, with ZT190', async () => {
+    const cancel = new AbortController()
+    const policy = fakePolicy()
+    const cancelled = { ...policy, clock: { ...policy.clock, cancelled: cancel.signal } }
+    let attempts = 0
+    const failing = withRetry(() => {
+      attempts++
+      if (attempts === 2) cancel.abort('SIGTERM')
+      return Promise.reject(awsError('ThrottlingException', 400))
+    }, cancelled)
+    await expect(failing).rejects.toMatchObject({ code: 'ZT190' })
+    await expect(failing).rejects.toThrow(/^The run was cancelled \(SIGTERM\) before an SSM call/)
+    expect(attempts).toBe(2)
+    await expect(withRetry(() => Promise.resolve(1), cancelled)).rejects.toMatchObject({ code: 'ZT190' })
+  })
+})

@@ -158,7 +158,8 @@ export async function watchUntilSettled({ clock, timeoutMs, settled, onTimeout, 
   })
   void clock.sleep(timeoutMs, timer.signal).then(() => {
     if (timer.signal.aborted) return
-    onTimeout()
+    // A cancelled run ends the wait at once (the sleep ends early): no timeout, the caller reports the cancel.
+    if (!clock.cancelled?.aborted) onTimeout()
     finish()
   })
   try {

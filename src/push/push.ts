@@ -1,5 +1,5 @@
 import pLimit from 'p-limit'
-import { ActionError } from '../errors.js'
+import { ActionError, isCancellation } from '../errors.js'
 import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError, stopOnSsmError } from '../ssm/explain.js'
@@ -52,7 +52,8 @@ export interface PushDependencies {
   readonly retry?: RetryPolicy
 }
 
-export type KeyResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'failed'
+/** `cancelled`: not written (or not deleted), because the run was cancelled before its write started. */
+export type KeyResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'failed' | 'cancelled'
 
 export interface KeyOutcome {
   readonly key: string
@@ -237,6 +238,7 @@ class SsmCalls {
       }
       return await this.overwrite(plan, tags, currentTags ?? {})
     } catch (error) {
+      if (isCancellation(error)) return { ...identity(plan), result: 'cancelled' }
       return { ...identity(plan), result: 'failed', reason: this.explain(error) }
     }
   }
@@ -319,7 +321,10 @@ class SsmCalls {
     current: Record<string, string>
   ): Promise<void> {
     const missing = missingTags(desired, current)
-    if (missing) await withRetry(() => this.store.addTags(name, missing), this.policy)
+    if (!missing) return
+    const tag = () => this.store.addTags(name, missing)
+    // The tags finish the write in flight: once the run is cancelled, they still go, once, without retries.
+    await (this.policy.clock.cancelled?.aborted ? tag() : withRetry(tag, this.policy))
   }
 
   async delete(names: readonly string[]): Promise<KeyOutcome[]> {
@@ -330,6 +335,7 @@ class SsmCalls {
             const { deleted, missing } = await withRetry(() => this.store.deleteParameters(batch), this.policy)
             return [...deleted, ...missing].map(deletedOutcome)
           } catch (error) {
+            if (isCancellation(error)) return batch.map((name) => ({ ...deletedOutcome(name), result: 'cancelled' }))
             return batch.map((name) => ({ ...deletedOutcome(name), result: 'failed', reason: this.explain(error) }))
           }
         })
