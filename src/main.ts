@@ -12,7 +12,7 @@ import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
 import { rolloutPhase, snapshotPhase } from './rollout/phase.js'
-import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
+import { createRedactor, maskedParts, outputsShowingSecrets, type NamedValue, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
 import type { ParameterStore } from './ssm/store.js'
@@ -59,9 +59,9 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     )
   )
   try {
-    const mask = (value: string): void => secrets.add(maskSecret(value))
+    const mask = (value: string, name: string): void => secrets.add(maskSecret(value), name)
     const config = loadConfig(core.getInput, deps.env, mask, process.cwd())
-    const connection = config.cluster ? await connect(config.cluster, deps, secrets.add) : undefined
+    const connection = config.cluster ? await connect(config.cluster, deps, (value) => secrets.add(value)) : undefined
     const store = config.aws ? deps.createStore(config.aws) : undefined
     const clock = deps.cancel ? cancellable(deps.clock ?? systemClock, deps.cancel) : (deps.clock ?? systemClock)
     // SSM retries and pacing on the run's clock.
@@ -97,6 +97,10 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
+    for (const { output, secret } of outputsShowingSecrets(outputs, secrets.named()))
+      core.warning(
+        `The output "${output}" contains a line of the secret ${secret}: the runner masks every line of a secret, whatever its length, and drops a job output that contains one ("Skip output '${output}' since it may contain secret"). The steps of this job still read steps.<id>.outputs.${output}; to pass it on as a job output, change the secret so that none of its lines is a short, common text such as "}" (see the README, "Masking and outputs as the runner does them").`
+      )
     setAllOutputs(outputs, redact)
     if (deps.env.GITHUB_STEP_SUMMARY)
       await core.summary
@@ -145,16 +149,26 @@ function show(
   if (summary) addSummaryTable(summary)
 }
 
-/** The values to keep out of every message: the secrets, then the cluster's credentials. */
-function secretValues(): { add: (value: string) => void; redact: Redactor } {
+/**
+ * The values to keep out of every message: the secrets and the values a restore read (named: the outputs are checked
+ * against them), then the cluster's credentials.
+ */
+function secretValues(): {
+  add: (value: string, name?: string) => void
+  redact: Redactor
+  named: () => NamedValue[]
+} {
   const values: string[] = []
+  const named: NamedValue[] = []
   let redactor: Redactor | undefined
   return {
-    add: (value) => {
+    add: (value, name) => {
       values.push(value)
+      if (name !== undefined) named.push({ name, value })
       redactor = undefined
     },
-    redact: (text) => (redactor ??= createRedactor(values))(text)
+    redact: (text) => (redactor ??= createRedactor(values))(text),
+    named: () => named
   }
 }
 

@@ -199,6 +199,27 @@ function failureCode(): string | undefined {
   return failures[0] && /\[(ZT\d{3})\]/.exec(failures[0])?.[1]
 }
 
+describe('run(): outputs the runner would drop', () => {
+  it('warns for each output holding a line of a secret, naming the output and the secret, never the line', async () => {
+    const secrets = { ...SECRETS, JSON_CONFIG: '{\n  "feature": "enabled-for-all"\n}', FLAG: 'true' }
+    await runAction({ ...PUSH, secrets: JSON.stringify(secrets) })
+    expect(core.failures()).toEqual([])
+    // The runner masks every line of a value, `{` and `}` included.
+    expect(core.secrets()).toEqual(expect.arrayContaining(['{', '}', '"feature": "enabled-for-all"']))
+    const dropped = core.warnings().filter((warning) => warning.startsWith('The output'))
+    expect(dropped.map((warning) => warning.slice(0, warning.indexOf(':')))).toEqual([
+      'The output "changed" contains a line of the secret FLAG',
+      'The output "versions" contains a line of the secret JSON_CONFIG'
+    ])
+    for (const warning of dropped) expect(warning).not.toContain('enabled-for-all')
+  })
+
+  it('warns of nothing when no line of a secret is in the outputs', async () => {
+    await runAction(PUSH)
+    expect(core.warnings().filter((warning) => warning.startsWith('The output'))).toEqual([])
+  })
+})
+
 describe('run(): push only', () => {
   const write = (keys: string[]) => JSON.stringify(keys)
   const seedAll = (changed: Partial<typeof SECRETS> = {}) => {

@@ -28,8 +28,8 @@ export interface RestoreConfig {
 export interface RestoreDependencies {
   readonly store: ParameterStore
   readonly redact: Redactor
-  /** Registers a value read from the history with the run's masking, before anything can be logged. */
-  readonly mask: (value: string) => void
+  /** Registers a value read from the history, with its parameter's name, with the run's masking, before anything can be logged. */
+  readonly mask: (value: string, name: string) => void
   /** The time a restore-to time is checked against. */
   readonly clock: Clock
   readonly retry?: RetryPolicy
@@ -58,9 +58,9 @@ export async function planRestore(
   const choices = histories.map((history) => ({ name: history.name, choice: chooseVersion(history, at) }))
   // The values the run handles: what each parameter holds now and what it held at the point. The other versions stay in
   // memory only.
-  new Set(
-    choices.flatMap(({ choice }) => (choice.kind === 'restore' ? [choice.from.value, choice.latest.value] : []))
-  ).forEach(deps.mask)
+  for (const { name, choice } of choices)
+    if (choice.kind === 'restore')
+      new Set([choice.from.value, choice.latest.value]).forEach((value) => deps.mask(value, name))
   const problems = choices.flatMap(({ name, choice }) => restoreProblem(name, choice, at, write.tier) ?? [])
   if (problems.length)
     throw new ActionError(
