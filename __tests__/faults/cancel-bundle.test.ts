@@ -4,12 +4,14 @@
  * signal while four writes are in flight. No write starts after it, the four finish, the outputs and the job summary
  * say what was and was not written, the step fails, and a re-run converges without a duplicate version.
  */
-import { describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm'
 import { errorOf, runBundledAction, startBundledAction } from '../../testing/action.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { until } from '../../__fixtures__/until.ts'
+import { deployment, NS, paymentsCluster, SECRETS as RELEASE } from '../../__fixtures__/rollout-harness.ts'
+import type { KubeApiServer } from '../../testing/kube/index.ts'
 
 const PATH = '/zerotouch/prod/payments'
 const KEYS = 24
@@ -101,4 +103,55 @@ describe('a cancelled job', () => {
       expect(all.every(({ Version }) => Version === 1)).toBe(true)
     }
   )
+})
+
+describe('a job cancelled while the action waits for the sync', () => {
+  let kube: KubeApiServer | undefined
+  afterEach(async () => {
+    await kube?.close()
+    kube = undefined
+  })
+
+  it('stops waiting at once, restarts nothing, sets the outputs, writes the summary and fails ZT190', async () => {
+    kube = await paymentsCluster(harness, [deployment('payments-api', 'payments-provider')])
+    // The operator does not sync: the action waits for it, up to the 10-minute timeout.
+    kube.operator.pause()
+    const started = startBundledAction(
+      {
+        environment: 'prod',
+        service: 'payments',
+        'ssm-endpoint': harness.proxy.endpoint,
+        secrets: JSON.stringify(RELEASE),
+        namespace: NS,
+        kubeconfig: kube.kubeconfig(),
+        timeout: '10m',
+        restart: 'changed'
+      },
+      LOCAL_AWS
+    )
+    try {
+      // Both selected ExternalSecrets annotated: the action is waiting for their syncs.
+      await until(
+        () =>
+          kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/externalsecrets/'))
+            .length === 2
+      )
+      started.child.kill('SIGINT')
+    } finally {
+      setTimeout(() => started.child.kill('SIGKILL'), 20_000).unref()
+    }
+    const cancelled = await started.finished
+    expect(cancelled.exitCode).not.toBe(0)
+    expect(errorOf(cancelled)).toMatch(
+      /^::error::The run was cancelled \(SIGINT\) during "Sync: force-sync the ExternalSecrets": .*\[ZT190\]/
+    )
+    expect(JSON.parse(cancelled.outputs.created)).toEqual(['database_url', 'stripe_api_key', 'webhook_secret'])
+    expect(cancelled.outputs).toMatchObject({ synced: '[]', restarted: '[]' })
+    expect(cancelled.summary).toContain('<h3>Secrets pushed to /zerotouch/prod/payments</h3>')
+    // Each ExternalSecret still waiting is reported as not awaited, not as timed out.
+    expect(cancelled.summary.match(/not awaited: the run was cancelled/g)).toHaveLength(2)
+    expect(cancelled.summary).not.toContain('timed out')
+    expect(kube.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/'))).toEqual([])
+    expect(findRunLeaks(cancelled, Object.values(RELEASE))).toEqual([])
+  })
 })

@@ -691,6 +691,9 @@ describe("run(): a cancelled run (the runner's SIGINT or SIGTERM)", () => {
     expect(core.outputs().synced).toBe('["payments-prod/payments-provider"]')
     expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
     expect(summaryText()).toContain(PUSH_HEADING)
+    expect(summaryText()).toContain(
+      '<tr><td>payments-prod/payments-db</td><td>failed: not awaited: the run was cancelled'
+    )
     expect(kube.openWatches()).toBe(0)
     expectNoLeaks()
   })
