@@ -12,7 +12,7 @@ import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
 import { rolloutPhase, snapshotPhase } from './rollout/phase.js'
-import { createRedactor, maskedParts, outputsShowingSecrets, type NamedValue, type Redactor } from './secrets/redact.js'
+import { createRedactor, maskedParts, droppedOutputWarnings, type NamedValue, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
 import type { ParameterStore } from './ssm/store.js'
@@ -97,10 +97,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
-    for (const { output, secret } of outputsShowingSecrets(outputs, secrets.named()))
-      core.warning(
-        `The output "${output}" contains a line of the secret ${secret}: the runner masks every line of a secret, whatever its length, and drops a job output that contains one ("Skip output '${output}' since it may contain secret"). The steps of this job still read steps.<id>.outputs.${output}; to pass it on as a job output, change the secret so that none of its lines is a short, common text such as "}" (see the README, "Masking and outputs as the runner does them").`
-      )
+    droppedOutputWarnings(outputs, secrets.named()).forEach((warning) => core.warning(warning))
     setAllOutputs(outputs, redact)
     if (deps.env.GITHUB_STEP_SUMMARY)
       await core.summary

@@ -29,7 +29,7 @@ export interface NamedValue {
  * src/Runner.Worker/JobExtension.cs), so a secret with a line such as `}` or `1` empties the job outputs that
  * hold it. Names only, sorted, one per output and value.
  */
-export function outputsShowingSecrets(
+function outputsShowingSecrets(
   outputs: ReadonlyMap<string, string>,
   values: readonly NamedValue[]
 ): Array<{ readonly output: string; readonly secret: string }> {
@@ -40,6 +40,14 @@ export function outputsShowingSecrets(
   )
   const unique = new Map(found.map((pair) => [`${pair.output}\u0000${pair.secret}`, pair]))
   return [...unique.values()].sort((a, b) => a.output.localeCompare(b.output) || a.secret.localeCompare(b.secret))
+}
+
+/** One warning per output the runner would drop as a job output and per secret it shows a line of: names only. */
+export function droppedOutputWarnings(outputs: ReadonlyMap<string, string>, values: readonly NamedValue[]): string[] {
+  return outputsShowingSecrets(outputs, values).map(
+    ({ output, secret }) =>
+      `The output "${output}" contains a line of the secret ${secret}: the runner masks every line of a secret, whatever its length, and drops a job output that contains one ("Skip output '${output}' since it may contain secret"). The steps of this job still read steps.<id>.outputs.${output}; to pass it on as a job output, change the secret so that none of its lines is a short, common text such as "}" (see the README, "Masking and outputs as the runner does them").`
+  )
 }
 
 export function createRedactor(values: Iterable<string>): Redactor {
