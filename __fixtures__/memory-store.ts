@@ -140,11 +140,11 @@ export class MemoryStore implements ParameterStore {
     )
   }
 
-  getHistoryPage(name: string, nextToken?: string) {
+  getHistoryPage(name: string, decrypt: boolean, nextToken?: string) {
     return this.call('getHistoryPage', [name], () => {
       if (!this.parameters.has(name)) throw awsError('ParameterNotFound', 400)
       const start = Number(nextToken ?? 0)
-      const versions = this.history(name)
+      const versions = this.history(name).map((version) => (decrypt ? version : { ...version, value: 'ENCRYPTED' }))
       const next = start + HISTORY_PAGE
       return { versions: versions.slice(start, next), nextToken: next < versions.length ? String(next) : undefined }
     })

@@ -136,10 +136,15 @@ describe('the 100-version limit', () => {
       `::error::Nothing was written: the plan has problems. [ZT121]\n  - ${PATH}/database_url: version 1, the oldest of the 100 versions SSM keeps, carries the label stable, so SSM refuses a new version (ParameterMaxVersionLimitExceeded)`
     )
     expect(writeCalls(harness.proxy.calls)).toEqual([])
-    // The history was read for that parameter only.
+    // The history was read for that parameter only, without decryption: its labels are what counts.
     expect(
-      harness.proxy.calls.filter(({ operation }) => operation === 'GetParameterHistory').map(({ body }) => body.Name)
-    ).toEqual([`${PATH}/database_url`, `${PATH}/database_url`])
+      harness.proxy.calls
+        .filter(({ operation }) => operation === 'GetParameterHistory')
+        .map(({ body }) => [body.Name, body.WithDecryption])
+    ).toEqual([
+      [`${PATH}/database_url`, false],
+      [`${PATH}/database_url`, false]
+    ])
     expect(findRunLeaks(refused, Object.values(secrets))).toEqual([])
 
     await harness.ssm.send(

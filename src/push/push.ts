@@ -210,11 +210,16 @@ class SsmCalls {
     return describeParameters(this.store, names, this.policy)
   }
 
-  /** The retained histories of these parameters, a few at once, paced together when throttled. */
+  /**
+   * The retained histories of these parameters, without their values (the labels are what the plan needs), a few at
+   * once, paced together when throttled.
+   */
   histories(names: readonly string[]): Promise<ParameterHistory[]> {
     const reads = pLimit(READ_CONCURRENCY)
     const pacer = new Pacer(this.policy.clock)
-    return Promise.all(names.map((name) => reads(() => readHistory(this.store, name, this.policy, pacer))))
+    return Promise.all(
+      names.map((name) => reads(() => readHistory(this.store, name, { retry: this.policy, pacer, decrypt: false })))
+    )
   }
 
   async planPrune(path: string, keep: ReadonlySet<string>): Promise<{ doomed: string[]; notOwned: string[] }> {

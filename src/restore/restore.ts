@@ -127,7 +127,7 @@ async function readOwnHistories(
       const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
       const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
       const histories: ParameterHistory[] = await Promise.all(
-        managed.map((name) => reads(() => readHistory(store, name, retry, pacer)))
+        managed.map((name) => reads(() => readHistory(store, name, { retry, pacer, decrypt: true })))
       )
       return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
     },

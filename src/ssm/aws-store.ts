@@ -90,11 +90,11 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       return names
     },
 
-    async getHistoryPage(name, nextToken) {
+    async getHistoryPage(name, decrypt, nextToken) {
       const out = await client.send(
         new GetParameterHistoryCommand({
           Name: name,
-          WithDecryption: true,
+          WithDecryption: decrypt,
           MaxResults: HISTORY_PAGE,
           NextToken: nextToken
         })

@@ -75,17 +75,19 @@ export async function describeParameters(
   return new Map(pages.flat().map((status) => [status.name, status]))
 }
 
-/** A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy. */
+/**
+ * A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy;
+ * decrypted only when the values are needed (an old version may be encrypted with a key the role cannot use).
+ */
 export async function readHistory(
   store: ParameterStore,
   name: string,
-  retry: RetryPolicy,
-  pacer: Pacer
+  { retry, pacer, decrypt }: { retry: RetryPolicy; pacer: Pacer; decrypt: boolean }
 ): Promise<ParameterHistory> {
   const versions: ParameterVersion[] = []
   let nextToken: string | undefined
   do {
-    const page = await withRetry(() => store.getHistoryPage(name, nextToken), retry, pacer)
+    const page = await withRetry(() => store.getHistoryPage(name, decrypt, nextToken), retry, pacer)
     versions.push(...page.versions)
     nextToken = page.nextToken
   } while (nextToken)

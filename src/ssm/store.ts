@@ -42,8 +42,15 @@ export interface ParameterStore {
   describeParameters(names: readonly string[]): Promise<ParameterStatus[]>
   /** Names of the parameters directly under `path` (not recursive). */
   listNames(path: string): Promise<string[]>
-  /** One page of GetParameterHistory (at most 50 versions), decrypted. */
-  getHistoryPage(name: string, nextToken?: string): Promise<{ versions: ParameterVersion[]; nextToken?: string }>
+  /**
+   * One page of GetParameterHistory (at most 50 versions); without `decrypt`, each value is SSM's encrypted form (the
+   * labels and tiers are what such a read is for).
+   */
+  getHistoryPage(
+    name: string,
+    decrypt: boolean,
+    nextToken?: string
+  ): Promise<{ versions: ParameterVersion[]; nextToken?: string }>
   getTags(name: string): Promise<Record<string, string>>
   /** Returns the version written. */
   putParameter(write: ParameterWrite): Promise<number>
