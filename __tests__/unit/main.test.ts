@@ -829,6 +829,19 @@ describe('run(): the workloads reading a changed Secret', () => {
     expectNoLeaks()
   })
 
+  it('cancelled during the rollout wait: stops waiting at once, reports the rollout not awaited, fails ZT190', async () => {
+    const cancel = new AbortController()
+    void clock.sleep(OPERATOR_DELAY_MS + ROLLOUT_MS / 3).then(() => cancel.abort('SIGTERM'))
+    await runAction({ ...SYNC, restart: 'changed' }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(/^The run was cancelled \(SIGTERM\) during "Rollout: restart the workloads"/)
+    expect(restarts()).toEqual(['payments-api'])
+    expect(clock.now()).toBe(OPERATOR_DELAY_MS + ROLLOUT_MS / 3)
+    expect(core.outputs().restarted).toBe('[]')
+    expect(summaryText()).toContain('not awaited: the run was cancelled')
+    expect(kube.openWatches()).toBe(0)
+  })
+
   it('an unchanged re-run restarts nothing', async () => {
     await runAction({ ...SYNC, restart: 'changed' })
     core.reset()
