@@ -1,5 +1,6 @@
-import type { ParameterVersion } from '../src/ssm/rules.js'
-import type { ParameterStore, ParameterWrite, StoredParameter } from '../src/ssm/store.js'
+import { KEPT_VERSIONS, tierLimit, type ParameterVersion, type Tier } from '../src/ssm/rules.js'
+import type { ParameterStatus, ParameterStore, ParameterWrite, StoredParameter } from '../src/ssm/store.js'
+import { DOWNGRADE_REFUSAL } from '../testing/ssm-proxy.ts'
 import { awsError } from './aws-errors.js'
 
 export type Operation = keyof ParameterStore
@@ -9,14 +10,17 @@ interface Held {
   type: string
   version: number
   tags: Record<string, string>
+  /** SSM never moves an Advanced parameter back to Standard. */
+  tier: Tier
 }
 
-const KEPT_VERSIONS = 100
 const HISTORY_PAGE = 50
+const DESCRIBE_PAGE = 50
 
 /**
  * An in-memory Parameter Store with the real service's rules that the push relies on
- * (ParameterAlreadyExists, no Tags with Overwrite, a version per put, 10 names a batch),
+ * (ParameterAlreadyExists, no Tags with Overwrite, a version per put, 10 names a batch, no downgrade
+ * from Advanced, 100 versions kept and no new one when the oldest carries a label),
  * a log of every call, and a hook to inject failures before or after a call takes effect.
  */
 export class MemoryStore implements ParameterStore {
@@ -39,11 +43,26 @@ export class MemoryStore implements ParameterStore {
       type = 'SecureString',
       tags = {},
       version = 1,
-      description
-    }: { type?: string; tags?: Record<string, string>; version?: number; description?: string } = {}
+      description,
+      tier = 'Standard'
+    }: { type?: string; tags?: Record<string, string>; version?: number; description?: string; tier?: Tier } = {}
   ): void {
-    this.parameters.set(name, { value, type, version, tags: { ...tags } })
-    this.versions.set(name, [{ version, value, modifiedAt: this.now(), description }])
+    this.parameters.set(name, { value, type, version, tags: { ...tags }, tier })
+    this.versions.set(name, [{ version, value, modifiedAt: this.now(), description, labels: [], tier }])
+  }
+
+  /** LabelParameterVersion: moves each label to that version of the parameter. */
+  label(name: string, version: number, labels: readonly string[]): void {
+    this.versions.set(
+      name,
+      this.history(name).map((held) => ({
+        ...held,
+        labels: [
+          ...(held.labels ?? []).filter((label) => !labels.includes(label)),
+          ...(held.version === version ? labels : [])
+        ]
+      }))
+    )
   }
 
   /** A parameter with these versions, oldest first, numbered up to the last. */
@@ -54,7 +73,13 @@ export class MemoryStore implements ParameterStore {
   ): void {
     const history = versions.map((version, index) => ({ ...version, version: first + index }))
     const last = history[history.length - 1]
-    this.parameters.set(name, { value: last.value, type: 'SecureString', version: last.version, tags: { ...tags } })
+    this.parameters.set(name, {
+      value: last.value,
+      type: 'SecureString',
+      version: last.version,
+      tags: { ...tags },
+      tier: last.tier ?? 'Standard'
+    })
     this.versions.set(name, history)
   }
 
@@ -97,6 +122,16 @@ export class MemoryStore implements ParameterStore {
     })
   }
 
+  describeParameters(names: readonly string[]) {
+    if (names.length > DESCRIBE_PAGE) throw awsError('ValidationException', 400, 'at most 50 filter values')
+    return this.call('describeParameters', [...names], () =>
+      names.flatMap((name): ParameterStatus[] => {
+        const held = this.parameters.get(name)
+        return held ? [{ name, tier: held.tier, version: held.version }] : []
+      })
+    )
+  }
+
   listNames(path: string) {
     return this.call('listNames', [path], () =>
       [...this.parameters.keys()].filter(
@@ -105,11 +140,11 @@ export class MemoryStore implements ParameterStore {
     )
   }
 
-  getHistoryPage(name: string, nextToken?: string) {
+  getHistoryPage(name: string, decrypt: boolean, nextToken?: string) {
     return this.call('getHistoryPage', [name], () => {
       if (!this.parameters.has(name)) throw awsError('ParameterNotFound', 400)
       const start = Number(nextToken ?? 0)
-      const versions = this.history(name)
+      const versions = this.history(name).map((version) => (decrypt ? version : { ...version, value: 'ENCRYPTED' }))
       const next = start + HISTORY_PAGE
       return { versions: versions.slice(start, next), nextToken: next < versions.length ? String(next) : undefined }
     })
@@ -126,18 +161,30 @@ export class MemoryStore implements ParameterStore {
       const held = this.parameters.get(write.name)
       if (held && !write.overwrite) throw awsError('ParameterAlreadyExists', 400)
       if (held && held.type !== 'SecureString') throw awsError('HierarchyTypeMismatchException', 400)
+      if (held?.tier === 'Advanced' && write.tier === 'Standard')
+        throw awsError(DOWNGRADE_REFUSAL.type, 400, DOWNGRADE_REFUSAL.message)
+      const kept = this.history(write.name)
+      if (kept.length >= KEPT_VERSIONS && kept[0].labels?.length)
+        throw awsError('ParameterMaxVersionLimitExceeded', 400)
       const version = (held?.version ?? 0) + 1
+      const tier: Tier =
+        held?.tier === 'Advanced' ||
+        write.tier === 'Advanced' ||
+        Buffer.byteLength(write.value, 'utf8') > tierLimit('Standard')
+          ? 'Advanced'
+          : 'Standard'
       this.parameters.set(write.name, {
         value: write.value,
         type: 'SecureString',
         version,
-        tags: { ...held?.tags, ...write.tags }
+        tags: { ...held?.tags, ...write.tags },
+        tier
       })
       this.versions.set(
         write.name,
         [
-          ...this.history(write.name),
-          { version, value: write.value, modifiedAt: this.now(), description: write.description }
+          ...kept,
+          { version, value: write.value, modifiedAt: this.now(), description: write.description, labels: [], tier }
         ].slice(-KEPT_VERSIONS)
       )
       return version

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   ZT145: 'The cluster has not applied the definitions',
   ZT150: 'Some ExternalSecrets did not freshly sync',
   ZT160: 'Some workloads did not roll out',
+  ZT190: 'The run was cancelled',
   ZT199: 'Unexpected error'
 } as const
 
@@ -46,6 +47,27 @@ export class ActionError extends Error {
     this.code = code
     this.problems = problems
   }
+}
+
+/**
+ * The run was cancelled (the runner sends SIGINT, then SIGTERM): thrown instead of starting a call, a retry or
+ * a write once the clock's `cancelled` signal has aborted; the writes in flight finish.
+ */
+export function runCancelled(cancelled: AbortSignal, what: string): ActionError {
+  return new ActionError(
+    'ZT190',
+    `The run was cancelled (${String(cancelled.reason)}) ${what}: no new write was started, and the writes in flight finished. The job summary lists what was written; a re-run writes only what is still missing or different.`
+  )
+}
+
+/** Throws runCancelled once the run has been cancelled. */
+export function stopIfCancelled(cancelled: AbortSignal | undefined, what: string): void {
+  if (cancelled?.aborted) throw runCancelled(cancelled, what)
+}
+
+/** Whether an error is the run's cancellation. */
+export function isCancellation(error: unknown): error is ActionError {
+  return error instanceof ActionError && error.code === 'ZT190'
 }
 
 /** The result of one input's check: its value, or a problem the collector already holds. */

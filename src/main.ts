@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
 import { definitionsPhase, forTheCluster, renderPhase } from './definitions/phase.js'
-import { ActionError } from './errors.js'
+import { ActionError, runCancelled, stopIfCancelled } from './errors.js'
 import { gatePhase } from './gate/phase.js'
 import { loadConfig } from './inputs/config.js'
 import { clusterApi, type ClusterApi } from './cluster.js'
@@ -12,13 +12,13 @@ import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
 import { rolloutPhase, snapshotPhase } from './rollout/phase.js'
-import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
+import { createRedactor, maskedParts, droppedOutputWarnings, type NamedValue, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
 import type { ParameterStore } from './ssm/store.js'
 import { syncPhase } from './sync/phase.js'
 import { freshlySynced } from './sync/report.js'
-import { systemClock, type Clock } from './time.js'
+import { cancellable, systemClock, type Clock } from './time.js'
 
 /** What the run talks to; tests hand in in-memory stores and clusters, or ones pointed at local servers. */
 export interface Dependencies {
@@ -28,6 +28,11 @@ export interface Dependencies {
   readonly createKube?: (options: KubeApiOptions) => ClusterApi
   /** The clock of every wait of the run (SSM retries and pacing, the sync phase); the system's by default. */
   readonly clock?: Clock
+  /**
+   * Aborted when the runner cancels the job (index.ts: SIGINT, then SIGTERM), its reason the signal's name. The
+   * run then starts no new write, lets the writes in flight finish, reports what was and was not written, and fails.
+   */
+  readonly cancel?: AbortSignal
 }
 
 const defaults: Dependencies = { createStore: createAwsStore, env: process.env }
@@ -48,12 +53,17 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
   const secrets = secretValues()
   const { redact } = secrets
   const outputs = new Map(IDLE_OUTPUTS.flatMap((idle) => Object.entries(idle ?? {})))
+  deps.cancel?.addEventListener('abort', () =>
+    core.info(
+      `The run was cancelled (${String(deps.cancel?.reason)}): no new write starts; the writes in flight finish, then the outputs and the job summary are written.`
+    )
+  )
   try {
-    const mask = (value: string): void => secrets.add(maskSecret(value))
+    const mask = (value: string, name: string): void => secrets.add(maskSecret(value), name)
     const config = loadConfig(core.getInput, deps.env, mask, process.cwd())
-    const connection = config.cluster ? await connect(config.cluster, deps, secrets.add) : undefined
+    const connection = config.cluster ? await connect(config.cluster, deps, (value) => secrets.add(value)) : undefined
     const store = config.aws ? deps.createStore(config.aws) : undefined
-    const clock = deps.clock ?? systemClock
+    const clock = deps.cancel ? cancellable(deps.clock ?? systemClock, deps.cancel) : (deps.clock ?? systemClock)
     // SSM retries and pacing on the run's clock.
     const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, clock }
     const step = stepper({ clock, redact, log: (line) => core.info(line) }, outputs)
@@ -87,6 +97,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         : new ActionError('ZT199', `Unexpected error: ${error instanceof Error ? error.message : String(error)}`)
     core.setFailed(redact(failure.message))
   } finally {
+    droppedOutputWarnings(outputs, secrets.named()).forEach((warning) => core.warning(warning))
     setAllOutputs(outputs, redact)
     if (deps.env.GITHUB_STEP_SUMMARY)
       await core.summary
@@ -100,42 +111,61 @@ type Step = <In, Out>(phase: Phase<In, Out>, input: In | undefined) => Promise<O
 /**
  * Runs a phase with what it needs (none: the run does not need it, and it is skipped), inside its
  * log group, and shows its report: the one place a phase's lines, warnings, outputs and summary
- * table reach @actions/core. A report's failure stops the run once the report is shown.
+ * table reach @actions/core. A report's failure stops the run once the report is shown. Once the run
+ * is cancelled (the clock's `cancelled`), no phase starts, and the phase that was running stops the run
+ * (ZT190) once its report, with what it did, is shown.
  */
 function stepper(context: PhaseContext, outputs: Map<string, string>): Step {
+  const { cancelled } = context.clock
   return async (phase, input) => {
     if (input === undefined) {
       if (phase.skipped) core.info(phase.skipped)
       return undefined
     }
+    stopIfCancelled(cancelled, `before "${phase.name}"`)
     const { out, failure } = await core.group(phase.name, async () => {
       const out = await phase.run(input, context)
       const report = phase.report(out, input)
       show(report, outputs)
       return { out, failure: report.failure }
     })
+    if (cancelled?.aborted) throw runCancelled(cancelled, `during "${phase.name}"`)
     if (failure) throw failure
     return out
   }
 }
 
-function show({ lines = [], warnings = [], outputs = {}, summary }: PhaseReport, all: Map<string, string>): void {
+function show(
+  { lines = [], notices = [], warnings = [], outputs = {}, summary }: PhaseReport,
+  all: Map<string, string>
+): void {
   lines.forEach((line) => core.info(line))
+  notices.forEach((notice) => core.notice(notice))
   warnings.forEach((warning) => core.warning(warning))
   for (const [name, value] of Object.entries(outputs)) all.set(name, value)
   if (summary) addSummaryTable(summary)
 }
 
-/** The values to keep out of every message: the secrets, then the cluster's credentials. */
-function secretValues(): { add: (value: string) => void; redact: Redactor } {
+/**
+ * The values to keep out of every message: the secrets and the values a restore read (named: the outputs are checked
+ * against them), then the cluster's credentials.
+ */
+function secretValues(): {
+  add: (value: string, name?: string) => void
+  redact: Redactor
+  named: () => NamedValue[]
+} {
   const values: string[] = []
+  const named: NamedValue[] = []
   let redactor: Redactor | undefined
   return {
-    add: (value) => {
+    add: (value, name) => {
       values.push(value)
+      if (name !== undefined) named.push({ name, value })
       redactor = undefined
     },
-    redact: (text) => (redactor ??= createRedactor(values))(text)
+    redact: (text) => (redactor ??= createRedactor(values))(text),
+    named: () => named
   }
 }
 

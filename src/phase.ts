@@ -19,6 +19,8 @@ export interface SummaryTable {
 /** What a phase tells the reader of the step. Pure data: names, counts and reasons, never values. */
 export interface PhaseReport {
   readonly lines?: readonly string[]
+  /** Worth the reader's attention, not a problem: shown as notices (annotations of the run). */
+  readonly notices?: readonly string[]
   readonly warnings?: readonly string[]
   readonly outputs?: Readonly<Record<string, string>>
   readonly summary?: SummaryTable
@@ -28,7 +30,10 @@ export interface PhaseReport {
 
 /** What the run hands every phase. */
 export interface PhaseContext {
-  /** Every wait of the phase reads this clock. */
+  /**
+   * Every wait of the phase reads this clock. It carries the run's cancellation (`clock.cancelled`, aborted on the
+   * runner's SIGINT or SIGTERM): its sleeps then end at once, and the SSM and Kubernetes retries start no call.
+   */
   readonly clock: Clock
   readonly redact: Redactor
   /** Progress while the phase runs, in its log group (the report has the results). */

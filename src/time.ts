@@ -5,6 +5,24 @@ export interface Clock {
   now(): number
   /** Resolves after `ms`, or early (without error) when `signal` aborts. */
   sleep(ms: number, signal?: AbortSignal): Promise<unknown>
+  /**
+   * Aborted when the run is cancelled (see `cancellable`), its reason the signal's name: every sleep on this
+   * clock then ends at once, and no retry or new write starts.
+   */
+  readonly cancelled?: AbortSignal
+}
+
+/**
+ * The run's clock once it can be cancelled: every sleep also ends when `cancel` aborts, and the clock carries
+ * the signal (`cancelled`) to everything that waits or writes on it (the SSM retries and pacer, the Kubernetes
+ * retries, the watch waits).
+ */
+export function cancellable(clock: Clock, cancel: AbortSignal): Clock {
+  return {
+    now: () => clock.now(),
+    sleep: (ms, signal) => clock.sleep(ms, signal ? AbortSignal.any([signal, cancel]) : cancel),
+    cancelled: cancel
+  }
 }
 
 export const systemClock: Clock = {

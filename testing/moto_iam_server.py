@@ -5,6 +5,9 @@ so a policy scoped to `parameter/<path>/*` could not be told apart from one that
 in XML, where SSM answers JSON. This launcher gives each SSM call the ARNs of the parameters it names
 (Names, Name, ResourceId, or Path for GetParametersByPath), asks moto's own policy evaluation about each,
 and answers a refusal as SSM does: HTTP 400, AccessDeniedException, "... on resource: <arn> ...".
+A call that names no parameter (DescribeParameters, whose filters are no resource: it has no resource type in the
+Service Authorization Reference for Systems Manager) is authorized against "*", as IAM does, so only a statement
+with "Resource": "*" grants it.
 """
 import sys
 

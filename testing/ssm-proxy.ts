@@ -13,6 +13,8 @@ export interface RecordedCall {
   /** The SDK's `x-amz-user-agent` header. */
   readonly userAgent: string
   readonly faulted?: Fault['kind']
+  /** The error type of a call the proxy refused as SSM does where moto would accept it (see `refusal`). */
+  readonly refused?: string
 }
 
 export interface SsmProxy {
@@ -81,8 +83,10 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
           message: 'There are concurrent updates for the resource'
         } as const)
       : proxy.fault?.(call)
-    proxy.calls.push(fault ? { ...call, faulted: fault.kind } : call)
+    const refused = fault ? undefined : await refusal(call, req, upstream)
+    proxy.calls.push(fault ? { ...call, faulted: fault.kind } : refused ? { ...call, refused: refused.type } : call)
     if (fault) return answerFault(fault, req, res)
+    if (refused) return answerFault({ kind: 'status', status: 400, ...refused }, req, res)
     if (name !== undefined) inFlight.add(name)
     if (proxy.latencyMs) await delay(proxy.latencyMs)
     const forwarded = request(
@@ -104,6 +108,43 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   Object.assign(proxy, { endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })
   return proxy
+}
+
+/** SSM's answer to a PutParameter that would move an Advanced parameter back to Standard. */
+export const DOWNGRADE_REFUSAL = {
+  type: 'ValidationException',
+  message: "You can't downgrade a parameter from the advanced-parameter tier to the standard-parameter tier."
+} as const
+
+/**
+ * What SSM refuses and moto 5.2.1 accepts: a PutParameter with `Tier: Standard` over an Advanced parameter.
+ * SSM never moves an Advanced parameter back to Standard and answers HTTP 400 `ValidationException` (SSM API
+ * reference, PutParameter, `Tier`: "you can't revert an advanced parameter to a standard parameter"); moto's
+ * `put_parameter` (moto/ssm/models.py) writes the new tier. The current tier is asked of moto with the caller's
+ * own credential scope (moto keeps each region apart by it).
+ */
+async function refusal(
+  call: RecordedCall,
+  req: IncomingMessage,
+  upstream: URL
+): Promise<{ type: string; message: string } | undefined> {
+  if (call.operation !== 'PutParameter' || call.body.Overwrite !== true || call.body.Tier !== 'Standard')
+    return undefined
+  const headers: Record<string, string> = {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amz-target': 'AmazonSSM.DescribeParameters'
+  }
+  for (const header of ['authorization', 'x-amz-date', 'x-amz-security-token']) {
+    const value = req.headers[header]
+    if (typeof value === 'string') headers[header] = value
+  }
+  const answer = await fetch(new URL('/', upstream), {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [call.body.Name] }] })
+  })
+  const { Parameters = [] } = (await answer.json()) as { Parameters?: Array<{ Tier?: string }> }
+  return Parameters[0]?.Tier === 'Advanced' ? DOWNGRADE_REFUSAL : undefined
 }
 
 function answerFault(fault: Fault, req: IncomingMessage, res: ServerResponse): void {

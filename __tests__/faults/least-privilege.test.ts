@@ -8,6 +8,8 @@ import {
   DeleteParametersCommand,
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
+  GetParametersCommand,
+  PutParameterCommand,
   SSMClient
 } from '@aws-sdk/client-ssm'
 import { readFileSync } from 'node:fs'
@@ -16,12 +18,18 @@ import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
 /** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
-const SETUP_REQUESTS = 9
+const REQUESTS_PER_USER = 3
 /** The service every case writes to: the one the README's policy names. */
 const SERVICE_PATH = '/zerotouch/prod/payments-api'
 
+interface Statement {
+  Sid?: string
+  Action: string | string[]
+  Resource: string | string[]
+}
+
 interface Policy {
-  Statement: unknown[]
+  Statement: Statement[]
 }
 
 function isPolicy(value: unknown): value is Policy {
@@ -36,7 +44,7 @@ function hasSid(value: unknown, sid: string): boolean {
  * The section's JSON blocks: the policy (the first, with a Statement array), then the statements to add
  * for prune and for restore-to, found by their Sid wherever they stand.
  */
-function readmePolicies(): { base: Policy; prune: unknown; restore: unknown } {
+function readmePolicies(): { base: Policy; prune: Statement; restore: Statement } {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^## /m)
@@ -44,30 +52,52 @@ function readmePolicies(): { base: Policy; prune: unknown; restore: unknown } {
   const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
   const base = blocks.find(isPolicy)
   if (!base) throw new Error('README.md, IAM policy: no JSON policy with a Statement array')
-  const statement = (sid: string) => {
+  const statement = (sid: string): Statement => {
     const found = blocks.find((block) => hasSid(block, sid))
     if (!found) throw new Error(`README.md, IAM policy: no JSON statement with "Sid": "${sid}"`)
-    return found
+    return found as Statement
   }
   return { base, prune: statement('Prune'), restore: statement('Restore') }
+}
+
+/** The policy without `action`, wherever it is granted. */
+function without(policy: Policy, action: string): Policy {
+  const statements = policy.Statement.map((statement) => ({
+    ...statement,
+    Action: [statement.Action].flat().filter((granted) => granted !== action)
+  }))
+  return { ...policy, Statement: statements.filter(({ Action }) => Action.length > 0) }
+}
+
+/** The policy with the statement `sid` scoped to `resource` instead of its own. */
+function scoped(policy: Policy, sid: string, resource: string): Policy {
+  return {
+    ...policy,
+    Statement: policy.Statement.map((statement) =>
+      statement.Sid === sid ? { ...statement, Resource: resource } : statement
+    )
+  }
 }
 
 let moto: MotoServer
 const users: Record<string, Record<string, string>> = {}
 
 beforeAll(async () => {
-  moto = await startMoto({ enforceIamAfter: SETUP_REQUESTS })
+  const { base, prune, restore } = readmePolicies()
+  const policies = {
+    release: base,
+    pruning: { ...base, Statement: [...base.Statement, prune] },
+    restoring: { ...base, Statement: [...base.Statement, restore] },
+    'no-describe': without(base, 'ssm:DescribeParameters'),
+    'describe-scoped': scoped(base, 'ReadTiers', `arn:aws:ssm:*:*:parameter${SERVICE_PATH}/*`),
+    'no-history': without(base, 'ssm:GetParameterHistory')
+  }
+  moto = await startMoto({ enforceIamAfter: REQUESTS_PER_USER * Object.keys(policies).length })
   const iam = new IAMClient({
     region: 'us-east-1',
     endpoint: moto.endpoint,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
   })
-  const { base, prune, restore } = readmePolicies()
-  const policies = {
-    release: base,
-    pruning: { ...base, Statement: [...base.Statement, prune] },
-    restoring: { ...base, Statement: [...base.Statement, restore] }
-  }
   for (const [user, policy] of Object.entries(policies)) {
     await iam.send(new CreateUserCommand({ UserName: user }))
     await iam.send(
@@ -182,12 +212,6 @@ describe("the README's IAM policy", () => {
     expect(errorOf(listing)).toMatch(
       /::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParametersByPath on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api: .*\[ZT120\]$/
     )
-    // The prune statement lists the path, but grants no history.
-    const history = await run('pruning', { 'restore-to': 'run:101' }, workflowRun(103))
-    expect(history.exitCode).not.toBe(0)
-    expect(errorOf(history)).toMatch(
-      /::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParameterHistory on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api\/api_key: .*\[ZT120\]$/
-    )
 
     const restored = await run('restoring', { 'restore-to': 'run:101' }, workflowRun(103))
     expect(errorOf(restored)).toBe('')
@@ -213,6 +237,61 @@ describe("the README's IAM policy", () => {
     } finally {
       ssm.destroy()
     }
+  })
+
+  it('needs DescribeParameters on "*" to update a parameter: without it, or scoped to the service, it is named and nothing is written', async () => {
+    const pushed = await run('release', { secrets: '{"API_KEY": "key-one"}' })
+    expect(errorOf(pushed)).toBe('')
+    for (const user of ['no-describe', 'describe-scoped']) {
+      const denied = await run(user, { secrets: '{"API_KEY": "key-two", "NEW_KEY": "new-one"}' })
+      expect(denied.exitCode).not.toBe(0)
+      expect(errorOf(denied)).toMatch(
+        /^::error::Nothing was written: reading SSM failed\. AWS denied ssm:DescribeParameters on \*: .*\[ZT120\]$/
+      )
+    }
+    // A first push creates only: it reads no tier.
+    const created = await run('no-describe', { secrets: '{"NEW_KEY": "new-one"}' })
+    expect(errorOf(created)).toBe('')
+    const ssm = ssmAs('release')
+    try {
+      const { Parameters } = await ssm.send(
+        new GetParametersCommand({
+          Names: [`${SERVICE_PATH}/api_key`, `${SERVICE_PATH}/new_key`],
+          WithDecryption: true
+        })
+      )
+      expect(Parameters?.map(({ Name, Version }) => [Name, Version]).sort()).toEqual([
+        [`${SERVICE_PATH}/api_key`, 1],
+        [`${SERVICE_PATH}/new_key`, 1]
+      ])
+    } finally {
+      ssm.destroy()
+    }
+  })
+
+  it('needs GetParameterHistory to update a parameter holding 100 versions (the labels of its oldest)', async () => {
+    const ssm = ssmAs('release')
+    try {
+      for (let version = 1; version <= 100; version++)
+        await ssm.send(
+          new PutParameterCommand({
+            Name: `${SERVICE_PATH}/api_key`,
+            Value: `key-${version}`,
+            Type: 'SecureString',
+            Overwrite: version > 1
+          })
+        )
+    } finally {
+      ssm.destroy()
+    }
+    const denied = await run('no-history', { secrets: '{"API_KEY": "key-next"}' })
+    expect(denied.exitCode).not.toBe(0)
+    expect(errorOf(denied)).toMatch(
+      /^::error::Nothing was written: reading SSM failed\. AWS denied ssm:GetParameterHistory on arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/payments-api\/api_key: .*\[ZT120\]$/
+    )
+    const written = await run('release', { secrets: '{"API_KEY": "key-next"}' })
+    expect(errorOf(written)).toBe('')
+    expect(written.outputs.versions).toBe('{"api_key":101}')
   })
 
   it("grants GetParameterHistory on the service's parameters only, per ARN", async () => {

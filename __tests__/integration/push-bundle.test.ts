@@ -86,6 +86,24 @@ describe('the bundled action against moto', () => {
     expectNoLeaks(again)
   })
 
+  it('masks every line of a multi-line secret as the runner does, and warns, naming the secret, of the outputs the runner would drop', async () => {
+    const secrets = { JSON_CONFIG: '{\n  "feature": "enabled-for-all"\n}', API_TOKEN: SECRETS.API_TOKEN }
+    const result = await run({ secrets: JSON.stringify(secrets) })
+    expect(result.exitCode).toBe(0)
+    // Each line, `{` and `}` included, is registered with the runner's masking.
+    for (const line of ['{', '"feature": "enabled-for-all"', '}'])
+      expect(result.stdout).toContain(`::add-mask::${line}\n`)
+    // The versions output, {"api_token":1,"json_config":1}, holds `{` and `}`: the runner drops it as a job output.
+    expect(result.outputs.versions).toBe('{"api_token":1,"json_config":1}')
+    const warnings = result.stdout.split('\n').filter((line) => line.startsWith('::warning::The output'))
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^::warning::The output "versions" contains a line of the secret JSON_CONFIG: the runner masks every line of a secret, whatever its length, and drops a job output that contains one/
+      )
+    ])
+    expect(findRunLeaks(result, Object.values(secrets))).toEqual([])
+  })
+
   it('writes only the key whose value changed', async () => {
     await run({ secrets: JSON.stringify(SECRETS) })
     harness.proxy.calls.length = 0
@@ -130,7 +148,7 @@ describe('the bundled action against moto', () => {
 
   it('refuses bad input with every problem named, and sends no request at all', async () => {
     const result = await run({
-      secrets: '{"DB-URL": "value-one", "database_url": "a", "DATABASE_URL": "b", "EMPTY": ""}',
+      secrets: '{"DB-URL": "value-one", "database_url": "value-two", "DATABASE_URL": "value-three", "EMPTY": ""}',
       tier: 'Gold'
     })
     expect(result.exitCode).not.toBe(0)
@@ -140,7 +158,7 @@ describe('the bundled action against moto', () => {
     expect(result.stdout).toMatch(/"EMPTY" has an empty value/)
     expect(result.stdout).toMatch(/tier: "Gold" is not one of/)
     expect(harness.proxy.calls).toEqual([])
-    expectNoLeaks(result, ['value-one'])
+    expectNoLeaks(result, ['value-one', 'value-two', 'value-three'])
   })
 
   it('dry-run reports the plan and writes nothing', async () => {

@@ -7,6 +7,7 @@ import { waitForDefinitions, type GateConfig, type GateReport } from '../../src/
 import { KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
+import { cancellable } from '../../src/time.js'
 
 /**
  * The GitOps gate against the in-memory cluster, on simulated time: Argo CD applying the
@@ -345,4 +346,35 @@ describe('waitForDefinitions', () => {
       expect(kube.openWatches()).toBe(0)
     }
   )
+})
+
+describe('waitForDefinitions, when the run is cancelled', () => {
+  it('stops waiting at once with ZT190, not at the timeout, and leaves no watch open', async () => {
+    kube.add(applied(API))
+    kube.add(applied(STRIPE_BEFORE))
+    const cancel = new AbortController()
+    after(5_000, () => cancel.abort('SIGINT'))
+    const config: GateConfig = {
+      rendered: [API, STRIPE],
+      cluster: { namespaces: ['apps'] },
+      version: 'v1',
+      selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
+      timeoutMs: 60_000,
+      wait: true
+    }
+    const error = await actionErrorOf(
+      clock.run(
+        waitForDefinitions(config, {
+          kube,
+          clock: cancellable(clock, cancel.signal),
+          log: (line) => logged.push(line),
+          redact: createRedactor([])
+        })
+      )
+    )
+    expect(error.code).toBe('ZT190')
+    expect(error.message).toMatch(/^The run was cancelled \(SIGINT\) while waiting for the definitions/)
+    expect(clock.now()).toBe(5_000)
+    expect(kube.openWatches()).toBe(0)
+  })
 })

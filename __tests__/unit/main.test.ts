@@ -199,6 +199,27 @@ function failureCode(): string | undefined {
   return failures[0] && /\[(ZT\d{3})\]/.exec(failures[0])?.[1]
 }
 
+describe('run(): outputs the runner would drop', () => {
+  it('warns for each output holding a line of a secret, naming the output and the secret, never the line', async () => {
+    const secrets = { ...SECRETS, JSON_CONFIG: '{\n  "feature": "enabled-for-all"\n}', FLAG: 'true' }
+    await runAction({ ...PUSH, secrets: JSON.stringify(secrets) })
+    expect(core.failures()).toEqual([])
+    // The runner masks every line of a value, `{` and `}` included.
+    expect(core.secrets()).toEqual(expect.arrayContaining(['{', '}', '"feature": "enabled-for-all"']))
+    const dropped = core.warnings().filter((warning) => warning.startsWith('The output'))
+    expect(dropped.map((warning) => warning.slice(0, warning.indexOf(':')))).toEqual([
+      'The output "changed" contains a line of the secret FLAG',
+      'The output "versions" contains a line of the secret JSON_CONFIG'
+    ])
+    for (const warning of dropped) expect(warning).not.toContain('enabled-for-all')
+  })
+
+  it('warns of nothing when no line of a secret is in the outputs', async () => {
+    await runAction(PUSH)
+    expect(core.warnings().filter((warning) => warning.startsWith('The output'))).toEqual([])
+  })
+})
+
 describe('run(): push only', () => {
   const write = (keys: string[]) => JSON.stringify(keys)
   const seedAll = (changed: Partial<typeof SECRETS> = {}) => {
@@ -651,6 +672,55 @@ describe('run(): a failing sync phase', () => {
   })
 })
 
+describe("run(): a cancelled run (the runner's SIGINT or SIGTERM)", () => {
+  it('stops waiting for the sync at once, annotates nothing more, sets every output and writes the summary, failing ZT190', async () => {
+    operator({ 'payments-db': 'ignore' })
+    const cancel = new AbortController()
+    void clock.sleep(5_000).then(() => cancel.abort('SIGINT'))
+    await runAction({ ...SYNC, timeout: '45s' }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(
+      /^The run was cancelled \(SIGINT\) during "Sync: force-sync the ExternalSecrets": no new write was started/
+    )
+    // The wait ended when the signal came, not at the timeout.
+    expect(clock.now()).toBeLessThan(45_000)
+    expect(core.infoLines()).toContain(
+      'The run was cancelled (SIGINT): no new write starts; the writes in flight finish, then the outputs and the job summary are written.'
+    )
+    expect(JSON.parse(core.outputs().created)).toEqual(KEYS)
+    expect(core.outputs().synced).toBe('["payments-prod/payments-provider"]')
+    expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
+    expect(summaryText()).toContain(PUSH_HEADING)
+    expect(summaryText()).toContain(
+      '<tr><td>payments-prod/payments-db</td><td>failed: not awaited: the run was cancelled'
+    )
+    expect(kube.openWatches()).toBe(0)
+    expectNoLeaks()
+  })
+
+  it('in the push, lets the writes in flight finish and starts no other, and no phase after it runs', async () => {
+    const cancel = new AbortController()
+    store.fault = (operation) => {
+      if (operation === 'putParameter') cancel.abort('SIGTERM')
+      return undefined
+    }
+    const more = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`EXTRA_${i}`, `extra-value-${i}`]))
+    await runAction({ ...SYNC, secrets: JSON.stringify({ ...SECRETS, ...more }) }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(/^The run was cancelled \(SIGTERM\) during "Push to SSM Parameter Store"/)
+    const written = JSON.parse(core.outputs().created) as string[]
+    expect(written.length).toBe(store.count('putParameter'))
+    expect(written.length).toBeGreaterThan(0)
+    // At most the four writes the push runs at once were in flight; the other keys were not written.
+    expect(written.length).toBeLessThanOrEqual(4)
+    expect(summaryText().match(/not written: the run was cancelled before this write went through/g)).toHaveLength(
+      KEYS.length + 8 - written.length
+    )
+    expect(patched()).toEqual([])
+    expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
+  })
+})
+
 describe('run(): the job summary', () => {
   const CASES: Array<{ what: string; env: Record<string, string>; writes: number }> = [
     { what: 'is written once when GITHUB_STEP_SUMMARY is set', env: ENV, writes: 1 },
@@ -757,6 +827,19 @@ describe('run(): the workloads reading a changed Secret', () => {
       '<tr><td>payments-prod/Deployment/payments-api</td><td>payments-provider</td><td>restarted, rolled out</td><td>3.0 s</td></tr>'
     )
     expectNoLeaks()
+  })
+
+  it('cancelled during the rollout wait: stops waiting at once, reports the rollout not awaited, fails ZT190', async () => {
+    const cancel = new AbortController()
+    void clock.sleep(OPERATOR_DELAY_MS + ROLLOUT_MS / 3).then(() => cancel.abort('SIGTERM'))
+    await runAction({ ...SYNC, restart: 'changed' }, { cancel: cancel.signal })
+    expect(failureCode()).toBe('ZT190')
+    expect(core.failures()[0]).toMatch(/^The run was cancelled \(SIGTERM\) during "Rollout: restart the workloads"/)
+    expect(restarts()).toEqual(['payments-api'])
+    expect(clock.now()).toBe(OPERATOR_DELAY_MS + ROLLOUT_MS / 3)
+    expect(core.outputs().restarted).toBe('[]')
+    expect(summaryText()).toContain('not awaited: the run was cancelled')
+    expect(kube.openWatches()).toBe(0)
   })
 
   it('an unchanged re-run restarts nothing', async () => {

@@ -4,7 +4,7 @@ import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
 import { pushSecrets, type WriteSettings } from '../../src/push/push.js'
-import { pushFailure } from '../../src/push/report.js'
+import { keptAdvancedNotices, pushFailure } from '../../src/push/report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import type { Secret } from '../../src/secrets/keys.js'
 import type { RetryPolicy } from '../../src/ssm/retry.js'
@@ -65,7 +65,8 @@ describe('pushSecrets', () => {
       value: 'value-0',
       type: 'SecureString',
       version: 1,
-      tags: { team: 'payments', ...MANAGED }
+      tags: { team: 'payments', ...MANAGED },
+      tier: 'Standard'
     })
     expect(store.count('addTags')).toBe(0)
   })
@@ -110,22 +111,99 @@ describe('pushSecrets', () => {
     await expectNothingWritten(push(secrets(2)), /key_0 exists as a String parameter/)
   })
 
-  it('refuses, before writing anything, to move a parameter holding over 4,096 bytes back to Standard', async () => {
-    store.seed(`${PATH}/key_0`, 'x'.repeat(5000))
-    await expectNothingWritten(
-      push(secrets(2)),
-      /key_0 holds more than 4096 bytes, so it is an Advanced parameter.*set tier: Advanced/
-    )
+  it('writes an Advanced parameter as Advanced whatever tier says (SSM refuses a downgrade), and reports it', async () => {
+    store.seed(`${PATH}/key_0`, 'x'.repeat(5000), { tier: 'Advanced', tags: MANAGED })
+    store.seed(`${PATH}/key_1`, 'old', { tags: MANAGED })
+    store.seed(`${PATH}/key_2`, 'small', { tier: 'Advanced', tags: MANAGED })
+    const report = await push(secrets(3))
+    expect(report.outcomes.map(({ key, result, version }) => [key, result, version])).toEqual([
+      ['key_0', 'updated', 2],
+      ['key_1', 'updated', 2],
+      ['key_2', 'updated', 2]
+    ])
+    expect(report.keptAdvanced).toEqual([`${PATH}/key_0`, `${PATH}/key_2`])
+    expect([0, 1, 2].map((i) => store.parameters.get(`${PATH}/key_${i}`)?.tier)).toEqual([
+      'Advanced',
+      'Standard',
+      'Advanced'
+    ])
+    expect(keptAdvancedNotices(report, 'Standard')).toEqual([
+      `${PATH}/key_0 is an Advanced parameter and SSM never moves one back to Standard: it was written as Advanced (tier: Standard). To make it Standard, delete it and let the next run create it again.`,
+      `${PATH}/key_2 is an Advanced parameter and SSM never moves one back to Standard: it was written as Advanced (tier: Standard). To make it Standard, delete it and let the next run create it again.`
+    ])
   })
 
-  it('writes a smaller value into a large parameter when the tier is not Standard, and leaves it alone when unchanged', async () => {
-    store.seed(`${PATH}/key_0`, 'x'.repeat(5000))
-    await push(secrets(1), { tier: 'Intelligent-Tiering' })
-    expect(store.parameters.get(`${PATH}/key_0`)?.value).toBe('value-0')
-    store.seed(`${PATH}/key_1`, 'y'.repeat(5000))
+  it('keeps an Advanced parameter Advanced with Intelligent-Tiering too, and reports nothing when tier is Advanced', async () => {
+    store.seed(`${PATH}/key_0`, 'x'.repeat(5000), { tier: 'Advanced', tags: MANAGED })
+    const intelligent = await push(secrets(1), { tier: 'Intelligent-Tiering' })
+    expect(store.parameters.get(`${PATH}/key_0`)).toMatchObject({ value: 'value-0', tier: 'Advanced' })
+    expect(intelligent.keptAdvanced).toEqual([`${PATH}/key_0`])
+    const advanced = await push(
+      secrets(1, () => 'next'),
+      { tier: 'Advanced' }
+    )
+    expect(advanced.outcomes[0]).toMatchObject({ result: 'updated', version: 3 })
+    expect(advanced.keptAdvanced).toEqual([])
+  })
+
+  it('reads tiers with DescribeParameters for the keys to update only, 50 names a call', async () => {
+    const many = secrets(120)
+    for (const { key } of many) store.seed(`${PATH}/${key}`, 'old', { tags: MANAGED })
+    store.seed(`${PATH}/key_7`, 'value-7', { tags: MANAGED })
     store.calls.length = 0
-    await push([{ source: 'KEY_1', key: 'key_1', value: 'y'.repeat(5000) }], { tier: 'Standard' })
+    await push(many)
+    const described = store.calls.filter(({ operation }) => operation === 'describeParameters')
+    expect(described.map(({ names }) => names.length)).toEqual([50, 50, 19])
+    expect(described.flatMap(({ names }) => names)).not.toContain(`${PATH}/key_7`)
+    // An unchanged re-run, and a first push, describe nothing.
+    store.calls.length = 0
+    await push(many)
+    store.parameters.clear()
+    await push(secrets(3))
+    expect(store.count('describeParameters')).toBe(0)
+  })
+
+  it('a dry run reports the tier it would keep, and writes nothing', async () => {
+    store.seed(`${PATH}/key_0`, 'x'.repeat(5000), { tier: 'Advanced', tags: MANAGED })
+    const report = await push(secrets(1), { dryRun: true })
+    expect(report.keptAdvanced).toEqual([`${PATH}/key_0`])
+    expect(keptAdvancedNotices(report, 'Standard')[0]).toMatch(/it would be written as Advanced/)
     expect(store.count('putParameter')).toBe(0)
+  })
+
+  it('refuses the whole run, before any write, when a parameter to update holds 100 versions and its oldest carries a label', async () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => ({ value: `v${i + 1}`, modifiedAt: i }))
+    store.seedHistory(`${PATH}/key_1`, hundred, { tags: MANAGED, first: 21 })
+    store.label(`${PATH}/key_1`, 21, ['stable', 'pinned'])
+    store.seed(`${PATH}/key_2`, 'old', { tags: MANAGED })
+    await expectNothingWritten(
+      push(secrets(3)),
+      new RegExp(
+        `${PATH}/key_1: version 21, the oldest of the 100 versions SSM keeps, carries the labels stable, pinned, so SSM refuses a new version \\(ParameterMaxVersionLimitExceeded\\)`
+      )
+    )
+    // Only the parameter at the limit has its history read.
+    expect(store.calls.filter(({ operation }) => operation === 'getHistoryPage').map(({ names }) => names)).toEqual([
+      [`${PATH}/key_1`],
+      [`${PATH}/key_1`]
+    ])
+  })
+
+  it('writes a parameter at 100 versions when its oldest has no label (SSM drops that version), and an unchanged one is never in the way', async () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => ({ value: `v${i + 1}`, modifiedAt: i }))
+    store.seedHistory(`${PATH}/key_0`, hundred, { tags: MANAGED })
+    store.label(`${PATH}/key_0`, 2, ['stable'])
+    store.seedHistory(`${PATH}/key_1`, [...hundred.slice(1), { value: 'value-1', modifiedAt: 100 }], { tags: MANAGED })
+    store.label(`${PATH}/key_1`, 1, ['stable'])
+    const report = await push(secrets(2))
+    expect(report.outcomes.map(({ key, result, version }) => [key, result, version])).toEqual([
+      ['key_0', 'updated', 101],
+      ['key_1', 'unchanged', 100]
+    ])
+    expect(store.history(`${PATH}/key_0`).map(({ version }) => version)).toEqual(
+      Array.from({ length: 100 }, (_, i) => i + 2)
+    )
+    expect(store.calls.filter(({ operation }) => operation === 'getHistoryPage')).toHaveLength(2)
   })
 
   it('stops before writing when it cannot read, explaining the missing permission', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { createRedactor, encodedForms } from '../../src/secrets/redact.js'
+import { createRedactor, droppedOutputWarnings, encodedForms, maskedParts } from '../../src/secrets/redact.js'
 
 describe('createRedactor', () => {
   it('masks a value, each line of a multi-line value, and their encoded forms', () => {
@@ -28,8 +28,8 @@ describe('createRedactor', () => {
     )
   })
 
-  it('leaves text without secrets alone and skips one- and two-character values and lines', () => {
-    const redact = createRedactor(['ab\nlong-enough', 'n'])
+  it('leaves text without secrets alone', () => {
+    const redact = createRedactor(['long-enough\nsecond-line'])
     expect(redact('tab and cab, nothing')).toBe('tab and cab, nothing')
     expect(redact('x long-enough y')).toBe('x *** y')
   })
@@ -37,7 +37,7 @@ describe('createRedactor', () => {
   it('never lets a value through, whatever it is (property)', () => {
     fc.assert(
       fc.property(
-        fc.string({ minLength: 3 }).filter((value) => value.trim().length >= 3 && !value.includes('*')),
+        fc.string({ minLength: 1 }).filter((value) => value.trim().length > 0 && !value.includes('*')),
         fc.string(),
         fc.string(),
         (value, before, after) => {
@@ -45,5 +45,51 @@ describe('createRedactor', () => {
         }
       )
     )
+  })
+})
+
+describe('maskedParts: what the runner masks', () => {
+  it('is the value whole and each line, trimmed, whatever its length, as the runner splits it; blank lines are not', () => {
+    expect(maskedParts('{\n  "user": "app",\r\n  "pass": "x"\n}\n\n   \n')).toEqual([
+      '{\n  "user": "app",\r\n  "pass": "x"\n}\n\n   \n',
+      '{',
+      '"user": "app",',
+      '"pass": "x"',
+      '}'
+    ])
+    expect(maskedParts('ab\rn')).toEqual(['ab\rn', 'ab', 'n'])
+    expect(maskedParts('   ')).toEqual([])
+  })
+
+  it('has the redactor mask a one-character line too, as the runner does in the log', () => {
+    expect(createRedactor(['{\n"k": "secret-value"\n}'])('{"a":1}')).toBe('***"a":1***')
+  })
+})
+
+describe('droppedOutputWarnings', () => {
+  const outputs = new Map([
+    ['created', '["database_url","tls_key"]'],
+    ['changed', 'true'],
+    ['versions', '{"database_url":7,"tls_key":1}']
+  ])
+
+  it('names each output holding a part the runner masks, and the secret, never the part', () => {
+    const warnings = droppedOutputWarnings(outputs, [
+      { name: 'JSON_CONFIG', value: '{\n  "debug": true\n}' },
+      { name: 'PORT', value: '7' },
+      { name: 'DATABASE_URL', value: 'postgres://db' },
+      { name: 'FLAG', value: 'true' }
+    ])
+    expect(warnings.map((warning) => warning.slice(0, warning.indexOf(':')))).toEqual([
+      'The output "changed" contains a line of the secret FLAG',
+      'The output "versions" contains a line of the secret JSON_CONFIG',
+      'The output "versions" contains a line of the secret PORT'
+    ])
+    expect(warnings[1]).toContain(`("Skip output 'versions' since it may contain secret")`)
+    for (const warning of warnings) expect(warning).not.toContain('"debug": true')
+  })
+
+  it('finds nothing when no line of any secret is in the outputs', () => {
+    expect(droppedOutputWarnings(outputs, [{ name: 'API_KEY', value: 'sk_live_123\nsecond-line' }])).toEqual([])
   })
 })

@@ -180,6 +180,33 @@ describe('planRestore', () => {
 })
 
 describe('a restore, written by the push phase', () => {
+  it('brings back a large version of an Advanced parameter with tier: Standard: the write keeps it Advanced', async () => {
+    store.seedHistory(
+      `${PATH}/big`,
+      [
+        { value: 'x'.repeat(5000), modifiedAt: at(0), tier: 'Advanced' },
+        { value: 'small', modifiedAt: at(20), tier: 'Advanced' }
+      ],
+      { tags: MANAGED }
+    )
+    const { report } = await restoreTo({ kind: 'time', at: at(15) })
+    expect(report.outcomes.find(({ key }) => key === 'big')).toMatchObject({ result: 'updated', version: 3 })
+    expect(report.keptAdvanced).toEqual([`${PATH}/big`])
+    expect(store.parameters.get(`${PATH}/big`)).toMatchObject({ value: 'x'.repeat(5000), tier: 'Advanced' })
+  })
+
+  it('refuses the whole restore, before any write, when a parameter to rewrite holds 100 versions and its oldest carries a label', async () => {
+    const hundred = Array.from({ length: 100 }, (_, i) => ({ value: `hot-${i}`, modifiedAt: at(i) }))
+    store.seedHistory(`${PATH}/hot`, hundred, { tags: MANAGED, first: 7 })
+    store.label(`${PATH}/hot`, 7, ['release-1'])
+    const error = await actionErrorOf(restoreTo({ kind: 'time', at: at(5) }))
+    expect(error.code).toBe('ZT121')
+    expect(error.problems).toEqual([
+      `${PATH}/hot: version 7, the oldest of the 100 versions SSM keeps, carries the label release-1, so SSM refuses a new version (ParameterMaxVersionLimitExceeded): move the label to a newer version or remove it (aws ssm unlabel-parameter-version --name ${PATH}/hot --parameter-version 7 --labels release-1)`
+    ])
+    expect(writes()).toBe(0)
+  })
+
   it('writes back only the values that differ, as new versions described as restored', async () => {
     const { report } = await restoreTo({ kind: 'time', at: at(5) })
     expect(report.outcomes.map(({ key, result, version }) => [key, result, version]).sort()).toEqual([

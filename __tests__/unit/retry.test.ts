@@ -1,6 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
 import { classifyFailure, withRetry, type RetryPolicy } from '../../src/ssm/retry.js'
 import { awsError } from '../../__fixtures__/aws-errors.js'
+import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { Pacer } from '../../src/ssm/pacer.js'
+import { cancellable } from '../../src/time.js'
 
 /** A policy on a fake clock: sleeping advances time instantly. */
 function fakePolicy(windowMs = 10_000): RetryPolicy & { slept: number[] } {
@@ -89,5 +92,53 @@ describe('withRetry', () => {
     ).rejects.toMatchObject({ name: 'ThrottlingException' })
     expect(calls).toBeGreaterThan(20)
     expect(policy.slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(30_000)
+  })
+})
+
+describe('withRetry, once the run is cancelled', () => {
+  it('starts no attempt, and stops retrying, with ZT190', async () => {
+    const cancel = new AbortController()
+    const policy = fakePolicy()
+    const cancelled = { ...policy, clock: { ...policy.clock, cancelled: cancel.signal } }
+    let attempts = 0
+    const failing = withRetry(() => {
+      attempts++
+      if (attempts === 2) cancel.abort('SIGTERM')
+      return Promise.reject(awsError('ThrottlingException', 400))
+    }, cancelled)
+    await expect(failing).rejects.toMatchObject({ code: 'ZT190' })
+    await expect(failing).rejects.toThrow(/^The run was cancelled \(SIGTERM\) before an SSM call/)
+    expect(attempts).toBe(2)
+    await expect(withRetry(() => Promise.resolve(1), cancelled)).rejects.toMatchObject({ code: 'ZT190' })
+  })
+})
+
+describe('the pacer, once the run is cancelled', () => {
+  it('stops every call waiting for its turn at once: none is sent', async () => {
+    const clock = virtualClock()
+    const cancel = new AbortController()
+    const policy: RetryPolicy = { ...fakePolicy(), clock: cancellable(clock, cancel.signal) }
+    const pacer = new Pacer(policy.clock)
+    // One throttle, a second after the only call: calls now go 1 a second.
+    const sentAt = await pacer.take()
+    await clock.run(clock.sleep(1_000))
+    pacer.throttled(sentAt)
+    let sent = 0
+    const calls = Array.from({ length: 20 }, () =>
+      withRetry(
+        () => {
+          sent++
+          return Promise.resolve()
+        },
+        policy,
+        pacer
+      ).catch((error: unknown) => error)
+    )
+    void clock.sleep(2_500).then(() => cancel.abort('SIGINT'))
+    const results = await clock.run(Promise.all(calls))
+    expect(clock.now()).toBe(3_500)
+    expect(sent).toBeGreaterThan(0)
+    expect(sent).toBeLessThanOrEqual(4)
+    expect(results.filter((result) => (result as { code?: string })?.code === 'ZT190')).toHaveLength(20 - sent)
   })
 })

@@ -95,7 +95,11 @@ describe('toSecretInputs and valuesToMask', () => {
 
   it('masks every scalar, nested ones included, even when the input is refused', () => {
     const entries = readSecretEntries('{"PORT": 5432, "NESTED": {"a": "deep"}, "OK": "v"}')
-    expect(valuesToMask(entries).sort()).toEqual(['5432', 'deep', 'v'])
+    expect(
+      valuesToMask(entries)
+        .map(({ name, value }) => `${name}=${value}`)
+        .sort()
+    ).toEqual(['NESTED=deep', 'OK=v', 'PORT=5432'])
   })
 })
 

@@ -59,6 +59,7 @@ function fakeStore(names: string[]): ParameterStore & { calls: Array<{ names: st
         missing: batch.filter((name) => !names.includes(name))
       })
     },
+    describeParameters: fail,
     listNames: fail,
     getHistoryPage: fail,
     getTags: fail,

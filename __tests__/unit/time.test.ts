@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { backoffMs, formatSeconds } from '../../src/time.js'
+import { virtualClock } from '../../__fixtures__/virtual-clock.js'
+import { backoffMs, cancellable, formatSeconds } from '../../src/time.js'
 
 describe('backoffMs', () => {
   it.each([
@@ -36,5 +37,26 @@ describe('formatSeconds', () => {
     [300, '300']
   ])('%p s reads "%s"', (seconds, text) => {
     expect(formatSeconds(seconds)).toBe(text)
+  })
+})
+
+describe('cancellable', () => {
+  it('ends every sleep when the run is cancelled, those under their own signal too, and carries the signal', async () => {
+    const clock = virtualClock()
+    const cancel = new AbortController()
+    const run = cancellable(clock, cancel.signal)
+    expect(run.cancelled).toBe(cancel.signal)
+    const own = new AbortController()
+    const woke: string[] = []
+    const sleeps = Promise.all([
+      run.sleep(60_000).then(() => woke.push(`plain at ${clock.now()}`)),
+      run.sleep(60_000, own.signal).then(() => woke.push(`own signal at ${clock.now()}`)),
+      clock.sleep(1_000).then(() => cancel.abort('SIGINT'))
+    ])
+    await clock.run(sleeps)
+    expect(woke).toEqual(['plain at 1000', 'own signal at 1000'])
+    // Once cancelled, a new sleep does not wait at all.
+    await clock.run(run.sleep(5_000))
+    expect(clock.now()).toBe(1_000)
   })
 })

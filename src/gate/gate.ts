@@ -1,4 +1,4 @@
-import { ActionError } from '../errors.js'
+import { ActionError, runCancelled } from '../errors.js'
 import { liveDifference } from '../eso/drift.js'
 import type { ExternalSecret } from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
@@ -191,6 +191,7 @@ async function watchUntilMatched(
     timeoutMs: config.timeoutMs - (clock.now() - start),
     settled: () => allMatch(differences),
     onTimeout: () => (failure = timedOut(differences, config.timeoutMs)),
+    onCancel: () => (failure = clock.cancelled && runCancelled(clock.cancelled, 'while waiting for the definitions')),
     start: (loop) => {
       const update = (namespace: string): void => {
         for (const [target, before] of differences) {

@@ -88,13 +88,13 @@ type Environment = Readonly<Record<string, string | undefined>>
 export function loadConfig(
   getInput: InputReader,
   env: Environment,
-  mask: (value: string) => void,
+  mask: (value: string, name: string) => void,
   cwd: string
 ): Config {
   const problems = new ProblemCollector()
   const read = (name: string): string => getInput(name).trim() || INPUT_DEFAULTS[name] || ''
   const entries = problems.check(() => readSecretEntries(getInput('secrets')))
-  if (entries.ok) valuesToMask(entries.value).forEach(mask)
+  if (entries.ok) valuesToMask(entries.value).forEach(({ name, value }) => mask(value, name))
   const given = entries.ok ? entries.value : []
   const pushing = !onlyAlwaysExcluded(given.map(([name]) => name))
 

@@ -1,3 +1,4 @@
+import { stopIfCancelled } from '../errors.js'
 import { backoffMs, type Backoff, type Clock } from '../time.js'
 import { isRetryable } from './errors.js'
 
@@ -5,9 +6,14 @@ import { isRetryable } from './errors.js'
 const ATTEMPTS = 5
 const BACKOFF: Backoff = { baseMs: 100, capMs: 2_000 }
 
-/** Runs an idempotent call (a patch that sets a value), again after a failure a repeat may cure. */
+/**
+ * Runs an idempotent call (a patch that sets a value), again after a failure a repeat may cure. Once the run is
+ * cancelled (the clock's `cancelled`) it starts no attempt: an annotation or a restart is a write, and none starts
+ * after the signal.
+ */
 export async function withKubeRetry<T>(operation: () => Promise<T>, clock: Clock, attempts = ATTEMPTS): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    stopIfCancelled(clock.cancelled, 'before a Kubernetes write')
     try {
       return await operation()
     } catch (error) {

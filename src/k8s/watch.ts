@@ -133,6 +133,8 @@ export interface SettleOptions {
   readonly settled: () => boolean
   /** Called once when the timeout passes first; the wait then ends. */
   readonly onTimeout: () => void
+  /** Called once when the run is cancelled first (the clock's `cancelled`); the wait then ends at once. */
+  readonly onCancel?: () => void
   /** Starts the watches that feed the wait. */
   readonly start: (loop: SettleLoop) => readonly ResumableWatch[]
 }
@@ -143,7 +145,14 @@ export interface SettleOptions {
  * returns once they have settled, or after WATCH_GRACE_MS: a re-list hanging on a dead server must
  * not hold the step.
  */
-export async function watchUntilSettled({ clock, timeoutMs, settled, onTimeout, start }: SettleOptions): Promise<void> {
+export async function watchUntilSettled({
+  clock,
+  timeoutMs,
+  settled,
+  onTimeout,
+  onCancel,
+  start
+}: SettleOptions): Promise<void> {
   let finish!: () => void
   const finished = new Promise<void>((resolve) => (finish = resolve))
   const timer = new AbortController()
@@ -158,7 +167,9 @@ export async function watchUntilSettled({ clock, timeoutMs, settled, onTimeout, 
   })
   void clock.sleep(timeoutMs, timer.signal).then(() => {
     if (timer.signal.aborted) return
-    onTimeout()
+    // A cancelled run ends the wait at once (the clock's sleeps end early): not a timeout.
+    if (clock.cancelled?.aborted) onCancel?.()
+    else onTimeout()
     finish()
   })
   try {

@@ -5,6 +5,7 @@ import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { pushSecrets, type PushConfig, type PushReport } from './push.js'
 import {
+  keptAdvancedNotices,
   pushFailure,
   pushLogLines,
   pushOutputs,
@@ -28,7 +29,7 @@ export interface PushInput {
 export const pushPhase: Phase<PushInput, PushReport> = {
   name: 'Push to SSM Parameter Store',
   skipped: 'No secrets given: the push phase is skipped.',
-  idleOutputs: pushOutputs({ dryRun: false, outcomes: [], notOwned: [] }),
+  idleOutputs: pushOutputs({ dryRun: false, outcomes: [], notOwned: [], keptAdvanced: [] }),
   run: ({ config, restore, store, retry, env }, { redact, log }) => {
     const secrets = restore?.secrets ?? config.secrets
     if (!restore) log(`${config.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${config.target.path}/`)
@@ -39,6 +40,7 @@ export const pushPhase: Phase<PushInput, PushReport> = {
     const failed = pushFailure(report)
     return {
       lines,
+      notices: keptAdvancedNotices(report, write.tier),
       outputs: pushOutputs(report),
       summary: restore
         ? {

@@ -1,7 +1,17 @@
 import type { RestoredVersion } from '../history/provenance.js'
 import type { Secret } from '../secrets/keys.js'
-import { MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, tierLimit, type Tier } from '../ssm/rules.js'
-import type { StoredParameter } from '../ssm/store.js'
+import {
+  holdsAllKeptVersions,
+  KEPT_VERSIONS,
+  labelledOldest,
+  MANAGED_BY_TAG,
+  MANAGED_BY_VALUE,
+  parameterName,
+  writeTier,
+  type ParameterHistory,
+  type Tier
+} from '../ssm/rules.js'
+import type { ParameterStatus, StoredParameter } from '../ssm/store.js'
 
 export type KeyAction = 'create' | 'update' | 'unchanged'
 
@@ -10,45 +20,83 @@ export interface DesiredSecret extends Secret {
   readonly restoredFrom?: RestoredVersion
 }
 
-/** What the push will do with one secret. */
-export interface KeyPlan extends DesiredSecret {
+/** What the diff says of one secret. */
+export interface KeyDiff extends DesiredSecret {
   readonly name: string
   readonly action: KeyAction
   /** The version in SSM now, when the parameter exists. */
   readonly currentVersion?: number
 }
 
+/** What the push will do with one secret: the diff, and the tier its write sends. */
+export interface KeyPlan extends KeyDiff {
+  readonly tier: Tier
+}
+
 /** Compares the secrets with what SSM holds. Pure: the reads happen before. */
 export function diffSecrets(
   secrets: readonly DesiredSecret[],
   path: string,
-  current: readonly StoredParameter[],
-  tier: Tier
-): { plans: KeyPlan[]; problems: string[] } {
+  current: readonly StoredParameter[]
+): { diffs: KeyDiff[]; problems: string[] } {
   const byName = new Map(current.map((parameter) => [parameter.name, parameter]))
   const problems: string[] = []
-  const plans = secrets.map((secret): KeyPlan => {
+  const diffs = secrets.map((secret): KeyDiff => {
     const name = parameterName(path, secret.key)
     const existing = byName.get(name)
-    const action = keyAction(secret.value, existing)
     if (existing && existing.type !== 'SecureString') {
       problems.push(
         `${name} exists as a ${existing.type} parameter; the action writes SecureString and SSM cannot change a parameter's type: delete it or move it first`
       )
     }
-    if (
-      existing &&
-      action === 'update' &&
-      tier === 'Standard' &&
-      Buffer.byteLength(existing.value, 'utf8') > tierLimit('Standard')
-    ) {
-      problems.push(
-        `${name} holds more than ${tierLimit('Standard')} bytes, so it is an Advanced parameter, and SSM cannot move it back to Standard: set tier: Advanced or Intelligent-Tiering`
-      )
-    }
-    return { ...secret, name, action, currentVersion: existing?.version }
+    return { ...secret, name, action: keyAction(secret.value, existing), currentVersion: existing?.version }
   })
-  return { plans, problems }
+  return { diffs, problems }
+}
+
+/** The parameters to update that hold the 100 versions SSM keeps: their history tells whether SSM takes a new one. */
+export function atVersionLimit(diffs: readonly KeyDiff[], statuses: ReadonlyMap<string, ParameterStatus>): string[] {
+  return diffs
+    .filter(({ action, name }) => action === 'update' && holdsAllKeptVersions(statuses.get(name)?.version ?? 0))
+    .map(({ name }) => name)
+}
+
+/** The writes of a push, and what the run must say or refuse before the first of them. */
+export interface WritePlans {
+  readonly plans: KeyPlan[]
+  /** Parameters written as Advanced although `tier` asks for another tier: they are Advanced in SSM already. */
+  readonly keptAdvanced: string[]
+  /** Why SSM would refuse a write (a labelled oldest version): the run stops before writing anything. */
+  readonly problems: string[]
+}
+
+/**
+ * Plans each write from what SSM says of the parameters to update (DescribeParameters: `statuses`) and
+ * the histories of those at the version limit. Pure.
+ * - The tier: `tier`, except that an Advanced parameter is written as Advanced (writeTier): SSM refuses
+ *   a downgrade, so sending Standard would fail that key in the middle of the run.
+ * - A parameter whose oldest kept version carries a label cannot take a new version (labelledOldest):
+ *   refused before anything is written, naming the parameter, the version and its labels.
+ */
+export function planWrites(
+  diffs: readonly KeyDiff[],
+  statuses: ReadonlyMap<string, ParameterStatus>,
+  histories: readonly ParameterHistory[],
+  wanted: Tier
+): WritePlans {
+  const plans = diffs.map((diff): KeyPlan => ({ ...diff, tier: writeTier(wanted, statuses.get(diff.name)?.tier) }))
+  const problems = histories.flatMap((history) => {
+    const oldest = labelledOldest(history)
+    if (!oldest) return []
+    const labels = oldest.labels ?? []
+    return [
+      `${history.name}: version ${oldest.version}, the oldest of the ${KEPT_VERSIONS} versions SSM keeps, carries the label${labels.length > 1 ? 's' : ''} ${labels.join(', ')}, so SSM refuses a new version (ParameterMaxVersionLimitExceeded): move the label to a newer version or remove it (aws ssm unlabel-parameter-version --name ${history.name} --parameter-version ${oldest.version} --labels ${labels.join(' ')})`
+    ]
+  })
+  const keptAdvanced = plans
+    .filter(({ action, tier }) => action !== 'unchanged' && tier !== wanted)
+    .map(({ name }) => name)
+  return { plans, keptAdvanced, problems }
 }
 
 function keyAction(value: string, existing: StoredParameter | undefined): KeyAction {

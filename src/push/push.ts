@@ -1,18 +1,27 @@
 import pLimit from 'p-limit'
-import { ActionError } from '../errors.js'
+import { ActionError, isCancellation } from '../errors.js'
 import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError, stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
-import { READ_CONCURRENCY, readParameters, readTags, splitByOwner } from '../ssm/read.js'
-import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { keyOf, parameterName, type ServiceTarget, type Tier } from '../ssm/rules.js'
-import { inBatches, type ParameterStore, type StoredParameter } from '../ssm/store.js'
 import {
+  describeParameters,
+  READ_CONCURRENCY,
+  readHistory,
+  readParameters,
+  readTags,
+  splitByOwner
+} from '../ssm/read.js'
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
+import { keyOf, parameterName, writeTier, type ParameterHistory, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { inBatches, type ParameterStatus, type ParameterStore, type StoredParameter } from '../ssm/store.js'
+import {
+  atVersionLimit,
   desiredTags,
   diffSecrets,
   missingTags,
   ownershipProblem,
+  planWrites,
   pruneCandidates,
   type DesiredSecret,
   type KeyPlan
@@ -43,7 +52,8 @@ export interface PushDependencies {
   readonly retry?: RetryPolicy
 }
 
-export type KeyResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'failed'
+/** `cancelled`: not written (or not deleted), because the run was cancelled before its write started. */
+export type KeyResult = 'created' | 'updated' | 'unchanged' | 'deleted' | 'failed' | 'cancelled'
 
 export interface KeyOutcome {
   readonly key: string
@@ -63,6 +73,8 @@ export interface PushReport {
   readonly outcomes: KeyOutcome[]
   /** Parameters under the service's path that prune leaves because the action does not own them. */
   readonly notOwned: string[]
+  /** Parameters written (or, in a dry run, to be written) as Advanced although `tier` asks for another tier. */
+  readonly keptAdvanced: readonly string[]
 }
 
 /** Concurrent writes at most; PutParameter allows about 3 a second per account. */
@@ -70,6 +82,7 @@ const WRITE_CONCURRENCY = 4
 
 interface PushPlan {
   readonly plans: KeyPlan[]
+  readonly keptAdvanced: string[]
   readonly tagsByName: Map<string, Record<string, string>>
   readonly doomed: string[]
   readonly notOwned: string[]
@@ -81,9 +94,14 @@ interface PushPlan {
  */
 export async function pushSecrets(config: PushConfig, deps: PushDependencies): Promise<PushReport> {
   const calls = new SsmCalls(deps, config.write)
-  const { plans, tagsByName, doomed, notOwned } = await planPush(config, calls)
+  const { plans, keptAdvanced, tagsByName, doomed, notOwned } = await planPush(config, calls)
   if (config.dryRun) {
-    return { dryRun: true, outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)], notOwned }
+    return {
+      dryRun: true,
+      outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)],
+      notOwned,
+      keptAdvanced
+    }
   }
   const tags = desiredTags(config.write.tags)
   const writer = plans.some(({ action }) => action !== 'unchanged') ? await deps.writer() : undefined
@@ -102,24 +120,34 @@ export async function pushSecrets(config: PushConfig, deps: PushDependencies): P
     )
   )
   outcomes.push(...(await calls.delete(doomed)))
-  return { dryRun: false, outcomes, notOwned }
+  return { dryRun: false, outcomes, notOwned, keptAdvanced }
 }
 
+/**
+ * Reads what the plan needs, then plans: the values (to diff), then for the keys to update their tags
+ * (ownership), their tier and version (DescribeParameters), and the history of those at the 100-version
+ * limit; and with prune, the service's path. Any problem stops the run here, before the first write.
+ */
 async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls): Promise<PushPlan> {
   const current = await readingSsm(calls, () => calls.read(secrets.map(({ key }) => parameterName(target.path, key))))
-  const diff = diffSecrets(secrets, target.path, current, write.tier)
-  const updates = diff.plans.filter((candidate) => candidate.action === 'update')
-  const tagsByName = await readingSsm(calls, () => calls.tags(updates.map(({ name }) => name)))
-  const keep = new Set(diff.plans.map(({ name }) => name))
+  const diff = diffSecrets(secrets, target.path, current)
+  const updates = diff.diffs.filter((candidate) => candidate.action === 'update').map(({ name }) => name)
+  const [tagsByName, statuses] = await readingSsm(calls, () =>
+    Promise.all([calls.tags(updates), calls.describe(updates)])
+  )
+  const histories = await readingSsm(calls, () => calls.histories(atVersionLimit(diff.diffs, statuses)))
+  const writes = planWrites(diff.diffs, statuses, histories, write.tier)
+  const keep = new Set(diff.diffs.map(({ name }) => name))
   const prune = write.prune
     ? await readingSsm(calls, () => calls.planPrune(target.path, keep))
     : { doomed: [], notOwned: [] }
   const problems = [
     ...diff.problems,
-    ...updates.flatMap(({ name }) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? [])
+    ...updates.flatMap((name) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? []),
+    ...writes.problems
   ]
   if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
-  return { plans: diff.plans, tagsByName, ...prune }
+  return { plans: writes.plans, keptAdvanced: writes.keptAdvanced, tagsByName, ...prune }
 }
 
 /** An SSM read of the plan: its failure stops the run before anything is written. */
@@ -178,6 +206,22 @@ class SsmCalls {
     return readTags(this.store, names, this.policy)
   }
 
+  describe(names: readonly string[]): Promise<Map<string, ParameterStatus>> {
+    return describeParameters(this.store, names, this.policy)
+  }
+
+  /**
+   * The retained histories of these parameters, without their values (the labels are what the plan needs), a few at
+   * once, paced together when throttled.
+   */
+  histories(names: readonly string[]): Promise<ParameterHistory[]> {
+    const reads = pLimit(READ_CONCURRENCY)
+    const pacer = new Pacer(this.policy.clock)
+    return Promise.all(
+      names.map((name) => reads(() => readHistory(this.store, name, { retry: this.policy, pacer, decrypt: false })))
+    )
+  }
+
   async planPrune(path: string, keep: ReadonlySet<string>): Promise<{ doomed: string[]; notOwned: string[] }> {
     const listed = await withRetry(() => this.store.listNames(path), this.policy)
     const candidates = pruneCandidates(listed, keep)
@@ -199,6 +243,7 @@ class SsmCalls {
       }
       return await this.overwrite(plan, tags, currentTags ?? {})
     } catch (error) {
+      if (isCancellation(error)) return { ...identity(plan), result: 'cancelled' }
       return { ...identity(plan), result: 'failed', reason: this.explain(error) }
     }
   }
@@ -233,7 +278,8 @@ class SsmCalls {
     const currentTags = (await this.tags([plan.name])).get(plan.name) ?? {}
     const refused = ownershipProblem(plan.name, currentTags)
     if (refused) return { ...identity(plan), result: 'failed', reason: refused }
-    return this.overwrite(plan, tags, currentTags)
+    const status = (await this.describe([plan.name])).get(plan.name)
+    return this.overwrite({ ...plan, tier: writeTier(plan.tier, status?.tier) }, tags, currentTags)
   }
 
   /**
@@ -259,7 +305,7 @@ class SsmCalls {
           return this.store.putParameter({
             name: plan.name,
             value: plan.value,
-            tier: this.settings.tier,
+            tier: plan.tier,
             kmsKeyId: this.settings.kmsKeyId,
             description: plan.description,
             ...mode
@@ -280,7 +326,10 @@ class SsmCalls {
     current: Record<string, string>
   ): Promise<void> {
     const missing = missingTags(desired, current)
-    if (missing) await withRetry(() => this.store.addTags(name, missing), this.policy)
+    if (!missing) return
+    const tag = () => this.store.addTags(name, missing)
+    // The tags finish the write in flight: once the run is cancelled, they still go, once, without retries.
+    await (this.policy.clock.cancelled?.aborted ? tag() : withRetry(tag, this.policy))
   }
 
   async delete(names: readonly string[]): Promise<KeyOutcome[]> {
@@ -291,6 +340,7 @@ class SsmCalls {
             const { deleted, missing } = await withRetry(() => this.store.deleteParameters(batch), this.policy)
             return [...deleted, ...missing].map(deletedOutcome)
           } catch (error) {
+            if (isCancellation(error)) return batch.map((name) => ({ ...deletedOutcome(name), result: 'cancelled' }))
             return batch.map((name) => ({ ...deletedOutcome(name), result: 'failed', reason: this.explain(error) }))
           }
         })

@@ -1,5 +1,5 @@
 import type { RestorePlan } from '../history/select.js'
-import { keyOf, MANAGED_BY_TAG, MANAGED_BY_VALUE } from '../ssm/rules.js'
+import { keyOf, MANAGED_BY_TAG, MANAGED_BY_VALUE, type Tier } from '../ssm/rules.js'
 import type { KeyOutcome, KeyResult, PushReport } from './push.js'
 
 /**
@@ -12,15 +12,23 @@ const WOULD: Record<KeyResult, string> = {
   updated: 'would update',
   unchanged: 'unchanged',
   deleted: 'would delete',
-  failed: 'failed'
+  failed: 'failed',
+  cancelled: 'not written'
 }
+
+/** What a key the cancellation stopped shows: it may still be missing or different in SSM. */
+const CANCELLED = 'not written: the run was cancelled before this write went through'
 
 export function pushLogLines(report: PushReport): string[] {
   const lines = sorted(report.outcomes).map((outcome) => {
-    const verb = report.dryRun ? WOULD[outcome.result] : outcome.result
+    const verb = report.dryRun || outcome.result === 'cancelled' ? WOULD[outcome.result] : outcome.result
     const version = outcome.version === undefined ? '' : ` (version ${outcome.version})`
     const source = outcome.source ? ` from ${outcome.source}` : ''
-    const reason = outcome.reason ? `: ${outcome.reason}` : ''
+    const reason = outcome.reason
+      ? `: ${outcome.reason}`
+      : outcome.result === 'cancelled'
+        ? ': the run was cancelled before this write went through'
+        : ''
     return `${verb.padEnd(12)} ${outcome.name}${version}${source}${reason}`
   })
   const kept = report.notOwned.map(
@@ -29,10 +37,27 @@ export function pushLogLines(report: PushReport): string[] {
   return [...lines, ...kept, totals(report)]
 }
 
+/**
+ * One notice per parameter written as Advanced although `tier` asks for another tier: SSM never moves an
+ * Advanced parameter back to Standard, so the action keeps it Advanced rather than fail that key.
+ */
+export function keptAdvancedNotices(report: PushReport, tier: Tier): string[] {
+  return [...report.keptAdvanced]
+    .sort()
+    .map(
+      (name) =>
+        `${name} is an Advanced parameter and SSM never moves one back to Standard: ${report.dryRun ? 'it would be' : 'it was'} written as Advanced (tier: ${tier}). To make it Standard, delete it and let the next run create it again.`
+    )
+}
+
 function totals(report: PushReport): string {
-  const counts = (['created', 'updated', 'unchanged', 'deleted', 'failed'] as const)
-    .map((result) => `${keysWith(report, result).length} ${result}`)
-    .join(', ')
+  const cancelled = keysWith(report, 'cancelled').length
+  const counts = [
+    ...(['created', 'updated', 'unchanged', 'deleted', 'failed'] as const).map(
+      (result) => `${keysWith(report, result).length} ${result}`
+    ),
+    ...(cancelled ? [`${cancelled} not written (the run was cancelled)`] : [])
+  ].join(', ')
   return report.dryRun ? `Dry run, nothing written. A real run: ${counts}.` : `${counts}.`
 }
 
@@ -71,7 +96,13 @@ export function pushSummaryRows(report: PushReport): string[][] {
   const rows = sorted(report.outcomes).map((outcome) => [
     outcome.key,
     outcome.name,
-    report.dryRun ? WOULD[outcome.result] : outcome.reason ? `failed: ${outcome.reason}` : outcome.result,
+    report.dryRun
+      ? WOULD[outcome.result]
+      : outcome.reason
+        ? `failed: ${outcome.reason}`
+        : outcome.result === 'cancelled'
+          ? CANCELLED
+          : outcome.result,
     outcome.version === undefined ? '' : String(outcome.version),
     outcome.source ?? ''
   ])
@@ -152,5 +183,7 @@ function result({ result, version, restoredFrom, reason }: KeyOutcome, dryRun: b
       return `${dryRun ? 'would delete' : 'deleted'}: created after the point`
     case 'failed':
       return `failed: ${reason ?? ''}`
+    case 'cancelled':
+      return CANCELLED
   }
 }

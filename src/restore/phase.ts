@@ -11,8 +11,8 @@ export interface RestoreInput {
   readonly point: RestorePoint
   readonly store: ParameterStore
   readonly retry: RetryPolicy
-  /** Registers a value read from the history with the run's masking, before anything can be logged. */
-  readonly mask: (value: string) => void
+  /** Registers a value read from the history, with its parameter's name, with the run's masking, before anything can be logged. */
+  readonly mask: (value: string, name: string) => void
 }
 
 /**

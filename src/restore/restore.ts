@@ -14,7 +14,7 @@ import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import { READ_CONCURRENCY, readHistory, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
-import { keyOf, tierLimit, type ServiceTarget, type Tier } from '../ssm/rules.js'
+import { keyOf, tierLimit, writeTier, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
 import type { Clock } from '../time.js'
 
@@ -28,8 +28,8 @@ export interface RestoreConfig {
 export interface RestoreDependencies {
   readonly store: ParameterStore
   readonly redact: Redactor
-  /** Registers a value read from the history with the run's masking, before anything can be logged. */
-  readonly mask: (value: string) => void
+  /** Registers a value read from the history, with its parameter's name, with the run's masking, before anything can be logged. */
+  readonly mask: (value: string, name: string) => void
   /** The time a restore-to time is checked against. */
   readonly clock: Clock
   readonly retry?: RetryPolicy
@@ -58,9 +58,9 @@ export async function planRestore(
   const choices = histories.map((history) => ({ name: history.name, choice: chooseVersion(history, at) }))
   // The values the run handles: what each parameter holds now and what it held at the point. The other versions stay in
   // memory only.
-  new Set(
-    choices.flatMap(({ choice }) => (choice.kind === 'restore' ? [choice.from.value, choice.latest.value] : []))
-  ).forEach(deps.mask)
+  for (const { name, choice } of choices)
+    if (choice.kind === 'restore')
+      new Set([choice.from.value, choice.latest.value]).forEach((value) => deps.mask(value, name))
   const problems = choices.flatMap(({ name, choice }) => restoreProblem(name, choice, at, write.tier) ?? [])
   if (problems.length)
     throw new ActionError(
@@ -107,8 +107,10 @@ function restoreProblem(name: string, choice: RestoreChoice, at: number, tier: T
     const { oldest } = choice
     return `${name}: the oldest version SSM still keeps is version ${oldest.version}, written ${new Date(oldest.modifiedAt).toISOString()}, after ${new Date(at).toISOString()}: what it held then is no longer stored`
   }
-  if (choice.kind === 'restore' && Buffer.byteLength(choice.from.value, 'utf8') > tierLimit(tier)) {
-    return `${name}: version ${choice.from.version} holds more than the ${tierLimit(tier)} bytes of the ${tier} tier: set tier: Advanced`
+  // The write keeps an Advanced parameter Advanced (writeTier), so its limit is the tier it will be written in.
+  const written = choice.kind === 'restore' ? writeTier(tier, choice.latest.tier) : tier
+  if (choice.kind === 'restore' && Buffer.byteLength(choice.from.value, 'utf8') > tierLimit(written)) {
+    return `${name}: version ${choice.from.version} holds more than the ${tierLimit(written)} bytes of the ${written} tier: set tier: Advanced`
   }
   return undefined
 }
@@ -125,7 +127,7 @@ async function readOwnHistories(
       const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
       const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
       const histories: ParameterHistory[] = await Promise.all(
-        managed.map((name) => reads(() => readHistory(store, name, retry, pacer)))
+        managed.map((name) => reads(() => readHistory(store, name, { retry, pacer, decrypt: true })))
       )
       return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
     },

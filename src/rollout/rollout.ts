@@ -230,6 +230,7 @@ async function waitForRollouts(
         timeoutMs,
         settled: () => waiter.settled(),
         onTimeout: () => waiter.timeOut(clock.now()),
+        onCancel: () => waiter.failWaiting('not awaited: the run was cancelled', clock.now()),
         start: (loop) =>
           involved.map(({ kind, namespace, resourceVersion }) =>
             resumableWatch<Workload>({

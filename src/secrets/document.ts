@@ -1,5 +1,6 @@
 import { parseDocument, isMap, isScalar } from 'yaml'
 import { InputProblem } from '../errors.js'
+import type { NamedValue } from './redact.js'
 
 /** One secret as the pipeline handed it over: its original name and its value. */
 export interface SecretInput {
@@ -22,9 +23,9 @@ export function readSecretEntries(raw: string): SecretEntries {
   return text.startsWith('{') ? parseJson(text) : parseYaml(text)
 }
 
-/** Every string in the entries, nested or not, so that all of them can be masked first. */
-export function valuesToMask(entries: SecretEntries): string[] {
-  return entries.flatMap(([, value]) => stringsIn(value))
+/** Every string in the entries, nested or not, with the name of its secret, so that all of them can be masked first. */
+export function valuesToMask(entries: SecretEntries): NamedValue[] {
+  return entries.flatMap(([name, value]) => stringsIn(value).map((text) => ({ name, value: text })))
 }
 
 /** Keeps the entries whose value is a string; anything else is an error naming the secret. */

@@ -1,6 +1,7 @@
 import {
   AddTagsToResourceCommand,
   DeleteParametersCommand,
+  DescribeParametersCommand,
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
   GetParametersCommand,
@@ -8,9 +9,15 @@ import {
   PutParameterCommand,
   SSMClient
 } from '@aws-sdk/client-ssm'
-import type { ParameterVersion } from './rules.js'
+import { TIERS, type ParameterVersion, type Tier } from './rules.js'
 import packageJson from '../../package.json' with { type: 'json' }
-import type { ParameterStore, ParameterWrite, StoredParameter } from './store.js'
+import {
+  DESCRIBE_BATCH_SIZE,
+  type ParameterStatus,
+  type ParameterStore,
+  type ParameterWrite,
+  type StoredParameter
+} from './store.js'
 
 /** GetParameterHistory's largest page. */
 const HISTORY_PAGE = 50
@@ -45,6 +52,25 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       return { found, missing: out.InvalidParameters ?? [] }
     },
 
+    async describeParameters(names) {
+      const described: ParameterStatus[] = []
+      let NextToken: string | undefined
+      do {
+        const out = await client.send(
+          new DescribeParametersCommand({
+            ParameterFilters: [{ Key: 'Name', Option: 'Equals', Values: [...names] }],
+            MaxResults: DESCRIBE_BATCH_SIZE,
+            NextToken
+          })
+        )
+        described.push(
+          ...(out.Parameters ?? []).map((p) => ({ name: p.Name ?? '', tier: tierOf(p.Tier), version: p.Version ?? 0 }))
+        )
+        NextToken = out.NextToken
+      } while (NextToken)
+      return described
+    },
+
     async listNames(path) {
       const names: string[] = []
       let NextToken: string | undefined
@@ -64,11 +90,11 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       return names
     },
 
-    async getHistoryPage(name, nextToken) {
+    async getHistoryPage(name, decrypt, nextToken) {
       const out = await client.send(
         new GetParameterHistoryCommand({
           Name: name,
-          WithDecryption: true,
+          WithDecryption: decrypt,
           MaxResults: HISTORY_PAGE,
           NextToken: nextToken
         })
@@ -77,7 +103,9 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
         version: p.Version ?? 0,
         value: p.Value ?? '',
         modifiedAt: p.LastModifiedDate?.getTime() ?? 0,
-        description: p.Description
+        description: p.Description,
+        labels: p.Labels ?? [],
+        tier: tierOf(p.Tier)
       }))
       return { versions, nextToken: out.NextToken }
     },
@@ -114,6 +142,11 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
       return { deleted: out.DeletedParameters ?? [], missing: out.InvalidParameters ?? [] }
     }
   }
+}
+
+/** SSM answers one of its three tiers; anything else is read as Standard, the tier of a parameter created without one. */
+function tierOf(tier: string | undefined): Tier {
+  return TIERS.find((known) => known === tier) ?? 'Standard'
 }
 
 function toTagList(tags: Readonly<Record<string, string>>) {

@@ -75,6 +75,7 @@ export async function stopOnSsmError<T>(
   try {
     return await operation()
   } catch (error) {
+    if (error instanceof ActionError) throw error
     throw new ActionError('ZT120', `${headline} ${explainSsmError(error, redact)}`)
   }
 }

@@ -3,7 +3,13 @@ import type { ParameterHistory, ParameterVersion } from './rules.js'
 import { Pacer } from './pacer.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js'
 import { isManaged } from './rules.js'
-import { inBatches, type ParameterStore, type StoredParameter } from './store.js'
+import {
+  DESCRIBE_BATCH_SIZE,
+  inBatches,
+  type ParameterStatus,
+  type ParameterStore,
+  type StoredParameter
+} from './store.js'
 
 /** Concurrent reads at most: GetParameters shares about 40 calls a second per account. */
 export const READ_CONCURRENCY = 4
@@ -50,17 +56,38 @@ export async function missingParameters(
   return new Set((await getInBatches(store, names, { decrypt: false, retry })).flatMap(({ missing }) => missing))
 }
 
-/** A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy. */
+/**
+ * The tier and latest version of each parameter among `names` that SSM holds (DescribeParameters, 50
+ * names a call, a few calls at once, each under the retry policy, paced together when throttled).
+ */
+export async function describeParameters(
+  store: ParameterStore,
+  names: readonly string[],
+  retry: RetryPolicy = DEFAULT_RETRY_POLICY
+): Promise<Map<string, ParameterStatus>> {
+  const reads = pLimit(READ_CONCURRENCY)
+  const pacer = new Pacer(retry.clock)
+  const pages = await Promise.all(
+    inBatches(names, DESCRIBE_BATCH_SIZE).map((batch) =>
+      reads(() => withRetry(() => store.describeParameters(batch), retry, pacer))
+    )
+  )
+  return new Map(pages.flat().map((status) => [status.name, status]))
+}
+
+/**
+ * A parameter's whole retained history (at most 100 versions), page by page, each page under the retry policy;
+ * decrypted only when the values are needed (an old version may be encrypted with a key the role cannot use).
+ */
 export async function readHistory(
   store: ParameterStore,
   name: string,
-  retry: RetryPolicy,
-  pacer: Pacer
+  { retry, pacer, decrypt }: { retry: RetryPolicy; pacer: Pacer; decrypt: boolean }
 ): Promise<ParameterHistory> {
   const versions: ParameterVersion[] = []
   let nextToken: string | undefined
   do {
-    const page = await withRetry(() => store.getHistoryPage(name, nextToken), retry, pacer)
+    const page = await withRetry(() => store.getHistoryPage(name, decrypt, nextToken), retry, pacer)
     versions.push(...page.versions)
     nextToken = page.nextToken
   } while (nextToken)

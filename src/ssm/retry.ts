@@ -1,3 +1,4 @@
+import { stopIfCancelled } from '../errors.js'
 import { networkErrorCode } from '../network.js'
 import { backoffMs, systemClock, type Backoff, type Clock } from '../time.js'
 import type { Pacer } from './pacer.js'
@@ -69,7 +70,8 @@ export interface Attempt {
 }
 
 /**
- * Runs `operation` until it succeeds, fails for good, or the policy's window closes. With a pacer
+ * Runs `operation` until it succeeds, fails for good, or the policy's window closes; once the run is
+ * cancelled (the clock's `cancelled`), it starts no attempt and throws ZT190. With a pacer
  * (calls that share a quota), a throttled call waits for its turn in the shared pace instead of
  * backing off on its own; other failures back off with full jitter.
  */
@@ -82,6 +84,7 @@ export async function withRetry<T>(
   let attempt: Attempt = { number: 1 }
   for (;;) {
     const sentAt = (await pacer?.take()) ?? 0
+    stopIfCancelled(policy.clock.cancelled, 'before an SSM call')
     try {
       return await operation(attempt)
     } catch (error) {

@@ -17,6 +17,16 @@ export function tierLimit(tier: Tier): number {
   return tier === 'Standard' ? STANDARD_LIMIT : ADVANCED_LIMIT
 }
 
+/**
+ * The tier a write of an existing parameter sends. SSM never moves an Advanced parameter back to
+ * Standard: PutParameter answers a `ValidationException` ("You can't downgrade a parameter from the
+ * advanced-parameter tier to the standard-parameter tier"; SSM API reference, PutParameter, `Tier`),
+ * so an Advanced parameter is written as Advanced whatever `tier` says; any other takes `wanted`.
+ */
+export function writeTier(wanted: Tier, current: Tier | undefined): Tier {
+  return current === 'Advanced' ? 'Advanced' : wanted
+}
+
 /** The tag that marks the action's own parameters: prune and overwrite touch no others. */
 export const MANAGED_BY_TAG = 'managed-by'
 export const MANAGED_BY_VALUE = 'zerotouch-secrets'
@@ -57,6 +67,33 @@ export interface ParameterVersion {
   /** LastModifiedDate, in ms since the epoch. */
   readonly modifiedAt: number
   readonly description?: string
+  /** The labels on this version (LabelParameterVersion); none when absent. */
+  readonly labels?: readonly string[]
+  /** The tier of the parameter when this version was written. */
+  readonly tier?: Tier
+}
+
+/**
+ * SSM keeps the last 100 versions of a parameter: a new version drops the oldest, and is refused
+ * (`ParameterMaxVersionLimitExceeded`) when that oldest version carries a label (Parameter Store user
+ * guide, "Working with parameter versions"; SSM API reference, PutParameter, Errors).
+ */
+export const KEPT_VERSIONS = 100
+
+/** Whether a parameter at this version holds the 100 versions SSM keeps, so that a new one drops its oldest. */
+export function holdsAllKeptVersions(version: number): boolean {
+  return version >= KEPT_VERSIONS
+}
+
+/**
+ * The version a new write would drop and its labels, when SSM would refuse that write for them: the
+ * history holds the 100 versions SSM keeps and the oldest carries a label. Undefined when a new
+ * version can be written.
+ */
+export function labelledOldest(history: ParameterHistory): ParameterVersion | undefined {
+  if (history.versions.length < KEPT_VERSIONS) return undefined
+  const oldest = history.versions.reduce((a, b) => (b.version < a.version ? b : a))
+  return oldest.labels?.length ? oldest : undefined
 }
 
 /** A parameter's retained versions, in any order. */

@@ -1,11 +1,17 @@
-import type { ParameterVersion } from './rules.js'
-import type { Tier } from './rules.js'
+import type { ParameterVersion, Tier } from './rules.js'
 
 /** A parameter as Parameter Store holds it. */
 export interface StoredParameter {
   readonly name: string
   readonly value: string
   readonly type: string
+  readonly version: number
+}
+
+/** What DescribeParameters says of a parameter: its tier and latest version, no value. */
+export interface ParameterStatus {
+  readonly name: string
+  readonly tier: Tier
   readonly version: number
 }
 
@@ -29,10 +35,22 @@ export interface ParameterWrite {
 export interface ParameterStore {
   /** GetParameters for at most 10 names; names that do not exist come back in `missing`. */
   getParameters(names: readonly string[], decrypt: boolean): Promise<{ found: StoredParameter[]; missing: string[] }>
+  /**
+   * DescribeParameters filtered by `Name` `Equals` these names (at most DESCRIBE_BATCH_SIZE), every page:
+   * names that do not exist are simply absent.
+   */
+  describeParameters(names: readonly string[]): Promise<ParameterStatus[]>
   /** Names of the parameters directly under `path` (not recursive). */
   listNames(path: string): Promise<string[]>
-  /** One page of GetParameterHistory (at most 50 versions), decrypted. */
-  getHistoryPage(name: string, nextToken?: string): Promise<{ versions: ParameterVersion[]; nextToken?: string }>
+  /**
+   * One page of GetParameterHistory (at most 50 versions); without `decrypt`, each value is SSM's encrypted form (the
+   * labels and tiers are what such a read is for).
+   */
+  getHistoryPage(
+    name: string,
+    decrypt: boolean,
+    nextToken?: string
+  ): Promise<{ versions: ParameterVersion[]; nextToken?: string }>
   getTags(name: string): Promise<Record<string, string>>
   /** Returns the version written. */
   putParameter(write: ParameterWrite): Promise<number>
@@ -42,6 +60,8 @@ export interface ParameterStore {
 }
 
 export const BATCH_SIZE = 10
+/** A `ParameterStringFilter` takes at most 50 values, and DescribeParameters at most 50 results a page. */
+export const DESCRIBE_BATCH_SIZE = 50
 
 export function inBatches<T>(items: readonly T[], size = BATCH_SIZE): T[][] {
   const batches: T[][] = []

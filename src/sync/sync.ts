@@ -325,6 +325,9 @@ async function annotate(
   return Promise.all(jobs)
 }
 
+/** Why an ExternalSecret still waiting when the run is cancelled has no result. */
+const NOT_AWAITED = 'not awaited: the run was cancelled'
+
 /** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
 function waitForSyncs(
   waiter: SyncWaiter,
@@ -339,6 +342,7 @@ function waitForSyncs(
     timeoutMs,
     settled: () => waiter.settled(),
     onTimeout: () => waiter.timeOut(timeoutMs, clock.now()),
+    onCancel: () => waiter.failWaiting(NOT_AWAITED, clock.now()),
     start: (loop) => {
       let confirmingAt: number | undefined
       const check = (): void => {
