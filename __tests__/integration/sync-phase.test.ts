@@ -119,8 +119,12 @@ async function run({ config, written }: PhaseInputs = inputs(), masked: string[]
     calls: externalSecretsApi
   })
   const redact = createRedactor(credentials)
-  const { apiVersion } = await checkCluster({ ...config, rollout: { restart: 'none' } }, [], { kube, redact })
-  return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })
+  const { apiVersion, stores } = await checkCluster(
+    { ...config, rollout: { restart: 'none' }, write: { prune: false } },
+    { externalSecrets: [], stores: [] },
+    { kube, redact }
+  )
+  return syncExternalSecrets(config, { apiVersion, written, stores }, { kube, store, redact })
 }
 
 type EsObject = {

@@ -43,9 +43,15 @@ function check(
     cluster: { namespaces },
     selector: parseLabelSelector('label-selector', selector),
     sync: { wait },
-    rollout: { restart }
+    rollout: { restart },
+    write: { prune: false }
   }
-  return checkCluster(config, expected, { kube, redact, log: (line) => log.push(line) })
+  const externalSecrets = expected.map(({ namespace, name }) => ({
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { namespace, name }
+  }))
+  return checkCluster(config, { externalSecrets, stores: [] }, { kube, redact, log: (line) => log.push(line) })
 }
 
 const verbs = () => kube.calls.map(({ verb }) => verb)
@@ -53,7 +59,7 @@ const verbs = () => kube.calls.map(({ verb }) => verb)
 describe('the pre-flight', () => {
   it('discovers the version first, then checks namespaces, permissions and the selection, and says so', async () => {
     kube.version = 'v1beta1'
-    expect(await check({ namespaces: ['apps', 'web'] })).toEqual({ apiVersion: 'v1beta1' })
+    expect(await check({ namespaces: ['apps', 'web'] })).toMatchObject({ apiVersion: 'v1beta1' })
     expect(verbs()[0]).toBe('discover')
     expect(kube.calls.filter(({ verb }) => verb === 'get-namespace').map(({ namespace }) => namespace)).toEqual([
       'apps',
@@ -94,7 +100,7 @@ describe('the pre-flight', () => {
 
   it('with restart: changed, names a missing permission on the workloads before anything is written', async () => {
     kube.denied = [{ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'apps' }]
-    await expect(check({ restart: 'none' })).resolves.toEqual({ apiVersion: 'v1' })
+    await expect(check({ restart: 'none' })).resolves.toMatchObject({ apiVersion: 'v1' })
     const error = await actionErrorOf(check({ restart: 'changed' }))
     expect(error).toMatchObject({
       code: 'ZT142',
@@ -176,7 +182,9 @@ describe('the pre-flight', () => {
 
   it('does not need a selected ExternalSecret where the definitions will bring one', async () => {
     kube.namespaces = new Set(['apps', 'fresh'])
-    await expect(check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'fresh', name: 'api' }])).resolves.toEqual({
+    await expect(
+      check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'fresh', name: 'api' }])
+    ).resolves.toMatchObject({
       apiVersion: 'v1'
     })
     const error = await actionErrorOf(check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'apps', name: 'api' }]))
@@ -188,7 +196,7 @@ describe('the pre-flight', () => {
   it('goes on when the identity may not read namespaces or review its own access, as tenant Roles often are', async () => {
     kube.namespacesUnreadable = true
     kube.failNext('access-review', new KubeError('forbidden', 'selfsubjectaccessreviews is forbidden', 403))
-    await expect(check()).resolves.toEqual({ apiVersion: 'v1' })
+    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1' })
     expect(log[0]).toMatch(/namespaces apps exist \(or may not be read\)/)
   })
 
