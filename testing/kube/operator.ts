@@ -53,9 +53,9 @@ export interface OperatorOptions {
 /** What a reconcile asks of the queue: nothing, a retry with backoff, or a visit after some time. */
 type Result = { retry: true } | { after?: number }
 
-/** A SecretStore or ClusterSecretStore, as far as the Parameter Store provider reads it. */
-interface SecretStore extends KubeObject {
-  spec?: { provider?: { aws?: { service?: string; prefix?: string } } }
+/** A SecretStore's or ClusterSecretStore's spec, as far as the Parameter Store provider reads it. */
+interface StoreSpec {
+  provider?: { aws?: { service?: string; prefix?: string } }
 }
 
 const MAX_RETRY_MS = 7 * 60_000
@@ -270,10 +270,10 @@ export class Operator {
     const name = ref?.name ?? ''
     const cluster = ref?.kind === 'ClusterSecretStore'
     const type = cluster ? CLUSTER_SECRET_STORES : SECRET_STORES
-    const store = this.#store.get(type, cluster ? undefined : es.metadata.namespace, name) as SecretStore | undefined
+    const store = this.#store.get(type, cluster ? undefined : es.metadata.namespace, name)
     if (!store)
       throw new Error(`could not get ${type.kind} "${name}", ${type.resource}.${ES_GROUP} "${name}" not found`)
-    const aws = store.spec?.provider?.aws
+    const aws = (store.spec as StoreSpec | undefined)?.provider?.aws
     if (aws?.service !== 'ParameterStore')
       throw new Error(`${type.kind} "${name}": only the AWS ParameterStore provider is simulated`)
     return aws.prefix ?? ''
