@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
-import type { ExternalSecret } from '../../src/eso/model.js'
+import type { ExternalSecret, SecretStore } from '../../src/eso/model.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
@@ -213,5 +213,74 @@ describe('the pre-flight', () => {
     expect((await actionErrorOf(check({}, [], createRedactor(['tok-123456'])))).message).toBe(
       'Nothing was written: token *** rejected [ZT140]'
     )
+  })
+})
+
+describe('the pre-flight, on the stores the ExternalSecrets read through', () => {
+  const store = (kind: SecretStore['kind'], name: string, prefix = ''): SecretStore => ({
+    apiVersion: 'external-secrets.io/v1',
+    kind,
+    metadata: kind === 'SecretStore' ? { name, namespace: 'apps' } : { name },
+    spec: { provider: { aws: { service: 'ParameterStore', prefix } } }
+  })
+  const through = (es: ExternalSecret, name: string, kind?: string): ExternalSecret => ({
+    ...es,
+    spec: { ...es.spec, secretStoreRef: { name, ...(kind && { kind }) } }
+  })
+  const config = (prune: boolean): PreflightConfig => ({
+    cluster: { namespaces: ['apps'] },
+    selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
+    sync: { wait: true },
+    rollout: { restart: 'none' },
+    write: { prune }
+  })
+  const run = (
+    prune = false,
+    rendered: { externalSecrets: ExternalSecret[]; stores: SecretStore[] } = { externalSecrets: [], stores: [] }
+  ) => checkCluster(config(prune), rendered, { kube, redact: createRedactor([]) })
+  const storesAsked = () => kube.calls.filter(({ verb }) => verb === 'get-store').map(({ name }) => name)
+
+  beforeEach(() => {
+    kube = new MemoryKube()
+    kube.add(through(externalSecret('api'), 'tenant'))
+    kube.add(through(externalSecret('legacy', 'apps', {}), 'legacy-store', 'ClusterSecretStore'))
+    kube.stores.push(store('SecretStore', 'tenant', '/zerotouch/prod/'), store('ClusterSecretStore', 'legacy-store'))
+  })
+
+  it('gets each store a selected ExternalSecret names, once, and returns them with every ExternalSecret of the namespaces', async () => {
+    kube.add(through(externalSecret('web'), 'tenant'))
+    const check = await run()
+    expect(storesAsked()).toEqual(['tenant'])
+    expect(check.stores.map(({ metadata }) => metadata.name)).toEqual(['tenant'])
+    expect(check.externalSecrets.map(({ metadata }) => metadata.name).sort()).toEqual(['api', 'legacy', 'web'])
+    expect(kube.calls.filter(({ verb }) => verb === 'list')).toHaveLength(1)
+  })
+
+  it('with prune, gets the stores of the ExternalSecrets the selector leaves out too: they guard what they read', async () => {
+    const check = await run(true)
+    expect(storesAsked().sort()).toEqual(['legacy-store', 'tenant'])
+    expect(check.stores).toHaveLength(2)
+  })
+
+  it('refuses an ExternalSecret whose store does not exist, naming both, before anything is written (ZT144)', async () => {
+    kube.stores.splice(0)
+    const error = await actionErrorOf(run())
+    expect(error).toMatchObject({
+      code: 'ZT144',
+      problems: [
+        'ExternalSecret apps/api reads through SecretStore "apps/tenant", which does not exist in the cluster: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef'
+      ]
+    })
+  })
+
+  it('takes a store the definitions render as it is rendered, without asking the cluster', async () => {
+    kube.stores.splice(0)
+    const rendered = {
+      externalSecrets: [through(externalSecret('api'), 'tenant')],
+      stores: [store('SecretStore', 'tenant', '/zerotouch/prod/')]
+    }
+    const check = await run(false, rendered)
+    expect(storesAsked()).toEqual([])
+    expect(check.stores).toEqual([])
   })
 })
