@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
 import type { ExternalSecret, SecretStore } from '../../src/eso/model.js'
-import { KubeError } from '../../src/k8s/errors.js'
+import { forbiddenMessage, KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
 import { checkCluster, permissionsNeeded, type PreflightConfig } from '../../src/preflight/preflight.js'
@@ -271,6 +271,24 @@ describe('the pre-flight, on the stores the ExternalSecrets read through', () =>
         'ExternalSecret apps/api reads through SecretStore "apps/tenant", which does not exist in the cluster: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef'
       ]
     })
+  })
+
+  it('lists an identity that may not get the store among the other problems, naming the permission (ZT142)', async () => {
+    kube.denied = [{ verb: 'watch', group: '', resource: 'events', namespace: 'apps' }]
+    kube.failNext(
+      'get-store',
+      new KubeError(
+        'forbidden',
+        forbiddenMessage({ verb: 'get', group: 'external-secrets.io', resource: 'secretstores', namespace: 'apps' }),
+        403
+      )
+    )
+    const error = await actionErrorOf(run())
+    expect(error.code).toBe('ZT142')
+    expect(error.problems).toEqual([
+      expect.stringMatching(/may not watch events in namespace "apps"/),
+      expect.stringMatching(/may not get secretstores\.external-secrets\.io in namespace "apps"/)
+    ])
   })
 
   it('takes a store the definitions render as it is rendered, without asking the cluster', async () => {

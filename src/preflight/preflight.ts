@@ -137,19 +137,12 @@ export async function checkCluster(
   )
   // The stores the operator reads them through (the overlay's own first): what their keys resolve to.
   const readers = [...(config.write.prune ? live : selected), ...rendered.externalSecrets]
-  const stores = await stopOnKubeError(
-    () => readStores(kube, apiVersion, readers.flatMap(storeRefsOf), rendered.stores),
+  const checked = await stopOnKubeError(
+    () => checkStores(readers, rendered.stores, apiVersion, kube),
     NOTHING_WRITTEN,
     redact
   )
-  problems.push(
-    ...readers.flatMap((es) =>
-      missingStores(es, stores).map((ref) => ({
-        code: 'ZT144' as const,
-        message: `ExternalSecret ${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist in the cluster${rendered.stores.length ? ' nor in the definitions' : ''}: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef`
-      }))
-    )
-  )
+  problems.push(...checked.problems)
   if (problems.length) {
     throw new ActionError(
       problems[0].code,
@@ -160,7 +153,34 @@ export async function checkCluster(
   deps.log?.(
     `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
   )
-  return { apiVersion, externalSecrets: live, stores: stores.filter((store) => !rendered.stores.includes(store)) }
+  const stores = checked.stores.filter((store) => !rendered.stores.includes(store))
+  return { apiVersion, externalSecrets: live, stores }
+}
+
+/**
+ * The stores the ExternalSecrets read through (`rendered` ones as rendered, the others read once each):
+ * one that does not exist, or that the identity may not get, is a problem naming it.
+ */
+async function checkStores(
+  readers: readonly ExternalSecret[],
+  rendered: readonly SecretStore[],
+  version: string,
+  kube: ExternalSecretsApi
+): Promise<{ stores: SecretStore[]; problems: Problem[] }> {
+  let stores: SecretStore[]
+  try {
+    stores = await readStores(kube, version, readers.flatMap(storeRefsOf), rendered)
+  } catch (error) {
+    if (!(error instanceof KubeError && error.kind === 'forbidden')) throw error
+    return { stores: [...rendered], problems: [{ code: 'ZT142', message: error.message }] }
+  }
+  const problems = readers.flatMap((es) =>
+    missingStores(es, stores).map((ref) => ({
+      code: 'ZT144' as const,
+      message: `ExternalSecret ${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist in the cluster${rendered.length ? ' nor in the definitions' : ''}: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef`
+    }))
+  )
+  return { stores, problems }
 }
 
 /**
