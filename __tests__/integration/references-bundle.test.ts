@@ -184,6 +184,33 @@ describe('a prune', () => {
     }
   )
 
+  it('in a restore never deletes a parameter created after the point that a live ExternalSecret reads: refused before any write', async () => {
+    kube = await paymentsCluster(harness, [])
+    expect(errorOf(await release(harness, kube, SECRETS))).toBe('')
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const point = new Date().toISOString()
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    expect(errorOf(await release(harness, kube, WITH_LEGACY))).toBe('')
+    kube.apply(
+      externalSecret('payments-legacy', {
+        secretStoreRef: { name: 'aws-parameter-store', kind: 'ClusterSecretStore' },
+        data: [{ secretKey: 'TOKEN', remoteRef: { key: LEGACY } }]
+      })
+    )
+    harness.proxy.calls.length = 0
+    kube.clearRequests()
+
+    const result = await release(harness, kube, {}, { secrets: '', 'restore-to': point, prune: 'true' })
+    expect(result.exitCode).not.toBe(0)
+    expect(errorOf(result)).toContain('[ZT121]')
+    expect(result.stdout).toContain(
+      `${LEGACY} would be pruned, but ExternalSecret ${NS}/payments-legacy reads it (spec.data[0].remoteRef.key "${LEGACY}")`
+    )
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
+    expect(annotated()).toEqual([])
+    expectNoLeaks(result, WITH_LEGACY)
+  })
+
   const hasKustomize = ['kustomize', 'kubectl'].some(
     (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
   )
