@@ -218,43 +218,34 @@ const PARAMETER_STORE = 'ParameterStore'
  * as written (the callers refuse a store that does not exist before: see missingStores). Pure.
  */
 export function referencesOf(es: ExternalSecret, stores: readonly SecretStore[]): Reference[] {
-  const namespace = es.metadata.namespace ?? ''
-  const main = es.spec?.secretStoreRef
-  const through = (override: WrittenStoreRef | undefined): ReadThrough | undefined | 'not-ssm' => {
-    const ref = storeRef(override?.name ? override : main, namespace)
-    const store = ref && findStore(ref, stores)
-    if (!ref || !store) return undefined
-    const aws = store.spec?.provider?.aws
-    if (aws?.service !== PARAMETER_STORE) return 'not-ssm'
-    return { store: ref, prefix: typeof aws.prefix === 'string' ? aws.prefix : '' }
-  }
+  const route = (override: WrittenStoreRef | undefined) => routeOf(es, override, stores)
   const references: Reference[] = []
   ;(es.spec?.data ?? []).forEach((item, index) => {
     const key = item?.remoteRef?.key
-    const store = through(item?.sourceRef?.storeRef)
-    if (typeof key === 'string' && store !== 'not-ssm')
+    const to = route(item?.sourceRef?.storeRef)
+    if (typeof key === 'string' && to.ssm)
       references.push({
         kind: 'data',
         index,
-        key: `${store?.prefix ?? ''}${key}`,
+        key: `${to.through?.prefix ?? ''}${key}`,
         written: key,
         secretKey: item.secretKey ?? '',
         ...pinned(item.remoteRef?.version),
-        ...(store && { through: store })
+        ...(to.through && { through: to.through })
       })
   })
   ;(es.spec?.dataFrom ?? []).forEach((item, index) => {
-    const store = through(item?.sourceRef?.storeRef)
-    if (store === 'not-ssm') return
+    const to = route(item?.sourceRef?.storeRef)
+    if (!to.ssm) return
     const extract = item?.extract?.key
     if (typeof extract === 'string')
       references.push({
         kind: 'extract',
         index,
-        key: `${store?.prefix ?? ''}${extract}`,
+        key: `${to.through?.prefix ?? ''}${extract}`,
         written: extract,
         ...pinned(item.extract?.version),
-        ...(store && { through: store })
+        ...(to.through && { through: to.through })
       })
     const find = item?.find
     if (isRecord(find)) {
@@ -266,11 +257,29 @@ export function referencesOf(es: ExternalSecret, stores: readonly SecretStore[])
         key: path ?? '/',
         ...(path !== undefined && { written: path }),
         ...(typeof pattern === 'string' && { pattern }),
-        ...(store && { through: store })
+        ...(to.through && { through: to.through })
       })
     }
   })
   return references
+}
+
+/**
+ * Where an item's keys go: to SSM through a known Parameter Store store (`through`: its prefix), to
+ * SSM as written (no store named, or one not among `stores`), or elsewhere (a known store of
+ * another provider or service).
+ */
+function routeOf(
+  es: ExternalSecret,
+  override: WrittenStoreRef | undefined,
+  stores: readonly SecretStore[]
+): { readonly ssm: false } | { readonly ssm: true; readonly through?: ReadThrough } {
+  const ref = storeRef(override?.name ? override : es.spec?.secretStoreRef, es.metadata.namespace ?? '')
+  const store = ref && findStore(ref, stores)
+  if (!ref || !store) return { ssm: true }
+  const aws = store.spec?.provider?.aws
+  if (aws?.service !== PARAMETER_STORE) return { ssm: false }
+  return { ssm: true, through: { store: ref, prefix: typeof aws.prefix === 'string' ? aws.prefix : '' } }
 }
 
 /** A pinned version as written: YAML may read `version: 3` as a number. */
