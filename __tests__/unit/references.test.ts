@@ -213,7 +213,7 @@ describe('prunedReferenceProblems', () => {
       )
     ).toEqual([
       '/zerotouch/prod/payments/url would be pruned, but ExternalSecret apps/payments reads it (spec.data[0].remoteRef.key "payments/url" (read as "/zerotouch/prod/payments/url": the prefix "/zerotouch/prod/" of SecretStore "apps/tenant")): it would fail its next sync. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning',
-      '/zerotouch/prod/payments/flags/beta would be pruned, but deploy/prod/flags.yaml: ExternalSecret apps/flags (definitions) reads it (spec.dataFrom[0].find.path "/zerotouch/prod/payments/flags"): it would fail its next sync. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning'
+      '/zerotouch/prod/payments/flags/beta would be pruned, but deploy/prod/flags.yaml: ExternalSecret apps/flags (definitions) reads it (spec.dataFrom[0].find.path "/zerotouch/prod/payments/flags"): its next sync would drop it from the Secret. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning'
     ])
   })
 

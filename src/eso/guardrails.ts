@@ -122,8 +122,9 @@ export function guardrailProblems(
 /**
  * A prune never deletes a parameter that an ExternalSecret still reads (a live one of the namespaces,
  * or one the definitions render): a run often holds only part of the secrets (Dependabot's runs get
- * Dependabot's secrets only; a reusable workflow, those passed to it), and the operator would fail
- * its next sync. One problem per parameter and reader, naming both.
+ * Dependabot's secrets only; a reusable workflow, those passed to it): the operator's next sync
+ * would fail (a key read by name), or drop the value from the Secret (a `find`), under pods that
+ * read it. One problem per parameter and reader, naming both.
  */
 export function prunedReferenceProblems(doomed: readonly string[], readers: readonly OwnedReference[]): string[] {
   return doomed.flatMap((name) =>
@@ -133,7 +134,9 @@ export function prunedReferenceProblems(doomed: readonly string[], readers: read
         const reader = origin
           ? `${origin}: ExternalSecret ${externalSecret} (definitions)`
           : `ExternalSecret ${externalSecret}`
-        return `${name} would be pruned, but ${reader} reads it (${describeReference(reference)}): it would fail its next sync. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning`
+        const harm =
+          reference.kind === 'find' ? 'its next sync would drop it from the Secret' : 'it would fail its next sync'
+        return `${name} would be pruned, but ${reader} reads it (${describeReference(reference)}): ${harm}. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning`
       })
   )
 }
