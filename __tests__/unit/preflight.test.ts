@@ -237,7 +237,7 @@ describe('the pre-flight, on the stores the ExternalSecrets read through', () =>
   const run = (
     prune = false,
     rendered: { externalSecrets: ExternalSecret[]; stores: SecretStore[] } = { externalSecrets: [], stores: [] }
-  ) => checkCluster(config(prune), rendered, { kube, redact: createRedactor([]) })
+  ) => checkCluster(config(prune), rendered, { kube, redact: createRedactor([]), log: (line) => log.push(line) })
   const storesAsked = () => kube.calls.filter(({ verb }) => verb === 'get-store').map(({ name }) => name)
 
   beforeEach(() => {
@@ -252,6 +252,7 @@ describe('the pre-flight, on the stores the ExternalSecrets read through', () =>
     const check = await run()
     expect(storesAsked()).toEqual(['tenant'])
     expect(check.stores.map(({ metadata }) => metadata.name)).toEqual(['tenant'])
+    expect(log[1]).toBe('Keys resolve through SecretStore "apps/tenant" (prefix "/zerotouch/prod/").')
     expect(check.externalSecrets.map(({ metadata }) => metadata.name).sort()).toEqual(['api', 'legacy', 'web'])
     expect(kube.calls.filter(({ verb }) => verb === 'list')).toHaveLength(1)
   })

@@ -137,7 +137,8 @@ export function sameStore(a: StoreRef, b: StoreRef): boolean {
   return a.namespace === b.namespace || a.namespace === '' || b.namespace === ''
 }
 
-function refOfStore(store: SecretStore): StoreRef {
+/** The identity of a store, as an ExternalSecret's reference names it. */
+export function storeRefOf(store: SecretStore): StoreRef {
   const { name, namespace = '' } = store.metadata
   return store.kind === 'ClusterSecretStore'
     ? { kind: 'ClusterSecretStore', name }
@@ -161,7 +162,7 @@ export function storeRefsOf(es: ExternalSecret): StoreRef[] {
 
 /** The store `ref` names among `stores` (those the run read, or rendered ones). */
 export function findStore(ref: StoreRef, stores: readonly SecretStore[]): SecretStore | undefined {
-  return stores.find((store) => sameStore(refOfStore(store), ref))
+  return stores.find((store) => sameStore(storeRefOf(store), ref))
 }
 
 /** The stores the ExternalSecret names that are not among `stores`: the operator cannot sync it. */
@@ -277,9 +278,22 @@ function routeOf(
   const ref = storeRef(override?.name ? override : es.spec?.secretStoreRef, es.metadata.namespace ?? '')
   const store = ref && findStore(ref, stores)
   if (!ref || !store) return { ssm: true }
+  const prefix = parameterStorePrefix(store)
+  return prefix === undefined ? { ssm: false } : { ssm: true, through: { store: ref, prefix } }
+}
+
+/** The prefix a store of the AWS Parameter Store provider puts before every key ('' for none); undefined for another. */
+export function parameterStorePrefix(store: SecretStore): string | undefined {
   const aws = store.spec?.provider?.aws
-  if (aws?.service !== PARAMETER_STORE) return { ssm: false }
-  return { ssm: true, through: { store: ref, prefix: typeof aws.prefix === 'string' ? aws.prefix : '' } }
+  if (aws?.service !== PARAMETER_STORE) return undefined
+  return typeof aws.prefix === 'string' ? aws.prefix : ''
+}
+
+/** `SecretStore "apps/tenant" (prefix "/zerotouch/prod/")`, for the log. */
+export function describeStoreRead(store: SecretStore): string {
+  const prefix = parameterStorePrefix(store)
+  const what = prefix === undefined ? 'not Parameter Store' : prefix ? `prefix "${prefix}"` : 'no prefix'
+  return `${describeStore(storeRefOf(store))} (${what})`
 }
 
 /** A pinned version as written: YAML may read `version: 3` as a number. */

@@ -2,7 +2,7 @@ import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { ExternalSecretsApi } from '../eso/api.js'
 import { inNamespace } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
-import type { ClusterCheck, PreflightConfig } from './preflight.js'
+import type { ClusterCheck, PreflightConfig, RenderedObjects } from './preflight.js'
 
 export interface PreflightInput {
   readonly config: PreflightConfig
@@ -11,7 +11,7 @@ export interface PreflightInput {
    * The overlay's ExternalSecrets and stores, when definitions are given: a namespace they will fill is
    * not empty, and a store they bring need not be in the cluster yet.
    */
-  readonly rendered: { readonly externalSecrets: readonly ExternalSecret[]; readonly stores: readonly SecretStore[] }
+  readonly rendered: RenderedObjects
 }
 
 /** Before the definitions' SSM reads and any write: everything about the cluster that can be known. */

@@ -1,6 +1,7 @@
 import { ActionError, type ErrorCode } from '../errors.js'
 import {
   describeStore,
+  describeStoreRead,
   ESO_GROUP,
   ESO_PLURAL,
   esoApiVersion,
@@ -40,7 +41,7 @@ export interface PreflightConfig {
 
 /** The overlay's objects, when definitions are given: the ExternalSecrets and the stores Git will apply. */
 export interface RenderedObjects {
-  /** With their namespace filled in (the first of `namespace` when the overlay leaves it out). */
+  /** In checkCluster, with their namespace filled in (the first of `namespace` when the overlay leaves it out). */
   readonly externalSecrets: readonly ExternalSecret[]
   readonly stores: readonly SecretStore[]
 }
@@ -137,11 +138,7 @@ export async function checkCluster(
   )
   // The stores the operator reads them through (the overlay's own first): what their keys resolve to.
   const readers = [...(config.write.prune ? live : selected), ...rendered.externalSecrets]
-  const checked = await stopOnKubeError(
-    () => checkStores(readers, rendered.stores, apiVersion, kube),
-    NOTHING_WRITTEN,
-    redact
-  )
+  const checked = await stopOnKubeError(() => checkStores(readers, rendered, apiVersion, kube), NOTHING_WRITTEN, redact)
   problems.push(...checked.problems)
   if (problems.length) {
     throw new ActionError(
@@ -153,6 +150,7 @@ export async function checkCluster(
   deps.log?.(
     `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
   )
+  if (checked.stores.length) deps.log?.(`Keys resolve through ${checked.stores.map(describeStoreRead).join(', ')}.`)
   const stores = checked.stores.filter((store) => !rendered.stores.includes(store))
   return { apiVersion, externalSecrets: live, stores }
 }
@@ -163,21 +161,22 @@ export async function checkCluster(
  */
 async function checkStores(
   readers: readonly ExternalSecret[],
-  rendered: readonly SecretStore[],
+  rendered: RenderedObjects,
   version: string,
   kube: ExternalSecretsApi
 ): Promise<{ stores: SecretStore[]; problems: Problem[] }> {
   let stores: SecretStore[]
   try {
-    stores = await readStores(kube, version, readers.flatMap(storeRefsOf), rendered)
+    stores = await readStores(kube, version, readers.flatMap(storeRefsOf), rendered.stores)
   } catch (error) {
     if (!(error instanceof KubeError && error.kind === 'forbidden')) throw error
-    return { stores: [...rendered], problems: [{ code: 'ZT142', message: error.message }] }
+    return { stores: [...rendered.stores], problems: [{ code: 'ZT142', message: error.message }] }
   }
+  const where = rendered.externalSecrets.length ? 'in the cluster nor in the definitions' : 'in the cluster'
   const problems = readers.flatMap((es) =>
     missingStores(es, stores).map((ref) => ({
       code: 'ZT144' as const,
-      message: `ExternalSecret ${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist in the cluster${rendered.length ? ' nor in the definitions' : ''}: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef`
+      message: `ExternalSecret ${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist ${where}: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef`
     }))
   )
   return { stores, problems }
