@@ -1,6 +1,6 @@
 import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
 import { KubeError, type Permission } from '../src/k8s/errors.js'
-import type { ExternalSecret } from '../src/eso/model.js'
+import { findStore, type ExternalSecret, type SecretStore, type StoreRef } from '../src/eso/model.js'
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
 import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
@@ -46,6 +46,7 @@ export interface MemoryCall {
     | 'watch'
     | 'watch-events'
     | 'get-namespace'
+    | 'get-store'
     | 'access-review'
     | 'list-workloads'
     | 'watch-workloads'
@@ -72,6 +73,8 @@ export class MemoryKube implements ClusterApi {
   namespacesUnreadable = false
   /** Permissions a SelfSubjectAccessReview denies. */
   denied: Permission[] = []
+  /** The SecretStores and ClusterSecretStores of the cluster. */
+  readonly stores: SecretStore[] = []
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
@@ -240,10 +243,15 @@ export class MemoryKube implements ClusterApi {
         (es) =>
           es.metadata.namespace === ref.namespace &&
           (this.ignoreSelector ||
+            ref.labelSelector === undefined ||
             matchesLabelSelector(parseLabelSelector('label-selector', ref.labelSelector), es.metadata.labels))
       )
       return { items: structuredClone(items), resourceVersion: String(this.rv) }
     })
+  }
+
+  getSecretStore(_version: string, ref: StoreRef): Promise<SecretStore | undefined> {
+    return this.answer({ verb: 'get-store', name: ref.name }, () => structuredClone(findStore(ref, this.stores)))
   }
 
   patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret> {

@@ -21,6 +21,7 @@ import { timedSpawn, type PushTool, type ReleaseTool, type SyncTool, type ToolRu
 import {
   AWS_ENV,
   externalSecrets,
+  PARAMETER_STORE,
   outcome,
   parameterName,
   pushWorkload,
@@ -62,7 +63,7 @@ export async function measureSync(
   namespace: string,
   m: number
 ): Promise<SyncRun> {
-  kube.apply(externalSecrets(namespace, m))
+  kube.apply([PARAMETER_STORE, ...externalSecrets(namespace, m)])
   await kube.operator.idle()
   const synced = () =>
     new Map(kube.list('ExternalSecret', namespace).map((es) => [es.metadata.name, freshnessMark(es)]))
@@ -222,7 +223,7 @@ export async function measureRollout(
   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs, podStartMs })
   try {
     const namespace = ROLLOUT_NAMESPACE
-    kube.apply(externalSecrets(namespace, ROLLOUT_EXTERNAL_SECRETS))
+    kube.apply([PARAMETER_STORE, ...externalSecrets(namespace, ROLLOUT_EXTERNAL_SECRETS)])
     await kube.operator.idle()
     kube.apply(workloads.map((w) => workloadObject(namespace, w)))
     await kube.controllers.idle()

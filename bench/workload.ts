@@ -111,6 +111,14 @@ export async function outcome(motoEndpoint: string, workload: Workload): Promise
   }
 }
 
+/** The ClusterSecretStore the ExternalSecrets read through: Parameter Store, no prefix. */
+export const PARAMETER_STORE: KubeObject = {
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ClusterSecretStore',
+  metadata: { name: 'aws-parameter-store' },
+  spec: { provider: { aws: { service: 'ParameterStore', region: 'us-east-1' } } }
+}
+
 /** M ExternalSecrets that force-sync selects, each reading one seeded parameter, refreshed hourly. */
 export function externalSecrets(namespace: string, m: number): KubeObject[] {
   return Array.from({ length: m }, (_, i) => ({

@@ -24,6 +24,7 @@ import { runBundledAction, type ActionRun } from '../testing/action.ts'
 import {
   SECRET_DATA_ANNOTATION,
   secretValueHash,
+  parameterStore,
   startKubeApiServer,
   type KubeApiServer,
   type Pod,
@@ -72,6 +73,8 @@ async function main(): Promise<number> {
     const ssmEndpoint = flags['ssm-endpoint'] ?? moto!.endpoint
     if (!flags.kubeconfig) {
       kube = await startKubeApiServer({ ssmEndpoint, region: 'us-east-1', reconcileDelayMs: 300 })
+      // The platform's ClusterSecretStore, which the tenant's ExternalSecrets read through (no prefix).
+      kube.apply(parameterStore({ name: 'aws-parameter-store' }))
       kube.apply(execFileSync('kubectl', ['kustomize', `${TENANT}/overlays/prod`], { encoding: 'utf8' }))
     }
     const kubeconfig = flags.kubeconfig ? readFileSync(flags.kubeconfig, 'utf8') : kube!.kubeconfig()

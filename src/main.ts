@@ -1,6 +1,8 @@
 import * as core from '@actions/core'
 import { definitionsPhase, forTheCluster, renderPhase } from './definitions/phase.js'
+import type { RenderedDefinitions } from './definitions/definitions.js'
 import { ActionError, runCancelled, stopIfCancelled } from './errors.js'
+import { ownedReferences, type OwnedReference } from './eso/guardrails.js'
 import { gatePhase } from './gate/phase.js'
 import { loadConfig } from './inputs/config.js'
 import { clusterApi, type ClusterApi } from './cluster.js'
@@ -8,6 +10,7 @@ import type { ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
 import type { Phase, PhaseContext, PhaseReport, SummaryTable } from './phase.js'
 import { preflightPhase } from './preflight/phase.js'
+import type { ClusterCheck } from './preflight/preflight.js'
 import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
@@ -73,22 +76,24 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const connected = connection && { config: { ...config, cluster: connection.settings }, kube: connection.kube }
     const check = await step(
       preflightPhase,
-      connected && { ...connected, rendered: definitions?.externalSecrets ?? [] }
+      connected && { ...connected, rendered: definitions ?? { externalSecrets: [], stores: [] } }
     )
     const cluster = connected && check && { ...connected, apiVersion: check.apiVersion }
-    await step(definitionsPhase, rendered && { config, rendered, store, retry })
+    await step(definitionsPhase, rendered && { config, rendered, store, retry, clusterStores: check?.stores })
     const restore = await step(
       restorePhase,
       config.restore && { config, point: config.restore, store: storeFor(store), retry, mask }
     )
     const push = await step(
       pushPhase,
-      store && (restore || config.secrets.length) ? { config, restore, store, retry, env: deps.env } : undefined
+      store && (restore || config.secrets.length)
+        ? { config, restore, store, retry, env: deps.env, readers: parameterReaders(check, rendered) }
+        : undefined
     )
     await step(gatePhase, cluster && definitions && { ...cluster, definitions })
     const snapshot = await step(snapshotPhase, cluster)
     const written = writtenNames(push)
-    const sync = await step(syncPhase, cluster && { ...cluster, written, store, retry })
+    const sync = await step(syncPhase, cluster && check && { ...cluster, written, stores: check.stores, store, retry })
     await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, ...freshlySynced(sync), written })
   } catch (error) {
     const failure =
@@ -212,6 +217,25 @@ async function connect(
 function maskSecret(value: string): string {
   maskedParts(value).forEach((part) => core.setSecret(part))
   return value
+}
+
+/**
+ * What the ExternalSecrets the run can see read, for the prune guard: every live one of the
+ * namespaces (through the stores the pre-flight read), and the overlay's (through the stores it
+ * renders, else the cluster's).
+ */
+function parameterReaders(
+  check: ClusterCheck | undefined,
+  rendered: RenderedDefinitions | undefined
+): OwnedReference[] {
+  const clusterStores = check?.stores ?? []
+  const renderedStores = [...(rendered?.stores ?? []), ...clusterStores]
+  return [
+    ...(check?.externalSecrets ?? []).flatMap((es) => ownedReferences(es, clusterStores)),
+    ...(rendered?.overlay ?? []).flatMap(({ externalSecret, origin }) =>
+      ownedReferences(externalSecret, renderedStores, origin)
+    )
+  ]
 }
 
 /** The parameters the push wrote, or would write in a dry run. */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { runBundledAction } from '../../testing/action.ts'
-import { startKubeApiServer, type KubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
+import { parameterStore, startKubeApiServer, type KubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
@@ -28,22 +28,48 @@ const PAYMENTS_API = {
   }
 }
 
+/** A SecretStore with a prefix, and an ExternalSecret the run selects that reads through it. */
+const TENANT_STORE = [
+  parameterStore({
+    kind: 'SecretStore',
+    name: 'payments-ssm',
+    namespace: 'payments-prod',
+    prefix: '/zerotouch/prod/payments/'
+  }),
+  {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'payments-cache', namespace: 'payments-prod', labels: { 'zerotouch.io/managed': 'true' } },
+    spec: {
+      secretStoreRef: { name: 'payments-ssm' },
+      target: { name: 'payments-cache' },
+      data: [{ secretKey: 'DATABASE_URL', remoteRef: { key: 'database_url' } }]
+    }
+  }
+]
+
 interface Role {
-  metadata: { namespace: string }
+  kind: 'Role' | 'ClusterRole'
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
 }
 
-function readmeRole(): Role {
+/** The Role and the ClusterRole of the README's section. */
+function readmeRoles(): Role[] {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^### /m)
       .find((part) => part.startsWith('Kubernetes Role')) ?? ''
-  return parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as Role
+  return [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => parse(match[1]) as Role)
 }
 
-/** The Role's rules as the test server enforces them: bound in the target namespace only. */
-function rulesOf(role: Role, namespace: string): RbacRule[] {
-  return role.rules.map((rule) => ({ ...rule, namespaces: [namespace] }))
+/**
+ * The rules as the test server enforces them: the Role's bound in `namespace` only (a RoleBinding), the
+ * ClusterRole's everywhere (a ClusterRoleBinding).
+ */
+function rulesOf(roles: Role[], namespace: string): RbacRule[] {
+  return roles.flatMap(({ kind, rules }) =>
+    rules.map((rule) => (kind === 'Role' ? { ...rule, namespaces: [namespace] } : rule))
+  )
 }
 
 let moto: MotoServer
@@ -64,6 +90,7 @@ async function runWith(rules: RbacRule[]) {
     user: 'system:serviceaccount:ci:deployer'
   })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply(TENANT_STORE)
   kube.apply(PAYMENTS_API)
   // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
@@ -82,35 +109,51 @@ async function runWith(rules: RbacRule[]) {
   )
 }
 
-const role = readmeRole()
-const permissions = role.rules.flatMap((rule) =>
-  rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ resource, verb })))
+const roles = readmeRoles()
+const permissions = roles.flatMap(({ kind, rules }) =>
+  rules.flatMap((rule) =>
+    rule.resources.flatMap((resource) =>
+      rule.verbs.map((verb) => ({ resource, verb, scope: kind === 'Role' ? 'payments-prod' : 'at the cluster scope' }))
+    )
+  )
 )
 
 describe("the README's Kubernetes Role", () => {
+  it('is a Role and a ClusterRole', () => expect(roles.map(({ kind }) => kind)).toEqual(['Role', 'ClusterRole']))
+
   it('is enough for the whole run', async () => {
-    const result = await runWith(rulesOf(role, 'payments-prod'))
+    const result = await runWith(rulesOf(roles, 'payments-prod'))
     expect(result.stdout).not.toMatch(/::error::/)
-    expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+    expect(JSON.parse(result.outputs.synced)).toEqual([
+      'payments-prod/payments-cache',
+      'payments-prod/payments-db',
+      'payments-prod/payments-provider'
+    ])
     expect(JSON.parse(result.outputs.restarted)).toEqual(['payments-prod/Deployment/payments-api'])
   })
 
   it('is refused in another namespace, naming it', async () => {
-    const result = await runWith(rulesOf(role, 'payments-stg'))
+    const result = await runWith(rulesOf(roles, 'payments-stg'))
     expect(result.exitCode).not.toBe(0)
     expect(result.stdout).toMatch(
       /cannot list resource "externalsecrets".*namespace "payments-prod"|list.*externalsecrets.*payments-prod/
     )
   })
 
-  it.each(permissions)('needs $verb on $resource: without it the run fails naming it', async ({ resource, verb }) => {
-    const reduced = role.rules.map((rule) => ({
-      ...rule,
-      verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
-    }))
-    const result = await runWith(rulesOf({ ...role, rules: reduced }, 'payments-prod'))
-    expect(result.exitCode).not.toBe(0)
-    expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
-    expect(result.stdout).toContain('payments-prod')
-  })
+  it.each(permissions)(
+    'needs $verb on $resource ($scope): without it the run fails naming it',
+    async ({ resource, verb, scope }) => {
+      const reduced = roles.map((role) => ({
+        ...role,
+        rules: role.rules.map((rule) => ({
+          ...rule,
+          verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
+        }))
+      }))
+      const result = await runWith(rulesOf(reduced, 'payments-prod'))
+      expect(result.exitCode).not.toBe(0)
+      expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
+      expect(result.stdout).toContain(scope)
+    }
+  )
 })

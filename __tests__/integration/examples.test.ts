@@ -57,7 +57,7 @@ function render(dir: string): Rendered {
 }
 
 const keysOf = (externalSecrets: readonly ExternalSecret[]): string[] =>
-  externalSecrets.flatMap(referencesOf).map(({ key }) => key)
+  externalSecrets.flatMap((es) => referencesOf(es, [])).map(({ key }) => key)
 const name = (es: ExternalSecret): string => es.metadata.name
 
 /** What the platform requires of an overlay's output; one line per problem, empty when it is right. */
@@ -70,7 +70,7 @@ function overlayProblems(rendered: Rendered, environment: string): string[] {
     if (es.metadata.labels?.[LABEL] !== 'true') problems.push(`${name(es)}: no ${LABEL}: "true" label`)
     if (es.metadata.namespace !== `${SERVICE}-${environment}`)
       problems.push(`${name(es)}: namespace ${es.metadata.namespace}`)
-    for (const reference of referencesOf(es)) {
+    for (const reference of referencesOf(es, [])) {
       if (reference.key.includes(PLACEHOLDER))
         problems.push(`${name(es)}: ${fieldOf(reference)} "${reference.key}" still contains ${PLACEHOLDER}`)
       else if (!reference.key.startsWith(servicePath))
@@ -109,7 +109,7 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
   })
 
   it('the action refuses the base as it is: every reference still holds the placeholder', () => {
-    const problems = guardrailProblems(base.externalSecrets, { pathPrefix: PREFIX, environment: 'prod' })
+    const problems = guardrailProblems(base.externalSecrets, { pathPrefix: PREFIX, environment: 'prod' }, [])
     expect(problems).toHaveLength(keysOf(base.externalSecrets).length)
     for (const problem of problems) expect(problem).toContain(PLACEHOLDER)
   })
@@ -155,9 +155,9 @@ withKubectl('example tenant payments-api (kubectl kustomize)', () => {
       })
 
       it(`passes the action's reference guardrails for ${environment}, and is a cross-environment reference for any other`, () => {
-        expect(guardrailProblems(rendered().externalSecrets, { pathPrefix: PREFIX, environment })).toEqual([])
+        expect(guardrailProblems(rendered().externalSecrets, { pathPrefix: PREFIX, environment }, [])).toEqual([])
         const other = environment === 'prod' ? 'stg' : 'prod'
-        const problems = guardrailProblems(rendered().externalSecrets, { pathPrefix: PREFIX, environment: other })
+        const problems = guardrailProblems(rendered().externalSecrets, { pathPrefix: PREFIX, environment: other }, [])
         expect(problems).toHaveLength(keysOf(rendered().externalSecrets).length)
         for (const problem of problems) expect(problem).toContain('cross-environment')
       })

@@ -108,6 +108,45 @@ describe('createKubeApi', () => {
     expect(JSON.parse(seen[0].body)).toEqual({ metadata: { annotations: { 'force-sync': 'run-1' } } })
   })
 
+  it('gets a SecretStore in its namespace and a ClusterSecretStore at the cluster scope; a 404 is no store, a 403 names the permission', async () => {
+    const kubeconfig = await serve((req, res) => {
+      if (req.url?.endsWith('/gone')) return json(res, 404, { kind: 'Status', code: 404, reason: 'NotFound' })
+      if (req.url?.endsWith('/secret'))
+        return json(res, 403, {
+          kind: 'Status',
+          code: 403,
+          reason: 'Forbidden',
+          message:
+            'clustersecretstores.external-secrets.io "secret" is forbidden: User "ci" cannot get resource "clustersecretstores" in API group "external-secrets.io" at the cluster scope'
+        })
+      const name = req.url?.slice(req.url.lastIndexOf('/') + 1)
+      json(res, 200, { metadata: { name }, spec: { provider: { aws: { service: 'ParameterStore', prefix: '/p/' } } } })
+    })
+    const kube = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    await expect(
+      kube.getSecretStore('v1', { kind: 'SecretStore', namespace: 'apps', name: 'tenant' })
+    ).resolves.toEqual({
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'SecretStore',
+      metadata: { name: 'tenant' },
+      spec: { provider: { aws: { service: 'ParameterStore', prefix: '/p/' } } }
+    })
+    await expect(kube.getSecretStore('v1', { kind: 'ClusterSecretStore', name: 'shared' })).resolves.toMatchObject({
+      kind: 'ClusterSecretStore',
+      metadata: { name: 'shared' }
+    })
+    await expect(kube.getSecretStore('v1', { kind: 'ClusterSecretStore', name: 'gone' })).resolves.toBeUndefined()
+    const denied = kube.getSecretStore('v1', { kind: 'ClusterSecretStore', name: 'secret' })
+    await expect(denied).rejects.toMatchObject({ kind: 'forbidden' })
+    await expect(denied).rejects.toThrow(/may not get clustersecretstores\.external-secrets\.io at the cluster scope/)
+    expect(seen.map(({ method, url }) => `${method} ${url}`)).toEqual([
+      'GET /apis/external-secrets.io/v1/namespaces/apps/secretstores/tenant',
+      'GET /apis/external-secrets.io/v1/clustersecretstores/shared',
+      'GET /apis/external-secrets.io/v1/clustersecretstores/gone',
+      'GET /apis/external-secrets.io/v1/clustersecretstores/secret'
+    ])
+  })
+
   it("lists every page with the selector, keeping the first page's resourceVersion", async () => {
     const kubeconfig = await serve((req, res) => {
       const url = new URL(req.url ?? '', 'http://x')

@@ -194,7 +194,12 @@ describe('clusters as people run them', () => {
   ]
 
   it.each(CASES)('$what: pushes, annotates and returns after the fresh syncs', async ({ kubeconfig }) => {
-    await cluster({ rbac: [{ verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] }] })
+    await cluster({
+      rbac: [
+        { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
+        { verbs: ['get'], resources: ['clustersecretstores'] }
+      ]
+    })
     const { input = '', env = {} } = kubeconfig()
     const result = await run({ kubeconfig: input }, env)
     expect(errorOf(result)).toBe('')

@@ -121,7 +121,8 @@ describe('restart: changed', () => {
       rbac: [
         { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
         { verbs: ['list', 'watch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
-        { verbs: ['patch'], resources: ['statefulsets', 'daemonsets'] }
+        { verbs: ['patch'], resources: ['statefulsets', 'daemonsets'] },
+        { verbs: ['get'], resources: ['clustersecretstores'] }
       ]
     })
     const result = await run(ROTATED, { restart: 'changed' })

@@ -16,6 +16,7 @@ import { externalSecretsApi } from '../../src/eso/api.js'
 import { checkCluster } from '../../src/preflight/preflight.js'
 import { syncExternalSecrets, type SyncConfig, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
 import {
+  parameterStore,
   startKubeApiServer,
   type KubeApiServer,
   type KubeApiServerOptions,
@@ -53,6 +54,8 @@ async function server(options: KubeApiServerOptions = {}): Promise<KubeApiServer
     retryBaseMs: 60_000,
     ...options
   })
+  const [version] = options.versions ?? ['v1']
+  if (version) kube.apply(parameterStore({ name: 'aws', version }))
   return kube
 }
 
@@ -119,8 +122,12 @@ async function run({ config, written }: PhaseInputs = inputs(), masked: string[]
     calls: externalSecretsApi
   })
   const redact = createRedactor(credentials)
-  const { apiVersion } = await checkCluster({ ...config, rollout: { restart: 'none' } }, [], { kube, redact })
-  return syncExternalSecrets(config, { apiVersion, written }, { kube, store, redact })
+  const { apiVersion, stores } = await checkCluster(
+    { ...config, rollout: { restart: 'none' }, write: { prune: false } },
+    { externalSecrets: [], stores: [] },
+    { kube, redact }
+  )
+  return syncExternalSecrets(config, { apiVersion, written, stores }, { kube, store, redact })
 }
 
 type EsObject = {
@@ -235,8 +242,13 @@ describe('force-sync against the test API server', () => {
     ])
     for (const request of esRequests()) {
       expect(request.path.startsWith('/apis/external-secrets.io/v1/namespaces/apps/externalsecrets')).toBe(true)
-      if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
     }
+    // The sync phase lists and watches the selected ones; the pre-flight lists the namespace once, whole (it
+    // reads what every ExternalSecret there reads, for the prune guard), and changes nothing.
+    const unselected = esRequests().filter(({ method, query }) => method === 'GET' && query.labelSelector === undefined)
+    expect(unselected.map(({ query }) => query.watch)).toEqual([undefined])
+    for (const request of esRequests().filter((request) => !unselected.includes(request)))
+      if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
     expect(kube!.requests.some(({ path }) => path.includes('/namespaces/other/'))).toBe(false)
     expect(es('plain')).toEqual(plainBefore)
     expect(es('other', 'other')).toEqual(otherBefore)

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
+import { parameterStore, startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const KUBECTL_PRESENT = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
@@ -44,6 +44,7 @@ beforeAll(async () => {
   })
   dir = mkdtempSync(join(tmpdir(), 'kubectl-test-'))
   writeFileSync(join(dir, 'kubeconfig'), kube.kubeconfig('zerotouch-test', 'payments'))
+  kube.apply(parameterStore({ name: 'aws-parameter-store' }))
   kube.apply(`
 apiVersion: external-secrets.io/v1
 kind: ExternalSecret
@@ -156,6 +157,44 @@ describe('kubectl 1.32 against the test API server', () => {
     ).toBe('zerotouch.io/managed=true')
   })
 
+  itWithKubectl(
+    'gets SecretStores and ClusterSecretStores by name and short name, as the action reads them',
+    async () => {
+      kube.apply(
+        parameterStore({ kind: 'SecretStore', name: 'tenant-ssm', namespace: 'payments', prefix: '/zerotouch/prod/' })
+      )
+      const store = await kubectlJson<{ kind: string; metadata: { namespace?: string }; spec: unknown }>(
+        'get',
+        'secretstore',
+        'tenant-ssm',
+        '-n',
+        'payments',
+        '-o',
+        'json'
+      )
+      expect(store).toMatchObject({
+        kind: 'SecretStore',
+        metadata: { namespace: 'payments' },
+        spec: { provider: { aws: { service: 'ParameterStore', prefix: '/zerotouch/prod/' } } }
+      })
+      const cluster = await kubectlJson<{ kind: string; metadata: { namespace?: string } }>(
+        'get',
+        'css',
+        'aws-parameter-store',
+        '-o',
+        'json'
+      )
+      expect(cluster.kind).toBe('ClusterSecretStore')
+      expect(cluster.metadata.namespace).toBeUndefined()
+      const table = (await kubectl('get', 'ss', '-n', 'payments')).trim().split('\n')
+      expect(table[0].split(/\s{2,}/)).toEqual(['NAME', 'AGE', 'STATUS', 'CAPABILITIES', 'READY'])
+      expect(table[1].split(/\s+/)[0]).toBe('tenant-ssm')
+      expect(await kubectl('get', 'clustersecretstores', '-o', 'name')).toBe(
+        'clustersecretstore.external-secrets.io/aws-parameter-store\n'
+      )
+    }
+  )
+
   itWithKubectl('annotates only the labelled ExternalSecrets of the namespace, with merge patches', async () => {
     kube.clearRequests()
     const out = await kubectl(
@@ -224,7 +263,10 @@ describe('kubectl 1.32 against the test API server', () => {
         apiVersion: 'external-secrets.io/v1',
         kind: 'ExternalSecret',
         metadata: { name: 'fresh', namespace: 'onboarding' },
-        spec: { data: [{ secretKey: 'TOKEN', remoteRef: { key: '/zerotouch/prod/fresh/token' } }] }
+        spec: {
+          secretStoreRef: { name: 'aws-parameter-store', kind: 'ClusterSecretStore' },
+          data: [{ secretKey: 'TOKEN', remoteRef: { key: '/zerotouch/prod/fresh/token' } }]
+        }
       })
       const waiting = kubectl(
         'wait',

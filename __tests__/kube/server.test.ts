@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { DeleteParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { request, watch } from '../../testing/kube/client.ts'
 import {
+  parameterStore,
   startKubeApiServer,
   type KubeApiServer,
   type KubeApiServerOptions,
@@ -37,6 +38,8 @@ async function start(options: KubeApiServerOptions = {}, withOperator = false): 
     ...options
   })
   servers.push(kube)
+  const [version] = options.versions ?? ['v1']
+  if (withOperator && version) kube.apply(parameterStore({ name: 'aws', version }))
   return kube
 }
 
@@ -161,7 +164,16 @@ describe('discovery', () => {
         shortNames: ['es'],
         verbs: ['get', 'list', 'watch', 'patch']
       }),
-      expect.objectContaining({ name: 'externalsecrets/status', kind: 'ExternalSecret', verbs: ['get', 'patch'] })
+      expect.objectContaining({ name: 'externalsecrets/status', kind: 'ExternalSecret', verbs: ['get', 'patch'] }),
+      expect.objectContaining({ name: 'secretstores', namespaced: true, kind: 'SecretStore', shortNames: ['ss'] }),
+      expect.objectContaining({ name: 'secretstores/status', kind: 'SecretStore' }),
+      expect.objectContaining({
+        name: 'clustersecretstores',
+        namespaced: false,
+        kind: 'ClusterSecretStore',
+        shortNames: ['css']
+      }),
+      expect.objectContaining({ name: 'clustersecretstores/status', kind: 'ClusterSecretStore' })
     ])
     expect((await request(kube.url, '/api')).body).toMatchObject({ kind: 'APIVersions', versions: ['v1'] })
     const core = (await request<ApiResourceList>(kube.url, '/api/v1')).body
@@ -188,7 +200,11 @@ describe('discovery', () => {
       versions: [
         {
           version: 'v1',
-          resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })]
+          resources: [
+            expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] }),
+            expect.objectContaining({ resource: 'secretstores', scope: 'Namespaced', shortNames: ['ss'] }),
+            expect.objectContaining({ resource: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] })
+          ]
         }
       ]
     })
@@ -822,6 +838,58 @@ describe('operator simulation', () => {
     ])
   })
 
+  it("reads each key through its store as external-secrets' Parameter Store provider does: the prefix before data and extract keys, a find's path as written or /", async () => {
+    const kube = await start({}, true)
+    await put('/t/prefixed/app/url', 'U')
+    await put('/t/prefixed/app/json', JSON.stringify({ a: 'A' }))
+    await put('/t/prefixed/app/found', 'F')
+    await put('/t/plain', 'P')
+    kube.apply(parameterStore({ kind: 'SecretStore', name: 'tenant', namespace: 'prefixed', prefix: '/t/prefixed/' }))
+    kube.apply({
+      ...externalSecret('app', 'prefixed', 'app/url'),
+      spec: {
+        secretStoreRef: { name: 'tenant' },
+        data: [
+          { secretKey: 'url', remoteRef: { key: 'app/url' } },
+          // An item's own store overrides the ExternalSecret's (client_manager.go Get).
+          {
+            secretKey: 'plain',
+            remoteRef: { key: '/t/plain' },
+            sourceRef: { storeRef: { name: 'aws', kind: 'ClusterSecretStore' } }
+          }
+        ],
+        dataFrom: [
+          { extract: { key: 'app/json' } },
+          // No path: GetParametersByPath from "/", the prefix not applied; the regexp picks the names.
+          {
+            find: { name: { regexp: '^/t/prefixed/app/fo' } },
+            rewrite: [{ regexp: { source: '^/t/prefixed/app/', target: '' } }]
+          }
+        ]
+      }
+    })
+    await kube.operator.idle()
+    const data = kube.get('secret', 'prefixed', 'app')!.data as Record<string, string>
+    expect(Object.fromEntries(Object.entries(data).map(([key, value]) => [key, decode(value)]))).toEqual({
+      url: 'U',
+      plain: 'P',
+      a: 'A',
+      found: 'F'
+    })
+  })
+
+  it("fails an ExternalSecret whose store does not exist, with the client manager's error", async () => {
+    const kube = await start({}, true)
+    kube.apply({
+      ...externalSecret('app', 'nostore', '/t/x'),
+      spec: { secretStoreRef: { name: 'gone' }, data: [{ secretKey: 'x', remoteRef: { key: '/t/x' } }] }
+    })
+    await kube.operator.idle()
+    expect(kube.list('event', 'nostore').map((event) => event.message)).toEqual([
+      'error processing spec.data[0] (key: /t/x), err: could not get SecretStore "gone", secretstores.external-secrets.io "gone" not found'
+    ])
+  })
+
   it('expands dataFrom extract and find into Secret keys', async () => {
     const kube = await start({}, true)
     await put('/t/from/json', JSON.stringify({ user: 'admin', port: 5432 }))
@@ -830,6 +898,7 @@ describe('operator simulation', () => {
     kube.apply({
       ...externalSecret('app', 'from', '/t/from/tree/a'),
       spec: {
+        secretStoreRef: { name: 'aws', kind: 'ClusterSecretStore' },
         dataFrom: [
           { extract: { key: '/t/from/json' } },
           {

@@ -34,7 +34,8 @@ function context(pushed: Record<string, string>, existing: string[] = []): Overl
     target: serviceTarget('/zerotouch', 'prod', 'payments'),
     selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
     pushed: new Map(Object.entries(pushed).map(([key, source]) => [`${PATH}/${key}`, source])),
-    existing: new Set(existing)
+    existing: new Set(existing),
+    stores: []
   }
 }
 
@@ -59,7 +60,7 @@ describe('checkOverlay', () => {
         data: [{ secretKey: 'X', remoteRef: { key: `${PATH}/x` } }]
       })
     ])
-    expect(parametersToLookUp(definitions, PATH, context({ x: 'X' }).pushed)).toEqual([`${PATH}/bundle`])
+    expect(parametersToLookUp(definitions, [], PATH, context({ x: 'X' }).pushed)).toEqual([`${PATH}/bundle`])
     expect(checkOverlay(definitions, context({ x: 'X' })).problems).toEqual([
       expect.stringMatching(/needs \/zerotouch\/prod\/payments\/bundle, which no secret provides/)
     ])
@@ -108,12 +109,12 @@ describe('checkBase', () => {
       es('a', { data: [{ remoteRef: { key: '/zerotouch/_ENV_/payments/x' } }, { remoteRef: { key: '/shared/y' } }] }),
       es('b', { dataFrom: [{ find: { path: '/zerotouch/stg/payments' } }] })
     ])
-    expect(checkBase(definitions, '/zerotouch')).toEqual([
+    expect(checkBase(definitions, '/zerotouch', [])).toEqual([
       expect.stringMatching(
         /^base ExternalSecret b: spec\.dataFrom\[0\]\.find\.path "\/zerotouch\/stg\/payments" hard-codes an environment/
       )
     ])
-    expect(checkBase([], '/zerotouch')).toEqual([
+    expect(checkBase([], '/zerotouch', [])).toEqual([
       expect.stringMatching(/^definitions-base: the base renders no ExternalSecret/)
     ])
   })

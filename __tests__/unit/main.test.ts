@@ -556,6 +556,16 @@ describe('run(): the pre-flight', () => {
         /\n {2}- forbidden: the identity of the kubeconfig may not patch externalsecrets\.external-secrets\.io in namespace "payments-prod"/
     },
     {
+      what: 'a selected ExternalSecret reads through a store that does not exist',
+      setup: () => {
+        const db = kube.get('payments-prod', 'payments-db')!
+        kube.add({ ...db, spec: { ...db.spec, secretStoreRef: { name: 'gone', kind: 'ClusterSecretStore' } } })
+      },
+      code: 'ZT144',
+      message:
+        /\n {2}- ExternalSecret payments-prod\/payments-db reads through ClusterSecretStore "gone", which does not exist in the cluster/
+    },
+    {
       what: 'the credentials are rejected',
       setup: () =>
         kube.failNext(
@@ -594,6 +604,25 @@ describe('run(): the pre-flight', () => {
     expect(failureCode()).toBe('ZT142')
     expect(store.calls).toEqual([])
   })
+})
+
+describe('run(): the prune guard', () => {
+  it.each([false, true])(
+    'refuses a prune of a parameter a live ExternalSecret reads, the unselected one too, before anything is written (dry run: %p)',
+    async (dryRun) => {
+      store.seed(`${PATH}/legacy_token`, 'old', OWN)
+      const unmanaged = kube.get('payments-prod', 'unmanaged')!
+      kube.add({ ...unmanaged, spec: { data: [{ secretKey: 'T', remoteRef: { key: `${PATH}/legacy_token` } }] } })
+      await runAction({ ...SYNC, prune: 'true', 'dry-run': String(dryRun) })
+      expect(failureCode()).toBe('ZT121')
+      expect(core.failures()[0]).toContain(
+        `${PATH}/legacy_token would be pruned, but ExternalSecret payments-prod/unmanaged reads it`
+      )
+      expect(store.count('putParameter') + store.count('addTags') + store.count('deleteParameters')).toBe(0)
+      expect(patched()).toEqual([])
+      expectNoLeaks()
+    }
+  )
 })
 
 describe('run(): a failing sync phase', () => {

@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
-import type { ExternalSecret } from '../../src/eso/model.js'
-import { KubeError } from '../../src/k8s/errors.js'
+import type { ExternalSecret, SecretStore } from '../../src/eso/model.js'
+import { forbiddenMessage, KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
 import { checkCluster, permissionsNeeded, type PreflightConfig } from '../../src/preflight/preflight.js'
@@ -43,9 +43,15 @@ function check(
     cluster: { namespaces },
     selector: parseLabelSelector('label-selector', selector),
     sync: { wait },
-    rollout: { restart }
+    rollout: { restart },
+    write: { prune: false }
   }
-  return checkCluster(config, expected, { kube, redact, log: (line) => log.push(line) })
+  const externalSecrets = expected.map(({ namespace, name }) => ({
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { namespace, name }
+  }))
+  return checkCluster(config, { externalSecrets, stores: [] }, { kube, redact, log: (line) => log.push(line) })
 }
 
 const verbs = () => kube.calls.map(({ verb }) => verb)
@@ -53,7 +59,7 @@ const verbs = () => kube.calls.map(({ verb }) => verb)
 describe('the pre-flight', () => {
   it('discovers the version first, then checks namespaces, permissions and the selection, and says so', async () => {
     kube.version = 'v1beta1'
-    expect(await check({ namespaces: ['apps', 'web'] })).toEqual({ apiVersion: 'v1beta1' })
+    expect(await check({ namespaces: ['apps', 'web'] })).toMatchObject({ apiVersion: 'v1beta1' })
     expect(verbs()[0]).toBe('discover')
     expect(kube.calls.filter(({ verb }) => verb === 'get-namespace').map(({ namespace }) => namespace)).toEqual([
       'apps',
@@ -94,7 +100,7 @@ describe('the pre-flight', () => {
 
   it('with restart: changed, names a missing permission on the workloads before anything is written', async () => {
     kube.denied = [{ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'apps' }]
-    await expect(check({ restart: 'none' })).resolves.toEqual({ apiVersion: 'v1' })
+    await expect(check({ restart: 'none' })).resolves.toMatchObject({ apiVersion: 'v1' })
     const error = await actionErrorOf(check({ restart: 'changed' }))
     expect(error).toMatchObject({
       code: 'ZT142',
@@ -176,7 +182,9 @@ describe('the pre-flight', () => {
 
   it('does not need a selected ExternalSecret where the definitions will bring one', async () => {
     kube.namespaces = new Set(['apps', 'fresh'])
-    await expect(check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'fresh', name: 'api' }])).resolves.toEqual({
+    await expect(
+      check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'fresh', name: 'api' }])
+    ).resolves.toMatchObject({
       apiVersion: 'v1'
     })
     const error = await actionErrorOf(check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'apps', name: 'api' }]))
@@ -188,7 +196,7 @@ describe('the pre-flight', () => {
   it('goes on when the identity may not read namespaces or review its own access, as tenant Roles often are', async () => {
     kube.namespacesUnreadable = true
     kube.failNext('access-review', new KubeError('forbidden', 'selfsubjectaccessreviews is forbidden', 403))
-    await expect(check()).resolves.toEqual({ apiVersion: 'v1' })
+    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1' })
     expect(log[0]).toMatch(/namespaces apps exist \(or may not be read\)/)
   })
 
@@ -205,5 +213,93 @@ describe('the pre-flight', () => {
     expect((await actionErrorOf(check({}, [], createRedactor(['tok-123456'])))).message).toBe(
       'Nothing was written: token *** rejected [ZT140]'
     )
+  })
+})
+
+describe('the pre-flight, on the stores the ExternalSecrets read through', () => {
+  const store = (kind: SecretStore['kind'], name: string, prefix = ''): SecretStore => ({
+    apiVersion: 'external-secrets.io/v1',
+    kind,
+    metadata: kind === 'SecretStore' ? { name, namespace: 'apps' } : { name },
+    spec: { provider: { aws: { service: 'ParameterStore', prefix } } }
+  })
+  const through = (es: ExternalSecret, name: string, kind?: string): ExternalSecret => ({
+    ...es,
+    spec: { ...es.spec, secretStoreRef: { name, ...(kind && { kind }) } }
+  })
+  const config = (prune: boolean): PreflightConfig => ({
+    cluster: { namespaces: ['apps'] },
+    selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
+    sync: { wait: true },
+    rollout: { restart: 'none' },
+    write: { prune }
+  })
+  const run = (
+    prune = false,
+    rendered: { externalSecrets: ExternalSecret[]; stores: SecretStore[] } = { externalSecrets: [], stores: [] }
+  ) => checkCluster(config(prune), rendered, { kube, redact: createRedactor([]), log: (line) => log.push(line) })
+  const storesAsked = () => kube.calls.filter(({ verb }) => verb === 'get-store').map(({ name }) => name)
+
+  beforeEach(() => {
+    kube = new MemoryKube()
+    kube.add(through(externalSecret('api'), 'tenant'))
+    kube.add(through(externalSecret('legacy', 'apps', {}), 'legacy-store', 'ClusterSecretStore'))
+    kube.stores.push(store('SecretStore', 'tenant', '/zerotouch/prod/'), store('ClusterSecretStore', 'legacy-store'))
+  })
+
+  it('gets each store a selected ExternalSecret names, once, and returns them with every ExternalSecret of the namespaces', async () => {
+    kube.add(through(externalSecret('web'), 'tenant'))
+    const check = await run()
+    expect(storesAsked()).toEqual(['tenant'])
+    expect(check.stores.map(({ metadata }) => metadata.name)).toEqual(['tenant'])
+    expect(log[1]).toBe('Keys resolve through SecretStore "apps/tenant" (prefix "/zerotouch/prod/").')
+    expect(check.externalSecrets.map(({ metadata }) => metadata.name).sort()).toEqual(['api', 'legacy', 'web'])
+    expect(kube.calls.filter(({ verb }) => verb === 'list')).toHaveLength(1)
+  })
+
+  it('with prune, gets the stores of the ExternalSecrets the selector leaves out too: they guard what they read', async () => {
+    const check = await run(true)
+    expect(storesAsked().sort()).toEqual(['legacy-store', 'tenant'])
+    expect(check.stores).toHaveLength(2)
+  })
+
+  it('refuses an ExternalSecret whose store does not exist, naming both, before anything is written (ZT144)', async () => {
+    kube.stores.splice(0)
+    const error = await actionErrorOf(run())
+    expect(error).toMatchObject({
+      code: 'ZT144',
+      problems: [
+        'ExternalSecret apps/api reads through SecretStore "apps/tenant", which does not exist in the cluster: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef'
+      ]
+    })
+  })
+
+  it('lists an identity that may not get the store among the other problems, naming the permission (ZT142)', async () => {
+    kube.denied = [{ verb: 'watch', group: '', resource: 'events', namespace: 'apps' }]
+    kube.failNext(
+      'get-store',
+      new KubeError(
+        'forbidden',
+        forbiddenMessage({ verb: 'get', group: 'external-secrets.io', resource: 'secretstores', namespace: 'apps' }),
+        403
+      )
+    )
+    const error = await actionErrorOf(run())
+    expect(error.code).toBe('ZT142')
+    expect(error.problems).toEqual([
+      expect.stringMatching(/may not watch events in namespace "apps"/),
+      expect.stringMatching(/may not get secretstores\.external-secrets\.io in namespace "apps"/)
+    ])
+  })
+
+  it('takes a store the definitions render as it is rendered, without asking the cluster', async () => {
+    kube.stores.splice(0)
+    const rendered = {
+      externalSecrets: [through(externalSecret('api'), 'tenant')],
+      stores: [store('SecretStore', 'tenant', '/zerotouch/prod/')]
+    }
+    const check = await run(false, rendered)
+    expect(storesAsked()).toEqual([])
+    expect(check.stores).toEqual([])
   })
 })

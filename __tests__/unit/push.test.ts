@@ -3,6 +3,7 @@ import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
+import { ownedReferences, type OwnedReference } from '../../src/eso/guardrails.js'
 import { pushSecrets, type WriteSettings } from '../../src/push/push.js'
 import { keptAdvancedNotices, pushFailure } from '../../src/push/report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
@@ -39,11 +40,14 @@ beforeEach(() => {
   store = new MemoryStore()
 })
 
-function push(input: Secret[], { dryRun = false, ...write }: Partial<WriteSettings> & { dryRun?: boolean } = {}) {
+function push(
+  input: Secret[],
+  { dryRun = false, readers, ...write }: Partial<WriteSettings> & { dryRun?: boolean; readers?: OwnedReference[] } = {}
+) {
   const redact = createRedactor(input.map(({ value }) => value))
   const target = serviceTarget('/zerotouch', 'prod', 'payments')
   return pushSecrets(
-    { secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun },
+    { secrets: input, target, write: { tier: 'Standard', tags: {}, prune: false, ...write }, dryRun, readers },
     { store, redact, retry: instantRetry(), writer: localWriter }
   )
 }
@@ -258,6 +262,30 @@ describe('pushSecrets', () => {
       ].sort()
     )
     expect(report.notOwned.sort()).toEqual([`${PATH}/theirs`, `${PATH}/untagged`])
+  })
+
+  it('refuses a prune that would delete a parameter an ExternalSecret still reads, writing nothing, a dry run too', async () => {
+    store.seed(`${PATH}/key_0`, 'old', { tags: MANAGED })
+    store.seed(`${PATH}/still_read`, 'x', { tags: MANAGED })
+    store.seed(`${PATH}/unread`, 'x', { tags: MANAGED })
+    const readers = ownedReferences(
+      {
+        metadata: { name: 'api', namespace: 'payments-prod' },
+        spec: { data: [{ secretKey: 'X', remoteRef: { key: `${PATH}/still_read` } }] }
+      },
+      []
+    )
+    for (const dryRun of [false, true]) {
+      const refused = push(secrets(1), { prune: true, readers, dryRun })
+      await expectNothingWritten(
+        refused,
+        /the plan has problems[\s\S]*\/zerotouch\/prod\/payments\/still_read would be pruned, but ExternalSecret payments-prod\/api reads it/
+      )
+      await expect(refused).rejects.toMatchObject({ code: 'ZT121', problems: [expect.not.stringContaining('unread')] })
+    }
+    expect(store.parameters.get(`${PATH}/key_0`)?.value).toBe('old')
+    const report = await push(secrets(1), { prune: false, readers })
+    expect(report.outcomes.map(({ result }) => result)).toEqual(['updated'])
   })
 
   it('writes every key exactly once through a throttling storm', async () => {

@@ -202,7 +202,7 @@ describe('what changed', () => {
       externalSecret('not-synced', ['/zerotouch/prod/payments/database_url'])
     ]
     const synced = ['db', 'queue', 'stripe'].map((name) => ({ namespace: NS, name }))
-    expect(changedSecrets(externalSecrets, synced, written)).toEqual([
+    expect(changedSecrets(externalSecrets, [], synced, written)).toEqual([
       { namespace: NS, name: 'payments-db' },
       { namespace: NS, name: 'queue' }
     ])
@@ -216,6 +216,7 @@ describe('what changed', () => {
     expect(
       changedSecrets(
         both,
+        [],
         [
           { namespace: NS, name: 'a' },
           { namespace: NS, name: 'b' }

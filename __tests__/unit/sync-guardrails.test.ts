@@ -58,20 +58,21 @@ describe('references', () => {
           { find: { path: '/zerotouch/prod/api' } },
           {}
         ]
-      })
+      }),
+      []
     )
     expect(refs).toEqual([
-      { kind: 'data', index: 0, key: '/zerotouch/prod/api/A', secretKey: 'a' },
-      { kind: 'extract', index: 0, key: '/zerotouch/prod/api/json', version: '2' },
-      { kind: 'find', index: 1, key: '/zerotouch/prod/api' }
+      { kind: 'data', index: 0, key: '/zerotouch/prod/api/A', written: '/zerotouch/prod/api/A', secretKey: 'a' },
+      { kind: 'extract', index: 0, key: '/zerotouch/prod/api/json', written: '/zerotouch/prod/api/json', version: '2' },
+      { kind: 'find', index: 1, key: '/zerotouch/prod/api', written: '/zerotouch/prod/api' }
     ])
     expect(refs.map(fieldOf)).toEqual([
       'spec.data[0].remoteRef.key',
       'spec.dataFrom[0].extract.key',
       'spec.dataFrom[1].find.path'
     ])
-    expect(ownedReferences(es({ data: [{ remoteRef: { key: '/k' } }] }))).toEqual([
-      { externalSecret: 'apps/api', reference: { kind: 'data', index: 0, key: '/k', secretKey: '' } }
+    expect(ownedReferences(es({ data: [{ remoteRef: { key: '/k' } }] }), [])).toEqual([
+      { externalSecret: 'apps/api', reference: { kind: 'data', index: 0, key: '/k', written: '/k', secretKey: '' } }
     ])
   })
 
@@ -80,7 +81,8 @@ describe('references', () => {
       es({
         data: [{ remoteRef: { key: '/z/prod/api/a' } }],
         dataFrom: [{ find: { path: '/z/prod/api' } }, { find: { path: '/z/prod/api/' } }]
-      })
+      }),
+      []
     )
     expect(reads(data, '/z/prod/api/a')).toBe(true)
     expect(reads(data, '/z/prod/api/ab')).toBe(false)
@@ -117,7 +119,8 @@ describe('references', () => {
           dataFrom: [{ extract: { key: '/zerotouch/dev/api/json' } }, { find: { path: '/zerotouch' } }]
         })
       ],
-      scope
+      scope,
+      []
     )
     expect(problems).toHaveLength(4)
     expect(problems[0]).toMatch(
@@ -139,7 +142,8 @@ describe('references', () => {
             { remoteRef: { key: '/zerotouch/prod/a' } },
             { remoteRef: { key: '/zerotouch/stg/a' } }
           ]
-        })
+        }),
+        []
       ),
       ...ownedReferences(
         es(
@@ -148,7 +152,8 @@ describe('references', () => {
             dataFrom: [{ extract: { key: '/zerotouch/prod/json' } }]
           },
           'web'
-        )
+        ),
+        []
       )
     ]
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/b'])
@@ -163,7 +168,8 @@ describe('references', () => {
     const refs = ownedReferences(
       es({
         data: [{ remoteRef: { key: '/zerotouch/prod/a', version: '3' } }, { remoteRef: { key: '/zerotouch/prod/a' } }]
-      })
+      }),
+      []
     )
     expect(namesToVerify(refs, scope)).toEqual(['/zerotouch/prod/a', '/zerotouch/prod/a:3'])
     expect(missingProblems(refs, new Set(['/zerotouch/prod/a:3']))).toEqual([
@@ -180,7 +186,8 @@ describe('references', () => {
           { remoteRef: { key: '/zerotouch/prod/api/frozen', version: '1' } }
         ],
         dataFrom: [{ extract: { key: '/zerotouch/prod/api/json', version: '7' } }]
-      })
+      }),
+      []
     )
     expect(
       pinnedVersionProblems(
@@ -198,9 +205,9 @@ describe('references', () => {
     fc.assert(
       fc.property(fc.stringMatching(/^[a-zA-Z0-9/_.-]{0,30}$/), (rest) => {
         fc.pre(!rest.includes('_ENV_'))
-        expect(guardrailProblems([es({ data: [{ remoteRef: { key: `/zerotouch/prod/${rest}` } }] })], scope)).toEqual(
-          []
-        )
+        expect(
+          guardrailProblems([es({ data: [{ remoteRef: { key: `/zerotouch/prod/${rest}` } }] })], scope, [])
+        ).toEqual([])
       })
     )
   })
@@ -228,7 +235,8 @@ describe('refresh policy', () => {
         es({ refreshPolicy: 'CreatedOnce', data: [{ remoteRef: { key: '/zerotouch/stg/a' } }] }),
         es({ refreshInterval: '0' }, 'web')
       ],
-      scope
+      scope,
+      []
     )
     expect(problems).toHaveLength(3)
     expect(problems[1]).toMatch(/^apps\/api: refreshPolicy CreatedOnce/)

@@ -112,7 +112,11 @@ function deps(extra: Partial<SyncDependencies> = {}): SyncDependencies {
 /** The phase with `overrides` of the default settings, played out on the virtual clock. */
 function sync(overrides: Overrides = {}, extra: Partial<SyncDependencies> = {}): Promise<SyncReport> {
   return clock.run(
-    syncExternalSecrets(config(overrides), { apiVersion: kube.version ?? 'v1', written: new Set() }, deps(extra))
+    syncExternalSecrets(
+      config(overrides),
+      { apiVersion: kube.version ?? 'v1', written: new Set(), stores: [] },
+      deps(extra)
+    )
   )
 }
 
@@ -512,7 +516,9 @@ describe('guardrails before any annotation', () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('new', { keys: ['/zerotouch/prod/new/URL'] }))
     const written = new Set(['/zerotouch/prod/new/URL'])
-    const report = await clock.run(syncExternalSecrets(config({ dryRun: true }), { apiVersion: 'v1', written }, deps()))
+    const report = await clock.run(
+      syncExternalSecrets(config({ dryRun: true }), { apiVersion: 'v1', written, stores: [] }, deps())
+    )
     expect(report.outcomes.map(({ result }) => result)).toEqual(['would-annotate', 'would-annotate'])
     expect(store.calls.flatMap(({ names }) => names)).toEqual(['/zerotouch/prod/api/URL'])
     expect(report.checkedParameters).toEqual(['/zerotouch/prod/api/URL', '/zerotouch/prod/new/URL'])

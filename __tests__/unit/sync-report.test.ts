@@ -11,6 +11,7 @@ const base: Omit<SyncReport, 'outcomes' | 'dryRun' | 'waited'> = {
   checkedParameters: ['/zerotouch/prod/api/URL', '/zerotouch/prod/web/URL'],
   checkedReferences: 3,
   externalSecrets: [],
+  stores: [],
   timeoutMs: 300_000
 }
 

@@ -1,5 +1,15 @@
 import { ownedReferences, pinnedVersionProblems, referenceProblem } from '../eso/guardrails.js'
-import { fieldOf, isExternalSecret, PLACEHOLDER, reads, referencesOf, type ExternalSecret } from '../eso/model.js'
+import {
+  describeReference,
+  describeStore,
+  isExternalSecret,
+  missingStores,
+  PLACEHOLDER,
+  reads,
+  referencesOf,
+  type ExternalSecret,
+  type SecretStore
+} from '../eso/model.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import { qualifiedName } from '../k8s/types.js'
 import type { ServiceTarget } from '../ssm/rules.js'
@@ -18,6 +28,8 @@ export interface OverlayContext {
   readonly pushed: ReadonlyMap<string, string>
   /** Parameters the definitions need, not pushed, that SSM already holds. */
   readonly existing: ReadonlySet<string>
+  /** The stores the ExternalSecrets read through: rendered, then the cluster's. */
+  readonly stores: readonly SecretStore[]
 }
 
 /** One line of the job summary: ExternalSecret key -> parameter -> source secret. */
@@ -49,9 +61,13 @@ interface NeededParameter {
   readonly key: string
 }
 
-function neededReferences(definitions: readonly Definition[], servicePath: string): NeededParameter[] {
+function neededReferences(
+  definitions: readonly Definition[],
+  stores: readonly SecretStore[],
+  servicePath: string
+): NeededParameter[] {
   return definitions.flatMap(({ externalSecret, origin }) =>
-    referencesOf(externalSecret).flatMap((reference) =>
+    referencesOf(externalSecret, stores).flatMap((reference) =>
       reference.kind === 'find' || !reference.key.startsWith(`${servicePath}/`)
         ? []
         : [
@@ -69,10 +85,11 @@ function neededReferences(definitions: readonly Definition[], servicePath: strin
 /** The parameters to look up in SSM: needed, and not provided by the secrets being pushed. */
 export function parametersToLookUp(
   definitions: readonly Definition[],
+  stores: readonly SecretStore[],
   servicePath: string,
   pushed: ReadonlyMap<string, string>
 ): string[] {
-  return [...new Set(neededReferences(definitions, servicePath).map(({ key }) => key))]
+  return [...new Set(neededReferences(definitions, stores, servicePath).map(({ key }) => key))]
     .filter((key) => !pushed.has(key))
     .sort()
 }
@@ -91,14 +108,14 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
         `${at}ExternalSecret ${qualifiedName(externalSecret)} does not match the label selector "${context.selector.text}", so force-sync would never reach it: add the label`
       )
     }
-    const references = ownedReferences(externalSecret)
+    const references = ownedReferences(externalSecret, context.stores)
     for (const owned of references) {
       const problem = referenceProblem(owned, context.target)
       if (problem) problems.push(`${at}ExternalSecret ${problem}`)
     }
     pinned.push(...pinnedVersionProblems(references, pushedNames).map((warning) => `${at}ExternalSecret ${warning}`))
   }
-  const needed = neededReferences(definitions, context.target.path)
+  const needed = neededReferences(definitions, context.stores, context.target.path)
   for (const reference of needed) {
     if (!context.pushed.has(reference.key) && !context.existing.has(reference.key)) {
       problems.push(
@@ -113,8 +130,8 @@ export function checkOverlay(definitions: readonly Definition[], context: Overla
   }
 }
 
-function deadValueWarnings(definitions: readonly Definition[], { pushed }: OverlayContext): string[] {
-  const references = definitions.flatMap(({ externalSecret }) => referencesOf(externalSecret))
+function deadValueWarnings(definitions: readonly Definition[], { pushed, stores }: OverlayContext): string[] {
+  const references = definitions.flatMap(({ externalSecret }) => referencesOf(externalSecret, stores))
   const used = (name: string) => references.some((reference) => reads(reference, name))
   return [...pushed]
     .filter(([name]) => !used(name))
@@ -134,15 +151,34 @@ function mappingOf(needed: readonly NeededParameter[], { pushed, existing }: Ove
  * The base must keep the placeholder in every key under the path prefix: it is what stops a
  * failed overlay from reading another environment, production above all. Pure.
  */
-export function checkBase(definitions: readonly Definition[], pathPrefix: string): string[] {
+export function checkBase(
+  definitions: readonly Definition[],
+  pathPrefix: string,
+  stores: readonly SecretStore[]
+): string[] {
   if (!definitions.length)
     return ['definitions-base: the base renders no ExternalSecret (external-secrets.io); check the path']
   return definitions.flatMap(({ externalSecret, origin }) =>
-    referencesOf(externalSecret)
+    referencesOf(externalSecret, stores)
       .filter(({ key }) => key.startsWith(`${pathPrefix}/`) && !key.startsWith(`${pathPrefix}/${PLACEHOLDER}/`))
       .map(
         (reference) =>
-          `${origin ? `${origin}: ` : ''}base ExternalSecret ${externalSecret.metadata.name}: ${fieldOf(reference)} "${reference.key}" hard-codes an environment; write ${pathPrefix}/${PLACEHOLDER}/... and let each overlay replace ${PLACEHOLDER}`
+          `${origin ? `${origin}: ` : ''}base ExternalSecret ${externalSecret.metadata.name}: ${describeReference(reference)} hard-codes an environment; write ${pathPrefix}/${PLACEHOLDER}/... and let each overlay replace ${PLACEHOLDER}`
       )
+  )
+}
+
+/**
+ * Without a cluster, a store the overlay names but does not render cannot be read: its prefix is
+ * unknown, so its keys are checked as written. Said in the log, not refused nor warned: most
+ * overlays read through a platform's ClusterSecretStore they do not render, and the definitions may
+ * be checked where no cluster is reachable.
+ */
+export function unknownStoreNotes(definitions: readonly Definition[], stores: readonly SecretStore[]): string[] {
+  return definitions.flatMap(({ externalSecret, origin }) =>
+    missingStores(externalSecret, stores).map(
+      (ref) =>
+        `${origin ? `${origin}: ` : ''}ExternalSecret ${qualifiedName(externalSecret)} reads through ${describeStore(ref)}, which the definitions do not render and no cluster was given to read: its keys are checked as written (a prefix of that store is not known)`
+    )
   )
 }

@@ -7,11 +7,13 @@ import { missingParameters } from '../ssm/read.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
+import { isSecretStore, type SecretStore } from '../eso/model.js'
 import {
   checkBase,
   checkOverlay,
   definitionsIn,
   parametersToLookUp,
+  unknownStoreNotes,
   type Definition,
   type MappingRow
 } from './check.js'
@@ -40,43 +42,53 @@ export interface RenderedDefinitions {
   /** The folders they were rendered from. */
   readonly settings: DefinitionsSettings
   readonly overlay: readonly Definition[]
+  /** The SecretStores and ClusterSecretStores the overlay renders: Git applies them with the ExternalSecrets. */
+  readonly stores: readonly SecretStore[]
   readonly base?: readonly Definition[]
 }
 
 export interface DefinitionsReport {
   readonly mapping: MappingRow[]
   readonly warnings: string[]
+  /** What the check could not know: the stores it could not read (no cluster). */
+  readonly notes: string[]
 }
 
 /** Renders the overlay (and the base) with kustomize: no SSM call, no cluster call. */
 export async function renderDefinitions(definitions: DefinitionsSettings): Promise<RenderedDefinitions> {
-  const overlay = definitionsIn(await renderKustomization('definitions', definitions.overlay, definitions.workspace))
+  const objects = await renderKustomization('definitions', definitions.overlay, definitions.workspace)
   const base = definitions.base
     ? definitionsIn(await renderKustomization('definitions-base', definitions.base, definitions.workspace))
     : undefined
-  return { settings: definitions, overlay, base }
+  const stores = objects.flatMap(({ object }) => (isSecretStore(object) ? [object] : []))
+  return { settings: definitions, overlay: definitionsIn(objects), stores, base }
 }
 
 /**
  * The definitions check: the rendered ExternalSecrets against the secrets of this run and what SSM
- * holds. Any problem stops the run before the push.
+ * holds. Any problem stops the run before the push. Their keys resolve through the stores the
+ * overlay renders, else those the pre-flight read from the cluster (`clusterStores`; absent
+ * without a cluster: a store in neither is warned about, and its keys are taken as written).
  */
 export async function checkDefinitions(
   { target, selector, secrets }: DefinitionsConfig,
-  { overlay, base }: RenderedDefinitions,
-  deps: { store?: ParameterStore; redact: Redactor; retry?: RetryPolicy }
+  rendered: RenderedDefinitions,
+  deps: { store?: ParameterStore; redact: Redactor; retry?: RetryPolicy; clusterStores?: readonly SecretStore[] }
 ): Promise<DefinitionsReport> {
+  const { overlay, base } = rendered
+  const stores = [...rendered.stores, ...(deps.clusterStores ?? [])]
   const pushed = new Map(secrets.map(({ key, source }) => [parameterName(target.path, key), source]))
-  const lookUp = parametersToLookUp(overlay, target.path, pushed)
+  const lookUp = parametersToLookUp(overlay, stores, target.path, pushed)
   const existing =
     lookUp.length && deps.store
       ? await existingParameters(lookUp, deps.store, deps.redact, deps.retry)
       : new Set<string>()
-  const check = checkOverlay(overlay, { target, selector, pushed, existing })
-  const problems = [...check.problems, ...(base ? checkBase(base, target.pathPrefix) : [])]
+  const check = checkOverlay(overlay, { target, selector, pushed, existing, stores })
+  const problems = [...check.problems, ...(base ? checkBase(base, target.pathPrefix, rendered.stores) : [])]
   if (problems.length)
     throw new ActionError('ZT111', 'Nothing was written: the secret definitions have problems.', problems)
-  return { mapping: check.mapping, warnings: check.warnings }
+  const notes = deps.clusterStores ? [] : unknownStoreNotes(overlay, stores)
+  return { mapping: check.mapping, warnings: check.warnings, notes }
 }
 
 /** Which of the names SSM holds, read without decryption. */

@@ -1,4 +1,4 @@
-import type { ExternalSecret } from '../eso/model.js'
+import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { Phase } from '../phase.js'
 import type { ParameterStore } from '../ssm/store.js'
 import type { RetryPolicy } from '../ssm/retry.js'
@@ -20,15 +20,17 @@ export const renderPhase: Phase<DefinitionsSettings, RenderedDefinitions> = {
 }
 
 /**
- * What the cluster's phases need of the definitions: the overlay's ExternalSecrets as rendered, and
- * wait-for-definitions.
+ * What the cluster's phases need of the definitions: the overlay's ExternalSecrets and stores as
+ * rendered, and wait-for-definitions.
  */
-export function forTheCluster({ overlay, settings }: RenderedDefinitions): {
+export function forTheCluster({ overlay, stores, settings }: RenderedDefinitions): {
   externalSecrets: ExternalSecret[]
+  stores: readonly SecretStore[]
   waitUntilApplied: boolean
 } {
   return {
     externalSecrets: overlay.map(({ externalSecret }) => externalSecret),
+    stores,
     waitUntilApplied: settings.waitUntilApplied
   }
 }
@@ -39,6 +41,8 @@ export interface DefinitionsInput {
   /** Absent when no phase needs SSM: the references then are checked against the secrets given only. */
   readonly store?: ParameterStore
   readonly retry: RetryPolicy
+  /** The stores the pre-flight read from the cluster; absent without a cluster. */
+  readonly clusterStores?: readonly SecretStore[]
 }
 
 /**
@@ -46,7 +50,8 @@ export interface DefinitionsInput {
  */
 export const definitionsPhase: Phase<DefinitionsInput, DefinitionsReport> = {
   name: 'Secret definitions: check',
-  run: ({ config, rendered, store, retry }, { redact }) => checkDefinitions(config, rendered, { store, redact, retry }),
+  run: ({ config, rendered, store, retry, clusterStores }, { redact }) =>
+    checkDefinitions(config, rendered, { store, redact, retry, clusterStores }),
   report: (report, { rendered }) => ({
     lines: definitionsLogLines(report),
     warnings: report.warnings,

@@ -9,6 +9,7 @@ export function definitionsLogLines(report: DefinitionsReport): string[] {
       ({ externalSecret, secretKey, parameter, source }) =>
         `${externalSecret} ${secretKey} <- ${parameter} <- ${source}`
     ),
+    ...report.notes,
     `Definitions checked: ${externalSecrets.size} ExternalSecrets, ${report.mapping.length} parameters, ${report.warnings.length} warnings.`
   ]
 }

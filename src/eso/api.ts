@@ -2,7 +2,19 @@ import type { ApiGroup, ApiResource, KubeClient } from '../k8s/api.js'
 import { KubeError, type Permission } from '../k8s/errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
 import { resumableWatch, type ResumableWatch, type ResumableWatchOptions } from '../k8s/watch.js'
-import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS, type ExternalSecret } from './model.js'
+import {
+  ESO_GROUP,
+  ESO_PLURAL,
+  isExternalSecret,
+  findStore,
+  isSecretStore,
+  sameStore,
+  KNOWN_VERSIONS,
+  SECRET_STORE_PLURALS,
+  type ExternalSecret,
+  type SecretStore,
+  type StoreRef
+} from './model.js'
 
 /**
  * The ExternalSecret calls of the run (pre-flight, gate, sync), built on the generic client
@@ -13,7 +25,8 @@ export interface ExternalSecretsRef {
   /** external-secrets.io version, from discoverVersion(). */
   readonly version: string
   readonly namespace: string
-  readonly labelSelector: string
+  /** Absent: every ExternalSecret of the namespace. */
+  readonly labelSelector?: string
 }
 
 /**
@@ -26,6 +39,8 @@ export interface ExternalSecretsApi {
   listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>>
   /** A JSON merge patch setting one annotation; returns the object as patched (status included). */
   patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
+  /** The SecretStore or ClusterSecretStore `ref` names (`get`); undefined when it does not exist. */
+  getSecretStore(version: string, ref: StoreRef): Promise<SecretStore | undefined>
   /** Events in the namespace about ExternalSecrets. */
   listEvents(namespace: string): Promise<Listed<KubeEvent>>
   watchExternalSecrets(
@@ -48,6 +63,11 @@ function externalSecrets(version: string): ApiResource {
   return { group: ESO_GROUP, version, kind: 'ExternalSecret', plural: ESO_PLURAL, name: `${ESO_PLURAL}.${ESO_GROUP}` }
 }
 
+function secretStores(version: string, kind: StoreRef['kind']): ApiResource {
+  const plural = SECRET_STORE_PLURALS[kind]
+  return { group: ESO_GROUP, version, kind, plural, name: `${plural}.${ESO_GROUP}` }
+}
+
 export function externalSecretsApi(kube: KubeClient): ExternalSecretsApi {
   return {
     discoverVersion: async () => {
@@ -65,6 +85,13 @@ export function externalSecretsApi(kube: KubeClient): ExternalSecretsApi {
         { metadata: { annotations: { [key]: value } } },
         'merge',
         isExternalSecret
+      ),
+    getSecretStore: (version, ref) =>
+      kube.get(
+        secretStores(version, ref.kind),
+        ref.kind === 'SecretStore' ? ref.namespace : undefined,
+        ref.name,
+        isSecretStore
       ),
     listEvents: (namespace) => kube.listEvents(namespace, EVENT_SELECTOR),
     watchExternalSecrets: (ref, resourceVersion, handlers) =>
@@ -118,4 +145,22 @@ export function watchExternalSecrets(
     relist: () => kube.listExternalSecrets(ref),
     sleep
   })
+}
+
+/**
+ * The stores `refs` name that are not among `known`, each read once (one `get` each; stores are few),
+ * with those known: the stores the operator reads the ExternalSecrets through. One that does not
+ * exist is left out (see missingStores).
+ */
+export async function readStores(
+  kube: ExternalSecretsApi,
+  version: string,
+  refs: readonly StoreRef[],
+  known: readonly SecretStore[] = []
+): Promise<SecretStore[]> {
+  const unknown = refs.filter(
+    (ref, index) => !findStore(ref, known) && refs.findIndex((other) => sameStore(ref, other)) === index
+  )
+  const read = await Promise.all(unknown.map((ref) => kube.getSecretStore(version, ref)))
+  return [...known, ...read.flatMap((store) => store ?? [])]
 }

@@ -1,13 +1,15 @@
 import {
-  fieldOf,
+  describeReference,
   PLACEHOLDER,
   pinnedVersion,
   placementOf,
   readName,
+  reads,
   referencesOf,
   type ExternalSecret,
   type Reference,
-  type Scope
+  type Scope,
+  type SecretStore
 } from './model.js'
 import { qualifiedName } from '../k8s/types.js'
 import { parseGoDuration } from './duration.js'
@@ -22,16 +24,19 @@ import { parseGoDuration } from './duration.js'
 export interface OwnedReference {
   /** `namespace/name` */
   readonly externalSecret: string
+  /** The definitions file it was rendered from, for a rendered one. */
+  readonly origin?: string
   readonly reference: Reference
 }
 
-export function ownedReferences(es: ExternalSecret): OwnedReference[] {
+/** Its references resolved through the stores it names (see referencesOf). */
+export function ownedReferences(es: ExternalSecret, stores: readonly SecretStore[], origin?: string): OwnedReference[] {
   const externalSecret = qualifiedName(es)
-  return referencesOf(es).map((reference) => ({ externalSecret, reference }))
+  return referencesOf(es, stores).map((reference) => ({ externalSecret, reference, ...(origin && { origin }) }))
 }
 
 function where({ externalSecret, reference }: OwnedReference): string {
-  return `${externalSecret}: ${fieldOf(reference)} "${reference.key}"`
+  return `${externalSecret}: ${describeReference(reference)}`
 }
 
 export function referenceProblem(owned: OwnedReference, scope: Scope): string | undefined {
@@ -102,10 +107,36 @@ export function refreshPolicyProblem(es: ExternalSecret): string | undefined {
 }
 
 /** Every problem of the selected ExternalSecrets but the SSM existence check, in order. */
-export function guardrailProblems(externalSecrets: readonly ExternalSecret[], scope: Scope): string[] {
+export function guardrailProblems(
+  externalSecrets: readonly ExternalSecret[],
+  scope: Scope,
+  stores: readonly SecretStore[]
+): string[] {
   return externalSecrets.flatMap((es) => {
-    const problems = ownedReferences(es).flatMap((owned) => referenceProblem(owned, scope) ?? [])
+    const problems = ownedReferences(es, stores).flatMap((owned) => referenceProblem(owned, scope) ?? [])
     const policy = refreshPolicyProblem(es)
     return policy ? [...problems, policy] : problems
   })
+}
+
+/**
+ * A prune never deletes a parameter that an ExternalSecret still reads (a live one of the namespaces,
+ * or one the definitions render): a run often holds only part of the secrets (Dependabot's runs get
+ * Dependabot's secrets only; a reusable workflow, those passed to it): the operator's next sync
+ * would fail (a key read by name), or drop the value from the Secret (a `find`), under pods that
+ * read it. One problem per parameter and reader, naming both.
+ */
+export function prunedReferenceProblems(doomed: readonly string[], readers: readonly OwnedReference[]): string[] {
+  return doomed.flatMap((name) =>
+    readers
+      .filter(({ reference }) => reads(reference, name))
+      .map(({ externalSecret, origin, reference }) => {
+        const reader = origin
+          ? `${origin}: ExternalSecret ${externalSecret} (definitions)`
+          : `ExternalSecret ${externalSecret}`
+        const harm =
+          reference.kind === 'find' ? 'its next sync would drop it from the Secret' : 'it would fail its next sync'
+        return `${name} would be pruned, but ${reader} reads it (${describeReference(reference)}): ${harm}. Give this run the secret for it, or remove the reference (and let Git apply that) before pruning`
+      })
+  )
 }

@@ -1,7 +1,7 @@
 import type { Permission } from './errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
 
-/** A namespaced resource of an API group, as the generic calls address it. */
+/** A resource of an API group, as the generic calls address it. */
 export interface ApiResource {
   readonly group: string
   readonly version: string
@@ -35,6 +35,16 @@ export interface KubeClient {
     is: (object: unknown) => object is T,
     labelSelector?: string
   ): Promise<Listed<T>>
+  /**
+   * One object of a namespaced resource (`namespace` given) or a cluster-scoped one; undefined when
+   * the API server answers 404.
+   */
+  get<T>(
+    resource: ApiResource,
+    namespace: string | undefined,
+    name: string,
+    is: (object: unknown) => object is T
+  ): Promise<T | undefined>
   /** Returns the object as patched (status included). */
   patch<T>(
     resource: ApiResource,

@@ -209,6 +209,23 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
 
     list: (resource, namespace, is, labelSelector) => list(resource, namespace, is, labelSelector),
 
+    get: (resource, namespace, name, is) =>
+      call({ verb: 'get', resource: resource.name, namespace }, async () => {
+        const where = { group: resource.group, version: resource.version, plural: resource.plural, name }
+        try {
+          const object = typed(
+            resource,
+            namespace === undefined
+              ? await custom.getClusterCustomObject(where, withTimeout)
+              : await custom.getNamespacedCustomObject({ ...where, namespace }, withTimeout)
+          )
+          return is(object) ? object : undefined
+        } catch (error) {
+          if (httpStatusOf(error) === 404) return undefined
+          throw error
+        }
+      }),
+
     patch: (resource, namespace, name, body, kind, is) => patch(resource, namespace, name, body, PATCH[kind], is),
 
     watch: (resource, namespace, { resourceVersion, labelSelector }, handlers) =>

@@ -1,14 +1,17 @@
-import type { ExternalSecret } from '../eso/model.js'
+import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { ExternalSecretsApi } from '../eso/api.js'
-import { inNamespace, refOf } from '../k8s/types.js'
+import { inNamespace } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
-import type { ClusterCheck, PreflightConfig } from './preflight.js'
+import type { ClusterCheck, PreflightConfig, RenderedObjects } from './preflight.js'
 
 export interface PreflightInput {
   readonly config: PreflightConfig
   readonly kube: ExternalSecretsApi
-  /** The overlay's ExternalSecrets, when definitions are given: a namespace they will fill is not empty. */
-  readonly rendered: readonly ExternalSecret[]
+  /**
+   * The overlay's ExternalSecrets and stores, when definitions are given: a namespace they will fill is
+   * not empty, and a store they bring need not be in the cluster yet.
+   */
+  readonly rendered: RenderedObjects
 }
 
 /** Before the definitions' SSM reads and any write: everything about the cluster that can be known. */
@@ -16,8 +19,14 @@ export const preflightPhase: Phase<PreflightInput, ClusterCheck> = {
   name: 'Pre-flight: the cluster',
   run: async ({ config, kube, rendered }, { redact, log }) => {
     const { checkCluster } = await import('./preflight.js')
-    const expected = rendered.map((externalSecret) => refOf(inNamespace(externalSecret, config.cluster.namespaces[0])))
-    return checkCluster(config, expected, { kube, redact, log })
+    const namespace = config.cluster.namespaces[0]
+    const inTheCluster = <T extends ExternalSecret | SecretStore>(object: T): T =>
+      object.kind === 'ClusterSecretStore' ? object : inNamespace(object, namespace)
+    return checkCluster(
+      config,
+      { externalSecrets: rendered.externalSecrets.map(inTheCluster), stores: rendered.stores.map(inTheCluster) },
+      { kube, redact, log }
+    )
   },
   report: () => ({})
 }

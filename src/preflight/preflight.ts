@@ -1,10 +1,20 @@
 import { ActionError, type ErrorCode } from '../errors.js'
-import { ESO_GROUP, ESO_PLURAL, esoApiVersion } from '../eso/model.js'
+import {
+  describeStore,
+  describeStoreRead,
+  ESO_GROUP,
+  ESO_PLURAL,
+  esoApiVersion,
+  missingStores,
+  storeRefsOf,
+  type ExternalSecret,
+  type SecretStore
+} from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
-import type { ExternalSecretsApi } from '../eso/api.js'
+import { readStores, type ExternalSecretsApi } from '../eso/api.js'
 import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '../k8s/errors.js'
-import type { LabelSelector } from '../k8s/label-selector.js'
-import type { ObjectRef } from '../k8s/types.js'
+import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
+import { inNamespace, qualifiedName } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { WORKLOAD_GROUP, WORKLOAD_KINDS, WORKLOAD_PLURALS, type RestartPolicy } from '../workloads/model.js'
 
@@ -25,11 +35,25 @@ export interface PreflightConfig {
   readonly sync: { readonly wait: boolean }
   /** With `restart: changed`, the rollout lists, watches and patches the workloads. */
   readonly rollout: { readonly restart: RestartPolicy }
+  /** With `prune`, every ExternalSecret of the namespaces guards the parameters it reads, selected or not. */
+  readonly write: { readonly prune: boolean }
 }
 
-/** What the later phases reuse: the version of external-secrets.io the cluster serves. */
+/** The overlay's objects, when definitions are given: the ExternalSecrets and the stores Git will apply. */
+export interface RenderedObjects {
+  /** In checkCluster, with their namespace filled in (the first of `namespace` when the overlay leaves it out). */
+  readonly externalSecrets: readonly ExternalSecret[]
+  readonly stores: readonly SecretStore[]
+}
+
+/**
+ * What the later phases reuse: the version of external-secrets.io the cluster serves, every live
+ * ExternalSecret of the namespaces (selected or not), and the stores they (and the rendered ones) read through.
+ */
 export interface ClusterCheck {
   readonly apiVersion: string
+  readonly externalSecrets: readonly ExternalSecret[]
+  readonly stores: readonly SecretStore[]
 }
 
 export interface PreflightDependencies {
@@ -61,10 +85,10 @@ export function permissionsNeeded(
   ]
 }
 
-/** `expected`: the ExternalSecrets the rendered definitions will bring, which need not be in the cluster yet. */
+/** `rendered`: what the definitions will bring, which need not be in the cluster yet. */
 export async function checkCluster(
   config: PreflightConfig,
-  expected: readonly ObjectRef[],
+  rendered: RenderedObjects,
   deps: PreflightDependencies
 ): Promise<ClusterCheck> {
   const { kube, redact } = deps
@@ -99,10 +123,12 @@ export async function checkCluster(
       !missing.includes(namespace) &&
       !denied.some((permission) => permission.namespace === namespace && permission.verb === 'list')
   )
-  const empty = await stopOnKubeError(
-    () => namespacesSelectingNothing(listable, apiVersion, config.selector, expected, kube),
-    NOTHING_WRITTEN,
-    redact
+  const live = await stopOnKubeError(() => listExternalSecrets(listable, apiVersion, kube), NOTHING_WRITTEN, redact)
+  const selected = live.filter((es) => matchesLabelSelector(config.selector, es.metadata.labels))
+  const empty = listable.filter(
+    (namespace) =>
+      !selected.some((es) => es.metadata.namespace === namespace) &&
+      !rendered.externalSecrets.some((es) => es.metadata.namespace === namespace)
   )
   problems.push(
     ...empty.map((namespace) => ({
@@ -110,6 +136,10 @@ export async function checkCluster(
       message: `no ExternalSecret matches label selector "${config.selector.text}" in namespace "${namespace}": check the namespace and label-selector inputs, and that the ExternalSecrets carry the label`
     }))
   )
+  // The stores the operator reads them through (the overlay's own first): what their keys resolve to.
+  const readers = [...(config.write.prune ? live : selected), ...rendered.externalSecrets]
+  const checked = await stopOnKubeError(() => checkStores(readers, rendered, apiVersion, kube), NOTHING_WRITTEN, redact)
+  problems.push(...checked.problems)
   if (problems.length) {
     throw new ActionError(
       problems[0].code,
@@ -120,7 +150,36 @@ export async function checkCluster(
   deps.log?.(
     `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
   )
-  return { apiVersion }
+  if (checked.stores.length) deps.log?.(`Keys resolve through ${checked.stores.map(describeStoreRead).join(', ')}.`)
+  const stores = checked.stores.filter((store) => !rendered.stores.includes(store))
+  return { apiVersion, externalSecrets: live, stores }
+}
+
+/**
+ * The stores the ExternalSecrets read through (`rendered` ones as rendered, the others read once each):
+ * one that does not exist, or that the identity may not get, is a problem naming it.
+ */
+async function checkStores(
+  readers: readonly ExternalSecret[],
+  rendered: RenderedObjects,
+  version: string,
+  kube: ExternalSecretsApi
+): Promise<{ stores: SecretStore[]; problems: Problem[] }> {
+  let stores: SecretStore[]
+  try {
+    stores = await readStores(kube, version, readers.flatMap(storeRefsOf), rendered.stores)
+  } catch (error) {
+    if (!(error instanceof KubeError && error.kind === 'forbidden')) throw error
+    return { stores: [...rendered.stores], problems: [{ code: 'ZT142', message: error.message }] }
+  }
+  const where = rendered.externalSecrets.length ? 'in the cluster nor in the definitions' : 'in the cluster'
+  const problems = readers.flatMap((es) =>
+    missingStores(es, stores).map((ref) => ({
+      code: 'ZT144' as const,
+      message: `ExternalSecret ${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist ${where}: the operator cannot sync it, and the action cannot tell which parameters it reads; create the store or fix spec.secretStoreRef`
+    }))
+  )
+  return { stores, problems }
 }
 
 /**
@@ -137,17 +196,14 @@ async function deniedPermissions(permissions: readonly Permission[], kube: Exter
   }
 }
 
-async function namespacesSelectingNothing(
+/** Every ExternalSecret of the namespaces, selected or not (one list each), with its namespace filled in. */
+async function listExternalSecrets(
   namespaces: readonly string[],
   version: string,
-  selector: LabelSelector,
-  expected: readonly ObjectRef[],
   kube: ExternalSecretsApi
-): Promise<string[]> {
-  const lists = await Promise.all(
-    namespaces.map((namespace) => kube.listExternalSecrets({ version, namespace, labelSelector: selector.text }))
-  )
-  return namespaces.filter(
-    (namespace, index) => !lists[index].items.length && !expected.some((ref) => ref.namespace === namespace)
+): Promise<ExternalSecret[]> {
+  const lists = await Promise.all(namespaces.map((namespace) => kube.listExternalSecrets({ version, namespace })))
+  return namespaces.flatMap((namespace, index) =>
+    lists[index].items.map((es) => inNamespace(es, namespace)).filter((es) => es.metadata.namespace === namespace)
   )
 }

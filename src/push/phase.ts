@@ -3,6 +3,7 @@ import type { RestorePlan } from '../history/select.js'
 import type { Phase } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
+import type { OwnedReference } from '../eso/guardrails.js'
 import { pushSecrets, type PushConfig, type PushReport } from './push.js'
 import {
   keptAdvancedNotices,
@@ -23,6 +24,8 @@ export interface PushInput {
   readonly retry: RetryPolicy
   /** Where the workflow run that writes is read from. */
   readonly env: Readonly<Record<string, string | undefined>>
+  /** What the ExternalSecrets the run can see read: a prune never deletes one of those parameters. */
+  readonly readers: readonly OwnedReference[]
 }
 
 /** Writes the secrets given, or the versions a restore brings back, with the same diff, pacing, ownership and prune. */
@@ -30,10 +33,10 @@ export const pushPhase: Phase<PushInput, PushReport> = {
   name: 'Push to SSM Parameter Store',
   skipped: 'No secrets given: the push phase is skipped.',
   idleOutputs: pushOutputs({ dryRun: false, outcomes: [], notOwned: [], keptAdvanced: [] }),
-  run: ({ config, restore, store, retry, env }, { redact, log }) => {
+  run: ({ config, restore, store, retry, env, readers }, { redact, log }) => {
     const secrets = restore?.secrets ?? config.secrets
     if (!restore) log(`${config.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${config.target.path}/`)
-    return pushSecrets({ ...config, secrets }, { store, redact, retry, writer: () => writerOf(env) })
+    return pushSecrets({ ...config, secrets, readers }, { store, redact, retry, writer: () => writerOf(env) })
   },
   report: (report, { config: { target, dryRun, write }, restore }) => {
     const lines = [...(restore ? restoreLogLines(restore, write.prune) : []), ...pushLogLines(report)]

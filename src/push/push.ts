@@ -1,6 +1,7 @@
 import pLimit from 'p-limit'
 import { ActionError, isCancellation } from '../errors.js'
 import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
+import { prunedReferenceProblems, type OwnedReference } from '../eso/guardrails.js'
 import type { Redactor } from '../secrets/redact.js'
 import { explainSsmError, stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
@@ -42,6 +43,16 @@ export interface PushConfig {
   readonly secrets: readonly DesiredSecret[]
   readonly write: WriteSettings
   readonly dryRun: boolean
+}
+
+/** What the push does: the configuration's, and what the ExternalSecrets it can see read. */
+export interface PushRequest extends PushConfig {
+  /**
+   * The references of the ExternalSecrets the run can see (live in the namespaces, rendered in the
+   * definitions); none without a cluster or definitions. A prune that would delete a parameter one
+   * of them reads is refused.
+   */
+  readonly readers?: readonly OwnedReference[]
 }
 
 export interface PushDependencies {
@@ -92,7 +103,7 @@ interface PushPlan {
  * The push phase: read what SSM holds, plan, stop on any problem before writing, then write
  * only what changed, tag it, and prune if asked. Dry-run stops after the plan.
  */
-export async function pushSecrets(config: PushConfig, deps: PushDependencies): Promise<PushReport> {
+export async function pushSecrets(config: PushRequest, deps: PushDependencies): Promise<PushReport> {
   const calls = new SsmCalls(deps, config.write)
   const { plans, keptAdvanced, tagsByName, doomed, notOwned } = await planPush(config, calls)
   if (config.dryRun) {
@@ -128,7 +139,7 @@ export async function pushSecrets(config: PushConfig, deps: PushDependencies): P
  * (ownership), their tier and version (DescribeParameters), and the history of those at the 100-version
  * limit; and with prune, the service's path. Any problem stops the run here, before the first write.
  */
-async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls): Promise<PushPlan> {
+async function planPush({ target, secrets, write, readers = [] }: PushRequest, calls: SsmCalls): Promise<PushPlan> {
   const current = await readingSsm(calls, () => calls.read(secrets.map(({ key }) => parameterName(target.path, key))))
   const diff = diffSecrets(secrets, target.path, current)
   const updates = diff.diffs.filter((candidate) => candidate.action === 'update').map(({ name }) => name)
@@ -144,7 +155,8 @@ async function planPush({ target, secrets, write }: PushConfig, calls: SsmCalls)
   const problems = [
     ...diff.problems,
     ...updates.flatMap((name) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? []),
-    ...writes.problems
+    ...writes.problems,
+    ...prunedReferenceProblems(prune.doomed, readers)
   ]
   if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
   return { plans: writes.plans, keptAdvanced: writes.keptAdvanced, tagsByName, ...prune }

@@ -1,5 +1,5 @@
 import { ActionError } from '../errors.js'
-import type { ExternalSecret } from '../eso/model.js'
+import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import type { ObjectRef } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
@@ -25,6 +25,8 @@ export interface RolloutInput extends SnapshotInput {
   readonly snapshot: WorkloadSnapshot
   /** The selected ExternalSecrets as the sync phase listed them, and those it confirmed freshly synced. */
   readonly externalSecrets: readonly ExternalSecret[]
+  /** The stores they read through. */
+  readonly stores: readonly SecretStore[]
   readonly synced: readonly ObjectRef[]
   /** The parameters the push wrote (or would write, in a dry run). */
   readonly written: ReadonlySet<string>
@@ -37,9 +39,10 @@ export interface RolloutInput extends SnapshotInput {
 export const rolloutPhase: Phase<RolloutInput, RolloutReport> = {
   name: 'Rollout: restart the workloads',
   idleOutputs: rolloutOutputs({ outcomes: [] }),
-  run: async ({ config, kube, snapshot, externalSecrets, synced, written }, { clock, redact, log }) => {
+  run: async ({ config, kube, snapshot, externalSecrets, stores, synced, written }, { clock, redact, log }) => {
     const [{ rollOut }, { changedSecrets }] = await Promise.all([import('./rollout.js'), import('./plan.js')])
-    return rollOut(config, snapshot, changedSecrets(externalSecrets, synced, written), { kube, clock, redact, log })
+    const changed = changedSecrets(externalSecrets, stores, synced, written)
+    return rollOut(config, snapshot, changed, { kube, clock, redact, log })
   },
   report: (report) => {
     const lines = rolloutLogLines(report)

@@ -1,4 +1,4 @@
-import { reads, referencesOf, targetSecretName, type ExternalSecret } from '../eso/model.js'
+import { reads, referencesOf, targetSecretName, type ExternalSecret, type SecretStore } from '../eso/model.js'
 import { refOf, type ObjectRef } from '../k8s/types.js'
 import { reloaderRestartsFor, secretsRead } from '../workloads/readers.js'
 import { isPaused, type Workload } from '../workloads/model.js'
@@ -13,10 +13,11 @@ export type ChangedSecret = ObjectRef
 
 /**
  * The Secrets of the ExternalSecrets confirmed freshly synced (`synced`) that read a parameter this
- * run created or updated (`written`): by key, or under a `find` path.
+ * run created or updated (`written`): by key, or under a `find` path, resolved through their `stores`.
  */
 export function changedSecrets(
   externalSecrets: readonly ExternalSecret[],
+  stores: readonly SecretStore[],
   synced: readonly ObjectRef[],
   written: ReadonlySet<string>
 ): ChangedSecret[] {
@@ -24,7 +25,7 @@ export function changedSecrets(
     synced.some(({ namespace, name }) => metadata.namespace === namespace && metadata.name === name)
   )
   const changed = fresh.filter((es) =>
-    referencesOf(es).some((reference) => [...written].some((name) => reads(reference, name)))
+    referencesOf(es, stores).some((reference) => [...written].some((name) => reads(reference, name)))
   )
   const secrets = changed.map((es) => ({ namespace: refOf(es).namespace, name: targetSecretName(es) }))
   return secrets.filter(

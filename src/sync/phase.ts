@@ -19,9 +19,9 @@ export const syncPhase: Phase<SyncPhaseInput, SyncReport> = {
   name: 'Sync: force-sync the ExternalSecrets',
   skipped: 'No namespace given: the sync phase is skipped.',
   idleOutputs: syncOutputs({ outcomes: [] }),
-  run: async ({ config, apiVersion, written, kube, store, retry }, { clock, log, redact }) => {
+  run: async ({ config, apiVersion, written, stores, kube, store, retry }, { clock, log, redact }) => {
     const { syncExternalSecrets } = await import('./sync.js')
-    return syncExternalSecrets(config, { apiVersion, written }, { kube, store, retry, redact, log, clock })
+    return syncExternalSecrets(config, { apiVersion, written, stores }, { kube, store, retry, redact, log, clock })
   },
   report: (report) => {
     const lines = syncLogLines(report)

@@ -1,4 +1,4 @@
-import type { ExternalSecret } from '../eso/model.js'
+import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
@@ -45,15 +45,17 @@ export function syncOutputs(report: Pick<SyncReport, 'outcomes'>): Record<string
 }
 
 /**
- * What the rollout needs of the sync: the selected ExternalSecrets as listed, and those confirmed
- * freshly synced (in a dry run: those it would annotate).
+ * What the rollout needs of the sync: the selected ExternalSecrets as listed, the stores they read
+ * through, and those confirmed freshly synced (in a dry run: those it would annotate).
  */
 export function freshlySynced(report: SyncReport): {
   externalSecrets: readonly ExternalSecret[]
+  stores: readonly SecretStore[]
   synced: SyncOutcome[]
 } {
   return {
     externalSecrets: report.externalSecrets,
+    stores: report.stores,
     synced: report.outcomes.filter(({ result }) => result === 'synced' || result === 'would-annotate')
   }
 }

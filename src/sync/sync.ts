@@ -8,13 +8,22 @@ import {
   ownedReferences,
   pinnedVersionProblems
 } from '../eso/guardrails.js'
-import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
+import {
+  describeStore,
+  esoApiVersion,
+  missingStores,
+  readyCondition,
+  storeRefsOf,
+  type ExternalSecret,
+  type Scope,
+  type SecretStore
+} from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
-import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
+import { readStores, watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
-import { inNamespace, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
+import { inNamespace, qualifiedName, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
@@ -89,6 +98,8 @@ export interface SyncReport {
   readonly outcomes: SyncOutcome[]
   /** The selected ExternalSecrets as listed before annotating: what each reads, for the rollout. */
   readonly externalSecrets: readonly ExternalSecret[]
+  /** The stores they read through: what their keys resolve to. */
+  readonly stores: readonly SecretStore[]
 }
 
 const NOTHING_ANNOTATED = 'Nothing was annotated'
@@ -108,6 +119,8 @@ export interface SyncInput {
    * The parameters this run wrote (or would write, in a dry run): a reference pinned to a version of one is refused.
    */
   readonly written: ReadonlySet<string>
+  /** The stores the pre-flight read; one an ExternalSecret names that is not among them is read here. */
+  readonly stores: readonly SecretStore[]
 }
 
 /**
@@ -117,7 +130,7 @@ export interface SyncInput {
  */
 export async function syncExternalSecrets(
   config: SyncConfig,
-  { apiVersion, written }: SyncInput,
+  { apiVersion, written, stores: known }: SyncInput,
   deps: SyncDependencies
 ): Promise<SyncReport> {
   const { sync: settings, cluster, selector } = config
@@ -132,12 +145,17 @@ export async function syncExternalSecrets(
     redact
   )
   const all = selected.flatMap(({ items }) => items)
+  const stores = await stopOnKubeError(
+    () => readStores(deps.kube, apiVersion, all.flatMap(storeRefsOf), known),
+    NOTHING_ANNOTATED,
+    redact
+  )
   log(
     `Selected ${all.length} ExternalSecrets (${esoApiVersion(apiVersion)}) matching "${selector.text}" in ${cluster.namespaces.join(', ')}.`
   )
 
   const checked = settings.verifyReferences
-    ? await verify(all, config.target, written, deps)
+    ? await verify(all, stores, config.target, written, deps)
     : { parameters: [], references: 0 }
 
   const base = {
@@ -149,7 +167,8 @@ export async function syncExternalSecrets(
     checkedParameters: checked.parameters,
     checkedReferences: checked.references,
     timeoutMs: settings.timeoutMs,
-    externalSecrets: all
+    externalSecrets: all,
+    stores
   }
   const outcome = (es: ExternalSecret, result: SyncResult, extra: Partial<SyncOutcome> = {}): SyncOutcome => ({
     ...refOf(es),
@@ -247,12 +266,19 @@ async function listSelected(
 /** The guardrails; throws an ActionError listing every problem at once, before any annotation. */
 async function verify(
   all: readonly ExternalSecret[],
+  stores: readonly SecretStore[],
   scope: Scope,
   written: ReadonlySet<string>,
   deps: SyncDependencies
 ): Promise<{ parameters: string[]; references: number }> {
-  const problems = guardrailProblems(all, scope)
-  const references = all.flatMap(ownedReferences)
+  const problems = all.flatMap((es) =>
+    missingStores(es, stores).map(
+      (ref) =>
+        `${qualifiedName(es)} reads through ${describeStore(ref)}, which does not exist: the operator cannot sync it; create the store or fix spec.secretStoreRef`
+    )
+  )
+  problems.push(...guardrailProblems(all, scope, stores))
+  const references = all.flatMap((es) => ownedReferences(es, stores))
   problems.push(...pinnedVersionProblems(references, written))
   const names = namesToVerify(references, scope)
   // What this run wrote is there (or, in a dry run, would be): only the others are looked up.

@@ -12,16 +12,26 @@ export interface RemoteRef {
   version?: string
 }
 
+export interface StoreRef {
+  name?: string
+  kind?: string
+}
+
+/** An item's own store, instead of `spec.secretStoreRef` (StoreSourceRef / StoreGeneratorSourceRef). */
+export interface SourceRef {
+  storeRef?: StoreRef
+}
+
 export interface ExternalSecretSpec {
   refreshInterval?: string
   refreshPolicy?: 'CreatedOnce' | 'Periodic' | 'OnChange'
-  secretStoreRef?: { name?: string; kind?: string }
+  secretStoreRef?: StoreRef
   target?: {
     name?: string
     creationPolicy?: 'Owner' | 'Orphan' | 'Merge' | 'None'
     deletionPolicy?: 'Retain' | 'Delete' | 'Merge'
   }
-  data?: { secretKey: string; remoteRef: RemoteRef }[]
+  data?: { secretKey: string; remoteRef: RemoteRef; sourceRef?: SourceRef }[]
   dataFrom?: DataFrom[]
 }
 
@@ -29,6 +39,7 @@ export interface DataFrom {
   extract?: RemoteRef
   find?: FindRef
   rewrite?: Rewrite[]
+  sourceRef?: SourceRef
 }
 
 export interface FindRef {

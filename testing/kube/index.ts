@@ -120,6 +120,31 @@ export {
 } from './reloader.ts'
 export { createCertificateAuthority, type CertificateAuthority, type KeyPair } from './tls.ts'
 
+/**
+ * A SecretStore (in `namespace`) or ClusterSecretStore of the AWS Parameter Store provider, with the `prefix` the
+ * operator puts before every key (external-secrets apis/externalsecrets/v1/secretstore_aws_types.go).
+ */
+export function parameterStore({
+  kind = 'ClusterSecretStore',
+  name,
+  namespace,
+  prefix,
+  version = 'v1'
+}: {
+  kind?: 'SecretStore' | 'ClusterSecretStore'
+  name: string
+  namespace?: string
+  prefix?: string
+  version?: string
+}): KubeObject {
+  return {
+    apiVersion: `${ES_GROUP}/${version}`,
+    kind,
+    metadata: { name, ...(kind === 'SecretStore' && { namespace }) },
+    spec: { provider: { aws: { service: 'ParameterStore', region: 'us-east-1', ...(prefix && { prefix }) } } }
+  }
+}
+
 export interface KubeApiServerOptions {
   /** The Parameter Store endpoint the operator reads (moto). */
   ssmEndpoint?: string
@@ -265,7 +290,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
-    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0))
+    if (!type || (type.group === ES_GROUP && versions.length === 0))
       throw new Error(`the server doesn't have a resource type "${kind}"`)
     return type
   }
@@ -408,7 +433,7 @@ function prepare(
   if (group !== type.group || (type.group === ES_GROUP && !versions.includes(version))) {
     throw new Error(`no matches for kind "${object.kind}" in version "${object.apiVersion}"`)
   }
-  object.apiVersion = apiVersionOf(type, type === EXTERNAL_SECRETS ? versions[0] : 'v1')
+  object.apiVersion = apiVersionOf(type, type.group === ES_GROUP ? versions[0] : 'v1')
   if (type.namespaced) {
     object.metadata.namespace ??= 'default'
     ensureNamespace(object.metadata.namespace)

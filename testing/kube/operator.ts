@@ -22,13 +22,14 @@ import {
   setCondition,
   shouldRefresh,
   type ExternalSecret,
-  type ExternalSecretStatus
+  type ExternalSecretStatus,
+  type StoreRef
 } from './externalsecret.ts'
 import { ApiError } from './errors.ts'
 import { clone, objectKey, rfc3339, sameJson, type KubeObject, type ObjectMeta } from './json.ts'
 import { fetchSecretData, type ParameterSource } from './provider.ts'
 import type { Recorder } from './recorder.ts'
-import { ES_GROUP, EXTERNAL_SECRETS, SECRETS } from './resources.ts'
+import { CLUSTER_SECRET_STORES, ES_GROUP, EXTERNAL_SECRETS, SECRET_STORES, SECRETS } from './resources.ts'
 import type { Change, Store } from './store.ts'
 
 export type Outcome = 'synced' | 'skipped' | 'failed' | 'conflict' | 'requeued' | 'gone'
@@ -51,6 +52,11 @@ export interface OperatorOptions {
 
 /** What a reconcile asks of the queue: nothing, a retry with backoff, or a visit after some time. */
 type Result = { retry: true } | { after?: number }
+
+/** A SecretStore's or ClusterSecretStore's spec, as far as the Parameter Store provider reads it. */
+interface StoreSpec {
+  provider?: { aws?: { service?: string; prefix?: string } }
+}
 
 const MAX_RETRY_MS = 7 * 60_000
 const WATCHED_METADATA: readonly (keyof ObjectMeta)[] = ['generation', 'labels', 'annotations', 'deletionTimestamp']
@@ -255,6 +261,24 @@ export class Operator {
     return result
   }
 
+  /**
+   * The `spec.provider.aws.prefix` of the store an item reads through: a ClusterSecretStore by name, else a
+   * SecretStore of the ExternalSecret's namespace; one that cannot be got fails the read with the client manager's
+   * error (external-secrets pkg/controllers/secretstore/client_manager.go getStore, errGetSecretStore).
+   */
+  #prefixOf(es: ExternalSecret, ref: StoreRef | undefined): string {
+    const name = ref?.name ?? ''
+    const cluster = ref?.kind === 'ClusterSecretStore'
+    const type = cluster ? CLUSTER_SECRET_STORES : SECRET_STORES
+    const store = this.#store.get(type, cluster ? undefined : es.metadata.namespace, name)
+    if (!store)
+      throw new Error(`could not get ${type.kind} "${name}", ${type.resource}.${ES_GROUP} "${name}" not found`)
+    const aws = (store.spec as StoreSpec | undefined)?.provider?.aws
+    if (aws?.service !== 'ParameterStore')
+      throw new Error(`${type.kind} "${name}": only the AWS ParameterStore provider is simulated`)
+    return aws.prefix ?? ''
+  }
+
   /** Reads the provider and writes the target Secret, setting `es.status` as the controller does. */
   async #sync(
     es: ExternalSecret,
@@ -270,8 +294,11 @@ export class Operator {
     try {
       const forced = this.#forced.get(key)
       if (forced !== undefined) throw new Error(forced)
-      data = await fetchSecretData(es.spec, this.#source, (message) =>
-        this.#recorder.event(es, 'Normal', 'MissingProviderSecret', message)
+      data = await fetchSecretData(
+        es.spec,
+        this.#source,
+        (message) => this.#recorder.event(es, 'Normal', 'MissingProviderSecret', message),
+        (sourceRef) => this.#prefixOf(es, sourceRef?.storeRef ?? es.spec.secretStoreRef)
       )
     } catch (error) {
       this.#markAsFailed(es, 'could not get secret data from provider', error)

@@ -1,9 +1,13 @@
 /**
  * The operator's AWS Parameter Store provider: turns an ExternalSecret's `dataFrom` and `data` into Secret data,
- * with external-secrets' own error texts. Reads always decrypt; no SecretStore prefix.
+ * with external-secrets' own error texts. Reads always decrypt. Each item reads through its store (its
+ * `sourceRef.storeRef`, else `spec.secretStoreRef`: pkg/controllers/secretstore/client_manager.go Get), whose
+ * `spec.provider.aws.prefix` goes before every `data` and `extract` key, as `pm.prefix + ref.Key`, while a `find`
+ * lists its `path` as written, `/` when it has none (providers/v1/aws/parameterstore/parameterstore.go,
+ * parameterNameWithVersion and findByName).
  */
 import { GetParameterCommand, GetParametersByPathCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm'
-import type { ExternalSecretSpec, FindRef, RemoteRef, Rewrite } from './externalsecret.ts'
+import type { ExternalSecretSpec, FindRef, RemoteRef, Rewrite, SourceRef } from './externalsecret.ts'
 import { isObject } from './json.ts'
 
 export interface ParameterSource {
@@ -57,21 +61,29 @@ class NoSecretError extends Error {
 /** Called for a missing provider secret when deletionPolicy is not Retain (the operator records a Normal Event). */
 export type OnMissing = (message: string) => void
 
+/**
+ * The prefix of the store an item reads through (its `sourceRef`, else the ExternalSecret's store); throws the
+ * client manager's error when that store cannot be got.
+ */
+export type PrefixOf = (sourceRef: SourceRef | undefined) => string
+
 /** `getProviderSecretData`: dataFrom first, then data; the first error stops everything. */
 export async function fetchSecretData(
   spec: ExternalSecretSpec,
   source: ParameterSource,
-  onMissing: OnMissing
+  onMissing: OnMissing,
+  prefixOf: PrefixOf
 ): Promise<Record<string, string>> {
   const data: Record<string, string> = {}
   const retain = (spec.target?.deletionPolicy ?? 'Retain') === 'Retain'
   for (const [i, item] of (spec.dataFrom ?? []).entries()) {
     const where = item.find ? 'find' : 'extract'
     try {
+      const prefix = item.find || item.extract ? prefixOf(item.sourceRef) : ''
       const found = item.find
         ? await findAll(item.find, source)
         : item.extract
-          ? await extract(item.extract, source)
+          ? await extract(item.extract, source, prefix)
           : {}
       Object.assign(data, validateKeys(rewrite(found, item.rewrite ?? [])))
     } catch (error) {
@@ -82,9 +94,9 @@ export async function fetchSecretData(
       throw new Error(`error processing spec.dataFrom[${i}].${where}, err: ${messageOf(error)}`, { cause: error })
     }
   }
-  for (const [i, { secretKey, remoteRef }] of (spec.data ?? []).entries()) {
+  for (const [i, { secretKey, remoteRef, sourceRef }] of (spec.data ?? []).entries()) {
     try {
-      data[secretKey] = await getSecret(remoteRef, source)
+      data[secretKey] = await getSecret(remoteRef, source, prefixOf(sourceRef))
     } catch (error) {
       if (error instanceof NoSecretError && !retain) {
         onMissing(`secret does not exist at provider using spec.dataFrom[${i}] (key=${remoteRef.key})`)
@@ -102,8 +114,10 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error)
 }
 
-async function getSecret(ref: RemoteRef, source: ParameterSource): Promise<string> {
-  const value = await source.get(ref.version ? `${ref.key}:${ref.version}` : ref.key)
+/** `GetSecret`: the parameter `prefix + key` (`:version` when pinned); messages name the key as written. */
+async function getSecret(ref: RemoteRef, source: ParameterSource, prefix: string): Promise<string> {
+  const name = `${prefix}${ref.key}`
+  const value = await source.get(ref.version ? `${name}:${ref.version}` : name)
   if (value === undefined) throw new NoSecretError()
   if (!ref.property) return value
   const found = property(value, ref.property)
@@ -126,8 +140,8 @@ function property(value: string, path: string): string | undefined {
   return found === undefined ? undefined : typeof found === 'string' ? found : JSON.stringify(found)
 }
 
-async function extract(ref: RemoteRef, source: ParameterSource): Promise<Record<string, string>> {
-  const value = await getSecret(ref, source)
+async function extract(ref: RemoteRef, source: ParameterSource, prefix: string): Promise<Record<string, string>> {
+  const value = await getSecret(ref, source, prefix)
   let parsed: unknown
   try {
     parsed = JSON.parse(value)
@@ -143,7 +157,10 @@ async function extract(ref: RemoteRef, source: ParameterSource): Promise<Record<
   )
 }
 
-/** `findByName`: GetParametersByPath (recursive) under `path` (default "/"), filtered by an unanchored regexp. */
+/**
+ * `findByName`: GetParametersByPath (recursive) under `path` as written, without the store's prefix (default "/"),
+ * filtered by an unanchored regexp over the full names.
+ */
 async function findAll(find: FindRef, source: ParameterSource): Promise<Record<string, string>> {
   if (find.tags) throw new Error('error getting all secrets: find by tags is not simulated by the test API server')
   if (!find.name) throw new Error('error getting all secrets: unexpected find operator')

@@ -107,6 +107,30 @@ export const EXTERNAL_SECRETS: ResourceType = {
   fields: {}
 }
 
+/** external-secrets' SecretStore and ClusterSecretStore CRDs (apis/externalsecrets/v1/secretstore_types.go). */
+function secretStore(kind: string, shortName: string, namespaced: boolean): ResourceType {
+  const singular = kind.toLowerCase()
+  return {
+    group: ES_GROUP,
+    resource: `${singular}s`,
+    singular,
+    kind,
+    namespaced,
+    shortNames: [shortName],
+    categories: ['external-secrets'],
+    verbs: ['get', 'list', 'watch', 'patch'],
+    subresources: { status: ['get', 'patch'] },
+    generation: true,
+    builtIn: false,
+    fields: {}
+  }
+}
+
+export const SECRET_STORES = secretStore('SecretStore', 'ss', true)
+export const CLUSTER_SECRET_STORES = secretStore('ClusterSecretStore', 'css', false)
+/** The external-secrets.io types served, in the CRDs' order. */
+export const ES_TYPES: readonly ResourceType[] = [EXTERNAL_SECRETS, SECRET_STORES, CLUSTER_SECRET_STORES]
+
 /** A review: created and answered at once, never stored. */
 function review(group: string, kind: string): ResourceType {
   const singular = kind.toLowerCase()
@@ -204,7 +228,7 @@ export const WORKLOAD_TYPES: readonly ResourceType[] = [DEPLOYMENTS, STATEFULSET
 export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, PODS, SECRETS, EVENTS]
 /** apps/v1, in the real server's discovery order. */
 export const APPS_TYPES: readonly ResourceType[] = [DAEMONSETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS]
-const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, EXTERNAL_SECRETS]
+const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, ...ES_TYPES]
 
 export interface ApiGroup {
   readonly name: string
@@ -219,7 +243,7 @@ export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
     { name: APPS_GROUP, versions: ['v1'], types: APPS_TYPES },
     { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
     { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
-    ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: [EXTERNAL_SECRETS] }] : [])
+    ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: ES_TYPES }] : [])
   ]
 }
 

@@ -46,6 +46,7 @@ interface Printed {
     podIPs?: { ip: string }[]
     nominatedNodeName?: string
     containerStatuses?: ContainerStatus[]
+    capabilities?: string
   }
   involvedObject?: { kind?: string; name?: string }
 }
@@ -138,6 +139,19 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Status', type: 'string', cell: field((o) => ready(o)?.reason) },
     { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
   ],
+  // The SecretStore and ClusterSecretStore CRDs' printer columns (external-secrets apis/externalsecrets/v1/secretstore_types.go).
+  ...Object.fromEntries(
+    ['secretstores', 'clustersecretstores'].map((resource) => [
+      resource,
+      [
+        NAME,
+        { name: 'AGE', type: 'date', cell: (o: KubeObject) => o.metadata.creationTimestamp ?? null },
+        { name: 'Status', type: 'string', cell: field((o) => ready(o)?.reason) },
+        { name: 'Capabilities', type: 'string', cell: field((o) => o.status?.capabilities) },
+        { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
+      ]
+    ])
+  ),
   secrets: [
     NAME,
     { name: 'Type', type: 'string', cell: (o) => o.type },
