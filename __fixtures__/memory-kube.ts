@@ -3,7 +3,7 @@ import { KubeError, type Permission } from '../src/k8s/errors.js'
 import type { ExternalSecret } from '../src/eso/model.js'
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
-import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
+import { APPS_KINDS, RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
 import type {
   Condition,
   KubeEvent,
@@ -22,6 +22,13 @@ import type {
  */
 
 type Stream = 'es' | 'event' | WorkloadKind
+
+/** The workload type of a kind. */
+export type WorkloadOf<K extends WorkloadKind> = Extract<Workload, { readonly kind: K }>
+
+function isKind<K extends WorkloadKind>(workload: Workload, kind: K): workload is WorkloadOf<K> {
+  return workload.kind === kind
+}
 type Change = {
   readonly rv: number
   readonly kind: Stream
@@ -40,6 +47,7 @@ interface ActiveWatch {
 export interface MemoryCall {
   readonly verb:
     | 'discover'
+    | 'discover-workloads'
     | 'list'
     | 'patch'
     | 'list-events'
@@ -72,6 +80,8 @@ export class MemoryKube implements ClusterApi {
   namespacesUnreadable = false
   /** Permissions a SelfSubjectAccessReview denies. */
   denied: Permission[] = []
+  /** Whether the cluster serves rollouts.argoproj.io (the Argo Rollouts CRD). */
+  rollouts = false
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
@@ -111,16 +121,17 @@ export class MemoryKube implements ClusterApi {
     )
   }
 
-  getWorkload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined {
-    return this.workloads.get(`${kind}/${namespace}/${name}`)
+  getWorkload<K extends WorkloadKind>(kind: K, namespace: string, name: string): WorkloadOf<K> | undefined {
+    const found = this.workloads.get(`${kind}/${namespace}/${name}`)
+    return found && isKind(found, kind) ? found : undefined
   }
 
   /** The controller's word on a workload: its status replaced (and, e.g. for Reloader, its template). */
-  updateWorkload(
-    kind: WorkloadKind,
+  updateWorkload<K extends WorkloadKind>(
+    kind: K,
     namespace: string,
     name: string,
-    change: (workload: Workload) => Workload
+    change: (workload: WorkloadOf<K>) => Workload
   ): Workload {
     const workload = this.getWorkload(kind, namespace, name)
     if (!workload) throw new Error(`no ${kind} ${namespace}/${name}`)
@@ -305,6 +316,13 @@ export class MemoryKube implements ClusterApi {
     )
   }
 
+  servedWorkloadKinds(): Promise<WorkloadKind[]> {
+    return this.answer({ verb: 'discover-workloads' }, () => [
+      ...APPS_KINDS,
+      ...(this.rollouts ? ['Rollout' as const] : [])
+    ])
+  }
+
   listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>> {
     return this.answer({ verb: 'list-workloads', kind, namespace }, () => {
       const items = [...this.workloads.values()].filter(
@@ -326,13 +344,27 @@ export class MemoryKube implements ClusterApi {
   }
 
   /**
-   * As the API server takes kubectl's restart: the template annotation set, the generation bumped; a patch that sets
-   * the value the template already has changes nothing (no new generation, no rollout).
+   * As the API server takes kubectl's restart: the template annotation set (a Rollout: spec.restartAt), the generation
+   * bumped; a patch that sets the value already there changes nothing (no new generation, no rollout).
    */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload> {
     return this.answer({ verb: 'restart', kind, namespace, name }, () => {
       const workload = this.getWorkload(kind, namespace, name)
       if (!workload) throw new KubeError('not-found', `${kind.toLowerCase()}s.apps "${name}" not found`, 404)
+      if (workload.kind === 'Rollout') {
+        if (workload.spec.restartAt === restartedAt) return structuredClone(workload)
+        const generation = (workload.metadata.generation ?? 0) + 1
+        const restarted = this.storeWorkload(
+          {
+            ...workload,
+            metadata: { ...workload.metadata, generation },
+            spec: { ...workload.spec, restartAt: restartedAt }
+          },
+          'MODIFIED'
+        )
+        queueMicrotask(() => this.onRestart(restarted))
+        return structuredClone(restarted)
+      }
       const template = workload.spec?.template
       if (template?.metadata?.annotations?.[RESTARTED_AT] === restartedAt) return structuredClone(workload)
       const annotations = { ...template?.metadata?.annotations, [RESTARTED_AT]: restartedAt }

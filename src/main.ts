@@ -65,7 +65,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       preflightPhase,
       connected && { ...connected, rendered: definitions?.externalSecrets ?? [] }
     )
-    const cluster = connected && check && { ...connected, apiVersion: check.apiVersion }
+    const cluster = connected && check && { ...connected, ...check }
     await step(definitionsPhase, rendered && { config, rendered, store, retry })
     const restore = await step(
       restorePhase,

@@ -204,7 +204,21 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
   return {
     apiGroup: (group) => {
       const what = { verb: 'get', resource: `API group ${group}`, server }
-      return call(what, () => apiGroup(kc, group, what, requestTimeoutMs))
+      return call(what, async () => {
+        const found = await discovery(kc, `/apis/${group}`, what, requestTimeoutMs)
+        return found === undefined ? undefined : (found as ApiGroup)
+      })
+    },
+
+    apiResources: (group, version) => {
+      const what = { verb: 'get', resource: `API ${group}/${version}`, server }
+      return call(what, async () => {
+        const found = asRecord(await discovery(kc, `/apis/${group}/${version}`, what, requestTimeoutMs))
+        if (!found) return undefined
+        return asArray(found.resources)
+          .map((resource) => stringOf(asRecord(resource)?.name) ?? '')
+          .filter((name) => name !== '' && !name.includes('/'))
+      })
     },
 
     list: (resource, namespace, is, labelSelector) => list(resource, namespace, is, labelSelector),
@@ -443,14 +457,9 @@ function selectContext(kc: KubeConfig, context: string): void {
   }
 }
 
-/** GET /apis/<group>: its served and preferred versions; undefined when the cluster does not serve the group. */
-async function apiGroup(
-  kc: KubeConfig,
-  group: string,
-  what: KubeCall,
-  timeoutMs: number
-): Promise<ApiGroup | undefined> {
-  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${group}`, HttpMethod.GET)
+/** A discovery document (GET /apis/<group>, /apis/<group>/<version>) as JSON; undefined when the cluster has none. */
+async function discovery(kc: KubeConfig, path: string, what: KubeCall, timeoutMs: number): Promise<unknown> {
+  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}${path}`, HttpMethod.GET)
   request.setHeaderParam('Accept', 'application/json')
   request.setSignal(AbortSignal.timeout(timeoutMs))
   await kc.applySecurityAuthentication(request)
@@ -459,7 +468,7 @@ async function apiGroup(
   if (response.httpStatusCode === 404) return undefined
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299)
     throw toKubeError({ code: response.httpStatusCode, body: text }, what)
-  return JSON.parse(text) as ApiGroup
+  return JSON.parse(text) as unknown
 }
 
 function plainEvent(event: CoreV1Event): KubeEvent {

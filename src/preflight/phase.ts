@@ -1,12 +1,11 @@
 import type { ExternalSecret } from '../eso/model.js'
-import type { ExternalSecretsApi } from '../eso/api.js'
 import { inNamespace, refOf } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
-import type { ClusterCheck, PreflightConfig } from './preflight.js'
+import type { ClusterCheck, PreflightConfig, PreflightDependencies } from './preflight.js'
 
 export interface PreflightInput {
   readonly config: PreflightConfig
-  readonly kube: ExternalSecretsApi
+  readonly kube: PreflightDependencies['kube']
   /** The overlay's ExternalSecrets, when definitions are given: a namespace they will fill is not empty. */
   readonly rendered: readonly ExternalSecret[]
 }

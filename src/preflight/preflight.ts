@@ -6,7 +6,8 @@ import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '.
 import type { LabelSelector } from '../k8s/label-selector.js'
 import type { ObjectRef } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
-import { WORKLOAD_GROUP, WORKLOAD_KINDS, WORKLOAD_PLURALS, type RestartPolicy } from '../workloads/model.js'
+import type { WorkloadsApi } from '../workloads/api.js'
+import { WORKLOAD_RESOURCES, type RestartPolicy, type WorkloadKind } from '../workloads/model.js'
 
 /**
  * The pre-flight: everything about the cluster that can be known before anything is written. It
@@ -27,13 +28,17 @@ export interface PreflightConfig {
   readonly rollout: { readonly restart: RestartPolicy }
 }
 
-/** What the later phases reuse: the version of external-secrets.io the cluster serves. */
+/**
+ * What the later phases reuse: the version of external-secrets.io the cluster serves, and the workload kinds it
+ * serves (Rollout only where the Argo Rollouts CRD is installed).
+ */
 export interface ClusterCheck {
   readonly apiVersion: string
+  readonly workloadKinds: readonly WorkloadKind[]
 }
 
 export interface PreflightDependencies {
-  readonly kube: ExternalSecretsApi
+  readonly kube: ExternalSecretsApi & Pick<WorkloadsApi, 'servedWorkloadKinds'>
   readonly redact: Redactor
   readonly log?: (line: string) => void
 }
@@ -45,10 +50,14 @@ interface Problem {
   readonly message: string
 }
 
-/** The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads. */
+/**
+ * The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads of each
+ * kind the cluster serves (rollouts.argoproj.io only where the CRD is installed: a cluster without it needs no rule).
+ */
 export function permissionsNeeded(
   namespace: string,
-  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>
+  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>,
+  workloadKinds: readonly WorkloadKind[]
 ): Permission[] {
   const grant = (group: string, resource: string, verbs: readonly string[]) =>
     verbs.map((verb) => ({ verb, group, resource, namespace }))
@@ -56,7 +65,9 @@ export function permissionsNeeded(
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
     ...(rollout.restart === 'changed'
-      ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch']))
+      ? workloadKinds.flatMap((kind) =>
+          grant(WORKLOAD_RESOURCES[kind].group, WORKLOAD_RESOURCES[kind].plural, ['list', 'watch', 'patch'])
+        )
       : [])
   ]
 }
@@ -68,7 +79,9 @@ export async function checkCluster(
   deps: PreflightDependencies
 ): Promise<ClusterCheck> {
   const { kube, redact } = deps
+  // The first request: where an unreachable server or rejected credentials show.
   const apiVersion = await stopOnKubeError(() => kube.discoverVersion(), NOTHING_WRITTEN, redact)
+  const workloadKinds = await stopOnKubeError(() => kube.servedWorkloadKinds(), NOTHING_WRITTEN, redact)
   const namespaces = config.cluster.namespaces
   const [existing, denied] = await Promise.all([
     stopOnKubeError(
@@ -79,7 +92,7 @@ export async function checkCluster(
     stopOnKubeError(
       () =>
         deniedPermissions(
-          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config)),
+          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config, workloadKinds)),
           kube
         ),
       NOTHING_WRITTEN,
@@ -118,9 +131,9 @@ export async function checkCluster(
     )
   }
   deps.log?.(
-    `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
+    `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}${workloadKinds.includes('Rollout') ? '; Argo Rollouts is installed' : ''}; every permission the run needs is granted.`
   )
-  return { apiVersion }
+  return { apiVersion, workloadKinds }
 }
 
 /**
