@@ -247,3 +247,125 @@ describe('kubectl 1.32 against the test API server', () => {
     }
   )
 })
+
+/**
+ * Argo Rollouts' Rollout CRD and controller (argoproj/argo-rollouts rollout/restart.go, utils/rollout/rolloututil.go)
+ * as kubectl reads them: the printer columns, `kubectl patch --type merge` of spec.restartAt as `kubectl argo rollouts
+ * restart` sends it, and `kubectl wait --for=jsonpath` on the status the controller writes.
+ */
+describe('kubectl 1.32: Argo Rollouts', () => {
+  let rollouts: KubeApiServer
+  let rolloutsDir: string
+  const rolloutKubectl = (...args: string[]) =>
+    run(
+      'kubectl',
+      ['--kubeconfig', join(rolloutsDir, 'kubeconfig'), '--cache-dir', join(rolloutsDir, 'cache'), ...args],
+      { timeout: 30_000 }
+    ).then(({ stdout }) => stdout)
+  const rollout = (name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      strategy: { canary: {} },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27', envFrom: [{ secretRef: { name: 'app' } }] }] }
+      },
+      ...spec
+    }
+  })
+  const setSecret = (value: string) =>
+    rollouts.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app', namespace: 'shop' },
+      stringData: { DATABASE_URL: value }
+    })
+  const valuesRead = (name: string) =>
+    rollouts.controllers
+      .podsOf('Rollout', 'shop', name)
+      .map((pod) => rollouts.podSecretData('shop', pod.metadata.name)?.secrets['app/DATABASE_URL'])
+  /** What `kubectl argo rollouts restart` patches: the next whole second, so that it has passed within a second. */
+  const restart = async (name: string): Promise<string> => {
+    const restartAt = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+    await rolloutKubectl('patch', 'rollout', name, '--type', 'merge', '-p', JSON.stringify({ spec: { restartAt } }))
+    return restartAt
+  }
+
+  beforeAll(async () => {
+    if (!KUBECTL_PRESENT) return
+    rollouts = await startKubeApiServer({ argoRollouts: true, podStartMs: 20, secondMs: 50 })
+    rolloutsDir = mkdtempSync(join(tmpdir(), 'kubectl-rollouts-'))
+    writeFileSync(join(rolloutsDir, 'kubeconfig'), rollouts.kubeconfig('zerotouch-test', 'shop'))
+    setSecret('postgres://v1')
+    rollouts.apply([
+      rollout('api'),
+      rollout('held', { paused: true }),
+      rollout('broken', { progressDeadlineSeconds: 4 })
+    ])
+    await until(() => ['api', 'broken'].every((name) => phaseOf(name) === 'Healthy'))
+  })
+
+  afterAll(async () => {
+    await rollouts?.close()
+    if (rolloutsDir) rmSync(rolloutsDir, { recursive: true, force: true })
+  })
+
+  const statusOf = (name: string) =>
+    (rollouts.get('Rollout', 'shop', name)?.status ?? {}) as { phase?: string; message?: string; restartedAt?: string }
+  const phaseOf = (name: string) => statusOf(name).phase
+
+  itWithKubectl('lists Rollouts with the CRD’s printer columns, by resource.group and short name', async () => {
+    const table = await rolloutKubectl('get', 'rollouts.argoproj.io')
+    expect(table.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'DESIRED', 'CURRENT', 'UP-TO-DATE', 'AVAILABLE', 'AGE'])
+    expect(table).toMatch(/^api\s+2\s+2\s+2\s+2\s+\S+$/m)
+    expect(
+      await rolloutKubectl('get', 'ro', 'api', '-o', 'jsonpath={.status.phase} {.status.observedGeneration}')
+    ).toBe('Healthy 1')
+  })
+
+  itWithKubectl(
+    'restarts on a merge patch of spec.restartAt: a new generation, the old pods replaced, restartedAt set, Healthy',
+    async () => {
+      const before = rollouts.controllers.podsOf('Rollout', 'shop', 'api').map((pod) => pod.metadata.name)
+      setSecret('postgres://v2')
+      const restartAt = await restart('api')
+      // A spec change: the API server raises the generation, though the pod template is the same.
+      expect(await rolloutKubectl('get', 'rollout', 'api', '-o', 'jsonpath={.metadata.generation}')).toBe('2')
+      await rolloutKubectl('wait', `--for=jsonpath={.status.restartedAt}=${restartAt}`, 'rollout/api', '--timeout=20s')
+      await rolloutKubectl('wait', '--for=jsonpath={.status.phase}=Healthy', 'rollout/api', '--timeout=20s')
+      expect(await rolloutKubectl('get', 'rollout', 'api', '-o', 'jsonpath={.status.observedGeneration}')).toBe('2')
+      const after = rollouts.controllers.podsOf('Rollout', 'shop', 'api')
+      expect(after.map((pod) => pod.metadata.name).some((name) => before.includes(name))).toBe(false)
+      expect(after.every((pod) => Date.parse(pod.metadata.creationTimestamp ?? '') >= Date.parse(restartAt))).toBe(true)
+      expect(valuesRead('api')).toEqual(['postgres://v2', 'postgres://v2'])
+      // No new revision: the same ReplicaSet runs the new pods.
+      expect(rollouts.list('ReplicaSet', 'shop').filter((rs) => rs.metadata.name.startsWith('api-'))).toHaveLength(1)
+    }
+  )
+
+  itWithKubectl('replaces the pods of a paused Rollout too, whose phase stays Paused (manually paused)', async () => {
+    expect(statusOf('held')).toMatchObject({ phase: 'Paused', message: 'manually paused' })
+    const restartAt = await restart('held')
+    await rolloutKubectl('wait', `--for=jsonpath={.status.restartedAt}=${restartAt}`, 'rollout/held', '--timeout=20s')
+    expect(statusOf('held')).toMatchObject({ phase: 'Paused', message: 'manually paused' })
+  })
+
+  itWithKubectl('turns Degraded with the progress deadline when the restarted pods never become ready', async () => {
+    rollouts.controllers.failPods('shop', 'broken')
+    await restart('broken')
+    await rolloutKubectl('wait', '--for=jsonpath={.status.phase}=Degraded', 'rollout/broken', '--timeout=20s')
+    expect(await rolloutKubectl('get', 'rollout', 'broken', '-o', 'jsonpath={.status.message}')).toMatch(
+      /^ProgressDeadlineExceeded: ReplicaSet "broken-\w+" has timed out progressing\.$/
+    )
+  })
+
+  itWithKubectl('has no rollouts resource where the CRD is not installed', async () => {
+    await expect(kubectl('get', 'rollouts.argoproj.io')).rejects.toThrow(
+      /the server doesn't have a resource type "rollouts"/
+    )
+  })
+})

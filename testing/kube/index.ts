@@ -4,13 +4,14 @@
  * behind `kubectl auth whoami` and `kubectl auth can-i`), with a simulation of the External Secrets Operator that
  * reads AWS Parameter Store (moto) and behaves as the real controller does, and one of the workload controllers and
  * the kubelet (controllers.ts) that roll Deployments, StatefulSets and DaemonSets out as `kubectl rollout restart` and
- * `kubectl rollout status` expect, and, with `reloader: true`, one of stakater/Reloader (reloader.ts: on a change of
+ * `kubectl rollout status` expect (and, with `argoRollouts: true`, Argo Rollouts' Rollouts as `kubectl argo rollouts
+ * restart` and `status` expect), and, with `reloader: true`, one of stakater/Reloader (reloader.ts: on a change of
  * a Secret's data it sets `STAKATER_<NAME>_SECRET` on the workloads annotated for it, which then roll out).
  *
  * Served: core/v1 namespaces, secrets, events, pods (get, list, watch); apps/v1 deployments (deploy), statefulsets
  * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
  * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
- * status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
+ * status); with `argoRollouts: true`, argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
@@ -63,7 +64,8 @@
  * controllers (true; false: workloads and pods keep the status they are applied with), podStartMs (50: creation to
  * Running and Ready), podStopMs (0: a deleted pod is gone at once; else Terminating that long), nodes (2: node-1,
  * node-2; a DaemonSet pod on each), secondMs (1000: how long a spec second lasts, for progressDeadlineSeconds);
- * reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
+ * argoRollouts (false: the Argo Rollouts CRD is not installed; true: served, and the Rollout controller runs with the
+ * others), reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
  * a Secret's change to Reloader's patch, per queued change). Reloader's patch and the controllers' writes go to the
  * store, not through HTTP: they are not in `requests`. The operator runs only with an ssmEndpoint and at least one
  * version. Namespaces: default and kube-system exist; apply creates the namespaces of the objects it is given; any
@@ -93,6 +95,7 @@ import {
   EXTERNAL_SECRETS,
   NAMESPACES,
   PODS,
+  ROLLOUTS,
   SECRETS,
   typeNamed,
   type ResourceType
@@ -152,6 +155,11 @@ export interface KubeApiServerOptions {
   reloader?: boolean
   /** How long Reloader takes to act on a Secret's change (default 50). */
   reloaderDelayMs?: number
+  /**
+   * Whether the Argo Rollouts CRD is installed (default false): argoproj.io/v1alpha1 rollouts served, and the
+   * workload controllers run the Rollout controller too.
+   */
+  argoRollouts?: boolean
 }
 
 export type OperatorControl = Pick<
@@ -216,7 +224,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   let port = options.port ?? 0
   const handler = createHandler({
     store,
-    discovery: new Discovery(versions),
+    discovery: new Discovery(versions, options.argoRollouts ?? false),
     watches,
     faults,
     auth: {
@@ -264,7 +272,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
-    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0))
+    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0) || (type === ROLLOUTS && !options.argoRollouts))
       throw new Error(`the server doesn't have a resource type "${kind}"`)
     return type
   }
@@ -404,10 +412,17 @@ function prepare(
 ): KubeObject {
   const object = clone(document)
   const [group, version] = object.apiVersion?.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion]
-  if (group !== type.group || (type.group === ES_GROUP && !versions.includes(version))) {
+  if (
+    group !== type.group ||
+    (type.group === ES_GROUP && !versions.includes(version)) ||
+    (type === ROLLOUTS && version !== 'v1alpha1')
+  ) {
     throw new Error(`no matches for kind "${object.kind}" in version "${object.apiVersion}"`)
   }
-  object.apiVersion = apiVersionOf(type, type === EXTERNAL_SECRETS ? versions[0] : 'v1')
+  object.apiVersion = apiVersionOf(
+    type,
+    type === EXTERNAL_SECRETS ? versions[0] : type === ROLLOUTS ? 'v1alpha1' : 'v1'
+  )
   if (type.namespaced) {
     object.metadata.namespace ??= 'default'
     ensureNamespace(object.metadata.namespace)

@@ -3,6 +3,7 @@ import type { KubeObject } from './json.ts'
 
 export const ES_GROUP = 'external-secrets.io'
 export const APPS_GROUP = 'apps'
+export const ARGO_GROUP = 'argoproj.io'
 
 export type Verb = 'get' | 'list' | 'watch' | 'patch' | 'create'
 
@@ -198,13 +199,32 @@ export const REPLICASETS: ResourceType = {
   subresources: { status: ['get'] }
 }
 
+/**
+ * Argo Rollouts' Rollout, as its CRD serves it (argoproj/argo-rollouts manifests/crds/rollout-crd.yaml): namespaced,
+ * short name `ro`, a status subresource (so the generation counts every change outside metadata and status).
+ */
+export const ROLLOUTS: ResourceType = {
+  group: ARGO_GROUP,
+  resource: 'rollouts',
+  singular: 'rollout',
+  kind: 'Rollout',
+  namespaced: true,
+  shortNames: ['ro'],
+  categories: [],
+  verbs: ['get', 'list', 'watch', 'patch'],
+  subresources: { status: ['get', 'patch'] },
+  generation: true,
+  builtIn: false,
+  fields: {}
+}
+
 /** The workloads whose pods `kubectl rollout restart` restarts. */
 export const WORKLOAD_TYPES: readonly ResourceType[] = [DEPLOYMENTS, STATEFULSETS, DAEMONSETS]
 
 export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, PODS, SECRETS, EVENTS]
 /** apps/v1, in the real server's discovery order. */
 export const APPS_TYPES: readonly ResourceType[] = [DAEMONSETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS]
-const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, EXTERNAL_SECRETS]
+const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, EXTERNAL_SECRETS, ROLLOUTS]
 
 export interface ApiGroup {
   readonly name: string
@@ -213,12 +233,16 @@ export interface ApiGroup {
   readonly types: readonly ResourceType[]
 }
 
-/** The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only with a version. */
-export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
+/**
+ * The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only
+ * with a version, argoproj.io only with the Argo Rollouts CRD.
+ */
+export function apiGroups(esVersions: readonly string[], rollouts = false): ApiGroup[] {
   return [
     { name: APPS_GROUP, versions: ['v1'], types: APPS_TYPES },
     { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
     { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
+    ...(rollouts ? [{ name: ARGO_GROUP, versions: ['v1alpha1'], types: [ROLLOUTS] }] : []),
     ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: [EXTERNAL_SECRETS] }] : [])
   ]
 }

@@ -182,6 +182,15 @@ const COLUMNS: Record<string, Column[]> = {
     SELECTOR
   ],
   statefulsets: [NAME, READY_REPLICAS, AGE, CONTAINERS, IMAGES],
+  // The Rollout CRD's additionalPrinterColumns (argo-rollouts manifests/crds/rollout-crd.yaml).
+  rollouts: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: field((o) => o.spec?.replicas) },
+    { name: 'Current', type: 'integer', cell: field((o) => o.status?.replicas) },
+    { name: 'Up-to-date', type: 'integer', cell: field((o) => o.status?.updatedReplicas) },
+    { name: 'Available', type: 'integer', cell: field((o) => o.status?.availableReplicas) },
+    AGE
+  ],
   daemonsets: [
     NAME,
     count('Desired', (o) => o.status?.desiredNumberScheduled),
