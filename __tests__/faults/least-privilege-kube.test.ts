@@ -28,6 +28,15 @@ const PAYMENTS_API = {
   }
 }
 
+/** An Argo Rollout whose pods read the same Secret: the Role's rule on rollouts is needed where the CRD is served. */
+const PAYMENTS_WORKER = {
+  ...PAYMENTS_API,
+  apiVersion: 'argoproj.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name: 'payments-worker', namespace: 'payments-prod' },
+  spec: { ...PAYMENTS_API.spec, strategy: { canary: {} } }
+}
+
 interface Role {
   metadata: { namespace: string }
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
@@ -55,16 +64,18 @@ afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
 afterEach(async () => kube?.close())
 
-async function runWith(rules: RbacRule[]) {
+/** The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false. */
+async function runWith(rules: RbacRule[], argoRollouts = true) {
   kube = await startKubeApiServer({
     ssmEndpoint: moto.endpoint,
     region: 'us-east-1',
     reconcileDelayMs: 20,
     rbac: rules,
-    user: 'system:serviceaccount:ci:deployer'
+    user: 'system:serviceaccount:ci:deployer',
+    argoRollouts
   })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply(PAYMENTS_API)
+  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
   // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
     {
@@ -92,6 +103,17 @@ describe("the README's Kubernetes Role", () => {
     const result = await runWith(rulesOf(role, 'payments-prod'))
     expect(result.stdout).not.toMatch(/::error::/)
     expect(JSON.parse(result.outputs.synced)).toEqual(['payments-prod/payments-db', 'payments-prod/payments-provider'])
+    expect(JSON.parse(result.outputs.restarted)).toEqual([
+      'payments-prod/Deployment/payments-api',
+      'payments-prod/Rollout/payments-worker'
+    ])
+  })
+
+  it('is enough without its rule on rollouts where Argo Rollouts is not installed', async () => {
+    const withoutRollouts = role.rules.filter((rule) => !rule.resources.includes('rollouts'))
+    expect(withoutRollouts).toHaveLength(role.rules.length - 1)
+    const result = await runWith(rulesOf({ ...role, rules: withoutRollouts }, 'payments-prod'), false)
+    expect(result.stdout).not.toMatch(/::error::/)
     expect(JSON.parse(result.outputs.restarted)).toEqual(['payments-prod/Deployment/payments-api'])
   })
 
