@@ -1,6 +1,11 @@
 import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
 import { KubeError, type Permission } from '../src/k8s/errors.js'
-import type { ExternalSecret } from '../src/eso/model.js'
+import {
+  clusterExternalSecretOf,
+  FORCE_SYNC_ANNOTATION,
+  type ClusterExternalSecret,
+  type ExternalSecret
+} from '../src/eso/model.js'
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
 import { APPS_KINDS, RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
@@ -50,6 +55,7 @@ export interface MemoryCall {
     | 'discover-workloads'
     | 'list'
     | 'patch'
+    | 'patch-ces'
     | 'list-events'
     | 'watch'
     | 'watch-events'
@@ -85,6 +91,8 @@ export class MemoryKube implements ClusterApi {
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
+  /** The annotations of each ClusterExternalSecret patched (those owning ExternalSecrets exist). */
+  private readonly clusterExternalSecrets = new Map<string, Record<string, string>>()
   private readonly workloads = new Map<string, Workload>()
   private readonly events = new Map<string, KubeEvent>()
   private readonly history: Change[] = []
@@ -268,6 +276,46 @@ export class MemoryKube implements ClusterApi {
       const answer = structuredClone(patched)
       queueMicrotask(() => this.onPatch(patched))
       return answer
+    })
+  }
+
+  /**
+   * As the ClusterExternalSecret controller takes it: the CES annotated, and its force-sync annotation passed on to
+   * every ExternalSecret it owns (clusterexternalsecret_controller.go createOrUpdateExternalSecret); `onPatch` then
+   * plays the operator on each.
+   */
+  patchClusterExternalSecretAnnotation(
+    _version: string,
+    name: string,
+    key: string,
+    value: string
+  ): Promise<ClusterExternalSecret> {
+    return this.answer({ verb: 'patch-ces', name }, () => {
+      const owned = [...this.objects.values()].filter((es) => clusterExternalSecretOf(es) === name)
+      if (!owned.length) throw new KubeError('not-found', `clusterexternalsecrets "${name}" not found`, 404)
+      const annotations = { ...this.clusterExternalSecrets.get(name), [key]: value }
+      this.clusterExternalSecrets.set(name, annotations)
+      for (const es of owned) {
+        const passed = annotations[FORCE_SYNC_ANNOTATION]
+        const rest = Object.fromEntries(
+          Object.entries(es.metadata.annotations ?? {}).filter(([annotation]) => annotation !== FORCE_SYNC_ANNOTATION)
+        )
+        const patched = this.store(
+          {
+            ...es,
+            metadata: {
+              ...es.metadata,
+              annotations: passed === undefined ? rest : { ...rest, [FORCE_SYNC_ANNOTATION]: passed }
+            }
+          },
+          'MODIFIED'
+        )
+        queueMicrotask(() => this.onPatch(patched))
+      }
+      return {
+        metadata: { name, annotations },
+        status: { provisionedNamespaces: [...new Set(owned.map((es) => es.metadata.namespace ?? ''))].sort() }
+      }
     })
   }
 

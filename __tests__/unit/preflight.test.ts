@@ -99,6 +99,31 @@ describe('the pre-flight', () => {
     ).toBe(true)
   })
 
+  it('asks for patch on clusterexternalsecrets at the cluster scope only when a selected ExternalSecret is controlled by one', async () => {
+    kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'clusterexternalsecrets' }]
+    await check()
+    expect(kube.calls.some(({ name }) => name === 'patch clusterexternalsecrets')).toBe(false)
+    const owned = externalSecret('shared-db')
+    kube.add({
+      ...owned,
+      metadata: {
+        ...owned.metadata,
+        ownerReferences: [
+          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared-db', controller: true }
+        ]
+      }
+    })
+    const error = await actionErrorOf(check())
+    expect(error).toMatchObject({
+      code: 'ZT142',
+      problems: [
+        'forbidden: the identity of the kubeconfig may not patch clusterexternalsecrets.external-secrets.io at the cluster scope. Grant verb "patch" on resource "clusterexternalsecrets" (apiGroup "external-secrets.io") to it with a ClusterRole and a ClusterRoleBinding. The selected ExternalSecrets it controls are force-synced through ClusterExternalSecret "shared-db".'
+      ]
+    })
+    kube.denied = []
+    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1' })
+  })
+
   it('with restart: changed and the Argo Rollouts CRD served, names a missing permission on rollouts', async () => {
     kube.denied = [{ verb: 'patch', group: 'argoproj.io', resource: 'rollouts', namespace: 'apps' }]
     await expect(check({ restart: 'changed' })).resolves.toMatchObject({ workloadKinds: APPS_KINDS })

@@ -2,7 +2,17 @@ import type { ApiGroup, ApiResource, KubeClient } from '../k8s/api.js'
 import { KubeError, type Permission } from '../k8s/errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
 import { resumableWatch, type ResumableWatch, type ResumableWatchOptions } from '../k8s/watch.js'
-import { ESO_GROUP, ESO_PLURAL, isExternalSecret, KNOWN_VERSIONS, type ExternalSecret } from './model.js'
+import {
+  CES_KIND,
+  CES_PLURAL,
+  ESO_GROUP,
+  ESO_PLURAL,
+  isClusterExternalSecret,
+  isExternalSecret,
+  KNOWN_VERSIONS,
+  type ClusterExternalSecret,
+  type ExternalSecret
+} from './model.js'
 
 /**
  * The ExternalSecret calls of the run (pre-flight, gate, sync), built on the generic client
@@ -26,6 +36,13 @@ export interface ExternalSecretsApi {
   listExternalSecrets(ref: ExternalSecretsRef): Promise<Listed<ExternalSecret>>
   /** A JSON merge patch setting one annotation; returns the object as patched (status included). */
   patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
+  /** The same on a (cluster-scoped) ClusterExternalSecret of the version `version`. */
+  patchClusterExternalSecretAnnotation(
+    version: string,
+    name: string,
+    key: string,
+    value: string
+  ): Promise<ClusterExternalSecret>
   /** Events in the namespace about ExternalSecrets. */
   listEvents(namespace: string): Promise<Listed<KubeEvent>>
   watchExternalSecrets(
@@ -65,6 +82,15 @@ export function externalSecretsApi(kube: KubeClient): ExternalSecretsApi {
         { metadata: { annotations: { [key]: value } } },
         'merge',
         isExternalSecret
+      ),
+    patchClusterExternalSecretAnnotation: (version, name, key, value) =>
+      kube.patch(
+        { group: ESO_GROUP, version, kind: CES_KIND, plural: CES_PLURAL, name: `${CES_PLURAL}.${ESO_GROUP}` },
+        undefined,
+        name,
+        { metadata: { annotations: { [key]: value } } },
+        'merge',
+        isClusterExternalSecret
       ),
     listEvents: (namespace) => kube.listEvents(namespace, EVENT_SELECTOR),
     watchExternalSecrets: (ref, resourceVersion, handlers) =>

@@ -40,10 +40,10 @@ export interface KubeClient {
     is: (object: unknown) => object is T,
     labelSelector?: string
   ): Promise<Listed<T>>
-  /** Returns the object as patched (status included). */
+  /** Returns the object as patched (status included). `namespace` undefined: a cluster-scoped resource. */
   patch<T>(
     resource: ApiResource,
-    namespace: string,
+    namespace: string | undefined,
     name: string,
     body: object,
     kind: PatchKind,

@@ -169,21 +169,23 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
 
   const patch = <T>(
     resource: ApiResource,
-    namespace: string,
+    namespace: string | undefined,
     name: string,
     body: object,
     strategy: PatchStrategy,
     is: (object: unknown) => object is T
   ): Promise<T> =>
     call({ verb: 'patch', resource: resource.name, namespace }, async () => {
-      const patched: unknown = await custom.patchNamespacedCustomObject(
-        { group: resource.group, version: resource.version, namespace, plural: resource.plural, name, body },
-        setHeaderOptions('Content-Type', strategy, withTimeout)
-      )
+      const { group, version, plural } = resource
+      const options = setHeaderOptions('Content-Type', strategy, withTimeout)
+      const patched: unknown =
+        namespace === undefined
+          ? await custom.patchClusterCustomObject({ group, version, plural, name, body }, options)
+          : await custom.patchNamespacedCustomObject({ group, version, namespace, plural, name, body }, options)
       if (!is(patched))
         throw new KubeError(
           'other',
-          `patch ${resource.name} "${name}" in namespace "${namespace}": the API server did not answer with the object`
+          `patch ${resource.name} "${name}"${namespace === undefined ? '' : ` in namespace "${namespace}"`}: the API server did not answer with the object`
         )
       return patched
     })

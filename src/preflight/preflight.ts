@@ -1,5 +1,5 @@
 import { ActionError, type ErrorCode } from '../errors.js'
-import { ESO_GROUP, ESO_PLURAL, esoApiVersion } from '../eso/model.js'
+import { CES_PLURAL, clusterExternalSecretOf, ESO_GROUP, ESO_PLURAL, esoApiVersion } from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import type { ExternalSecretsApi } from '../eso/api.js'
 import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '../k8s/errors.js'
@@ -112,12 +112,21 @@ export async function checkCluster(
       !missing.includes(namespace) &&
       !denied.some((permission) => permission.namespace === namespace && permission.verb === 'list')
   )
-  const empty = await stopOnKubeError(
-    () => namespacesSelectingNothing(listable, apiVersion, config.selector, expected, kube),
+  const { empty, owners } = await stopOnKubeError(
+    () => selection(listable, apiVersion, config.selector, expected, kube),
     NOTHING_WRITTEN,
     redact
   )
+  // A selected ExternalSecret a ClusterExternalSecret controls is force-synced through it (sync/route.ts): a patch at
+  // the cluster scope, asked about only then.
+  const deniedOwners = owners.length
+    ? await stopOnKubeError(() => deniedPermissions([CES_PATCH], kube), NOTHING_WRITTEN, redact)
+    : []
   problems.push(
+    ...deniedOwners.map((permission) => ({
+      code: 'ZT142' as const,
+      message: `${forbiddenMessage(permission)} The selected ExternalSecrets it controls are force-synced through ClusterExternalSecret ${owners.map((name) => `"${name}"`).join(', ')}.`
+    })),
     ...empty.map((namespace) => ({
       code: 'ZT143' as const,
       message: `no ExternalSecret matches label selector "${config.selector.text}" in namespace "${namespace}": check the namespace and label-selector inputs, and that the ExternalSecrets carry the label`
@@ -150,17 +159,28 @@ async function deniedPermissions(permissions: readonly Permission[], kube: Exter
   }
 }
 
-async function namespacesSelectingNothing(
+/** The ClusterExternalSecret patch of the force-sync through it: cluster-scoped. */
+const CES_PATCH: Permission = { verb: 'patch', group: ESO_GROUP, resource: CES_PLURAL }
+
+/**
+ * The namespaces whose selection is empty (and that the definitions do not fill), and the ClusterExternalSecrets
+ * that control a selected ExternalSecret.
+ */
+async function selection(
   namespaces: readonly string[],
   version: string,
   selector: LabelSelector,
   expected: readonly ObjectRef[],
   kube: ExternalSecretsApi
-): Promise<string[]> {
+): Promise<{ empty: string[]; owners: string[] }> {
   const lists = await Promise.all(
     namespaces.map((namespace) => kube.listExternalSecrets({ version, namespace, labelSelector: selector.text }))
   )
-  return namespaces.filter(
-    (namespace, index) => !lists[index].items.length && !expected.some((ref) => ref.namespace === namespace)
-  )
+  const owners = lists.flatMap(({ items }) => items.flatMap((es) => clusterExternalSecretOf(es) ?? []))
+  return {
+    empty: namespaces.filter(
+      (namespace, index) => !lists[index].items.length && !expected.some((ref) => ref.namespace === namespace)
+    ),
+    owners: [...new Set(owners)].sort()
+  }
 }

@@ -1,4 +1,4 @@
-import type { ExternalSecret } from '../eso/model.js'
+import { FORCE_SYNC_ANNOTATION, type ExternalSecret } from '../eso/model.js'
 import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
@@ -20,7 +20,24 @@ export function syncLogLines(report: SyncReport): string[] {
     const reason = outcome.reason ? `: ${outcome.reason}` : ''
     return `${LABEL[outcome.result].padEnd(14)} ${name(outcome)}${time}${note}${reason}`
   })
-  return [...lines, totals(report)]
+  const through = report.clusterExternalSecrets.map(
+    ({ name, selected }) =>
+      `${report.dryRun ? 'Would force-sync' : 'Force-synced'} ${selected.join(', ')} through ClusterExternalSecret "${name}" (${FORCE_SYNC_ANNOTATION}), which controls them and resets their annotations`
+  )
+  return [...lines, ...through, totals(report)]
+}
+
+/**
+ * A ClusterExternalSecret passes its force-sync on to every ExternalSecret it owns: those of namespaces outside the
+ * selection refresh too (one more read of SSM each; their Secrets change only where SSM did).
+ */
+export function syncWarnings(report: SyncReport): string[] {
+  return report.clusterExternalSecrets
+    .filter(({ outside }) => outside.length > 0)
+    .map(
+      ({ name, outside }) =>
+        `ClusterExternalSecret "${name}" was annotated to force-sync the selected ExternalSecrets it controls; it also provisions namespace${outside.length === 1 ? '' : 's'} ${outside.join(', ')}, outside the selection, whose ExternalSecrets refreshed too`
+    )
 }
 
 function totals(report: SyncReport): string {

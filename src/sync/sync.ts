@@ -8,7 +8,14 @@ import {
   ownedReferences,
   pinnedVersionProblems
 } from '../eso/guardrails.js'
-import { esoApiVersion, readyCondition, type ExternalSecret, type Scope } from '../eso/model.js'
+import {
+  esoApiVersion,
+  FORCE_SYNC_ANNOTATION,
+  readyCondition,
+  type ClusterExternalSecret,
+  type ExternalSecret,
+  type Scope
+} from '../eso/model.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef } from '../eso/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
@@ -22,6 +29,7 @@ import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { formatSeconds, systemClock, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
+import { forceSyncRoutes } from './route.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
 import { resumableWatch, watchUntilSettled, type ResumableWatch } from '../k8s/watch.js'
 
@@ -89,6 +97,17 @@ export interface SyncReport {
   readonly outcomes: SyncOutcome[]
   /** The selected ExternalSecrets as listed before annotating: what each reads, for the rollout. */
   readonly externalSecrets: readonly ExternalSecret[]
+  /** The ClusterExternalSecrets annotated in their stead (see route.ts). */
+  readonly clusterExternalSecrets: readonly ThroughClusterExternalSecret[]
+}
+
+/** A ClusterExternalSecret this run annotated, so that its force-sync reached the selected ExternalSecrets it owns. */
+export interface ThroughClusterExternalSecret {
+  readonly name: string
+  /** `namespace/name` of the selected ExternalSecrets it owns. */
+  readonly selected: readonly string[]
+  /** The namespaces it provisions (status.provisionedNamespaces) outside the selection: refreshed too. */
+  readonly outside: readonly string[]
 }
 
 const NOTHING_ANNOTATED = 'Nothing was annotated'
@@ -157,7 +176,17 @@ export async function syncExternalSecrets(
     ...extra
   })
   if (config.dryRun) {
-    return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
+    return {
+      ...base,
+      dryRun: true,
+      waited: false,
+      clusterExternalSecrets: [...forceSyncRoutes(all).throughClusterExternalSecrets].map(([name, owned]) => ({
+        name,
+        selected: owned.map(({ metadata }) => `${metadata.namespace}/${metadata.name}`),
+        outside: []
+      })),
+      outcomes: all.map((es) => outcome(es, 'would-annotate'))
+    }
   }
 
   // Events listed before annotating: a failure Event this run causes is one this list does not hold.
@@ -165,8 +194,9 @@ export async function syncExternalSecrets(
     ? await stopOnKubeError(() => listEvents(deps.kube, cluster.namespaces), NOTHING_ANNOTATED, redact)
     : new Map<string, Listed<KubeEvent>>()
 
-  const patched = await annotate(selected, settings.annotationKey, annotationValue, deps, clock)
+  const patched = await annotate(selected, apiVersion, settings.annotationKey, annotationValue, deps, clock)
   const annotated = patched.flatMap((entry) => ('after' in entry ? [entry] : []))
+  const clusterExternalSecrets = throughClusterExternalSecrets(patched, cluster.namespaces)
   const patchOutcomes = patched.flatMap((entry) =>
     'error' in entry ? [outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error)}` })] : []
   )
@@ -176,16 +206,18 @@ export async function syncExternalSecrets(
       ...base,
       dryRun: false,
       waited: settings.wait,
+      clusterExternalSecrets,
       outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes]
     }
   }
 
-  const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
+  const targets: WaitTarget[] = annotated.map(({ es, at, after, through }) => ({
     ...refOf(es),
     uid: es.metadata.uid,
     recordedVersion: after.status?.syncedResourceVersion,
     readyAtAnnotation: readyCondition(after),
-    annotatedAt: at
+    annotatedAt: at,
+    ...(through ? { annotationKey: FORCE_SYNC_ANNOTATION } : {})
   }))
   const snapshot = snapshotEvents([...events.values()].flatMap(({ items }) => items))
   const waiter = new SyncWaiter(targets, { snapshot, annotationKey: settings.annotationKey, annotationValue })
@@ -203,7 +235,7 @@ export async function syncExternalSecrets(
   const waited = waiter
     .outcomes()
     .map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
-  return { ...base, dryRun: false, waited: true, outcomes: [...waited, ...patchOutcomes] }
+  return { ...base, dryRun: false, waited: true, clusterExternalSecrets, outcomes: [...waited, ...patchOutcomes] }
 }
 
 async function listSelected(
@@ -292,37 +324,87 @@ async function listEvents(
 
 /**
  * An annotated ExternalSecret with the object as patched (status as it was at the annotation), or why the patch failed.
+ * `through`: the ClusterExternalSecret patched in its stead, as patched (the ExternalSecret is as listed).
  */
 type Patched =
-  | { readonly es: ExternalSecret; readonly after: ExternalSecret; readonly at: number }
+  | {
+      readonly es: ExternalSecret
+      readonly after: ExternalSecret
+      readonly at: number
+      readonly through?: ClusterExternalSecret
+    }
   | { readonly es: ExternalSecret; readonly error: string }
 
+/**
+ * Each selected ExternalSecret annotated directly, or through the ClusterExternalSecret that controls it (one patch
+ * each, with the key its controller passes on: see route.ts).
+ */
 async function annotate(
   selected: readonly Selected[],
+  version: string,
   key: string,
   value: string,
   deps: SyncDependencies,
   clock: Clock
 ): Promise<Patched[]> {
   const limit = pLimit(PATCH_CONCURRENCY)
-  const jobs = selected.flatMap(({ ref, items }) =>
-    items.map((es) =>
-      limit(async (): Promise<Patched> => {
-        try {
-          const after = await withKubeRetry(
-            () => deps.kube.patchAnnotation(ref, es.metadata.name, key, value),
-            clock,
-            deps.patchAttempts
-          )
-          // The patch's answer holds the status at the annotation; fall back to the list.
-          return { es, after: after?.metadata ? after : es, at: clock.now() }
-        } catch (error) {
-          return { es, error: error instanceof Error ? error.message : String(error) }
-        }
-      })
-    )
+  const routes = forceSyncRoutes(selected.flatMap(({ items }) => items))
+  const throughOwners = [...routes.throughClusterExternalSecrets].map(([name, owned]) =>
+    limit(async (): Promise<Patched[]> => {
+      try {
+        const through = await withKubeRetry(
+          () => deps.kube.patchClusterExternalSecretAnnotation(version, name, FORCE_SYNC_ANNOTATION, value),
+          clock,
+          deps.patchAttempts
+        )
+        const at = clock.now()
+        return owned.map((es) => ({ es, after: es, at, through }))
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        return owned.map((es) => ({ es, error: `through ClusterExternalSecret "${name}": ${message}` }))
+      }
+    })
   )
-  return Promise.all(jobs)
+  const jobs = selected.flatMap(({ ref, items }) =>
+    items
+      .filter((es) => routes.direct.includes(es))
+      .map((es) =>
+        limit(async (): Promise<Patched> => {
+          try {
+            const after = await withKubeRetry(
+              () => deps.kube.patchAnnotation(ref, es.metadata.name, key, value),
+              clock,
+              deps.patchAttempts
+            )
+            // The patch's answer holds the status at the annotation; fall back to the list.
+            return { es, after: after?.metadata ? after : es, at: clock.now() }
+          } catch (error) {
+            return { es, error: error instanceof Error ? error.message : String(error) }
+          }
+        })
+      )
+  )
+  return [...(await Promise.all(jobs)), ...(await Promise.all(throughOwners)).flat()]
+}
+
+/** Each ClusterExternalSecret patched, with the selected ExternalSecrets it owns and the namespaces outside. */
+function throughClusterExternalSecrets(
+  patched: readonly Patched[],
+  namespaces: readonly string[]
+): ThroughClusterExternalSecret[] {
+  const byName = new Map<string, ThroughClusterExternalSecret>()
+  for (const entry of patched) {
+    if (!('after' in entry) || !entry.through) continue
+    const { name } = entry.through.metadata
+    const known = byName.get(name)
+    const provisioned = entry.through.status?.provisionedNamespaces ?? []
+    byName.set(name, {
+      name,
+      selected: [...(known?.selected ?? []), `${entry.es.metadata.namespace}/${entry.es.metadata.name}`],
+      outside: provisioned.filter((namespace) => !namespaces.includes(namespace))
+    })
+  }
+  return [...byName.values()]
 }
 
 /** Watches each namespace's ExternalSecrets and Events, feeding the waiter until all settle or the timeout. */
