@@ -249,6 +249,102 @@ describe('kubectl 1.32 against the test API server', () => {
 })
 
 /**
+ * The ClusterExternalSecret controller (external-secrets pkg/controllers/clusterexternalsecret/
+ * clusterexternalsecret_controller.go) as kubectl sees it: it creates and controls an ExternalSecret in each selected
+ * namespace, resets the annotations of each on every reconcile (a direct annotation is reverted and the operator
+ * never refreshes for it), and passes on its own external-secrets.io/force-sync, which the operator then syncs.
+ */
+describe('kubectl 1.32: ClusterExternalSecrets', () => {
+  const annotationsOf = (namespace: string) =>
+    kube.get('ExternalSecret', namespace, 'shared-db')?.metadata.annotations ?? {}
+
+  beforeAll(async () => {
+    if (!KUBECTL_PRESENT) return
+    kube.apply(`
+apiVersion: v1
+kind: Namespace
+metadata: { name: tenant-a, labels: { tenancy: shared } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: tenant-b, labels: { tenancy: shared } }
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata: { name: shared-db }
+spec:
+  namespaceSelectors: [{ matchLabels: { tenancy: shared } }]
+  externalSecretMetadata: { labels: { team: shared }, annotations: { owner: platform } }
+  externalSecretSpec:
+    secretStoreRef: { name: aws-parameter-store, kind: ClusterSecretStore }
+    data: [{ secretKey: DATABASE_URL, remoteRef: { key: /zerotouch/prod/api/database_url } }]
+`)
+    await until(() => ['tenant-a', 'tenant-b'].every((namespace) => syncedResourceVersion(namespace, 'shared-db')))
+  })
+
+  itWithKubectl('creates a controlled ExternalSecret in each selected namespace, listed as ces', async () => {
+    const table = await kubectl('get', 'ces')
+    expect(table.split('\n')[0].split(/\s{2,}/)).toEqual(['NAME', 'STORE', 'REFRESH INTERVAL', 'READY'])
+    expect(table).toMatch(/^shared-db\s+aws-parameter-store\s+True$/m)
+    expect(await kubectl('get', 'ces', 'shared-db', '-o', 'jsonpath={.status.provisionedNamespaces}')).toBe(
+      '["tenant-a","tenant-b"]'
+    )
+    const owner = await kubectl(
+      'get',
+      'es',
+      'shared-db',
+      '-n',
+      'tenant-a',
+      '-o',
+      'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].controller}'
+    )
+    expect(owner).toBe('ClusterExternalSecret/true')
+    expect(annotationsOf('tenant-a')).toEqual({ owner: 'platform' })
+  })
+
+  itWithKubectl(
+    'reverts an annotation written on an owned ExternalSecret before the operator refreshes it',
+    async () => {
+      const before = syncedResourceVersion('tenant-a', 'shared-db')
+      const reconciles = kube.operator.reconciles.length
+      await kubectl('annotate', 'es', 'shared-db', '-n', 'tenant-a', 'force-sync=direct', '--overwrite')
+      await until(() => annotationsOf('tenant-a')['force-sync'] === undefined)
+      await kube.operator.idle()
+      expect(annotationsOf('tenant-a')).toEqual({ owner: 'platform' })
+      expect(syncedResourceVersion('tenant-a', 'shared-db')).toBe(before)
+      expect(
+        kube.operator.reconciles
+          .slice(reconciles)
+          .filter(({ namespace, outcome }) => namespace === 'tenant-a' && outcome === 'synced')
+      ).toEqual([])
+    }
+  )
+
+  itWithKubectl(
+    'passes its own external-secrets.io/force-sync on to every ExternalSecret it owns, which then syncs',
+    async () => {
+      const before = ['tenant-a', 'tenant-b'].map((namespace) => syncedResourceVersion(namespace, 'shared-db'))
+      await kubectl('annotate', 'ces', 'shared-db', 'external-secrets.io/force-sync=run-1', '--overwrite')
+      for (const namespace of ['tenant-a', 'tenant-b'])
+        await kubectl(
+          'wait',
+          '--for=jsonpath={.metadata.annotations.external-secrets\\.io/force-sync}=run-1',
+          'es/shared-db',
+          '-n',
+          namespace,
+          '--timeout=20s'
+        )
+      await until(() =>
+        ['tenant-a', 'tenant-b'].every(
+          (namespace, index) => syncedResourceVersion(namespace, 'shared-db') !== before[index]
+        )
+      )
+      expect(annotationsOf('tenant-b')).toEqual({ owner: 'platform', 'external-secrets.io/force-sync': 'run-1' })
+    }
+  )
+})
+
+/**
  * Argo Rollouts' Rollout CRD and controller (argoproj/argo-rollouts rollout/restart.go, utils/rollout/rolloututil.go)
  * as kubectl reads them: the printer columns, `kubectl patch --type merge` of spec.restartAt as `kubectl argo rollouts
  * restart` sends it, and `kubectl wait --for=jsonpath` on the status the controller writes.

@@ -155,6 +155,14 @@ describe('discovery', () => {
     expect(resources.groupVersion).toBe('external-secrets.io/v1')
     expect(resources.resources).toEqual([
       expect.objectContaining({
+        name: 'clusterexternalsecrets',
+        namespaced: false,
+        kind: 'ClusterExternalSecret',
+        shortNames: ['ces'],
+        verbs: ['get', 'list', 'watch', 'patch']
+      }),
+      expect.objectContaining({ name: 'clusterexternalsecrets/status', kind: 'ClusterExternalSecret' }),
+      expect.objectContaining({
         name: 'externalsecrets',
         namespaced: true,
         kind: 'ExternalSecret',
@@ -188,7 +196,10 @@ describe('discovery', () => {
       versions: [
         {
           version: 'v1',
-          resources: [expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })]
+          resources: [
+            expect.objectContaining({ resource: 'clusterexternalsecrets', scope: 'Cluster', shortNames: ['ces'] }),
+            expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] })
+          ]
         }
       ]
     })

@@ -83,6 +83,7 @@ import { Faults } from './faults.ts'
 import { createHandler, type RequestRecord } from './handler.ts'
 import { clone, isObject, type KubeObject } from './json.ts'
 import { kubeconfigFor, type KubeconfigOptions } from './kubeconfig.ts'
+import { ClusterExternalSecretController } from './clusterexternalsecret.ts'
 import { Controllers } from './controllers.ts'
 import { Operator } from './operator.ts'
 import { Reloader } from './reloader.ts'
@@ -94,6 +95,7 @@ import {
   ES_GROUP,
   EXTERNAL_SECRETS,
   NAMESPACES,
+  CLUSTER_EXTERNAL_SECRETS,
   PODS,
   ROLLOUTS,
   SECRETS,
@@ -160,6 +162,8 @@ export interface KubeApiServerOptions {
    * workload controllers run the Rollout controller too.
    */
   argoRollouts?: boolean
+  /** How long the ClusterExternalSecret controller takes to act on a change (default 10: before the operator's 50). */
+  clusterExternalSecretDelayMs?: number
 }
 
 export type OperatorControl = Pick<
@@ -184,6 +188,8 @@ export type ControllersControl = Pick<
 
 export type ReloaderControl = Pick<Reloader, 'pause' | 'resume' | 'idle' | 'reloads' | 'delayMs'>
 
+export type ClusterExternalSecretControl = Pick<ClusterExternalSecretController, 'idle' | 'reconciles' | 'delayMs'>
+
 export interface KubeApiServer {
   readonly url: string
   readonly port: number
@@ -196,6 +202,8 @@ export interface KubeApiServer {
   readonly operator: OperatorControl
   /** The workload controllers and kubelet (throws when started with `controllers: false`). */
   readonly controllers: ControllersControl
+  /** The ClusterExternalSecret controller (with an external-secrets.io version served). */
+  readonly clusterExternalSecrets: ClusterExternalSecretControl
   /** The stakater/Reloader simulation (throws unless started with `reloader: true`). */
   readonly reloader: ReloaderControl
   /** What the pod read from Secrets when it started (undefined before it started, or without the controllers). */
@@ -262,6 +270,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           secondMs: options.secondMs ?? 1000
         })
 
+  const clusterExternalSecrets =
+    versions.length > 0
+      ? new ClusterExternalSecretController({
+          store,
+          version: versions[0],
+          delayMs: options.clusterExternalSecretDelayMs ?? 10
+        })
+      : undefined
+
   const reloader = options.reloader
     ? new Reloader({
         store,
@@ -272,7 +289,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
-    if (!type || (type === EXTERNAL_SECRETS && versions.length === 0) || (type === ROLLOUTS && !options.argoRollouts))
+    if (
+      !type ||
+      ((type === EXTERNAL_SECRETS || type === CLUSTER_EXTERNAL_SECRETS) && versions.length === 0) ||
+      (type === ROLLOUTS && !options.argoRollouts)
+    )
       throw new Error(`the server doesn't have a resource type "${kind}"`)
     return type
   }
@@ -308,6 +329,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     get controllers(): ControllersControl {
       if (!controllers) throw new Error('the workload controllers run only without `controllers: false`')
       return controllers
+    },
+    get clusterExternalSecrets(): ClusterExternalSecretControl {
+      if (!clusterExternalSecrets)
+        throw new Error('the ClusterExternalSecret controller runs only with an external-secrets.io version served')
+      return clusterExternalSecrets
     },
     get reloader(): ReloaderControl {
       if (!reloader) throw new Error('the Reloader simulation runs only with `reloader: true`')
@@ -351,6 +377,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       await operator?.stop()
       await controllers?.stop()
       await reloader?.stop()
+      clusterExternalSecrets?.stop()
       watches.dropAll()
       await stop(server)
       source?.close()
@@ -419,10 +446,7 @@ function prepare(
   ) {
     throw new Error(`no matches for kind "${object.kind}" in version "${object.apiVersion}"`)
   }
-  object.apiVersion = apiVersionOf(
-    type,
-    type === EXTERNAL_SECRETS ? versions[0] : type === ROLLOUTS ? 'v1alpha1' : 'v1'
-  )
+  object.apiVersion = apiVersionOf(type, type.group === ES_GROUP ? versions[0] : type === ROLLOUTS ? 'v1alpha1' : 'v1')
   if (type.namespaced) {
     object.metadata.namespace ??= 'default'
     ensureNamespace(object.metadata.namespace)

@@ -108,6 +108,25 @@ export const EXTERNAL_SECRETS: ResourceType = {
   fields: {}
 }
 
+/**
+ * The ClusterExternalSecret (its CRD: kubebuilder:resource scope=Cluster, categories external-secrets, shortName ces):
+ * cluster-scoped, with a status subresource.
+ */
+export const CLUSTER_EXTERNAL_SECRETS: ResourceType = {
+  group: ES_GROUP,
+  resource: 'clusterexternalsecrets',
+  singular: 'clusterexternalsecret',
+  kind: 'ClusterExternalSecret',
+  namespaced: false,
+  shortNames: ['ces'],
+  categories: ['external-secrets'],
+  verbs: ['get', 'list', 'watch', 'patch'],
+  subresources: { status: ['get', 'patch'] },
+  generation: true,
+  builtIn: false,
+  fields: {}
+}
+
 /** A review: created and answered at once, never stored. */
 function review(group: string, kind: string): ResourceType {
   const singular = kind.toLowerCase()
@@ -224,7 +243,13 @@ export const WORKLOAD_TYPES: readonly ResourceType[] = [DEPLOYMENTS, STATEFULSET
 export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, PODS, SECRETS, EVENTS]
 /** apps/v1, in the real server's discovery order. */
 export const APPS_TYPES: readonly ResourceType[] = [DAEMONSETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS]
-const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, EXTERNAL_SECRETS, ROLLOUTS]
+const ALL_TYPES: readonly ResourceType[] = [
+  ...CORE_TYPES,
+  ...APPS_TYPES,
+  EXTERNAL_SECRETS,
+  CLUSTER_EXTERNAL_SECRETS,
+  ROLLOUTS
+]
 
 export interface ApiGroup {
   readonly name: string
@@ -243,7 +268,9 @@ export function apiGroups(esVersions: readonly string[], rollouts = false): ApiG
     { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
     { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
     ...(rollouts ? [{ name: ARGO_GROUP, versions: ['v1alpha1'], types: [ROLLOUTS] }] : []),
-    ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: [EXTERNAL_SECRETS] }] : [])
+    ...(esVersions.length > 0
+      ? [{ name: ES_GROUP, versions: esVersions, types: [CLUSTER_EXTERNAL_SECRETS, EXTERNAL_SECRETS] }]
+      : [])
   ]
 }
 

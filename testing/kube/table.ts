@@ -138,6 +138,23 @@ const COLUMNS: Record<string, Column[]> = {
     { name: 'Status', type: 'string', cell: field((o) => ready(o)?.reason) },
     { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
   ],
+  // The ClusterExternalSecret CRD's printer columns (apis/externalsecrets/v1/clusterexternalsecret_types.go).
+  clusterexternalsecrets: [
+    NAME,
+    {
+      name: 'Store',
+      type: 'string',
+      cell: (o) =>
+        (o.spec as { externalSecretSpec?: { secretStoreRef?: { name?: string } } } | undefined)?.externalSecretSpec
+          ?.secretStoreRef?.name ?? null
+    },
+    {
+      name: 'Refresh Interval',
+      type: 'string',
+      cell: (o) => (o.spec as { refreshTime?: string } | undefined)?.refreshTime ?? null
+    },
+    { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
+  ],
   secrets: [
     NAME,
     { name: 'Type', type: 'string', cell: (o) => o.type },
