@@ -42,11 +42,12 @@ interface Role {
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
 }
 
-function readmeRole(): Role {
+/** The first YAML block of the README section whose heading starts with `heading`. */
+function readmeYaml(heading: string): Role {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^### /m)
-      .find((part) => part.startsWith('Kubernetes Role')) ?? ''
+      .find((part) => part.startsWith(heading)) ?? ''
   return parse(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as Role
 }
 
@@ -64,8 +65,26 @@ afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
 afterEach(async () => kube?.close())
 
-/** The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false. */
-async function runWith(rules: RbacRule[], argoRollouts = true) {
+/** A ClusterExternalSecret whose ExternalSecret in payments-prod the selector selects. */
+const SHARED = {
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ClusterExternalSecret',
+  metadata: { name: 'payments-shared' },
+  spec: {
+    namespaces: ['payments-prod'],
+    externalSecretMetadata: { labels: { 'zerotouch.io/managed': 'true' } },
+    externalSecretSpec: {
+      secretStoreRef: { name: 'aws-parameter-store', kind: 'ClusterSecretStore' },
+      data: [{ secretKey: 'STRIPE_API_KEY', remoteRef: { key: '/zerotouch/prod/payments/stripe_api_key' } }]
+    }
+  }
+}
+
+/**
+ * The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false;
+ * with `shared`, a ClusterExternalSecret controls one of the selected ExternalSecrets.
+ */
+async function runWith(rules: RbacRule[], argoRollouts = true, shared = false) {
   kube = await startKubeApiServer({
     ssmEndpoint: moto.endpoint,
     region: 'us-east-1',
@@ -76,6 +95,7 @@ async function runWith(rules: RbacRule[], argoRollouts = true) {
   })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  if (shared) kube.apply(SHARED)
   // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
     {
@@ -93,7 +113,9 @@ async function runWith(rules: RbacRule[], argoRollouts = true) {
   )
 }
 
-const role = readmeRole()
+const role = readmeYaml('Kubernetes Role')
+/** Bound with a ClusterRoleBinding: every namespace and the cluster scope. */
+const clusterRole = readmeYaml('Kubernetes ClusterRole')
 const permissions = role.rules.flatMap((rule) =>
   rule.resources.flatMap((resource) => rule.verbs.map((verb) => ({ resource, verb })))
 )
@@ -115,6 +137,22 @@ describe("the README's Kubernetes Role", () => {
     const result = await runWith(rulesOf({ ...role, rules: withoutRollouts }, 'payments-prod'), false)
     expect(result.stdout).not.toMatch(/::error::/)
     expect(JSON.parse(result.outputs.restarted)).toEqual(['payments-prod/Deployment/payments-api'])
+  })
+
+  it('with the ClusterRole, is enough where a ClusterExternalSecret controls a selected ExternalSecret', async () => {
+    const result = await runWith([...rulesOf(role, 'payments-prod'), ...clusterRole.rules], true, true)
+    expect(result.stdout).not.toMatch(/::error::/)
+    expect(JSON.parse(result.outputs.synced)).toEqual([
+      'payments-prod/payments-db',
+      'payments-prod/payments-provider',
+      'payments-prod/payments-shared'
+    ])
+  })
+
+  it("needs the ClusterRole's patch on clusterexternalsecrets there: without it the run fails naming it", async () => {
+    const result = await runWith(rulesOf(role, 'payments-prod'), true, true)
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(/may not patch clusterexternalsecrets\.external-secrets\.io at the cluster scope/)
   })
 
   it('is refused in another namespace, naming it', async () => {
