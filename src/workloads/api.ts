@@ -22,7 +22,7 @@ export interface WorkloadsApi {
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
 }
 
-export function workloadResource(kind: WorkloadKind): ApiResource {
+function workloadResource(kind: WorkloadKind): ApiResource {
   const { group, version, plural } = WORKLOAD_RESOURCES[kind]
   return { group, version, kind, plural, name: `${plural}.${group}` }
 }

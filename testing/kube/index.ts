@@ -11,7 +11,8 @@
  * Served: core/v1 namespaces, secrets, events, pods (get, list, watch); apps/v1 deployments (deploy), statefulsets
  * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
  * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
- * status); with `argoRollouts: true`, argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
+ * status), clusterexternalsecrets (ces, cluster-scoped; get, list, watch, patch; status); with `argoRollouts: true`,
+ * argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
@@ -42,6 +43,9 @@
  *   kube.controllers.rollouts         // RolloutRecord[]: kind, namespace, name, revision, startedAt, finishedAt,
  *                                     // outcome 'complete' | 'progress-deadline-exceeded' | 'superseded'
  *   kube.controllers.podStartMs / podStopMs / secondMs / nodes   // adjustable at run time
+ *   kube.clusterExternalSecrets.idle() / reconciles / delayMs   // the ClusterExternalSecret controller
+ *                                     // (clusterexternalsecret.ts): with an external-secrets.io version served; it
+ *                                     // resets the annotations of the ExternalSecrets it controls on each reconcile
  *   kube.reloader.pause() / resume() / idle()   // with `reloader: true`: Reloader's queue of Secret updates (its
  *                                     // data's SHA1 changed); idle once nothing is queued or being handled
  *   kube.reloader.reloads / delayMs   // ReloadRecord[]: namespace, secret, kind, name, container, envVar, sha (the
