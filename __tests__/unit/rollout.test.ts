@@ -476,7 +476,15 @@ describe('Argo Rollouts', () => {
   it('does not restart a paused Rollout (by hand or at a step), and says how to get it going', async () => {
     kube.putWorkload(workload('Rollout', 'held', ['payments-db'], { paused: true }))
     const stepped = argoRollout('canary', ['payments-db'])
-    kube.putWorkload({ ...stepped, status: { ...stepped.status, phase: 'Paused', message: 'CanaryPauseStep' } })
+    kube.putWorkload({
+      ...stepped,
+      status: {
+        ...stepped.status,
+        phase: 'Paused',
+        message: 'CanaryPauseStep',
+        pauseConditions: [{ reason: 'CanaryPauseStep' }]
+      }
+    })
     expect(summary(await run())).toEqual({
       'Rollout/canary': [
         'paused',

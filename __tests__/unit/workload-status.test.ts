@@ -616,7 +616,16 @@ describe('isPaused', () => {
     ['a StatefulSet', statefulSet({ replicas: 1 }, undefined), false],
     ['a DaemonSet', daemonSet({}, undefined), false],
     ['a Rollout paused by hand', rollout({ paused: true }, { phase: 'Progressing' }), true],
-    ['a Rollout paused at a step', rollout({}, { phase: 'Paused', message: 'CanaryPauseStep' }), true],
+    [
+      'a Rollout paused at a step',
+      rollout({}, { phase: 'Paused', message: 'CanaryPauseStep', pauseConditions: [{ reason: 'CanaryPauseStep' }] }),
+      true
+    ],
+    [
+      'a Rollout unpausing (controllerPause, its conditions cleared)',
+      rollout({}, { phase: 'Paused', controllerPause: true, pauseConditions: [] }),
+      false
+    ],
     ['a Healthy Rollout', rollout({}, { phase: 'Healthy' }), false],
     ['a Degraded Rollout', rollout({}, { phase: 'Degraded' }), false]
   ])('%s → %s', (_case, workload, paused) => {
@@ -628,7 +637,7 @@ describe('isPaused', () => {
     expect(pausedReason(rollout({ paused: true }, { phase: 'Paused', message: 'manually paused' }))).toBe(
       'paused (manually paused): promote or resume it (kubectl argo rollouts promote), then re-run'
     )
-    expect(pausedReason(rollout({}, { phase: 'Paused', message: 'CanaryPauseStep' }))).toBe(
+    expect(pausedReason(rollout({}, { phase: 'Paused', pauseConditions: [{ reason: 'CanaryPauseStep' }] }))).toBe(
       'paused (CanaryPauseStep): promote or resume it (kubectl argo rollouts promote), then re-run'
     )
   })

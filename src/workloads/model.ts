@@ -246,18 +246,23 @@ export function resolveWorkloadRefs(workloads: readonly Workload[]): Workload[] 
 
 /**
  * A workload a restart would not roll out: a paused Deployment (`kubectl rollout restart` refuses it); a Rollout
- * paused by hand (`spec.paused`) or at a step (`status.phase` Paused: a canary pause step, an inconclusive analysis),
- * whose phase stays Paused until it is promoted or resumed, so that `kubectl argo rollouts status` never sees it
- * Healthy.
+ * paused by hand (`spec.paused`) or by its controller (`status.pauseConditions`: a canary pause step, an inconclusive
+ * analysis), whose phase stays Paused until it is promoted or resumed (CalculateRolloutPhase,
+ * utils/rollout/rolloututil.go), so that `kubectl argo rollouts status` never sees it Healthy.
  */
 export function isPaused(workload: Workload): boolean {
-  if (workload.kind === 'Rollout') return workload.spec.paused === true || workload.status?.phase === 'Paused'
+  if (workload.kind === 'Rollout') return rolloutPauseReason(workload) !== undefined
   return workload.kind === 'Deployment' && workload.spec.paused === true
+}
+
+/** CalculateRolloutPhase's message for a paused Rollout: `manually paused`, else the first pause condition's reason. */
+function rolloutPauseReason({ spec, status }: Rollout): string | undefined {
+  if (spec.paused === true) return 'manually paused'
+  return status?.pauseConditions?.length ? (status.pauseConditions[0].reason ?? 'paused') : undefined
 }
 
 /** What a paused workload's outcome says: how to get it going. */
 export function pausedReason(workload: Workload): string {
   if (workload.kind !== 'Rollout') return 'paused: resume it or restart it yourself'
-  const why = workload.spec.paused === true ? 'manually paused' : (workload.status?.message ?? 'paused')
-  return `paused (${why}): promote or resume it (kubectl argo rollouts promote), then re-run`
+  return `paused (${rolloutPauseReason(workload) ?? 'paused'}): promote or resume it (kubectl argo rollouts promote), then re-run`
 }
