@@ -4,6 +4,7 @@ import {
   startKubeApiServer,
   type KubeApiServer,
   type KubeApiServerOptions,
+  type KubeObject,
   type WorkloadKind
 } from '../testing/kube/index.ts'
 import { LOCAL_AWS, type SsmHarness } from './ssm-harness.ts'
@@ -69,7 +70,7 @@ export function argoRollout(
 /** The test API server holding the payments ExternalSecrets (fast pods, fast progress deadlines) and `workloads`. */
 export async function paymentsCluster(
   harness: SsmHarness,
-  workloads: ReadonlyArray<ReturnType<typeof deployment> | ReturnType<typeof argoRollout>>,
+  workloads: readonly KubeObject[],
   options: KubeApiServerOptions = {}
 ): Promise<KubeApiServer> {
   const kube = await startKubeApiServer({

@@ -115,6 +115,31 @@ describe('a Rollout reading a changed Secret', () => {
   })
 })
 
+describe('a Rollout with a workloadRef', () => {
+  it("reads the referenced Deployment's template: the Rollout is restarted, the Deployment is not touched", async () => {
+    const template = {
+      ...deployment('payments-worker-template', 'payments-provider'),
+      spec: { ...deployment('payments-worker-template', 'payments-provider').spec, replicas: 0 }
+    }
+    const { template: _own, ...spec } = argoRollout('payments-worker', 'payments-provider').spec
+    const referencing = {
+      ...argoRollout('payments-worker', 'payments-provider'),
+      spec: { ...spec, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments-worker-template' } }
+    }
+    kube = await paymentsCluster(harness, [template, referencing], { argoRollouts: true })
+    expect(errorOf(await run(SECRETS))).toBe('')
+    await kube.controllers.idle()
+    expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
+    kube.clearRequests()
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(errorOf(result)).toBe('')
+    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Rollout/payments-worker`])
+    expect(restartPatches(kube)).toEqual(['payments-worker'])
+    expect(kube.get('Deployment', NS, 'payments-worker-template')?.metadata.generation).toBe(1)
+    expect(stripeKeysRead('payments-worker')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
+  })
+})
+
 describe('the pre-flight', () => {
   it('checks patch on rollouts.argoproj.io where the CRD is served, before any SSM write', async () => {
     const rbac = [

@@ -512,6 +512,25 @@ describe('Argo Rollouts', () => {
     expect(restarts()).toEqual(['Rollout/api'])
   })
 
+  it('leaves a Rollout annotated for Reloader to it (Reloader with --is-Argo-Rollouts) and waits for its rollout', async () => {
+    const annotated = argoRollout('api', ['payments-db'])
+    kube.putWorkload({
+      ...annotated,
+      metadata: { ...annotated.metadata, annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' } }
+    })
+    // Reloader's restart strategy (reloader.stakater.com/rollout-strategy: restart): spec.restartAt, a new generation.
+    void clock.sleep(1_000).then(() => {
+      const changed = kube.updateWorkload('Rollout', NS, 'api', (current) => ({
+        ...current,
+        metadata: { ...current.metadata, generation: 2 },
+        spec: { ...current.spec, restartAt: '1970-01-01T00:00:01Z' }
+      }))
+      kube.onRestart(changed)
+    })
+    expect(summary(await run())).toEqual({ 'Rollout/api': ['reloader', 'rolled-out', 5] })
+    expect(restarts()).toEqual([])
+  })
+
   it('with restart: none, names a Rollout in the warning as namespace/Rollout/name', async () => {
     kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
     const report = await run('none')
