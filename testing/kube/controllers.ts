@@ -19,6 +19,12 @@
  * - DaemonSet: one pod per node (`nodes`, default 2: node-1, node-2...); RollingUpdate replaces them within
  *   maxUnavailable (default 1); OnDelete replaces nothing. Status: desiredNumberScheduled, currentNumberScheduled,
  *   numberReady, updatedNumberScheduled, numberAvailable, numberUnavailable, observedGeneration.
+ * - Rollout (Argo Rollouts, served with `argoRollouts: true`; argoproj/argo-rollouts rollout/canary.go,
+ *   rollout/restart.go, rollout/sync.go, utils/rollout/rolloututil.go): a canary without steps, its ReplicaSets
+ *   `<name>-<hash>` (label rollouts-pod-template-hash) rolled within maxSurge/maxUnavailable; `spec.restartAt` evicts
+ *   the pods created before it once it has passed and then sets status.restartedAt; `spec.paused` scales nothing;
+ *   status.observedGeneration as a string, phase and message as CalculateRolloutPhase, Degraded once no progress was
+ *   made for progressDeadlineSeconds; `workloadRef` takes a Deployment's template. See #syncRollout.
  * - Kubelet: a new pod is bound to a node, reads its Secrets (see podsecrets.ts: what it read is kept, and written
  *   as the `zerotouch.test/secret-data` annotation), and is Running and Ready `podStartMs` later; the pods of a
  *   workload given to `failPods` end in CrashLoopBackOff instead, never ready, until `clearFailure`. A pod whose
