@@ -208,7 +208,16 @@ describe('syncExternalSecrets', () => {
     expect(kube.calls.filter(({ verb }) => verb === 'patch-ces').map(({ name }) => name)).toEqual(['shared'])
     const value = report.annotation.value
     expect(kube.get('web', 'api')?.metadata.annotations).toEqual({ 'external-secrets.io/force-sync': value })
-    expect(report.clusterExternalSecrets).toEqual([{ name: 'shared', selected: ['apps/api', 'web/api'], outside: [] }])
+    expect(report.clusterExternalSecrets).toEqual([
+      {
+        name: 'shared',
+        selected: [
+          { namespace: 'apps', name: 'api' },
+          { namespace: 'web', name: 'api' }
+        ],
+        outside: []
+      }
+    ])
     expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'web/api': 1.5, 'apps/worker': 1.5 })
   })
 

@@ -43,8 +43,8 @@ describe('sync report', () => {
     const through: SyncReport = {
       ...waited,
       clusterExternalSecrets: [
-        { name: 'shared', selected: ['apps/api'], outside: ['billing', 'web'] },
-        { name: 'db', selected: ['apps/db'], outside: [] }
+        { name: 'shared', selected: [{ namespace: 'apps', name: 'api' }], outside: ['billing', 'web'] },
+        { name: 'db', selected: [{ namespace: 'apps', name: 'db' }], outside: [] }
       ]
     }
     expect(syncLogLines(through).slice(-3, -1)).toEqual([

@@ -1,4 +1,5 @@
 import { FORCE_SYNC_ANNOTATION, type ExternalSecret } from '../eso/model.js'
+import type { ObjectRef } from '../k8s/types.js'
 import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
@@ -21,8 +22,8 @@ export function syncLogLines(report: SyncReport): string[] {
     return `${LABEL[outcome.result].padEnd(14)} ${name(outcome)}${time}${note}${reason}`
   })
   const through = report.clusterExternalSecrets.map(
-    ({ name, selected }) =>
-      `${report.dryRun ? 'Would force-sync' : 'Force-synced'} ${selected.join(', ')} through ClusterExternalSecret "${name}" (${FORCE_SYNC_ANNOTATION}), which controls them and resets their annotations`
+    ({ name: clusterExternalSecret, selected }) =>
+      `${report.dryRun ? 'Would force-sync' : 'Force-synced'} ${selected.map(name).join(', ')} through ClusterExternalSecret "${clusterExternalSecret}" (${FORCE_SYNC_ANNOTATION}), which controls them and resets their annotations`
   )
   return [...lines, ...through, totals(report)]
 }
@@ -98,7 +99,7 @@ export function syncFailure(report: SyncReport): string | undefined {
   return `${bad.length} of ${report.outcomes.length} ExternalSecrets did not freshly sync:\n${list}`
 }
 
-function name(outcome: SyncOutcome): string {
+function name(outcome: ObjectRef): string {
   return `${outcome.namespace}/${outcome.name}`
 }
 

@@ -21,7 +21,7 @@ import { watchExternalSecrets, type ExternalSecretsApi, type ExternalSecretsRef 
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
-import { inNamespace, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
+import { inNamespace, refOf, type KubeEvent, type Listed, type ObjectRef } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
@@ -104,8 +104,8 @@ export interface SyncReport {
 /** A ClusterExternalSecret this run annotated, so that its force-sync reached the selected ExternalSecrets it owns. */
 export interface ThroughClusterExternalSecret {
   readonly name: string
-  /** `namespace/name` of the selected ExternalSecrets it owns. */
-  readonly selected: readonly string[]
+  /** The selected ExternalSecrets it owns. */
+  readonly selected: readonly ObjectRef[]
   /** The namespaces it provisions (status.provisionedNamespaces) outside the selection: refreshed too. */
   readonly outside: readonly string[]
 }
@@ -180,9 +180,10 @@ export async function syncExternalSecrets(
       ...base,
       dryRun: true,
       waited: false,
+      // Which namespaces each provisions is known only from the patch's answer.
       clusterExternalSecrets: [...forceSyncRoutes(all).throughClusterExternalSecrets].map(([name, owned]) => ({
         name,
-        selected: owned.map(({ metadata }) => `${metadata.namespace}/${metadata.name}`),
+        selected: owned.map(refOf),
         outside: []
       })),
       outcomes: all.map((es) => outcome(es, 'would-annotate'))
@@ -400,7 +401,7 @@ function throughClusterExternalSecrets(
     const provisioned = entry.through.status?.provisionedNamespaces ?? []
     byName.set(name, {
       name,
-      selected: [...(known?.selected ?? []), `${entry.es.metadata.namespace}/${entry.es.metadata.name}`],
+      selected: [...(known?.selected ?? []), refOf(entry.es)],
       outside: provisioned.filter((namespace) => !namespaces.includes(namespace))
     })
   }
