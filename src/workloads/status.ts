@@ -131,7 +131,8 @@ function daemonSetStatus({ metadata: { name, generation = 0 }, spec, status = {}
  * message. The controller computes Healthy only once status.restartedAt equals spec.restartAt, every replica is
  * updated and available and no old one is left (CalculateRolloutPhase). A restart patch changes spec.restartAt, so
  * the API server raises the generation (a CRD with a status subresource counts every change outside metadata and
- * status): observedGeneration reaching it says the controller has seen the restart.
+ * status: k8s.io/apiextensions-apiserver pkg/registry/customresource/strategy.go PrepareForUpdate), though the pod
+ * template is unchanged: observedGeneration reaching it says the controller has seen the restart.
  *
  * Paused, which the command keeps watching, fails here at once with its message: a paused Rollout stays Paused until
  * someone promotes or resumes it, and its pods do not all run the new values until then.
