@@ -39,7 +39,7 @@
  *   kube.controllers.failPods(ns, workloadOrPod) / clearFailure(ns, workloadOrPod)   // pods that start from now on
  *                                     // crash (CrashLoopBackOff, never ready: a Deployment then exceeds its progress
  *                                     // deadline); cleared, they restart and become ready
- *   kube.controllers.podsOf(kind, ns, name)   // 'Deployment' | 'StatefulSet' | 'DaemonSet': its pods (copies)
+ *   kube.controllers.podsOf(kind, ns, name)   // 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout': its pods
  *   kube.controllers.rollouts         // RolloutRecord[]: kind, namespace, name, revision, startedAt, finishedAt,
  *                                     // outcome 'complete' | 'progress-deadline-exceeded' | 'superseded'
  *   kube.controllers.podStartMs / podStopMs / secondMs / nodes   // adjustable at run time
