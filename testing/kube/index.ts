@@ -12,7 +12,8 @@
  * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
  * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
  * status), clusterexternalsecrets (ces, cluster-scoped; get, list, watch, patch; status); with `argoRollouts: true`,
- * argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
+ * argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status). Workloads get the API server's defaults and a
+ * metadata.generation that counts spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
@@ -69,7 +70,8 @@
  * Running and Ready), podStopMs (0: a deleted pod is gone at once; else Terminating that long), nodes (2: node-1,
  * node-2; a DaemonSet pod on each), secondMs (1000: how long a spec second lasts, for progressDeadlineSeconds);
  * argoRollouts (false: the Argo Rollouts CRD is not installed; true: served, and the Rollout controller runs with the
- * others), reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
+ * others), clusterExternalSecretDelayMs (10: from a change to the ClusterExternalSecret controller's reconcile),
+ * reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
  * a Secret's change to Reloader's patch, per queued change). Reloader's patch and the controllers' writes go to the
  * store, not through HTTP: they are not in `requests`. The operator runs only with an ssmEndpoint and at least one
  * version. Namespaces: default and kube-system exist; apply creates the namespaces of the objects it is given; any
