@@ -1,9 +1,17 @@
 import { matchesLabelSelector, parseLabelSelector } from '../src/k8s/label-selector.js'
 import { KubeError, type Permission } from '../src/k8s/errors.js'
-import { findStore, type ExternalSecret, type SecretStore, type StoreRef } from '../src/eso/model.js'
+import {
+  clusterExternalSecretOf,
+  findStore,
+  FORCE_SYNC_ANNOTATION,
+  type ClusterExternalSecret,
+  type ExternalSecret,
+  type SecretStore,
+  type StoreRef
+} from '../src/eso/model.js'
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
-import { RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
+import { APPS_KINDS, RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
 import type {
   Condition,
   KubeEvent,
@@ -22,6 +30,13 @@ import type {
  */
 
 type Stream = 'es' | 'event' | WorkloadKind
+
+/** The workload type of a kind. */
+export type WorkloadOf<K extends WorkloadKind> = Extract<Workload, { readonly kind: K }>
+
+function isKind<K extends WorkloadKind>(workload: Workload, kind: K): workload is WorkloadOf<K> {
+  return workload.kind === kind
+}
 type Change = {
   readonly rv: number
   readonly kind: Stream
@@ -40,8 +55,10 @@ interface ActiveWatch {
 export interface MemoryCall {
   readonly verb:
     | 'discover'
+    | 'discover-workloads'
     | 'list'
     | 'patch'
+    | 'patch-ces'
     | 'list-events'
     | 'watch'
     | 'watch-events'
@@ -75,9 +92,13 @@ export class MemoryKube implements ClusterApi {
   denied: Permission[] = []
   /** The SecretStores and ClusterSecretStores of the cluster. */
   readonly stores: SecretStore[] = []
+  /** Whether the cluster serves rollouts.argoproj.io (the Argo Rollouts CRD). */
+  rollouts = false
 
   private rv = 100
   private readonly objects = new Map<string, ExternalSecret>()
+  /** The annotations of each ClusterExternalSecret patched (those owning ExternalSecrets exist). */
+  private readonly clusterExternalSecrets = new Map<string, Record<string, string>>()
   private readonly workloads = new Map<string, Workload>()
   private readonly events = new Map<string, KubeEvent>()
   private readonly history: Change[] = []
@@ -114,16 +135,17 @@ export class MemoryKube implements ClusterApi {
     )
   }
 
-  getWorkload(kind: WorkloadKind, namespace: string, name: string): Workload | undefined {
-    return this.workloads.get(`${kind}/${namespace}/${name}`)
+  getWorkload<K extends WorkloadKind>(kind: K, namespace: string, name: string): WorkloadOf<K> | undefined {
+    const found = this.workloads.get(`${kind}/${namespace}/${name}`)
+    return found && isKind(found, kind) ? found : undefined
   }
 
   /** The controller's word on a workload: its status replaced (and, e.g. for Reloader, its template). */
-  updateWorkload(
-    kind: WorkloadKind,
+  updateWorkload<K extends WorkloadKind>(
+    kind: K,
     namespace: string,
     name: string,
-    change: (workload: Workload) => Workload
+    change: (workload: WorkloadOf<K>) => Workload
   ): Workload {
     const workload = this.getWorkload(kind, namespace, name)
     if (!workload) throw new Error(`no ${kind} ${namespace}/${name}`)
@@ -268,6 +290,46 @@ export class MemoryKube implements ClusterApi {
     })
   }
 
+  /**
+   * As the ClusterExternalSecret controller takes it: the CES annotated, and its force-sync annotation passed on to
+   * every ExternalSecret it owns (clusterexternalsecret_controller.go createOrUpdateExternalSecret); `onPatch` then
+   * plays the operator on each.
+   */
+  patchClusterExternalSecretAnnotation(
+    _version: string,
+    name: string,
+    key: string,
+    value: string
+  ): Promise<ClusterExternalSecret> {
+    return this.answer({ verb: 'patch-ces', name }, () => {
+      const owned = [...this.objects.values()].filter((es) => clusterExternalSecretOf(es) === name)
+      if (!owned.length) throw new KubeError('not-found', `clusterexternalsecrets "${name}" not found`, 404)
+      const annotations = { ...this.clusterExternalSecrets.get(name), [key]: value }
+      this.clusterExternalSecrets.set(name, annotations)
+      for (const es of owned) {
+        const passed = annotations[FORCE_SYNC_ANNOTATION]
+        const rest = Object.fromEntries(
+          Object.entries(es.metadata.annotations ?? {}).filter(([annotation]) => annotation !== FORCE_SYNC_ANNOTATION)
+        )
+        const patched = this.store(
+          {
+            ...es,
+            metadata: {
+              ...es.metadata,
+              annotations: passed === undefined ? rest : { ...rest, [FORCE_SYNC_ANNOTATION]: passed }
+            }
+          },
+          'MODIFIED'
+        )
+        queueMicrotask(() => this.onPatch(patched))
+      }
+      return {
+        metadata: { name, annotations },
+        status: { provisionedNamespaces: [...new Set(owned.map((es) => es.metadata.namespace ?? ''))].sort() }
+      }
+    })
+  }
+
   listEvents(namespace: string): Promise<Listed<KubeEvent>> {
     return this.answer({ verb: 'list-events', namespace }, () => {
       const items = [...this.events.values()].filter((event) => event.metadata.namespace === namespace)
@@ -313,6 +375,13 @@ export class MemoryKube implements ClusterApi {
     )
   }
 
+  servedWorkloadKinds(): Promise<WorkloadKind[]> {
+    return this.answer({ verb: 'discover-workloads' }, () => [
+      ...APPS_KINDS,
+      ...(this.rollouts ? ['Rollout' as const] : [])
+    ])
+  }
+
   listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>> {
     return this.answer({ verb: 'list-workloads', kind, namespace }, () => {
       const items = [...this.workloads.values()].filter(
@@ -334,13 +403,27 @@ export class MemoryKube implements ClusterApi {
   }
 
   /**
-   * As the API server takes kubectl's restart: the template annotation set, the generation bumped; a patch that sets
-   * the value the template already has changes nothing (no new generation, no rollout).
+   * As the API server takes kubectl's restart: the template annotation set (a Rollout: spec.restartAt), the generation
+   * bumped; a patch that sets the value already there changes nothing (no new generation, no rollout).
    */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload> {
     return this.answer({ verb: 'restart', kind, namespace, name }, () => {
       const workload = this.getWorkload(kind, namespace, name)
       if (!workload) throw new KubeError('not-found', `${kind.toLowerCase()}s.apps "${name}" not found`, 404)
+      if (workload.kind === 'Rollout') {
+        if (workload.spec.restartAt === restartedAt) return structuredClone(workload)
+        const generation = (workload.metadata.generation ?? 0) + 1
+        const restarted = this.storeWorkload(
+          {
+            ...workload,
+            metadata: { ...workload.metadata, generation },
+            spec: { ...workload.spec, restartAt: restartedAt }
+          },
+          'MODIFIED'
+        )
+        queueMicrotask(() => this.onRestart(restarted))
+        return structuredClone(restarted)
+      }
       const template = workload.spec?.template
       if (template?.metadata?.annotations?.[RESTARTED_AT] === restartedAt) return structuredClone(workload)
       const annotations = { ...template?.metadata?.annotations, [RESTARTED_AT]: restartedAt }

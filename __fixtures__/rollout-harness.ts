@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs'
 import { runBundledAction, type ActionRun } from '../testing/action.ts'
-import { startKubeApiServer, type KubeApiServer, type KubeApiServerOptions } from '../testing/kube/index.ts'
+import {
+  startKubeApiServer,
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  type KubeObject,
+  type WorkloadKind
+} from '../testing/kube/index.ts'
 import { LOCAL_AWS, type SsmHarness } from './ssm-harness.ts'
 
 /**
@@ -46,10 +52,25 @@ export function deployment(
   }
 }
 
+/** An Argo Rollout (a canary without steps) of two pods reading `secret` through envFrom, as `deployment` does. */
+export function argoRollout(
+  name: string,
+  secret: string,
+  { paused, progressDeadlineSeconds }: { readonly paused?: boolean; readonly progressDeadlineSeconds?: number } = {}
+) {
+  const { spec } = deployment(name, secret, { progressDeadlineSeconds })
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace: NS },
+    spec: { ...spec, strategy: { canary: {} }, ...(paused ? { paused } : {}) }
+  }
+}
+
 /** The test API server holding the payments ExternalSecrets (fast pods, fast progress deadlines) and `workloads`. */
 export async function paymentsCluster(
   harness: SsmHarness,
-  workloads: ReturnType<typeof deployment>[],
+  workloads: readonly KubeObject[],
   options: KubeApiServerOptions = {}
 ): Promise<KubeApiServer> {
   const kube = await startKubeApiServer({
@@ -62,7 +83,7 @@ export async function paymentsCluster(
     ...options
   })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply(workloads)
+  kube.apply([...workloads])
   return kube
 }
 
@@ -89,17 +110,23 @@ export function release(
   )
 }
 
-/** The workloads the action PATCHed (its restarts: the only apps/v1 writes in the request log). */
+/** The workloads the action PATCHed (its restarts: the only apps/v1 and argoproj.io writes in the request log). */
 export function restartPatches(kube: KubeApiServer): string[] {
   return kube.requests
-    .filter(({ method, path }) => method === 'PATCH' && path.includes('/apis/apps/'))
+    .filter(({ method, path }) => method === 'PATCH' && /\/apis\/(apps|argoproj\.io)\//.test(path))
     .map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
 }
 
-/** What each running pod of a Deployment read from `secret`/`key` when it started. */
-export function readByPods(kube: KubeApiServer, name: string, secret: string, key: string): unknown[] {
+/** What each running pod of a workload (a Deployment unless `kind` says) read from `secret`/`key` when it started. */
+export function readByPods(
+  kube: KubeApiServer,
+  name: string,
+  secret: string,
+  key: string,
+  kind: WorkloadKind = 'Deployment'
+): unknown[] {
   return kube.controllers
-    .podsOf('Deployment', NS, name)
+    .podsOf(kind, NS, name)
     .filter((pod) => !pod.metadata.deletionTimestamp)
     .map((pod) => kube.podSecretData(NS, pod.metadata.name)?.secrets[`${secret}/${key}`])
 }

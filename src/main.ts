@@ -78,7 +78,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       preflightPhase,
       connected && { ...connected, rendered: definitions ?? { externalSecrets: [], stores: [] } }
     )
-    const cluster = connected && check && { ...connected, apiVersion: check.apiVersion }
+    const cluster = connected && check && { ...connected, ...check }
     await step(definitionsPhase, rendered && { config, rendered, store, retry, clusterStores: check?.stores })
     const restore = await step(
       restorePhase,

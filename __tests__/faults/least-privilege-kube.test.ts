@@ -48,17 +48,41 @@ const TENANT_STORE = [
   }
 ]
 
+/** An Argo Rollout whose pods read the same Secret: the Role's rule on rollouts is needed where the CRD is served. */
+const PAYMENTS_WORKER = {
+  ...PAYMENTS_API,
+  apiVersion: 'argoproj.io/v1alpha1',
+  kind: 'Rollout',
+  metadata: { name: 'payments-worker', namespace: 'payments-prod' },
+  spec: { ...PAYMENTS_API.spec, strategy: { canary: {} } }
+}
+
+/** A ClusterExternalSecret whose ExternalSecret in payments-prod the selector selects. */
+const SHARED = {
+  apiVersion: 'external-secrets.io/v1',
+  kind: 'ClusterExternalSecret',
+  metadata: { name: 'payments-shared' },
+  spec: {
+    namespaces: ['payments-prod'],
+    externalSecretMetadata: { labels: { 'zerotouch.io/managed': 'true' } },
+    externalSecretSpec: {
+      secretStoreRef: { name: 'aws-parameter-store', kind: 'ClusterSecretStore' },
+      data: [{ secretKey: 'STRIPE_API_KEY', remoteRef: { key: '/zerotouch/prod/payments/stripe_api_key' } }]
+    }
+  }
+}
+
 interface Role {
   kind: 'Role' | 'ClusterRole'
   rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>
 }
 
-/** The Role and the ClusterRole of the README's section. */
-function readmeRoles(): Role[] {
+/** The roles of the README section whose heading starts with `heading`. */
+function readmeRoles(heading: string): Role[] {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^### /m)
-      .find((part) => part.startsWith('Kubernetes Role')) ?? ''
+      .find((part) => part.startsWith(heading)) ?? ''
   return [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((match) => parse(match[1]) as Role)
 }
 
@@ -81,17 +105,23 @@ afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
 afterEach(async () => kube?.close())
 
-async function runWith(rules: RbacRule[]) {
+/**
+ * The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false;
+ * with `shared`, a ClusterExternalSecret controls one of the selected ExternalSecrets.
+ */
+async function runWith(rules: RbacRule[], argoRollouts = true, shared = false) {
   kube = await startKubeApiServer({
     ssmEndpoint: moto.endpoint,
     region: 'us-east-1',
     reconcileDelayMs: 20,
     rbac: rules,
-    user: 'system:serviceaccount:ci:deployer'
+    user: 'system:serviceaccount:ci:deployer',
+    argoRollouts
   })
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(TENANT_STORE)
-  kube.apply(PAYMENTS_API)
+  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  if (shared) kube.apply(SHARED)
   // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
     {
@@ -109,7 +139,9 @@ async function runWith(rules: RbacRule[]) {
   )
 }
 
-const roles = readmeRoles()
+const roles = readmeRoles('Kubernetes Role')
+/** Only with ClusterExternalSecrets; bound with a ClusterRoleBinding. */
+const cesRoles = readmeRoles('Kubernetes ClusterRole')
 const permissions = roles.flatMap(({ kind, rules }) =>
   rules.flatMap((rule) =>
     rule.resources.flatMap((resource) =>
@@ -129,7 +161,37 @@ describe("the README's Kubernetes Role", () => {
       'payments-prod/payments-db',
       'payments-prod/payments-provider'
     ])
+    expect(JSON.parse(result.outputs.restarted)).toEqual([
+      'payments-prod/Deployment/payments-api',
+      'payments-prod/Rollout/payments-worker'
+    ])
+  })
+
+  it('is enough without its rule on rollouts where Argo Rollouts is not installed', async () => {
+    const [role, ...others] = roles
+    const withoutRollouts = role.rules.filter((rule) => !rule.resources.includes('rollouts'))
+    expect(withoutRollouts).toHaveLength(role.rules.length - 1)
+    const result = await runWith(rulesOf([{ ...role, rules: withoutRollouts }, ...others], 'payments-prod'), false)
+    expect(result.stdout).not.toMatch(/::error::/)
     expect(JSON.parse(result.outputs.restarted)).toEqual(['payments-prod/Deployment/payments-api'])
+  })
+
+  it('with the ClusterRole of ClusterExternalSecrets, is enough where one controls a selected ExternalSecret', async () => {
+    expect(cesRoles.map(({ kind }) => kind)).toEqual(['ClusterRole'])
+    const result = await runWith(rulesOf([...roles, ...cesRoles], 'payments-prod'), true, true)
+    expect(result.stdout).not.toMatch(/::error::/)
+    expect(JSON.parse(result.outputs.synced)).toEqual([
+      'payments-prod/payments-cache',
+      'payments-prod/payments-db',
+      'payments-prod/payments-provider',
+      'payments-prod/payments-shared'
+    ])
+  })
+
+  it("needs that ClusterRole's patch on clusterexternalsecrets there: without it the run fails naming it", async () => {
+    const result = await runWith(rulesOf(roles, 'payments-prod'), true, true)
+    expect(result.exitCode).not.toBe(0)
+    expect(result.stdout).toMatch(/may not patch clusterexternalsecrets\.external-secrets\.io at the cluster scope/)
   })
 
   it('is refused in another namespace, naming it', async () => {

@@ -147,6 +147,59 @@ describe('createKubeApi', () => {
     ])
   })
 
+  it('patches a ClusterExternalSecret at the cluster scope, and a Rollout with a merge patch of spec.restartAt', async () => {
+    const kubeconfig = await serve((req, res) =>
+      json(
+        res,
+        200,
+        req.url?.includes('clusterexternalsecrets')
+          ? { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', metadata: { name: 'shared' } }
+          : {
+              apiVersion: 'argoproj.io/v1alpha1',
+              kind: 'Rollout',
+              metadata: { name: 'worker', namespace: 'apps', generation: 2 },
+              spec: { restartAt: '2026-12-07T14:03:25Z', template: {} }
+            }
+      )
+    )
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    const ces = await api.patchClusterExternalSecretAnnotation(
+      'v1',
+      'shared',
+      'external-secrets.io/force-sync',
+      'run-1'
+    )
+    expect(ces.metadata.name).toBe('shared')
+    const rollout = await api.restartWorkload('Rollout', 'apps', 'worker', '2026-12-07T14:03:25Z')
+    expect(rollout.metadata.generation).toBe(2)
+    expect(seen.map(({ method, url, contentType }) => [method, url, contentType])).toEqual([
+      ['PATCH', '/apis/external-secrets.io/v1/clusterexternalsecrets/shared', 'application/merge-patch+json'],
+      ['PATCH', '/apis/argoproj.io/v1alpha1/namespaces/apps/rollouts/worker', 'application/merge-patch+json']
+    ])
+    expect(JSON.parse(seen[1].body)).toEqual({ spec: { restartAt: '2026-12-07T14:03:25Z' } })
+  })
+
+  it('serves Rollout among the workload kinds only where argoproj.io/v1alpha1 lists rollouts', async () => {
+    const resources: Record<string, unknown> = {
+      '/apis/argoproj.io/v1alpha1': {
+        kind: 'APIResourceList',
+        resources: [{ name: 'applications' }, { name: 'rollouts' }, { name: 'rollouts/status' }]
+      }
+    }
+    const kubeconfig = await serve((req, res) =>
+      req.url && resources[req.url]
+        ? json(res, 200, resources[req.url])
+        : json(res, 404, { kind: 'Status', code: 404, message: 'the server could not find the requested resource' })
+    )
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    expect(await api.servedWorkloadKinds()).toEqual(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
+    // Argo CD alone serves argoproj.io/v1alpha1 too, without rollouts.
+    resources['/apis/argoproj.io/v1alpha1'] = { kind: 'APIResourceList', resources: [{ name: 'applications' }] }
+    expect(await api.servedWorkloadKinds()).toEqual(['Deployment', 'StatefulSet', 'DaemonSet'])
+    delete resources['/apis/argoproj.io/v1alpha1']
+    expect(await api.servedWorkloadKinds()).toEqual(['Deployment', 'StatefulSet', 'DaemonSet'])
+  })
+
   it("lists every page with the selector, keeping the first page's resourceVersion", async () => {
     const kubeconfig = await serve((req, res) => {
       const url = new URL(req.url ?? '', 'http://x')

@@ -12,7 +12,7 @@ import { createRedactor } from '../../src/secrets/redact.js'
 import { createAwsStore } from '../../src/ssm/aws-store.js'
 import type { ParameterStore } from '../../src/ssm/store.js'
 import { connectCluster } from '../../src/k8s/connect.js'
-import { externalSecretsApi } from '../../src/eso/api.js'
+import { clusterApi } from '../../src/cluster.js'
 import { checkCluster } from '../../src/preflight/preflight.js'
 import { syncExternalSecrets, type SyncConfig, type SyncReport, type SyncSettings } from '../../src/sync/sync.js'
 import {
@@ -119,7 +119,7 @@ async function run({ config, written }: PhaseInputs = inputs(), masked: string[]
     mask: (value) => masked.push(value),
     credential: (value) => credentials.push(value),
     env: {},
-    calls: externalSecretsApi
+    calls: clusterApi
   })
   const redact = createRedactor(credentials)
   const { apiVersion, stores } = await checkCluster(

@@ -521,3 +521,224 @@ spec:
     }
   )
 })
+
+/**
+ * The ClusterExternalSecret controller (external-secrets pkg/controllers/clusterexternalsecret/
+ * clusterexternalsecret_controller.go) as kubectl sees it: it creates and controls an ExternalSecret in each selected
+ * namespace, resets the annotations of each on every reconcile (a direct annotation is reverted and the operator
+ * never refreshes for it), and passes on its own external-secrets.io/force-sync, which the operator then syncs.
+ */
+describe('kubectl 1.32: ClusterExternalSecrets', () => {
+  const annotationsOf = (namespace: string) =>
+    kube.get('ExternalSecret', namespace, 'shared-db')?.metadata.annotations ?? {}
+
+  beforeAll(async () => {
+    if (!KUBECTL_PRESENT) return
+    kube.apply(`
+apiVersion: v1
+kind: Namespace
+metadata: { name: tenant-a, labels: { tenancy: shared } }
+---
+apiVersion: v1
+kind: Namespace
+metadata: { name: tenant-b, labels: { tenancy: shared } }
+---
+apiVersion: external-secrets.io/v1
+kind: ClusterExternalSecret
+metadata: { name: shared-db }
+spec:
+  namespaceSelectors: [{ matchLabels: { tenancy: shared } }]
+  externalSecretMetadata: { labels: { team: shared }, annotations: { owner: platform } }
+  externalSecretSpec:
+    secretStoreRef: { name: aws-parameter-store, kind: ClusterSecretStore }
+    data: [{ secretKey: DATABASE_URL, remoteRef: { key: /zerotouch/prod/api/database_url } }]
+`)
+    await until(() => ['tenant-a', 'tenant-b'].every((namespace) => syncedResourceVersion(namespace, 'shared-db')))
+  })
+
+  itWithKubectl('creates a controlled ExternalSecret in each selected namespace, listed as ces', async () => {
+    const table = await kubectl('get', 'ces')
+    expect(table.split('\n')[0].split(/\s{2,}/)).toEqual(['NAME', 'STORE', 'REFRESH INTERVAL', 'READY'])
+    expect(table).toMatch(/^shared-db\s+aws-parameter-store\s+True$/m)
+    expect(await kubectl('get', 'ces', 'shared-db', '-o', 'jsonpath={.status.provisionedNamespaces}')).toBe(
+      '["tenant-a","tenant-b"]'
+    )
+    const owner = await kubectl(
+      'get',
+      'es',
+      'shared-db',
+      '-n',
+      'tenant-a',
+      '-o',
+      'jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].controller}'
+    )
+    expect(owner).toBe('ClusterExternalSecret/true')
+    expect(annotationsOf('tenant-a').owner).toBe('platform')
+  })
+
+  itWithKubectl(
+    'reverts an annotation written on an owned ExternalSecret before the operator refreshes it',
+    async () => {
+      // What the ClusterExternalSecret sets (its force-sync too, when another case annotated it first).
+      const annotations = annotationsOf('tenant-a')
+      const before = syncedResourceVersion('tenant-a', 'shared-db')
+      const reconciles = kube.operator.reconciles.length
+      await kubectl('annotate', 'es', 'shared-db', '-n', 'tenant-a', 'force-sync=direct', '--overwrite')
+      await until(() => annotationsOf('tenant-a')['force-sync'] === undefined)
+      await kube.operator.idle()
+      expect(annotationsOf('tenant-a')).toEqual(annotations)
+      expect(syncedResourceVersion('tenant-a', 'shared-db')).toBe(before)
+      expect(
+        kube.operator.reconciles
+          .slice(reconciles)
+          .filter(({ namespace, outcome }) => namespace === 'tenant-a' && outcome === 'synced')
+      ).toEqual([])
+    }
+  )
+
+  itWithKubectl(
+    'passes its own external-secrets.io/force-sync on to every ExternalSecret it owns, which then syncs',
+    async () => {
+      const before = ['tenant-a', 'tenant-b'].map((namespace) => syncedResourceVersion(namespace, 'shared-db'))
+      await kubectl('annotate', 'ces', 'shared-db', 'external-secrets.io/force-sync=run-1', '--overwrite')
+      for (const namespace of ['tenant-a', 'tenant-b'])
+        await kubectl(
+          'wait',
+          '--for=jsonpath={.metadata.annotations.external-secrets\\.io/force-sync}=run-1',
+          'es/shared-db',
+          '-n',
+          namespace,
+          '--timeout=20s'
+        )
+      await until(() =>
+        ['tenant-a', 'tenant-b'].every(
+          (namespace, index) => syncedResourceVersion(namespace, 'shared-db') !== before[index]
+        )
+      )
+      expect(annotationsOf('tenant-b')).toEqual({ owner: 'platform', 'external-secrets.io/force-sync': 'run-1' })
+    }
+  )
+})
+
+/**
+ * Argo Rollouts' Rollout CRD and controller (argoproj/argo-rollouts rollout/restart.go, utils/rollout/rolloututil.go)
+ * as kubectl reads them: the printer columns, `kubectl patch --type merge` of spec.restartAt as `kubectl argo rollouts
+ * restart` sends it, and `kubectl wait --for=jsonpath` on the status the controller writes.
+ */
+describe('kubectl 1.32: Argo Rollouts', () => {
+  let rollouts: KubeApiServer
+  let rolloutsDir: string
+  const rolloutKubectl = (...args: string[]) =>
+    run(
+      'kubectl',
+      ['--kubeconfig', join(rolloutsDir, 'kubeconfig'), '--cache-dir', join(rolloutsDir, 'cache'), ...args],
+      { timeout: 30_000 }
+    ).then(({ stdout }) => stdout)
+  const rollout = (name: string, spec: Record<string, unknown> = {}) => ({
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name, namespace: 'shop' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      strategy: { canary: {} },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'nginx:1.27', envFrom: [{ secretRef: { name: 'app' } }] }] }
+      },
+      ...spec
+    }
+  })
+  const setSecret = (value: string) =>
+    rollouts.apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'app', namespace: 'shop' },
+      stringData: { DATABASE_URL: value }
+    })
+  const valuesRead = (name: string) =>
+    rollouts.controllers
+      .podsOf('Rollout', 'shop', name)
+      .map((pod) => rollouts.podSecretData('shop', pod.metadata.name)?.secrets['app/DATABASE_URL'])
+  /** What `kubectl argo rollouts restart` patches: the next whole second, so that it has passed within a second. */
+  const restart = async (name: string): Promise<string> => {
+    const restartAt = new Date(Math.ceil(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z')
+    await rolloutKubectl('patch', 'rollout', name, '--type', 'merge', '-p', JSON.stringify({ spec: { restartAt } }))
+    return restartAt
+  }
+
+  beforeAll(async () => {
+    if (!KUBECTL_PRESENT) return
+    rollouts = await startKubeApiServer({ argoRollouts: true, podStartMs: 20, secondMs: 50 })
+    rolloutsDir = mkdtempSync(join(tmpdir(), 'kubectl-rollouts-'))
+    writeFileSync(join(rolloutsDir, 'kubeconfig'), rollouts.kubeconfig('zerotouch-test', 'shop'))
+    setSecret('postgres://v1')
+    rollouts.apply([
+      rollout('api'),
+      rollout('listed'),
+      rollout('held', { paused: true }),
+      rollout('broken', { progressDeadlineSeconds: 4 })
+    ])
+    await until(() => ['api', 'listed', 'broken'].every((name) => phaseOf(name) === 'Healthy'))
+  })
+
+  afterAll(async () => {
+    await rollouts?.close()
+    if (rolloutsDir) rmSync(rolloutsDir, { recursive: true, force: true })
+  })
+
+  const statusOf = (name: string) =>
+    (rollouts.get('Rollout', 'shop', name)?.status ?? {}) as { phase?: string; message?: string; restartedAt?: string }
+  const phaseOf = (name: string) => statusOf(name).phase
+
+  itWithKubectl('lists Rollouts with the CRD’s printer columns, by resource.group and short name', async () => {
+    const table = await rolloutKubectl('get', 'rollouts.argoproj.io')
+    expect(table.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'DESIRED', 'CURRENT', 'UP-TO-DATE', 'AVAILABLE', 'AGE'])
+    expect(table).toMatch(/^listed\s+2\s+2\s+2\s+2\s+\S+$/m)
+    expect(
+      await rolloutKubectl('get', 'ro', 'listed', '-o', 'jsonpath={.status.phase} {.status.observedGeneration}')
+    ).toBe('Healthy 1')
+  })
+
+  itWithKubectl(
+    'restarts on a merge patch of spec.restartAt: a new generation, the old pods replaced, restartedAt set, Healthy',
+    async () => {
+      const before = rollouts.controllers.podsOf('Rollout', 'shop', 'api').map((pod) => pod.metadata.name)
+      setSecret('postgres://v2')
+      const restartAt = await restart('api')
+      // A spec change: the API server raises the generation, though the pod template is the same.
+      expect(await rolloutKubectl('get', 'rollout', 'api', '-o', 'jsonpath={.metadata.generation}')).toBe('2')
+      await rolloutKubectl('wait', `--for=jsonpath={.status.restartedAt}=${restartAt}`, 'rollout/api', '--timeout=20s')
+      await rolloutKubectl('wait', '--for=jsonpath={.status.phase}=Healthy', 'rollout/api', '--timeout=20s')
+      expect(await rolloutKubectl('get', 'rollout', 'api', '-o', 'jsonpath={.status.observedGeneration}')).toBe('2')
+      const after = rollouts.controllers.podsOf('Rollout', 'shop', 'api')
+      expect(after.map((pod) => pod.metadata.name).some((name) => before.includes(name))).toBe(false)
+      expect(after.every((pod) => Date.parse(pod.metadata.creationTimestamp ?? '') >= Date.parse(restartAt))).toBe(true)
+      expect(valuesRead('api')).toEqual(['postgres://v2', 'postgres://v2'])
+      // No new revision: the same ReplicaSet runs the new pods.
+      expect(rollouts.list('ReplicaSet', 'shop').filter((rs) => rs.metadata.name.startsWith('api-'))).toHaveLength(1)
+    }
+  )
+
+  itWithKubectl('replaces the pods of a paused Rollout too, whose phase stays Paused (manually paused)', async () => {
+    expect(statusOf('held')).toMatchObject({ phase: 'Paused', message: 'manually paused' })
+    const restartAt = await restart('held')
+    await rolloutKubectl('wait', `--for=jsonpath={.status.restartedAt}=${restartAt}`, 'rollout/held', '--timeout=20s')
+    expect(statusOf('held')).toMatchObject({ phase: 'Paused', message: 'manually paused' })
+  })
+
+  itWithKubectl('turns Degraded with the progress deadline when the restarted pods never become ready', async () => {
+    rollouts.controllers.failPods('shop', 'broken')
+    await restart('broken')
+    await rolloutKubectl('wait', '--for=jsonpath={.status.phase}=Degraded', 'rollout/broken', '--timeout=20s')
+    expect(await rolloutKubectl('get', 'rollout', 'broken', '-o', 'jsonpath={.status.message}')).toMatch(
+      /^ProgressDeadlineExceeded: ReplicaSet "broken-\w+" has timed out progressing\.$/
+    )
+  })
+
+  itWithKubectl('has no rollouts resource where the CRD is not installed', async () => {
+    await expect(kubectl('get', 'rollouts.argoproj.io')).rejects.toThrow(
+      /the server doesn't have a resource type "rollouts"/
+    )
+  })
+})

@@ -158,6 +158,14 @@ describe('discovery', () => {
     expect(resources.groupVersion).toBe('external-secrets.io/v1')
     expect(resources.resources).toEqual([
       expect.objectContaining({
+        name: 'clusterexternalsecrets',
+        namespaced: false,
+        kind: 'ClusterExternalSecret',
+        shortNames: ['ces'],
+        verbs: ['get', 'list', 'watch', 'patch']
+      }),
+      expect.objectContaining({ name: 'clusterexternalsecrets/status', kind: 'ClusterExternalSecret' }),
+      expect.objectContaining({
         name: 'externalsecrets',
         namespaced: true,
         kind: 'ExternalSecret',
@@ -203,7 +211,8 @@ describe('discovery', () => {
           resources: [
             expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] }),
             expect.objectContaining({ resource: 'secretstores', scope: 'Namespaced', shortNames: ['ss'] }),
-            expect.objectContaining({ resource: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] })
+            expect.objectContaining({ resource: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] }),
+            expect.objectContaining({ resource: 'clusterexternalsecrets', scope: 'Cluster', shortNames: ['ces'] })
           ]
         }
       ]

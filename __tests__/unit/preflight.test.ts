@@ -7,7 +7,7 @@ import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
 import { checkCluster, permissionsNeeded, type PreflightConfig } from '../../src/preflight/preflight.js'
 import { createRedactor } from '../../src/secrets/redact.js'
-import type { RestartPolicy } from '../../src/workloads/model.js'
+import { APPS_KINDS, WORKLOAD_KINDS, type RestartPolicy } from '../../src/workloads/model.js'
 
 const LABELS = { 'zerotouch.io/managed': 'true' }
 
@@ -59,7 +59,10 @@ const verbs = () => kube.calls.map(({ verb }) => verb)
 describe('the pre-flight', () => {
   it('discovers the version first, then checks namespaces, permissions and the selection, and says so', async () => {
     kube.version = 'v1beta1'
-    expect(await check({ namespaces: ['apps', 'web'] })).toMatchObject({ apiVersion: 'v1beta1' })
+    expect(await check({ namespaces: ['apps', 'web'] })).toMatchObject({
+      apiVersion: 'v1beta1',
+      workloadKinds: APPS_KINDS
+    })
     expect(verbs()[0]).toBe('discover')
     expect(kube.calls.filter(({ verb }) => verb === 'get-namespace').map(({ namespace }) => namespace)).toEqual([
       'apps',
@@ -74,8 +77,8 @@ describe('the pre-flight', () => {
   })
 
   it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads when it restarts them', () => {
-    const asked = (wait: boolean, restart: RestartPolicy) =>
-      permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }).map(
+    const asked = (wait: boolean, restart: RestartPolicy, kinds = APPS_KINDS) =>
+      permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }, kinds).map(
         ({ verb, group, resource }) => `${verb} ${resource}.${group}`
       )
     const externalSecrets = [
@@ -91,16 +94,67 @@ describe('the pre-flight', () => {
         ['list', 'watch', 'patch'].map((verb) => `${verb} ${resource}.apps`)
       )
     ])
+    // rollouts.argoproj.io only where the cluster serves the Argo Rollouts CRD.
+    expect(asked(false, 'changed', WORKLOAD_KINDS).slice(-3)).toEqual([
+      'list rollouts.argoproj.io',
+      'watch rollouts.argoproj.io',
+      'patch rollouts.argoproj.io'
+    ])
+    expect(asked(false, 'none', WORKLOAD_KINDS)).toEqual(externalSecrets)
     expect(
-      permissionsNeeded('web', { sync: { wait: true }, rollout: { restart: 'changed' } }).every(
+      permissionsNeeded('web', { sync: { wait: true }, rollout: { restart: 'changed' } }, WORKLOAD_KINDS).every(
         ({ namespace }) => namespace === 'web'
       )
     ).toBe(true)
   })
 
+  it('asks for patch on clusterexternalsecrets at the cluster scope only when a selected ExternalSecret is controlled by one', async () => {
+    kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'clusterexternalsecrets' }]
+    await check()
+    expect(kube.calls.some(({ name }) => name === 'patch clusterexternalsecrets')).toBe(false)
+    const owned = externalSecret('shared-db')
+    kube.add({
+      ...owned,
+      metadata: {
+        ...owned.metadata,
+        ownerReferences: [
+          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared-db', controller: true }
+        ]
+      }
+    })
+    const error = await actionErrorOf(check())
+    expect(error).toMatchObject({
+      code: 'ZT142',
+      problems: [
+        'forbidden: the identity of the kubeconfig may not patch clusterexternalsecrets.external-secrets.io at the cluster scope. Grant verb "patch" on resource "clusterexternalsecrets" (apiGroup "external-secrets.io") to it with a ClusterRole and a ClusterRoleBinding. The selected ExternalSecrets it controls are force-synced through ClusterExternalSecret "shared-db".'
+      ]
+    })
+    kube.denied = []
+    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1' })
+  })
+
+  it('with restart: changed and the Argo Rollouts CRD served, names a missing permission on rollouts', async () => {
+    kube.denied = [{ verb: 'patch', group: 'argoproj.io', resource: 'rollouts', namespace: 'apps' }]
+    await expect(check({ restart: 'changed' })).resolves.toMatchObject({ workloadKinds: APPS_KINDS })
+    kube.rollouts = true
+    const error = await actionErrorOf(check({ restart: 'changed' }))
+    expect(error).toMatchObject({
+      code: 'ZT142',
+      problems: [
+        'forbidden: the identity of the kubeconfig may not patch rollouts.argoproj.io in namespace "apps". Grant verb "patch" on resource "rollouts" (apiGroup "argoproj.io") to it with a Role in namespace "apps" and a RoleBinding.'
+      ]
+    })
+    kube.denied = []
+    await expect(check({ restart: 'changed' })).resolves.toMatchObject({
+      apiVersion: 'v1',
+      workloadKinds: WORKLOAD_KINDS
+    })
+    expect(log.at(-1)).toMatch(/; Argo Rollouts is installed; every permission the run needs is granted\.$/)
+  })
+
   it('with restart: changed, names a missing permission on the workloads before anything is written', async () => {
     kube.denied = [{ verb: 'patch', group: 'apps', resource: 'deployments', namespace: 'apps' }]
-    await expect(check({ restart: 'none' })).resolves.toMatchObject({ apiVersion: 'v1' })
+    await expect(check({ restart: 'none' })).resolves.toMatchObject({ apiVersion: 'v1', workloadKinds: APPS_KINDS })
     const error = await actionErrorOf(check({ restart: 'changed' }))
     expect(error).toMatchObject({
       code: 'ZT142',
@@ -185,7 +239,8 @@ describe('the pre-flight', () => {
     await expect(
       check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'fresh', name: 'api' }])
     ).resolves.toMatchObject({
-      apiVersion: 'v1'
+      apiVersion: 'v1',
+      workloadKinds: APPS_KINDS
     })
     const error = await actionErrorOf(check({ namespaces: ['apps', 'fresh'] }, [{ namespace: 'apps', name: 'api' }]))
     expect(error.problems).toEqual([
@@ -196,7 +251,7 @@ describe('the pre-flight', () => {
   it('goes on when the identity may not read namespaces or review its own access, as tenant Roles often are', async () => {
     kube.namespacesUnreadable = true
     kube.failNext('access-review', new KubeError('forbidden', 'selfsubjectaccessreviews is forbidden', 403))
-    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1' })
+    await expect(check()).resolves.toMatchObject({ apiVersion: 'v1', workloadKinds: APPS_KINDS })
     expect(log[0]).toMatch(/namespaces apps exist \(or may not be read\)/)
   })
 

@@ -14,7 +14,15 @@ import {
 } from '../../src/rollout/rollout.js'
 import { RolloutWaiter, type RolloutTarget } from '../../src/rollout/wait.js'
 import { createRedactor } from '../../src/secrets/redact.js'
-import { RESTARTED_AT, type Deployment, type Workload, type WorkloadKind } from '../../src/workloads/model.js'
+import {
+  APPS_KINDS,
+  RESTARTED_AT,
+  WORKLOAD_KINDS,
+  type Deployment,
+  type Rollout,
+  type Workload,
+  type WorkloadKind
+} from '../../src/workloads/model.js'
 
 /**
  * The rollout phase against the in-memory cluster, on simulated time: the workload controllers
@@ -81,6 +89,13 @@ function workload(
         spec: { updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, template },
         status: { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 }
       }
+    case 'Rollout':
+      return {
+        kind,
+        metadata,
+        spec: { replicas: 2, paused, template },
+        status: { observedGeneration: '1', phase: 'Healthy', replicas: 2, updatedReplicas: 2, availableReplicas: 2 }
+      }
   }
 }
 
@@ -115,6 +130,18 @@ function rolledOut(current: Workload): Workload {
           numberAvailable: 2
         }
       }
+    case 'Rollout':
+      return {
+        ...current,
+        status: {
+          observedGeneration: String(generation),
+          phase: 'Healthy',
+          replicas: 2,
+          updatedReplicas: 2,
+          availableReplicas: 2,
+          restartedAt: current.spec.restartAt
+        }
+      }
   }
 }
 
@@ -132,32 +159,52 @@ beforeEach(() => {
 function controllers({ deadline = [] as string[] } = {}): void {
   kube.onRestart = (restarted) => {
     const { kind, metadata } = restarted
-    const observed = kube.updateWorkload(kind, NS, metadata.name, (current) =>
-      current.kind === 'Deployment'
-        ? {
-            ...current,
-            status: { ...current.status, observedGeneration: current.metadata.generation, updatedReplicas: 0 }
+    const observed = kube.updateWorkload(kind, NS, metadata.name, (current) => {
+      if (current.kind === 'Deployment')
+        return {
+          ...current,
+          status: { ...current.status, observedGeneration: current.metadata.generation, updatedReplicas: 0 }
+        }
+      // The Rollout controller (CalculateRolloutPhase): Progressing until status.restartedAt equals spec.restartAt.
+      if (current.kind === 'Rollout')
+        return {
+          ...current,
+          status: {
+            ...current.status,
+            observedGeneration: String(current.metadata.generation),
+            phase: 'Progressing',
+            message: 'rollout is restarting'
           }
-        : current
-    )
+        }
+      return current
+    })
     void clock.sleep(ROLLOUT_MS).then(() =>
       kube.updateWorkload(kind, NS, metadata.name, (current) =>
-        deadline.includes(metadata.name) && current.kind === 'Deployment'
+        deadline.includes(metadata.name) && current.kind === 'Rollout'
           ? {
               ...current,
               status: {
                 ...current.status,
-                conditions: [
-                  {
-                    type: 'Progressing',
-                    status: 'False',
-                    reason: 'ProgressDeadlineExceeded',
-                    message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
-                  }
-                ]
+                phase: 'Degraded',
+                message: `ProgressDeadlineExceeded: ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
               }
             }
-          : rolledOut(current)
+          : deadline.includes(metadata.name) && current.kind === 'Deployment'
+            ? {
+                ...current,
+                status: {
+                  ...current.status,
+                  conditions: [
+                    {
+                      type: 'Progressing',
+                      status: 'False',
+                      reason: 'ProgressDeadlineExceeded',
+                      message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
+                    }
+                  ]
+                }
+              }
+            : rolledOut(current)
       )
     )
     return observed
@@ -171,13 +218,15 @@ const config = (restart: 'none' | 'changed' = 'changed', dryRun = false, timeout
 })
 const deps = () => ({ kube, clock, redact: createRedactor([]), log: (line: string) => log.push(line) })
 const CHANGED = [{ namespace: NS, name: 'payments-db' }]
+/** A cluster with the Argo Rollouts CRD. */
+const ALL_KINDS = WORKLOAD_KINDS
 
 /** The phase as the main runs it: the snapshot before the annotation, then the rollout after the sync. */
 async function run(
   restart: 'none' | 'changed' = 'changed',
   { dryRun = false, timeoutMs = 60_000, changed = CHANGED } = {}
 ): Promise<RolloutReport> {
-  const snapshot = await snapshotWorkloads(config(restart, dryRun, timeoutMs), deps())
+  const snapshot = await snapshotWorkloads(config(restart, dryRun, timeoutMs), ALL_KINDS, deps())
   return clock.run(rollOut(config(restart, dryRun, timeoutMs), snapshot, changed, deps()))
 }
 
@@ -391,6 +440,106 @@ describe('restart: changed', () => {
   })
 })
 
+describe('Argo Rollouts', () => {
+  const argoRollout = (name: string, secrets: string[], options: { paused?: boolean } = {}): Rollout => {
+    const made = workload('Rollout', name, secrets, options)
+    if (made.kind !== 'Rollout') throw new Error('the factory makes a Rollout of kind Rollout')
+    return made
+  }
+
+  it('restarts a Rollout as kubectl argo rollouts restart does (spec.restartAt) and waits until it is Healthy', async () => {
+    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
+    kube.putWorkload(workload('Deployment', 'web', ['payments-db']))
+    await clock.run(clock.sleep(1_250))
+    const report = await run()
+    expect(summary(report)).toEqual({
+      'Deployment/web': ['restarted', 'rolled-out', 4],
+      'Rollout/api': ['restarted', 'rolled-out', 4]
+    })
+    // Whole seconds, rounded up: every pod created until the patch is older than restartAt.
+    expect(kube.getWorkload('Rollout', NS, 'api')?.spec.restartAt).toBe('1970-01-01T00:00:02Z')
+    expect(kube.getWorkload('Rollout', NS, 'api')?.metadata.generation).toBe(2)
+    expect(rolloutOutputs(report).restarted).toBe(JSON.stringify([`${NS}/Deployment/web`, `${NS}/Rollout/api`]))
+  })
+
+  it('fails a Rollout that turns Degraded with the controller’s message', async () => {
+    controllers({ deadline: ['api'] })
+    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
+    expect(summary(await run())).toEqual({
+      'Rollout/api': [
+        'restarted',
+        'failed',
+        'The rollout is in a degraded state with message: ProgressDeadlineExceeded: ReplicaSet "api-7d9f" has timed out progressing.'
+      ]
+    })
+  })
+
+  it('does not restart a paused Rollout (by hand or at a step), and says how to get it going', async () => {
+    kube.putWorkload(workload('Rollout', 'held', ['payments-db'], { paused: true }))
+    const stepped = argoRollout('canary', ['payments-db'])
+    kube.putWorkload({
+      ...stepped,
+      status: {
+        ...stepped.status,
+        phase: 'Paused',
+        message: 'CanaryPauseStep',
+        pauseConditions: [{ reason: 'CanaryPauseStep' }]
+      }
+    })
+    expect(summary(await run())).toEqual({
+      'Rollout/canary': [
+        'paused',
+        'failed',
+        'paused (CanaryPauseStep): promote or resume it (kubectl argo rollouts promote), then re-run'
+      ],
+      'Rollout/held': [
+        'paused',
+        'failed',
+        'paused (manually paused): promote or resume it (kubectl argo rollouts promote), then re-run'
+      ]
+    })
+    expect(restarts()).toEqual([])
+  })
+
+  it('reads the template of the Deployment a workloadRef names, restarts the Rollout and leaves the Deployment alone', async () => {
+    kube.putWorkload(workload('Deployment', 'api-template', ['payments-db']))
+    const { template: _template, ...spec } = argoRollout('api', []).spec
+    const rollout = argoRollout('api', [])
+    kube.putWorkload({
+      ...rollout,
+      spec: { ...spec, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-template' } }
+    })
+    expect(summary(await run())).toEqual({ 'Rollout/api': ['restarted', 'rolled-out', 4] })
+    expect(restarts()).toEqual(['Rollout/api'])
+  })
+
+  it('leaves a Rollout annotated for Reloader to it (Reloader with --is-Argo-Rollouts) and waits for its rollout', async () => {
+    const annotated = argoRollout('api', ['payments-db'])
+    kube.putWorkload({
+      ...annotated,
+      metadata: { ...annotated.metadata, annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' } }
+    })
+    // Reloader's restart strategy (reloader.stakater.com/rollout-strategy: restart): spec.restartAt, a new generation.
+    void clock.sleep(1_000).then(() => {
+      const changed = kube.updateWorkload('Rollout', NS, 'api', (current) => ({
+        ...current,
+        metadata: { ...current.metadata, generation: 2 },
+        spec: { ...current.spec, restartAt: '1970-01-01T00:00:01Z' }
+      }))
+      kube.onRestart(changed)
+    })
+    expect(summary(await run())).toEqual({ 'Rollout/api': ['reloader', 'rolled-out', 5] })
+    expect(restarts()).toEqual([])
+  })
+
+  it('with restart: none, names a Rollout in the warning as namespace/Rollout/name', async () => {
+    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
+    const report = await run('none')
+    expect(summary(report)).toEqual({ 'Rollout/api': ['not-restarted', undefined, undefined] })
+    expect(restarts()).toEqual([])
+  })
+})
+
 describe('restart: none, and the dry run', () => {
   it('restart: none names each reader, patches nothing, and confirms no rollout', async () => {
     kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
@@ -513,7 +662,11 @@ describe('the waiter: a deletion ends the wait of that target only', () => {
 
 describe('the snapshot', () => {
   it('lists every kind in every namespace once, before the annotation', async () => {
-    const snapshot = await snapshotWorkloads({ ...config(), cluster: { namespaces: [NS, 'payments-jobs'] } }, deps())
+    const snapshot = await snapshotWorkloads(
+      { ...config(), cluster: { namespaces: [NS, 'payments-jobs'] } },
+      APPS_KINDS,
+      deps()
+    )
     expect(snapshot.lists.map(({ kind, namespace }) => `${namespace}/${kind}`)).toEqual([
       `${NS}/Deployment`,
       `${NS}/StatefulSet`,
@@ -524,12 +677,17 @@ describe('the snapshot', () => {
     ])
   })
 
+  it('lists Rollouts too where the cluster serves them', async () => {
+    const snapshot = await snapshotWorkloads(config(), ALL_KINDS, deps())
+    expect(snapshot.lists.map(({ kind }) => kind)).toEqual(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
+  })
+
   it('with restart: changed, fails on a list the cluster refuses, before anything is annotated', async () => {
     kube.failNext(
       'list-workloads',
       new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403)
     )
-    await expect(snapshotWorkloads(config(), deps())).rejects.toThrow(
+    await expect(snapshotWorkloads(config(), APPS_KINDS, deps())).rejects.toThrow(
       /^Nothing was annotated: forbidden: may not list deployments\.apps/
     )
   })

@@ -192,6 +192,63 @@ describe('syncExternalSecrets', () => {
     expect(kube.openWatches()).toBe(0)
   })
 
+  it('force-syncs the ExternalSecrets a ClusterExternalSecret controls through it: one patch of its force-sync annotation, each awaited', async () => {
+    const owned = (es: ExternalSecret): ExternalSecret => ({
+      ...es,
+      metadata: {
+        ...es.metadata,
+        ownerReferences: [
+          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared', controller: true }
+        ]
+      }
+    })
+    kube.add(owned(externalSecret('api')))
+    kube.add(owned(externalSecret('api', { namespace: 'web' })))
+    kube.add(externalSecret('worker'))
+    const { synced } = operator()
+    const report = await sync({ namespaces: ['apps', 'web'] })
+    expect(results(report)).toEqual({ 'apps/api': 'synced', 'web/api': 'synced', 'apps/worker': 'synced' })
+    expect(synced.sort()).toEqual(['apps/api', 'apps/worker', 'web/api'])
+    expect(patchedNames()).toEqual(['apps/worker'])
+    expect(kube.calls.filter(({ verb }) => verb === 'patch-ces').map(({ name }) => name)).toEqual(['shared'])
+    const value = report.annotation.value
+    expect(kube.get('web', 'api')?.metadata.annotations).toEqual({ 'external-secrets.io/force-sync': value })
+    expect(report.clusterExternalSecrets).toEqual([
+      {
+        name: 'shared',
+        selected: [
+          { namespace: 'apps', name: 'api' },
+          { namespace: 'web', name: 'api' }
+        ],
+        outside: []
+      }
+    ])
+    expect(seconds(report)).toEqual({ 'apps/api': 1.5, 'web/api': 1.5, 'apps/worker': 1.5 })
+  })
+
+  it('fails the ExternalSecrets of a ClusterExternalSecret it may not patch, naming it, and syncs the others', async () => {
+    kube.add({
+      ...externalSecret('api'),
+      metadata: {
+        ...externalSecret('api').metadata,
+        ownerReferences: [
+          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared', controller: true }
+        ]
+      }
+    })
+    kube.add(externalSecret('web'))
+    kube.failNext(
+      'patch-ces',
+      new KubeError('forbidden', 'forbidden: may not patch clusterexternalsecrets.external-secrets.io', 403)
+    )
+    operator()
+    const report = await sync({}, { patchAttempts: 1 })
+    expect(results(report)).toEqual({ 'apps/api': 'failed', 'apps/web': 'synced' })
+    expect(report.outcomes.find(({ name }) => name === 'api')?.reason).toBe(
+      'not annotated: through ClusterExternalSecret "shared": forbidden: may not patch clusterexternalsecrets.external-secrets.io'
+    )
+  })
+
   it('lists the Events before annotating and watches from that list', async () => {
     kube.add(externalSecret('api'))
     operator()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from '../../src/sync/report.js'
+import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows, syncWarnings } from '../../src/sync/report.js'
 import type { SyncReport } from '../../src/sync/sync.js'
 
 const base: Omit<SyncReport, 'outcomes' | 'dryRun' | 'waited'> = {
@@ -12,6 +12,7 @@ const base: Omit<SyncReport, 'outcomes' | 'dryRun' | 'waited'> = {
   checkedReferences: 3,
   externalSecrets: [],
   stores: [],
+  clusterExternalSecrets: [],
   timeoutMs: 300_000
 }
 
@@ -39,6 +40,25 @@ const waited: SyncReport = {
 }
 
 describe('sync report', () => {
+  it('says which ExternalSecrets were force-synced through a ClusterExternalSecret, and warns for namespaces outside', () => {
+    const through: SyncReport = {
+      ...waited,
+      clusterExternalSecrets: [
+        { name: 'shared', selected: [{ namespace: 'apps', name: 'api' }], outside: ['billing', 'web'] },
+        { name: 'db', selected: [{ namespace: 'apps', name: 'db' }], outside: [] }
+      ]
+    }
+    expect(syncLogLines(through).slice(-3, -1)).toEqual([
+      'Force-synced apps/api through ClusterExternalSecret "shared" (external-secrets.io/force-sync), which controls them and resets their annotations',
+      'Force-synced apps/db through ClusterExternalSecret "db" (external-secrets.io/force-sync), which controls them and resets their annotations'
+    ])
+    expect(syncWarnings(through)).toEqual([
+      'ClusterExternalSecret "shared" was annotated to force-sync the selected ExternalSecrets it controls; it also provisions namespaces billing, web, outside the selection, whose ExternalSecrets refreshed too'
+    ])
+    expect(syncWarnings(waited)).toEqual([])
+    expect(syncLogLines({ ...through, dryRun: true }).at(-3)).toMatch(/^Would force-sync apps\/api through/)
+  })
+
   it('outputs the names confirmed freshly synced, sorted, as JSON', () => {
     expect(syncOutputs(waited)).toEqual({ synced: '["apps/api","apps/db"]' })
     expect(syncOutputs({ outcomes: [{ namespace: 'apps', name: 'api', result: 'would-annotate' }] })).toEqual({

@@ -1,6 +1,18 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { isPaused, isWorkload, type DaemonSet, type Deployment, type StatefulSet } from '../../src/workloads/model.js'
+import {
+  isPaused,
+  isWorkload,
+  pausedReason,
+  resolveWorkloadRefs,
+  restartStamp,
+  WORKLOAD_GENERATION,
+  type DaemonSet,
+  type Deployment,
+  type Rollout,
+  type StatefulSet,
+  type Workload
+} from '../../src/workloads/model.js'
 import { rolloutStatus, type RolloutStatus } from '../../src/workloads/status.js'
 
 /** The rules of `kubectl rollout status` (k8s.io/kubectl pkg/polymorphichelpers/rollout_status.go), branch by branch. */
@@ -493,15 +505,196 @@ describe('rolloutStatus of a DaemonSet', () => {
   })
 })
 
+function rollout(spec: Omit<Rollout['spec'], 'template'>, status: Rollout['status'], generation = 2): Rollout {
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Rollout',
+    metadata: { name: 'api', namespace: 'payments', generation },
+    spec: { ...spec, template: {} },
+    status
+  }
+}
+
+/** `kubectl argo rollouts status` (cmd/status/status.go) on GetRolloutPhase (utils/rollout/rolloututil.go). */
+describe('rolloutStatus of a Rollout', () => {
+  const healthy = { observedGeneration: '2', phase: 'Healthy' as const, updatedReplicas: 3, availableReplicas: 3 }
+
+  it.each<[string, Rollout, RolloutStatus]>([
+    ['Healthy, its generation observed', rollout({}, healthy), DONE],
+    ['Healthy, a later generation observed', rollout({}, { ...healthy, observedGeneration: '3' }), DONE],
+    ['Healthy, observed as a v0.9 hash', rollout({}, { ...healthy, observedGeneration: '6c9b5f7d' }), DONE],
+    [
+      'Healthy, but an older generation observed',
+      rollout({}, { ...healthy, observedGeneration: '1' }),
+      waiting('Progressing - waiting for rollout spec update to be observed')
+    ],
+    ['no status yet', rollout({}, undefined), waiting('Progressing - waiting for rollout spec update to be observed')],
+    [
+      'unpausing: controllerPause without pause conditions',
+      rollout({}, { ...healthy, controllerPause: true }),
+      waiting('Progressing - waiting for rollout to unpause')
+    ],
+    [
+      'paused by the controller with its conditions',
+      rollout({}, { ...healthy, controllerPause: true, pauseConditions: [{ reason: 'CanaryPauseStep' }] }),
+      DONE
+    ],
+    [
+      'Progressing, restarting',
+      rollout({}, { ...healthy, phase: 'Progressing', message: 'rollout is restarting' }),
+      waiting('Progressing - rollout is restarting')
+    ],
+    ['Progressing without a message', rollout({}, { ...healthy, phase: 'Progressing' }), waiting('Progressing')],
+    [
+      'Degraded',
+      rollout(
+        {},
+        {
+          ...healthy,
+          phase: 'Degraded',
+          message: 'ProgressDeadlineExceeded: ReplicaSet "api-5f" has timed out progressing.'
+        }
+      ),
+      {
+        state: 'failed',
+        reason:
+          'The rollout is in a degraded state with message: ProgressDeadlineExceeded: ReplicaSet "api-5f" has timed out progressing.'
+      }
+    ],
+    [
+      'Paused',
+      rollout({ paused: true }, { ...healthy, phase: 'Paused', message: 'manually paused' }),
+      { state: 'failed', reason: 'The rollout is paused: manually paused' }
+    ],
+    [
+      'no phase (a controller before v1.0)',
+      rollout({}, { ...healthy, phase: undefined }),
+      waiting('the controller reports no phase yet (status.phase: Argo Rollouts v1.0 or later)')
+    ]
+  ])('%s', (_case, workload, expected) => {
+    expect(rolloutStatus(workload)).toEqual(expected)
+  })
+
+  it('waits until the controller has observed the generation of a workloadRef Deployment', () => {
+    const referencing = (observed: string | undefined): Rollout => ({
+      ...rollout(
+        { workloadRef: { kind: 'Deployment', name: 'api' } },
+        { ...healthy, workloadObservedGeneration: observed }
+      ),
+      metadata: { name: 'api', namespace: 'payments', generation: 2, annotations: { [WORKLOAD_GENERATION]: '5' } }
+    })
+    expect(rolloutStatus(referencing('4'))).toEqual(
+      waiting('Progressing - waiting for rollout spec update to be observed for the reference workload')
+    )
+    expect(rolloutStatus(referencing('5'))).toEqual(DONE)
+    expect(rolloutStatus(referencing(undefined))).toEqual(DONE)
+  })
+
+  it('judges the phase only once the generation is observed, whatever the phase', () => {
+    fc.assert(
+      fc.property(
+        fc.nat({ max: 5 }),
+        fc.nat({ max: 5 }),
+        fc.constantFrom('Healthy', 'Progressing', 'Degraded', 'Paused'),
+        (generation, observed, phase: 'Healthy' | 'Progressing' | 'Degraded' | 'Paused') => {
+          const status = rolloutStatus(
+            rollout({}, { ...healthy, observedGeneration: String(observed), phase }, generation)
+          )
+          const expected = { Healthy: 'done', Progressing: 'waiting', Degraded: 'failed', Paused: 'failed' }[phase]
+          expect(status.state).toBe(observed >= generation ? expected : 'waiting')
+        }
+      )
+    )
+  })
+})
+
 describe('isPaused', () => {
   it.each([
     ['a paused Deployment', deployment({ paused: true }, undefined), true],
     ['an unpaused Deployment', deployment({ paused: false }, undefined), false],
     ['a Deployment without paused', deployment({ replicas: 1 }, undefined), false],
     ['a StatefulSet', statefulSet({ replicas: 1 }, undefined), false],
-    ['a DaemonSet', daemonSet({}, undefined), false]
+    ['a DaemonSet', daemonSet({}, undefined), false],
+    ['a Rollout paused by hand', rollout({ paused: true }, { phase: 'Progressing' }), true],
+    [
+      'a Rollout paused at a step',
+      rollout({}, { phase: 'Paused', message: 'CanaryPauseStep', pauseConditions: [{ reason: 'CanaryPauseStep' }] }),
+      true
+    ],
+    [
+      'a Rollout unpausing (controllerPause, its conditions cleared)',
+      rollout({}, { phase: 'Paused', controllerPause: true, pauseConditions: [] }),
+      false
+    ],
+    ['a Healthy Rollout', rollout({}, { phase: 'Healthy' }), false],
+    ['a Degraded Rollout', rollout({}, { phase: 'Degraded' }), false]
   ])('%s → %s', (_case, workload, paused) => {
     expect(isPaused(workload)).toBe(paused)
+  })
+
+  it('says how to get a paused workload going', () => {
+    expect(pausedReason(deployment({ paused: true }, undefined))).toBe('paused: resume it or restart it yourself')
+    expect(pausedReason(rollout({ paused: true }, { phase: 'Paused', message: 'manually paused' }))).toBe(
+      'paused (manually paused): promote or resume it (kubectl argo rollouts promote), then re-run'
+    )
+    expect(pausedReason(rollout({}, { phase: 'Paused', pauseConditions: [{ reason: 'CanaryPauseStep' }] }))).toBe(
+      'paused (CanaryPauseStep): promote or resume it (kubectl argo rollouts promote), then re-run'
+    )
+  })
+})
+
+describe('restartStamp', () => {
+  it('is RFC 3339 to the millisecond for the apps kinds', () => {
+    expect(restartStamp('Deployment', Date.parse('2026-12-07T14:03:24.250Z'))).toBe('2026-12-07T14:03:24.250Z')
+    expect(restartStamp('DaemonSet', Date.parse('2026-12-07T14:03:24Z'))).toBe('2026-12-07T14:03:24.000Z')
+  })
+
+  it('is whole seconds, rounded up, for a Rollout: what metav1.Time keeps, and no pod of this second counts as new', () => {
+    expect(restartStamp('Rollout', Date.parse('2026-12-07T14:03:24.250Z'))).toBe('2026-12-07T14:03:25Z')
+    expect(restartStamp('Rollout', Date.parse('2026-12-07T14:03:24.999Z'))).toBe('2026-12-07T14:03:25Z')
+    expect(restartStamp('Rollout', Date.parse('2026-12-07T14:03:24Z'))).toBe('2026-12-07T14:03:24Z')
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4_000_000_000_000 }), (ms) => {
+        const stamp = restartStamp('Rollout', ms)
+        expect(stamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+        expect(Date.parse(stamp)).toBeGreaterThanOrEqual(ms)
+        expect(Date.parse(stamp) - ms).toBeLessThan(1000)
+      })
+    )
+  })
+})
+
+describe('resolveWorkloadRefs', () => {
+  const template = { spec: { containers: [{ envFrom: [{ secretRef: { name: 'payments-db' } }] }] } }
+  const source: Deployment = {
+    ...deployment({ replicas: 0 }, undefined),
+    metadata: { name: 'api-template', namespace: 'payments' },
+    spec: { replicas: 0, template }
+  }
+  const referencing: Rollout = {
+    ...rollout({ workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-template' } }, undefined),
+    spec: { workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-template' } }
+  }
+
+  it('gives a Rollout the template of the Deployment its workloadRef names, and leaves that Deployment out', () => {
+    const resolved = resolveWorkloadRefs([source, referencing])
+    expect(resolved).toEqual([{ ...referencing, spec: { ...referencing.spec, template } }])
+  })
+
+  it.each<[string, Workload[]]>([
+    [
+      'a Deployment of another namespace',
+      [{ ...source, metadata: { ...source.metadata, namespace: 'other' } }, referencing]
+    ],
+    ['a Deployment of another name', [{ ...source, metadata: { ...source.metadata, name: 'other' } }, referencing]],
+    ['no Deployment listed', [referencing]]
+  ])('leaves the Rollout without a template, and every other workload as it is, with %s', (_case, workloads) => {
+    expect(resolveWorkloadRefs(workloads)).toEqual(workloads)
+  })
+
+  it('keeps a Rollout with its own template and the Deployments no Rollout references', () => {
+    const own = rollout({}, undefined)
+    expect(resolveWorkloadRefs([source, own])).toEqual([source, own])
   })
 })
 
@@ -518,6 +711,20 @@ describe('isWorkload', () => {
     ['a StatefulSet', { ...object, kind: 'StatefulSet' }, true],
     ['a DaemonSet', { ...object, kind: 'DaemonSet' }, true],
     ['a ReplicaSet', { ...object, kind: 'ReplicaSet' }, false],
+    ['a Rollout', { ...object, apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout' }, true],
+    [
+      'a Rollout with a workloadRef and no template',
+      {
+        ...object,
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        spec: { workloadRef: { kind: 'Deployment', name: 'api' } }
+      },
+      true
+    ],
+    ['a Rollout of the apps group', { ...object, kind: 'Rollout' }, false],
+    ['a Deployment of argoproj.io', { ...object, apiVersion: 'argoproj.io/v1alpha1' }, false],
+    ['a Deployment with a workloadRef and no template', { ...object, spec: { workloadRef: {} } }, false],
     ['a Deployment of another group', { ...object, apiVersion: 'example.com/v1' }, false],
     ['no apiVersion', { ...object, apiVersion: undefined }, false],
     ['a list item, which carries no kind', { ...object, apiVersion: undefined, kind: undefined }, false],

@@ -3,14 +3,18 @@ import { KubeError, type Permission } from '../k8s/errors.js'
 import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
 import { resumableWatch, type ResumableWatch, type ResumableWatchOptions } from '../k8s/watch.js'
 import {
+  CES_KIND,
+  CES_PLURAL,
   ESO_GROUP,
   ESO_PLURAL,
-  isExternalSecret,
   findStore,
+  isClusterExternalSecret,
+  isExternalSecret,
   isSecretStore,
   sameStore,
   KNOWN_VERSIONS,
   SECRET_STORE_PLURALS,
+  type ClusterExternalSecret,
   type ExternalSecret,
   type SecretStore,
   type StoreRef
@@ -41,6 +45,13 @@ export interface ExternalSecretsApi {
   patchAnnotation(ref: ExternalSecretsRef, name: string, key: string, value: string): Promise<ExternalSecret>
   /** The SecretStore or ClusterSecretStore `ref` names (`get`); undefined when it does not exist. */
   getSecretStore(version: string, ref: StoreRef): Promise<SecretStore | undefined>
+  /** The same on a (cluster-scoped) ClusterExternalSecret of the version `version`. */
+  patchClusterExternalSecretAnnotation(
+    version: string,
+    name: string,
+    key: string,
+    value: string
+  ): Promise<ClusterExternalSecret>
   /** Events in the namespace about ExternalSecrets. */
   listEvents(namespace: string): Promise<Listed<KubeEvent>>
   watchExternalSecrets(
@@ -92,6 +103,15 @@ export function externalSecretsApi(kube: KubeClient): ExternalSecretsApi {
         ref.kind === 'SecretStore' ? ref.namespace : undefined,
         ref.name,
         isSecretStore
+      ),
+    patchClusterExternalSecretAnnotation: (version, name, key, value) =>
+      kube.patch(
+        { group: ESO_GROUP, version, kind: CES_KIND, plural: CES_PLURAL, name: `${CES_PLURAL}.${ESO_GROUP}` },
+        undefined,
+        name,
+        { metadata: { annotations: { [key]: value } } },
+        'merge',
+        isClusterExternalSecret
       ),
     listEvents: (namespace) => kube.listEvents(namespace, EVENT_SELECTOR),
     watchExternalSecrets: (ref, resourceVersion, handlers) =>

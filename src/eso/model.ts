@@ -12,6 +12,44 @@ export const ESO_PLURAL = 'externalsecrets'
 /** The versions whose ExternalSecret fields the action knows, most preferred first. */
 export const KNOWN_VERSIONS = ['v1', 'v1beta1'] as const
 
+/**
+ * The ClusterExternalSecret (pkg/controllers/clusterexternalsecret/clusterexternalsecret_controller.go): cluster-scoped,
+ * it owns the ExternalSecrets it creates in the namespaces it selects, and on every reconcile sets each one's
+ * annotations to its `spec.externalSecretMetadata.annotations`, passing on only its own FORCE_SYNC annotation.
+ */
+export const CES_KIND = 'ClusterExternalSecret'
+export const CES_PLURAL = 'clusterexternalsecrets'
+/** esv1.AnnotationForceSync (apis/externalsecrets/v1/externalsecret_types.go): the one annotation a CES passes on. */
+export const FORCE_SYNC_ANNOTATION = 'external-secrets.io/force-sync'
+
+export interface ClusterExternalSecret {
+  readonly metadata: ObjectMeta
+  readonly status?: { readonly provisionedNamespaces?: readonly string[] }
+}
+
+export function isClusterExternalSecret(object: unknown): object is ClusterExternalSecret {
+  return (
+    isRecord(object) &&
+    object.kind === CES_KIND &&
+    isRecord(object.metadata) &&
+    typeof object.metadata.name === 'string'
+  )
+}
+
+/**
+ * The ClusterExternalSecret that controls an ExternalSecret: its controller ownerReference of that kind in
+ * external-secrets.io (SetControllerReference in createOrUpdateExternalSecret), or undefined.
+ */
+export function clusterExternalSecretOf(es: ExternalSecret): string | undefined {
+  const owner = es.metadata.ownerReferences?.find(
+    (reference) =>
+      reference.controller === true &&
+      reference.kind === CES_KIND &&
+      (reference.apiVersion ?? '').startsWith(`${ESO_GROUP}/`)
+  )
+  return owner?.name || undefined
+}
+
 /** `external-secrets.io/v1` */
 export function esoApiVersion(version: string): string {
   return `${ESO_GROUP}/${version}`

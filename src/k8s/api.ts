@@ -28,6 +28,11 @@ export type PatchKind = 'merge' | 'strategic-merge'
 export interface KubeClient {
   /** The group's served and preferred versions; undefined when the cluster does not serve it. */
   apiGroup(group: string): Promise<ApiGroup | undefined>
+  /**
+   * The resources a group version serves (GET /apis/<group>/<version>: their plurals, subresources left out);
+   * undefined when the cluster does not serve it.
+   */
+  apiResources(group: string, version: string): Promise<string[] | undefined>
   /** Every page of a namespaced list, as plain JSON; what `is` refuses is left out. */
   list<T>(
     resource: ApiResource,
@@ -45,10 +50,10 @@ export interface KubeClient {
     name: string,
     is: (object: unknown) => object is T
   ): Promise<T | undefined>
-  /** Returns the object as patched (status included). */
+  /** Returns the object as patched (status included). `namespace` undefined: a cluster-scoped resource. */
   patch<T>(
     resource: ApiResource,
-    namespace: string,
+    namespace: string | undefined,
     name: string,
     body: object,
     kind: PatchKind,

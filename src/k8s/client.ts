@@ -169,21 +169,23 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
 
   const patch = <T>(
     resource: ApiResource,
-    namespace: string,
+    namespace: string | undefined,
     name: string,
     body: object,
     strategy: PatchStrategy,
     is: (object: unknown) => object is T
   ): Promise<T> =>
     call({ verb: 'patch', resource: resource.name, namespace }, async () => {
-      const patched: unknown = await custom.patchNamespacedCustomObject(
-        { group: resource.group, version: resource.version, namespace, plural: resource.plural, name, body },
-        setHeaderOptions('Content-Type', strategy, withTimeout)
-      )
+      const { group, version, plural } = resource
+      const options = setHeaderOptions('Content-Type', strategy, withTimeout)
+      const patched: unknown =
+        namespace === undefined
+          ? await custom.patchClusterCustomObject({ group, version, plural, name, body }, options)
+          : await custom.patchNamespacedCustomObject({ group, version, namespace, plural, name, body }, options)
       if (!is(patched))
         throw new KubeError(
           'other',
-          `patch ${resource.name} "${name}" in namespace "${namespace}": the API server did not answer with the object`
+          `patch ${resource.name} "${name}"${namespace === undefined ? '' : ` in namespace "${namespace}"`}: the API server did not answer with the object`
         )
       return patched
     })
@@ -204,7 +206,21 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
   return {
     apiGroup: (group) => {
       const what = { verb: 'get', resource: `API group ${group}`, server }
-      return call(what, () => apiGroup(kc, group, what, requestTimeoutMs))
+      return call(what, async () => {
+        const found = await discovery(kc, `/apis/${group}`, what, requestTimeoutMs)
+        return found === undefined ? undefined : (found as ApiGroup)
+      })
+    },
+
+    apiResources: (group, version) => {
+      const what = { verb: 'get', resource: `API ${group}/${version}`, server }
+      return call(what, async () => {
+        const found = asRecord(await discovery(kc, `/apis/${group}/${version}`, what, requestTimeoutMs))
+        if (!found) return undefined
+        return asArray(found.resources)
+          .map((resource) => stringOf(asRecord(resource)?.name) ?? '')
+          .filter((name) => name !== '' && !name.includes('/'))
+      })
     },
 
     list: (resource, namespace, is, labelSelector) => list(resource, namespace, is, labelSelector),
@@ -460,14 +476,9 @@ function selectContext(kc: KubeConfig, context: string): void {
   }
 }
 
-/** GET /apis/<group>: its served and preferred versions; undefined when the cluster does not serve the group. */
-async function apiGroup(
-  kc: KubeConfig,
-  group: string,
-  what: KubeCall,
-  timeoutMs: number
-): Promise<ApiGroup | undefined> {
-  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}/apis/${group}`, HttpMethod.GET)
+/** A discovery document (GET /apis/<group>, /apis/<group>/<version>) as JSON; undefined when the cluster has none. */
+async function discovery(kc: KubeConfig, path: string, what: KubeCall, timeoutMs: number): Promise<unknown> {
+  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}${path}`, HttpMethod.GET)
   request.setHeaderParam('Accept', 'application/json')
   request.setSignal(AbortSignal.timeout(timeoutMs))
   await kc.applySecurityAuthentication(request)
@@ -476,7 +487,7 @@ async function apiGroup(
   if (response.httpStatusCode === 404) return undefined
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299)
     throw toKubeError({ code: response.httpStatusCode, body: text }, what)
-  return JSON.parse(text) as ApiGroup
+  return JSON.parse(text) as unknown
 }
 
 function plainEvent(event: CoreV1Event): KubeEvent {

@@ -7,6 +7,12 @@ export interface ObjectMeta {
   readonly resourceVersion?: string
   readonly labels?: Readonly<Record<string, string>>
   readonly annotations?: Readonly<Record<string, string>>
+  readonly ownerReferences?: ReadonlyArray<{
+    readonly apiVersion?: string
+    readonly kind?: string
+    readonly name?: string
+    readonly controller?: boolean
+  }>
 }
 
 export interface Condition {

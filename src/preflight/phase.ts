@@ -1,12 +1,11 @@
 import type { ExternalSecret, SecretStore } from '../eso/model.js'
-import type { ExternalSecretsApi } from '../eso/api.js'
 import { inNamespace } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
-import type { ClusterCheck, PreflightConfig, RenderedObjects } from './preflight.js'
+import type { ClusterCheck, PreflightConfig, PreflightDependencies, RenderedObjects } from './preflight.js'
 
 export interface PreflightInput {
   readonly config: PreflightConfig
-  readonly kube: ExternalSecretsApi
+  readonly kube: PreflightDependencies['kube']
   /**
    * The overlay's ExternalSecrets and stores, when definitions are given: a namespace they will fill is
    * not empty, and a store they bring need not be in the cluster yet.

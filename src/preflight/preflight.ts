@@ -2,6 +2,8 @@ import { ActionError, type ErrorCode } from '../errors.js'
 import {
   describeStore,
   describeStoreRead,
+  CES_PLURAL,
+  clusterExternalSecretOf,
   ESO_GROUP,
   ESO_PLURAL,
   esoApiVersion,
@@ -16,7 +18,8 @@ import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '.
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import { inNamespace, qualifiedName } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
-import { WORKLOAD_GROUP, WORKLOAD_KINDS, WORKLOAD_PLURALS, type RestartPolicy } from '../workloads/model.js'
+import type { WorkloadsApi } from '../workloads/api.js'
+import { WORKLOAD_RESOURCES, type RestartPolicy, type WorkloadKind } from '../workloads/model.js'
 
 /**
  * The pre-flight: everything about the cluster that can be known before anything is written. It
@@ -48,16 +51,18 @@ export interface RenderedObjects {
 
 /**
  * What the later phases reuse: the version of external-secrets.io the cluster serves, every live
- * ExternalSecret of the namespaces (selected or not), and the stores they (and the rendered ones) read through.
+ * ExternalSecret of the namespaces (selected or not), the stores they (and the rendered ones) read through, and
+ * the workload kinds the cluster serves (Rollout only where the Argo Rollouts CRD is installed).
  */
 export interface ClusterCheck {
   readonly apiVersion: string
   readonly externalSecrets: readonly ExternalSecret[]
   readonly stores: readonly SecretStore[]
+  readonly workloadKinds: readonly WorkloadKind[]
 }
 
 export interface PreflightDependencies {
-  readonly kube: ExternalSecretsApi
+  readonly kube: ExternalSecretsApi & Pick<WorkloadsApi, 'servedWorkloadKinds'>
   readonly redact: Redactor
   readonly log?: (line: string) => void
 }
@@ -69,10 +74,14 @@ interface Problem {
   readonly message: string
 }
 
-/** The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads. */
+/**
+ * The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads of each
+ * kind the cluster serves (rollouts.argoproj.io only where the CRD is installed: a cluster without it needs no rule).
+ */
 export function permissionsNeeded(
   namespace: string,
-  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>
+  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>,
+  workloadKinds: readonly WorkloadKind[]
 ): Permission[] {
   const grant = (group: string, resource: string, verbs: readonly string[]) =>
     verbs.map((verb) => ({ verb, group, resource, namespace }))
@@ -80,7 +89,9 @@ export function permissionsNeeded(
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
     ...(rollout.restart === 'changed'
-      ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch']))
+      ? workloadKinds.flatMap((kind) =>
+          grant(WORKLOAD_RESOURCES[kind].group, WORKLOAD_RESOURCES[kind].plural, ['list', 'watch', 'patch'])
+        )
       : [])
   ]
 }
@@ -92,7 +103,9 @@ export async function checkCluster(
   deps: PreflightDependencies
 ): Promise<ClusterCheck> {
   const { kube, redact } = deps
+  // The first request: where an unreachable server or rejected credentials show.
   const apiVersion = await stopOnKubeError(() => kube.discoverVersion(), NOTHING_WRITTEN, redact)
+  const workloadKinds = await stopOnKubeError(() => kube.servedWorkloadKinds(), NOTHING_WRITTEN, redact)
   const namespaces = config.cluster.namespaces
   const [existing, denied] = await Promise.all([
     stopOnKubeError(
@@ -103,7 +116,7 @@ export async function checkCluster(
     stopOnKubeError(
       () =>
         deniedPermissions(
-          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config)),
+          namespaces.flatMap((namespace) => permissionsNeeded(namespace, config, workloadKinds)),
           kube
         ),
       NOTHING_WRITTEN,
@@ -130,7 +143,17 @@ export async function checkCluster(
       !selected.some((es) => es.metadata.namespace === namespace) &&
       !rendered.externalSecrets.some((es) => es.metadata.namespace === namespace)
   )
+  // A selected ExternalSecret a ClusterExternalSecret controls is force-synced through it (sync/route.ts): a patch at
+  // the cluster scope, asked about only then.
+  const owners = [...new Set(selected.flatMap((es) => clusterExternalSecretOf(es) ?? []))].sort()
+  const deniedOwners = owners.length
+    ? await stopOnKubeError(() => deniedPermissions([CES_PATCH], kube), NOTHING_WRITTEN, redact)
+    : []
   problems.push(
+    ...deniedOwners.map((permission) => ({
+      code: 'ZT142' as const,
+      message: `${forbiddenMessage(permission)} The selected ExternalSecrets it controls are force-synced through ClusterExternalSecret ${owners.map((name) => `"${name}"`).join(', ')}.`
+    })),
     ...empty.map((namespace) => ({
       code: 'ZT143' as const,
       message: `no ExternalSecret matches label selector "${config.selector.text}" in namespace "${namespace}": check the namespace and label-selector inputs, and that the ExternalSecrets carry the label`
@@ -148,11 +171,11 @@ export async function checkCluster(
     )
   }
   deps.log?.(
-    `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}; every permission the run needs is granted.`
+    `Cluster checked: ${esoApiVersion(apiVersion)}; namespaces ${namespaces.join(', ')} exist${existing.includes(undefined) ? ' (or may not be read)' : ''}${workloadKinds.includes('Rollout') ? '; Argo Rollouts is installed' : ''}; every permission the run needs is granted.`
   )
   if (checked.stores.length) deps.log?.(`Keys resolve through ${checked.stores.map(describeStoreRead).join(', ')}.`)
   const stores = checked.stores.filter((store) => !rendered.stores.includes(store))
-  return { apiVersion, externalSecrets: live, stores }
+  return { apiVersion, externalSecrets: live, stores, workloadKinds }
 }
 
 /**
@@ -195,6 +218,9 @@ async function deniedPermissions(permissions: readonly Permission[], kube: Exter
     throw error
   }
 }
+
+/** The ClusterExternalSecret patch of the force-sync through it: cluster-scoped. */
+const CES_PATCH: Permission = { verb: 'patch', group: ESO_GROUP, resource: CES_PLURAL }
 
 /** Every ExternalSecret of the namespaces, selected or not (one list each), with its namespace filled in. */
 async function listExternalSecrets(

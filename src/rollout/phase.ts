@@ -1,6 +1,7 @@
 import { ActionError } from '../errors.js'
 import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { WorkloadsApi } from '../workloads/api.js'
+import type { WorkloadKind } from '../workloads/model.js'
 import type { ObjectRef } from '../k8s/types.js'
 import type { Phase } from '../phase.js'
 import { rolloutFailure, rolloutLogLines, rolloutOutputs, rolloutSummaryRows, rolloutWarnings } from './report.js'
@@ -9,14 +10,16 @@ import type { RolloutConfig, RolloutReport, WorkloadSnapshot } from './rollout.j
 export interface SnapshotInput {
   readonly config: RolloutConfig
   readonly kube: WorkloadsApi
+  /** The kinds the cluster serves, from the pre-flight. */
+  readonly workloadKinds: readonly WorkloadKind[]
 }
 
 /** The workloads before the annotation, so that a rollout Reloader starts afterwards can be told apart. */
 export const snapshotPhase: Phase<SnapshotInput, WorkloadSnapshot> = {
   name: 'Rollout: the workloads before the sync',
-  run: async ({ config, kube }, { clock, redact }) => {
+  run: async ({ config, kube, workloadKinds }, { clock, redact }) => {
     const { snapshotWorkloads } = await import('./rollout.js')
-    return snapshotWorkloads(config, { kube, clock, redact })
+    return snapshotWorkloads(config, workloadKinds, { kube, clock, redact })
   },
   report: () => ({})
 }

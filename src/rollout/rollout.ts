@@ -7,7 +7,14 @@ import { inNamespace, refOf, type Listed } from '../k8s/types.js'
 import { resumableWatch, watchUntilSettled } from '../k8s/watch.js'
 import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
-import { WORKLOAD_KINDS, type RestartPolicy, type Workload, type WorkloadKind } from '../workloads/model.js'
+import {
+  pausedReason,
+  resolveWorkloadRefs,
+  restartStamp,
+  type RestartPolicy,
+  type Workload,
+  type WorkloadKind
+} from '../workloads/model.js'
 import { readersOf, type ChangedSecret, type Reader } from './plan.js'
 import { RolloutWaiter, type RolloutTarget } from './wait.js'
 
@@ -71,11 +78,13 @@ export interface RolloutReport {
 const NOT_YET = 'The Secrets are synced; restarting the workloads that read them failed'
 const RESTART_CONCURRENCY = 4
 
+/** `kinds`: those the cluster serves (Rollout only with the Argo Rollouts CRD), from the pre-flight. */
 export async function snapshotWorkloads(
   { cluster, rollout }: RolloutConfig,
+  kinds: readonly WorkloadKind[],
   deps: RolloutDependencies
 ): Promise<WorkloadSnapshot> {
-  const pairs = cluster.namespaces.flatMap((namespace) => WORKLOAD_KINDS.map((kind) => ({ kind, namespace })))
+  const pairs = cluster.namespaces.flatMap((namespace) => kinds.map((kind) => ({ kind, namespace })))
   const listed = await stopOnKubeError(
     () =>
       Promise.all(
@@ -106,7 +115,9 @@ export async function rollOut(
   deps: RolloutDependencies
 ): Promise<RolloutReport> {
   const readers = readersOf(
-    snapshot.lists.flatMap(({ items, namespace }) => items.map((workload) => inNamespace(workload, namespace))),
+    resolveWorkloadRefs(
+      snapshot.lists.flatMap(({ items, namespace }) => items.map((workload) => inNamespace(workload, namespace)))
+    ),
     changed
   )
   const report = (outcomes: RolloutOutcome[]): RolloutReport => ({
@@ -159,9 +170,7 @@ export async function rollOut(
     ...restarted.flatMap(({ reader, error }) =>
       error ? [outcome(reader, 'not-patched', { result: 'failed', reason: deps.redact(error) })] : []
     ),
-    ...paused.map((reader) =>
-      outcome(reader, 'paused', { result: 'failed', reason: 'paused: resume it or restart it yourself' })
-    )
+    ...paused.map((reader) => outcome(reader, 'paused', { result: 'failed', reason: pausedReason(reader.workload) }))
   ])
 }
 
@@ -189,10 +198,7 @@ async function restart(
         const reader = { workload, ...rest }
         const { kind, metadata } = workload
         try {
-          // RFC 3339 as kubectl writes it, but to the millisecond: kubectl's whole seconds make a second restart within
-          // the same second a patch that changes nothing (same template, same generation), and the pods would keep
-          // the data they started with while the rollout of the old generation counts as done.
-          const restartedAt = new Date(clock.now()).toISOString()
+          const restartedAt = restartStamp(kind, clock.now())
           const patched = await withKubeRetry(
             () => kube.restartWorkload(kind, metadata.namespace ?? '', metadata.name, restartedAt),
             clock

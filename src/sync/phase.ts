@@ -3,7 +3,7 @@ import type { ExternalSecretsApi } from '../eso/api.js'
 import type { Phase } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
-import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows } from './report.js'
+import { syncFailure, syncLogLines, syncOutputs, syncSummaryRows, syncWarnings } from './report.js'
 import type { SyncConfig, SyncInput, SyncReport } from './sync.js'
 
 export interface SyncPhaseInput extends SyncInput {
@@ -28,6 +28,7 @@ export const syncPhase: Phase<SyncPhaseInput, SyncReport> = {
     const failed = syncFailure(report)
     return {
       lines,
+      warnings: syncWarnings(report),
       outputs: syncOutputs(report),
       summary: {
         heading: `ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`,

@@ -1,4 +1,5 @@
-import type { ExternalSecret, SecretStore } from '../eso/model.js'
+import { FORCE_SYNC_ANNOTATION, type ExternalSecret, type SecretStore } from '../eso/model.js'
+import type { ObjectRef } from '../k8s/types.js'
 import type { SyncOutcome, SyncReport, SyncResult } from './sync.js'
 import { formatSeconds } from '../time.js'
 
@@ -20,7 +21,24 @@ export function syncLogLines(report: SyncReport): string[] {
     const reason = outcome.reason ? `: ${outcome.reason}` : ''
     return `${LABEL[outcome.result].padEnd(14)} ${name(outcome)}${time}${note}${reason}`
   })
-  return [...lines, totals(report)]
+  const through = report.clusterExternalSecrets.map(
+    ({ name: clusterExternalSecret, selected }) =>
+      `${report.dryRun ? 'Would force-sync' : 'Force-synced'} ${selected.map(name).join(', ')} through ClusterExternalSecret "${clusterExternalSecret}" (${FORCE_SYNC_ANNOTATION}), which controls them and resets their annotations`
+  )
+  return [...lines, ...through, totals(report)]
+}
+
+/**
+ * A ClusterExternalSecret passes its force-sync on to every ExternalSecret it owns: those of namespaces outside the
+ * selection refresh too (one more read of SSM each; their Secrets change only where SSM did).
+ */
+export function syncWarnings(report: SyncReport): string[] {
+  return report.clusterExternalSecrets
+    .filter(({ outside }) => outside.length > 0)
+    .map(
+      ({ name, outside }) =>
+        `ClusterExternalSecret "${name}" was annotated to force-sync the selected ExternalSecrets it controls; it also provisions namespace${outside.length === 1 ? '' : 's'} ${outside.join(', ')}, outside the selection, whose ExternalSecrets refreshed too`
+    )
 }
 
 function totals(report: SyncReport): string {
@@ -83,7 +101,7 @@ export function syncFailure(report: SyncReport): string | undefined {
   return `${bad.length} of ${report.outcomes.length} ExternalSecrets did not freshly sync:\n${list}`
 }
 
-function name(outcome: SyncOutcome): string {
+function name(outcome: ObjectRef): string {
   return `${outcome.namespace}/${outcome.name}`
 }
 

@@ -11,9 +11,11 @@ import {
 import {
   describeStore,
   esoApiVersion,
+  FORCE_SYNC_ANNOTATION,
   missingStores,
   readyCondition,
   storeRefsOf,
+  type ClusterExternalSecret,
   type ExternalSecret,
   type Scope,
   type SecretStore
@@ -23,7 +25,7 @@ import { readStores, watchExternalSecrets, type ExternalSecretsApi, type Externa
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
-import { inNamespace, qualifiedName, refOf, type KubeEvent, type Listed } from '../k8s/types.js'
+import { inNamespace, qualifiedName, refOf, type KubeEvent, type Listed, type ObjectRef } from '../k8s/types.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { missingParameters } from '../ssm/read.js'
@@ -31,6 +33,7 @@ import type { RetryPolicy } from '../ssm/retry.js'
 import type { ParameterStore } from '../ssm/store.js'
 import { formatSeconds, systemClock, type Clock } from '../time.js'
 import { snapshotEvents } from './events.js'
+import { forceSyncRoutes } from './route.js'
 import { SyncWaiter, type WaitTarget } from './wait.js'
 import { resumableWatch, watchUntilSettled, type ResumableWatch } from '../k8s/watch.js'
 
@@ -100,6 +103,17 @@ export interface SyncReport {
   readonly externalSecrets: readonly ExternalSecret[]
   /** The stores they read through: what their keys resolve to. */
   readonly stores: readonly SecretStore[]
+  /** The ClusterExternalSecrets annotated in their stead (see route.ts). */
+  readonly clusterExternalSecrets: readonly ThroughClusterExternalSecret[]
+}
+
+/** A ClusterExternalSecret this run annotated, so that its force-sync reached the selected ExternalSecrets it owns. */
+export interface ThroughClusterExternalSecret {
+  readonly name: string
+  /** The selected ExternalSecrets it owns. */
+  readonly selected: readonly ObjectRef[]
+  /** The namespaces it provisions (status.provisionedNamespaces) outside the selection: refreshed too. */
+  readonly outside: readonly string[]
 }
 
 const NOTHING_ANNOTATED = 'Nothing was annotated'
@@ -176,7 +190,18 @@ export async function syncExternalSecrets(
     ...extra
   })
   if (config.dryRun) {
-    return { ...base, dryRun: true, waited: false, outcomes: all.map((es) => outcome(es, 'would-annotate')) }
+    return {
+      ...base,
+      dryRun: true,
+      waited: false,
+      // Which namespaces each provisions is known only from the patch's answer.
+      clusterExternalSecrets: [...forceSyncRoutes(all).throughClusterExternalSecrets].map(([name, owned]) => ({
+        name,
+        selected: owned.map(refOf),
+        outside: []
+      })),
+      outcomes: all.map((es) => outcome(es, 'would-annotate'))
+    }
   }
 
   // Events listed before annotating: a failure Event this run causes is one this list does not hold.
@@ -184,8 +209,9 @@ export async function syncExternalSecrets(
     ? await stopOnKubeError(() => listEvents(deps.kube, cluster.namespaces), NOTHING_ANNOTATED, redact)
     : new Map<string, Listed<KubeEvent>>()
 
-  const patched = await annotate(selected, settings.annotationKey, annotationValue, deps, clock)
+  const patched = await annotate(selected, apiVersion, settings.annotationKey, annotationValue, deps, clock)
   const annotated = patched.flatMap((entry) => ('after' in entry ? [entry] : []))
+  const clusterExternalSecrets = throughClusterExternalSecrets(patched, cluster.namespaces)
   const patchOutcomes = patched.flatMap((entry) =>
     'error' in entry ? [outcome(entry.es, 'failed', { reason: `not annotated: ${redact(entry.error)}` })] : []
   )
@@ -195,16 +221,18 @@ export async function syncExternalSecrets(
       ...base,
       dryRun: false,
       waited: settings.wait,
+      clusterExternalSecrets,
       outcomes: [...annotated.map((entry) => outcome(entry.es, 'annotated')), ...patchOutcomes]
     }
   }
 
-  const targets: WaitTarget[] = annotated.map(({ es, at, after }) => ({
+  const targets: WaitTarget[] = annotated.map(({ es, at, after, through }) => ({
     ...refOf(es),
     uid: es.metadata.uid,
     recordedVersion: after.status?.syncedResourceVersion,
     readyAtAnnotation: readyCondition(after),
-    annotatedAt: at
+    annotatedAt: at,
+    ...(through ? { annotationKey: FORCE_SYNC_ANNOTATION } : {})
   }))
   const snapshot = snapshotEvents([...events.values()].flatMap(({ items }) => items))
   const waiter = new SyncWaiter(targets, { snapshot, annotationKey: settings.annotationKey, annotationValue })
@@ -222,7 +250,7 @@ export async function syncExternalSecrets(
   const waited = waiter
     .outcomes()
     .map((entry): SyncOutcome => ({ ...entry, reason: entry.reason && redact(entry.reason) }))
-  return { ...base, dryRun: false, waited: true, outcomes: [...waited, ...patchOutcomes] }
+  return { ...base, dryRun: false, waited: true, clusterExternalSecrets, outcomes: [...waited, ...patchOutcomes] }
 }
 
 async function listSelected(
@@ -318,37 +346,87 @@ async function listEvents(
 
 /**
  * An annotated ExternalSecret with the object as patched (status as it was at the annotation), or why the patch failed.
+ * `through`: the ClusterExternalSecret patched in its stead, as patched (the ExternalSecret is as listed).
  */
 type Patched =
-  | { readonly es: ExternalSecret; readonly after: ExternalSecret; readonly at: number }
+  | {
+      readonly es: ExternalSecret
+      readonly after: ExternalSecret
+      readonly at: number
+      readonly through?: ClusterExternalSecret
+    }
   | { readonly es: ExternalSecret; readonly error: string }
 
+/**
+ * Each selected ExternalSecret annotated directly, or through the ClusterExternalSecret that controls it (one patch
+ * each, with the key its controller passes on: see route.ts).
+ */
 async function annotate(
   selected: readonly Selected[],
+  version: string,
   key: string,
   value: string,
   deps: SyncDependencies,
   clock: Clock
 ): Promise<Patched[]> {
   const limit = pLimit(PATCH_CONCURRENCY)
-  const jobs = selected.flatMap(({ ref, items }) =>
-    items.map((es) =>
-      limit(async (): Promise<Patched> => {
-        try {
-          const after = await withKubeRetry(
-            () => deps.kube.patchAnnotation(ref, es.metadata.name, key, value),
-            clock,
-            deps.patchAttempts
-          )
-          // The patch's answer holds the status at the annotation; fall back to the list.
-          return { es, after: after?.metadata ? after : es, at: clock.now() }
-        } catch (error) {
-          return { es, error: error instanceof Error ? error.message : String(error) }
-        }
-      })
-    )
+  const routes = forceSyncRoutes(selected.flatMap(({ items }) => items))
+  const throughOwners = [...routes.throughClusterExternalSecrets].map(([name, owned]) =>
+    limit(async (): Promise<Patched[]> => {
+      try {
+        const through = await withKubeRetry(
+          () => deps.kube.patchClusterExternalSecretAnnotation(version, name, FORCE_SYNC_ANNOTATION, value),
+          clock,
+          deps.patchAttempts
+        )
+        const at = clock.now()
+        return owned.map((es) => ({ es, after: es, at, through }))
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error)
+        return owned.map((es) => ({ es, error: `through ClusterExternalSecret "${name}": ${message}` }))
+      }
+    })
   )
-  return Promise.all(jobs)
+  const jobs = selected.flatMap(({ ref, items }) =>
+    items
+      .filter((es) => routes.direct.includes(es))
+      .map((es) =>
+        limit(async (): Promise<Patched> => {
+          try {
+            const after = await withKubeRetry(
+              () => deps.kube.patchAnnotation(ref, es.metadata.name, key, value),
+              clock,
+              deps.patchAttempts
+            )
+            // The patch's answer holds the status at the annotation; fall back to the list.
+            return { es, after: after?.metadata ? after : es, at: clock.now() }
+          } catch (error) {
+            return { es, error: error instanceof Error ? error.message : String(error) }
+          }
+        })
+      )
+  )
+  return [...(await Promise.all(jobs)), ...(await Promise.all(throughOwners)).flat()]
+}
+
+/** Each ClusterExternalSecret patched, with the selected ExternalSecrets it owns and the namespaces outside. */
+function throughClusterExternalSecrets(
+  patched: readonly Patched[],
+  namespaces: readonly string[]
+): ThroughClusterExternalSecret[] {
+  const byName = new Map<string, ThroughClusterExternalSecret>()
+  for (const entry of patched) {
+    if (!('after' in entry) || !entry.through) continue
+    const { name } = entry.through.metadata
+    const known = byName.get(name)
+    const provisioned = entry.through.status?.provisionedNamespaces ?? []
+    byName.set(name, {
+      name,
+      selected: [...(known?.selected ?? []), refOf(entry.es)],
+      outside: provisioned.filter((namespace) => !namespaces.includes(namespace))
+    })
+  }
+  return [...byName.values()]
 }
 
 /** Why an ExternalSecret still waiting when the run is cancelled has no result. */

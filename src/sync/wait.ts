@@ -42,6 +42,11 @@ export interface WaitTarget {
   readonly readyAtAnnotation?: Condition
   /** When the annotation was written (ms). */
   readonly annotatedAt: number
+  /**
+   * The key under which this run's value reaches it, when not the annotation-key input: `external-secrets.io/
+   * force-sync`, passed on by the ClusterExternalSecret that controls it (see route.ts).
+   */
+  readonly annotationKey?: string
 }
 
 export type WaitResult = 'synced' | 'failed' | 'timed-out'
@@ -111,7 +116,8 @@ export class SyncWaiter {
     const entry = this.entry(es.metadata.namespace ?? '', es.metadata.name, es.metadata.uid)
     if (!entry || entry.state !== 'waiting') return
     if (!entry.afterAnnotation) {
-      if (!listed && es.metadata.annotations?.[this.annotationKey] !== this.annotationValue) return
+      const key = entry.target.annotationKey ?? this.annotationKey
+      if (!listed && es.metadata.annotations?.[key] !== this.annotationValue) return
       entry.afterAnnotation = true
     }
     const ready = readyCondition(es)

@@ -1,16 +1,14 @@
 import type { ApiResource, KubeClient } from '../k8s/api.js'
 import type { Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
-import {
-  isWorkload,
-  RESTARTED_AT,
-  WORKLOAD_GROUP,
-  WORKLOAD_PLURALS,
-  type Workload,
-  type WorkloadKind
-} from './model.js'
+import { APPS_KINDS, isWorkload, RESTARTED_AT, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './model.js'
 
-/** The calls of the rollout: the workloads of a namespace, watched, and restarted as `kubectl rollout restart` does. */
+/**
+ * The calls of the rollout: which workload kinds the cluster serves, the workloads of a namespace, watched, and
+ * restarted as `kubectl rollout restart` (or `kubectl argo rollouts restart`) does.
+ */
 export interface WorkloadsApi {
+  /** The apps kinds, and Rollout when the cluster serves rollouts.argoproj.io (the Argo Rollouts CRD). */
+  servedWorkloadKinds(): Promise<WorkloadKind[]>
   listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>>
   watchWorkloads(
     kind: WorkloadKind,
@@ -19,37 +17,40 @@ export interface WorkloadsApi {
     handlers: WatchHandlers<Workload>
   ): Promise<WatchHandle>
   /**
-   * A strategic merge patch of the pod template's `kubectl.kubernetes.io/restartedAt` annotation; returns the workload
-   * as patched.
+   * The restart patch of the kind (see restartStamp for the time it carries); returns the workload as patched.
    */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
 }
 
-function workloads(kind: WorkloadKind): ApiResource {
-  return {
-    group: WORKLOAD_GROUP,
-    version: 'v1',
-    kind,
-    plural: WORKLOAD_PLURALS[kind],
-    name: `${WORKLOAD_PLURALS[kind]}.${WORKLOAD_GROUP}`
-  }
+function workloadResource(kind: WorkloadKind): ApiResource {
+  const { group, version, plural } = WORKLOAD_RESOURCES[kind]
+  return { group, version, kind, plural, name: `${plural}.${group}` }
 }
 
 /** The rollout's calls, built on the generic client (k8s/api.ts). */
 export function workloadsApi(kube: KubeClient): WorkloadsApi {
+  const rollouts = WORKLOAD_RESOURCES.Rollout
   return {
-    listWorkloads: (kind, namespace) => kube.list(workloads(kind), namespace, isWorkload),
+    servedWorkloadKinds: async () => {
+      const served = await kube.apiResources(rollouts.group, rollouts.version)
+      return served?.includes(rollouts.plural) ? [...APPS_KINDS, 'Rollout'] : [...APPS_KINDS]
+    },
+    listWorkloads: (kind, namespace) => kube.list(workloadResource(kind), namespace, isWorkload),
     watchWorkloads: (kind, namespace, resourceVersion, handlers) =>
-      kube.watch(workloads(kind), namespace, { resourceVersion }, handlers),
-    // What `kubectl rollout restart` sends: a strategic merge patch of the pod template's annotation.
+      kube.watch(workloadResource(kind), namespace, { resourceVersion }, handlers),
     restartWorkload: (kind, namespace, name, restartedAt) =>
-      kube.patch(
-        workloads(kind),
-        namespace,
-        name,
-        { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } },
-        'strategic-merge',
-        isWorkload
-      )
+      kind === 'Rollout'
+        ? // What `kubectl argo rollouts restart` sends (pkg/kubectl-argo-rollouts/cmd/restart/restart.go): a JSON
+          // merge patch of spec.restartAt (a CRD takes no strategic merge patch).
+          kube.patch(workloadResource(kind), namespace, name, { spec: { restartAt: restartedAt } }, 'merge', isWorkload)
+        : // What `kubectl rollout restart` sends: a strategic merge patch of the pod template's annotation.
+          kube.patch(
+            workloadResource(kind),
+            namespace,
+            name,
+            { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } },
+            'strategic-merge',
+            isWorkload
+          )
   }
 }

@@ -1,4 +1,4 @@
-import type { Container, Volume, Workload } from './model.js'
+import { podTemplateOf, type Container, type Volume, type Workload } from './model.js'
 
 /**
  * Which Secrets a workload's pods read, and whether stakater/Reloader restarts the workload when one
@@ -17,12 +17,12 @@ export function secretsRead(workload: Workload): ReadonlySet<string> {
 }
 
 function containersOf(workload: Workload): readonly Container[] {
-  const spec = workload.spec.template.spec
+  const spec = podTemplateOf(workload).spec
   return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])]
 }
 
 function volumesOf(workload: Workload): readonly Volume[] {
-  return workload.spec.template.spec?.volumes ?? []
+  return podTemplateOf(workload).spec?.volumes ?? []
 }
 
 function envSecrets(container: Container): string[] {
@@ -70,13 +70,18 @@ const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
  * (`reloader.stakater.com/match` is on the Secret), `reloader.stakater.com/ignore` on the Secret,
  * whether the data's SHA1 changed, and Reloader's flags (`--auto-reload-all`, ignored resources,
  * namespace and resource selectors, renamed annotations).
+ * The same rules hold for a Rollout: Reloader handles Rollouts with the same annotations when it runs with
+ * `--is-Argo-Rollouts=true` (internal/pkg/handler/upgrade.go), either by a template change or, with
+ * `reloader.stakater.com/rollout-strategy: restart`, by setting spec.restartAt (internal/pkg/callbacks/
+ * rolling_upgrade.go UpdateRollout). A Rollout annotated for Reloader is the user saying Reloader restarts it; the
+ * action waits for that rollout (and times out naming Reloader if it never begins: the flag is off by default).
  */
 export function reloaderRestartsFor(workload: Workload, secretName: string): boolean {
   const own = workload.metadata.annotations ?? {}
   if (excludes(own[SECRETS_EXCLUDE], secretName)) return false
   const annotations = OPT_IN.some((key) => own[key] !== undefined)
     ? own
-    : (workload.spec.template.metadata?.annotations ?? {})
+    : (podTemplateOf(workload).metadata?.annotations ?? {})
   if (reloadPatterns(annotations[SECRET_RELOAD]).some((pattern) => pattern.test(secretName))) return true
   return (isGoTrue(annotations[AUTO]) || isGoTrue(annotations[SECRET_AUTO])) && usedAsReloaderSees(workload, secretName)
 }

@@ -1,8 +1,17 @@
-import type { DaemonSet, Deployment, StatefulSet, StatefulSetUpdateStrategy, Workload } from './model.js'
+import {
+  WORKLOAD_GENERATION,
+  type DaemonSet,
+  type Deployment,
+  type Rollout,
+  type StatefulSet,
+  type StatefulSetUpdateStrategy,
+  type Workload
+} from './model.js'
 
 /**
  * Whether a workload's rollout is over, by the rules of `kubectl rollout status`
- * (k8s.io/kubectl pkg/polymorphichelpers/rollout_status.go), with its waiting messages. Pure.
+ * (k8s.io/kubectl pkg/polymorphichelpers/rollout_status.go), and for a Rollout by those of `kubectl argo rollouts
+ * status`, with their waiting messages. Pure.
  *
  * The workloads come from the API server, which fills in what a manifest leaves out: an absent field
  * reads as its default there (replicas 1; update strategy RollingUpdate and, for a StatefulSet whose
@@ -23,6 +32,8 @@ export function rolloutStatus(workload: Workload): RolloutStatus {
       return statefulSetStatus(workload)
     case 'DaemonSet':
       return daemonSetStatus(workload)
+    case 'Rollout':
+      return argoRolloutStatus(workload)
   }
 }
 
@@ -110,4 +121,57 @@ function daemonSetStatus({ metadata: { name, generation = 0 }, spec, status = {}
   if (numberAvailable < desiredNumberScheduled)
     return waiting(`${prefix}: ${numberAvailable} of ${desiredNumberScheduled} updated pods are available...`)
   return DONE
+}
+
+/**
+ * `kubectl argo rollouts status` (argoproj/argo-rollouts pkg/kubectl-argo-rollouts/cmd/status/status.go) watches the
+ * phase GetRolloutPhase gives (utils/rollout/rolloututil.go): Progressing until the controller has observed the
+ * generation (status.observedGeneration, a string), while it unpauses, and until it has observed a workloadRef's
+ * Deployment; then the controller's status.phase and status.message. Healthy is done, Degraded an error with the
+ * message. The controller computes Healthy only once status.restartedAt equals spec.restartAt, every replica is
+ * updated and available and no old one is left (CalculateRolloutPhase). A restart patch changes spec.restartAt, so
+ * the API server raises the generation (a CRD with a status subresource counts every change outside metadata and
+ * status: k8s.io/apiextensions-apiserver pkg/registry/customresource/strategy.go PrepareForUpdate), though the pod
+ * template is unchanged: observedGeneration reaching it says the controller has seen the restart.
+ *
+ * Paused, which the command keeps watching, fails here at once with its message: a paused Rollout stays Paused until
+ * someone promotes or resumes it, and its pods do not all run the new values until then.
+ */
+function argoRolloutStatus({ metadata, spec, status = {} }: Rollout): RolloutStatus {
+  const { observedGeneration, phase, message = '' } = status
+  if (!generationObserved(observedGeneration, metadata.generation ?? 0))
+    return waiting('Progressing - waiting for rollout spec update to be observed')
+  if (status.controllerPause === true && !status.pauseConditions?.length)
+    return waiting('Progressing - waiting for rollout to unpause')
+  const workloadGeneration = metadata.annotations?.[WORKLOAD_GENERATION]
+  if (
+    spec.workloadRef !== undefined &&
+    workloadGeneration !== undefined &&
+    isDecimal(status.workloadObservedGeneration) &&
+    Number(status.workloadObservedGeneration) !== Number(workloadGeneration)
+  )
+    return waiting('Progressing - waiting for rollout spec update to be observed for the reference workload')
+  switch (phase) {
+    case 'Healthy':
+      return DONE
+    case 'Degraded':
+      return { state: 'failed', reason: `The rollout is in a degraded state with message: ${message}` }
+    case 'Paused':
+      return { state: 'failed', reason: `The rollout is paused${message ? `: ${message}` : ''}` }
+    case 'Progressing':
+      return waiting(message ? `Progressing - ${message}` : 'Progressing')
+    default:
+      return waiting('the controller reports no phase yet (status.phase: Argo Rollouts v1.0 or later)')
+  }
+}
+
+/** isGenerationObserved: a numeric observedGeneration at or past the generation; anything else (a v0.9 hash) counts. */
+function generationObserved(observed: string | undefined, generation: number): boolean {
+  if (!isDecimal(observed)) return observed !== undefined
+  return Number(observed) >= generation
+}
+
+/** What Go's strconv.Atoi accepts, as far as a generation goes. */
+function isDecimal(value: string | undefined): value is string {
+  return value !== undefined && /^[+-]?\d+$/.test(value)
 }

@@ -19,6 +19,12 @@
  * - DaemonSet: one pod per node (`nodes`, default 2: node-1, node-2...); RollingUpdate replaces them within
  *   maxUnavailable (default 1); OnDelete replaces nothing. Status: desiredNumberScheduled, currentNumberScheduled,
  *   numberReady, updatedNumberScheduled, numberAvailable, numberUnavailable, observedGeneration.
+ * - Rollout (Argo Rollouts, served with `argoRollouts: true`; argoproj/argo-rollouts rollout/canary.go,
+ *   rollout/restart.go, rollout/sync.go, utils/rollout/rolloututil.go): a canary without steps, its ReplicaSets
+ *   `<name>-<hash>` (label rollouts-pod-template-hash) rolled within maxSurge/maxUnavailable; `spec.restartAt` evicts
+ *   the pods created before it once it has passed and then sets status.restartedAt; `spec.paused` scales nothing;
+ *   status.observedGeneration as a string, phase and message as CalculateRolloutPhase, Degraded once no progress was
+ *   made for progressDeadlineSeconds; `workloadRef` takes a Deployment's template. See #syncRollout.
  * - Kubelet: a new pod is bound to a node, reads its Secrets (see podsecrets.ts: what it read is kept, and written
  *   as the `zerotouch.test/secret-data` annotation), and is Running and Ready `podStartMs` later; the pods of a
  *   workload given to `failPods` end in CrashLoopBackOff instead, never ready, until `clearFailure`. A pod whose
@@ -33,7 +39,16 @@
 import { createHash } from 'node:crypto'
 import { clone, objectKey, rfc3339, sameJson, type KubeObject, type OwnerReference } from './json.ts'
 import { resolvePodSecrets, secretDataAnnotation, SECRET_DATA_ANNOTATION, type PodSecretData } from './podsecrets.ts'
-import { DAEMONSETS, DEPLOYMENTS, PODS, REPLICASETS, SECRETS, STATEFULSETS, type ResourceType } from './resources.ts'
+import {
+  DAEMONSETS,
+  DEPLOYMENTS,
+  PODS,
+  REPLICASETS,
+  ROLLOUTS,
+  SECRETS,
+  STATEFULSETS,
+  type ResourceType
+} from './resources.ts'
 import type { Change, Store } from './store.ts'
 import {
   applyWorkloadDefaults,
@@ -51,11 +66,13 @@ import {
   type PodStatus,
   type PodTemplate,
   type ReplicaSet,
+  type Rollout,
+  type RolloutStatus,
   type StatefulSet,
   type StatefulSetStatus
 } from './workloads.ts'
 
-export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet'
+export type WorkloadKind = 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout'
 
 export interface RolloutRecord {
   readonly kind: WorkloadKind
@@ -80,12 +97,18 @@ export interface ControllersOptions {
 const WORKLOAD_TYPES: Readonly<Record<WorkloadKind, ResourceType>> = {
   Deployment: DEPLOYMENTS,
   StatefulSet: STATEFULSETS,
-  DaemonSet: DAEMONSETS
+  DaemonSet: DAEMONSETS,
+  Rollout: ROLLOUTS
 }
 
 const REVISION = 'deployment.kubernetes.io/revision'
 const HASH_LABEL = 'pod-template-hash'
 const REVISION_LABEL = 'controller-revision-hash'
+/** Argo Rollouts' ReplicaSet label and revision annotation (pkg/apis/rollouts/v1alpha1 DefaultRolloutUniqueLabelKey). */
+const ROLLOUT_HASH_LABEL = 'rollouts-pod-template-hash'
+const ROLLOUT_REVISION = 'rollout.argoproj.io/revision'
+/** The generation of a workloadRef's Deployment, on the Rollout (utils/annotations WorkloadGenerationAnnotation). */
+const WORKLOAD_GENERATION = 'rollout.argoproj.io/workload-generation'
 const RESTART_MESSAGE = 'back-off 10s restarting failed container'
 
 /** Per pod, what the simulated kubelet is doing with it. */
@@ -140,14 +163,14 @@ export class Controllers {
     this.secondMs = options.secondMs
     this.#nodes = options.nodes
     this.#unsubscribe = [
-      ...[DEPLOYMENTS, STATEFULSETS, DAEMONSETS].map((type) =>
+      ...[DEPLOYMENTS, STATEFULSETS, DAEMONSETS, ROLLOUTS].map((type) =>
         this.#store.subscribe(type, (change) => this.#onWorkload(type, change))
       ),
       this.#store.subscribe(REPLICASETS, (change) => this.#onReplicaSet(change)),
       this.#store.subscribe(PODS, (change) => this.#onPod(change)),
       this.#store.subscribe(SECRETS, (change) => this.#onSecret(change))
     ]
-    for (const type of [DEPLOYMENTS, STATEFULSETS, DAEMONSETS])
+    for (const type of [DEPLOYMENTS, STATEFULSETS, DAEMONSETS, ROLLOUTS])
       for (const object of this.#store.list(type)) this.#add(keyOf(type.kind, object))
   }
 
@@ -201,7 +224,7 @@ export class Controllers {
     const workload = this.#store.get(WORKLOAD_TYPES[kind], namespace, name)
     if (!workload) return []
     const owners =
-      kind === 'Deployment'
+      kind === 'Deployment' || kind === 'Rollout'
         ? this.#ownedBy(REPLICASETS, workload).map((rs) => rs.metadata.uid)
         : [workload.metadata.uid]
     return (this.#store.list(PODS, namespace) as Pod[]).filter((pod) => owners.includes(controllerOf(pod)?.uid))
@@ -274,6 +297,8 @@ export class Controllers {
         return this.#syncStatefulSet(namespace, name)
       case 'DaemonSet':
         return this.#syncDaemonSet(namespace, name)
+      case 'Rollout':
+        return this.#syncRollout(namespace, name)
       case 'Pod':
         return this.#syncPod(namespace, name)
       case 'Delete':
@@ -288,12 +313,18 @@ export class Controllers {
   #onWorkload(type: ResourceType, { type: change, object }: Change): void {
     if (change === 'DELETED') this.#add(`GC/${object.metadata.namespace}/${object.metadata.uid}`)
     else this.#add(keyOf(type.kind, object))
+    // The Rollouts whose workloadRef names this Deployment resolve their template from it (rollout/templateref.go).
+    if (type === DEPLOYMENTS)
+      for (const rollout of this.#store.list(ROLLOUTS, object.metadata.namespace) as Rollout[])
+        if (rollout.spec.workloadRef?.kind === 'Deployment' && rollout.spec.workloadRef.name === object.metadata.name)
+          this.#add(keyOf('Rollout', rollout))
   }
 
   #onReplicaSet({ type: change, object }: Change): void {
     if (change === 'DELETED') this.#add(`GC/${object.metadata.namespace}/${object.metadata.uid}`)
     const owner = controllerOf(object)
-    if (owner?.kind === 'Deployment') this.#add(`Deployment/${object.metadata.namespace}/${owner.name}`)
+    if (owner?.kind === 'Deployment' || owner?.kind === 'Rollout')
+      this.#add(`${owner.kind}/${object.metadata.namespace}/${owner.name}`)
   }
 
   #onPod({ type: change, object }: Change): void {
@@ -316,8 +347,10 @@ export class Controllers {
     const owner = controllerOf(pod)
     if (owner?.kind === 'StatefulSet' || owner?.kind === 'DaemonSet') return { kind: owner.kind, name: owner.name }
     if (owner?.kind !== 'ReplicaSet') return undefined
-    const deployment = controllerOf(this.#store.get(REPLICASETS, pod.metadata.namespace, owner.name))
-    return deployment?.kind === 'Deployment' ? { kind: 'Deployment', name: deployment.name } : undefined
+    const workload = controllerOf(this.#store.get(REPLICASETS, pod.metadata.namespace, owner.name))
+    return workload?.kind === 'Deployment' || workload?.kind === 'Rollout'
+      ? { kind: workload.kind, name: workload.name }
+      : undefined
   }
 
   #ownedBy(type: ResourceType, owner: KubeObject): KubeObject[] {
@@ -561,7 +594,7 @@ export class Controllers {
           const room = desired + maxSurge - sum(replicaSets, (rs) => rs.spec.replicas)
           if (room > 0) scale(newRS, newRS.spec.replicas + Math.min(room, desired - newRS.spec.replicas))
         }
-        this.#scaleDownOld(d, newRS, replicaSets, oldRSs, scale, maxUnavailable)
+        this.#scaleDownOld(desired, newRS, replicaSets, oldRSs, scale, maxUnavailable)
       } else if (newRS && !oldPodsRunning()) scale(newRS, desired)
     }
 
@@ -664,7 +697,7 @@ export class Controllers {
 
   /** reconcileOldReplicaSets: unhealthy old pods first, then old ones down to what maxUnavailable allows. */
   #scaleDownOld(
-    d: Deployment,
+    desired: number,
     newRS: ReplicaSet,
     all: ReplicaSet[],
     oldRSs: () => ReplicaSet[],
@@ -672,7 +705,7 @@ export class Controllers {
     maxUnavailable: number
   ): void {
     if (sum(oldRSs(), (rs) => rs.spec.replicas) === 0) return
-    const minAvailable = d.spec.replicas - maxUnavailable
+    const minAvailable = desired - maxUnavailable
     const newUnavailable = newRS.spec.replicas - (newRS.status?.availableReplicas ?? 0)
     const maxScaledDown = sum(all, (rs) => rs.spec.replicas) - minAvailable - newUnavailable
     if (maxScaledDown <= 0) return
@@ -775,6 +808,278 @@ export class Controllers {
   #clearDeadline(key: string): void {
     clearTimeout(this.#deadlines.get(key))
     this.#deadlines.delete(key)
+  }
+
+  // ---- Argo Rollout (argoproj/argo-rollouts rollout/canary.go, rollout/restart.go, rollout/sync.go)
+
+  /**
+   * A canary Rollout without steps or traffic routing (a blueGreen one is run the same way): on a template change a
+   * new ReplicaSet `<name>-<hash>` (label rollouts-pod-template-hash) scaled up within maxSurge while the old ones go
+   * down within maxUnavailable (25 % each by default); `spec.paused` scales nothing. `spec.restartAt` (rollout/
+   * restart.go): once it has passed, the pods created before it are evicted, at most max(maxUnavailable, 1) below the
+   * replicas at a time, and when none is left status.restartedAt takes its value (a new template does the same:
+   * resetRolloutStatus). Status as persistRolloutStatus writes it: observedGeneration as a string, the replica
+   * counts, currentPodHash, stableRS, the Progressing condition (ProgressDeadlineExceeded once no progress was made
+   * for progressDeadlineSeconds, scaled by secondMs) and the phase and message of CalculateRolloutPhase
+   * (utils/rollout/rolloututil.go). A workloadRef to a Deployment takes that Deployment's template
+   * (rollout/templateref.go) and records its generation (rollout.argoproj.io/workload-generation).
+   */
+  #syncRollout(namespace: string, name: string): void {
+    const key = `Rollout/${namespace}/${name}`
+    const found = this.#store.get(ROLLOUTS, namespace, name) as Rollout | undefined
+    if (!found) {
+      this.#clearDeadline(key)
+      this.#clearDeadline(`${key}#restart`)
+      this.#progressAt.delete(key)
+      return
+    }
+    const ro = found
+    const { template, annotations } = this.#rolloutTemplate(ro)
+    if (!template) return
+    const desired = ro.spec.replicas ?? 1
+    const hash = templateHash(templateOf(template), ro.status?.collisionCount)
+    const { surge, unavailable } = rolloutFenceposts(ro, desired)
+    const paused = ro.spec.paused === true
+    const status: RolloutStatus = clone(ro.status ?? {})
+    let replicaSets = (this.#ownedBy(REPLICASETS, ro) as ReplicaSet[])
+      .sort(byCreation)
+      .map((rs) => this.#syncReplicaSetStatus(rs))
+    let newRS = replicaSets.find((rs) => rs.metadata.labels?.[ROLLOUT_HASH_LABEL] === hash)
+    const oldRSs = () => replicaSets.filter((rs) => rs.metadata.uid !== newRS?.metadata.uid)
+    const scale = (rs: ReplicaSet, replicas: number) => {
+      if (rs.spec.replicas === replicas) return rs
+      const scaledRS = this.#store.write(REPLICASETS, { ...rs, spec: { ...rs.spec, replicas } }) as ReplicaSet
+      replicaSets = replicaSets.map((candidate) => (candidate.metadata.uid === rs.metadata.uid ? scaledRS : candidate))
+      if (newRS?.metadata.uid === rs.metadata.uid) newRS = scaledRS
+      return scaledRS
+    }
+    const progressing = (conditionStatus: Condition['status'], reason: string, message: string) => {
+      const previous = status.conditions?.find((c) => c.type === 'Progressing')
+      setDeploymentCondition(status, condition('Progressing', conditionStatus, reason, message))
+      if (status.conditions?.find((c) => c.type === 'Progressing') !== previous) this.#progressAt.set(key, Date.now())
+    }
+
+    // getAllReplicaSetsAndSyncRevision: the new template's ReplicaSet; the first one is stable at once.
+    let templateChanged = false
+    if (!newRS) {
+      templateChanged = true
+      newRS = this.#createRolloutReplicaSet(ro, template, hash, replicaSets.length === 0 ? desired : 0)
+      replicaSets = [...replicaSets, newRS]
+      status.restartedAt = ro.spec.restartAt
+      progressing('True', 'NewReplicaSetCreated', `Created new replica set "${newRS.metadata.name}"`)
+      if (!status.stableRS) status.stableRS = hash
+    }
+
+    let restarted = 0
+    if (!templateChanged) restarted = this.#restartRolloutPods(key, ro, status, replicaSets, desired, unavailable)
+
+    if (!paused && restarted === 0 && newRS) {
+      if (newRS.spec.replicas > desired) scale(newRS, desired)
+      else if (newRS.spec.replicas < desired) {
+        const room = desired + surge - sum(replicaSets, (rs) => rs.spec.replicas)
+        if (room > 0) scale(newRS, newRS.spec.replicas + Math.min(room, desired - newRS.spec.replicas))
+      }
+      this.#scaleDownOld(desired, newRS, replicaSets, oldRSs, scale, unavailable)
+    }
+    replicaSets = replicaSets.map((rs) => this.#syncReplicaSetPods(rs))
+    newRS = newRS && replicaSets.find((rs) => rs.metadata.uid === newRS?.metadata.uid)
+
+    const before = ro.status ?? {}
+    Object.assign(status, {
+      observedGeneration: String(ro.metadata.generation ?? 1),
+      currentPodHash: hash,
+      replicas: sum(replicaSets, (rs) => rs.status?.replicas ?? 0),
+      updatedReplicas: newRS?.status?.replicas ?? 0,
+      readyReplicas: sum(replicaSets, (rs) => rs.status?.readyReplicas ?? 0),
+      availableReplicas: sum(replicaSets, (rs) => rs.status?.availableReplicas ?? 0)
+    })
+    // A canary without steps is promoted once the new ReplicaSet runs every replica, available, and no old one is left.
+    if (
+      !paused &&
+      status.updatedReplicas === desired &&
+      status.availableReplicas === desired &&
+      status.replicas === desired
+    )
+      status.stableRS = hash
+    if (ro.spec.workloadRef) status.workloadObservedGeneration = annotations[WORKLOAD_GENERATION]
+
+    // calculateRolloutConditions
+    const rsName = newRS ? `ReplicaSet "${newRS.metadata.name}"` : `Rollout "${name}"`
+    const healthy =
+      status.updatedReplicas === desired &&
+      status.availableReplicas === desired &&
+      status.replicas === desired &&
+      status.stableRS === hash
+    let timedOut = false
+    if (paused) {
+      const current = status.conditions?.find((c) => c.type === 'Progressing')
+      if (current?.reason !== 'RolloutPaused') progressing('Unknown', 'RolloutPaused', 'Rollout is paused')
+    } else if (healthy) progressing('True', 'NewReplicaSetAvailable', `${rsName} has successfully progressed.`)
+    else if (
+      status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'NewReplicaSetAvailable' &&
+      status.stableRS === hash
+    )
+      // A fully promoted Rollout that became unhealthy (pods restarted, evicted): progressing again, from now.
+      progressing('True', 'ReplicaSetNotAvailable', 'Rollout does not have minimum availability')
+    else if (
+      rolloutProgressed(before, status) ||
+      status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'RolloutPaused'
+    ) {
+      const current = status.conditions?.find((c) => c.type === 'Progressing')
+      const next = condition('Progressing', 'True', 'ReplicaSetUpdated', `${rsName} is progressing.`)
+      if (current?.status === 'True') next.lastTransitionTime = current.lastTransitionTime
+      status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'Progressing'), next]
+      this.#progressAt.set(key, Date.now())
+    } else if (this.#rolloutTimedOut(key, ro, status)) {
+      progressing('False', 'ProgressDeadlineExceeded', `${rsName} has timed out progressing.`)
+      timedOut = true
+    }
+    setDeploymentCondition(
+      status,
+      status.availableReplicas! >= desired
+        ? condition('Available', 'True', 'AvailableReason', 'Rollout has minimum availability')
+        : condition('Available', 'False', 'AvailableReason', 'Rollout does not have minimum availability')
+    )
+    const [phase, message] = rolloutPhase(ro, status)
+    status.phase = phase
+    status.message = message || undefined
+    this.#scheduleRolloutDeadline(key, ro, status)
+
+    const metadata =
+      Object.keys(annotations).length > 0
+        ? { ...ro.metadata, annotations: { ...ro.metadata.annotations, ...annotations } }
+        : ro.metadata
+    this.#store.write(ROLLOUTS, { ...ro, metadata, status: omitZero(status, []) })
+    if (!paused) this.#track('Rollout', ro, hash, phase === 'Healthy', timedOut)
+  }
+
+  /** The template: the Rollout's own, or its workloadRef Deployment's, with the annotation recording that generation. */
+  #rolloutTemplate(ro: Rollout): { template?: PodTemplate; annotations: Record<string, string> } {
+    const ref = ro.spec.workloadRef
+    if (!ref) return { template: ro.spec.template, annotations: {} }
+    const deployment =
+      ref.kind === 'Deployment' && ref.name
+        ? (this.#store.get(DEPLOYMENTS, ro.metadata.namespace, ref.name) as Deployment | undefined)
+        : undefined
+    if (!deployment) return { annotations: {} }
+    return {
+      template: deployment.spec.template,
+      annotations: { [WORKLOAD_GENERATION]: String(deployment.metadata.generation ?? 1) }
+    }
+  }
+
+  #createRolloutReplicaSet(ro: Rollout, source: PodTemplate, hash: string, replicas: number): ReplicaSet {
+    const template = templateOf(source)
+    template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [ROLLOUT_HASH_LABEL]: hash } }
+    const revision =
+      Math.max(
+        0,
+        ...this.#ownedBy(REPLICASETS, ro).map((rs) => Number(rs.metadata.annotations?.[ROLLOUT_REVISION] ?? 0))
+      ) + 1
+    const selector = ro.spec.selector ?? { matchLabels: { ...source.metadata?.labels } }
+    const rs: ReplicaSet = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      metadata: {
+        name: `${ro.metadata.name}-${hash}`,
+        namespace: ro.metadata.namespace,
+        labels: { ...source.metadata?.labels, [ROLLOUT_HASH_LABEL]: hash },
+        annotations: { [ROLLOUT_REVISION]: String(revision) },
+        ownerReferences: [
+          {
+            apiVersion: ro.apiVersion,
+            kind: 'Rollout',
+            name: ro.metadata.name,
+            uid: ro.metadata.uid ?? '',
+            controller: true,
+            blockOwnerDeletion: true
+          }
+        ]
+      },
+      spec: {
+        replicas,
+        selector: { ...selector, matchLabels: { ...selector.matchLabels, [ROLLOUT_HASH_LABEL]: hash } },
+        template
+      },
+      status: { replicas: 0 }
+    }
+    return this.#store.write(REPLICASETS, rs) as ReplicaSet
+  }
+
+  /**
+   * RolloutPodRestarter.Reconcile (rollout/restart.go): nothing before restartAt has passed (the Rollout is looked at
+   * again then); after it, the pods created before restartAt are evicted (here: deleted, as an eviction without a
+   * PodDisruptionBudget does), no more than the availability allows; once none is left, status.restartedAt takes
+   * restartAt. Returns how many it evicted now (the reconcile then scales nothing).
+   */
+  #restartRolloutPods(
+    key: string,
+    ro: Rollout,
+    status: RolloutStatus,
+    replicaSets: ReplicaSet[],
+    desired: number,
+    maxUnavailable: number
+  ): number {
+    const restartAt = ro.spec.restartAt === undefined ? NaN : Date.parse(ro.spec.restartAt)
+    if (Number.isNaN(restartAt)) return 0
+    if (status.restartedAt !== undefined && Date.parse(status.restartedAt) === restartAt) return 0
+    // NeedsRestart: only once now is after restartAt; checkEnqueueRollout looks again then.
+    if (Date.now() <= restartAt) {
+      this.#clearDeadline(`${key}#restart`)
+      const timer = setTimeout(
+        () => {
+          this.#deadlines.delete(`${key}#restart`)
+          this.#add(key)
+        },
+        restartAt - Date.now() + 1
+      )
+      timer.unref()
+      this.#deadlines.set(`${key}#restart`, timer)
+      return 0
+    }
+    const pods = replicaSets.flatMap((rs) => this.#podsOwnedBy(rs))
+    const total = sum(replicaSets, (rs) => rs.spec.replicas)
+    const available = pods.filter((pod) => isActive(pod) && isReady(pod)).length
+    let canRestart = available - (Math.max(desired, total) - Math.max(maxUnavailable, 1))
+    let needsRestart = 0
+    let restarted = 0
+    for (const pod of pods) {
+      if (Date.parse(pod.metadata.creationTimestamp ?? '') >= restartAt) continue
+      needsRestart++
+      if (canRestart <= 0 || !isActive(pod)) continue
+      this.#deletePod(pod)
+      canRestart--
+      restarted++
+    }
+    if (needsRestart === restarted) status.restartedAt = ro.spec.restartAt
+    return restarted
+  }
+
+  /** RolloutTimedOut: no progress reported for progressDeadlineSeconds (600 by default; scaled by secondMs). */
+  #rolloutTimedOut(key: string, ro: Rollout, status: RolloutStatus): boolean {
+    const cond = status.conditions?.find((c) => c.type === 'Progressing')
+    if (!cond || cond.reason === 'RolloutPaused' || cond.reason === 'NewReplicaSetAvailable') return false
+    if (cond.reason === 'ProgressDeadlineExceeded') return true
+    const from = this.#progressAt.get(key) ?? Date.parse(cond.lastUpdateTime ?? '')
+    return from + (ro.spec.progressDeadlineSeconds ?? 600) * this.secondMs < Date.now()
+  }
+
+  /** requeueStuckRollout: a Rollout still progressing is looked at again when its deadline passes. */
+  #scheduleRolloutDeadline(key: string, ro: Rollout, status: RolloutStatus): void {
+    this.#clearDeadline(key)
+    const cond = status.conditions?.find((c) => c.type === 'Progressing')
+    if (!cond || ['RolloutPaused', 'NewReplicaSetAvailable', 'ProgressDeadlineExceeded'].includes(cond.reason ?? ''))
+      return
+    const from = this.#progressAt.get(key) ?? Date.now()
+    const timer = setTimeout(
+      () => {
+        this.#deadlines.delete(key)
+        this.#add(key)
+      },
+      Math.max(0, from + (ro.spec.progressDeadlineSeconds ?? 600) * this.secondMs - Date.now()) + 1
+    )
+    timer.unref()
+    this.#deadlines.set(key, timer)
   }
 
   // ---- StatefulSet
@@ -1042,7 +1347,7 @@ function condition(type: string, status: Condition['status'], reason: string, me
 }
 
 /** SetDeploymentCondition: the same status and reason is no change; the same status keeps lastTransitionTime; the condition moves last. */
-function setDeploymentCondition(status: DeploymentStatus, next: Condition): void {
+function setDeploymentCondition(status: { conditions?: Condition[] }, next: Condition): void {
   const current = status.conditions?.find((c) => c.type === next.type)
   if (current && current.status === next.status && current.reason === next.reason) return
   if (current && current.status === next.status) next.lastTransitionTime = current.lastTransitionTime
@@ -1096,6 +1401,46 @@ function deploymentStatus(status: DeploymentStatus): DeploymentStatus {
     },
     []
   )
+}
+
+/** The canary's maxSurge (rounded up) and maxUnavailable (rounded down), 25 % each by default, never both 0. */
+function rolloutFenceposts(ro: Rollout, desired: number): { surge: number; unavailable: number } {
+  const canary = ro.spec.strategy?.canary ?? {}
+  const surge = scaled(canary.maxSurge ?? '25%', desired, true)
+  let unavailable = scaled(canary.maxUnavailable ?? '25%', desired, false)
+  if (surge === 0 && unavailable === 0) unavailable = 1
+  return { surge, unavailable: Math.min(unavailable, desired) }
+}
+
+/** RolloutProgressing: more updated, fewer old, more ready or more available replicas than before. */
+function rolloutProgressed(before: RolloutStatus, after: RolloutStatus): boolean {
+  const old = (status: RolloutStatus) => (status.replicas ?? 0) - (status.updatedReplicas ?? 0)
+  return (
+    (after.updatedReplicas ?? 0) > (before.updatedReplicas ?? 0) ||
+    old(after) < old(before) ||
+    (after.readyReplicas ?? 0) > (before.readyReplicas ?? 0) ||
+    (after.availableReplicas ?? 0) > (before.availableReplicas ?? 0)
+  )
+}
+
+/** CalculateRolloutPhase (utils/rollout/rolloututil.go) for a canary without traffic routing. */
+function rolloutPhase(ro: Rollout, status: RolloutStatus): [NonNullable<RolloutStatus['phase']>, string] {
+  for (const cond of status.conditions ?? [])
+    if (cond.reason === 'RolloutAborted' || cond.reason === 'ProgressDeadlineExceeded')
+      return ['Degraded', `${cond.reason}: ${cond.message ?? ''}`]
+  if (ro.spec.paused) return ['Paused', 'manually paused']
+  const restartAt = ro.spec.restartAt === undefined ? undefined : Date.parse(ro.spec.restartAt)
+  if (restartAt !== undefined && (status.restartedAt === undefined || Date.parse(status.restartedAt) !== restartAt))
+    return ['Progressing', 'rollout is restarting']
+  const desired = ro.spec.replicas ?? 1
+  if ((status.updatedReplicas ?? 0) < desired) return ['Progressing', 'more replicas need to be updated']
+  if ((status.availableReplicas ?? 0) < (status.updatedReplicas ?? 0))
+    return ['Progressing', 'updated replicas are still becoming available']
+  if ((status.replicas ?? 0) > (status.updatedReplicas ?? 0))
+    return ['Progressing', 'old replicas are pending termination']
+  if (!status.stableRS || status.stableRS !== status.currentPodHash)
+    return ['Progressing', 'waiting for all steps to complete']
+  return ['Healthy', '']
 }
 
 /** Drops undefined values, and zero numbers except those of `keep` (fields without omitempty). */

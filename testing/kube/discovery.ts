@@ -2,8 +2,9 @@
  * Discovery: `/version`, legacy discovery (`/api`, `/api/v1`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`)
  * and aggregated discovery (apidiscovery.k8s.io/v2, which kubectl 1.32 asks for first on `/api` and `/apis`).
  * The named groups are apps (deployments, statefulsets, daemonsets, replicasets), authentication.k8s.io and
- * authorization.k8s.io (their self reviews), then external-secrets.io with the configured versions, the first
- * preferred; with none, it is absent. The core group has namespaces, pods, secrets and events.
+ * authorization.k8s.io (their self reviews), then (the CRDs) argoproj.io v1alpha1 with rollouts when the Argo Rollouts
+ * CRD is installed, and external-secrets.io with the configured versions, the first preferred; with none, it is
+ * absent. The core group has namespaces, pods, secrets and events.
  */
 import { apiGroups, CORE_TYPES, type ApiGroup, type ResourceType } from './resources.ts'
 
@@ -73,9 +74,9 @@ function aggregatedResource(type: ResourceType, version: string): Record<string,
 export class Discovery {
   readonly apiGroups: readonly ApiGroup[]
 
-  /** `versions`: the external-secrets.io versions served. */
-  constructor(versions: readonly string[]) {
-    this.apiGroups = apiGroups(versions)
+  /** `versions`: the external-secrets.io versions served; `rollouts`: whether the Argo Rollouts CRD is installed. */
+  constructor(versions: readonly string[], rollouts = false) {
+    this.apiGroups = apiGroups(versions, rollouts)
   }
 
   /** `/api` */

@@ -4,14 +4,18 @@
  * behind `kubectl auth whoami` and `kubectl auth can-i`), with a simulation of the External Secrets Operator that
  * reads AWS Parameter Store (moto) and behaves as the real controller does, and one of the workload controllers and
  * the kubelet (controllers.ts) that roll Deployments, StatefulSets and DaemonSets out as `kubectl rollout restart` and
- * `kubectl rollout status` expect, and, with `reloader: true`, one of stakater/Reloader (reloader.ts: on a change of
+ * `kubectl rollout status` expect (and, with `argoRollouts: true`, Argo Rollouts' Rollouts as `kubectl argo rollouts
+ * restart` and `status` expect), and, with `reloader: true`, one of stakater/Reloader (reloader.ts: on a change of
  * a Secret's data it sets `STAKATER_<NAME>_SECRET` on the workloads annotated for it, which then roll out).
  *
  * Served: core/v1 namespaces, secrets, events, pods (get, list, watch); apps/v1 deployments (deploy), statefulsets
  * (sts), daemonsets (ds) (get, list, watch, patch: JSON merge, JSON patch and strategic merge patch; status
  * subresource), replicasets (rs) (get, list, watch); external-secrets.io externalsecrets (get, list, watch, patch;
- * status; server-side apply as `kubectl apply --server-side` and Argo CD do it, creating the object when absent and
- * recording each applier's fields in metadata.managedFields: apply.ts). Workloads get the API server's defaults and a metadata.generation that counts spec changes.
+ * status), clusterexternalsecrets (ces, cluster-scoped; get, list, watch, patch; status); with `argoRollouts: true`,
+ * argoproj.io/v1alpha1 rollouts (ro) (get, list, watch, patch; status); server-side apply as `kubectl apply
+ * --server-side` and Argo CD do it, creating the object when absent and recording each applier's fields in
+ * metadata.managedFields: apply.ts. Workloads get the API server's defaults and a metadata.generation that counts
+ * spec changes.
  *
  *   const kube = await startKubeApiServer({ ssmEndpoint: moto.endpoint, versions: ['v1'], reconcileDelayMs: 50 })
  *   kube.url                          // http://127.0.0.1:PORT (https:// with tls)
@@ -38,10 +42,13 @@
  *   kube.controllers.failPods(ns, workloadOrPod) / clearFailure(ns, workloadOrPod)   // pods that start from now on
  *                                     // crash (CrashLoopBackOff, never ready: a Deployment then exceeds its progress
  *                                     // deadline); cleared, they restart and become ready
- *   kube.controllers.podsOf(kind, ns, name)   // 'Deployment' | 'StatefulSet' | 'DaemonSet': its pods (copies)
+ *   kube.controllers.podsOf(kind, ns, name)   // 'Deployment' | 'StatefulSet' | 'DaemonSet' | 'Rollout': its pods
  *   kube.controllers.rollouts         // RolloutRecord[]: kind, namespace, name, revision, startedAt, finishedAt,
  *                                     // outcome 'complete' | 'progress-deadline-exceeded' | 'superseded'
  *   kube.controllers.podStartMs / podStopMs / secondMs / nodes   // adjustable at run time
+ *   kube.clusterExternalSecrets.idle() / reconciles / delayMs   // the ClusterExternalSecret controller
+ *                                     // (clusterexternalsecret.ts): with an external-secrets.io version served; it
+ *                                     // resets the annotations of the ExternalSecrets it controls on each reconcile
  *   kube.reloader.pause() / resume() / idle()   // with `reloader: true`: Reloader's queue of Secret updates (its
  *                                     // data's SHA1 changed); idle once nothing is queued or being handled
  *   kube.reloader.reloads / delayMs   // ReloadRecord[]: namespace, secret, kind, name, container, envVar, sha (the
@@ -64,6 +71,8 @@
  * controllers (true; false: workloads and pods keep the status they are applied with), podStartMs (50: creation to
  * Running and Ready), podStopMs (0: a deleted pod is gone at once; else Terminating that long), nodes (2: node-1,
  * node-2; a DaemonSet pod on each), secondMs (1000: how long a spec second lasts, for progressDeadlineSeconds);
+ * argoRollouts (false: the Argo Rollouts CRD is not installed; true: served, and the Rollout controller runs with the
+ * others), clusterExternalSecretDelayMs (10: from a change to the ClusterExternalSecret controller's reconcile),
  * reloader (false: Reloader is not installed; true: Reloader's defaults, see reloader.ts), reloaderDelayMs (50: from
  * a Secret's change to Reloader's patch, per queued change). Reloader's patch and the controllers' writes go to the
  * store, not through HTTP: they are not in `requests`. The operator runs only with an ssmEndpoint and at least one
@@ -82,6 +91,7 @@ import { Faults } from './faults.ts'
 import { createHandler, type RequestRecord } from './handler.ts'
 import { clone, isObject, type KubeObject } from './json.ts'
 import { kubeconfigFor, type KubeconfigOptions } from './kubeconfig.ts'
+import { ClusterExternalSecretController } from './clusterexternalsecret.ts'
 import { Controllers } from './controllers.ts'
 import { Operator } from './operator.ts'
 import { Reloader } from './reloader.ts'
@@ -94,6 +104,7 @@ import {
   EXTERNAL_SECRETS,
   NAMESPACES,
   PODS,
+  ROLLOUTS,
   SECRETS,
   typeNamed,
   type ResourceType
@@ -178,6 +189,13 @@ export interface KubeApiServerOptions {
   reloader?: boolean
   /** How long Reloader takes to act on a Secret's change (default 50). */
   reloaderDelayMs?: number
+  /**
+   * Whether the Argo Rollouts CRD is installed (default false): argoproj.io/v1alpha1 rollouts served, and the
+   * workload controllers run the Rollout controller too.
+   */
+  argoRollouts?: boolean
+  /** How long the ClusterExternalSecret controller takes to act on a change (default 10: before the operator's 50). */
+  clusterExternalSecretDelayMs?: number
 }
 
 export type OperatorControl = Pick<
@@ -202,6 +220,8 @@ export type ControllersControl = Pick<
 
 export type ReloaderControl = Pick<Reloader, 'pause' | 'resume' | 'idle' | 'reloads' | 'delayMs'>
 
+export type ClusterExternalSecretControl = Pick<ClusterExternalSecretController, 'idle' | 'reconciles' | 'delayMs'>
+
 export interface KubeApiServer {
   readonly url: string
   readonly port: number
@@ -214,6 +234,8 @@ export interface KubeApiServer {
   readonly operator: OperatorControl
   /** The workload controllers and kubelet (throws when started with `controllers: false`). */
   readonly controllers: ControllersControl
+  /** The ClusterExternalSecret controller (with an external-secrets.io version served). */
+  readonly clusterExternalSecrets: ClusterExternalSecretControl
   /** The stakater/Reloader simulation (throws unless started with `reloader: true`). */
   readonly reloader: ReloaderControl
   /** What the pod read from Secrets when it started (undefined before it started, or without the controllers). */
@@ -242,7 +264,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
   let port = options.port ?? 0
   const handler = createHandler({
     store,
-    discovery: new Discovery(versions),
+    discovery: new Discovery(versions, options.argoRollouts ?? false),
     watches,
     faults,
     auth: {
@@ -280,6 +302,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
           secondMs: options.secondMs ?? 1000
         })
 
+  const clusterExternalSecrets =
+    versions.length > 0
+      ? new ClusterExternalSecretController({
+          store,
+          version: versions[0],
+          delayMs: options.clusterExternalSecretDelayMs ?? 10
+        })
+      : undefined
+
   const reloader = options.reloader
     ? new Reloader({
         store,
@@ -290,7 +321,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
 
   const typeOf = (kind: string): ResourceType => {
     const type = typeNamed(kind)
-    if (!type || (type.group === ES_GROUP && versions.length === 0))
+    if (!type || (type.group === ES_GROUP && versions.length === 0) || (type === ROLLOUTS && !options.argoRollouts))
       throw new Error(`the server doesn't have a resource type "${kind}"`)
     return type
   }
@@ -326,6 +357,11 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
     get controllers(): ControllersControl {
       if (!controllers) throw new Error('the workload controllers run only without `controllers: false`')
       return controllers
+    },
+    get clusterExternalSecrets(): ClusterExternalSecretControl {
+      if (!clusterExternalSecrets)
+        throw new Error('the ClusterExternalSecret controller runs only with an external-secrets.io version served')
+      return clusterExternalSecrets
     },
     get reloader(): ReloaderControl {
       if (!reloader) throw new Error('the Reloader simulation runs only with `reloader: true`')
@@ -369,6 +405,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions = {}): Pr
       await operator?.stop()
       await controllers?.stop()
       await reloader?.stop()
+      clusterExternalSecrets?.stop()
       watches.dropAll()
       await stop(server)
       source?.close()
@@ -430,10 +467,14 @@ function prepare(
 ): KubeObject {
   const object = clone(document)
   const [group, version] = object.apiVersion?.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion]
-  if (group !== type.group || (type.group === ES_GROUP && !versions.includes(version))) {
+  if (
+    group !== type.group ||
+    (type.group === ES_GROUP && !versions.includes(version)) ||
+    (type === ROLLOUTS && version !== 'v1alpha1')
+  ) {
     throw new Error(`no matches for kind "${object.kind}" in version "${object.apiVersion}"`)
   }
-  object.apiVersion = apiVersionOf(type, type.group === ES_GROUP ? versions[0] : 'v1')
+  object.apiVersion = apiVersionOf(type, type.group === ES_GROUP ? versions[0] : type === ROLLOUTS ? 'v1alpha1' : 'v1')
   if (type.namespaced) {
     object.metadata.namespace ??= 'default'
     ensureNamespace(object.metadata.namespace)

@@ -3,6 +3,7 @@ import type { KubeObject } from './json.ts'
 
 export const ES_GROUP = 'external-secrets.io'
 export const APPS_GROUP = 'apps'
+export const ARGO_GROUP = 'argoproj.io'
 
 export type Verb = 'get' | 'list' | 'watch' | 'patch' | 'create'
 
@@ -107,6 +108,25 @@ export const EXTERNAL_SECRETS: ResourceType = {
   fields: {}
 }
 
+/**
+ * The ClusterExternalSecret (its CRD: kubebuilder:resource scope=Cluster, categories external-secrets, shortName ces):
+ * cluster-scoped, with a status subresource.
+ */
+export const CLUSTER_EXTERNAL_SECRETS: ResourceType = {
+  group: ES_GROUP,
+  resource: 'clusterexternalsecrets',
+  singular: 'clusterexternalsecret',
+  kind: 'ClusterExternalSecret',
+  namespaced: false,
+  shortNames: ['ces'],
+  categories: ['external-secrets'],
+  verbs: ['get', 'list', 'watch', 'patch'],
+  subresources: { status: ['get', 'patch'] },
+  generation: true,
+  builtIn: false,
+  fields: {}
+}
+
 /** external-secrets' SecretStore and ClusterSecretStore CRDs (apis/externalsecrets/v1/secretstore_types.go). */
 function secretStore(kind: string, shortName: string, namespaced: boolean): ResourceType {
   const singular = kind.toLowerCase()
@@ -129,7 +149,12 @@ function secretStore(kind: string, shortName: string, namespaced: boolean): Reso
 export const SECRET_STORES = secretStore('SecretStore', 'ss', true)
 export const CLUSTER_SECRET_STORES = secretStore('ClusterSecretStore', 'css', false)
 /** The external-secrets.io types served, in the CRDs' order. */
-export const ES_TYPES: readonly ResourceType[] = [EXTERNAL_SECRETS, SECRET_STORES, CLUSTER_SECRET_STORES]
+export const ES_TYPES: readonly ResourceType[] = [
+  EXTERNAL_SECRETS,
+  SECRET_STORES,
+  CLUSTER_SECRET_STORES,
+  CLUSTER_EXTERNAL_SECRETS
+]
 
 /** A review: created and answered at once, never stored. */
 function review(group: string, kind: string): ResourceType {
@@ -222,13 +247,32 @@ export const REPLICASETS: ResourceType = {
   subresources: { status: ['get'] }
 }
 
+/**
+ * Argo Rollouts' Rollout, as its CRD serves it (argoproj/argo-rollouts manifests/crds/rollout-crd.yaml): namespaced,
+ * short name `ro`, a status subresource (so the generation counts every change outside metadata and status).
+ */
+export const ROLLOUTS: ResourceType = {
+  group: ARGO_GROUP,
+  resource: 'rollouts',
+  singular: 'rollout',
+  kind: 'Rollout',
+  namespaced: true,
+  shortNames: ['ro'],
+  categories: [],
+  verbs: ['get', 'list', 'watch', 'patch'],
+  subresources: { status: ['get', 'patch'] },
+  generation: true,
+  builtIn: false,
+  fields: {}
+}
+
 /** The workloads whose pods `kubectl rollout restart` restarts. */
 export const WORKLOAD_TYPES: readonly ResourceType[] = [DEPLOYMENTS, STATEFULSETS, DAEMONSETS]
 
 export const CORE_TYPES: readonly ResourceType[] = [NAMESPACES, PODS, SECRETS, EVENTS]
 /** apps/v1, in the real server's discovery order. */
 export const APPS_TYPES: readonly ResourceType[] = [DAEMONSETS, DEPLOYMENTS, REPLICASETS, STATEFULSETS]
-const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, ...ES_TYPES]
+const ALL_TYPES: readonly ResourceType[] = [...CORE_TYPES, ...APPS_TYPES, ...ES_TYPES, ROLLOUTS]
 
 export interface ApiGroup {
   readonly name: string
@@ -237,12 +281,16 @@ export interface ApiGroup {
   readonly types: readonly ResourceType[]
 }
 
-/** The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only with a version. */
-export function apiGroups(esVersions: readonly string[]): ApiGroup[] {
+/**
+ * The named groups served, in the real server's order (built-in groups first, then CRDs); external-secrets.io only
+ * with a version, argoproj.io only with the Argo Rollouts CRD.
+ */
+export function apiGroups(esVersions: readonly string[], rollouts = false): ApiGroup[] {
   return [
     { name: APPS_GROUP, versions: ['v1'], types: APPS_TYPES },
     { name: SELF_SUBJECT_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_REVIEWS] },
     { name: SELF_SUBJECT_ACCESS_REVIEWS.group, versions: ['v1'], types: [SELF_SUBJECT_ACCESS_REVIEWS] },
+    ...(rollouts ? [{ name: ARGO_GROUP, versions: ['v1alpha1'], types: [ROLLOUTS] }] : []),
     ...(esVersions.length > 0 ? [{ name: ES_GROUP, versions: esVersions, types: ES_TYPES }] : [])
   ]
 }

@@ -152,6 +152,23 @@ const COLUMNS: Record<string, Column[]> = {
       ]
     ])
   ),
+  // The ClusterExternalSecret CRD's printer columns (apis/externalsecrets/v1/clusterexternalsecret_types.go).
+  clusterexternalsecrets: [
+    NAME,
+    {
+      name: 'Store',
+      type: 'string',
+      cell: (o) =>
+        (o.spec as { externalSecretSpec?: { secretStoreRef?: { name?: string } } } | undefined)?.externalSecretSpec
+          ?.secretStoreRef?.name ?? null
+    },
+    {
+      name: 'Refresh Interval',
+      type: 'string',
+      cell: (o) => (o.spec as { refreshTime?: string } | undefined)?.refreshTime ?? null
+    },
+    { name: 'Ready', type: 'string', cell: field((o) => ready(o)?.status) }
+  ],
   secrets: [
     NAME,
     { name: 'Type', type: 'string', cell: (o) => o.type },
@@ -196,6 +213,15 @@ const COLUMNS: Record<string, Column[]> = {
     SELECTOR
   ],
   statefulsets: [NAME, READY_REPLICAS, AGE, CONTAINERS, IMAGES],
+  // The Rollout CRD's additionalPrinterColumns (argo-rollouts manifests/crds/rollout-crd.yaml).
+  rollouts: [
+    NAME,
+    { name: 'Desired', type: 'integer', cell: field((o) => o.spec?.replicas) },
+    { name: 'Current', type: 'integer', cell: field((o) => o.status?.replicas) },
+    { name: 'Up-to-date', type: 'integer', cell: field((o) => o.status?.updatedReplicas) },
+    { name: 'Available', type: 'integer', cell: field((o) => o.status?.availableReplicas) },
+    AGE
+  ],
   daemonsets: [
     NAME,
     count('Desired', (o) => o.status?.desiredNumberScheduled),

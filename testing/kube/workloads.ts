@@ -126,6 +126,40 @@ export interface Deployment extends KubeObject {
   status?: DeploymentStatus
 }
 
+/** An Argo Rollout (argoproj/argo-rollouts pkg/apis/rollouts/v1alpha1/types.go), as far as the simulation runs it. */
+export interface Rollout extends KubeObject {
+  spec: {
+    /** Absent: 1. */
+    replicas?: number
+    selector?: LabelSelector
+    template?: PodTemplate
+    workloadRef?: { apiVersion?: string; kind?: string; name?: string }
+    strategy?: { canary?: { maxSurge?: IntOrString; maxUnavailable?: IntOrString }; blueGreen?: object }
+    paused?: boolean
+    /** RFC 3339. */
+    restartAt?: string
+    /** Absent: 600. */
+    progressDeadlineSeconds?: number
+  }
+  status?: RolloutStatus
+}
+
+export interface RolloutStatus {
+  observedGeneration?: string
+  phase?: 'Healthy' | 'Progressing' | 'Degraded' | 'Paused'
+  message?: string
+  replicas?: number
+  updatedReplicas?: number
+  readyReplicas?: number
+  availableReplicas?: number
+  currentPodHash?: string
+  stableRS?: string
+  restartedAt?: string
+  conditions?: Condition[]
+  collisionCount?: number
+  workloadObservedGeneration?: string
+}
+
 export interface ReplicaSet extends KubeObject {
   spec: { replicas: number; minReadySeconds?: number; selector: LabelSelector; template: PodTemplate }
   status?: {
