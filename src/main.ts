@@ -11,7 +11,7 @@ import { preflightPhase } from './preflight/phase.js'
 import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
-import { rolloutPhase, snapshotPhase } from './rollout/phase.js'
+import { rolloutPhase } from './rollout/phase.js'
 import { createRedactor, maskedParts, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
@@ -38,7 +38,7 @@ const IDLE_OUTPUTS = [pushPhase, syncPhase, rolloutPhase].map(({ idleOutputs }) 
 /**
  * The action: the inputs, the one connection to the cluster, then the phases in order, each in its
  * own log group: render the definitions -> pre-flight (the cluster) -> check the definitions ->
- * plan a restore -> push -> GitOps gate -> list the workloads -> sync -> rollout. Nothing is
+ * plan a restore -> push -> GitOps gate -> sync -> rollout. Nothing is
  * written until every check that can be made before writing has passed. A phase's failure, or any
  * error, fails the step with its message redacted; the job summary shows what was done up to then,
  * and every output is set on every path.
@@ -76,10 +76,9 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       store && (restore || config.secrets.length) ? { config, restore, store, retry, env: deps.env } : undefined
     )
     await step(gatePhase, cluster && definitions && { ...cluster, definitions })
-    const snapshot = await step(snapshotPhase, cluster)
     const written = writtenNames(push)
     const sync = await step(syncPhase, cluster && { ...cluster, written, store, retry })
-    await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, ...freshlySynced(sync), written })
+    await step(rolloutPhase, cluster && sync && { ...cluster, ...freshlySynced(sync), written })
   } catch (error) {
     const failure =
       error instanceof ActionError

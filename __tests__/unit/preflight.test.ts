@@ -67,7 +67,7 @@ describe('the pre-flight', () => {
     ])
   })
 
-  it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads when it restarts them', () => {
+  it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads, list on pods and get on secrets (metadata only) when it restarts them', () => {
     const asked = (wait: boolean, restart: RestartPolicy) =>
       permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }).map(
         ({ verb, group, resource }) => `${verb} ${resource}.${group}`
@@ -83,7 +83,9 @@ describe('the pre-flight', () => {
       ...externalSecrets,
       ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) =>
         ['list', 'watch', 'patch'].map((verb) => `${verb} ${resource}.apps`)
-      )
+      ),
+      'list pods.',
+      'get secrets.'
     ])
     expect(
       permissionsNeeded('web', { sync: { wait: true }, rollout: { restart: 'changed' } }).every(

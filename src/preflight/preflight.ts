@@ -45,7 +45,11 @@ interface Problem {
   readonly message: string
 }
 
-/** The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads. */
+/**
+ * The permissions the run needs in a namespace: the wait watches Events too; the rollout the workloads, their pods
+ * (whether they started before the data) and the metadata of their Secrets (when the data was written: `get`
+ * asked for as PartialObjectMetadata, so never a value).
+ */
 export function permissionsNeeded(
   namespace: string,
   { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>
@@ -56,7 +60,13 @@ export function permissionsNeeded(
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
     ...(rollout.restart === 'changed'
-      ? WORKLOAD_KINDS.flatMap((kind) => grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch']))
+      ? [
+          ...WORKLOAD_KINDS.flatMap((kind) =>
+            grant(WORKLOAD_GROUP, WORKLOAD_PLURALS[kind], ['list', 'watch', 'patch'])
+          ),
+          ...grant('', 'pods', ['list']),
+          ...grant('', 'secrets', ['get'])
+        ]
       : [])
   ]
 }

@@ -1,5 +1,5 @@
 import type { ApiResource, KubeClient } from '../k8s/api.js'
-import type { Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
+import type { Listed, ObjectMeta, WatchHandle, WatchHandlers } from '../k8s/types.js'
 import {
   isWorkload,
   RESTARTED_AT,
@@ -8,8 +8,12 @@ import {
   type Workload,
   type WorkloadKind
 } from './model.js'
+import { isPod, POD_RESOURCE, type Pod } from './pods.js'
 
-/** The calls of the rollout: the workloads of a namespace, watched, and restarted as `kubectl rollout restart` does. */
+/**
+ * The calls of the rollout: the workloads of a namespace, watched, and restarted as `kubectl rollout restart` does;
+ * their pods; and the metadata of the Secrets they read (never their data).
+ */
 export interface WorkloadsApi {
   listWorkloads(kind: WorkloadKind, namespace: string): Promise<Listed<Workload>>
   watchWorkloads(
@@ -23,7 +27,13 @@ export interface WorkloadsApi {
    * as patched.
    */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
+  /** The pods a label selector selects, as `kubectl get pods -l` lists them. */
+  listPods(namespace: string, labelSelector: string): Promise<Listed<Pod>>
+  /** A Secret's metadata only (PartialObjectMetadata: no data); undefined when it does not exist. */
+  secretMetadata(namespace: string, name: string): Promise<ObjectMeta | undefined>
 }
+
+const SECRETS: ApiResource = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', name: 'secrets' }
 
 function workloads(kind: WorkloadKind): ApiResource {
   return {
@@ -50,6 +60,8 @@ export function workloadsApi(kube: KubeClient): WorkloadsApi {
         { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } },
         'strategic-merge',
         isWorkload
-      )
+      ),
+    listPods: (namespace, labelSelector) => kube.list(POD_RESOURCE, namespace, isPod, labelSelector),
+    secretMetadata: (namespace, name) => kube.metadata(SECRETS, namespace, name)
   }
 }

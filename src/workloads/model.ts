@@ -1,4 +1,5 @@
 import { isRecord } from '../json.js'
+import type { LabelSelectorSpec } from '../k8s/label-selector.js'
 import type { Condition, ObjectMeta } from '../k8s/types.js'
 
 /**
@@ -77,6 +78,8 @@ export interface Deployment {
     /** The API server writes 1 when none is given. */
     readonly replicas?: number
     readonly paused?: boolean
+    /** Which pods are its own (required in apps/v1). */
+    readonly selector?: LabelSelectorSpec
     readonly strategy?: { readonly type?: 'RollingUpdate' | 'Recreate' }
     readonly template: PodTemplate
   }
@@ -97,6 +100,7 @@ export interface StatefulSet {
     /** The API server writes 1 when none is given. */
     readonly replicas?: number
     readonly updateStrategy?: StatefulSetUpdateStrategy
+    readonly selector?: LabelSelectorSpec
     readonly template: PodTemplate
   }
   readonly status?: {
@@ -115,6 +119,7 @@ export interface DaemonSet {
   readonly metadata: WorkloadMeta
   readonly spec: {
     readonly updateStrategy?: { readonly type?: UpdateStrategyType }
+    readonly selector?: LabelSelectorSpec
     readonly template: PodTemplate
   }
   readonly status?: {
