@@ -2,7 +2,8 @@
  * The rollout through the bundled action, as the runner runs it, against the project's test API server:
  * its External Secrets operator writes the Secrets from moto, its workload controllers roll pods out,
  * and each pod records the Secret data it read when it started. After the action returns, every running
- * pod of a workload reading a changed Secret started with the new values, and no other was touched.
+ * pod of a workload reading a changed Secret started with the new values, and no other was touched; a re-run after
+ * a failed rollout finishes it.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'

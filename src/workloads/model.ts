@@ -20,7 +20,7 @@ export const WORKLOAD_PLURALS: Readonly<Record<WorkloadKind, string>> = {
 }
 
 /**
- * The `restart` input: `none` restarts nothing but warns for each workload reading a changed Secret;
+ * The `restart` input: `none` restarts nothing but warns for each workload on old Secret data;
  * `changed` restarts those workloads and awaits their rollout.
  */
 export const RESTART_POLICIES = ['none', 'changed'] as const
