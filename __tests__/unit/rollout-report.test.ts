@@ -81,7 +81,7 @@ describe('the rollout report', () => {
   })
 
   it('has a summary row per workload with its rollout time', () => {
-    expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Synced Secrets it reads', 'Result', 'Rollout time'])
+    expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Secrets on old data', 'Result', 'Rollout time'])
     expect(rolloutSummaryRows(MIXED)).toContainEqual([
       `${NS}/Deployment/web`,
       'payments-db',

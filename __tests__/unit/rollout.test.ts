@@ -379,6 +379,24 @@ describe('restart: changed', () => {
     expect(restarts()).toEqual([])
   })
 
+  it('names each reader by the Secrets whose current data its pods do not run', async () => {
+    kube.writeSecretData(NS, 'payments-cache', -200_000)
+    const cache = externalSecret('cache', ['/zerotouch/prod/payments/redis_url'], { target: 'payments-cache' })
+    put(workload('Deployment', 'api', ['payments-db', 'payments-cache']))
+    const report = await clock.run(
+      rollOut(
+        config(),
+        {
+          externalSecrets: [DB, cache],
+          synced: ['db', 'cache'].map((name) => ({ namespace: NS, name })),
+          written: new Set()
+        },
+        deps()
+      )
+    )
+    expect(report.outcomes.map(({ name, secrets }) => [name, secrets])).toEqual([['api', ['payments-db']]])
+  })
+
   it("restarts a reader whose pods started in the data's own second, unless the action's restart made them", async () => {
     // Pods of 0.xxx s: they may have started before the data of 0.yyy s.
     put(workload('Deployment', 'api', ['payments-db']), 0)
@@ -670,6 +688,57 @@ describe('the waiter: a deletion ends the wait of that target only', () => {
       [`${NS}/Deployment/payments-api`]: ['failed', 'could not watch its rollout: forbidden'],
       [`${NS}/StatefulSet/payments-worker`]: ['failed', 'could not watch its rollout: forbidden'],
       ['payments-staging/Deployment/payments-api']: ['timed-out', undefined]
+    })
+  })
+})
+
+describe('the waiter: a target left to Reloader is done when its pods run the current data', () => {
+  const RELOADER: RolloutTarget = {
+    kind: 'Deployment',
+    namespace: NS,
+    name: 'api',
+    generation: 2,
+    by: 'reloader',
+    since: 0
+  }
+  const at = (generation: number): Workload => {
+    const current = workload('Deployment', 'api', [])
+    return rolledOut({ ...current, metadata: { ...current.metadata, generation } })
+  }
+
+  it('asks for the pods when its rollout is done at the generation listed, and settles only on current pods', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.observe(at(2), 1_000)).toBe('check-pods')
+    expect(waiter.podsChecked(at(2), 'stale', 1_000)).toBeUndefined()
+    expect(waiter.settled()).toBe(false)
+    expect(waiter.podsChecked(at(2), 'current', 3_000)).toBeUndefined()
+    expect(waiter.outcomes()).toEqual([{ target: RELOADER, result: 'rolled-out', seconds: 3, reason: undefined }])
+  })
+
+  it('counts a rollout of a later generation (a template change made after the listing) without asking', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.observe(at(3), 2_000)).toBeUndefined()
+    expect(waiter.outcomes()[0]).toMatchObject({ result: 'rolled-out', seconds: 2 })
+  })
+
+  it("asks for a restart when the pods are of the data's own second, then waits for that restart's rollout", () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.podsChecked(at(2), 'same-second', 1_000)).toBe('restart')
+    const restarted: RolloutTarget = { ...RELOADER, by: 'restart', generation: 3, since: 1_000 }
+    waiter.restarted(restarted)
+    expect(waiter.observe(at(2), 1_500)).toBeUndefined()
+    expect(waiter.settled()).toBe(false)
+    waiter.observe(at(3), 5_000)
+    expect(waiter.outcomes()).toEqual([{ target: restarted, result: 'rolled-out', seconds: 4, reason: undefined }])
+  })
+
+  it('names the old data at rollout-timeout once a rollout was done on stale pods', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    waiter.podsChecked(at(2), 'stale', 1_000)
+    waiter.timeOut(10_000)
+    expect(waiter.outcomes()[0]).toMatchObject({
+      result: 'timed-out',
+      reason: 'not rolled out within rollout-timeout: its pods still run the old data'
     })
   })
 })

@@ -59,7 +59,7 @@ export function rolloutSummaryRows(report: RolloutReport): string[][] {
     describe(outcome) + (outcome.reason ? `: ${outcome.reason}` : ''),
     seconds(outcome)
   ])
-  return [['Workload', 'Synced Secrets it reads', 'Result', 'Rollout time'], ...rows]
+  return [['Workload', 'Secrets on old data', 'Result', 'Rollout time'], ...rows]
 }
 
 /** The step's failure message when a rollout failed, timed out, or could not start; undefined when none did. */

@@ -59,7 +59,7 @@ export interface RolloutOutcome {
   readonly namespace: string
   readonly kind: WorkloadKind
   readonly name: string
-  /** The synced Secrets it reads. */
+  /** The synced Secrets it reads whose current data its pods do not run. */
   readonly secrets: readonly string[]
   readonly action: RolloutAction
   readonly result?: RolloutResult
@@ -255,11 +255,19 @@ async function judge(
                   `${message}: whether ${reader.workload.kind} ${namespace}/${reader.workload.metadata.name} runs the current data is not known`
               )
         if (!pods) return undefined
-        const willChange =
-          dryRun && changed.some((ref) => ref.namespace === namespace && reader.secrets.includes(ref.name))
-        const freshness = willChange || selector === undefined ? 'stale' : freshnessOf(pods.items, own)
-        if (freshness === 'current') return undefined
-        return { ...reader, handling: handlingOf(reader, freshness, own, changed) }
+        // Per Secret it reads: stale when its pods predate the data (or, in a dry run, the run would change it).
+        const judgedSecrets = reader.secrets.map((name) => {
+          const willChange = dryRun && changed.some((ref) => ref.namespace === namespace && ref.name === name)
+          const data = own.filter((entry) => entry.name === name)
+          const freshness = willChange || selector === undefined ? 'stale' : freshnessOf(pods.items, data)
+          return { name, freshness }
+        })
+        const behind = judgedSecrets.filter(({ freshness }) => freshness !== 'current')
+        if (!behind.length) return undefined
+        const freshness = behind.some((entry) => entry.freshness === 'stale') ? 'stale' : 'same-second'
+        // Named by the Secrets whose data its pods do not run.
+        const stale = { ...reader, secrets: behind.map(({ name }) => name) }
+        return { ...stale, handling: handlingOf(stale, freshness, own, changed) }
       })
     )
   )
