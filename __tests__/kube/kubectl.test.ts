@@ -309,11 +309,14 @@ describe('kubectl 1.32 against the test API server', () => {
           )
         ).metadata
       await kubectl('label', 'es', 'api', '-n', 'billing', 'team=billing')
+      // A label change makes the operator reconcile (and write the status): let it finish first.
+      await kube.operator.idle()
       const labelled = await esEntries()
       expect(labelled.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`)).toEqual([
         'kubectl-label/Update'
       ])
       await kubectl('label', 'es', 'api', '-n', 'billing', 'team=billing', '--overwrite')
+      await kube.operator.idle()
       expect(await esEntries()).toEqual(labelled)
       await kubectl('annotate', 'es', 'api', '-n', 'billing', 'owner=payments')
       const annotated = await esEntries()
