@@ -4,7 +4,7 @@ import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import type { ExternalSecret } from '../../src/eso/model.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { rolloutOutputs } from '../../src/rollout/report.js'
-import { changedSecrets, handlingOf, readersOf, syncedSecrets } from '../../src/rollout/plan.js'
+import { behind, changedSecrets, handlingOf, readersOf, syncedSecrets } from '../../src/rollout/plan.js'
 import { rollOut, type RolloutConfig, type RolloutOutcome, type RolloutReport } from '../../src/rollout/rollout.js'
 import { RolloutWaiter, type RolloutTarget } from '../../src/rollout/wait.js'
 import { createRedactor } from '../../src/secrets/redact.js'
@@ -280,6 +280,40 @@ describe('what changed', () => {
     expect(readers.map(({ workload: { metadata }, secrets }) => [metadata.name, secrets])).toEqual([
       ['api', ['payments-db']]
     ])
+  })
+})
+
+describe('which readers are behind their Secrets, and on which', () => {
+  const reader = { workload: workload('Deployment', 'api', ['a', 'b']), secrets: ['a', 'b'] }
+  const data = [
+    { namespace: NS, name: 'a', second: 10_000, first: false },
+    { namespace: NS, name: 'b', second: 0, first: false }
+  ]
+  const pod = (at: number) => ({
+    metadata: { name: 'api-0' },
+    status: { startTime: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+  })
+  const never = () => false
+
+  it('is narrowed to the Secrets whose data is newer than its pods', () => {
+    expect(behind(reader, [pod(5_000)], data, never)).toEqual({
+      reader: { ...reader, secrets: ['a'] },
+      freshness: 'stale'
+    })
+    expect(behind(reader, [pod(11_000)], data, never)).toBeUndefined()
+    expect(behind(reader, [pod(10_000)], data, never)).toMatchObject({ freshness: 'same-second' })
+  })
+
+  it('never for a Secret without data (it does not exist); always when its pods cannot be found', () => {
+    expect(behind(reader, [pod(-50_000)], [], never)).toBeUndefined()
+    expect(behind(reader, undefined, [], never)).toEqual({ reader, freshness: 'stale' })
+  })
+
+  it('in a dry run, on a Secret the run would change, however new its pods', () => {
+    expect(behind(reader, [pod(11_000)], data, ({ name }) => name === 'b')).toEqual({
+      reader: { ...reader, secrets: ['b'] },
+      freshness: 'stale'
+    })
   })
 })
 

@@ -2,7 +2,8 @@ import { reads, referencesOf, targetSecretName, type ExternalSecret } from '../e
 import { refOf, type ObjectRef } from '../k8s/types.js'
 import { reloaderRestartsFor, secretsRead } from '../workloads/readers.js'
 import { isPaused, type Workload } from '../workloads/model.js'
-import type { Freshness, SecretData } from './current.js'
+import { freshnessOf, type Freshness, type SecretData } from './current.js'
+import type { Pod } from '../workloads/pods.js'
 
 /**
  * Which workloads run on a Secret of a freshly synced ExternalSecret, and what becomes of each. Pure: decided from
@@ -51,6 +52,41 @@ export function readersOf(workloads: readonly Workload[], secrets: readonly Obje
       .map(({ name }) => name)
     return names.length ? [{ workload, secrets: names.sort() }] : []
   })
+}
+
+/** The Secrets the readers read, each once. */
+export function secretsOf(readers: readonly Reader[]): ObjectRef[] {
+  return unique(
+    readers.flatMap(({ workload, secrets }) =>
+      secrets.map((name) => ({ namespace: workload.metadata.namespace ?? '', name }))
+    )
+  )
+}
+
+/**
+ * A reader whose pods do not run the current data of every Secret it reads, narrowed to those Secrets, with how
+ * far behind it is; undefined when its pods are current. `pods` undefined: they cannot be found (no selector), so
+ * taken as stale. `willChange`: in a dry run, a Secret the run would change, whose readers a real run would find
+ * stale. A Secret without data (`data` has no entry: it does not exist) is never behind.
+ */
+export function behind(
+  reader: Reader,
+  pods: readonly Pod[] | undefined,
+  data: readonly SecretData[],
+  willChange: (secret: ObjectRef) => boolean
+): { reader: Reader; freshness: Exclude<Freshness, 'current'> } | undefined {
+  const namespace = reader.workload.metadata.namespace ?? ''
+  const judged = reader.secrets.map((name) => {
+    const own = data.filter((entry) => entry.namespace === namespace && entry.name === name)
+    const stale = pods === undefined || willChange({ namespace, name })
+    return { name, freshness: stale ? ('stale' as const) : freshnessOf(pods, own) }
+  })
+  const late = judged.filter(({ freshness }) => freshness !== 'current')
+  if (!late.length) return undefined
+  return {
+    reader: { ...reader, secrets: late.map(({ name }) => name) },
+    freshness: late.some(({ freshness }) => freshness === 'stale') ? 'stale' : 'same-second'
+  }
 }
 
 /**

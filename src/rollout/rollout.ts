@@ -9,9 +9,17 @@ import type { ExternalSecret } from '../eso/model.js'
 import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
 import { WORKLOAD_KINDS, type RestartPolicy, type Workload, type WorkloadKind } from '../workloads/model.js'
-import type { Pod } from '../workloads/pods.js'
 import { freshnessOf, secretData, type SecretData } from './current.js'
-import { changedSecrets, handlingOf, readersOf, syncedSecrets, type Handling, type Reader } from './plan.js'
+import {
+  behind,
+  changedSecrets,
+  handlingOf,
+  readersOf,
+  secretsOf,
+  syncedSecrets,
+  type Handling,
+  type Reader
+} from './plan.js'
 import { RolloutWaiter, type RolloutTarget } from './wait.js'
 
 /**
@@ -197,17 +205,13 @@ async function listWorkloads(
   return lists.filter((list) => list !== undefined)
 }
 
-/** When the current data of each Secret a reader reads was written, from its metadata (never its data). */
+/** When the current data of each Secret the readers read was written, from its metadata (never its data). */
 async function secretsData(
   readers: readonly Reader[],
   { kube }: RolloutDependencies,
   tolerant: Tolerant
 ): Promise<SecretData[]> {
-  const refs = [
-    ...new Set(
-      readers.flatMap(({ workload, secrets }) => secrets.map((name) => `${workload.metadata.namespace}/${name}`))
-    )
-  ].map((key) => ({ namespace: key.slice(0, key.indexOf('/')), name: key.slice(key.indexOf('/') + 1) }))
+  const refs = secretsOf(readers)
   const limit = pLimit(CONCURRENCY)
   const found = await Promise.all(
     refs.map(({ namespace, name }) =>
@@ -227,8 +231,8 @@ async function secretsData(
 }
 
 /**
- * Each reader whose pods do not all run the current data of the Secrets it reads (a Secret that does not exist has
- * none), with what to do about it; in a dry run, also those reading a Secret the run would change.
+ * Each reader whose pods do not all run the current data of the Secrets it reads, narrowed to those, with what to
+ * do about it; in a dry run, also those reading a Secret the run would change.
  */
 async function judge(
   readers: readonly Reader[],
@@ -239,35 +243,24 @@ async function judge(
   tolerant: Tolerant
 ): Promise<Judged[]> {
   const limit = pLimit(CONCURRENCY)
+  const willChange = (secret: ObjectRef): boolean =>
+    dryRun && changed.some((ref) => ref.namespace === secret.namespace && ref.name === secret.name)
   const judged = await Promise.all(
     readers.map((reader) =>
       limit(async (): Promise<Judged | undefined> => {
         const namespace = reader.workload.metadata.namespace ?? ''
-        const own = data.filter((entry) => entry.namespace === namespace && reader.secrets.includes(entry.name))
-        // apps/v1 requires a selector the API server could read: without one the pods are unknown, taken as stale.
         const selector = podSelector(reader.workload)
         const pods =
-          selector === undefined
-            ? { items: [], resourceVersion: '' }
-            : await tolerant<Listed<Pod>>(
-                () => deps.kube.listPods(namespace, selector),
-                (message) =>
-                  `${message}: whether ${reader.workload.kind} ${namespace}/${reader.workload.metadata.name} runs the current data is not known`
-              )
-        if (!pods) return undefined
-        // Per Secret it reads: stale when its pods predate the data (or, in a dry run, the run would change it).
-        const judgedSecrets = reader.secrets.map((name) => {
-          const willChange = dryRun && changed.some((ref) => ref.namespace === namespace && ref.name === name)
-          const data = own.filter((entry) => entry.name === name)
-          const freshness = willChange || selector === undefined ? 'stale' : freshnessOf(pods.items, data)
-          return { name, freshness }
-        })
-        const behind = judgedSecrets.filter(({ freshness }) => freshness !== 'current')
-        if (!behind.length) return undefined
-        const freshness = behind.some((entry) => entry.freshness === 'stale') ? 'stale' : 'same-second'
-        // Named by the Secrets whose data its pods do not run.
-        const stale = { ...reader, secrets: behind.map(({ name }) => name) }
-        return { ...stale, handling: handlingOf(stale, freshness, own, changed) }
+          selector &&
+          (await tolerant(
+            () => deps.kube.listPods(namespace, selector),
+            (message) =>
+              `${message}: whether ${reader.workload.kind} ${namespace}/${reader.workload.metadata.name} runs the current data is not known`
+          ))
+        // Forbidden with restart: none (a note says so): not judged.
+        if (selector && !pods) return undefined
+        const late = behind(reader, pods ? pods.items : undefined, data, willChange)
+        return late && { ...late.reader, handling: handlingOf(late.reader, late.freshness, data, changed) }
       })
     )
   )
