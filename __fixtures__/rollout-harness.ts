@@ -68,7 +68,8 @@ export async function paymentsCluster(harness: SsmHarness, options: KubeApiServe
 /**
  * The first release: the values pushed and the Secrets written; then `workloads` deployed, in a later second than
  * the Secrets' data (ESO's managedFields time, whole seconds), so that their pods run the current data by the rule
- * the rollout reads (src/rollout/current.ts), as pods deployed after their Secrets do.
+ * the rollout reads (src/rollout/current.ts), as pods deployed after their Secrets do; returns in a later second
+ * than they started.
  */
 export async function firstRelease(
   harness: SsmHarness,
@@ -86,6 +87,10 @@ export async function firstRelease(
   await until(() => Date.now() >= nextSecond)
   kube.apply(workloads)
   await kube.controllers.idle()
+  // And the next release's data lands in a later second than these pods started: plainly newer, never of their
+  // second (which the rule settles with one restart more).
+  const started = Math.floor(Date.now() / 1000) * 1000 + 1000
+  await until(() => Date.now() >= started)
 }
 
 /** One release of the payments service through the bundled action. */
