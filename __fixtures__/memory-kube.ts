@@ -12,8 +12,10 @@ import {
 import type { ClusterApi } from '../src/cluster.js'
 import type { ExternalSecretsRef } from '../src/eso/api.js'
 import { APPS_KINDS, RESTARTED_AT, type Workload, type WorkloadKind } from '../src/workloads/model.js'
+import type { Pod } from '../src/workloads/pods.js'
 import type {
   Condition,
+  ObjectMeta,
   KubeEvent,
   Listed,
   WatchEvent,
@@ -68,6 +70,8 @@ export interface MemoryCall {
     | 'list-workloads'
     | 'watch-workloads'
     | 'restart'
+    | 'list-pods'
+    | 'get-secret'
   readonly kind?: WorkloadKind
   readonly namespace?: string
   readonly name?: string
@@ -101,6 +105,8 @@ export class MemoryKube implements ClusterApi {
   private readonly clusterExternalSecrets = new Map<string, Record<string, string>>()
   private readonly workloads = new Map<string, Workload>()
   private readonly events = new Map<string, KubeEvent>()
+  private readonly secrets = new Map<string, ObjectMeta>()
+  private pods: Pod[] = []
   private readonly history: Change[] = []
   private compactedThrough = 0
   private readonly watches = new Set<ActiveWatch>()
@@ -116,6 +122,28 @@ export class MemoryKube implements ClusterApi {
       'ADDED'
     )
     return stored
+  }
+
+  /**
+   * ESO writes the Secret's data at `at` (ms): its metadata then says so, as the API server records it (the
+   * `external-secrets` entry of managedFields; created at `createdAt`, by default long before).
+   */
+  writeSecretData(namespace: string, name: string, at: number, createdAt = -3_600_000): void {
+    const time = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z')
+    this.secrets.set(`${namespace}/${name}`, {
+      name,
+      namespace,
+      creationTimestamp: time(createdAt),
+      managedFields: [{ manager: 'external-secrets', operation: 'Update', time: time(at) }]
+    })
+  }
+
+  /** The pods labelled `app=<app>` in the namespace are replaced by `pods` (as a rollout replaces them). */
+  setPods(namespace: string, app: string, pods: readonly Pod[]): void {
+    this.pods = [
+      ...this.pods.filter(({ metadata }) => !(metadata.namespace === namespace && metadata.labels?.app === app)),
+      ...pods.map((pod) => ({ ...pod, metadata: { ...pod.metadata, namespace, labels: { app } } }))
+    ]
   }
 
   /** Creates or replaces a workload (generation 1 unless given). */
@@ -437,6 +465,22 @@ export class MemoryKube implements ClusterApi {
       queueMicrotask(() => this.onRestart(restarted))
       return structuredClone(restarted)
     })
+  }
+
+  listPods(namespace: string, labelSelector: string): Promise<Listed<Pod>> {
+    return this.answer({ verb: 'list-pods', namespace, name: labelSelector }, () => {
+      const selector = parseLabelSelector('selector', labelSelector)
+      const items = this.pods.filter(
+        ({ metadata }) => metadata.namespace === namespace && matchesLabelSelector(selector, metadata.labels)
+      )
+      return { items: structuredClone(items), resourceVersion: String(this.rv) }
+    })
+  }
+
+  secretMetadata(namespace: string, name: string): Promise<ObjectMeta | undefined> {
+    return this.answer({ verb: 'get-secret', namespace, name }, () =>
+      structuredClone(this.secrets.get(`${namespace}/${name}`))
+    )
   }
 
   // ---- internals ----

@@ -8,6 +8,7 @@ import {
   type WorkloadKind
 } from '../testing/kube/index.ts'
 import { LOCAL_AWS, type SsmHarness } from './ssm-harness.ts'
+import { until } from './until.ts'
 
 /**
  * What the rollout bundle tests share: the payments tenant's cluster on the test API server (its
@@ -28,13 +29,15 @@ export interface DeploymentOptions {
   readonly key?: string
   readonly annotations?: Record<string, string>
   readonly progressDeadlineSeconds?: number
+  /** Paused: `kubectl rollout pause` (a template change, a restart included, does not roll out). */
+  readonly paused?: boolean
 }
 
 /** A Deployment of two pods reading `secret`. */
 export function deployment(
   name: string,
   secret: string,
-  { key, annotations, progressDeadlineSeconds }: DeploymentOptions = {}
+  { key, annotations, progressDeadlineSeconds, paused }: DeploymentOptions = {}
 ) {
   const container = key
     ? { name: 'app', image: 'app:1', env: [{ name: key, valueFrom: { secretKeyRef: { name: secret, key } } }] }
@@ -46,6 +49,7 @@ export function deployment(
     spec: {
       replicas: 2,
       progressDeadlineSeconds,
+      ...(paused ? { paused } : {}),
       selector: { matchLabels: { app: name } },
       template: { metadata: { labels: { app: name } }, spec: { containers: [container] } }
     }
@@ -85,6 +89,34 @@ export async function paymentsCluster(
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply([...workloads])
   return kube
+}
+
+/**
+ * The first release: the values pushed and the Secrets written; then `workloads` deployed, in a later second than
+ * the Secrets' data (ESO's managedFields time, whole seconds), so that their pods run the current data by the rule
+ * the rollout reads (src/rollout/current.ts), as pods deployed after their Secrets do; returns in a later second
+ * than they started.
+ */
+export async function firstRelease(
+  harness: SsmHarness,
+  kube: KubeApiServer,
+  workloads: ReturnType<typeof deployment>[]
+): Promise<void> {
+  const first = await release(harness, kube, SECRETS)
+  if (first.exitCode !== 0) throw new Error(`the first release failed:\n${first.stdout}`)
+  await kube.operator.idle()
+  const written = kube
+    .list('Secret', NS)
+    .flatMap(({ metadata }) => metadata.managedFields ?? [])
+    .map(({ time }) => Date.parse(time))
+  const nextSecond = Math.floor(Math.max(...written) / 1000) * 1000 + 1000
+  await until(() => Date.now() >= nextSecond)
+  kube.apply(workloads)
+  await kube.controllers.idle()
+  // And the next release's data lands in a later second than these pods started: plainly newer, never of their
+  // second (which the rule settles with one restart more).
+  const started = Math.floor(Date.now() / 1000) * 1000 + 1000
+  await until(() => Date.now() >= started)
 }
 
 /** One release of the payments service through the bundled action. */

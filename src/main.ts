@@ -14,7 +14,7 @@ import type { ClusterCheck } from './preflight/preflight.js'
 import { pushPhase } from './push/phase.js'
 import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
-import { rolloutPhase, snapshotPhase } from './rollout/phase.js'
+import { rolloutPhase } from './rollout/phase.js'
 import { createRedactor, maskedParts, droppedOutputWarnings, type NamedValue, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
@@ -46,7 +46,7 @@ const IDLE_OUTPUTS = [pushPhase, syncPhase, rolloutPhase].map(({ idleOutputs }) 
 /**
  * The action: the inputs, the one connection to the cluster, then the phases in order, each in its
  * own log group: render the definitions -> pre-flight (the cluster) -> check the definitions ->
- * plan a restore -> push -> GitOps gate -> list the workloads -> sync -> rollout. Nothing is
+ * plan a restore -> push -> GitOps gate -> sync -> rollout. Nothing is
  * written until every check that can be made before writing has passed. A phase's failure, or any
  * error, fails the step with its message redacted; the job summary shows what was done up to then,
  * and every output is set on every path.
@@ -91,10 +91,9 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         : undefined
     )
     await step(gatePhase, cluster && definitions && { ...cluster, definitions })
-    const snapshot = await step(snapshotPhase, cluster)
     const written = writtenNames(push)
-    const sync = await step(syncPhase, cluster && check && { ...cluster, written, stores: check.stores, store, retry })
-    await step(rolloutPhase, cluster && snapshot && sync && { ...cluster, snapshot, ...freshlySynced(sync), written })
+    const sync = await step(syncPhase, cluster && { ...cluster, written, store, retry })
+    await step(rolloutPhase, cluster && sync && { ...cluster, ...freshlySynced(sync), written })
   } catch (error) {
     const failure =
       error instanceof ActionError

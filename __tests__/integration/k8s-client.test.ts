@@ -222,6 +222,67 @@ describe('createKubeApi', () => {
     expect(new URL(seen[0].url, 'http://x').searchParams.get('labelSelector')).toBe('zerotouch.io/managed=true')
   })
 
+  it("reads a Secret's metadata only, as PartialObjectMetadata; a missing one is undefined, a forbidden one a KubeError", async () => {
+    const accepts: Array<string | undefined> = []
+    const kubeconfig = await serve((req, res) => {
+      accepts.push(req.headers.accept)
+      if (req.url?.endsWith('/missing')) return json(res, 404, { kind: 'Status', code: 404, message: 'not found' })
+      if (req.url?.endsWith('/hidden'))
+        return json(res, 403, {
+          kind: 'Status',
+          code: 403,
+          message:
+            'secrets "hidden" is forbidden: User "ci" cannot get resource "secrets" in API group "" in the namespace "apps"'
+        })
+      json(res, 200, {
+        apiVersion: 'meta.k8s.io/v1',
+        kind: 'PartialObjectMetadata',
+        metadata: {
+          name: 'payments-db',
+          namespace: 'apps',
+          managedFields: [{ manager: 'external-secrets', operation: 'Update', time: '2026-12-07T10:00:05Z' }]
+        }
+      })
+    })
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    expect(await api.secretMetadata('apps', 'payments-db')).toEqual({
+      name: 'payments-db',
+      namespace: 'apps',
+      managedFields: [{ manager: 'external-secrets', operation: 'Update', time: '2026-12-07T10:00:05Z' }]
+    })
+    expect(seen[0]).toMatchObject({ method: 'GET', url: '/api/v1/namespaces/apps/secrets/payments-db' })
+    expect(accepts[0]).toBe('application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1')
+    expect(await api.secretMetadata('apps', 'missing')).toBeUndefined()
+    const error = await api.secretMetadata('apps', 'hidden').catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(KubeError)
+    expect(error).toMatchObject({ kind: 'forbidden' })
+  })
+
+  it('lists pods by label selector at /api/v1, every page, as plain JSON', async () => {
+    const kubeconfig = await serve((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://localhost')
+      const page = url.searchParams.get('continue')
+      json(res, 200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: page ? '99' : '42', ...(page ? {} : { continue: 'next' }) },
+        items: [{ metadata: { name: page ? 'api-2' : 'api-1' }, status: { startTime: '2026-12-07T10:00:06Z' } }]
+      })
+    })
+    const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined })
+    const listed = await api.listPods('apps', 'app=api,track in (canary,stable)')
+    expect(listed.resourceVersion).toBe('42')
+    expect(listed.items.map(({ metadata, status }) => [metadata.name, status?.startTime])).toEqual([
+      ['api-1', '2026-12-07T10:00:06Z'],
+      ['api-2', '2026-12-07T10:00:06Z']
+    ])
+    const first = new URL(seen[0].url, 'http://localhost')
+    expect(first.pathname).toBe('/api/v1/namespaces/apps/pods')
+    expect(first.searchParams.get('labelSelector')).toBe('app=api,track in (canary,stable)')
+    expect(first.searchParams.get('limit')).toBe('500')
+    expect(new URL(seen[1].url, 'http://localhost').searchParams.get('continue')).toBe('next')
+  })
+
   it('gives up on a request the server never answers, as unreachable', async () => {
     const kubeconfig = await serve(() => undefined)
     const api = createKubeApi({ kubeconfig, context: '', mask: () => undefined, requestTimeoutMs: 100 })

@@ -20,6 +20,7 @@ import {
 import { findRunLeaks } from '../../testing/leaks.ts'
 import {
   deployment,
+  firstRelease,
   NS,
   paymentsCluster,
   readByPods,
@@ -29,6 +30,7 @@ import {
   SECRETS
 } from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { until } from '../../__fixtures__/until.ts'
 import { RESTARTED_AT } from '../../src/workloads/model.js'
 
 const ENV_VAR = reloaderEnvVarName('payments-provider')
@@ -47,18 +49,12 @@ afterEach(async () => {
  * action restarts it).
  */
 async function released(options: KubeApiServerOptions, { worker }: { worker: boolean }): Promise<void> {
-  kube = await paymentsCluster(
-    harness,
-    [
-      deployment('payments-api', 'payments-provider', { annotations: { 'reloader.stakater.com/auto': 'true' } }),
-      deployment('payments-migrator', 'payments-db'),
-      ...(worker ? [deployment('payments-worker', 'payments-provider')] : [])
-    ],
-    options
-  )
-  const first = await run(SECRETS)
-  expect(errorOf(first)).toBe('')
-  await kube.controllers.idle()
+  kube = await paymentsCluster(harness, [], options)
+  await firstRelease(harness, kube, [
+    deployment('payments-api', 'payments-provider', { annotations: { 'reloader.stakater.com/auto': 'true' } }),
+    deployment('payments-migrator', 'payments-db'),
+    ...(worker ? [deployment('payments-worker', 'payments-provider')] : [])
+  ])
   if (options.reloader) {
     // The Secrets were created by this first release: Reloader does nothing on a creation.
     await kube.reloader.idle()
@@ -69,6 +65,7 @@ async function released(options: KubeApiServerOptions, { worker }: { worker: boo
     SECRETS.STRIPE_API_KEY
   ])
   kube.clearRequests()
+  harness.proxy.calls.length = 0
 }
 
 const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
@@ -90,7 +87,8 @@ const marks = (name: string) => ({
 
 describe('restart: changed with stakater/Reloader', () => {
   it('leaves the annotated Deployment to Reloader, waits for its rollout, and lists it in restarted; its pods start with the new value', async () => {
-    await released({ reloader: true, reloaderDelayMs: 500 }, { worker: true })
+    // More than a second after the data: Reloader's pods start in a later second whenever the run lists the workloads.
+    await released({ reloader: true, reloaderDelayMs: 1_100 }, { worker: true })
     const generation = kube!.get('Deployment', NS, 'payments-api')!.metadata.generation
     const startedAt = Date.now()
     const result = await run(ROTATED, { restart: 'changed' })
@@ -159,7 +157,7 @@ describe('restart: changed with stakater/Reloader', () => {
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT160\]/)
     expect(errorOf(result)).toContain(
-      `${NS}/Deployment/payments-api (left to Reloader, timed out): annotated for Reloader, but no rollout began: is Reloader running?`
+      `${NS}/Deployment/payments-api (left to Reloader, timed out): left to Reloader, but no rollout began: is Reloader running?`
     )
     expect(elapsedMs).toBeGreaterThanOrEqual(3000)
     expect(result.outputs.restarted).toBe('[]')
@@ -186,6 +184,73 @@ describe('restart: changed with stakater/Reloader', () => {
     expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
       SECRETS.STRIPE_API_KEY,
       SECRETS.STRIPE_API_KEY
+    ])
+  })
+
+  /**
+   * Holds the run at its first SSM read after the push wrote (the sync phase checking the references, before it
+   * annotates) while `meanwhile` plays what happens in the cluster at that moment.
+   */
+  const afterThePush = (meanwhile: () => Promise<void>): void => {
+    let held = false
+    harness.proxy.hold = (call) => {
+      const pushed = harness.proxy.calls.some(({ operation }) => operation === 'PutParameter')
+      if (held || !pushed || call.operation === 'PutParameter') return undefined
+      held = true
+      return meanwhile()
+    }
+  }
+
+  it('counts the rollout Reloader made when ESO picked up the new value before the force-sync', async () => {
+    // Reloader acts more than a second after the data: its pods start in a later second (src/rollout/current.ts).
+    await released({ reloader: true, reloaderDelayMs: 1_100 }, { worker: false })
+    afterThePush(async () => {
+      // ESO reconciles on its own (here: a label change; a short refreshInterval does the same) and writes the data.
+      const es = kube!.get('ExternalSecret', NS, 'payments-provider')!
+      kube!.apply({ ...es, metadata: { ...es.metadata, labels: { ...es.metadata.labels, team: 'payments' } } })
+      await until(() => kube!.reloader.reloads.length > 0)
+      await kube!.controllers.idle()
+    })
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(errorOf(result)).toBe('')
+    expect(result.exitCode).toBe(0)
+    // Reloader's rollout brought the new value before the rollout phase looked: nothing to restart, nothing to wait for.
+    expect(patched()).toEqual([])
+    expect(kube!.reloader.reloads).toHaveLength(1)
+    expect(result.stdout).toContain('Every workload reading a synced Secret runs its current data.')
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
+    ])
+    expect(findRunLeaks(result, [...Object.values(ROTATED), kube!.token])).toEqual([])
+  })
+
+  it("does not count a template change that is not Reloader's: a new image rolled out before the data, the run waits for Reloader", async () => {
+    await released({ reloader: true, reloaderDelayMs: 2_000 }, { worker: false })
+    afterThePush(async () => {
+      // A new image, rolled out while the run checks the references: a generation past any taken before the sync.
+      const api = deployment('payments-api', 'payments-provider', {
+        annotations: { 'reloader.stakater.com/auto': 'true' }
+      })
+      api.spec.template.spec.containers[0].image = 'app:2'
+      kube!.apply(api)
+      await kube!.controllers.idle()
+      // ESO writes the data after the annotation, in a later second than these pods started.
+      const nextSecond = Math.floor(Date.now() / 1_000) * 1_000 + 1_000
+      await until(() => Date.now() >= nextSecond)
+    })
+    const result = await run(ROTATED, { restart: 'changed' })
+    expect(errorOf(result)).toBe('')
+    expect(patched()).toEqual([])
+    expect(kube!.reloader.reloads).toHaveLength(1)
+    expect(result.stdout).toMatch(
+      /left to Reloader, rolled out\s+payments-prod\/Deployment\/payments-api \(reads payments-provider\) in /
+    )
+    expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])
+    // It returned once Reloader's rollout was done: every running pod started with the new value, on the new image.
+    expect(readByPods(kube!, 'payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
+      ROTATED.STRIPE_API_KEY,
+      ROTATED.STRIPE_API_KEY
     ])
   })
 })

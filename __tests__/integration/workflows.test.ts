@@ -675,7 +675,7 @@ describe('e2e.yml: each check can fail', () => {
 
   it('negative control: operator scaled to 0, the action (continue-on-error, short timeout) must have failed, operator scaled back', () => {
     const withContinue = steps.filter((step) => step['continue-on-error'] === true)
-    expect(withContinue.map((step) => step.id)).toEqual(['stopped'])
+    expect(withContinue.map((step) => step.id)).toEqual(['stopped', 'paused'])
     const stopped = steps[at('stopped')]
     expect(stopped.uses).toBe('./')
     expect(stopped.with?.timeout).toBe('20s')
@@ -708,6 +708,30 @@ describe('e2e.yml: each check can fail', () => {
     const manifest = steps[at('restart') - 1].run ?? ''
     expect(Number(/minReadySeconds: (\d+)/.exec(manifest)?.[1])).toBeGreaterThanOrEqual(10)
     expect(manifest).toContain('maxUnavailable: 0')
+  })
+
+  it('a re-run converges: the reader paused, a release fails (continue-on-error, outcome failure), resumed, the same release re-run restarts it and its pods hold the new key', () => {
+    expect(steps[at('paused') - 1].run).toContain('kubectl -n "$NAMESPACE" rollout pause deploy/secret-reader')
+    const paused = steps[at('paused')]
+    expect(paused['continue-on-error']).toBe(true)
+    expect(paused.with).toMatchObject({ restart: 'changed' })
+    const check = next('paused')
+    expect(env(check)).toContain('steps.paused.outcome')
+    expect(check.run).toContain('[ "$OUTCOME" = failure ]')
+    const script = check.run ?? ''
+    expect(script.indexOf('rollout resume deploy/secret-reader')).toBeGreaterThan(
+      script.indexOf('"$OUTCOME" = failure')
+    )
+    const rerun = steps[at('rerun')]
+    expect(at('rerun')).toBe(at('paused') + 2)
+    expect(rerun.with).toEqual(paused.with)
+    expect(rerun['continue-on-error']).toBeUndefined()
+    const after = next('rerun')
+    expect(env(after)).toContain('steps.rerun.outputs.restarted')
+    expect(env(after)).toContain('steps.rerun.outputs.changed')
+    expect(after.run).toContain('[ "$CHANGED" = false ]')
+    expect(after.run).toContain('printenv STRIPE_API_KEY')
+    expect(after.run).toContain('deletionTimestamp == null')
   })
 
   it('the gate: a delayed background apply before the action, the new key checked in the step directly after', () => {

@@ -1,8 +1,13 @@
 /**
  * The test API server against the real kubectl: discovery, listing with short names and label selectors,
+<<<<<<< HEAD
  * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator, and
  * `apply` as Argo CD runs it: server-side (the managedFields entry, removal of what a manager stops applying,
  * conflicts) and client-side (the last-applied configuration).
+=======
+ * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator, and the
+ * `metadata.managedFields` writes leave (what the rollout reads of a Secret: when ESO last wrote its data).
+>>>>>>> h-restart
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile, spawnSync } from 'node:child_process'
@@ -288,6 +293,83 @@ describe('kubectl 1.32 against the test API server', () => {
       expect(Buffer.from(token, 'base64').toString('utf8')).toBe('s3cr3t')
       const url = await kubectl('get', 'secret', 'api', '-o', 'jsonpath={.data.DATABASE_URL}')
       expect(Buffer.from(url, 'base64').toString('utf8')).toBe('postgres://prod-db')
+    }
+  )
+
+  itWithKubectl(
+    "records each write's manager and time in managedFields: ESO's for the Secret, kubectl's per command, the others kept; a write that changes nothing moves nothing",
+    async () => {
+      await kube.operator.idle()
+      interface Entry {
+        manager: string
+        operation: string
+        apiVersion: string
+        time: string
+        fieldsType: string
+      }
+      const entries = async (): Promise<{ resourceVersion: string; managedFields: Entry[] }> =>
+        (
+          await kubectlJson<{ metadata: { resourceVersion: string; managedFields: Entry[] } }>(
+            'get',
+            'secret',
+            'api',
+            '-n',
+            'payments',
+            '-o',
+            'json',
+            '--show-managed-fields'
+          )
+        ).metadata
+      expect(
+        await kubectl('get', 'secret', 'api', '-n', 'payments', '-o', 'jsonpath={.metadata.managedFields[*].manager}')
+      ).toBe('external-secrets')
+      const written = await entries()
+      expect(written.managedFields).toEqual([
+        {
+          manager: 'external-secrets',
+          operation: 'Update',
+          apiVersion: 'v1',
+          time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+          fieldsType: 'FieldsV1'
+        }
+      ])
+      // kubectl hides them unless asked.
+      expect(await kubectl('get', 'secret', 'api', '-n', 'payments', '-o', 'yaml')).not.toContain('managedFields')
+
+      // A fresh sync of unchanged data: ESO does not write the Secret, its entry keeps its time.
+      const before = syncedResourceVersion('payments', 'api')
+      await kubectl('annotate', 'es', 'api', '-n', 'payments', 'force-sync=789', '--overwrite')
+      await until(() => syncedResourceVersion('payments', 'api') !== before)
+      expect(await entries()).toEqual(written)
+
+      // kubectl label is manager kubectl-label (its --field-manager); the same label again changes nothing.
+      const esEntries = async () =>
+        (
+          await kubectlJson<{ metadata: { resourceVersion: string; managedFields?: Entry[] } }>(
+            'get',
+            'es',
+            'api',
+            '-n',
+            'billing',
+            '-o',
+            'json',
+            '--show-managed-fields'
+          )
+        ).metadata
+      await kubectl('label', 'es', 'api', '-n', 'billing', 'team=billing')
+      // A label change makes the operator reconcile (and write the status): let it finish first.
+      await kube.operator.idle()
+      const labelled = await esEntries()
+      expect(labelled.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`)).toEqual([
+        'kubectl-label/Update'
+      ])
+      await kubectl('label', 'es', 'api', '-n', 'billing', 'team=billing', '--overwrite')
+      await kube.operator.idle()
+      expect(await esEntries()).toEqual(labelled)
+      await kubectl('annotate', 'es', 'api', '-n', 'billing', 'owner=payments')
+      const annotated = await esEntries()
+      expect(annotated.managedFields?.map(({ manager }) => manager)).toEqual(['kubectl-label', 'kubectl-annotate'])
+      expect(annotated.managedFields?.[0]).toEqual(labelled.managedFields?.[0])
     }
   )
 })

@@ -411,6 +411,68 @@ describe('objects', () => {
   })
 })
 
+describe('managedFields and PartialObjectMetadata', () => {
+  const PARTIAL = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
+  interface Entry {
+    manager: string
+    operation: string
+    time: string
+  }
+  const patchAs = (kube: KubeApiServer, query: string, userAgent: string, value: string) =>
+    fetch(`${kube.url}${esPath('ns', 'a')}${query}`, {
+      method: 'PATCH',
+      headers: {
+        'Content-Type': 'application/merge-patch+json',
+        Accept: 'application/json',
+        'User-Agent': userAgent
+      },
+      body: JSON.stringify({ metadata: { annotations: { note: value } } })
+    }).then(async (response) => (await response.json()) as KubeObject & { metadata: { managedFields?: Entry[] } })
+
+  it('names the manager of a write by fieldManager, else by the user agent, one entry each; a write that changes nothing changes no entry', async () => {
+    const kube = await start()
+    kube.apply(externalSecret('a', 'ns', '/k'))
+    const first = await patchAs(kube, '?fieldManager=zerotouch', 'zerotouch-secrets/1.4.0 (linux)', '1')
+    expect(first.metadata.managedFields).toEqual([
+      {
+        manager: 'zerotouch',
+        operation: 'Update',
+        apiVersion: 'external-secrets.io/v1',
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+        fieldsType: 'FieldsV1'
+      }
+    ])
+    const second = await patchAs(kube, '', 'argocd-application-controller/v2.13.1 (linux/amd64)', '2')
+    expect(second.metadata.managedFields?.map(({ manager }) => manager)).toEqual([
+      'zerotouch',
+      'argocd-application-controller'
+    ])
+    expect(second.metadata.managedFields?.[0]).toEqual(first.metadata.managedFields?.[0])
+    // The same manager again: its one entry is replaced, not added to.
+    const third = await patchAs(kube, '?fieldManager=zerotouch', 'x', '3')
+    expect(third.metadata.managedFields?.map(({ manager }) => manager)).toEqual([
+      'argocd-application-controller',
+      'zerotouch'
+    ])
+    const unchanged = await patchAs(kube, '?fieldManager=someone-else', 'x', '3')
+    expect(unchanged.metadata).toEqual(third.metadata)
+  })
+
+  it("serves an object's metadata only for the PartialObjectMetadata Accept header: a Secret without its data", async () => {
+    const kube = await start()
+    kube.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'ns' }, data: { x: 'eQ==' } })
+    const partial = await request<KubeObject>(kube.url, '/api/v1/namespaces/ns/secrets/s', { accept: PARTIAL })
+    expect(partial.status).toBe(200)
+    expect(partial.body).toEqual({
+      apiVersion: 'meta.k8s.io/v1',
+      kind: 'PartialObjectMetadata',
+      metadata: kube.get('Secret', 'ns', 's')?.metadata
+    })
+    expect(JSON.stringify(partial.body)).not.toContain('eQ==')
+    expect((await request(kube.url, '/api/v1/namespaces/ns/secrets/gone', { accept: PARTIAL })).status).toBe(404)
+  })
+})
+
 describe('selectors', () => {
   it('supports every label selector form', async () => {
     const kube = await start()

@@ -342,7 +342,6 @@ describe('run(): push then sync', () => {
     const phases = [
       'Pre-flight: the cluster',
       'Push to SSM Parameter Store',
-      'Rollout: the workloads before the sync',
       'Sync: force-sync the ExternalSecrets',
       'Rollout: restart the workloads'
     ]
@@ -354,7 +353,7 @@ describe('run(): push then sync', () => {
       group('Push to SSM Parameter Store')
     )
     expect(line(`created      ${PATH}/database_url (version 1) from DATABASE_URL`)).toBeLessThan(
-      group('Rollout: the workloads before the sync')
+      group('Sync: force-sync the ExternalSecrets')
     )
 
     core.reset()
@@ -809,22 +808,36 @@ describe('run(): an unexpected error', () => {
   )
 })
 
-describe('run(): the workloads reading a changed Secret', () => {
+describe('run(): the workloads on old Secret data', () => {
   const ROLLOUT_MS = 3_000
   /** A Deployment in payments-prod whose pods read `secret` through envFrom, rolled out at generation 1. */
   const deployment = (name: string, secret: string, paused = false): Workload => ({
     kind: 'Deployment',
     metadata: { name, namespace: 'payments-prod', generation: 1 },
-    spec: { replicas: 1, paused, template: { spec: { containers: [{ envFrom: [{ secretRef: { name: secret } }] }] } } },
+    spec: {
+      replicas: 1,
+      paused,
+      selector: { matchLabels: { app: name } },
+      template: { spec: { containers: [{ envFrom: [{ secretRef: { name: secret } }] }] } }
+    },
     status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: 1 }
   })
+  /** Its pod, started at `at` (ms). */
+  const startPod = (name: string, at: number) =>
+    kube.setPods('payments-prod', name, [
+      { metadata: { name: `${name}-0` }, status: { phase: 'Running', startTime: new Date(at).toISOString() } }
+    ])
 
   beforeEach(() => {
     kube.putWorkload(deployment('payments-api', 'payments-provider'))
     kube.putWorkload(deployment('billing', 'billing-secrets'))
-    // The Deployment controller: a restarted Deployment rolls out ROLLOUT_MS later.
+    for (const name of ['payments-api', 'payments-worker', 'billing']) startPod(name, -100_000)
+    // ESO writes the Secret's data when the values change: at the start of the first run.
+    kube.writeSecretData('payments-prod', 'payments-provider', 0)
+    // The Deployment controller: a restarted Deployment rolls out ROLLOUT_MS later, its new pod running.
     kube.onRestart = ({ metadata: { name } }) =>
-      void clock.sleep(ROLLOUT_MS).then(() =>
+      void clock.sleep(ROLLOUT_MS).then(() => {
+        startPod(name, clock.now())
         kube.updateWorkload('Deployment', 'payments-prod', name, (current) => ({
           ...current,
           status: {
@@ -834,12 +847,12 @@ describe('run(): the workloads reading a changed Secret', () => {
             availableReplicas: 1
           }
         }))
-      )
+      })
   })
 
   const restarts = () => kube.calls.filter(({ verb }) => verb === 'restart').map(({ name }) => name)
 
-  it('restart: changed restarts only the workloads that read a changed Secret, waits for their rollout, and lists them in restarted and the summary', async () => {
+  it('restart: changed restarts only the workloads whose pods started before the data of their Secret, waits for their rollout, and lists them in restarted and the summary', async () => {
     await runAction({ ...SYNC, restart: 'changed' })
     expect(core.failures()).toEqual([])
     expect(restarts()).toEqual(['payments-api'])
@@ -887,7 +900,7 @@ describe('run(): the workloads reading a changed Secret', () => {
     expect(restarts()).toEqual([])
     expect(core.warnings()).toEqual([
       expect.stringMatching(
-        /^payments-prod\/Deployment\/payments-api reads Secret payments-provider, which this run changed: its pods run the old values/
+        /^payments-prod\/Deployment\/payments-api reads Secret payments-provider: its pods started before the current data and run the old values/
       )
     ])
     expect(core.outputs().restarted).toBe('[]')
@@ -908,7 +921,7 @@ describe('run(): the workloads reading a changed Secret', () => {
     await runAction({ ...SYNC, restart: 'changed' })
     expect(failureCode()).toBe('ZT160')
     expect(core.failures()[0]).toMatch(
-      /payments-prod\/Deployment\/payments-worker \(paused, failed\): paused: resume it or restart it yourself/
+      /payments-prod\/Deployment\/payments-worker \(paused, failed\): paused: resume it, then re-run \(or restart it yourself\)/
     )
     expect(restarts()).toEqual(['payments-api'])
     expect(core.outputs().restarted).toBe('["payments-prod/Deployment/payments-api"]')

@@ -76,7 +76,7 @@ describe('the pre-flight', () => {
     ])
   })
 
-  it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads when it restarts them', () => {
+  it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads, list on pods and get on secrets (metadata only) when it restarts them', () => {
     const asked = (wait: boolean, restart: RestartPolicy, kinds = APPS_KINDS) =>
       permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }, kinds).map(
         ({ verb, group, resource }) => `${verb} ${resource}.${group}`
@@ -92,13 +92,17 @@ describe('the pre-flight', () => {
       ...externalSecrets,
       ...['deployments', 'statefulsets', 'daemonsets'].flatMap((resource) =>
         ['list', 'watch', 'patch'].map((verb) => `${verb} ${resource}.apps`)
-      )
+      ),
+      'list pods.',
+      'get secrets.'
     ])
     // rollouts.argoproj.io only where the cluster serves the Argo Rollouts CRD.
-    expect(asked(false, 'changed', WORKLOAD_KINDS).slice(-3)).toEqual([
+    expect(asked(false, 'changed', WORKLOAD_KINDS).slice(-5)).toEqual([
       'list rollouts.argoproj.io',
       'watch rollouts.argoproj.io',
-      'patch rollouts.argoproj.io'
+      'patch rollouts.argoproj.io',
+      'list pods.',
+      'get secrets.'
     ])
     expect(asked(false, 'none', WORKLOAD_KINDS)).toEqual(externalSecrets)
     expect(

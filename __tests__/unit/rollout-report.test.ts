@@ -29,7 +29,11 @@ const MIXED = report([
   outcome('web', { result: 'rolled-out', seconds: 12.5 }),
   outcome('api', { result: 'failed', reason: 'deployment "api" exceeded its progress deadline' }),
   outcome('jobs', { action: 'reloader', result: 'rolled-out', seconds: 3 }),
-  outcome('stuck', { action: 'paused', result: 'failed', reason: 'paused: resume it or restart it yourself' })
+  outcome('stuck', {
+    action: 'paused',
+    result: 'failed',
+    reason: 'paused: resume it, then re-run (or restart it yourself)'
+  })
 ])
 
 describe('the rollout report', () => {
@@ -44,18 +48,18 @@ describe('the rollout report', () => {
     expect(rolloutLogLines(MIXED)).toEqual([
       `restarted, failed            ${NS}/Deployment/api (reads payments-db): deployment "api" exceeded its progress deadline`,
       `left to Reloader, rolled out ${NS}/Deployment/jobs (reads payments-db) in 3.0 s`,
-      `paused, failed               ${NS}/Deployment/stuck (reads payments-db): paused: resume it or restart it yourself`,
+      `paused, failed               ${NS}/Deployment/stuck (reads payments-db): paused: resume it, then re-run (or restart it yourself)`,
       `restarted, rolled out        ${NS}/Deployment/web (reads payments-db) in 13 s`,
-      '2 of 4 workloads reading a changed Secret rolled out.'
+      '2 of 4 workloads on old Secret data rolled out to the current data.'
     ])
   })
 
   it('fails naming each workload that did not roll out and why, and only then', () => {
     expect(rolloutFailure(MIXED)).toBe(
       [
-        '2 of 4 workloads reading a changed Secret did not roll out; the Secrets themselves are synced:',
+        '2 of 4 workloads on old Secret data did not roll out; the Secrets themselves are synced. Fix the cause and re-run: a re-run restarts every workload still on old data, even with nothing new to write:',
         `  - ${NS}/Deployment/api (restarted, failed): deployment "api" exceeded its progress deadline`,
-        `  - ${NS}/Deployment/stuck (paused, failed): paused: resume it or restart it yourself`
+        `  - ${NS}/Deployment/stuck (paused, failed): paused: resume it, then re-run (or restart it yourself)`
       ].join('\n')
     )
     expect(rolloutFailure(report([outcome('web', { result: 'rolled-out', seconds: 1 })]))).toBeUndefined()
@@ -67,26 +71,28 @@ describe('the rollout report', () => {
       notes: ['forbidden: may not list deployments.apps']
     })
     expect(rolloutWarnings(none)).toEqual([
-      `${NS}/Deployment/api reads Secret payments-db, which this run changed: its pods run the old values until they restart (restart: changed restarts them and waits for the rollout)`
+      `${NS}/Deployment/api reads Secret payments-db: its pods started before the current data and run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     ])
     expect(rolloutWarnings(MIXED)).toEqual([])
     expect(rolloutLogLines(none).slice(-2)).toEqual([
       'forbidden: may not list deployments.apps',
-      '1 workloads read a changed Secret and were not restarted (restart: none).'
+      '1 workloads run old Secret data and were not restarted (restart: none).'
     ])
   })
 
   it('has a summary row per workload with its rollout time', () => {
-    expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Changed Secrets it reads', 'Result', 'Rollout time'])
+    expect(rolloutSummaryRows(MIXED)[0]).toEqual(['Workload', 'Secrets on old data', 'Result', 'Rollout time'])
     expect(rolloutSummaryRows(MIXED)).toContainEqual([
       `${NS}/Deployment/web`,
       'payments-db',
       'restarted, rolled out',
       '13 s'
     ])
-    expect(rolloutLogLines(report([], { dryRun: true }))).toEqual(['No workload reads a Secret this run changed.'])
+    expect(rolloutLogLines(report([], { dryRun: true }))).toEqual([
+      'Every workload reading a synced Secret runs its current data.'
+    ])
     expect(rolloutLogLines(report([outcome('api', { action: 'would-restart' })], { dryRun: true })).at(-1)).toBe(
-      'Dry run, nothing restarted: 1 workloads read a changed Secret.'
+      'Dry run, nothing restarted: 1 workloads run old Secret data or would after the run.'
     )
   })
 })

@@ -4,14 +4,8 @@ import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import type { ExternalSecret } from '../../src/eso/model.js'
 import { KubeError } from '../../src/k8s/errors.js'
 import { rolloutOutputs } from '../../src/rollout/report.js'
-import { changedSecrets, readersOf } from '../../src/rollout/plan.js'
-import {
-  rollOut,
-  snapshotWorkloads,
-  type RolloutConfig,
-  type RolloutOutcome,
-  type RolloutReport
-} from '../../src/rollout/rollout.js'
+import { behind, changedSecrets, handlingOf, readersOf, syncedSecrets } from '../../src/rollout/plan.js'
+import { rollOut, type RolloutConfig, type RolloutOutcome, type RolloutReport } from '../../src/rollout/rollout.js'
 import { RolloutWaiter, type RolloutTarget } from '../../src/rollout/wait.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import {
@@ -26,11 +20,14 @@ import {
 
 /**
  * The rollout phase against the in-memory cluster, on simulated time: the workload controllers
- * are played through `onRestart`, each rollout taking ROLLOUT_MS.
+ * are played through `onRestart`, each rollout taking ROLLOUT_MS and leaving pods started at its end. ESO wrote the
+ * data of Secret payments-db at 0 s; the workloads' pods started long before (STALE) unless a test says otherwise.
  */
 
 const NS = 'payments-prod'
 const ROLLOUT_MS = 4_000
+const STALE = -100_000
+const DB_PARAMETER = '/zerotouch/prod/payments/database_url'
 
 function externalSecret(
   name: string,
@@ -60,19 +57,20 @@ function workload(
 ): Workload {
   const template = { spec: { containers: [{ envFrom: secrets.map((secret) => ({ secretRef: { name: secret } })) }] } }
   const metadata = { name, namespace: NS, generation: 1, annotations }
+  const selector = { matchLabels: { app: name } }
   switch (kind) {
     case 'Deployment':
       return {
         kind,
         metadata,
-        spec: { replicas: 2, paused, template },
+        spec: { replicas: 2, paused, selector, template },
         status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, availableReplicas: 2 }
       }
     case 'StatefulSet':
       return {
         kind,
         metadata,
-        spec: { replicas: 2, updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, template },
+        spec: { replicas: 2, updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, selector, template },
         status: {
           observedGeneration: 1,
           replicas: 2,
@@ -86,7 +84,7 @@ function workload(
       return {
         kind,
         metadata,
-        spec: { updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, template },
+        spec: { updateStrategy: { type: onDelete ? 'OnDelete' : 'RollingUpdate' }, selector, template },
         status: { observedGeneration: 1, desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 }
       }
     case 'Rollout':
@@ -145,6 +143,25 @@ function rolledOut(current: Workload): Workload {
   }
 }
 
+/** Two pods of the workload, started at `at` (ms), with its pod template's annotations. */
+function startPods(current: Workload, at: number): void {
+  const annotations = current.spec.template?.metadata?.annotations
+  kube.setPods(
+    NS,
+    current.metadata.name,
+    [0, 1].map((index) => ({
+      metadata: { name: `${current.metadata.name}-${index}`, ...(annotations ? { annotations } : {}) },
+      status: { phase: 'Running', startTime: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+    }))
+  )
+}
+
+/** The workload, with its pods started at `startedAt`. */
+function put(current: Workload, startedAt = STALE): void {
+  kube.putWorkload(current)
+  startPods(current, startedAt)
+}
+
 let kube: MemoryKube
 let clock: ReturnType<typeof virtualClock>
 let log: string[]
@@ -152,6 +169,7 @@ beforeEach(() => {
   kube = new MemoryKube()
   clock = virtualClock()
   log = []
+  kube.writeSecretData(NS, 'payments-db', 0)
   controllers()
 })
 
@@ -178,56 +196,70 @@ function controllers({ deadline = [] as string[] } = {}): void {
         }
       return current
     })
-    void clock.sleep(ROLLOUT_MS).then(() =>
-      kube.updateWorkload(kind, NS, metadata.name, (current) =>
-        deadline.includes(metadata.name) && current.kind === 'Rollout'
-          ? {
-              ...current,
-              status: {
-                ...current.status,
-                phase: 'Degraded',
-                message: `ProgressDeadlineExceeded: ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
-              }
-            }
-          : deadline.includes(metadata.name) && current.kind === 'Deployment'
+    void clock
+      .sleep(ROLLOUT_MS)
+      .then(() =>
+        kube.updateWorkload(kind, NS, metadata.name, (current) =>
+          deadline.includes(metadata.name) && current.kind === 'Rollout'
             ? {
                 ...current,
                 status: {
                   ...current.status,
-                  conditions: [
-                    {
-                      type: 'Progressing',
-                      status: 'False',
-                      reason: 'ProgressDeadlineExceeded',
-                      message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
-                    }
-                  ]
+                  phase: 'Degraded',
+                  message: `ProgressDeadlineExceeded: ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
                 }
               }
-            : rolledOut(current)
+            : deadline.includes(metadata.name) && current.kind === 'Deployment'
+              ? {
+                  ...current,
+                  status: {
+                    ...current.status,
+                    conditions: [
+                      {
+                        type: 'Progressing',
+                        status: 'False',
+                        reason: 'ProgressDeadlineExceeded',
+                        message: `ReplicaSet "${metadata.name}-7d9f" has timed out progressing.`
+                      }
+                    ]
+                  }
+                }
+              : rolledOut(current)
+        )
       )
-    )
+      .then((rolled) => startPods(rolled, clock.now()))
     return observed
   }
 }
 
 const config = (restart: 'none' | 'changed' = 'changed', dryRun = false, timeoutMs = 60_000): RolloutConfig => ({
-  cluster: { namespaces: [NS] },
   rollout: { restart, timeoutMs },
   dryRun
 })
 const deps = () => ({ kube, clock, redact: createRedactor([]), log: (line: string) => log.push(line) })
+const DB = externalSecret('db', [DB_PARAMETER], { target: 'payments-db' })
 const CHANGED = [{ namespace: NS, name: 'payments-db' }]
 /** A cluster with the Argo Rollouts CRD. */
 const ALL_KINDS = WORKLOAD_KINDS
 
-/** The phase as the main runs it: the snapshot before the annotation, then the rollout after the sync. */
+/** The phase as the main runs it, after the sync confirmed ExternalSecret db fresh; this run wrote `written`. */
 async function run(
   restart: 'none' | 'changed' = 'changed',
-  { dryRun = false, timeoutMs = 60_000, changed = CHANGED } = {}
+  { dryRun = false, timeoutMs = 60_000, written = [DB_PARAMETER] } = {}
 ): Promise<RolloutReport> {
-  const snapshot = await snapshotWorkloads(config(restart, dryRun, timeoutMs), ALL_KINDS, deps())
-  return clock.run(rollOut(config(restart, dryRun, timeoutMs), snapshot, changed, deps()))
+  return clock.run(
+    rollOut(
+      config(restart, dryRun, timeoutMs),
+      {
+        externalSecrets: [DB],
+        stores: [],
+        synced: [{ namespace: NS, name: 'db' }],
+        written: new Set(written),
+        workloadKinds: ALL_KINDS
+      },
+      deps()
+    )
+  )
 }
 
 /** Per workload: what was done, how it ended, and its rollout time in seconds or why it did not roll out. */
@@ -275,12 +307,24 @@ describe('what changed', () => {
     ).toEqual([{ namespace: NS, name: 'shared' }])
   })
 
-  it('picks the readers of a changed Secret of their own namespace, and how each is restarted', () => {
+  it('is every Secret of a freshly synced ExternalSecret, once, for the rule by data', () => {
+    const externalSecrets = [
+      externalSecret('a', ['/zerotouch/prod/payments/database_url'], { target: 'shared' }),
+      externalSecret('b', ['/zerotouch/prod/payments/stripe_key'], { target: 'shared' }),
+      externalSecret('stripe', ['/zerotouch/prod/payments/stripe_key']),
+      externalSecret('not-synced', ['/zerotouch/prod/payments/database_url'])
+    ]
+    const synced = ['a', 'b', 'stripe'].map((name) => ({ namespace: NS, name }))
+    expect(syncedSecrets(externalSecrets, synced)).toEqual([
+      { namespace: NS, name: 'shared' },
+      { namespace: NS, name: 'stripe' }
+    ])
+  })
+
+  it('picks the readers of a synced Secret of their own namespace', () => {
     const readers = readersOf(
       [
         workload('Deployment', 'api', ['payments-db', 'other']),
-        workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } }),
-        workload('Deployment', 'paused', ['payments-db'], { paused: true }),
         workload('StatefulSet', 'unrelated', ['other']),
         {
           ...workload('DaemonSet', 'elsewhere', ['payments-db']),
@@ -289,19 +333,87 @@ describe('what changed', () => {
       ],
       CHANGED
     )
-    expect(readers.map(({ workload: { metadata }, secrets, handling }) => [metadata.name, secrets, handling])).toEqual([
-      ['api', ['payments-db'], 'restart'],
-      ['reloaded', ['payments-db'], 'reloader'],
-      ['paused', ['payments-db'], 'paused']
+    expect(readers.map(({ workload: { metadata }, secrets }) => [metadata.name, secrets])).toEqual([
+      ['api', ['payments-db']]
     ])
   })
 })
 
+describe('which readers are behind their Secrets, and on which', () => {
+  const reader = { workload: workload('Deployment', 'api', ['a', 'b']), secrets: ['a', 'b'] }
+  const data = [
+    { namespace: NS, name: 'a', second: 10_000, first: false },
+    { namespace: NS, name: 'b', second: 0, first: false }
+  ]
+  const pod = (at: number) => ({
+    metadata: { name: 'api-0' },
+    status: { startTime: new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+  })
+  const never = () => false
+
+  it('is narrowed to the Secrets whose data is newer than its pods', () => {
+    expect(behind(reader, [pod(5_000)], data, never)).toEqual({
+      reader: { ...reader, secrets: ['a'] },
+      freshness: 'stale'
+    })
+    expect(behind(reader, [pod(11_000)], data, never)).toBeUndefined()
+    expect(behind(reader, [pod(10_000)], data, never)).toMatchObject({ freshness: 'same-second' })
+  })
+
+  it('never for a Secret without data (it does not exist); always when its pods cannot be found', () => {
+    expect(behind(reader, [pod(-50_000)], [], never)).toBeUndefined()
+    expect(behind(reader, undefined, [], never)).toEqual({ reader, freshness: 'stale' })
+  })
+
+  it('in a dry run, on a Secret the run would change, however new its pods', () => {
+    expect(behind(reader, [pod(11_000)], data, ({ name }) => name === 'b')).toEqual({
+      reader: { ...reader, secrets: ['b'] },
+      freshness: 'stale'
+    })
+  })
+})
+
+describe('how a reader on old data is brought to the current data', () => {
+  const RELOADED = { annotations: { 'reloader.stakater.com/auto': 'true' } }
+  const data = (first = false) => [{ namespace: NS, name: 'payments-db', second: 0, first }]
+  const handling = (
+    current: Workload,
+    freshness: 'stale' | 'same-second' = 'stale',
+    { first = false, changed = CHANGED } = {}
+  ) => handlingOf({ workload: current, secrets: ['payments-db'] }, freshness, data(first), changed)
+
+  it('restarts a workload Reloader does not watch the Secret for', () => {
+    expect(handling(workload('Deployment', 'api', ['payments-db']))).toBe('restart')
+  })
+
+  it('leaves to Reloader a workload it restarts for a change of data this run made, its pods older than the data', () => {
+    expect(handling(workload('Deployment', 'api', ['payments-db'], RELOADED))).toBe('reloader')
+  })
+
+  it.each([
+    ['on a re-run: the data came from an earlier run, Reloader acted on it already', { changed: [] }],
+    ["when the data is the Secret's first: Reloader does not act on a creation", { first: true }]
+  ])('restarts a Reloader workload itself %s', (_, options) => {
+    expect(handling(workload('Deployment', 'api', ['payments-db'], RELOADED), 'stale', options)).toBe('restart')
+  })
+
+  it("restarts a Reloader workload itself when its pods are of the data's own second (one restart more at worst)", () => {
+    expect(handling(workload('Deployment', 'api', ['payments-db'], RELOADED), 'same-second')).toBe('restart')
+  })
+
+  it('refuses a paused Deployment, Reloader or not', () => {
+    expect(handling(workload('Deployment', 'api', ['payments-db'], { paused: true }))).toBe('paused')
+    expect(handling(workload('Deployment', 'api', ['payments-db'], { ...RELOADED, paused: true }))).toBe('paused')
+  })
+})
+
+const RELOADED = { annotations: { 'reloader.stakater.com/auto': 'true' } }
+
 describe('restart: changed', () => {
   it('restarts exactly the readers, as kubectl rollout restart does, and returns when each has rolled out', async () => {
     for (const kind of ['Deployment', 'StatefulSet', 'DaemonSet'] as const)
-      kube.putWorkload(workload(kind, `${kind.toLowerCase()}-reader`, ['payments-db']))
-    kube.putWorkload(workload('Deployment', 'unaffected', ['stripe']))
+      put(workload(kind, `${kind.toLowerCase()}-reader`, ['payments-db']))
+    put(workload('Deployment', 'unaffected', ['stripe']))
     const report = await run()
     expect(summary(report)).toEqual({
       'Deployment/deployment-reader': ['restarted', 'rolled-out', 4],
@@ -331,21 +443,71 @@ describe('restart: changed', () => {
   it('restarts a workload that kubectl restarted within the same second: the template changes, the pods roll', async () => {
     const api = workload('Deployment', 'api', ['payments-db'])
     const annotated = { metadata: { annotations: { [RESTARTED_AT]: '1970-01-01T00:00:00Z' } } }
-    kube.putWorkload({ ...api, spec: { ...api.spec, template: { ...api.spec.template, ...annotated } } })
+    put({ ...api, spec: { ...api.spec, template: { ...api.spec.template, ...annotated } } })
     expect(summary(await run())).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
     expect(kube.getWorkload('Deployment', NS, 'api')?.metadata.generation).toBe(2)
   })
 
-  it('restarts nothing when no workload reads a changed Secret, or nothing changed', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['stripe']))
+  it('restarts nothing when no workload reads a synced Secret, or every reader runs the current data', async () => {
+    put(workload('Deployment', 'other', ['stripe']))
+    put(workload('Deployment', 'api', ['payments-db']), 1_000)
     expect((await run()).outcomes).toEqual([])
-    expect((await run('changed', { changed: [] })).outcomes).toEqual([])
+    expect((await run('changed', { written: [] })).outcomes).toEqual([])
     expect(restarts()).toEqual([])
+  })
+
+  it('on a re-run that writes nothing, restarts the readers whose pods started before the current data', async () => {
+    // The run before wrote the data at 0 s; its rollout failed (a paused Deployment, a deadline): the pods are older.
+    put(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'current', ['payments-db']), 1_000)
+    const report = await run('changed', { written: [] })
+    expect(summary(report)).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
+    expect(restarts()).toEqual(['Deployment/api'])
+    // Re-run again: every pod now runs the current data, nothing is restarted.
+    kube.calls.length = 0
+    expect((await run('changed', { written: [] })).outcomes).toEqual([])
+    expect(restarts()).toEqual([])
+  })
+
+  it('names each reader by the Secrets whose current data its pods do not run', async () => {
+    kube.writeSecretData(NS, 'payments-cache', -200_000)
+    const cache = externalSecret('cache', ['/zerotouch/prod/payments/redis_url'], { target: 'payments-cache' })
+    put(workload('Deployment', 'api', ['payments-db', 'payments-cache']))
+    const report = await clock.run(
+      rollOut(
+        config(),
+        {
+          externalSecrets: [DB, cache],
+          stores: [],
+          synced: ['db', 'cache'].map((name) => ({ namespace: NS, name })),
+          written: new Set(),
+          workloadKinds: ALL_KINDS
+        },
+        deps()
+      )
+    )
+    expect(report.outcomes.map(({ name, secrets }) => [name, secrets])).toEqual([['api', ['payments-db']]])
+  })
+
+  it("restarts a reader whose pods started in the data's own second, unless the action's restart made them", async () => {
+    // Pods of 0.xxx s: they may have started before the data of 0.yyy s.
+    put(workload('Deployment', 'api', ['payments-db']), 0)
+    const restarted = workload('Deployment', 'again', ['payments-db'])
+    const annotated = { metadata: { annotations: { [RESTARTED_AT]: '1970-01-01T00:00:00.500Z' } } }
+    // Pods of a restart at 0.5 s, which came after the data (the action restarts after the sync).
+    put({ ...restarted, spec: { ...restarted.spec, template: { ...restarted.spec.template, ...annotated } } }, 0)
+    expect(summary(await run('changed', { written: [] }))).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
+  })
+
+  it('restarts nothing for a Secret that does not exist, and reads its metadata only', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    kube = Object.assign(kube, { secretMetadata: () => Promise.resolve(undefined) })
+    expect((await run()).outcomes).toEqual([])
   })
 
   it("fails a rollout at once with the controller's message when it exceeds its progress deadline", async () => {
     controllers({ deadline: ['api'] })
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'api', ['payments-db']))
     const report = await run()
     expect(summary(report)).toEqual({
       'Deployment/api': [
@@ -358,7 +520,7 @@ describe('restart: changed', () => {
   })
 
   it('names each unfinished rollout with its last status at rollout-timeout', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'api', ['payments-db']))
     const report = await run('changed', { timeoutMs: 1_000 })
     expect(summary(report)).toEqual({
       'Deployment/api': [
@@ -371,18 +533,18 @@ describe('restart: changed', () => {
   })
 
   it('does not patch a paused Deployment, fails naming it, and still restarts the others', async () => {
-    kube.putWorkload(workload('Deployment', 'paused', ['payments-db'], { paused: true }))
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'paused', ['payments-db'], { paused: true }))
+    put(workload('Deployment', 'api', ['payments-db']))
     const report = await run()
     expect(summary(report)).toEqual({
       'Deployment/api': ['restarted', 'rolled-out', 4],
-      'Deployment/paused': ['paused', 'failed', 'paused: resume it or restart it yourself']
+      'Deployment/paused': ['paused', 'failed', 'paused: resume it, then re-run (or restart it yourself)']
     })
     expect(restarts()).toEqual(['Deployment/api'])
   })
 
   it('restarts an OnDelete StatefulSet but does not wait for pods that only a deletion replaces', async () => {
-    kube.putWorkload(workload('StatefulSet', 'db', ['payments-db'], { onDelete: true }))
+    put(workload('StatefulSet', 'db', ['payments-db'], { onDelete: true }))
     kube.onRestart = () => undefined
     const report = await run()
     expect(summary(report)).toEqual({
@@ -391,7 +553,7 @@ describe('restart: changed', () => {
   })
 
   it('leaves a workload Reloader restarts to Reloader and waits for the rollout it starts', async () => {
-    kube.putWorkload(
+    put(
       workload('Deployment', 'api', ['payments-db'], {
         annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' }
       })
@@ -410,19 +572,66 @@ describe('restart: changed', () => {
     expect(rolloutOutputs(report).restarted).toBe(JSON.stringify([`${NS}/Deployment/api`]))
   })
 
+  it('counts a Reloader rollout that began before the sync once its pods run the current data', async () => {
+    // ESO picked up the value on its own; Reloader changed the template (generation 2) before the action looked.
+    const api = workload('Deployment', 'api', ['payments-db'], RELOADED) as Deployment
+    put({
+      ...api,
+      metadata: { ...api.metadata, generation: 2 },
+      status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }
+    })
+    // The new pods run before the status says the rollout is done.
+    void clock.sleep(2_000).then(() => {
+      startPods(api, clock.now())
+      kube.updateWorkload('Deployment', NS, 'api', rolledOut)
+    })
+    const report = await run()
+    expect(summary(report)).toEqual({ 'Deployment/api': ['reloader', 'rolled-out', 2] })
+    expect(restarts()).toEqual([])
+  })
+
+  it('does not count a rollout that ends with pods older than the data: it waits for Reloader', async () => {
+    // A new image rolled out before the data was written (its pods of STALE), its status done only now.
+    const api = workload('Deployment', 'api', ['payments-db'], RELOADED) as Deployment
+    put({ ...api, status: { observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2 } })
+    void clock.sleep(1_000).then(() => kube.updateWorkload('Deployment', NS, 'api', rolledOut))
+    const report = await run('changed', { timeoutMs: 10_000 })
+    expect(summary(report)).toEqual({
+      'Deployment/api': [
+        'reloader',
+        'timed-out',
+        'not rolled out within rollout-timeout: its pods still run the old data'
+      ]
+    })
+  })
+
+  it("restarts a Reloader workload itself when Reloader's pods started in the data's own second", async () => {
+    const api = workload('Deployment', 'api', ['payments-db'], RELOADED) as Deployment
+    put({
+      ...api,
+      metadata: { ...api.metadata, generation: 2 },
+      status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }
+    })
+    void clock.sleep(500).then(() => {
+      startPods(api, 0)
+      kube.updateWorkload('Deployment', NS, 'api', rolledOut)
+    })
+    const report = await run()
+    expect(summary(report)).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
+    expect(restarts()).toEqual(['Deployment/api'])
+  })
+
   it('says Reloader did not start a rollout when none began within rollout-timeout', async () => {
-    kube.putWorkload(
-      workload('Deployment', 'api', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } })
-    )
+    put(workload('Deployment', 'api', ['payments-db'], RELOADED))
     const report = await run('changed', { timeoutMs: 30_000 })
     expect(summary(report)).toEqual({
-      'Deployment/api': ['reloader', 'timed-out', 'annotated for Reloader, but no rollout began: is Reloader running?']
+      'Deployment/api': ['reloader', 'timed-out', 'left to Reloader, but no rollout began: is Reloader running?']
     })
   })
 
   it('retries a restart the API server refused with a conflict, and reports one it refuses for good', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
-    kube.putWorkload(workload('Deployment', 'web', ['payments-db']))
+    put(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'web', ['payments-db']))
     kube.failNext('restart', new KubeError('conflict', 'patch deployments.apps: conflict (409)', 409))
     kube.failNext(
       'restart',
@@ -434,7 +643,7 @@ describe('restart: changed', () => {
   })
 
   it('keeps waiting through a dropped watch', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'api', ['payments-db']))
     void clock.sleep(1_000).then(() => kube.dropWatches())
     expect(summary(await run())).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
   })
@@ -448,8 +657,8 @@ describe('Argo Rollouts', () => {
   }
 
   it('restarts a Rollout as kubectl argo rollouts restart does (spec.restartAt) and waits until it is Healthy', async () => {
-    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
-    kube.putWorkload(workload('Deployment', 'web', ['payments-db']))
+    put(workload('Rollout', 'api', ['payments-db']))
+    put(workload('Deployment', 'web', ['payments-db']))
     await clock.run(clock.sleep(1_250))
     const report = await run()
     expect(summary(report)).toEqual({
@@ -464,7 +673,7 @@ describe('Argo Rollouts', () => {
 
   it('fails a Rollout that turns Degraded with the controller’s message', async () => {
     controllers({ deadline: ['api'] })
-    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
+    put(workload('Rollout', 'api', ['payments-db']))
     expect(summary(await run())).toEqual({
       'Rollout/api': [
         'restarted',
@@ -475,9 +684,9 @@ describe('Argo Rollouts', () => {
   })
 
   it('does not restart a paused Rollout (by hand or at a step), and says how to get it going', async () => {
-    kube.putWorkload(workload('Rollout', 'held', ['payments-db'], { paused: true }))
+    put(workload('Rollout', 'held', ['payments-db'], { paused: true }))
     const stepped = argoRollout('canary', ['payments-db'])
-    kube.putWorkload({
+    put({
       ...stepped,
       status: {
         ...stepped.status,
@@ -502,10 +711,10 @@ describe('Argo Rollouts', () => {
   })
 
   it('reads the template of the Deployment a workloadRef names, restarts the Rollout and leaves the Deployment alone', async () => {
-    kube.putWorkload(workload('Deployment', 'api-template', ['payments-db']))
+    put(workload('Deployment', 'api-template', ['payments-db']))
     const { template: _template, ...spec } = argoRollout('api', []).spec
     const rollout = argoRollout('api', [])
-    kube.putWorkload({
+    put({
       ...rollout,
       spec: { ...spec, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'api-template' } }
     })
@@ -515,7 +724,7 @@ describe('Argo Rollouts', () => {
 
   it('leaves a Rollout annotated for Reloader to it (Reloader with --is-Argo-Rollouts) and waits for its rollout', async () => {
     const annotated = argoRollout('api', ['payments-db'])
-    kube.putWorkload({
+    put({
       ...annotated,
       metadata: { ...annotated.metadata, annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' } }
     })
@@ -533,7 +742,7 @@ describe('Argo Rollouts', () => {
   })
 
   it('with restart: none, names a Rollout in the warning as namespace/Rollout/name', async () => {
-    kube.putWorkload(workload('Rollout', 'api', ['payments-db']))
+    put(workload('Rollout', 'api', ['payments-db']))
     const report = await run('none')
     expect(summary(report)).toEqual({ 'Rollout/api': ['not-restarted', undefined, undefined] })
     expect(restarts()).toEqual([])
@@ -542,7 +751,7 @@ describe('Argo Rollouts', () => {
 
 describe('restart: none, and the dry run', () => {
   it('restart: none names each reader, patches nothing, and confirms no rollout', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'api', ['payments-db']))
     const report = await run('none')
     expect(summary(report)).toEqual({ 'Deployment/api': ['not-restarted', undefined, undefined] })
     expect(restarts()).toEqual([])
@@ -556,18 +765,33 @@ describe('restart: none, and the dry run', () => {
     )
     const report = await run('none')
     expect(report.notes).toEqual([
-      'forbidden: may not list deployments.apps in namespace "payments-prod": workloads reading a changed Secret are not looked for there'
+      'forbidden: may not list deployments.apps in namespace "payments-prod": workloads reading a synced Secret are not looked for there'
     ])
   })
 
-  it('a dry run lists what it would restart and patches nothing', async () => {
-    kube.putWorkload(workload('Deployment', 'api', ['payments-db']))
-    kube.putWorkload(
-      workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } })
-    )
+  it('restart: none goes on, with a note, where the identity may not read the Secret or list the pods', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    kube.failNext('get-secret', new KubeError('forbidden', 'forbidden: may not get secrets', 403))
+    const report = await run('none')
+    expect(report.notes).toEqual([
+      `forbidden: may not get secrets: whether the pods reading Secret ${NS}/payments-db run its current data is not known`
+    ])
+    kube.failNext('list-pods', new KubeError('forbidden', 'forbidden: may not list pods', 403))
+    const again = await run('none')
+    expect(again.notes).toEqual([
+      `forbidden: may not list pods: whether Deployment ${NS}/api runs the current data is not known`
+    ])
+    expect(again.outcomes).toEqual([])
+  })
+
+  it('a dry run lists what it would restart and patches nothing: readers on old data, and of a Secret it would change', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    put(workload('Deployment', 'would-change', ['payments-db']), 1_000)
+    put(workload('Deployment', 'reloaded', ['payments-db'], { annotations: { 'reloader.stakater.com/auto': 'true' } }))
     const report = await run('changed', { dryRun: true })
     expect(summary(report)).toEqual({
       'Deployment/api': ['would-restart', undefined, undefined],
+      'Deployment/would-change': ['would-restart', undefined, undefined],
       'Deployment/reloaded': ['reloader', undefined, undefined]
     })
     expect(restarts()).toEqual([])
@@ -660,36 +884,94 @@ describe('the waiter: a deletion ends the wait of that target only', () => {
   })
 })
 
-describe('the snapshot', () => {
-  it('lists every kind in every namespace once, before the annotation', async () => {
-    const snapshot = await snapshotWorkloads(
-      { ...config(), cluster: { namespaces: [NS, 'payments-jobs'] } },
-      APPS_KINDS,
-      deps()
+describe('the waiter: a target left to Reloader is done when its pods run the current data', () => {
+  const RELOADER: RolloutTarget = {
+    kind: 'Deployment',
+    namespace: NS,
+    name: 'api',
+    generation: 2,
+    by: 'reloader',
+    since: 0
+  }
+  const at = (generation: number): Workload => {
+    const current = workload('Deployment', 'api', [])
+    return rolledOut({ ...current, metadata: { ...current.metadata, generation } })
+  }
+
+  it('asks for the pods when its rollout is done at the generation listed, and settles only on current pods', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.observe(at(2), 1_000)).toBe('check-pods')
+    expect(waiter.podsChecked(at(2), 'stale', 1_000)).toBeUndefined()
+    expect(waiter.settled()).toBe(false)
+    expect(waiter.podsChecked(at(2), 'current', 3_000)).toBeUndefined()
+    expect(waiter.outcomes()).toEqual([{ target: RELOADER, result: 'rolled-out', seconds: 3, reason: undefined }])
+  })
+
+  it('counts a rollout of a later generation (a template change made after the listing) without asking', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.observe(at(3), 2_000)).toBeUndefined()
+    expect(waiter.outcomes()[0]).toMatchObject({ result: 'rolled-out', seconds: 2 })
+  })
+
+  it("asks for a restart when the pods are of the data's own second, then waits for that restart's rollout", () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    expect(waiter.podsChecked(at(2), 'same-second', 1_000)).toBe('restart')
+    const restarted: RolloutTarget = { ...RELOADER, by: 'restart', generation: 3, since: 1_000 }
+    waiter.restarted(restarted)
+    expect(waiter.observe(at(2), 1_500)).toBeUndefined()
+    expect(waiter.settled()).toBe(false)
+    waiter.observe(at(3), 5_000)
+    expect(waiter.outcomes()).toEqual([{ target: restarted, result: 'rolled-out', seconds: 4, reason: undefined }])
+  })
+
+  it('names the old data at rollout-timeout once a rollout was done on stale pods', () => {
+    const waiter = new RolloutWaiter([RELOADER])
+    waiter.podsChecked(at(2), 'stale', 1_000)
+    waiter.timeOut(10_000)
+    expect(waiter.outcomes()[0]).toMatchObject({
+      result: 'timed-out',
+      reason: 'not rolled out within rollout-timeout: its pods still run the old data'
+    })
+  })
+})
+
+describe('the lists', () => {
+  const listed = () => kube.calls.filter(({ verb }) => verb === 'list-workloads').map(({ kind }) => kind)
+
+  it('lists each kind the cluster serves, once, in the namespaces of the synced Secrets', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    await run()
+    expect(listed()).toEqual(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
+  })
+
+  it('lists no Rollouts where the cluster does not serve them', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    await clock.run(
+      rollOut(
+        config(),
+        {
+          externalSecrets: [DB],
+          stores: [],
+          synced: [{ namespace: NS, name: 'db' }],
+          written: new Set([DB_PARAMETER]),
+          workloadKinds: APPS_KINDS
+        },
+        deps()
+      )
     )
-    expect(snapshot.lists.map(({ kind, namespace }) => `${namespace}/${kind}`)).toEqual([
-      `${NS}/Deployment`,
-      `${NS}/StatefulSet`,
-      `${NS}/DaemonSet`,
-      'payments-jobs/Deployment',
-      'payments-jobs/StatefulSet',
-      'payments-jobs/DaemonSet'
-    ])
+    expect(listed()).toEqual(['Deployment', 'StatefulSet', 'DaemonSet'])
   })
 
-  it('lists Rollouts too where the cluster serves them', async () => {
-    const snapshot = await snapshotWorkloads(config(), ALL_KINDS, deps())
-    expect(snapshot.lists.map(({ kind }) => kind)).toEqual(['Deployment', 'StatefulSet', 'DaemonSet', 'Rollout'])
-  })
-
-  it('with restart: changed, fails on a list the cluster refuses, before anything is annotated', async () => {
+  it('with restart: changed, fails on a list the cluster refuses, before anything is restarted', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
     kube.failNext(
       'list-workloads',
       new KubeError('forbidden', 'forbidden: may not list deployments.apps in namespace "payments-prod"', 403)
     )
-    await expect(snapshotWorkloads(config(), APPS_KINDS, deps())).rejects.toThrow(
-      /^Nothing was annotated: forbidden: may not list deployments\.apps/
+    await expect(run()).rejects.toThrow(
+      /^The Secrets are synced; finding the workloads still on their old data failed: forbidden: may not list deployments\.apps/
     )
+    expect(restarts()).toEqual([])
   })
 })
 

@@ -633,7 +633,9 @@ describe('isPaused', () => {
   })
 
   it('says how to get a paused workload going', () => {
-    expect(pausedReason(deployment({ paused: true }, undefined))).toBe('paused: resume it or restart it yourself')
+    expect(pausedReason(deployment({ paused: true }, undefined))).toBe(
+      'paused: resume it, then re-run (or restart it yourself)'
+    )
     expect(pausedReason(rollout({ paused: true }, { phase: 'Paused', message: 'manually paused' }))).toBe(
       'paused (manually paused): promote or resume it (kubectl argo rollouts promote), then re-run'
     )

@@ -9,6 +9,12 @@ import type { Condition, ObjectMeta } from '../k8s/types.js'
 
 export const ESO_GROUP = 'external-secrets.io'
 export const ESO_PLURAL = 'externalsecrets'
+/**
+ * The field manager of ESO's writes to a target Secret in `metadata.managedFields`: the API server names a manager
+ * by its user agent's program name when the client gives none (k8s.io/apiserver pkg/endpoints/handlers/rest.go,
+ * managerOrUserAgent), and ESO's controller-runtime client runs as the `external-secrets` binary.
+ */
+export const ESO_FIELD_MANAGER = 'external-secrets'
 /** The versions whose ExternalSecret fields the action knows, most preferred first. */
 export const KNOWN_VERSIONS = ['v1', 'v1beta1'] as const
 

@@ -1,7 +1,7 @@
 import type { Permission } from './errors.js'
-import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
+import type { KubeEvent, Listed, ObjectMeta, WatchHandle, WatchHandlers } from './types.js'
 
-/** A resource of an API group, as the generic calls address it. */
+/** A resource of an API group (`''`: the core group, /api/v1), as the generic calls address it. */
 export interface ApiResource {
   readonly group: string
   readonly version: string
@@ -50,6 +50,11 @@ export interface KubeClient {
     name: string,
     is: (object: unknown) => object is T
   ): Promise<T | undefined>
+  /**
+   * The object's metadata only (PartialObjectMetadata: no spec, no data, so never a Secret's value); undefined when
+   * it does not exist.
+   */
+  metadata(resource: ApiResource, namespace: string, name: string): Promise<ObjectMeta | undefined>
   /** Returns the object as patched (status included). `namespace` undefined: a cluster-scoped resource. */
   patch<T>(
     resource: ApiResource,

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { delimiter } from 'node:path'
 import {
+  ApiException,
   AuthorizationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -22,7 +23,7 @@ import { isYaml, kubeconfigCredentials, kubeconfigSource } from './kubeconfig.js
 import { InputProblem } from '../errors.js'
 import { asArray, asRecord, isRecord } from '../json.js'
 import type { ApiGroup, ApiResource, KubeClient, PatchKind } from './api.js'
-import type { KubeEvent, Listed, WatchHandle, WatchHandlers } from './types.js'
+import type { KubeEvent, Listed, ObjectMeta, WatchHandle, WatchHandlers } from './types.js'
 
 export interface KubeApiOptions {
   /** Kubeconfig file content; empty: KUBECONFIG, ~/.kube/config, then in-cluster. */
@@ -41,6 +42,11 @@ export interface KubeApiOptions {
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token'
 const PAGE_SIZE = 500
+/**
+ * The object's metadata only, as the API server serves it for this Accept header (PartialObjectMetadata,
+ * k8s.io/apiserver pkg/endpoints/handlers/response.go): no spec, no data, so no Secret value reaches the action.
+ */
+const PARTIAL_OBJECT_METADATA = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1'
 const PATCH: Record<PatchKind, PatchStrategy> = {
   merge: PatchStrategy.MergePatch,
   'strategic-merge': PatchStrategy.StrategicMergePatch
@@ -143,19 +149,22 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
   ): Promise<Listed<T>> =>
     call({ verb: 'list', resource: resource.name, namespace }, () =>
       allPages(async (token) => {
+        const query = { labelSelector, limit: PAGE_SIZE, _continue: token }
+        // The core group has no /apis/<group> path: its lists are asked for as plain JSON at /api/v1.
         const page = asRecord(
-          await custom.listNamespacedCustomObject(
-            {
-              group: resource.group,
-              version: resource.version,
-              namespace,
-              plural: resource.plural,
-              labelSelector,
-              limit: PAGE_SIZE,
-              _continue: token
-            },
-            withTimeout
-          )
+          resource.group === ''
+            ? await getJson(
+                kc,
+                server,
+                collectionPath(resource, namespace),
+                { labelSelector, limit: String(PAGE_SIZE), continue: token },
+                'application/json',
+                requestTimeoutMs
+              )
+            : await custom.listNamespacedCustomObject(
+                { group: resource.group, version: resource.version, namespace, plural: resource.plural, ...query },
+                withTimeout
+              )
         )
         const metadata = asRecord(page?.metadata)
         const items = asArray(page?.items).map((item) => typed(resource, item))
@@ -204,24 +213,38 @@ export function createKubeClient(options: KubeApiOptions): KubeClient {
     )
 
   return {
-    apiGroup: (group) => {
-      const what = { verb: 'get', resource: `API group ${group}`, server }
-      return call(what, async () => {
-        const found = await discovery(kc, `/apis/${group}`, what, requestTimeoutMs)
+    apiGroup: (group) =>
+      call({ verb: 'get', resource: `API group ${group}` }, async () => {
+        const found = await getJson(kc, server, `/apis/${group}`, {}, 'application/json', requestTimeoutMs)
         return found === undefined ? undefined : (found as ApiGroup)
-      })
-    },
+      }),
 
-    apiResources: (group, version) => {
-      const what = { verb: 'get', resource: `API ${group}/${version}`, server }
-      return call(what, async () => {
-        const found = asRecord(await discovery(kc, `/apis/${group}/${version}`, what, requestTimeoutMs))
+    apiResources: (group, version) =>
+      call({ verb: 'get', resource: `API ${group}/${version}` }, async () => {
+        const found = asRecord(
+          await getJson(kc, server, `/apis/${group}/${version}`, {}, 'application/json', requestTimeoutMs)
+        )
         if (!found) return undefined
         return asArray(found.resources)
           .map((resource) => stringOf(asRecord(resource)?.name) ?? '')
           .filter((name) => name !== '' && !name.includes('/'))
-      })
-    },
+      }),
+
+    metadata: (resource, namespace, name) =>
+      call({ verb: 'get', resource: resource.name, namespace }, async () => {
+        const found = asRecord(
+          await getJson(
+            kc,
+            server,
+            `${collectionPath(resource, namespace)}/${encodeURIComponent(name)}`,
+            {},
+            PARTIAL_OBJECT_METADATA,
+            requestTimeoutMs
+          )
+        )
+        const metadata = asRecord(found?.metadata)
+        return metadata && typeof metadata.name === 'string' ? (metadata as unknown as ObjectMeta) : undefined
+      }),
 
     list: (resource, namespace, is, labelSelector) => list(resource, namespace, is, labelSelector),
 
@@ -476,18 +499,35 @@ function selectContext(kc: KubeConfig, context: string): void {
   }
 }
 
-/** A discovery document (GET /apis/<group>, /apis/<group>/<version>) as JSON; undefined when the cluster has none. */
-async function discovery(kc: KubeConfig, path: string, what: KubeCall, timeoutMs: number): Promise<unknown> {
-  const request = new RequestContext(`${(what.server ?? '').replace(/\/+$/, '')}${path}`, HttpMethod.GET)
-  request.setHeaderParam('Accept', 'application/json')
+/**
+ * A GET answered with JSON: the parsed body, undefined on 404. Errors are thrown as the generated clients throw
+ * them (an HTTP status and the body), for `call` to turn into a KubeError.
+ */
+async function getJson(
+  kc: KubeConfig,
+  server: string,
+  path: string,
+  query: Readonly<Record<string, string | undefined>>,
+  accept: string,
+  timeoutMs: number
+): Promise<unknown> {
+  const request = new RequestContext(`${server.replace(/\/+$/, '')}${path}`, HttpMethod.GET)
+  for (const [name, value] of Object.entries(query)) if (value) request.setQueryParam(name, value)
+  request.setHeaderParam('Accept', accept)
   request.setSignal(AbortSignal.timeout(timeoutMs))
   await kc.applySecurityAuthentication(request)
   const response = await new IsomorphicFetchHttpLibrary().send(request).toPromise()
   const text = await response.body.text()
   if (response.httpStatusCode === 404) return undefined
   if (response.httpStatusCode < 200 || response.httpStatusCode > 299)
-    throw toKubeError({ code: response.httpStatusCode, body: text }, what)
+    throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode}`, text, {})
   return JSON.parse(text) as unknown
+}
+
+/** `/api/v1/namespaces/<ns>/pods`, `/apis/apps/v1/namespaces/<ns>/deployments` */
+function collectionPath(resource: ApiResource, namespace: string): string {
+  const root = resource.group === '' ? `/api/${resource.version}` : `/apis/${resource.group}/${resource.version}`
+  return `${root}/namespaces/${encodeURIComponent(namespace)}/${resource.plural}`
 }
 
 function plainEvent(event: CoreV1Event): KubeEvent {

@@ -64,3 +64,40 @@ export function matchesLabelSelector(selector: LabelSelector, labels: Readonly<R
     }
   })
 }
+
+/** A `metav1.LabelSelector` as objects carry it (a workload's `spec.selector`). */
+export interface LabelSelectorSpec {
+  readonly matchLabels?: Readonly<Record<string, string>>
+  readonly matchExpressions?: ReadonlyArray<{
+    readonly key: string
+    readonly operator: string
+    readonly values?: readonly string[]
+  }>
+}
+
+/**
+ * The selector as the `labelSelector` query parameter says it, as kubectl turns a workload's selector into one
+ * (k8s.io/apimachinery pkg/apis/meta/v1/helpers.go LabelSelectorAsSelector, then String()): `k=v` for each label,
+ * `k in (a,b)`, `k notin (a)`, `k`, `!k` for each expression. Undefined for an operator it does not know (nothing
+ * could be selected safely).
+ */
+export function selectorText(spec: LabelSelectorSpec): string | undefined {
+  const labels = Object.entries(spec.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`)
+  const expressions = (spec.matchExpressions ?? []).map(({ key, operator, values = [] }) => {
+    const list = [...values].sort().join(',')
+    switch (operator) {
+      case 'In':
+        return `${key} in (${list})`
+      case 'NotIn':
+        return `${key} notin (${list})`
+      case 'Exists':
+        return key
+      case 'DoesNotExist':
+        return `!${key}`
+      default:
+        return undefined
+    }
+  })
+  if (expressions.includes(undefined)) return undefined
+  return [...labels, ...expressions].join(',')
+}

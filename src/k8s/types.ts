@@ -13,6 +13,23 @@ export interface ObjectMeta {
     readonly name?: string
     readonly controller?: boolean
   }>
+  /** RFC 3339, whole seconds. */
+  readonly creationTimestamp?: string
+  /** Set when the object is being deleted (a terminating pod). */
+  readonly deletionTimestamp?: string
+  /** Who wrote the object, how and when: one entry per manager and operation. */
+  readonly managedFields?: readonly ManagedFieldsEntry[]
+}
+
+/**
+ * An entry of `metadata.managedFields`: the API server records, per field manager and operation, the time of the
+ * last write of that manager that changed the object (k8s.io/apimachinery pkg/util/managedfields/internal/
+ * managedfieldsupdater.go). RFC 3339, whole seconds.
+ */
+export interface ManagedFieldsEntry {
+  readonly manager?: string
+  readonly operation?: string
+  readonly time?: string
 }
 
 export interface Condition {

@@ -75,8 +75,10 @@ interface Problem {
 }
 
 /**
- * The permissions the run needs in a namespace: the wait watches Events too, and the rollout the workloads of each
- * kind the cluster serves (rollouts.argoproj.io only where the CRD is installed: a cluster without it needs no rule).
+ * The permissions the run needs in a namespace: the wait watches Events too; the rollout the workloads of each kind
+ * the cluster serves (rollouts.argoproj.io only where the CRD is installed: a cluster without it needs no rule), their
+ * pods (whether they started before the data) and the metadata of their Secrets (when the data was written: `get`
+ * asked for as PartialObjectMetadata, so never a value).
  */
 export function permissionsNeeded(
   namespace: string,
@@ -89,9 +91,13 @@ export function permissionsNeeded(
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
     ...(rollout.restart === 'changed'
-      ? workloadKinds.flatMap((kind) =>
-          grant(WORKLOAD_RESOURCES[kind].group, WORKLOAD_RESOURCES[kind].plural, ['list', 'watch', 'patch'])
-        )
+      ? [
+          ...workloadKinds.flatMap((kind) =>
+            grant(WORKLOAD_RESOURCES[kind].group, WORKLOAD_RESOURCES[kind].plural, ['list', 'watch', 'patch'])
+          ),
+          ...grant('', 'pods', ['list']),
+          ...grant('', 'secrets', ['get'])
+        ]
       : [])
   ]
 }

@@ -39,7 +39,7 @@ export function rolloutWarnings(report: RolloutReport): string[] {
     .filter(({ action }) => action === 'not-restarted')
     .map(
       (outcome) =>
-        `${workloadName(outcome)} reads Secret ${outcome.secrets.join(', ')}, which this run changed: its pods run the old values until they restart (restart: changed restarts them and waits for the rollout)`
+        `${workloadName(outcome)} reads Secret ${outcome.secrets.join(', ')}: its pods started before the current data and run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     )
   return stale
 }
@@ -59,7 +59,7 @@ export function rolloutSummaryRows(report: RolloutReport): string[][] {
     describe(outcome) + (outcome.reason ? `: ${outcome.reason}` : ''),
     seconds(outcome)
   ])
-  return [['Workload', 'Changed Secrets it reads', 'Result', 'Rollout time'], ...rows]
+  return [['Workload', 'Secrets on old data', 'Result', 'Rollout time'], ...rows]
 }
 
 /** The step's failure message when a rollout failed, timed out, or could not start; undefined when none did. */
@@ -69,7 +69,7 @@ export function rolloutFailure(report: RolloutReport): string | undefined {
   const list = bad
     .map((outcome) => `  - ${workloadName(outcome)} (${describe(outcome)}): ${outcome.reason ?? 'no reason known'}`)
     .join('\n')
-  return `${bad.length} of ${report.outcomes.length} workloads reading a changed Secret did not roll out; the Secrets themselves are synced:\n${list}`
+  return `${bad.length} of ${report.outcomes.length} workloads on old Secret data did not roll out; the Secrets themselves are synced. Fix the cause and re-run: a re-run restarts every workload still on old data, even with nothing new to write:\n${list}`
 }
 
 function describe({ action, result }: RolloutOutcome): string {
@@ -86,12 +86,13 @@ function seconds({ result, seconds }: RolloutOutcome): string {
 }
 
 function totals({ restart, dryRun, outcomes }: RolloutReport): string {
-  if (!outcomes.length) return 'No workload reads a Secret this run changed.'
-  if (dryRun) return `Dry run, nothing restarted: ${outcomes.length} workloads read a changed Secret.`
+  if (!outcomes.length) return 'Every workload reading a synced Secret runs its current data.'
+  if (dryRun)
+    return `Dry run, nothing restarted: ${outcomes.length} workloads run old Secret data or would after the run.`
   if (restart === 'none')
-    return `${outcomes.length} workloads read a changed Secret and were not restarted (restart: none).`
+    return `${outcomes.length} workloads run old Secret data and were not restarted (restart: none).`
   const rolledOut = outcomes.filter(({ result }) => result === 'rolled-out').length
-  return `${rolledOut} of ${outcomes.length} workloads reading a changed Secret rolled out.`
+  return `${rolledOut} of ${outcomes.length} workloads on old Secret data rolled out to the current data.`
 }
 
 function sorted(outcomes: readonly RolloutOutcome[]): RolloutOutcome[] {

@@ -1,10 +1,11 @@
 import pLimit from 'p-limit'
-import type { ClusterSettings } from '../k8s/api.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
-import { inNamespace, refOf, type Listed } from '../k8s/types.js'
-import { resumableWatch, watchUntilSettled } from '../k8s/watch.js'
+import { selectorText } from '../k8s/label-selector.js'
+import { inNamespace, refOf, type Listed, type ObjectRef } from '../k8s/types.js'
+import { resumableWatch, watchUntilSettled, type SettleLoop } from '../k8s/watch.js'
+import type { ExternalSecret, SecretStore } from '../eso/model.js'
 import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
 import {
@@ -15,14 +16,27 @@ import {
   type Workload,
   type WorkloadKind
 } from '../workloads/model.js'
-import { readersOf, type ChangedSecret, type Reader } from './plan.js'
+import { freshnessOf, secretData, type SecretData } from './current.js'
+import {
+  behind,
+  changedSecrets,
+  handlingOf,
+  readersOf,
+  secretsOf,
+  syncedSecrets,
+  type Handling,
+  type Reader
+} from './plan.js'
 import { RolloutWaiter, type RolloutTarget } from './wait.js'
 
 /**
- * The rollout phase: the workloads whose pods read a Secret this run changed are restarted (as
- * `kubectl rollout restart` does) and awaited (by the rules of `kubectl rollout status`, watching),
- * or, with `restart: none`, named in a warning. Environment variables are read when a container
- * starts: without a restart the pods keep the old values.
+ * The rollout phase, after the sync: the workloads reading a Secret of a freshly synced ExternalSecret whose pods
+ * started before that Secret's current data (current.ts) are restarted (as `kubectl rollout restart` does) or left
+ * to Reloader, and awaited (by the rules of `kubectl rollout status`, watching) until their pods run the current
+ * data; with `restart: none` they are named in a warning. Environment variables are read when a container starts:
+ * without a restart the pods keep the old values. Decided by data, not by what this run wrote, so a re-run after a
+ * failed rollout restarts what the failed run left behind, and an unchanged re-run whose pods are current restarts
+ * nothing.
  */
 
 export interface RolloutSettings {
@@ -31,9 +45,8 @@ export interface RolloutSettings {
   readonly timeoutMs: number
 }
 
-/** The rollout phase's slice of the configuration. */
+/** The rollout phase's slice of the configuration (the namespaces are those of the synced Secrets). */
 export interface RolloutConfig {
-  readonly cluster: Pick<ClusterSettings, 'namespaces'>
   readonly rollout: RolloutSettings
   readonly dryRun: boolean
 }
@@ -45,11 +58,17 @@ export interface RolloutDependencies {
   readonly log?: (line: string) => void
 }
 
-/** The workloads of the namespaces, listed before the annotation: what a rollout Reloader starts is told from. */
-export interface WorkloadSnapshot {
-  readonly lists: ReadonlyArray<Listed<Workload> & { readonly kind: WorkloadKind; readonly namespace: string }>
-  /** Why some could not be listed (restart: none only; restart: changed has its permissions checked before). */
-  readonly notes: readonly string[]
+/** What the rollout needs of the run before it: the ExternalSecrets the sync listed and confirmed fresh. */
+export interface FreshSecrets {
+  /** The selected ExternalSecrets as the sync phase listed them, and those it confirmed freshly synced. */
+  readonly externalSecrets: readonly ExternalSecret[]
+  /** The stores they read through. */
+  readonly stores: readonly SecretStore[]
+  readonly synced: readonly ObjectRef[]
+  /** The parameters the push wrote (or would write, in a dry run). */
+  readonly written: ReadonlySet<string>
+  /** The workload kinds the cluster serves (Rollout only with the Argo Rollouts CRD), from the pre-flight. */
+  readonly workloadKinds: readonly WorkloadKind[]
 }
 
 export type RolloutAction = 'restarted' | 'reloader' | 'not-restarted' | 'would-restart' | 'paused' | 'not-patched'
@@ -59,7 +78,7 @@ export interface RolloutOutcome {
   readonly namespace: string
   readonly kind: WorkloadKind
   readonly name: string
-  /** The changed Secrets it reads. */
+  /** The synced Secrets it reads whose current data its pods do not run. */
   readonly secrets: readonly string[]
   readonly action: RolloutAction
   readonly result?: RolloutResult
@@ -76,90 +95,89 @@ export interface RolloutReport {
 }
 
 const NOT_YET = 'The Secrets are synced; restarting the workloads that read them failed'
-const RESTART_CONCURRENCY = 4
+const CONCURRENCY = 4
+/** How often the pods of a rollout done on old data are looked at again. */
+const POD_RECHECK_MS = 2_000
 
-/** `kinds`: those the cluster serves (Rollout only with the Argo Rollouts CRD), from the pre-flight. */
-export async function snapshotWorkloads(
-  { cluster, rollout }: RolloutConfig,
-  kinds: readonly WorkloadKind[],
-  deps: RolloutDependencies
-): Promise<WorkloadSnapshot> {
-  const pairs = cluster.namespaces.flatMap((namespace) => kinds.map((kind) => ({ kind, namespace })))
-  const listed = await stopOnKubeError(
-    () =>
-      Promise.all(
-        pairs.map(async ({ kind, namespace }) => {
-          try {
-            return { kind, namespace, ...(await deps.kube.listWorkloads(kind, namespace)) }
-          } catch (error) {
-            // With restart: none the list serves a warning only; a Role without it is no failure.
-            if (rollout.restart === 'none' && error instanceof KubeError && error.kind === 'forbidden')
-              return `${deps.redact(error.message)}: workloads reading a changed Secret are not looked for there`
-            throw error
-          }
-        })
-      ),
-    'Nothing was annotated',
-    deps.redact
-  )
-  return {
-    lists: listed.filter((entry) => typeof entry !== 'string'),
-    notes: listed.filter((entry) => typeof entry === 'string')
-  }
+/** The workloads of a namespace listed after the sync, with the list's resourceVersion for the wait's watch. */
+interface WorkloadList extends Listed<Workload> {
+  readonly kind: WorkloadKind
+  readonly namespace: string
+}
+
+/** A reader whose pods are not current, and what the action does with it. */
+interface Judged extends Reader {
+  readonly handling: Handling
 }
 
 export async function rollOut(
   config: RolloutConfig,
-  snapshot: WorkloadSnapshot,
-  changed: readonly ChangedSecret[],
+  fresh: FreshSecrets,
   deps: RolloutDependencies
 ): Promise<RolloutReport> {
-  const readers = readersOf(
-    resolveWorkloadRefs(
-      snapshot.lists.flatMap(({ items, namespace }) => items.map((workload) => inNamespace(workload, namespace)))
-    ),
-    changed
-  )
+  const secrets = syncedSecrets(fresh.externalSecrets, fresh.synced)
+  const changed = changedSecrets(fresh.externalSecrets, fresh.stores, fresh.synced, fresh.written)
+  const notes: string[] = []
   const report = (outcomes: RolloutOutcome[]): RolloutReport => ({
     restart: config.rollout.restart,
     dryRun: config.dryRun,
     outcomes,
-    notes: snapshot.notes
+    notes
   })
-  if (config.rollout.restart === 'none') return report(readers.map((reader) => outcome(reader, 'not-restarted')))
+  // With restart: none the rollout only warns: a call the Role does not allow is a note, not a failure.
+  const tolerant = <T>(call: () => Promise<T>, note: (message: string) => string): Promise<T | undefined> =>
+    call().catch((error: unknown) => {
+      if (config.rollout.restart !== 'none' || !(error instanceof KubeError) || error.kind !== 'forbidden') throw error
+      notes.push(note(deps.redact(error.message)))
+      return undefined
+    })
+  const namespaces = [...new Set(secrets.map(({ namespace }) => namespace))]
+  const { lists, judged } = await stopOnKubeError(
+    async () => {
+      const lists = await listWorkloads(namespaces, fresh.workloadKinds, deps, tolerant)
+      const readers = readersOf(
+        resolveWorkloadRefs(
+          lists.flatMap(({ items, namespace }) => items.map((workload) => inNamespace(workload, namespace)))
+        ),
+        secrets
+      )
+      const data = await secretsData(readers, deps, tolerant)
+      return { lists, judged: await judge(readers, data, changed, config.dryRun, deps, tolerant) }
+    },
+    'The Secrets are synced; finding the workloads still on their old data failed',
+    deps.redact
+  )
+  if (config.rollout.restart === 'none') return report(judged.map((reader) => outcome(reader, 'not-restarted')))
   if (config.dryRun)
     return report(
-      readers.map((reader) => outcome(reader, reader.handling === 'restart' ? 'would-restart' : reader.handling))
+      judged.map((reader) => outcome(reader, reader.handling === 'restart' ? 'would-restart' : reader.handling))
     )
 
-  const start = deps.clock.now()
-  const paused = readers.filter(({ handling }) => handling === 'paused')
+  const paused = judged.filter(({ handling }) => handling === 'paused')
   const restarted = await restart(
-    readers.filter(({ handling }) => handling === 'restart'),
+    judged.filter(({ handling }) => handling === 'restart'),
     deps
   )
   const targets: RolloutTarget[] = [
     ...restarted.flatMap(({ target }) => (target ? [target] : [])),
-    ...readers
+    ...judged
       .filter(({ handling }) => handling === 'reloader')
-      .map(({ workload }) => targetOf(workload, 'reloader', workload.metadata.generation ?? 0, start))
+      .map(({ workload }) => targetOf(workload, 'reloader', workload.metadata.generation ?? 0, deps.clock.now()))
   ]
-  const waited = await waitForRollouts(targets, snapshot, config.rollout.timeoutMs, deps)
-  const byTarget = new Map(waited.map((entry) => [entry.target, entry]))
-  const readerOf = (target: RolloutTarget): Reader | undefined =>
-    readers.find(
+  const waited = await waitForRollouts(targets, judged, lists, config.rollout.timeoutMs, deps)
+  const readerOf = (target: RolloutTarget): Judged | undefined =>
+    judged.find(
       ({ workload }) =>
         workload.kind === target.kind &&
         workload.metadata.namespace === target.namespace &&
         workload.metadata.name === target.name
     )
   return report([
-    ...targets.flatMap((target) => {
-      const reader = readerOf(target)
-      const entry = byTarget.get(target)
-      return reader && entry
+    ...waited.flatMap((entry) => {
+      const reader = readerOf(entry.target)
+      return reader
         ? [
-            outcome(reader, target.by === 'restart' ? 'restarted' : 'reloader', {
+            outcome(reader, entry.target.by === 'restart' ? 'restarted' : 'reloader', {
               result: entry.result,
               seconds: entry.seconds,
               reason: entry.reason && deps.redact(entry.reason)
@@ -172,6 +190,98 @@ export async function rollOut(
     ),
     ...paused.map((reader) => outcome(reader, 'paused', { result: 'failed', reason: pausedReason(reader.workload) }))
   ])
+}
+
+type Tolerant = <T>(call: () => Promise<T>, note: (message: string) => string) => Promise<T | undefined>
+
+/** Every kind of workload the cluster serves in each namespace holding a synced Secret. */
+async function listWorkloads(
+  namespaces: readonly string[],
+  kinds: readonly WorkloadKind[],
+  { kube }: RolloutDependencies,
+  tolerant: Tolerant
+): Promise<WorkloadList[]> {
+  const pairs = namespaces.flatMap((namespace) => kinds.map((kind) => ({ kind, namespace })))
+  const limit = pLimit(CONCURRENCY)
+  const lists = await Promise.all(
+    pairs.map(({ kind, namespace }) =>
+      limit(async () => {
+        const listed = await tolerant(
+          () => kube.listWorkloads(kind, namespace),
+          (message) => `${message}: workloads reading a synced Secret are not looked for there`
+        )
+        return listed && { kind, namespace, ...listed }
+      })
+    )
+  )
+  return lists.filter((list) => list !== undefined)
+}
+
+/** When the current data of each Secret the readers read was written, from its metadata (never its data). */
+async function secretsData(
+  readers: readonly Reader[],
+  { kube }: RolloutDependencies,
+  tolerant: Tolerant
+): Promise<SecretData[]> {
+  const refs = secretsOf(readers)
+  const limit = pLimit(CONCURRENCY)
+  const found = await Promise.all(
+    refs.map(({ namespace, name }) =>
+      limit(() =>
+        tolerant(
+          () => kube.secretMetadata(namespace, name),
+          (message) =>
+            `${message}: whether the pods reading Secret ${namespace}/${name} run its current data is not known`
+        )
+      )
+    )
+  )
+  return found.flatMap((metadata, index) => {
+    const data = metadata && secretData({ ...metadata, namespace: refs[index].namespace })
+    return data ? [data] : []
+  })
+}
+
+/**
+ * Each reader whose pods do not all run the current data of the Secrets it reads, narrowed to those, with what to
+ * do about it; in a dry run, also those reading a Secret the run would change.
+ */
+async function judge(
+  readers: readonly Reader[],
+  data: readonly SecretData[],
+  changed: readonly ObjectRef[],
+  dryRun: boolean,
+  deps: RolloutDependencies,
+  tolerant: Tolerant
+): Promise<Judged[]> {
+  const limit = pLimit(CONCURRENCY)
+  const willChange = (secret: ObjectRef): boolean =>
+    dryRun && changed.some((ref) => ref.namespace === secret.namespace && ref.name === secret.name)
+  const judged = await Promise.all(
+    readers.map((reader) =>
+      limit(async (): Promise<Judged | undefined> => {
+        const namespace = reader.workload.metadata.namespace ?? ''
+        const selector = podSelector(reader.workload)
+        const pods =
+          selector &&
+          (await tolerant(
+            () => deps.kube.listPods(namespace, selector),
+            (message) =>
+              `${message}: whether ${reader.workload.kind} ${namespace}/${reader.workload.metadata.name} runs the current data is not known`
+          ))
+        // Forbidden with restart: none (a note says so): not judged.
+        if (selector && !pods) return undefined
+        const late = behind(reader, pods ? pods.items : undefined, data, willChange)
+        return late && { ...late.reader, handling: handlingOf(late.reader, late.freshness, data, changed) }
+      })
+    )
+  )
+  return judged.filter((reader) => reader !== undefined)
+}
+
+/** The selector of a workload's pods, as `kubectl rollout status` and its ReplicaSets find them. */
+function podSelector(workload: Workload): string | undefined {
+  return workload.spec.selector && selectorText(workload.spec.selector)
 }
 
 function outcome(
@@ -187,23 +297,27 @@ function targetOf(workload: Workload, by: RolloutTarget['by'], generation: numbe
 }
 
 /** kubectl's restart, one patch a workload, a few at once; 409, 429, 5xx and network errors are tried again. */
-async function restart(
-  readers: readonly Reader[],
+async function restart<R extends Reader>(
+  readers: readonly R[],
   { kube, clock }: RolloutDependencies
-): Promise<Array<{ reader: Reader; target?: RolloutTarget; error?: string }>> {
-  const limit = pLimit(RESTART_CONCURRENCY)
+): Promise<Array<{ reader: R; target?: RolloutTarget; error?: string }>> {
+  const limit = pLimit(CONCURRENCY)
   return Promise.all(
-    readers.map(({ workload, ...rest }) =>
+    readers.map((reader) =>
       limit(async () => {
-        const reader = { workload, ...rest }
-        const { kind, metadata } = workload
+        const { kind, metadata } = reader.workload
         try {
+          // The millisecond of a template restart also tells the pods it makes from those that started in the same
+          // second as the data, before it (current.ts); see restartStamp.
           const restartedAt = restartStamp(kind, clock.now())
           const patched = await withKubeRetry(
             () => kube.restartWorkload(kind, metadata.namespace ?? '', metadata.name, restartedAt),
             clock
           )
-          return { reader, target: targetOf(workload, 'restart', patched.metadata.generation ?? 0, clock.now()) }
+          return {
+            reader,
+            target: targetOf(reader.workload, 'restart', patched.metadata.generation ?? 0, clock.now())
+          }
         } catch (error) {
           return { reader, error: `not restarted: ${error instanceof Error ? error.message : String(error)}` }
         }
@@ -213,21 +327,65 @@ async function restart(
 }
 
 /**
- * Watches each kind and namespace involved from the snapshot's resourceVersion until every rollout settles or the
- * timeout.
+ * Watches each kind and namespace involved from the list's resourceVersion until every rollout settles or the
+ * timeout. A target left to Reloader whose rollout is done at the generation listed has its pods looked at: current,
+ * it is done; of the data's own second, the action restarts it itself (then waits for that rollout).
  */
 async function waitForRollouts(
   targets: readonly RolloutTarget[],
-  snapshot: WorkloadSnapshot,
+  readers: readonly Reader[],
+  lists: readonly WorkloadList[],
   timeoutMs: number,
   deps: RolloutDependencies
 ): Promise<ReturnType<RolloutWaiter['outcomes']>> {
   if (!targets.length) return []
   const { kube, clock } = deps
   const waiter = new RolloutWaiter(targets)
-  const involved = snapshot.lists.filter(({ kind, namespace }) =>
+  const involved = lists.filter(({ kind, namespace }) =>
     targets.some((target) => target.kind === kind && target.namespace === namespace)
   )
+  const checking = new Set<Reader>()
+  const checkPods = (workload: Workload, loop: SettleLoop): void => {
+    const reader = readers.find(
+      (candidate) =>
+        candidate.workload.kind === workload.kind &&
+        candidate.workload.metadata.namespace === workload.metadata.namespace &&
+        candidate.workload.metadata.name === workload.metadata.name
+    )
+    const selector = reader && podSelector(reader.workload)
+    if (!reader || !selector || checking.has(reader)) return
+    checking.add(reader)
+    void (async () => {
+      try {
+        const namespace = workload.metadata.namespace ?? ''
+        const [pods, data] = await Promise.all([
+          kube.listPods(namespace, selector),
+          secretsData([reader], deps, (call) => call())
+        ])
+        const freshness = freshnessOf(pods.items, data)
+        const next = waiter.podsChecked(workload, freshness, clock.now())
+        if (next === 'restart') {
+          const [{ target, error }] = await restart([reader], deps)
+          if (target) waiter.restarted(target)
+          else waiter.failWaiting(error ?? 'not restarted', clock.now(), namespace, workload.metadata.name)
+        } else if (freshness === 'stale')
+          // Old pods may still be listed as the status says done, and Reloader may act later: look again.
+          void loop.sleep(POD_RECHECK_MS, loop.signal).then(() => {
+            if (!loop.signal.aborted) checkPods(workload, loop)
+          })
+      } catch (error) {
+        waiter.failWaiting(
+          `could not list its pods: ${error instanceof Error ? error.message : String(error)}`,
+          clock.now(),
+          workload.metadata.namespace,
+          workload.metadata.name
+        )
+      } finally {
+        checking.delete(reader)
+        loop.check()
+      }
+    })()
+  }
   deps.log?.(`Waiting up to ${formatSeconds(timeoutMs / 1000)} s for ${targets.length} rollouts.`)
   await stopOnKubeError(
     () =>
@@ -238,18 +396,21 @@ async function waitForRollouts(
         onTimeout: () => waiter.timeOut(clock.now()),
         onCancel: () => waiter.failWaiting('not awaited: the run was cancelled', clock.now()),
         start: (loop) =>
-          involved.map(({ kind, namespace, resourceVersion }) =>
-            resumableWatch<Workload>({
+          involved.map(({ kind, namespace, resourceVersion }) => {
+            const seen = (workload: Workload): void => {
+              if (waiter.observe(workload, clock.now()) === 'check-pods') checkPods(workload, loop)
+            }
+            return resumableWatch<Workload>({
               resourceVersion,
               start: (rv, handlers) => kube.watchWorkloads(kind, namespace, rv, handlers),
               relist: () => kube.listWorkloads(kind, namespace),
               onEvent: ({ type, object }) => {
                 if (type === 'DELETED') waiter.deleted(inNamespace(object, namespace), clock.now())
-                else waiter.observe(inNamespace(object, namespace), clock.now())
+                else seen(inNamespace(object, namespace))
                 loop.check()
               },
               onRelisted: (items) => {
-                for (const workload of items) waiter.observe(inNamespace(workload, namespace), clock.now())
+                for (const workload of items) seen(inNamespace(workload, namespace))
                 loop.check()
               },
               onFatal: (error) => {
@@ -258,7 +419,7 @@ async function waitForRollouts(
               },
               sleep: loop.sleep
             })
-          )
+          })
       }),
     NOT_YET,
     deps.redact

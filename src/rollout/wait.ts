@@ -1,19 +1,23 @@
 import type { Workload, WorkloadKind } from '../workloads/model.js'
 import { rolloutStatus } from '../workloads/status.js'
+import type { Freshness } from './current.js'
 
 /**
- * The wait for rollouts as a state machine, fed what the watches (and re-lists) see. Pure: no
- * I/O, times are given. A workload the action restarted is judged from the generation its patch
- * made on (older states the watch replays are ignored); one left to Reloader, once its generation
- * has passed the one listed before the annotation (Reloader's own change to the template). Then the
- * rules of `kubectl rollout status` decide.
+ * The wait for rollouts as a state machine, fed what the watches (and re-lists) see and what the pods tell. Pure:
+ * no I/O, times are given. The rules of `kubectl rollout status` decide when a rollout is done; then:
+ * - a workload the action restarted is done once the generation its patch made has rolled out (older states the
+ *   watch replays are ignored): its pods were made after the restart, which came after the data;
+ * - one left to Reloader is done once a generation past the one listed after the sync has rolled out (a template
+ *   change made after the current data was written: Reloader's, or any other, its pods read that data), or, its
+ *   rollout done at the listed generation, once its pods are current (Reloader's rollout began before the listing).
+ *   Pods of the data's own second cannot be told apart: the action restarts it itself (`restart`).
  */
 
 export interface RolloutTarget {
   readonly kind: WorkloadKind
   readonly namespace: string
   readonly name: string
-  /** restart: the generation of the patch's answer; reloader: the generation before the annotation. */
+  /** restart: the generation of the patch's answer; reloader: the generation listed after the sync. */
   readonly generation: number
   readonly by: 'restart' | 'reloader'
   /** When the restart was patched, or the wait began (ms). */
@@ -31,7 +35,7 @@ export interface RolloutWaitOutcome {
 }
 
 interface Tracked {
-  readonly target: RolloutTarget
+  target: RolloutTarget
   result?: WaitResult
   settledAt?: number
   reason?: string
@@ -46,15 +50,17 @@ export class RolloutWaiter {
     this.tracked = targets.map((target) => ({ target }))
   }
 
-  observe(workload: Workload, now: number): void {
+  /** `check-pods`: its rollout is done at the generation listed; whether it is over, its pods tell (podsChecked). */
+  observe(workload: Workload, now: number): 'check-pods' | undefined {
     const entry = this.waiting(workload)
     if (!entry) return
     const generation = workload.metadata.generation ?? 0
     const { target } = entry
-    if (target.by === 'restart' ? generation < target.generation : generation <= target.generation) return
+    if (generation < target.generation) return
     const status = rolloutStatus(workload)
     switch (status.state) {
       case 'done':
+        if (target.by === 'reloader' && generation === target.generation) return 'check-pods'
         return settle(entry, 'rolled-out', now)
       case 'failed':
         return settle(entry, 'failed', now, status.reason)
@@ -62,7 +68,26 @@ export class RolloutWaiter {
         return settle(entry, 'not-awaited', now, status.reason)
       case 'waiting':
         entry.lastStatus = status.reason
+        return undefined
     }
+  }
+
+  /**
+   * What its pods tell of a target whose rollout is done: current, it is over; stale, Reloader has yet to act;
+   * `restart`: pods of the data's own second, which the action restarts itself (then calls `restarted`).
+   */
+  podsChecked(workload: Workload, freshness: Freshness, now: number): 'restart' | undefined {
+    const entry = this.waiting(workload)
+    if (!entry) return
+    if (freshness === 'current') return settle(entry, 'rolled-out', now)
+    entry.lastStatus = 'its pods still run the old data'
+    return freshness === 'same-second' ? 'restart' : undefined
+  }
+
+  /** The action restarted a target itself: from now on it waits for that rollout. */
+  restarted(target: RolloutTarget): void {
+    const entry = this.waiting(target)
+    if (entry) entry.target = target
   }
 
   /**
@@ -76,10 +101,17 @@ export class RolloutWaiter {
     settle(entry, 'failed', now, `${kind} ${namespace}/${name} was deleted while rolling out`)
   }
 
-  /** Ends the wait of the targets still waiting in `namespace` (or all) with `reason`, e.g. a forbidden watch. */
-  failWaiting(reason: string, now: number, namespace?: string): void {
+  /**
+   * Ends the wait of the targets still waiting in `namespace` (or all; or the one named `name` there) with `reason`,
+   * e.g. a forbidden watch.
+   */
+  failWaiting(reason: string, now: number, namespace?: string, name?: string): void {
     for (const entry of this.tracked)
-      if (!entry.result && (namespace === undefined || entry.target.namespace === namespace))
+      if (
+        !entry.result &&
+        (namespace === undefined || entry.target.namespace === namespace) &&
+        (name === undefined || entry.target.name === name)
+      )
         settle(entry, 'failed', now, reason)
   }
 
@@ -89,7 +121,7 @@ export class RolloutWaiter {
       if (entry.result) continue
       const reason =
         entry.target.by === 'reloader' && entry.lastStatus === undefined
-          ? 'annotated for Reloader, but no rollout began: is Reloader running?'
+          ? 'left to Reloader, but no rollout began: is Reloader running?'
           : `not rolled out within rollout-timeout: ${entry.lastStatus ?? 'the controller has not acted on the restart'}`
       settle(entry, 'timed-out', now, reason)
     }
@@ -100,12 +132,10 @@ export class RolloutWaiter {
   }
 
   /** The entry of the target that is `workload` (same kind, namespace and name), while it is still waiting. */
-  private waiting(workload: Workload): Tracked | undefined {
+  private waiting(workload: Workload | RolloutTarget): Tracked | undefined {
+    const { kind, namespace, name } = 'metadata' in workload ? { kind: workload.kind, ...workload.metadata } : workload
     const entry = this.tracked.find(
-      ({ target }) =>
-        target.kind === workload.kind &&
-        target.namespace === workload.metadata.namespace &&
-        target.name === workload.metadata.name
+      ({ target }) => target.kind === kind && target.namespace === namespace && target.name === name
     )
     return entry?.result ? undefined : entry
   }
@@ -120,7 +150,7 @@ export class RolloutWaiter {
   }
 }
 
-function settle(entry: Tracked, result: WaitResult, now: number, reason?: string): void {
+function settle(entry: Tracked, result: WaitResult, now: number, reason?: string): undefined {
   entry.result = result
   entry.settledAt = now
   entry.reason = reason

@@ -35,7 +35,12 @@ export const syncPhase: Phase<SyncPhaseInput, SyncReport> = {
         rows: syncSummaryRows(report),
         footer: lines.at(-1)
       },
-      failure: failed ? new ActionError('ZT150', `${failed}\nNo workload was restarted.`) : undefined
+      failure: failed
+        ? new ActionError(
+            'ZT150',
+            `${failed}\nNo workload was restarted (with restart: changed, a re-run restarts every workload still on old Secret data).`
+          )
+        : undefined
     }
   }
 }

@@ -1,10 +1,12 @@
 import type { ApiResource, KubeClient } from '../k8s/api.js'
-import type { Listed, WatchHandle, WatchHandlers } from '../k8s/types.js'
+import type { Listed, ObjectMeta, WatchHandle, WatchHandlers } from '../k8s/types.js'
 import { APPS_KINDS, isWorkload, RESTARTED_AT, WORKLOAD_RESOURCES, type Workload, type WorkloadKind } from './model.js'
+import { isPod, POD_RESOURCE, type Pod } from './pods.js'
 
 /**
  * The calls of the rollout: which workload kinds the cluster serves, the workloads of a namespace, watched, and
- * restarted as `kubectl rollout restart` (or `kubectl argo rollouts restart`) does.
+ * restarted as `kubectl rollout restart` (or `kubectl argo rollouts restart`) does; their pods; and the metadata of
+ * the Secrets they read (never their data).
  */
 export interface WorkloadsApi {
   /** The apps kinds, and Rollout when the cluster serves rollouts.argoproj.io (the Argo Rollouts CRD). */
@@ -20,7 +22,13 @@ export interface WorkloadsApi {
    * The restart patch of the kind (see restartStamp for the time it carries); returns the workload as patched.
    */
   restartWorkload(kind: WorkloadKind, namespace: string, name: string, restartedAt: string): Promise<Workload>
+  /** The pods a label selector selects, as `kubectl get pods -l` lists them. */
+  listPods(namespace: string, labelSelector: string): Promise<Listed<Pod>>
+  /** A Secret's metadata only (PartialObjectMetadata: no data); undefined when it does not exist. */
+  secretMetadata(namespace: string, name: string): Promise<ObjectMeta | undefined>
 }
+
+const SECRETS: ApiResource = { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', name: 'secrets' }
 
 function workloadResource(kind: WorkloadKind): ApiResource {
   const { group, version, plural } = WORKLOAD_RESOURCES[kind]
@@ -51,6 +59,8 @@ export function workloadsApi(kube: KubeClient): WorkloadsApi {
             { spec: { template: { metadata: { annotations: { [RESTARTED_AT]: restartedAt } } } } },
             'strategic-merge',
             isWorkload
-          )
+          ),
+    listPods: (namespace, labelSelector) => kube.list(POD_RESOURCE, namespace, isPod, labelSelector),
+    secretMetadata: (namespace, name) => kube.metadata(SECRETS, namespace, name)
   }
 }

@@ -1,4 +1,5 @@
 import { isRecord } from '../json.js'
+import type { LabelSelectorSpec } from '../k8s/label-selector.js'
 import type { Condition, ObjectMeta } from '../k8s/types.js'
 
 /**
@@ -28,7 +29,7 @@ export const WORKLOAD_RESOURCES: Readonly<
 }
 
 /**
- * The `restart` input: `none` restarts nothing but warns for each workload reading a changed Secret;
+ * The `restart` input: `none` restarts nothing but warns for each workload on old Secret data;
  * `changed` restarts those workloads and awaits their rollout.
  */
 export const RESTART_POLICIES = ['none', 'changed'] as const
@@ -106,6 +107,8 @@ export interface Deployment {
     /** The API server writes 1 when none is given. */
     readonly replicas?: number
     readonly paused?: boolean
+    /** Which pods are its own (required in apps/v1). */
+    readonly selector?: LabelSelectorSpec
     readonly strategy?: { readonly type?: 'RollingUpdate' | 'Recreate' }
     readonly template: PodTemplate
   }
@@ -126,6 +129,7 @@ export interface StatefulSet {
     /** The API server writes 1 when none is given. */
     readonly replicas?: number
     readonly updateStrategy?: StatefulSetUpdateStrategy
+    readonly selector?: LabelSelectorSpec
     readonly template: PodTemplate
   }
   readonly status?: {
@@ -144,6 +148,7 @@ export interface DaemonSet {
   readonly metadata: WorkloadMeta
   readonly spec: {
     readonly updateStrategy?: { readonly type?: UpdateStrategyType }
+    readonly selector?: LabelSelectorSpec
     readonly template: PodTemplate
   }
   readonly status?: {
@@ -174,6 +179,8 @@ export interface Rollout {
     readonly paused?: boolean
     /** RFC 3339: every pod created before it is replaced (rollout/restart.go). */
     readonly restartAt?: string
+    /** Absent with workloadRef: the Deployment's (see resolveWorkloadRefs). */
+    readonly selector?: LabelSelectorSpec
     /** Absent with workloadRef: the template is that Deployment's (see resolveWorkloadRefs). */
     readonly template?: PodTemplate
     readonly workloadRef?: { readonly apiVersion?: string; readonly kind?: string; readonly name?: string }
@@ -239,7 +246,14 @@ export function resolveWorkloadRefs(workloads: readonly Workload[]): Workload[] 
     const source = referenced(workload)
     if (!source) return workload
     sources.add(source)
-    return { ...workload, spec: { ...workload.spec, template: source.spec.template } }
+    return {
+      ...workload,
+      spec: {
+        ...workload.spec,
+        selector: workload.spec.selector ?? source.spec.selector,
+        template: source.spec.template
+      }
+    }
   })
   return resolved.filter((workload) => !sources.has(workload))
 }
@@ -263,6 +277,6 @@ function rolloutPauseReason({ spec, status }: Rollout): string | undefined {
 
 /** What a paused workload's outcome says: how to get it going. */
 export function pausedReason(workload: Workload): string {
-  if (workload.kind !== 'Rollout') return 'paused: resume it or restart it yourself'
+  if (workload.kind !== 'Rollout') return 'paused: resume it, then re-run (or restart it yourself)'
   return `paused (${rolloutPauseReason(workload) ?? 'paused'}): promote or resume it (kubectl argo rollouts promote), then re-run`
 }

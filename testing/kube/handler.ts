@@ -20,6 +20,7 @@ import {
 import { APPLY_PATCH, serverSideApply } from './apply.ts'
 import { applyDefaults } from './externalsecret.ts'
 import { clone, isObject, type Json, type KubeObject } from './json.ts'
+import { partialMetadata, requestManager, wantsPartialMetadata } from './managed-fields.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
 import type { Faults } from './faults.ts'
 import { apiVersionOf, EXTERNAL_SECRETS, NAMESPACES, type ResourceType } from './resources.ts'
@@ -179,6 +180,7 @@ function serveResource(
     case 'get': {
       const object = store.get(type, namespace, name!)
       if (!object) throw notFound(target)
+      if (wantsPartialMetadata(headers.accept)) return sendJson(res, 200, partialMetadata(object))
       if (wantsTable(headers.accept))
         return sendJson(
           res,
@@ -238,7 +240,12 @@ function serveResource(
       if (type === EXTERNAL_SECRETS) applyDefaults(next)
       applyWorkloadDefaults(type, next)
       validateWorkload(type, next)
-      return sendJson(res, 200, present(store.write(type, next, current.metadata.resourceVersion)))
+      const writer = {
+        manager: requestManager(query, headers['user-agent']),
+        operation: 'Update' as const,
+        ...(route.subresource ? { subresource: route.subresource } : {})
+      }
+      return sendJson(res, 200, present(store.write(type, next, current.metadata.resourceVersion, writer)))
     }
     case 'create':
       return sendJson(res, 201, review(type, route.version, body, headers['content-type'] ?? '', user, context.auth))

@@ -1,4 +1,5 @@
 /** JSON values, the shape of a Kubernetes object, and small helpers shared by the test API server. */
+import type { ManagedFieldsEntry } from './managed-fields.ts'
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 export type JsonObject = { [key: string]: Json }
@@ -25,6 +26,7 @@ export interface ObjectMeta {
   labels?: Record<string, string>
   annotations?: Record<string, string>
   ownerReferences?: OwnerReference[]
+  managedFields?: ManagedFieldsEntry[]
 }
 
 /** Any Kubernetes object. Fields other than apiVersion, kind and metadata are read through casts. */

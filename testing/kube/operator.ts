@@ -27,6 +27,7 @@ import {
 } from './externalsecret.ts'
 import { ApiError } from './errors.ts'
 import { clone, objectKey, rfc3339, sameJson, type KubeObject, type ObjectMeta } from './json.ts'
+import { ESO_MANAGER } from './managed-fields.ts'
 import { fetchSecretData, type ParameterSource } from './provider.ts'
 import type { Recorder } from './recorder.ts'
 import { CLUSTER_SECRET_STORES, ES_GROUP, EXTERNAL_SECRETS, SECRET_STORES, SECRETS } from './resources.ts'
@@ -233,10 +234,15 @@ export class Operator {
     const existing = this.#store.get(SECRETS, namespace, secretName)
     if (existing && existing.metadata.labels?.[LABEL_MANAGED] !== 'true') {
       // The real controller first labels a pre-existing Secret so that its cache sees it, then comes back.
-      this.#store.write(SECRETS, {
-        ...existing,
-        metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [LABEL_MANAGED]: 'true' } }
-      })
+      this.#store.write(
+        SECRETS,
+        {
+          ...existing,
+          metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, [LABEL_MANAGED]: 'true' } }
+        },
+        undefined,
+        ESO_MANAGER
+      )
       record('requeued')
       return { retry: true }
     }
@@ -344,10 +350,10 @@ export class Operator {
       }
       status.binding = { name: secretName }
       if (!existing) {
-        this.#store.write(SECRETS, desired)
+        this.#store.write(SECRETS, desired, undefined, ESO_MANAGER)
         this.#recorder.event(es, 'Normal', 'Created', 'secret created')
       } else if (!sameJson(existing, desired)) {
-        this.#store.write(SECRETS, desired)
+        this.#store.write(SECRETS, desired, undefined, ESO_MANAGER)
         this.#recorder.event(es, 'Normal', 'Updated', 'secret updated')
       }
     }

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import { conflict } from './errors.ts'
 import { clone, objectKey, rfc3339, sameJson, type KubeObject } from './json.ts'
+import { recordWrite, type FieldManager } from './managed-fields.ts'
 import type { ResourceType } from './resources.ts'
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED'
@@ -53,9 +54,10 @@ export class Store {
   /**
    * Creates or replaces an object. The server owns uid, creationTimestamp, resourceVersion and generation; the
    * generation counts changes outside metadata and status. A write that changes nothing is no change: no new
-   * resourceVersion, no event. With `expectedResourceVersion`, a stale write is a 409 Conflict.
+   * resourceVersion, no event. With `expectedResourceVersion`, a stale write is a 409 Conflict. A `writer`'s write
+   * that changes the object is recorded in its managedFields (managed-fields.ts).
    */
-  write(type: ResourceType, object: KubeObject, expectedResourceVersion?: string): KubeObject {
+  write(type: ResourceType, object: KubeObject, expectedResourceVersion?: string, writer?: FieldManager): KubeObject {
     const { name, namespace } = object.metadata
     const key = objectKey(namespace, name)
     const existing = this.#table(type).get(key)
@@ -74,7 +76,11 @@ export class Store {
       creationTimestamp: existing?.metadata.creationTimestamp ?? creationTimestamp ?? rfc3339(),
       ...withoutKeys(rest, ['name', 'namespace'])
     }
+    // An object written without managedFields keeps the ones recorded, as on the real server.
+    if (existing?.metadata.managedFields && !next.metadata.managedFields)
+      next.metadata.managedFields = existing.metadata.managedFields
     if (existing && sameJson(existing, next)) return clone(existing)
+    if (writer) recordWrite(next, writer)
     next.metadata.resourceVersion = String(++this.#resourceVersion)
     this.#table(type).set(key, next)
     this.#record(type, {
