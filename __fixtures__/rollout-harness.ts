@@ -100,9 +100,10 @@ export async function paymentsCluster(
 export async function firstRelease(
   harness: SsmHarness,
   kube: KubeApiServer,
-  workloads: ReturnType<typeof deployment>[]
+  workloads: readonly KubeObject[],
+  extra: Record<string, string> = {}
 ): Promise<void> {
-  const first = await release(harness, kube, SECRETS)
+  const first = await release(harness, kube, SECRETS, extra)
   if (first.exitCode !== 0) throw new Error(`the first release failed:\n${first.stdout}`)
   await kube.operator.idle()
   const written = kube
@@ -111,7 +112,7 @@ export async function firstRelease(
     .map(({ time }) => Date.parse(time))
   const nextSecond = Math.floor(Math.max(...written) / 1000) * 1000 + 1000
   await until(() => Date.now() >= nextSecond)
-  kube.apply(workloads)
+  kube.apply([...workloads])
   await kube.controllers.idle()
   // And the next release's data lands in a later second than these pods started: plainly newer, never of their
   // second (which the rule settles with one restart more).

@@ -12,6 +12,7 @@ import { findRunLeaks } from '../../testing/leaks.ts'
 import {
   argoRollout,
   deployment,
+  firstRelease,
   NS,
   paymentsCluster,
   readByPods,
@@ -34,19 +35,20 @@ const run = (secrets: Record<string, string>, extra: Record<string, string> = {}
   release(harness, kube!, secrets, extra)
 const stripeKeysRead = (name: string) => readByPods(kube!, name, 'payments-provider', 'STRIPE_API_KEY', 'Rollout')
 
-/** The first release with a Rollout reading payments-provider (and one reading payments-db), settled. */
+/**
+ * The first release, then a Rollout reading payments-provider (and one reading payments-db) and a Deployment
+ * deployed after the data (their pods run it), settled.
+ */
 async function released(
   rollout: ReturnType<typeof argoRollout> = argoRollout('payments-worker', 'payments-provider'),
   options: KubeApiServerOptions = {}
 ): Promise<void> {
-  kube = await paymentsCluster(
-    harness,
-    [rollout, argoRollout('payments-ledger', 'payments-db'), deployment('payments-api', 'payments-provider')],
-    { argoRollouts: true, ...options }
-  )
-  const first = await run(SECRETS)
-  expect(errorOf(first)).toBe('')
-  await kube.controllers.idle()
+  kube = await paymentsCluster(harness, [], { argoRollouts: true, ...options })
+  await firstRelease(harness, kube, [
+    rollout,
+    argoRollout('payments-ledger', 'payments-db'),
+    deployment('payments-api', 'payments-provider')
+  ])
   kube.clearRequests()
   harness.proxy.calls.length = 0
 }
@@ -86,7 +88,7 @@ describe('a Rollout reading a changed Secret', () => {
     const result = await run(ROTATED)
     expect(errorOf(result)).toBe('')
     expect(result.stdout).toContain(
-      `::warning::${NS}/Rollout/payments-worker reads Secret payments-provider, which this run changed: its pods run the old values until they restart`
+      `::warning::${NS}/Rollout/payments-worker reads Secret payments-provider: its pods started before the current data and run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     )
     expect(restartPatches(kube!)).toEqual([])
     expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
@@ -124,11 +126,15 @@ describe('a Rollout with a workloadRef', () => {
     const { template: _own, ...spec } = argoRollout('payments-worker', 'payments-provider').spec
     const referencing = {
       ...argoRollout('payments-worker', 'payments-provider'),
-      spec: { ...spec, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments-worker-template' } }
+      // As Argo's docs write it: the Rollout's selector matches the referenced template's labels.
+      spec: {
+        ...spec,
+        selector: template.spec.selector,
+        workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments-worker-template' }
+      }
     }
-    kube = await paymentsCluster(harness, [template, referencing], { argoRollouts: true })
-    expect(errorOf(await run(SECRETS))).toBe('')
-    await kube.controllers.idle()
+    kube = await paymentsCluster(harness, [], { argoRollouts: true })
+    await firstRelease(harness, kube, [template, referencing])
     expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
     kube.clearRequests()
     const result = await run(ROTATED, { restart: 'changed' })
@@ -145,7 +151,9 @@ describe('the pre-flight', () => {
     const rbac = [
       { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
       { verbs: ['list', 'watch', 'patch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
-      { verbs: ['list', 'watch'], apiGroups: ['argoproj.io'], resources: ['rollouts'] }
+      { verbs: ['list', 'watch'], apiGroups: ['argoproj.io'], resources: ['rollouts'] },
+      { verbs: ['get'], resources: ['clustersecretstores', 'secrets'] },
+      { verbs: ['list'], resources: ['pods'] }
     ]
     await released(undefined, { rbac })
     const result = await run(ROTATED, { restart: 'changed' })
@@ -156,13 +164,15 @@ describe('the pre-flight', () => {
   })
 
   it('asks nothing about rollouts where the CRD is not installed', async () => {
-    kube = await paymentsCluster(harness, [deployment('payments-api', 'payments-provider')], {
+    kube = await paymentsCluster(harness, [], {
       rbac: [
         { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
-        { verbs: ['list', 'watch', 'patch'], resources: ['deployments', 'statefulsets', 'daemonsets'] }
+        { verbs: ['list', 'watch', 'patch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
+        { verbs: ['get'], resources: ['clustersecretstores', 'secrets'] },
+        { verbs: ['list'], resources: ['pods'] }
       ]
     })
-    expect(errorOf(await run(SECRETS))).toBe('')
+    await firstRelease(harness, kube, [deployment('payments-api', 'payments-provider')])
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toBe('')
     expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])

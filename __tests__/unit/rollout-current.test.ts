@@ -60,6 +60,27 @@ describe('a pod against the second of its data', () => {
     expect(podFreshness(subject, DATA)).toBe(expected)
   })
 
+  it("for data this run changed, counts only this run's restart as after the data in its second", () => {
+    const since = Date.parse('2026-12-07T10:00:05.500Z')
+    // An earlier run restarted at .200; this run's data came later in the same second.
+    expect(podFreshness(pod('2026-12-07T10:00:05Z', { restartedAt: '2026-12-07T10:00:05.200Z' }), DATA, since)).toBe(
+      'same-second'
+    )
+    // This run's own restart, after its sync confirmed the data.
+    expect(podFreshness(pod('2026-12-07T10:00:05Z', { restartedAt: '2026-12-07T10:00:05.700Z' }), DATA, since)).toBe(
+      'current'
+    )
+    // A later second is current, an earlier one stale, whatever the restart.
+    expect(podFreshness(pod('2026-12-07T10:00:06Z'), DATA, since)).toBe('current')
+    expect(podFreshness(pod('2026-12-07T10:00:04Z', { restartedAt: '2026-12-07T10:00:09Z' }), DATA, since)).toBe(
+      'stale'
+    )
+    const changed = { namespace: 'ns', name: 'a', second: DATA, first: false, changedBefore: since }
+    expect(freshnessOf([pod('2026-12-07T10:00:05Z', { restartedAt: '2026-12-07T10:00:05.200Z' })], [changed])).toBe(
+      'same-second'
+    )
+  })
+
   it('takes the worst over every pod and every Secret the workload reads', () => {
     const newer = { namespace: 'ns', name: 'a', second: DATA, first: false }
     const older = { namespace: 'ns', name: 'b', second: DATA - 60_000, first: false }

@@ -448,6 +448,18 @@ describe('restart: changed', () => {
     expect(kube.getWorkload('Deployment', NS, 'api')?.metadata.generation).toBe(2)
   })
 
+  it("restarts pods of the data's second again when this run changed the data after an earlier run's restart in it", async () => {
+    // An earlier run restarted at 0.2 s, its pods started within second 0; this run's data landed later in second 0.
+    const api = workload('Deployment', 'api', ['payments-db'])
+    const annotated = { metadata: { annotations: { [RESTARTED_AT]: '1970-01-01T00:00:00.200Z' } } }
+    put({ ...api, spec: { ...api.spec, template: { ...api.spec.template, ...annotated } } }, 300)
+    await clock.run(clock.sleep(800))
+    // Not changed by this run: that restart came after the data it ran with.
+    expect((await run('changed', { written: [] })).outcomes).toEqual([])
+    // Changed by this run: the restart came before this run's data.
+    expect(summary(await run())).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
+  })
+
   it('restarts nothing when no workload reads a synced Secret, or every reader runs the current data', async () => {
     put(workload('Deployment', 'other', ['stripe']))
     put(workload('Deployment', 'api', ['payments-db']), 1_000)

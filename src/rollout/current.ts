@@ -16,9 +16,11 @@ import type { Pod } from '../workloads/pods.js'
  *
  * Both times are whole seconds. A pod acknowledged in a later second than the data's is current; in an earlier one,
  * stale. In the same second the order is unknown: the pod is current when its template's
- * `kubectl.kubernetes.io/restartedAt` (copied to the pod; the action writes it to the millisecond, after the sync)
- * is not before that second began, for the restart that made it came after the data; otherwise it is `same-second`,
- * which the action treats as stale: at most one restart more than needed, never a pod left on old values.
+ * `kubectl.kubernetes.io/restartedAt` (copied to the pod; the action writes it to the millisecond, after the sync
+ * confirmed the data) shows a restart made after the data: not before that second began and, for data this run
+ * changed, not before the rollout phase began (a restart of an earlier run in the same second came before this
+ * run's data). Otherwise it is `same-second`, which the action treats as stale: at most one restart more than
+ * needed, never a pod left on old values.
  */
 
 /** When the Secret's current data was written: the start of that second, in ms since the epoch. */
@@ -31,6 +33,11 @@ export interface SecretData {
    * a change of a Secret's data, not on its creation, restarts nothing for it.
    */
   readonly first: boolean
+  /**
+   * For data this run changed: when the rollout phase began (ms). Only a restart stamped from then on is this run's,
+   * made after the sync confirmed the data; an earlier run's restart in the data's second came before it.
+   */
+  readonly changedBefore?: number
 }
 
 export type Freshness = 'current' | 'stale' | 'same-second'
@@ -50,20 +57,23 @@ export function secretData(metadata: ObjectMeta): SecretData | undefined {
   return { namespace: metadata.namespace ?? '', name: metadata.name, second, first: second === created }
 }
 
-/** A pod against the second of its Secret's data. Pods being deleted and pods not yet started are current. */
-export function podFreshness(pod: Pod, dataSecond: number): Freshness {
+/**
+ * A pod against the second of its Secret's data (and, for data this run changed, the start of the rollout phase).
+ * Pods being deleted and pods not yet started are current.
+ */
+export function podFreshness(pod: Pod, dataSecond: number, changedBefore?: number): Freshness {
   if (pod.metadata.deletionTimestamp !== undefined) return 'current'
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return 'current'
   const started = secondOf(pod.status?.startTime)
   if (started === undefined || started > dataSecond) return 'current'
   if (started < dataSecond) return 'stale'
   const restartedAt = Date.parse(pod.metadata.annotations?.[RESTARTED_AT] ?? '')
-  return restartedAt >= dataSecond ? 'current' : 'same-second'
+  return restartedAt >= Math.max(dataSecond, changedBefore ?? dataSecond) ? 'current' : 'same-second'
 }
 
 /** The pods of a workload against the data of each Secret it reads: the worst of them. */
 export function freshnessOf(pods: readonly Pod[], data: readonly SecretData[]): Freshness {
-  const each = pods.flatMap((pod) => data.map(({ second }) => podFreshness(pod, second)))
+  const each = pods.flatMap((pod) => data.map(({ second, changedBefore }) => podFreshness(pod, second, changedBefore)))
   if (each.includes('stale')) return 'stale'
   return each.includes('same-second') ? 'same-second' : 'current'
 }

@@ -117,6 +117,7 @@ export async function rollOut(
 ): Promise<RolloutReport> {
   const secrets = syncedSecrets(fresh.externalSecrets, fresh.synced)
   const changed = changedSecrets(fresh.externalSecrets, fresh.stores, fresh.synced, fresh.written)
+  const since = deps.clock.now()
   const notes: string[] = []
   const report = (outcomes: RolloutOutcome[]): RolloutReport => ({
     restart: config.rollout.restart,
@@ -141,7 +142,7 @@ export async function rollOut(
         ),
         secrets
       )
-      const data = await secretsData(readers, deps, tolerant)
+      const data = await secretsData(readers, { changed, since }, deps, tolerant)
       return { lists, judged: await judge(readers, data, changed, config.dryRun, deps, tolerant) }
     },
     'The Secrets are synced; finding the workloads still on their old data failed',
@@ -164,7 +165,7 @@ export async function rollOut(
       .filter(({ handling }) => handling === 'reloader')
       .map(({ workload }) => targetOf(workload, 'reloader', workload.metadata.generation ?? 0, deps.clock.now()))
   ]
-  const waited = await waitForRollouts(targets, judged, lists, config.rollout.timeoutMs, deps)
+  const waited = await waitForRollouts(targets, judged, lists, { changed, since }, config.rollout.timeoutMs, deps)
   const readerOf = (target: RolloutTarget): Judged | undefined =>
     judged.find(
       ({ workload }) =>
@@ -217,9 +218,16 @@ async function listWorkloads(
   return lists.filter((list) => list !== undefined)
 }
 
+/** What this run changed: the Secrets, and when the rollout phase began (see SecretData.changedBefore). */
+interface ThisRun {
+  readonly changed: readonly ObjectRef[]
+  readonly since: number
+}
+
 /** When the current data of each Secret the readers read was written, from its metadata (never its data). */
 async function secretsData(
   readers: readonly Reader[],
+  { changed, since }: ThisRun,
   { kube }: RolloutDependencies,
   tolerant: Tolerant
 ): Promise<SecretData[]> {
@@ -237,8 +245,11 @@ async function secretsData(
     )
   )
   return found.flatMap((metadata, index) => {
-    const data = metadata && secretData({ ...metadata, namespace: refs[index].namespace })
-    return data ? [data] : []
+    const { namespace, name } = refs[index]
+    const data = metadata && secretData({ ...metadata, namespace })
+    if (!data) return []
+    const changedNow = changed.some((ref) => ref.namespace === namespace && ref.name === name)
+    return [changedNow ? { ...data, changedBefore: since } : data]
   })
 }
 
@@ -335,6 +346,7 @@ async function waitForRollouts(
   targets: readonly RolloutTarget[],
   readers: readonly Reader[],
   lists: readonly WorkloadList[],
+  thisRun: ThisRun,
   timeoutMs: number,
   deps: RolloutDependencies
 ): Promise<ReturnType<RolloutWaiter['outcomes']>> {
@@ -360,7 +372,7 @@ async function waitForRollouts(
         const namespace = workload.metadata.namespace ?? ''
         const [pods, data] = await Promise.all([
           kube.listPods(namespace, selector),
-          secretsData([reader], deps, (call) => call())
+          secretsData([reader], thisRun, deps, (call) => call())
         ])
         const freshness = freshnessOf(pods.items, data)
         const next = waiter.podsChecked(workload, freshness, clock.now())
