@@ -306,6 +306,7 @@ describe('kubectl 1.32 against the test API server', () => {
         apiVersion: string
         time: string
         fieldsType: string
+        fieldsV1?: unknown
       }
       const entries = async (): Promise<{ resourceVersion: string; managedFields: Entry[] }> =>
         (
@@ -330,7 +331,20 @@ describe('kubectl 1.32 against the test API server', () => {
           operation: 'Update',
           apiVersion: 'v1',
           time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
-          fieldsType: 'FieldsV1'
+          fieldsType: 'FieldsV1',
+          // The fields ESO's write set, which it owns.
+          fieldsV1: {
+            'f:data': { 'f:DATABASE_URL': {} },
+            'f:metadata': {
+              'f:annotations': { 'f:reconcile.external-secrets.io/data-hash': {} },
+              'f:labels': {
+                'f:reconcile.external-secrets.io/created-by': {},
+                'f:reconcile.external-secrets.io/managed': {}
+              },
+              'f:ownerReferences': {}
+            },
+            'f:type': {}
+          }
         }
       ])
       // kubectl hides them unless asked.
@@ -526,15 +540,14 @@ spec:
   )
 
   itWithKubectl(
-    "server-side apply keeps client-side apply's annotation current for kubectl's own manager only",
+    "server-side apply after client-side apply: kubectl moves the client-side fields to the applier and drops the annotation (csaupgrade); an annotation kept is kept current for kubectl's own manager only",
     async () => {
       const name = 'migrated'
-      const lastApplied = async () =>
-        (
-          JSON.parse(
-            (await get(name)).metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'] ?? '{}'
-          ) as Applied
-        ).spec.refreshInterval
+      const live = () => get(name)
+      const lastApplied = async () => {
+        const annotation = (await live()).metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration']
+        return annotation === undefined ? undefined : (JSON.parse(annotation) as Applied).spec.refreshInterval
+      }
       kube.apply({
         apiVersion: 'external-secrets.io/v1',
         kind: 'ExternalSecret',
@@ -544,12 +557,52 @@ spec:
       write(manifest({ name, property: false }))
       await kubectl('apply', '--validate=false', '-f', file)
       expect(await lastApplied()).toBe('1h')
+      expect(
+        (await live()).metadata.managedFields?.map(({ manager, operation }) => `${manager}/${operation}`)
+      ).toContain('kubectl-client-side-apply/Update')
+      // k8s.io/client-go util/csaupgrade UpgradeManagedFields, which kubectl apply --server-side runs first.
       write(manifest({ name, property: false, refreshInterval: '2h' }))
-      await kubectl('apply', '--server-side', '--field-manager=argocd-controller', '--validate=false', '-f', file)
-      expect(await lastApplied()).toBe('1h')
+      const ssa = (manager: string) =>
+        kubectl(
+          'apply',
+          '--server-side',
+          '--force-conflicts',
+          `--field-manager=${manager}`,
+          '--validate=false',
+          '-f',
+          file
+        )
+      await ssa('argocd-controller')
+      expect(await lastApplied()).toBeUndefined()
+      const migrated = (await live()).metadata.managedFields ?? []
+      expect(migrated.map(({ manager, operation }) => `${manager}/${operation}`)).not.toContain(
+        'kubectl-client-side-apply/Update'
+      )
+      expect(migrated.find(({ manager }) => manager === 'argocd-controller')).toMatchObject({
+        operation: 'Apply',
+        fieldsV1: { 'f:spec': { 'f:refreshInterval': {} } }
+      })
+      expect((await live()).spec.refreshInterval).toBe('2h')
+
+      // An annotation written some other way (no client-side entry to migrate): server-side apply keeps it current
+      // for kubectl's own manager only (k8s.io/apimachinery pkg/util/managedfields/internal/lastappliedupdater.go).
+      const current = kube.get('ExternalSecret', 'gitops', name)!
+      kube.apply({
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: {
+            ...current.metadata.annotations,
+            'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ spec: { refreshInterval: '1h' } })
+          }
+        }
+      })
       write(manifest({ name, property: false, refreshInterval: '3h' }))
-      await kubectl('apply', '--server-side', '--force-conflicts', '--validate=false', '-f', file)
-      expect(await lastApplied()).toBe('3h')
+      await ssa('argocd-controller')
+      expect(await lastApplied()).toBe('1h')
+      write(manifest({ name, property: false, refreshInterval: '4h' }))
+      await ssa('kubectl')
+      expect(await lastApplied()).toBe('4h')
     }
   )
 

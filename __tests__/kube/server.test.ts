@@ -209,10 +209,10 @@ describe('discovery', () => {
         {
           version: 'v1',
           resources: [
+            expect.objectContaining({ resource: 'clusterexternalsecrets', scope: 'Cluster', shortNames: ['ces'] }),
             expect.objectContaining({ resource: 'externalsecrets', scope: 'Namespaced', shortNames: ['es'] }),
             expect.objectContaining({ resource: 'secretstores', scope: 'Namespaced', shortNames: ['ss'] }),
-            expect.objectContaining({ resource: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] }),
-            expect.objectContaining({ resource: 'clusterexternalsecrets', scope: 'Cluster', shortNames: ['ces'] })
+            expect.objectContaining({ resource: 'clustersecretstores', scope: 'Cluster', shortNames: ['css'] })
           ]
         }
       ]
@@ -418,7 +418,7 @@ describe('managedFields and PartialObjectMetadata', () => {
     operation: string
     time: string
   }
-  const patchAs = (kube: KubeApiServer, query: string, userAgent: string, value: string) =>
+  const patchAs = (kube: KubeApiServer, query: string, userAgent: string, value: string, annotation = 'note') =>
     fetch(`${kube.url}${esPath('ns', 'a')}${query}`, {
       method: 'PATCH',
       headers: {
@@ -426,7 +426,7 @@ describe('managedFields and PartialObjectMetadata', () => {
         Accept: 'application/json',
         'User-Agent': userAgent
       },
-      body: JSON.stringify({ metadata: { annotations: { note: value } } })
+      body: JSON.stringify({ metadata: { annotations: { [annotation]: value } } })
     }).then(async (response) => (await response.json()) as KubeObject & { metadata: { managedFields?: Entry[] } })
 
   it('names the manager of a write by fieldManager, else by the user agent, one entry each; a write that changes nothing changes no entry', async () => {
@@ -439,10 +439,12 @@ describe('managedFields and PartialObjectMetadata', () => {
         operation: 'Update',
         apiVersion: 'external-secrets.io/v1',
         time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
-        fieldsType: 'FieldsV1'
+        fieldsType: 'FieldsV1',
+        // What the write changed is what its manager owns.
+        fieldsV1: { 'f:metadata': { 'f:annotations': { 'f:note': {} } } }
       }
     ])
-    const second = await patchAs(kube, '', 'argocd-application-controller/v2.13.1 (linux/amd64)', '2')
+    const second = await patchAs(kube, '', 'argocd-application-controller/v2.13.1 (linux/amd64)', '2', 'tracked')
     expect(second.metadata.managedFields?.map(({ manager }) => manager)).toEqual([
       'zerotouch',
       'argocd-application-controller'
@@ -456,6 +458,12 @@ describe('managedFields and PartialObjectMetadata', () => {
     ])
     const unchanged = await patchAs(kube, '?fieldManager=someone-else', 'x', '3')
     expect(unchanged.metadata).toEqual(third.metadata)
+    // An Update takes the fields it changes from their owners; an entry left owning nothing goes.
+    const taken = await patchAs(kube, '?fieldManager=someone-else', 'x', '4')
+    expect(taken.metadata.managedFields?.map(({ manager }) => manager)).toEqual([
+      'argocd-application-controller',
+      'someone-else'
+    ])
   })
 
   it("serves an object's metadata only for the PartialObjectMetadata Accept header: a Secret without its data", async () => {

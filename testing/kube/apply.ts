@@ -19,21 +19,18 @@
  */
 import { parse } from 'yaml'
 import { ApiError, badRequest, patchOptionsInvalid } from './errors.ts'
+import {
+  pathsOf,
+  samePath,
+  serialize,
+  STRIPPED,
+  valueAt,
+  type FieldPath,
+  type ManagedFieldsEntry
+} from './managed-fields.ts'
 import { canonical, clone, isObject, rfc3339, sameJson, type Json, type JsonObject, type KubeObject } from './json.ts'
 
 export const APPLY_PATCH = 'application/apply-patch+yaml'
-
-export interface ManagedFieldsEntry {
-  manager: string
-  operation: 'Apply' | 'Update'
-  apiVersion: string
-  time: string
-  fieldsType: 'FieldsV1'
-  fieldsV1: JsonObject
-  subresource?: string
-}
-
-type FieldPath = readonly string[]
 
 export interface ApplyRequest {
   /** The object now, or undefined when the apply creates it. */
@@ -45,18 +42,6 @@ export interface ApplyRequest {
   readonly apiVersion: string
   readonly now?: Date
 }
-
-/** What `internal/stripmeta.go` never records. */
-const STRIPPED: readonly FieldPath[] = [
-  ['apiVersion'],
-  ['kind'],
-  ['metadata'],
-  ...['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation'].map((field) => [
-    'metadata',
-    field
-  ]),
-  ['metadata', 'resourceVersion']
-]
 
 /** What the main resource of a CRD with a status subresource resets (apiextensions-apiserver `pkg/registry/customresource/strategy.go`, GetResetFields), and managedFields, which apply never sets. */
 const RESET: readonly FieldPath[] = [['status'], ['metadata', 'managedFields']]
@@ -98,12 +83,12 @@ export function serverSideApply({
     .sort((a, b) => pathText(a.path).localeCompare(pathText(b.path)))
   if (conflicts.length && !force) throw conflictError(conflicts)
   for (const { entry, path } of conflicts)
-    entry.fieldsV1 = serialize(pathsOf(entry.fieldsV1).filter((owned) => !samePath(owned, path)))
+    entry.fieldsV1 = serialize(pathsOf(entry.fieldsV1 ?? {}).filter((owned) => !samePath(owned, path)))
 
   const result = current
   for (const path of fields) setAt(result, path, clone(valueAt(applied, path)) ?? null)
   const released = previous
-    ? pathsOf(previous.fieldsV1).filter((path) => !fields.some((field) => samePath(field, path)))
+    ? pathsOf(previous.fieldsV1 ?? {}).filter((path) => !fields.some((field) => samePath(field, path)))
     : []
   for (const path of released) if (!others.some((entry) => owns(entry, path))) removeAt(result, path)
 
@@ -115,7 +100,12 @@ export function serverSideApply({
     fieldsType: 'FieldsV1',
     fieldsV1: serialize(fields)
   }
-  const managedFields = sortManagedFields([...others.filter((other) => Object.keys(other.fieldsV1).length > 0), entry])
+  // An entry left owning nothing goes, as on the real server; an Update entry without fieldsV1 (the store records
+  // none: managed-fields.ts) is kept.
+  const managedFields = sortManagedFields([
+    ...others.filter((other) => other.fieldsV1 === undefined || Object.keys(other.fieldsV1).length > 0),
+    entry
+  ])
   const object = result as unknown as KubeObject
   object.apiVersion = applied.apiVersion
   object.kind = applied.kind
@@ -184,45 +174,9 @@ function owns(entry: ManagedFieldsEntry, path: FieldPath): boolean {
   return true
 }
 
-/** The leaf paths of a fieldsV1 tree (its `f:` members; `.` marks a member that has children). */
-function pathsOf(fieldsV1: JsonObject, path: FieldPath = []): FieldPath[] {
-  const children = Object.entries(fieldsV1).filter(([key]) => key.startsWith('f:'))
-  if (!children.length) return path.length ? [path] : []
-  return [
-    ...('.' in fieldsV1 ? [path] : []),
-    ...children.flatMap(([key, child]) => pathsOf(isObject(child) ? child : {}, [...path, key.slice(2)]))
-  ]
-}
-
-/** fieldsV1 as the API server serializes a set (`fieldpath/serialize.go`): `f:<name>` members, sorted. */
-function serialize(paths: readonly FieldPath[]): JsonObject {
-  const tree: JsonObject = {}
-  for (const path of paths) {
-    let node = tree
-    for (const field of path) node = (node[`f:${field}`] ??= {}) as JsonObject
-  }
-  const sorted = (node: JsonObject): JsonObject =>
-    Object.fromEntries(
-      Object.keys(node)
-        .sort()
-        .map((key) => [key, sorted(node[key] as JsonObject)])
-    )
-  return sorted(tree)
-}
-
 /** `.spec.refreshInterval`, as fieldpath.Path prints a path. */
 function pathText(path: FieldPath): string {
   return path.map((field) => `.${field}`).join('')
-}
-
-function samePath(a: FieldPath, b: FieldPath): boolean {
-  return a.length === b.length && a.every((field, index) => field === b[index])
-}
-
-function valueAt(object: JsonObject, path: FieldPath): Json | undefined {
-  let node: Json | undefined = object
-  for (const field of path) node = isObject(node) ? node[field] : undefined
-  return node
 }
 
 function setAt(object: JsonObject, path: FieldPath, value: Json): void {

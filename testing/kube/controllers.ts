@@ -506,6 +506,16 @@ export class Controllers {
     )
   }
 
+  /**
+   * Sets the Progressing condition (deployment/util SetDeploymentCondition; argo-rollouts conditions.SetRolloutCondition
+   * does the same), and records when it changed: the progress deadline counts from then.
+   */
+  #setProgressing(key: string, status: { conditions?: Condition[] }, next: Condition): void {
+    const previous = status.conditions?.find((c) => c.type === 'Progressing')
+    setDeploymentCondition(status, next)
+    if (status.conditions?.find((c) => c.type === 'Progressing') !== previous) this.#progressAt.set(key, Date.now())
+  }
+
   // ---- Deployment
 
   #syncDeployment(namespace: string, name: string): void {
@@ -549,11 +559,8 @@ export class Controllers {
       if (newRS?.metadata.uid === rs.metadata.uid) newRS = scaledRS
       return scaledRS
     }
-    const progressing = (conditionStatus: Condition['status'], reason: string, message: string) => {
-      const previous = status.conditions?.find((c) => c.type === 'Progressing')
-      setDeploymentCondition(status, condition('Progressing', conditionStatus, reason, message))
-      if (status.conditions?.find((c) => c.type === 'Progressing') !== previous) this.#progressAt.set(key, Date.now())
-    }
+    const progressing = (conditionStatus: Condition['status'], reason: string, message: string) =>
+      this.#setProgressing(key, status, condition('Progressing', conditionStatus, reason, message))
 
     const current = status.conditions?.find((c) => c.type === 'Progressing')
     if (d.spec.paused && current?.reason !== 'ProgressDeadlineExceeded' && current?.reason !== 'DeploymentPaused')
@@ -853,11 +860,8 @@ export class Controllers {
       if (newRS?.metadata.uid === rs.metadata.uid) newRS = scaledRS
       return scaledRS
     }
-    const progressing = (conditionStatus: Condition['status'], reason: string, message: string) => {
-      const previous = status.conditions?.find((c) => c.type === 'Progressing')
-      setDeploymentCondition(status, condition('Progressing', conditionStatus, reason, message))
-      if (status.conditions?.find((c) => c.type === 'Progressing') !== previous) this.#progressAt.set(key, Date.now())
-    }
+    const progressing = (conditionStatus: Condition['status'], reason: string, message: string) =>
+      this.#setProgressing(key, status, condition('Progressing', conditionStatus, reason, message))
 
     // getAllReplicaSetsAndSyncRevision: the new template's ReplicaSet; the first one is stable at once.
     let templateChanged = false

@@ -93,42 +93,12 @@ export const EVENTS: ResourceType = {
   }
 }
 
-export const EXTERNAL_SECRETS: ResourceType = {
-  group: ES_GROUP,
-  resource: 'externalsecrets',
-  singular: 'externalsecret',
-  kind: 'ExternalSecret',
-  namespaced: true,
-  shortNames: ['es'],
-  categories: ['external-secrets'],
-  verbs: ['get', 'list', 'watch', 'patch'],
-  subresources: { status: ['get', 'patch'] },
-  generation: true,
-  builtIn: false,
-  fields: {}
-}
-
 /**
- * The ClusterExternalSecret (its CRD: kubebuilder:resource scope=Cluster, categories external-secrets, shortName ces):
- * cluster-scoped, with a status subresource.
+ * An external-secrets.io CRD: each is served with get, list, watch and patch, a status subresource, in the
+ * `external-secrets` category (kubebuilder markers of apis/externalsecrets/v1: externalsecret_types.go,
+ * clusterexternalsecret_types.go (scope=Cluster), secretstore_types.go).
  */
-export const CLUSTER_EXTERNAL_SECRETS: ResourceType = {
-  group: ES_GROUP,
-  resource: 'clusterexternalsecrets',
-  singular: 'clusterexternalsecret',
-  kind: 'ClusterExternalSecret',
-  namespaced: false,
-  shortNames: ['ces'],
-  categories: ['external-secrets'],
-  verbs: ['get', 'list', 'watch', 'patch'],
-  subresources: { status: ['get', 'patch'] },
-  generation: true,
-  builtIn: false,
-  fields: {}
-}
-
-/** external-secrets' SecretStore and ClusterSecretStore CRDs (apis/externalsecrets/v1/secretstore_types.go). */
-function secretStore(kind: string, shortName: string, namespaced: boolean): ResourceType {
+function esoResource(kind: string, shortName: string, namespaced: boolean): ResourceType {
   const singular = kind.toLowerCase()
   return {
     group: ES_GROUP,
@@ -146,14 +116,16 @@ function secretStore(kind: string, shortName: string, namespaced: boolean): Reso
   }
 }
 
-export const SECRET_STORES = secretStore('SecretStore', 'ss', true)
-export const CLUSTER_SECRET_STORES = secretStore('ClusterSecretStore', 'css', false)
+export const EXTERNAL_SECRETS = esoResource('ExternalSecret', 'es', true)
+export const CLUSTER_EXTERNAL_SECRETS = esoResource('ClusterExternalSecret', 'ces', false)
+export const SECRET_STORES = esoResource('SecretStore', 'ss', true)
+export const CLUSTER_SECRET_STORES = esoResource('ClusterSecretStore', 'css', false)
 /** The external-secrets.io types served, in the CRDs' order. */
 export const ES_TYPES: readonly ResourceType[] = [
+  CLUSTER_EXTERNAL_SECRETS,
   EXTERNAL_SECRETS,
   SECRET_STORES,
-  CLUSTER_SECRET_STORES,
-  CLUSTER_EXTERNAL_SECRETS
+  CLUSTER_SECRET_STORES
 ]
 
 /** A review: created and answered at once, never stored. */

@@ -80,7 +80,7 @@ export class Store {
     if (existing?.metadata.managedFields && !next.metadata.managedFields)
       next.metadata.managedFields = existing.metadata.managedFields
     if (existing && sameJson(existing, next)) return clone(existing)
-    if (writer) recordWrite(next, writer)
+    if (writer) recordWrite(next, writer, existing)
     next.metadata.resourceVersion = String(++this.#resourceVersion)
     this.#table(type).set(key, next)
     this.#record(type, {
