@@ -168,6 +168,20 @@ export class MemoryKube implements ClusterApi {
     return found && isKind(found, kind) ? found : undefined
   }
 
+  /** Deletes a workload, as `kubectl delete` or Argo CD's prune does: a DELETED event to the watches open now. */
+  deleteWorkload(kind: WorkloadKind, namespace: string, name: string): void {
+    const workload = this.getWorkload(kind, namespace, name)
+    if (!workload) throw new Error(`no ${kind} ${namespace}/${name}`)
+    this.workloads.delete(`${kind}/${namespace}/${name}`)
+    const rv = ++this.rv
+    this.record({
+      rv,
+      kind,
+      type: 'DELETED',
+      object: { ...workload, metadata: { ...workload.metadata, resourceVersion: String(rv) } }
+    })
+  }
+
   /** The controller's word on a workload: its status replaced (and, e.g. for Reloader, its template). */
   updateWorkload<K extends WorkloadKind>(
     kind: K,

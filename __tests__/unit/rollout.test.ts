@@ -654,6 +654,18 @@ describe('restart: changed', () => {
     expect(results.sort()).toEqual(['not-patched failed', 'restarted rolled-out'])
   })
 
+  it('fails a workload deleted while its watch was gone (410): the re-list no longer has it', async () => {
+    put(workload('Deployment', 'api', ['payments-db']))
+    void clock.sleep(1_000).then(() => {
+      // The watch ends with 410 Gone; the deletion lands before the re-list, so no watch sees its event.
+      kube.compact({ endOpen: true })
+      kube.deleteWorkload('Deployment', NS, 'api')
+    })
+    expect(summary(await run())).toEqual({
+      'Deployment/api': ['restarted', 'failed', `Deployment ${NS}/api was deleted while rolling out`]
+    })
+  })
+
   it('keeps waiting through a dropped watch', async () => {
     put(workload('Deployment', 'api', ['payments-db']))
     void clock.sleep(1_000).then(() => kube.dropWatches())
@@ -876,6 +888,23 @@ describe('the waiter: a deletion ends the wait of that target only', () => {
       )
     }
   )
+
+  it('fails a target a re-list (after 410 Gone) no longer has, and only the targets of that kind and namespace', () => {
+    const waiter = new RolloutWaiter([...TARGETS, target('Deployment', 'payments-api', 'payments-staging')])
+    // The Deployments of the namespace listed again: payments-api was deleted while no watch was open.
+    waiter.relisted('Deployment', NS, [seen('Deployment', 'payments-api-old')], 1_000)
+    expect(results(waiter)).toEqual({
+      [`${NS}/Deployment/payments-api`]: ['failed', `Deployment ${NS}/payments-api was deleted while rolling out`],
+      [`${NS}/StatefulSet/payments-worker`]: ['timed-out', undefined],
+      ['payments-staging/Deployment/payments-api']: ['timed-out', undefined]
+    })
+    // A re-list that still has them fails nothing: they keep waiting.
+    const kept = new RolloutWaiter(TARGETS)
+    kept.relisted('StatefulSet', NS, [seen('StatefulSet', 'payments-worker')], 1_000)
+    kept.relisted('Deployment', NS, [seen('Deployment', 'payments-api')], 1_000)
+    expect(kept.settled()).toBe(false)
+    expect(Object.values(results(kept)).map(([result]) => result)).toEqual(['timed-out', 'timed-out'])
+  })
 
   it('leaves a target that already rolled out as it ended when it is deleted afterwards', () => {
     const waiter = new RolloutWaiter(TARGETS)

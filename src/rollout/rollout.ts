@@ -422,6 +422,7 @@ async function waitForRollouts(
                 loop.check()
               },
               onRelisted: (items) => {
+                waiter.relisted(kind, namespace, items, clock.now())
                 for (const workload of items) seen(inNamespace(workload, namespace))
                 loop.check()
               },

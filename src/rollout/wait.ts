@@ -96,9 +96,19 @@ export class RolloutWaiter {
    */
   deleted(workload: Workload, now: number): void {
     const entry = this.waiting(workload)
-    if (!entry) return
-    const { kind, namespace, name } = entry.target
-    settle(entry, 'failed', now, `${kind} ${namespace}/${name} was deleted while rolling out`)
+    if (entry) settleDeleted(entry, now)
+  }
+
+  /**
+   * A list of `kind` in `namespace` taken again (the watch's resourceVersion expired, 410 Gone): a target still
+   * waiting that it lacks was deleted while no watch was open to see its DELETED event.
+   */
+  relisted(kind: WorkloadKind, namespace: string, items: readonly Workload[], now: number): void {
+    for (const entry of this.tracked) {
+      const { target } = entry
+      if (entry.result || target.kind !== kind || target.namespace !== namespace) continue
+      if (!items.some(({ metadata }) => metadata.name === target.name)) settleDeleted(entry, now)
+    }
   }
 
   /**
@@ -148,6 +158,11 @@ export class RolloutWaiter {
       reason
     }))
   }
+}
+
+function settleDeleted(entry: Tracked, now: number): void {
+  const { kind, namespace, name } = entry.target
+  settle(entry, 'failed', now, `${kind} ${namespace}/${name} was deleted while rolling out`)
 }
 
 function settle(entry: Tracked, result: WaitResult, now: number, reason?: string): undefined {
