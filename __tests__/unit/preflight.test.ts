@@ -226,6 +226,13 @@ describe('the pre-flight', () => {
     ])
   })
 
+  it('still lists the ExternalSecrets of a namespace where only another list is refused (events)', async () => {
+    kube.denied = [{ verb: 'list', group: '', resource: 'events', namespace: 'apps' }]
+    const error = await actionErrorOf(check())
+    expect(error.problems).toEqual([expect.stringMatching(/may not list events in namespace "apps"/)])
+    expect(kube.calls.filter(({ verb }) => verb === 'list').map(({ namespace }) => namespace)).toEqual(['apps'])
+  })
+
   it('names the permission with its own code when that is the only kind of problem', async () => {
     kube.denied = [{ verb: 'list', group: 'external-secrets.io', resource: 'externalsecrets', namespace: 'apps' }]
     const error = await actionErrorOf(check())

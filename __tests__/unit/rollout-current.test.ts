@@ -113,7 +113,7 @@ describe("the second of a Secret's current data, from its metadata", () => {
           { manager: 'external-secrets', time: '2026-12-07T10:00:05Z' }
         ])
       )
-    ).toEqual({ namespace: 'payments-prod', name: 'payments-db', second: DATA, first: false })
+    ).toEqual({ namespace: 'payments-prod', name: 'payments-db', second: DATA, first: false, annotations: {} })
   })
 
   it('is the first data when ESO wrote it in the second the Secret was created', () => {

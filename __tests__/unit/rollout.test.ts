@@ -375,12 +375,18 @@ describe('which readers are behind their Secrets, and on which', () => {
 
 describe('how a reader on old data is brought to the current data', () => {
   const RELOADED = { annotations: { 'reloader.stakater.com/auto': 'true' } }
-  const data = (first = false) => [{ namespace: NS, name: 'payments-db', second: 0, first }]
+  const data = (first = false, annotations: Record<string, string> = {}) => [
+    { namespace: NS, name: 'payments-db', second: 0, first, annotations }
+  ]
   const handling = (
     current: Workload,
     freshness: 'stale' | 'same-second' = 'stale',
-    { first = false, changed = CHANGED } = {}
-  ) => handlingOf({ workload: current, secrets: ['payments-db'] }, freshness, data(first), changed)
+    {
+      first = false,
+      changed = CHANGED,
+      secret = {}
+    }: { first?: boolean; changed?: typeof CHANGED; secret?: Record<string, string> } = {}
+  ) => handlingOf({ workload: current, secrets: ['payments-db'] }, freshness, data(first, secret), changed)
 
   it('restarts a workload Reloader does not watch the Secret for', () => {
     expect(handling(workload('Deployment', 'api', ['payments-db']))).toBe('restart')
@@ -395,6 +401,18 @@ describe('how a reader on old data is brought to the current data', () => {
     ["when the data is the Secret's first: Reloader does not act on a creation", { first: true }]
   ])('restarts a Reloader workload itself %s', (_, options) => {
     expect(handling(workload('Deployment', 'api', ['payments-db'], RELOADED), 'stale', options)).toBe('restart')
+  })
+
+  it('restarts a Reloader workload itself when the Secret tells Reloader to ignore it (reloader.stakater.com/ignore)', () => {
+    const ignored = { secret: { 'reloader.stakater.com/ignore': 'true' } }
+    expect(handling(workload('Deployment', 'api', ['payments-db'], RELOADED), 'stale', ignored)).toBe('restart')
+  })
+
+  it('leaves to Reloader a search-mode workload when the Secret says reloader.stakater.com/match', () => {
+    const search = { annotations: { 'reloader.stakater.com/search': 'true' } }
+    expect(handling(workload('Deployment', 'api', ['payments-db'], search))).toBe('restart')
+    const matched = { secret: { 'reloader.stakater.com/match': 'true' } }
+    expect(handling(workload('Deployment', 'api', ['payments-db'], search), 'stale', matched)).toBe('reloader')
   })
 
   it("restarts a Reloader workload itself when its pods are of the data's own second (one restart more at worst)", () => {

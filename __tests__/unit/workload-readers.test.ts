@@ -248,6 +248,20 @@ describe('reloaderRestartsFor', () => {
       ).toBe(true)
     })
 
+    it('reads the Secret\'s own annotations as ShouldReload does: ignore ("true" only), and match for search mode', () => {
+      const auto = workload('Deployment', readsDb, { 'reloader.stakater.com/auto': 'true' })
+      expect(reloaderRestartsFor(auto, 'db', { 'reloader.stakater.com/ignore': 'true' })).toBe(false)
+      expect(reloaderRestartsFor(auto, 'db', { 'reloader.stakater.com/ignore': 'True' })).toBe(true)
+      const search = workload('Deployment', readsDb, { 'reloader.stakater.com/search': 'true' })
+      expect(reloaderRestartsFor(search, 'db')).toBe(false)
+      expect(reloaderRestartsFor(search, 'db', { 'reloader.stakater.com/match': 'true' })).toBe(true)
+      expect(reloaderRestartsFor(search, 'db', { 'reloader.stakater.com/match': '1' })).toBe(false)
+      // Search mode finds the Secret only where the pods use it, as auto mode does.
+      expect(reloaderRestartsFor(search, 'stripe', { 'reloader.stakater.com/match': 'true' })).toBe(false)
+      const searchingTemplate = workload('Deployment', readsDb, undefined, { 'reloader.stakater.com/search': 'true' })
+      expect(reloaderRestartsFor(searchingTemplate, 'db', { 'reloader.stakater.com/match': 'true' })).toBe(true)
+    })
+
     it('covers only the Secrets the pods use', () => {
       const auto = { 'reloader.stakater.com/auto': 'true' }
       expect(reloaderRestartsFor(workload('Deployment', readsDb, auto), 'stripe')).toBe(false)

@@ -140,7 +140,10 @@ export async function checkCluster(
   const listable = namespaces.filter(
     (namespace) =>
       !missing.includes(namespace) &&
-      !denied.some((permission) => permission.namespace === namespace && permission.verb === 'list')
+      !denied.some(
+        ({ verb, group, resource, namespace: where }) =>
+          where === namespace && verb === 'list' && group === ESO_GROUP && resource === ESO_PLURAL
+      )
   )
   const live = await stopOnKubeError(() => listExternalSecrets(listable, apiVersion, kube), NOTHING_WRITTEN, redact)
   const selected = live.filter((es) => matchesLabelSelector(config.selector, es.metadata.labels))

@@ -33,6 +33,8 @@ export interface SecretData {
    * a change of a Secret's data, not on its creation, restarts nothing for it.
    */
   readonly first: boolean
+  /** The Secret's annotations: Reloader reads some (`reloader.stakater.com/ignore`, `.../match`). */
+  readonly annotations?: Readonly<Record<string, string>>
   /**
    * For data this run changed: when the rollout phase began (ms). Only a restart stamped from then on is this run's,
    * made after the sync confirmed the data; an earlier run's restart in the data's second came before it.
@@ -54,7 +56,13 @@ export function secretData(metadata: ObjectMeta): SecretData | undefined {
   const created = secondOf(metadata.creationTimestamp)
   const second = times.length ? Math.max(...times) : created
   if (second === undefined) return undefined
-  return { namespace: metadata.namespace ?? '', name: metadata.name, second, first: second === created }
+  return {
+    namespace: metadata.namespace ?? '',
+    name: metadata.name,
+    second,
+    first: second === created,
+    annotations: metadata.annotations ?? {}
+  }
 }
 
 /**

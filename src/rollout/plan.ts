@@ -106,12 +106,15 @@ export function handlingOf(
 ): Handling {
   if (isPaused(workload)) return 'paused'
   const namespace = workload.metadata.namespace
-  const reloaded = secrets.some(
-    (secret) =>
-      reloaderRestartsFor(workload, secret) &&
-      changed.some((ref) => ref.namespace === namespace && ref.name === secret) &&
-      data.some((entry) => entry.namespace === namespace && entry.name === secret && !entry.first)
-  )
+  const reloaded = secrets.some((secret) => {
+    const current = data.find((entry) => entry.namespace === namespace && entry.name === secret)
+    return (
+      current !== undefined &&
+      !current.first &&
+      reloaderRestartsFor(workload, secret, current.annotations) &&
+      changed.some((ref) => ref.namespace === namespace && ref.name === secret)
+    )
+  })
   return reloaded && freshness === 'stale' ? 'reloader' : 'restart'
 }
 

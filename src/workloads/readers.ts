@@ -49,6 +49,9 @@ const SECRET_AUTO = 'secret.reloader.stakater.com/auto'
 const SECRET_RELOAD = 'secret.reloader.stakater.com/reload'
 const SEARCH = 'reloader.stakater.com/search'
 const SECRETS_EXCLUDE = 'secrets.exclude.reloader.stakater.com/reload'
+/** On the Secret: Reloader leaves every workload alone for it (`== "true"`), or a search-mode workload takes it. */
+const IGNORE = 'reloader.stakater.com/ignore'
+const MATCH = 'reloader.stakater.com/match'
 
 /** Any of these on the workload's own metadata makes Reloader ignore the pod template's annotations. */
 const OPT_IN = [SECRET_RELOAD, AUTO, SECRET_AUTO, SEARCH]
@@ -59,31 +62,41 @@ const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
 /**
  * Whether stakater/Reloader restarts the workload when the Secret `secretName` changes, as its
  * ShouldReload (pkg/common/common.go) and getContainerUsingResource (internal/pkg/handler/upgrade.go)
- * decide for a Secret:
+ * decide for a Secret, whose annotations (`secretAnnotations`, from its metadata) it reads too:
+ * - never when the Secret says `reloader.stakater.com/ignore: "true"`;
  * - never when the workload's own `secrets.exclude.reloader.stakater.com/reload` lists the name;
  * - the annotations are the workload's own when they hold any opt-in key, else its pod template's
  *   (one place or the other, never both);
  * - `secret.reloader.stakater.com/reload` naming it (see reloadPatterns) restarts it, read or not;
- * - `reloader.stakater.com/auto` or `secret.reloader.stakater.com/auto` true restarts it when the
- *   pods use the Secret as Reloader sees use (see usedAsReloaderSees).
- * Out of scope, since the action sees neither the Secrets nor Reloader's own settings: search mode
- * (`reloader.stakater.com/match` is on the Secret), `reloader.stakater.com/ignore` on the Secret,
- * whether the data's SHA1 changed, and Reloader's flags (`--auto-reload-all`, ignored resources,
- * namespace and resource selectors, renamed annotations).
+ * - `reloader.stakater.com/auto` or `secret.reloader.stakater.com/auto` true, or search mode
+ *   (`reloader.stakater.com/search: "true"` with `reloader.stakater.com/match: "true"` on the Secret),
+ *   restarts it when the pods use the Secret as Reloader sees use (see usedAsReloaderSees).
+ * Out of scope, since the action does not see Reloader's own settings: its flags (`--auto-reload-all`,
+ * ignored resources, namespace and resource selectors, renamed annotations). Whether the data's SHA1
+ * changed is the rollout's business (rollout/plan.ts).
  * The same rules hold for a Rollout: Reloader handles Rollouts with the same annotations when it runs with
  * `--is-Argo-Rollouts=true` (internal/pkg/handler/upgrade.go), either by a template change or, with
  * `reloader.stakater.com/rollout-strategy: restart`, by setting spec.restartAt (internal/pkg/callbacks/
  * rolling_upgrade.go UpdateRollout). A Rollout annotated for Reloader is the user saying Reloader restarts it; the
  * action waits for that rollout (and times out naming Reloader if it never begins: the flag is off by default).
  */
-export function reloaderRestartsFor(workload: Workload, secretName: string): boolean {
+export function reloaderRestartsFor(
+  workload: Workload,
+  secretName: string,
+  secretAnnotations: Readonly<Record<string, string>> = {}
+): boolean {
+  if (secretAnnotations[IGNORE] === 'true') return false
   const own = workload.metadata.annotations ?? {}
   if (excludes(own[SECRETS_EXCLUDE], secretName)) return false
   const annotations = OPT_IN.some((key) => own[key] !== undefined)
     ? own
     : (podTemplateOf(workload).metadata?.annotations ?? {})
   if (reloadPatterns(annotations[SECRET_RELOAD]).some((pattern) => pattern.test(secretName))) return true
-  return (isGoTrue(annotations[AUTO]) || isGoTrue(annotations[SECRET_AUTO])) && usedAsReloaderSees(workload, secretName)
+  const searched = annotations[SEARCH] === 'true' && secretAnnotations[MATCH] === 'true'
+  return (
+    (isGoTrue(annotations[AUTO]) || isGoTrue(annotations[SECRET_AUTO]) || searched) &&
+    usedAsReloaderSees(workload, secretName)
+  )
 }
 
 /** A comma-separated list of exact names, each trimmed. */
