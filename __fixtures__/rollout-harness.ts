@@ -8,7 +8,7 @@ import {
   type WorkloadKind
 } from '../testing/kube/index.ts'
 import { LOCAL_AWS, type SsmHarness } from './ssm-harness.ts'
-import { until } from './until.ts'
+import { untilSecondAfter } from './until.ts'
 
 /**
  * What the rollout bundle tests share: the payments tenant's cluster on the test API server (its
@@ -110,14 +110,12 @@ export async function firstRelease(
     .list('Secret', NS)
     .flatMap(({ metadata }) => metadata.managedFields ?? [])
     .map(({ time }) => Date.parse(time))
-  const nextSecond = Math.floor(Math.max(...written) / 1000) * 1000 + 1000
-  await until(() => Date.now() >= nextSecond)
+  await untilSecondAfter(Math.max(...written))
   kube.apply([...workloads])
   await kube.controllers.idle()
   // And the next release's data lands in a later second than these pods started: plainly newer, never of their
   // second (which the rule settles with one restart more).
-  const started = Math.floor(Date.now() / 1000) * 1000 + 1000
-  await until(() => Date.now() >= started)
+  await untilSecondAfter()
 }
 
 /** One release of the payments service through the bundled action. */

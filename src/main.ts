@@ -87,7 +87,14 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const push = await step(
       pushPhase,
       store && (restore || config.secrets.length)
-        ? { config, restore, store, retry, env: deps.env, readers: parameterReaders(check, rendered) }
+        ? {
+            config,
+            restore,
+            store,
+            retry,
+            env: deps.env,
+            readers: config.write.prune ? parameterReaders(check, rendered) : []
+          }
         : undefined
     )
     await step(gatePhase, cluster && definitions && { ...cluster, definitions })

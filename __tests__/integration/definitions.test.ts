@@ -1,6 +1,5 @@
 /** The definitions phase on example tenants rendered by the real kustomize (kubectl kustomize). */
 import { beforeEach, describe, expect, it } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import {
   checkDefinitions,
@@ -12,12 +11,10 @@ import { serviceTarget } from '../../src/ssm/rules.js'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import { createRedactor } from '../../src/secrets/redact.js'
+import { HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
 
-const hasKustomize = ['kustomize', 'kubectl'].some(
-  (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
-)
-if (!hasKustomize) console.warn('Neither kustomize nor kubectl is installed: the definitions tests are skipped.')
-const describeWithKustomize = hasKustomize ? describe : describe.skip
+if (!HAS_KUSTOMIZE) console.warn('Neither kustomize nor kubectl is installed: the definitions tests are skipped.')
+const describeWithKustomize = HAS_KUSTOMIZE ? describe : describe.skip
 
 const SELECTOR = 'zerotouch.io/managed=true'
 const PUSHED = [

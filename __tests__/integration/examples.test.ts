@@ -11,6 +11,7 @@ import type { ExternalSecret } from '../../src/eso/model.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { guardrailProblems } from '../../src/eso/guardrails.js'
 import { fieldOf, PLACEHOLDER, referencesOf } from '../../src/eso/model.js'
+import { HAS_KUBECTL } from '../../__fixtures__/tools.ts'
 
 /**
  * The example tenant (examples/tenants/payments-api), rendered with the real `kubectl kustomize`
@@ -24,18 +25,12 @@ const PREFIX = '/zerotouch'
 const ENVIRONMENTS = ['prod', 'stg'] as const
 const LABEL = 'zerotouch.io/managed'
 
-function kubectlAvailable(): boolean {
-  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8', timeout: 30_000 })
-  return !probe.error && probe.status === 0
-}
-
-const hasKubectl = kubectlAvailable()
-if (!hasKubectl) {
+if (!HAS_KUBECTL) {
   console.warn(
     'kubectl is not on PATH: the example tenant tests (kubectl kustomize) are skipped. Install kubectl to run them.'
   )
 }
-const withKubectl = hasKubectl ? describe : describe.skip
+const withKubectl = HAS_KUBECTL ? describe : describe.skip
 
 interface Rendered {
   readonly all: Array<Record<string, unknown>>

@@ -1,7 +1,7 @@
 /** The README's first command (`npm start`) and the local-action route, as a person runs them. */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { secretValueHash } from '../../testing/kube/index.ts'
 import { findLeaks } from '../../testing/leaks.ts'
 import { startMoto } from '../../testing/moto.ts'
+import { HAS_KUBECTL } from '../../__fixtures__/tools.ts'
 
 /** The sample values of scripts/local-run.ts, and the one its second run changes: none may appear in what it prints. */
 const SAMPLE_VALUES = [
@@ -91,14 +92,13 @@ function listening(url: string): Promise<boolean> {
   })
 }
 
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error === undefined
-if (!hasKubectl)
+if (!HAS_KUBECTL)
   console.warn(
     'kubectl is not installed: the npm start test (it renders the example tenant with kubectl kustomize) is skipped.'
   )
 
 describe('running it locally', () => {
-  ;(hasKubectl ? it : it.skip)(
+  ;(HAS_KUBECTL ? it : it.skip)(
     'npm start runs both releases on the embedded SSM and cluster, restarts only the reader of the changed value, then leaves nothing listening',
     async () => {
       const { code, output } = await runCommand(process.execPath, ['scripts/local-run.ts'])

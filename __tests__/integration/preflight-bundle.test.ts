@@ -5,7 +5,6 @@
  * annotates only once the cluster runs the definitions it checked.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -21,6 +20,7 @@ import {
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { argoCdSync, type ApplyMode } from '../../__fixtures__/argocd.ts'
+import { HAS_KUBECTL, HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
 
 const SECRETS = {
   DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments',
@@ -29,12 +29,9 @@ const SECRETS = {
 }
 const CLUSTER = readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8')
 const TENANTS = join(process.cwd(), '__tests__/fixtures/tenants')
-const hasKustomize = ['kustomize', 'kubectl'].some(
-  (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
-)
-const hasKubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).error === undefined
-if (!hasKubectl) console.warn('kubectl is not installed: the GitOps gate cases that apply as Argo CD does are skipped.')
-if (!hasKustomize)
+if (!HAS_KUBECTL)
+  console.warn('kubectl is not installed: the GitOps gate cases that apply as Argo CD does are skipped.')
+if (!HAS_KUSTOMIZE)
   console.warn(
     'Neither kustomize nor kubectl is installed: the GitOps gate tests (they render the definitions) are skipped.'
   )
@@ -219,7 +216,7 @@ function beforeTheRelease(): string {
   )
 }
 
-;(hasKustomize ? describe : describe.skip)('the GitOps gate', () => {
+;(HAS_KUSTOMIZE ? describe : describe.skip)('the GitOps gate', () => {
   const definitions = { definitions: 'good/overlays/prod', timeout: '30s' }
   const env = { GITHUB_WORKSPACE: TENANTS }
   /** The keys of the Secret payments-provider, decoded. */
@@ -313,7 +310,7 @@ const managedOnly = (manifests: string): string =>
     .map((object) => stringify(object))
     .join('---\n')
 
-;(hasKustomize && hasKubectl ? describe : describe.skip)('the GitOps gate is exact, as Argo CD applies', () => {
+;(HAS_KUSTOMIZE && HAS_KUBECTL ? describe : describe.skip)('the GitOps gate is exact, as Argo CD applies', () => {
   /** The overlay renders app.kubernetes.io/instance: payments; Argo CD's label tracking sets the Application's name. */
   const definitions = { definitions: 'good/overlays/prod-argocd', timeout: '30s' }
   const env = { GITHUB_WORKSPACE: TENANTS }

@@ -5,12 +5,12 @@
  * guardrails, the restart decision and the prune guard see.
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { parameterStore, type KubeApiServer, type KubeObject } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { writeCalls } from '../../testing/ssm-proxy.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { pointBetweenRuns } from '../../__fixtures__/until.ts'
 import {
   NS,
   ROTATED,
@@ -20,6 +20,7 @@ import {
   readByPods,
   release
 } from '../../__fixtures__/rollout-harness.ts'
+import { HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
 
 const harness = useSsmBehindProxy()
 let kube: KubeApiServer | undefined
@@ -187,9 +188,7 @@ describe('a prune', () => {
   it('in a restore never deletes a parameter created after the point that a live ExternalSecret reads: refused before any write', async () => {
     kube = await paymentsCluster(harness, [])
     expect(errorOf(await release(harness, kube, SECRETS))).toBe('')
-    await new Promise((resolve) => setTimeout(resolve, 1_100))
-    const point = new Date().toISOString()
-    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    const point = await pointBetweenRuns()
     expect(errorOf(await release(harness, kube, WITH_LEGACY))).toBe('')
     kube.apply(
       externalSecret('payments-legacy', {
@@ -211,10 +210,7 @@ describe('a prune', () => {
     expectNoLeaks(result, WITH_LEGACY)
   })
 
-  const hasKustomize = ['kustomize', 'kubectl'].some(
-    (tool) => spawnSync(tool, ['version', '--client'], { stdio: 'ignore' }).error === undefined
-  )
-  ;(hasKustomize ? it : it.skip)(
+  ;(HAS_KUSTOMIZE ? it : it.skip)(
     'never deletes a parameter the rendered definitions read, without a cluster: refused before any write',
     async () => {
       const inputs = {

@@ -14,12 +14,12 @@ import {
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { tokenBucket, writeCalls } from '../../testing/ssm-proxy.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { pointBetweenRuns } from '../../__fixtures__/until.ts'
 
 const PATH = '/zerotouch/prod/payments'
 const REPOSITORY = 'acme/payments'
@@ -81,17 +81,6 @@ function restore(
   env: Record<string, string> = {}
 ): Promise<ActionRun> {
   return run({ 'restore-to': point, ...inputs }, { ...workflowRun(runId), ...env })
-}
-
-/**
- * A restore point strictly between two runs: moto stamps LastModifiedDate to the millisecond, the
- * action reads it back, so a second on each side keeps the point clear of both runs' writes.
- */
-async function pointBetweenRuns(): Promise<string> {
-  await sleep(1_100)
-  const point = new Date().toISOString()
-  await sleep(1_100)
-  return point
 }
 
 /** Every retained version of a parameter, oldest first, straight from moto. */

@@ -6,7 +6,7 @@
  * @kubernetes/client-node and with the real kubectl.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
@@ -22,13 +22,13 @@ import {
   type KubeconfigOptions,
   type RbacRule
 } from '../../testing/kube/index.ts'
+import { HAS_KUBECTL } from '../../__fixtures__/tools.ts'
 
-const KUBECTL_PRESENT = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
-if (!KUBECTL_PRESENT)
+if (!HAS_KUBECTL)
   console.warn(
     'kubectl is not installed: the kubectl authentication tests of the test API server are SKIPPED (install kubectl 1.32 to run them)'
   )
-const itWithKubectl = KUBECTL_PRESENT ? it : it.skip
+const itWithKubectl = HAS_KUBECTL ? it : it.skip
 
 /** A Role in `apps` for ExternalSecrets, and reading two namespaces (a RoleBinding in a namespace covers reading it). */
 const RULES: RbacRule[] = [

@@ -10,7 +10,7 @@
 >>>>>>> h-restart
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,13 +18,13 @@ import { promisify } from 'node:util'
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
 import { parameterStore, startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { HAS_KUBECTL } from '../../__fixtures__/tools.ts'
 
-const KUBECTL_PRESENT = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
-if (!KUBECTL_PRESENT)
+if (!HAS_KUBECTL)
   console.warn(
     'kubectl is not installed: the kubectl conformance tests of the test API server are SKIPPED (install kubectl 1.32 to run them)'
   )
-const itWithKubectl = KUBECTL_PRESENT ? it : it.skip
+const itWithKubectl = HAS_KUBECTL ? it : it.skip
 
 const run = promisify(execFile)
 let moto: MotoServer
@@ -33,7 +33,7 @@ let kube: KubeApiServer
 let dir: string
 
 beforeAll(async () => {
-  if (!KUBECTL_PRESENT) return
+  if (!HAS_KUBECTL) return
   process.env.AWS_ACCESS_KEY_ID = 'test'
   process.env.AWS_SECRET_ACCESS_KEY = 'test'
   moto = await startMoto()
@@ -429,7 +429,7 @@ spec:
     kubectlJson<Applied>('get', 'es', name, '-n', 'gitops', '--show-managed-fields', '-o', 'json')
 
   beforeAll(() => {
-    if (!KUBECTL_PRESENT) return
+    if (!HAS_KUBECTL) return
     file = join(dir, 'provider.yaml')
     kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gitops' } })
   })
@@ -668,7 +668,7 @@ describe('kubectl 1.32: ClusterExternalSecrets', () => {
     kube.get('ExternalSecret', namespace, 'shared-db')?.metadata.annotations ?? {}
 
   beforeAll(async () => {
-    if (!KUBECTL_PRESENT) return
+    if (!HAS_KUBECTL) return
     kube.apply(`
 apiVersion: v1
 kind: Namespace
@@ -803,7 +803,7 @@ describe('kubectl 1.32: Argo Rollouts', () => {
   }
 
   beforeAll(async () => {
-    if (!KUBECTL_PRESENT) return
+    if (!HAS_KUBECTL) return
     rollouts = await startKubeApiServer({ argoRollouts: true, podStartMs: 20, secondMs: 50 })
     rolloutsDir = mkdtempSync(join(tmpdir(), 'kubectl-rollouts-'))
     writeFileSync(join(rolloutsDir, 'kubeconfig'), rollouts.kubeconfig('zerotouch-test', 'shop'))

@@ -5,7 +5,7 @@
  * what pods read from Secrets) and @kubernetes/client-node.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFile, spawnSync } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -24,13 +24,13 @@ import {
   type StatefulSet,
   type WorkloadKind
 } from '../../testing/kube/index.ts'
+import { HAS_KUBECTL } from '../../__fixtures__/tools.ts'
 
-const KUBECTL_PRESENT = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0
-if (!KUBECTL_PRESENT)
+if (!HAS_KUBECTL)
   console.warn(
     'kubectl is not installed: the kubectl rollout tests of the test API server are SKIPPED (install kubectl 1.32 to run them)'
   )
-const itWithKubectl = KUBECTL_PRESENT ? it : it.skip
+const itWithKubectl = HAS_KUBECTL ? it : it.skip
 
 const run = promisify(execFile)
 const servers: KubeApiServer[] = []
@@ -149,7 +149,7 @@ describe('kubectl 1.32: rollout restart, rollout status, get', () => {
   let untouched: { kube: KubeApiServer; dir: string }
 
   beforeAll(async () => {
-    if (!KUBECTL_PRESENT) return
+    if (!HAS_KUBECTL) return
     ;({ kube, dir } = await kubectlCluster())
     untouched = await kubectlCluster()
   })

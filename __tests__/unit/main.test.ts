@@ -119,13 +119,19 @@ function cluster(): ExternalSecret[] {
 }
 
 /** The External Secrets operator: each patched ExternalSecret syncs, fails or is ignored, OPERATOR_DELAY_MS later on the virtual clock. */
-function operator(behaviours: Readonly<Record<string, Behaviour>> = {}): void {
+/** `synced`: told of each ExternalSecret the operator has synced. */
+function operator(
+  behaviours: Readonly<Record<string, Behaviour>> = {},
+  synced: (name: string) => void = () => undefined
+): void {
   kube.onPatch = ({ metadata: { namespace = '', name } }) => {
     const behaviour = behaviours[name] ?? 'ok'
     if (behaviour === 'ignore') return
-    void clock
-      .sleep(OPERATOR_DELAY_MS)
-      .then(() => (behaviour === 'ok' ? kube.syncOk(namespace, name) : kube.syncFail(namespace, name, behaviour.fail)))
+    void clock.sleep(OPERATOR_DELAY_MS).then(() => {
+      if (behaviour !== 'ok') return kube.syncFail(namespace, name, behaviour.fail)
+      kube.syncOk(namespace, name)
+      synced(name)
+    })
   }
 }
 
@@ -702,9 +708,11 @@ describe('run(): a failing sync phase', () => {
 
 describe("run(): a cancelled run (the runner's SIGINT or SIGTERM)", () => {
   it('stops waiting for the sync at once, annotates nothing more, sets every output and writes the summary, failing ZT190', async () => {
-    operator({ 'payments-db': 'ignore' })
     const cancel = new AbortController()
-    void clock.sleep(5_000).then(() => cancel.abort('SIGINT'))
+    // Cancelled while the sync waits: payments-provider synced, payments-db never will.
+    operator({ 'payments-db': 'ignore' }, (name) => {
+      if (name === 'payments-provider') cancel.abort('SIGINT')
+    })
     await runAction({ ...SYNC, timeout: '45s' }, { cancel: cancel.signal })
     expect(failureCode()).toBe('ZT190')
     expect(core.failures()[0]).toMatch(

@@ -516,6 +516,18 @@ export class Controllers {
     if (status.conditions?.find((c) => c.type === 'Progressing') !== previous) this.#progressAt.set(key, Date.now())
   }
 
+  /**
+   * Progress was made (deployment/progress.go; argo-rollouts rollout/sync.go does the same): Progressing=True with
+   * reason ReplicaSetUpdated, its transition time kept while it stays True, and the deadline counted from now.
+   */
+  #progressed(key: string, status: { conditions?: Condition[] }, rsName: string): void {
+    const current = status.conditions?.find((c) => c.type === 'Progressing')
+    const next = condition('Progressing', 'True', 'ReplicaSetUpdated', `${rsName} is progressing.`)
+    if (current?.status === 'True') next.lastTransitionTime = current.lastTransitionTime
+    status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'Progressing'), next]
+    this.#progressAt.set(key, Date.now())
+  }
+
   // ---- Deployment
 
   #syncDeployment(namespace: string, name: string): void {
@@ -638,13 +650,8 @@ export class Controllers {
     let timedOut = false
     if (!d.spec.paused && !completeBefore) {
       if (isComplete(d, status)) progressing('True', 'NewReplicaSetAvailable', `${rsName} has successfully progressed.`)
-      else if (madeProgress(before, status)) {
-        const currentCond = status.conditions?.find((c) => c.type === 'Progressing')
-        const next = condition('Progressing', 'True', 'ReplicaSetUpdated', `${rsName} is progressing.`)
-        if (currentCond?.status === 'True') next.lastTransitionTime = currentCond.lastTransitionTime
-        status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'Progressing'), next]
-        this.#progressAt.set(key, Date.now())
-      } else if (this.#timedOut(key, d, status)) {
+      else if (madeProgress(before, status)) this.#progressed(key, status, rsName)
+      else if (this.#timedOut(key, d, status)) {
         progressing('False', 'ProgressDeadlineExceeded', `${rsName} has timed out progressing.`)
         timedOut = true
       }
@@ -928,13 +935,9 @@ export class Controllers {
     else if (
       rolloutProgressed(before, status) ||
       status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'RolloutPaused'
-    ) {
-      const current = status.conditions?.find((c) => c.type === 'Progressing')
-      const next = condition('Progressing', 'True', 'ReplicaSetUpdated', `${rsName} is progressing.`)
-      if (current?.status === 'True') next.lastTransitionTime = current.lastTransitionTime
-      status.conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'Progressing'), next]
-      this.#progressAt.set(key, Date.now())
-    } else if (this.#rolloutTimedOut(key, ro, status)) {
+    )
+      this.#progressed(key, status, rsName)
+    else if (this.#rolloutTimedOut(key, ro, status)) {
       progressing('False', 'ProgressDeadlineExceeded', `${rsName} has timed out progressing.`)
       timedOut = true
     }
