@@ -127,7 +127,18 @@ export class MemoryStore implements ParameterStore {
     return this.call('describeParameters', [...names], () =>
       names.flatMap((name): ParameterStatus[] => {
         const held = this.parameters.get(name)
-        return held ? [{ name, tier: held.tier, version: held.version }] : []
+        const latest = this.history(name).at(-1)
+        return held
+          ? [
+              {
+                name,
+                tier: held.tier,
+                version: held.version,
+                description: latest?.description,
+                modifiedAt: latest?.modifiedAt
+              }
+            ]
+          : []
       })
     )
   }

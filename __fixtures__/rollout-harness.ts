@@ -94,7 +94,7 @@ export async function paymentsCluster(
 /**
  * The first release: the values pushed and the Secrets written; then `workloads` deployed, in a later second than
  * the Secrets' data (ESO's managedFields time, whole seconds), so that their pods run the current data by the rule
- * the rollout reads (src/rollout/current.ts), as pods deployed after their Secrets do; returns in a later second
+ * the rollout reads (src/workloads/current.ts), as pods deployed after their Secrets do; returns in a later second
  * than they started.
  */
 export async function firstRelease(

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   ZT145: 'The cluster has not applied the definitions',
   ZT150: 'Some ExternalSecrets did not freshly sync',
   ZT160: 'Some workloads did not roll out',
+  ZT170: 'Check mode found drift',
   ZT190: 'The run was cancelled',
   ZT199: 'Unexpected error'
 } as const

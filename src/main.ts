@@ -1,6 +1,7 @@
 import * as core from '@actions/core'
 import { definitionsPhase, forTheCluster, renderPhase } from './definitions/phase.js'
 import type { RenderedDefinitions } from './definitions/definitions.js'
+import { checkPhase } from './check/phase.js'
 import { ActionError, runCancelled, stopIfCancelled } from './errors.js'
 import { ownedReferences, type OwnedReference } from './eso/guardrails.js'
 import { gatePhase } from './gate/phase.js'
@@ -41,12 +42,13 @@ export interface Dependencies {
 const defaults: Dependencies = { createStore: createAwsStore, env: process.env }
 
 /** The outputs of a run that did nothing: each phase's before it reports. */
-const IDLE_OUTPUTS = [pushPhase, syncPhase, rolloutPhase].map(({ idleOutputs }) => idleOutputs)
+const IDLE_OUTPUTS = [pushPhase, syncPhase, rolloutPhase, checkPhase].map(({ idleOutputs }) => idleOutputs)
 
 /**
  * The action: the inputs, the one connection to the cluster, then the phases in order, each in its
  * own log group: render the definitions -> pre-flight (the cluster) -> check the definitions ->
- * plan a restore -> push -> GitOps gate -> sync -> rollout. Nothing is
+ * plan a restore -> push -> GitOps gate -> sync -> rollout; in check mode, render -> pre-flight (read
+ * verbs only) -> check the drift, which reads and writes nothing. Nothing is
  * written until every check that can be made before writing has passed. A phase's failure, or any
  * error, fails the step with its message redacted; the job summary shows what was done up to then,
  * and every output is set on every path.
@@ -79,6 +81,17 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
       connected && { ...connected, rendered: definitions ?? { externalSecrets: [], stores: [] } }
     )
     const cluster = connected && check && { ...connected, ...check }
+    if (config.mode === 'check') {
+      await step(checkPhase, {
+        config,
+        failOnDrift: config.failOnDrift,
+        store,
+        retry,
+        cluster: cluster && { ...cluster, namespaces: cluster.config.cluster.namespaces },
+        rendered: definitions?.externalSecrets
+      })
+      return
+    }
     await step(definitionsPhase, rendered && { config, rendered, store, retry, clusterStores: check?.stores })
     const restore = await step(
       restorePhase,

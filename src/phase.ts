@@ -9,6 +9,14 @@ import type { Clock } from './time.js'
  * step's error.
  */
 
+/**
+ * What a run is for: `release` pushes, syncs and rolls out; `check` only reads, and reports where SSM, the cluster or
+ * the pods drifted from what a release would make them (check/). Every phase that asks or does something a check
+ * must not reads it.
+ */
+export const RUN_MODES = ['release', 'check'] as const
+export type RunMode = (typeof RUN_MODES)[number]
+
 /** A table of the job summary: its heading, its rows (header first), and a line under it. */
 export interface SummaryTable {
   readonly heading: string

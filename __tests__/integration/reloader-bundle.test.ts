@@ -202,7 +202,7 @@ describe('restart: changed with stakater/Reloader', () => {
   }
 
   it('counts the rollout Reloader made when ESO picked up the new value before the force-sync', async () => {
-    // Reloader acts more than a second after the data: its pods start in a later second (src/rollout/current.ts).
+    // Reloader acts more than a second after the data: its pods start in a later second (src/workloads/current.ts).
     await released({ reloader: true, reloaderDelayMs: 1_100 }, { worker: false })
     afterThePush(async () => {
       // ESO reconciles on its own (here: a label change; a short refreshInterval does the same) and writes the data.

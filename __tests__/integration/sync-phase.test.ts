@@ -123,7 +123,7 @@ async function run({ config, written }: PhaseInputs = inputs(), masked: string[]
   })
   const redact = createRedactor(credentials)
   const { apiVersion, stores } = await checkCluster(
-    { ...config, rollout: { restart: 'none' }, write: { prune: false } },
+    { ...config, mode: 'release', rollout: { restart: 'none' }, write: { prune: false } },
     { externalSecrets: [], stores: [] },
     { kube, redact }
   )

@@ -6,6 +6,7 @@ import { forbiddenMessage, KubeError } from '../../src/k8s/errors.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
 import type { ObjectRef } from '../../src/k8s/types.js'
 import { checkCluster, permissionsNeeded, type PreflightConfig } from '../../src/preflight/preflight.js'
+import type { RunMode } from '../../src/phase.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { APPS_KINDS, WORKLOAD_KINDS, type RestartPolicy } from '../../src/workloads/model.js'
 
@@ -32,14 +33,22 @@ interface Check {
   readonly wait?: boolean
   readonly selector?: string
   readonly restart?: RestartPolicy
+  readonly mode?: RunMode
 }
 
 function check(
-  { namespaces = ['apps'], wait = true, selector = 'zerotouch.io/managed=true', restart = 'none' }: Check = {},
+  {
+    namespaces = ['apps'],
+    wait = true,
+    selector = 'zerotouch.io/managed=true',
+    restart = 'none',
+    mode = 'release'
+  }: Check = {},
   expected: ObjectRef[] = [],
   redact = createRedactor([])
 ) {
   const config: PreflightConfig = {
+    mode,
     cluster: { namespaces },
     selector: parseLabelSelector('label-selector', selector),
     sync: { wait },
@@ -78,7 +87,7 @@ describe('the pre-flight', () => {
 
   it('asks for list, watch and patch on ExternalSecrets, list and watch on Events when it waits, and on the workloads, list on pods and get on secrets (metadata only) when it restarts them', () => {
     const asked = (wait: boolean, restart: RestartPolicy, kinds = APPS_KINDS) =>
-      permissionsNeeded('apps', { sync: { wait }, rollout: { restart } }, kinds).map(
+      permissionsNeeded('apps', { mode: 'release', sync: { wait }, rollout: { restart } }, kinds).map(
         ({ verb, group, resource }) => `${verb} ${resource}.${group}`
       )
     const externalSecrets = [
@@ -106,10 +115,53 @@ describe('the pre-flight', () => {
     ])
     expect(asked(false, 'none', WORKLOAD_KINDS)).toEqual(externalSecrets)
     expect(
-      permissionsNeeded('web', { sync: { wait: true }, rollout: { restart: 'changed' } }, WORKLOAD_KINDS).every(
-        ({ namespace }) => namespace === 'web'
-      )
+      permissionsNeeded(
+        'web',
+        { mode: 'release', sync: { wait: true }, rollout: { restart: 'changed' } },
+        WORKLOAD_KINDS
+      ).every(({ namespace }) => namespace === 'web')
     ).toBe(true)
+  })
+
+  it('in check mode asks for read verbs only: list on ExternalSecrets, Events, each workload kind served and pods, get on secrets (metadata)', () => {
+    const asked = (kinds = APPS_KINDS, wait = true, restart: RestartPolicy = 'changed') =>
+      permissionsNeeded('apps', { mode: 'check', sync: { wait }, rollout: { restart } }, kinds).map(
+        ({ verb, group, resource, namespace }) => `${verb} ${resource}.${group} in ${namespace}`
+      )
+    const expected = (kinds: readonly string[]) => [
+      'list externalsecrets.external-secrets.io in apps',
+      'list events. in apps',
+      ...kinds.map((resource) => `list ${resource} in apps`),
+      'list pods. in apps',
+      'get secrets. in apps'
+    ]
+    expect(asked()).toEqual(expected(['deployments.apps', 'statefulsets.apps', 'daemonsets.apps']))
+    // Whatever wait and restart say: a check restarts nothing and waits for nothing.
+    expect(asked(APPS_KINDS, false, 'none')).toEqual(asked())
+    expect(asked(WORKLOAD_KINDS)).toEqual(
+      expected(['deployments.apps', 'statefulsets.apps', 'daemonsets.apps', 'rollouts.argoproj.io'])
+    )
+    expect(asked(WORKLOAD_KINDS).filter((permission) => !/^(list|get) /.test(permission))).toEqual([])
+  })
+
+  it('in check mode never asks for patch on a ClusterExternalSecret, and patches nothing', async () => {
+    kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'clusterexternalsecrets' }]
+    const owned = externalSecret('shared-db')
+    kube.add({
+      ...owned,
+      metadata: {
+        ...owned.metadata,
+        ownerReferences: [
+          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared-db', controller: true }
+        ]
+      }
+    })
+    await expect(check({ mode: 'check' })).resolves.toMatchObject({ apiVersion: 'v1' })
+    expect(kube.calls.filter(({ verb }) => verb === 'access-review').map(({ name }) => name)).not.toContain(
+      'patch clusterexternalsecrets'
+    )
+    expect(verbs()).not.toContain('patch')
+    expect(await actionErrorOf(check())).toMatchObject({ code: 'ZT142' })
   })
 
   it('asks for patch on clusterexternalsecrets at the cluster scope only when a selected ExternalSecret is controlled by one', async () => {
@@ -294,6 +346,7 @@ describe('the pre-flight, on the stores the ExternalSecrets read through', () =>
     spec: { ...es.spec, secretStoreRef: { name, ...(kind && { kind }) } }
   })
   const config = (prune: boolean): PreflightConfig => ({
+    mode: 'release',
     cluster: { namespaces: ['apps'] },
     selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
     sync: { wait: true },

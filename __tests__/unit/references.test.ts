@@ -12,7 +12,7 @@ import {
   type SecretStore
 } from '../../src/eso/model.js'
 import { parseLabelSelector } from '../../src/k8s/label-selector.js'
-import { changedSecrets } from '../../src/rollout/plan.js'
+import { changedSecrets } from '../../src/workloads/plan.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { freshnessOf, podFreshness, secretData } from '../../src/rollout/current.js'
+import { freshnessOf, podFreshness, secretData } from '../../src/workloads/current.js'
 import { selectorText } from '../../src/k8s/label-selector.js'
 import type { Pod } from '../../src/workloads/pods.js'
 

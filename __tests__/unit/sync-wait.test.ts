@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import type { ExternalSecret } from '../../src/eso/model.js'
 import type { Condition, KubeEvent } from '../../src/k8s/types.js'
-import { isFailureOfThisRun, newestEvent, snapshotEvents } from '../../src/sync/events.js'
+import { isFailureOfThisRun, newestEvent, snapshotEvents } from '../../src/eso/events.js'
 import { describeCondition, isFreshlySynced } from '../../src/sync/fresh.js'
 import { FAILURE_CONFIRM_MS, SyncWaiter, type WaitTarget } from '../../src/sync/wait.js'
 

@@ -3,6 +3,7 @@ import type { DefinitionsSettings } from '../definitions/definitions.js'
 import type { RestorePoint } from '../history/select.js'
 import type { ClusterSettings } from '../k8s/api.js'
 import { parseLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
+import type { RunMode } from '../phase.js'
 import type { PushConfig, WriteSettings } from '../push/push.js'
 import { readSecretEntries, toSecretInputs, valuesToMask, type SecretEntries } from '../secrets/document.js'
 import { normalizeSecrets, type Secret } from '../secrets/keys.js'
@@ -16,6 +17,7 @@ import {
   parseDuration,
   parseEndpoint,
   parseList,
+  parseMode,
   parseNamespace,
   parseQualifiedName,
   parsePathPrefix,
@@ -56,7 +58,9 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'wait-for-definitions': 'true',
   restart: 'none',
   'rollout-timeout': '10m',
-  'restore-to': ''
+  'restore-to': '',
+  mode: 'release',
+  'fail-on-drift': 'true'
 }
 
 /**
@@ -64,6 +68,10 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
  * slice it needs (PushConfig, DefinitionsConfig, SyncConfig are parts of this one type).
  */
 export interface Config extends PushConfig {
+  /** `check`: the run only reads, and reports drift instead of releasing. */
+  readonly mode: RunMode
+  /** In check mode: findings fail the step (ZT170); false: each is a warning. */
+  readonly failOnDrift: boolean
   /** Set: the run restores the service's parameters to this point instead of pushing secrets. */
   readonly restore?: RestorePoint
   /** Absent when no phase needs SSM (no secrets, no definitions, no reference check). */
@@ -97,6 +105,9 @@ export function loadConfig(
   if (entries.ok) valuesToMask(entries.value).forEach(({ name, value }) => mask(value, name))
   const given = entries.ok ? entries.value : []
   const pushing = !onlyAlwaysExcluded(given.map(([name]) => name))
+  const mode = problems.check(() => parseMode('mode', read('mode')))
+  const checking = mode.ok && mode.value === 'check'
+  const failOnDrift = problems.check(() => parseBoolean('fail-on-drift', read('fail-on-drift')))
 
   const environment = problems.check(() => parsePathSegment('environment', read('environment')))
   const service = problems.check(() => parsePathSegment('service', read('service')))
@@ -130,10 +141,21 @@ export function loadConfig(
       'restore-to',
       'is refused together with secrets: a restore writes back the values the parameters held at that point; leave secrets empty'
     )
+  if (restore && checking)
+    problems.add('restore-to', 'is a release: check mode writes nothing; leave restore-to empty or set mode: release')
+  const noCluster = namespaces.ok && !namespaces.value.length
+  if (checking && !pushing && noCluster)
+    problems.add(
+      'mode',
+      'check has nothing to compare: give secrets (the values to compare with SSM), namespace (the cluster), or both'
+    )
+  if (checking && definitions && noCluster)
+    problems.add('definitions', 'check mode compares the definitions with the cluster: set namespace too')
   const checkingReferences =
     namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
   const region =
-    pushing || restore || definitions || checkingReferences
+    // In check mode the cluster's findings read SSM too (when each parameter an ExternalSecret reads was written).
+    pushing || restore || definitions || checkingReferences || (checking && namespaces.ok && namespaces.value.length)
       ? problems.check(() =>
           parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')
         )
@@ -150,6 +172,8 @@ export function loadConfig(
 
   const namespaceList = valueOf(namespaces)
   return {
+    mode: valueOf(mode),
+    failOnDrift: valueOf(failOnDrift),
     target: serviceTarget(valueOf(pathPrefix), valueOf(environment), valueOf(service)),
     secrets: secrets ? valueOf(secrets) : [],
     write: {

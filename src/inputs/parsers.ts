@@ -3,6 +3,7 @@ import { InputProblem } from '../errors.js'
 import type { RestorePoint } from '../history/select.js'
 import { QUALIFIED_NAME } from '../k8s/label-selector.js'
 import { MANAGED_BY_TAG, MAX_LEVELS, MAX_USER_TAGS, TIERS, type Tier } from '../ssm/rules.js'
+import { RUN_MODES, type RunMode } from '../phase.js'
 import { RESTART_POLICIES, type RestartPolicy } from '../workloads/model.js'
 
 /** Pure parsers, one per kind of input. Each throws an InputProblem naming the input. */
@@ -64,6 +65,14 @@ export function parseRestartPolicy(input: string, raw: string): RestartPolicy {
   const policy = RESTART_POLICIES.find((candidate) => candidate === value.toLowerCase())
   if (!policy) throw new InputProblem(input, `"${value}" is not one of ${RESTART_POLICIES.join(', ')}`)
   return policy
+}
+
+/** `release` or `check`, in any case. */
+export function parseMode(input: string, raw: string): RunMode {
+  const value = raw.trim()
+  const mode = RUN_MODES.find((candidate) => candidate === value.toLowerCase())
+  if (!mode) throw new InputProblem(input, `"${value}" is not one of ${RUN_MODES.join(', ')}`)
+  return mode
 }
 
 export function parseTier(input: string, raw: string): Tier {

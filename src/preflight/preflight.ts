@@ -17,6 +17,7 @@ import { readStores, type ExternalSecretsApi } from '../eso/api.js'
 import { forbiddenMessage, KubeError, stopOnKubeError, type Permission } from '../k8s/errors.js'
 import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import { inNamespace, qualifiedName } from '../k8s/types.js'
+import type { RunMode } from '../phase.js'
 import type { Redactor } from '../secrets/redact.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { WORKLOAD_RESOURCES, type RestartPolicy, type WorkloadKind } from '../workloads/model.js'
@@ -32,6 +33,8 @@ import { WORKLOAD_RESOURCES, type RestartPolicy, type WorkloadKind } from '../wo
 
 /** The pre-flight's slice of the configuration. */
 export interface PreflightConfig {
+  /** `check`: the run only reads; the permissions asked for are read verbs. */
+  readonly mode: RunMode
   readonly cluster: Pick<ClusterSettings, 'namespaces'>
   readonly selector: LabelSelector
   /** With `wait`, the sync phase watches Events too. */
@@ -75,18 +78,30 @@ interface Problem {
 }
 
 /**
- * The permissions the run needs in a namespace: the wait watches Events too; the rollout the workloads of each kind
+ * The permissions the run needs in a namespace. Check mode reads only: the ExternalSecrets (listed), the operator's
+ * Events (the error of one not Ready), the workloads of each kind the cluster serves, their pods and the metadata of
+ * their Secrets (whether the pods run the current data). A release: the wait watches Events too; the rollout the workloads of each kind
  * the cluster serves (rollouts.argoproj.io only where the CRD is installed: a cluster without it needs no rule), their
  * pods (whether they started before the data) and the metadata of their Secrets (when the data was written: `get`
  * asked for as PartialObjectMetadata, so never a value).
  */
 export function permissionsNeeded(
   namespace: string,
-  { sync, rollout }: Pick<PreflightConfig, 'sync' | 'rollout'>,
+  { mode, sync, rollout }: Pick<PreflightConfig, 'mode' | 'sync' | 'rollout'>,
   workloadKinds: readonly WorkloadKind[]
 ): Permission[] {
   const grant = (group: string, resource: string, verbs: readonly string[]) =>
     verbs.map((verb) => ({ verb, group, resource, namespace }))
+  if (mode === 'check')
+    return [
+      ...grant(ESO_GROUP, ESO_PLURAL, ['list']),
+      ...grant('', 'events', ['list']),
+      ...workloadKinds.flatMap((kind) =>
+        grant(WORKLOAD_RESOURCES[kind].group, WORKLOAD_RESOURCES[kind].plural, ['list'])
+      ),
+      ...grant('', 'pods', ['list']),
+      ...grant('', 'secrets', ['get'])
+    ]
   return [
     ...grant(ESO_GROUP, ESO_PLURAL, ['list', 'watch', 'patch']),
     ...(sync.wait ? grant('', 'events', ['list', 'watch']) : []),
@@ -153,8 +168,9 @@ export async function checkCluster(
       !rendered.externalSecrets.some((es) => es.metadata.namespace === namespace)
   )
   // A selected ExternalSecret a ClusterExternalSecret controls is force-synced through it (sync/route.ts): a patch at
-  // the cluster scope, asked about only then.
-  const owners = [...new Set(selected.flatMap((es) => clusterExternalSecretOf(es) ?? []))].sort()
+  // the cluster scope, asked about only then, and never in check mode, which annotates nothing.
+  const owners =
+    config.mode === 'release' ? [...new Set(selected.flatMap((es) => clusterExternalSecretOf(es) ?? []))].sort() : []
   const deniedOwners = owners.length
     ? await stopOnKubeError(() => deniedPermissions([CES_PATCH], kube), NOTHING_WRITTEN, redact)
     : []

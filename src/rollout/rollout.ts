@@ -16,7 +16,7 @@ import {
   type Workload,
   type WorkloadKind
 } from '../workloads/model.js'
-import { freshnessOf, secretData, type SecretData } from './current.js'
+import { freshnessOf, secretData, type SecretData } from '../workloads/current.js'
 import {
   behind,
   changedSecrets,
@@ -26,7 +26,7 @@ import {
   syncedSecrets,
   type Handling,
   type Reader
-} from './plan.js'
+} from '../workloads/plan.js'
 import { RolloutWaiter, type RolloutTarget } from './wait.js'
 
 /**

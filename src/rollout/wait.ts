@@ -1,6 +1,6 @@
 import type { Workload, WorkloadKind } from '../workloads/model.js'
 import { rolloutStatus } from '../workloads/status.js'
-import type { Freshness } from './current.js'
+import type { Freshness } from '../workloads/current.js'
 
 /**
  * The wait for rollouts as a state machine, fed what the watches (and re-lists) see and what the pods tell. Pure:

@@ -64,7 +64,14 @@ export function createAwsStore({ region, endpoint }: AwsStoreOptions): Parameter
           })
         )
         described.push(
-          ...(out.Parameters ?? []).map((p) => ({ name: p.Name ?? '', tier: tierOf(p.Tier), version: p.Version ?? 0 }))
+          ...(out.Parameters ?? []).map((p) => ({
+            name: p.Name ?? '',
+            tier: tierOf(p.Tier),
+            version: p.Version ?? 0,
+            description: p.Description,
+            modifiedAt: p.LastModifiedDate?.getTime(),
+            modifiedBy: p.LastModifiedUser
+          }))
         )
         NextToken = out.NextToken
       } while (NextToken)

@@ -8,11 +8,17 @@ export interface StoredParameter {
   readonly version: number
 }
 
-/** What DescribeParameters says of a parameter: its tier and latest version, no value. */
+/** What DescribeParameters says of a parameter: its tier and latest version, and who wrote that version when; no value. */
 export interface ParameterStatus {
   readonly name: string
   readonly tier: Tier
   readonly version: number
+  /** The latest version's `Description` (SSM copies the previous one onto a version written without one). */
+  readonly description?: string
+  /** The latest version's `LastModifiedDate`, in ms since the epoch. */
+  readonly modifiedAt?: number
+  /** The latest version's `LastModifiedUser`: the ARN of the principal that wrote it. */
+  readonly modifiedBy?: string
 }
 
 export interface ParameterWrite {

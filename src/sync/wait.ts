@@ -1,7 +1,7 @@
 import { readyCondition, type ExternalSecret } from '../eso/model.js'
 import type { Condition, KubeEvent, ObjectRef } from '../k8s/types.js'
 import { formatSeconds } from '../time.js'
-import { eventSubject, isFailureOfThisRun, newestEvent, type EventSnapshot } from './events.js'
+import { eventSubject, isFailureOfThisRun, newestEvent, type EventSnapshot } from '../eso/events.js'
 import { describeCondition, isFreshlySynced } from './fresh.js'
 
 /**

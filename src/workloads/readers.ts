@@ -73,7 +73,7 @@ const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True'])
  *   restarts it when the pods use the Secret as Reloader sees use (see usedAsReloaderSees).
  * Out of scope, since the action does not see Reloader's own settings: its flags (`--auto-reload-all`,
  * ignored resources, namespace and resource selectors, renamed annotations). Whether the data's SHA1
- * changed is the rollout's business (rollout/plan.ts).
+ * changed is the rollout's business (workloads/plan.ts).
  * The same rules hold for a Rollout: Reloader handles Rollouts with the same annotations when it runs with
  * `--is-Argo-Rollouts=true` (internal/pkg/handler/upgrade.go), either by a template change or, with
  * `reloader.stakater.com/rollout-strategy: restart`, by setting spec.restartAt (internal/pkg/callbacks/

@@ -1,7 +1,7 @@
 import { ESO_FIELD_MANAGER } from '../eso/model.js'
 import type { ObjectMeta } from '../k8s/types.js'
-import { RESTARTED_AT } from '../workloads/model.js'
-import type { Pod } from '../workloads/pods.js'
+import { RESTARTED_AT } from './model.js'
+import type { Pod } from './pods.js'
 
 /**
  * Whether a workload's pods run its Secrets' current data. Pure: decided from the Secrets' metadata (never their

@@ -1,9 +1,9 @@
 import { reads, referencesOf, targetSecretName, type ExternalSecret, type SecretStore } from '../eso/model.js'
 import { refOf, type ObjectRef } from '../k8s/types.js'
-import { reloaderRestartsFor, secretsRead } from '../workloads/readers.js'
-import { isPaused, type Workload } from '../workloads/model.js'
+import { reloaderRestartsFor, secretsRead } from './readers.js'
+import { isPaused, type Workload } from './model.js'
 import { freshnessOf, type Freshness, type SecretData } from './current.js'
-import type { Pod } from '../workloads/pods.js'
+import type { Pod } from './pods.js'
 
 /**
  * Which workloads run on a Secret of a freshly synced ExternalSecret, and what becomes of each. Pure: decided from
