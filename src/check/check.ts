@@ -9,7 +9,14 @@ import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
-import { describeParameters, READ_CONCURRENCY, readHistory, readParameters, splitByOwner } from '../ssm/read.js'
+import {
+  describeParameters,
+  READ_CONCURRENCY,
+  readHistory,
+  readParameters,
+  readTags,
+  splitByOwner
+} from '../ssm/read.js'
 import { withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
 import type { ParameterStore, StoredParameter } from '../ssm/store.js'
@@ -24,6 +31,7 @@ import {
   extraFindings,
   latestReads,
   needsHistory,
+  needsTags,
   notReadyFinding,
   sortFindings,
   stalePodsFinding,
@@ -116,8 +124,9 @@ export async function checkDrift(request: CheckRequest, redact: Redactor): Promi
 /**
  * The SSM reads: the values of the keys given (decrypted, to compare), with prune the service's path and the tags
  * of what secrets no longer has, then one DescribeParameters for the keys' parameters and those the selected
- * ExternalSecrets read (who wrote each current version, and when), and the histories of the keys whose current
- * Description is the action's record (was it copied?).
+ * ExternalSecrets read (who wrote each current version, and when), then the histories of the keys whose current
+ * Description is a workflow run's record (was it copied?) and the tags of those whose Description is no record of
+ * the action (is the parameter the action's?).
  */
 async function readSsm(
   { config, store, retry, cluster }: CheckRequest,
@@ -143,16 +152,25 @@ async function readSsm(
   const reads = new Map(selected.map((es) => [es, latestReads(referencesOf(es, cluster?.stores ?? []), known)]))
   const statuses = await describeParameters(store, [...new Set([...known, ...[...reads.values()].flat()])], retry)
   const owned = current.flatMap(({ name }) => statuses.get(name) ?? [])
-  const histories = await readHistories(
-    store,
-    owned.filter(needsHistory).map(({ name }) => name),
-    retry
-  )
+  const [histories, tags] = await Promise.all([
+    readHistories(
+      store,
+      owned.filter(needsHistory).map(({ name }) => name),
+      retry
+    ),
+    readTags(
+      store,
+      owned.filter(needsTags).map(({ name }) => name),
+      retry
+    )
+  ])
   return {
     findings: [
       ...valueFindings(secrets, target.path, current),
       ...extraFindings(managed),
-      ...owned.flatMap((status) => editedOutside(status, histories.get(status.name)) ?? [])
+      ...owned.flatMap(
+        (status) => editedOutside(status, { history: histories.get(status.name), tags: tags.get(status.name) }) ?? []
+      )
     ],
     reads,
     statuses

@@ -1,10 +1,10 @@
 import { liveDifference } from '../eso/drift.js'
 import { UPDATE_FAILED } from '../eso/events.js'
 import { readyCondition, reads, targetSecretName, type ExternalSecret, type Reference } from '../eso/model.js'
-import { carriesProvenance } from '../history/provenance.js'
+import { carriesProvenance, runIdOf } from '../history/provenance.js'
 import type { KubeEvent } from '../k8s/types.js'
 import type { Secret } from '../secrets/keys.js'
-import { MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, type ParameterHistory } from '../ssm/rules.js'
+import { isManaged, MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, type ParameterHistory } from '../ssm/rules.js'
 import type { ParameterStatus, StoredParameter } from '../ssm/store.js'
 import type { Freshness, SecretData } from '../workloads/current.js'
 import type { Reader } from '../workloads/plan.js'
@@ -102,29 +102,47 @@ export function extraFindings(managed: readonly string[]): Finding[] {
 }
 
 /**
- * Whether deciding `edited-outside` needs the parameter's history: its current version carries this action's
- * record, which SSM may have copied from the version before (only a version after the first has one).
+ * Whether deciding `edited-outside` needs the parameter's history: its current version carries the record of a
+ * workflow run (unique to the run and attempt that wrote it), which SSM may have copied from the version before. A
+ * local run's record names only the host, the same for every local run there, so a copy of it cannot be told from
+ * a second local run: not looked for.
  */
 export function needsHistory(status: ParameterStatus): boolean {
-  return carriesProvenance(status.description) && status.version > 1
+  return status.version > 1 && runIdOf(status.description) !== undefined
 }
 
 /**
- * `edited-outside`: the current version was not written by this action. Every version the action writes carries its
- * record in the Description (history/provenance.ts), each run's its own; SSM copies the previous Description onto a
- * version written without one (PutParameter without `Description`), so a current version whose Description is not a
- * record of the action, or equals its predecessor's, was written outside it. `history`: the parameter's versions,
- * read when needsHistory says so.
+ * Whether deciding `edited-outside` needs the parameter's tags: its current version carries no record of the action,
+ * so it is a finding only if the parameter is the action's (tagged managed-by=zerotouch-secrets). One created by hand
+ * with the value given is not: a release leaves it as it is, untagged.
  */
-export function editedOutside(status: ParameterStatus, history?: ParameterHistory): Finding | undefined {
+export function needsTags(status: ParameterStatus): boolean {
+  return !carriesProvenance(status.description)
+}
+
+/**
+ * `edited-outside`: the current version of a parameter of the action was not written by it. Every version the action
+ * writes carries its record in the Description (history/provenance.ts), each run's its own; SSM copies the previous
+ * Description onto a version written without one (PutParameter without `Description`), so a current version whose
+ * Description is not a record of the action (on a parameter tagged as the action's: `tags`, read when needsTags says
+ * so), or is a workflow run's record equal to its predecessor's (`history`, read when needsHistory says so), was
+ * written outside it.
+ */
+export function editedOutside(
+  status: ParameterStatus,
+  { history, tags }: { readonly history?: ParameterHistory; readonly tags?: Readonly<Record<string, string>> }
+): Finding | undefined {
   const written = `version ${status.version} (${whenAndWho(status)})`
-  if (!carriesProvenance(status.description))
-    return {
-      kind: 'edited-outside',
-      name: status.name,
-      detail: `${written} carries no record of this action in its Description: it was written outside the action (console or CLI)`
-    }
-  const previous = history?.versions
+  if (needsTags(status))
+    return tags === undefined || !isManaged(tags)
+      ? undefined
+      : {
+          kind: 'edited-outside',
+          name: status.name,
+          detail: `${written} carries no record of this action in its Description: it was written outside the action (console or CLI)`
+        }
+  if (!history || !needsHistory(status)) return undefined
+  const previous = history.versions
     .filter(({ version }) => version < status.version)
     .reduce<ParameterHistory['versions'][number] | undefined>(
       (latest, version) => (!latest || version.version > latest.version ? version : latest),
