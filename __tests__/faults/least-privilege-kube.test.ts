@@ -219,3 +219,86 @@ describe("the README's Kubernetes Role", () => {
     }
   )
 })
+
+/** Check mode on the same cluster (nothing released yet: its findings are no failure with fail-on-drift false). */
+async function checkWith(rules: RbacRule[], argoRollouts = true) {
+  kube = await startKubeApiServer({
+    ssmEndpoint: moto.endpoint,
+    region: 'us-east-1',
+    reconcileDelayMs: 20,
+    rbac: rules,
+    user: 'system:serviceaccount:ci:drift-check',
+    argoRollouts
+  })
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply(TENANT_STORE)
+  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  return runBundledAction(
+    {
+      mode: 'check',
+      'fail-on-drift': 'false',
+      environment: 'prod',
+      service: 'payments',
+      'ssm-endpoint': moto.endpoint,
+      secrets: JSON.stringify(SECRETS),
+      namespace: 'payments-prod',
+      kubeconfig: kube.kubeconfig()
+    },
+    AWS
+  )
+}
+
+const checkRoles = readmeRoles('Read-only Kubernetes Role')
+const checkPermissions = checkRoles.flatMap(({ kind, rules }) =>
+  rules.flatMap((rule) =>
+    rule.resources.flatMap((resource) =>
+      rule.verbs.map((verb) => ({ resource, verb, scope: kind === 'Role' ? 'payments-prod' : 'at the cluster scope' }))
+    )
+  )
+)
+
+describe("the README's read-only Kubernetes Role (check mode)", () => {
+  it('is a Role and a ClusterRole of list and get only', () => {
+    expect(checkRoles.map(({ kind }) => kind)).toEqual(['Role', 'ClusterRole'])
+    expect([...new Set(checkPermissions.map(({ verb }) => verb))].sort()).toEqual(['get', 'list'])
+  })
+
+  it('is enough for a check, which writes nothing to the cluster', async () => {
+    const result = await checkWith(rulesOf(checkRoles, 'payments-prod'))
+    expect(result.stdout).not.toMatch(/::error::/)
+    // Nothing was released: every selected ExternalSecret is found not Ready, and the keys missing.
+    const kinds = (JSON.parse(result.outputs.drift) as Array<{ kind: string }>).map(({ kind }) => kind)
+    expect(kinds).toContain('missing')
+    expect(kinds).toContain('not-ready')
+    expect(
+      kube!.requests
+        .filter(({ method, path }) => method !== 'GET' && !path.endsWith('/selfsubjectaccessreviews'))
+        .map(({ method, path }) => `${method} ${path}`)
+    ).toEqual([])
+  })
+
+  it('is enough without its rule on rollouts where Argo Rollouts is not installed', async () => {
+    const [role, ...others] = checkRoles
+    const withoutRollouts = role.rules.filter((rule) => !rule.resources.includes('rollouts'))
+    expect(withoutRollouts).toHaveLength(role.rules.length - 1)
+    const result = await checkWith(rulesOf([{ ...role, rules: withoutRollouts }, ...others], 'payments-prod'), false)
+    expect(result.stdout).not.toMatch(/::error::/)
+  })
+
+  it.each(checkPermissions)(
+    'needs $verb on $resource ($scope): without it the check fails naming it',
+    async ({ resource, verb, scope }) => {
+      const reduced = checkRoles.map((role) => ({
+        ...role,
+        rules: role.rules.map((rule) => ({
+          ...rule,
+          verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
+        }))
+      }))
+      const result = await checkWith(rulesOf(reduced, 'payments-prod'))
+      expect(result.exitCode).not.toBe(0)
+      expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
+      expect(result.stdout).toContain(scope)
+    }
+  )
+})
