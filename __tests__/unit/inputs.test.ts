@@ -21,6 +21,8 @@ describe('loadConfig', () => {
   it('applies the documented defaults when inputs are absent', () => {
     const { loaded } = load({ ...BASE, secrets: '{"DATABASE_URL": "x"}' })
     expect(loaded).toEqual({
+      mode: 'release',
+      failOnDrift: true,
       target: { pathPrefix: '/zerotouch', environment: 'prod', service: 'payments', path: '/zerotouch/prod/payments' },
       secrets: [{ source: 'DATABASE_URL', key: 'database_url', value: 'x' }],
       write: { tier: 'Standard', kmsKeyId: undefined, tags: {}, prune: false },
@@ -165,6 +167,58 @@ describe('loadConfig', () => {
     expect(load({ environment: 'prod', service: 'svc', namespace: 'apps' }).error?.problems).toEqual([
       expect.stringMatching(/^aws-region: /)
     ])
+  })
+
+  describe('check mode', () => {
+    const SECRET = { secrets: '{"DATABASE_URL": "postgres://x"}' }
+
+    it('reads mode (any case) and fail-on-drift', () => {
+      expect(load({ ...BASE, ...SECRET, mode: 'Check', 'fail-on-drift': 'false' }).loaded).toMatchObject({
+        mode: 'check',
+        failOnDrift: false
+      })
+      expect(load({ ...BASE, ...SECRET, mode: ' release ' }).loaded).toMatchObject({
+        mode: 'release',
+        failOnDrift: true
+      })
+    })
+
+    it('refuses any other mode and a fail-on-drift that is not a boolean, naming each input', () => {
+      const { error } = load({ ...BASE, ...SECRET, mode: 'audit', 'fail-on-drift': 'sometimes' })
+      expect(error).toMatchObject({
+        code: 'ZT100',
+        problems: [
+          'mode: "audit" is not one of release, check',
+          'fail-on-drift: expected true or false, got "sometimes"'
+        ]
+      })
+    })
+
+    it('refuses a check with nothing to compare, restore-to, and definitions without a namespace', () => {
+      expect(load({ ...BASE, mode: 'check' }).error?.problems).toEqual([
+        'mode: check has nothing to compare: give secrets (the values to compare with SSM), namespace (the cluster), or both'
+      ])
+      expect(load({ ...BASE, mode: 'check', namespace: 'apps', 'restore-to': 'run:42' }).error?.problems).toEqual([
+        'restore-to: is a release: check mode writes nothing; leave restore-to empty or set mode: release'
+      ])
+      expect(
+        load({ ...BASE, ...SECRET, mode: 'check', definitions: 'tenants/payments/overlays/prod' }).error?.problems
+      ).toEqual(['definitions: check mode compares the definitions with the cluster: set namespace too'])
+    })
+
+    it('needs a region for a check of the cluster alone (when each parameter was written is read from SSM)', () => {
+      const clusterOnly = { environment: 'prod', service: 'payments', mode: 'check', namespace: 'apps' }
+      expect(load(clusterOnly).error?.problems).toEqual([expect.stringMatching(/^aws-region: no AWS region/)])
+      expect(load(clusterOnly, { AWS_REGION: 'eu-west-1' }).loaded).toMatchObject({
+        mode: 'check',
+        aws: { region: 'eu-west-1' },
+        secrets: []
+      })
+      // A release of the cluster alone without verify-references reads no SSM.
+      expect(load({ ...clusterOnly, mode: 'release', 'verify-references': 'false' }).loaded).toMatchObject({
+        aws: undefined
+      })
+    })
   })
 
   it('reads restore-to, which needs a region and no secrets', () => {
