@@ -90,7 +90,8 @@ it('finds action.yml and the workflow files to check', () => {
       REUSABLE,
       'examples/release-pipeline.yml',
       'examples/restore-caller.yml',
-      'examples/tenant-caller.yml'
+      'examples/tenant-caller.yml',
+      'examples/drift-check.yml'
     ])
   )
 })
@@ -458,6 +459,35 @@ describe('the reusable workflow', () => {
     expect(callerJob.secrets).toBe('inherit')
     expect(callerJob.with?.['restore-to']).toBeUndefined()
     expect(existsSync(join('examples', String(callerJob.with?.definitions), 'kustomization.yaml'))).toBe(true)
+  })
+
+  it('examples/drift-check.yml checks hourly: mode check with declared inputs, a read-only role, the secrets to compare, and an alert when it fails', () => {
+    const caller = load('examples/drift-check.yml')
+    const schedule = caller.on?.schedule as Array<{ cron: string }>
+    expect(schedule).toHaveLength(1)
+    // Minute fixed, every hour of every day.
+    expect(schedule[0].cron).toMatch(/^\d{1,2} \* \* \* \*$/)
+    const { drift, alert } = caller.jobs ?? {}
+    expect(isReusableCall(drift.uses)).toBe(true)
+    expect(drift.with?.mode).toBe('check')
+    expect(call.inputs.mode).toMatchObject({ type: 'string', default: 'release' })
+    expect(call.inputs['fail-on-drift']).toMatchObject({ type: 'boolean', default: true })
+    expect(Object.keys(drift.with ?? {}).filter((input) => !(input in call.inputs))).toEqual([])
+    const required = Object.entries(call.inputs)
+      .filter(([, spec]) => spec.required)
+      .map(([input]) => input)
+    expect(required.filter((input) => !(input in (drift.with ?? {})))).toEqual([])
+    expect(drift.with?.['aws-role-arn']).toMatch(/^arn:aws:iam::\d{12}:role\/.*check/)
+    expect(drift.secrets).toBe('inherit')
+    expect(caller.permissions).toEqual({ contents: 'read', 'id-token': 'write' })
+    // The alert: only when the check failed, with its findings (names, never values) and the run's URL.
+    expect(alert.needs).toBe('drift')
+    expect(alert.if).toBe('failure()')
+    const [post] = alert.steps ?? []
+    expect(post.env?.DRIFT).toBe('${{ needs.drift.outputs.drift }}')
+    expect(post.run).toContain('$RUN_URL')
+    // A check never queues in (nor replaces a release pending in) the release's concurrency group.
+    expect(job.concurrency?.group).toContain("${{ inputs.mode == 'check' && '-check' || '' }}")
   })
 
   it('examples/restore-caller.yml restores: by hand, to a point it is given, a dry run unless told otherwise, and inherits no secrets (a restore pushes none)', () => {
