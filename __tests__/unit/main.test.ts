@@ -66,7 +66,8 @@ const NOTHING = {
   changed: 'false',
   synced: '[]',
   restarted: '[]',
-  versions: '{}'
+  versions: '{}',
+  drift: '[]'
 }
 /** Each key at version 1: the versions output after a first run. */
 const FIRST_VERSIONS = JSON.stringify({ database_url: 1, stripe_api_key: 1, tls_key: 1, webhook_secret: 1 })
