@@ -8,18 +8,10 @@ import { inNamespace, refOf, type KubeEvent, type ObjectRef } from '../k8s/types
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
-import { Pacer } from '../ssm/pacer.js'
-import {
-  describeParameters,
-  READ_CONCURRENCY,
-  readHistory,
-  readParameters,
-  readTags,
-  splitByOwner
-} from '../ssm/read.js'
+import { describeParameters, readHistories, readParameters, readTags, splitByOwner } from '../ssm/read.js'
 import { withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
-import type { ParameterStore, StoredParameter } from '../ssm/store.js'
+import type { ParameterStatus, ParameterStore, StoredParameter } from '../ssm/store.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { secretData, type SecretData } from '../workloads/current.js'
 import { resolveWorkloadRefs, type Workload, type WorkloadKind } from '../workloads/model.js'
@@ -134,7 +126,7 @@ async function readSsm(
 ): Promise<{
   findings: Finding[]
   reads: Map<ExternalSecret, string[]>
-  statuses: Awaited<ReturnType<typeof describeParameters>>
+  statuses: Map<string, ParameterStatus>
 }> {
   if (!store) return { findings: [], reads: new Map(), statuses: new Map() }
   const { target, secrets } = config
@@ -156,7 +148,7 @@ async function readSsm(
     readHistories(
       store,
       owned.filter(needsHistory).map(({ name }) => name),
-      retry
+      { retry, decrypt: false }
     ),
     readTags(
       store,
@@ -164,27 +156,18 @@ async function readSsm(
       retry
     )
   ])
+  const historyOf = new Map(histories.map((history) => [history.name, history]))
   return {
     findings: [
       ...valueFindings(secrets, target.path, current),
       ...extraFindings(managed),
       ...owned.flatMap(
-        (status) => editedOutside(status, { history: histories.get(status.name), tags: tags.get(status.name) }) ?? []
+        (status) => editedOutside(status, { history: historyOf.get(status.name), tags: tags.get(status.name) }) ?? []
       )
     ],
     reads,
     statuses
   }
-}
-
-/** The histories without their values (the descriptions are what the check needs), a few at once, paced together. */
-async function readHistories(store: ParameterStore, names: readonly string[], retry: RetryPolicy) {
-  const limit = pLimit(READ_CONCURRENCY)
-  const pacer = new Pacer(retry.clock)
-  const histories = await Promise.all(
-    names.map((name) => limit(() => readHistory(store, name, { retry, pacer, decrypt: false })))
-  )
-  return new Map(histories.map((history) => [history.name, history]))
 }
 
 /**

@@ -8,7 +8,7 @@ import { Pacer } from '../ssm/pacer.js'
 import {
   describeParameters,
   READ_CONCURRENCY,
-  readHistory,
+  readHistories,
   readParameters,
   readTags,
   splitByOwner
@@ -227,11 +227,7 @@ class SsmCalls {
    * once, paced together when throttled.
    */
   histories(names: readonly string[]): Promise<ParameterHistory[]> {
-    const reads = pLimit(READ_CONCURRENCY)
-    const pacer = new Pacer(this.policy.clock)
-    return Promise.all(
-      names.map((name) => reads(() => readHistory(this.store, name, { retry: this.policy, pacer, decrypt: false })))
-    )
+    return readHistories(this.store, names, { retry: this.policy, decrypt: false })
   }
 
   async planPrune(path: string, keep: ReadonlySet<string>): Promise<{ doomed: string[]; notOwned: string[] }> {

@@ -1,6 +1,4 @@
-import pLimit from 'p-limit'
 import { ActionError, invalidInputs } from '../errors.js'
-import type { ParameterHistory } from '../ssm/rules.js'
 import {
   chooseVersion,
   lastWriteOf,
@@ -12,7 +10,7 @@ import {
 import type { Redactor } from '../secrets/redact.js'
 import { stopOnSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
-import { READ_CONCURRENCY, readHistory, splitByOwner } from '../ssm/read.js'
+import { readHistories, splitByOwner } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { keyOf, tierLimit, writeTier, type ServiceTarget, type Tier } from '../ssm/rules.js'
 import type { ParameterStore } from '../ssm/store.js'
@@ -120,15 +118,12 @@ async function readOwnHistories(
   target: ServiceTarget,
   { store, redact, retry = DEFAULT_RETRY_POLICY }: RestoreDependencies
 ) {
-  const reads = pLimit(READ_CONCURRENCY)
   const pacer = new Pacer(retry.clock)
   return stopOnSsmError(
     async () => {
       const listed = await withRetry(() => store.listNames(target.path), retry, pacer)
       const { managed, notOwned } = await splitByOwner(store, listed, retry, pacer)
-      const histories: ParameterHistory[] = await Promise.all(
-        managed.map((name) => reads(() => readHistory(store, name, { retry, pacer, decrypt: true })))
-      )
+      const histories = await readHistories(store, managed, { retry, pacer, decrypt: true })
       return { managed, notOwned, histories: histories.filter(({ versions }) => versions.length > 0) }
     },
     'Nothing was written: reading SSM failed.',

@@ -94,6 +94,23 @@ export async function readHistory(
   return { name, versions }
 }
 
+/**
+ * The retained histories of these parameters, a few at once, each page under the retry policy, paced together when
+ * throttled (with the caller's other reads when it hands its `pacer`); decrypted only when the values are needed.
+ */
+export function readHistories(
+  store: ParameterStore,
+  names: readonly string[],
+  {
+    retry = DEFAULT_RETRY_POLICY,
+    decrypt,
+    pacer = new Pacer(retry.clock)
+  }: { retry?: RetryPolicy; decrypt: boolean; pacer?: Pacer }
+): Promise<ParameterHistory[]> {
+  const reads = pLimit(READ_CONCURRENCY)
+  return Promise.all(names.map((name) => reads(() => readHistory(store, name, { retry, pacer, decrypt }))))
+}
+
 /** The tags of each name, a few reads at once, each under the retry policy. */
 export async function readTags(
   store: ParameterStore,
