@@ -3,7 +3,7 @@ import type { ExternalSecretsApi } from '../eso/api.js'
 import { eventSubject, newestEvent, UPDATE_FAILED } from '../eso/events.js'
 import { readyCondition, referencesOf, type ExternalSecret, type SecretStore } from '../eso/model.js'
 import { stopOnKubeError } from '../k8s/errors.js'
-import { matchesLabelSelector, selectorText, type LabelSelector } from '../k8s/label-selector.js'
+import { matchesLabelSelector, type LabelSelector } from '../k8s/label-selector.js'
 import { inNamespace, refOf, type KubeEvent, type ObjectRef } from '../k8s/types.js'
 import type { Secret } from '../secrets/keys.js'
 import type { Redactor } from '../secrets/redact.js'
@@ -14,7 +14,7 @@ import { parameterName, type ServiceTarget } from '../ssm/rules.js'
 import type { ParameterStatus, ParameterStore, StoredParameter } from '../ssm/store.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { secretData, type SecretData } from '../workloads/current.js'
-import { resolveWorkloadRefs, type Workload, type WorkloadKind } from '../workloads/model.js'
+import { podSelector, resolveWorkloadRefs, type Workload, type WorkloadKind } from '../workloads/model.js'
 import { behind, readersOf, secretsOf, syncedSecrets } from '../workloads/plan.js'
 import type { Pod } from '../workloads/pods.js'
 import {
@@ -251,7 +251,7 @@ async function secretsData(kube: WorkloadsApi, refs: readonly ObjectRef[]): Prom
 
 /** The pods of a workload, as `kubectl rollout status` finds them; undefined without a selector (taken as stale). */
 async function podsOf(kube: WorkloadsApi, workload: Workload): Promise<Pod[] | undefined> {
-  const selector = workload.spec.selector && selectorText(workload.spec.selector)
+  const selector = podSelector(workload)
   return selector ? (await kube.listPods(workload.metadata.namespace ?? '', selector)).items : undefined
 }
 

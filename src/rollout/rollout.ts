@@ -2,7 +2,6 @@ import pLimit from 'p-limit'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { KubeError, stopOnKubeError } from '../k8s/errors.js'
 import { withKubeRetry } from '../k8s/retry.js'
-import { selectorText } from '../k8s/label-selector.js'
 import { inNamespace, refOf, type Listed, type ObjectRef } from '../k8s/types.js'
 import { resumableWatch, watchUntilSettled, type SettleLoop } from '../k8s/watch.js'
 import type { ExternalSecret, SecretStore } from '../eso/model.js'
@@ -10,6 +9,7 @@ import type { Redactor } from '../secrets/redact.js'
 import { formatSeconds, type Clock } from '../time.js'
 import {
   pausedReason,
+  podSelector,
   resolveWorkloadRefs,
   restartStamp,
   type RestartPolicy,
@@ -288,11 +288,6 @@ async function judge(
     )
   )
   return judged.filter((reader) => reader !== undefined)
-}
-
-/** The selector of a workload's pods, as `kubectl rollout status` and its ReplicaSets find them. */
-function podSelector(workload: Workload): string | undefined {
-  return workload.spec.selector && selectorText(workload.spec.selector)
 }
 
 function outcome(

@@ -1,5 +1,5 @@
 import { isRecord } from '../json.js'
-import type { LabelSelectorSpec } from '../k8s/label-selector.js'
+import { selectorText, type LabelSelectorSpec } from '../k8s/label-selector.js'
 import type { Condition, ObjectMeta } from '../k8s/types.js'
 
 /**
@@ -279,4 +279,9 @@ function rolloutPauseReason({ spec, status }: Rollout): string | undefined {
 export function pausedReason(workload: Workload): string {
   if (workload.kind !== 'Rollout') return 'paused: resume it, then re-run (or restart it yourself)'
   return `paused (${rolloutPauseReason(workload) ?? 'paused'}): promote or resume it (kubectl argo rollouts promote), then re-run`
+}
+
+/** The selector of a workload's pods, as `kubectl rollout status` and its ReplicaSets find them. */
+export function podSelector(workload: Workload): string | undefined {
+  return workload.spec.selector && selectorText(workload.spec.selector)
 }
