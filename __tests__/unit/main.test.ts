@@ -1108,3 +1108,52 @@ describe('run(): restore-to', () => {
     expectOutputs(NOTHING)
   })
 })
+
+describe('run(): check mode', () => {
+  const CHECK = { ...SYNC, mode: 'check' }
+  /** The release's state: every key at its value, written and recorded by a local run of the action. */
+  function released(): void {
+    const description = describeVersion({ kind: 'local', host: hostname() })
+    for (const key of KEYS)
+      store.seed(`${PATH}/${key}`, SECRETS[key.toUpperCase() as keyof typeof SECRETS], { ...OWN, description })
+  }
+  const writes = () => [
+    ...store.calls.map(({ operation }) => operation).filter((operation) => /^(put|add|delete)/.test(operation)),
+    ...kube.calls
+      .map(({ verb }) => verb)
+      .filter((verb) => verb === 'patch' || verb === 'patch-ces' || verb === 'restart')
+  ]
+
+  it('after a release finds nothing: drift [] among every output, reads only, and no phase of the release runs', async () => {
+    released()
+    await runAction(CHECK)
+    expect(core.failures()).toEqual([])
+    expectOutputs(NOTHING)
+    expect(writes()).toEqual([])
+    expect(core.groups()).toEqual([
+      'Pre-flight: the cluster',
+      'end Pre-flight: the cluster',
+      'Check: drift from the release (read-only)',
+      'end Check: drift from the release (read-only)'
+    ])
+    expect(summaryText()).toContain(`<h3>Drift check of ${PATH} (check mode: nothing written)</h3>`)
+  })
+
+  it('with drift and fail-on-drift, fails ZT170 naming each finding, sets drift, and writes nothing; the values never shown', async () => {
+    released()
+    await runAction({ ...CHECK, secrets: JSON.stringify({ ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_999' }) })
+    const [failure] = core.failures()
+    expect(failure).toMatch(
+      /^Drift found: 1 finding \(fail-on-drift: true\)\. Check mode wrote nothing\. \[ZT170\]\n {2}- differs \/zerotouch\/prod\/payments\/stripe_api_key: version 1 holds another value than STRIPE_API_KEY/
+    )
+    expect(JSON.parse(core.outputs().drift)).toEqual([
+      {
+        kind: 'differs',
+        name: `${PATH}/stripe_api_key`,
+        detail: 'version 1 holds another value than STRIPE_API_KEY: a release writes a new version'
+      }
+    ])
+    expect(writes()).toEqual([])
+    expect(findLeaks(core.visibleText(), [...values(), 'sk_live_rotated_999'])).toEqual([])
+  })
+})
