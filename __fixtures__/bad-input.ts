@@ -93,6 +93,18 @@ export const CASES: Array<[string, string, Record<string, string>, Record<string
   ['no AWS region anywhere', 'aws-region', {}, { AWS_REGION: '' }],
   ['a malformed region', 'aws-region', { 'aws-region': 'Europe' }],
   ['definitions-base without definitions', 'definitions-base', { 'definitions-base': 'tenants/payments/base' }],
+  ['an unknown mode', 'mode', { mode: 'audit' }],
+  ['a fail-on-drift that is no boolean', 'fail-on-drift', { 'fail-on-drift': 'maybe' }],
+  [
+    'restore-to in check mode',
+    'restore-to',
+    { mode: 'check', secrets: '', namespace: 'payments', 'restore-to': 'run:42' }
+  ],
+  [
+    'definitions in check mode without a namespace',
+    'definitions',
+    { mode: 'check', definitions: 'tenants/payments/overlays/prod' }
+  ],
   [
     'an unknown kube context',
     'kube-context',
