@@ -155,7 +155,11 @@ export function loadConfig(
     namespaces.ok && namespaces.value.length > 0 && !(sync.verifyReferences.ok && !sync.verifyReferences.value)
   const region =
     // In check mode the cluster's findings read SSM too (when each parameter an ExternalSecret reads was written).
-    pushing || restore || definitions || checkingReferences || (checking && namespaces.ok && namespaces.value.length)
+    pushing ||
+    restore ||
+    definitions ||
+    checkingReferences ||
+    (checking && namespaces.ok && namespaces.value.length > 0)
       ? problems.check(() =>
           parseRegion('aws-region', read('aws-region') || env.AWS_REGION || env.AWS_DEFAULT_REGION || '')
         )
