@@ -123,7 +123,8 @@ export function needsTags(status: ParameterStatus): boolean {
 /**
  * `edited-outside`: the current version of a parameter of the action was not written by it. Every version the action
  * writes carries its record in the Description (history/provenance.ts), each run's its own; SSM copies the previous
- * Description onto a version written without one (PutParameter without `Description`), so a current version whose
+ * Description onto a version written without one (PutParameter without `Description`: moto's ssm/models.py
+ * put_parameter keeps `previous_parameter.description` the same way), so a current version whose
  * Description is not a record of the action (on a parameter tagged as the action's: `tags`, read when needsTags says
  * so), or is a workflow run's record equal to its predecessor's (`history`, read when needsHistory says so), was
  * written outside it.
@@ -198,8 +199,9 @@ export function latestReads(references: readonly Reference[], known: readonly st
 }
 
 /**
- * `stale-secret`: a Ready ExternalSecret whose last sync (`status.refreshTime`, RFC 3339, whole seconds, set on each
- * successful sync) is in an earlier second than the current version of a parameter it reads (`statuses`: what
+ * `stale-secret`: a Ready ExternalSecret whose last sync (`status.refreshTime`, RFC 3339, whole seconds, the start of
+ * each successful reconcile: external-secrets pkg/controllers/externalsecret/externalsecret_controller.go) is in an
+ * earlier second than the current version of a parameter it reads (`statuses`: what
  * DescribeParameters says of `names`). A version of the sync's own second may be before or after it: not a finding
  * (one that came after shows at the next check, once the second has passed). Without a refreshTime it has never
  * synced, which `not-ready` says.

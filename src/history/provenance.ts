@@ -64,7 +64,8 @@ export function runIdOf(description: string | undefined): string | undefined {
 /**
  * Whether a description is a record this action wrote (a workflow run's or a local run's, a restore's included).
  * SSM copies the previous version's description onto a version written without one, so a version written outside
- * the action (the console, the CLI) carries either another text or its predecessor's record (check mode's edited-outside rule, check/findings.ts).
+ * the action (the console, the CLI) carries either another text or its predecessor's record (check mode's
+ * edited-outside rule, check/findings.ts).
  */
 export function carriesProvenance(description: string | undefined): boolean {
   return description?.includes(`${TOOL}: `) ?? false
