@@ -130,29 +130,32 @@ interface Region {
   readonly calls: SsmCalls
 }
 
+interface PlannedRegion {
+  readonly region: Region
+  readonly plan: PushPlan
+}
+
 /**
  * The push phase: read what SSM holds in every region, plan each, stop on any problem before the
  * first write anywhere, then write only what changed in each region (the regions at once, each at
  * its own pace), tag it, and prune if asked. Dry-run stops after the plans.
  */
 export async function pushSecrets(config: PushRequest, deps: PushDependencies): Promise<PushReport> {
-  const [primary, ...replicas] = regionsOf(deps, config.write)
-  const [main, ...others] = await planEveryRegion(config, [primary, ...replicas])
-  const changes = [main, ...others].some(({ plans }) => plans.some(({ action }) => action !== 'unchanged'))
+  const planned = await planEveryRegion(config, regionsOf(deps, config.write))
+  const changes = planned.some(({ plan }) => plan.plans.some(({ action }) => action !== 'unchanged'))
   const writer = !config.dryRun && changes ? await deps.writer() : undefined
-  const writeRegion = (region: Region, plan: PushPlan) =>
-    config.dryRun ? Promise.resolve(plannedResults(plan)) : writePlan(region.calls, plan, config.write, writer)
   const [results, ...replicaResults] = await Promise.all(
-    [primary, ...replicas].map((region, index) => writeRegion(region, [main, ...others][index]))
+    planned.map(({ region, plan }) =>
+      config.dryRun ? Promise.resolve(plannedResults(plan)) : writePlan(region.calls, plan, config.write, writer)
+    )
   )
-  return {
-    dryRun: config.dryRun,
-    ...results,
-    replicas: replicas.map((region, index) => ({ region: region.name ?? '', ...replicaResults[index] }))
-  }
+  const replicas = planned
+    .slice(1)
+    .map(({ region }, index) => ({ region: region.name ?? '', ...replicaResults[index] }))
+  return { dryRun: config.dryRun, ...results, replicas }
 }
 
-function regionsOf(deps: PushDependencies, settings: WriteSettings): [Region, ...Region[]] {
+function regionsOf(deps: PushDependencies, settings: WriteSettings): Region[] {
   const primary: Region = { name: deps.replicas?.primary, calls: new SsmCalls(deps, settings) }
   const replicas = (deps.replicas?.stores ?? []).map(({ region, store }): Region => ({
     name: region,
@@ -165,7 +168,7 @@ function regionsOf(deps: PushDependencies, settings: WriteSettings): [Region, ..
  * Plans every region at once, all or nothing: a region that cannot be read (ZT120) or whose plan has problems (ZT121,
  * each problem naming its region) stops the run before anything is written in any region.
  */
-async function planEveryRegion(config: PushRequest, regions: readonly Region[]): Promise<PushPlan[]> {
+async function planEveryRegion(config: PushRequest, regions: readonly Region[]): Promise<PlannedRegion[]> {
   const several = regions.length > 1
   const settled = await Promise.allSettled(regions.map(({ calls }) => planPush(config, calls)))
   const unread = settled.flatMap((result, index) =>
@@ -183,12 +186,14 @@ async function planEveryRegion(config: PushRequest, regions: readonly Region[]):
       unread.map(({ region, error }) => `${region.name}: ${region.calls.explain(error)}`)
     )
   }
-  const plans = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
-  const problems = plans.flatMap(({ problems }, index) =>
-    problems.map((problem) => (several ? `${regions[index].name}: ${problem}` : problem))
+  const planned = settled.flatMap((result, index) =>
+    result.status === 'fulfilled' ? [{ region: regions[index], plan: result.value }] : []
+  )
+  const problems = planned.flatMap(({ region, plan }) =>
+    plan.problems.map((problem) => (several ? `${region.name}: ${problem}` : problem))
   )
   if (problems.length) throw new ActionError('ZT121', `${headline}: the plan has problems.`, problems)
-  return plans
+  return planned
 }
 
 function plannedResults({ plans, doomed, notOwned, keptAdvanced }: PushPlan): RegionResults {
