@@ -5,6 +5,7 @@ import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
+import { pushPhase } from '../../src/push/phase.js'
 import { pushSecrets, type PushReport, type WriteSettings } from '../../src/push/push.js'
 import { keptAdvancedNotices, pushFailure, pushOutputs, regionViews } from '../../src/push/report.js'
 import { createRedactor } from '../../src/secrets/redact.js'
@@ -17,6 +18,7 @@ import { tokenBucket } from '../../testing/ssm-proxy.ts'
 const PATH = '/zerotouch/prod/payments'
 const MANAGED = { 'managed-by': 'zerotouch-secrets' }
 const PRIMARY = 'eu-west-1'
+const WRITE: WriteSettings = { tier: 'Standard', tags: {}, prune: false }
 const SECRETS: Secret[] = [
   { source: 'DATABASE_URL', key: 'database_url', value: 'postgres://db' },
   { source: 'STRIPE_KEY', key: 'stripe_key', value: 'sk_live_1' },
@@ -62,7 +64,7 @@ function push(
     {
       secrets,
       target: serviceTarget('/zerotouch', 'prod', 'payments'),
-      write: { tier: 'Standard', tags: {}, prune: false, ...write },
+      write: { ...WRITE, ...write },
       dryRun
     },
     {
@@ -201,6 +203,32 @@ describe('pushSecrets with replica regions', () => {
     )
     expect(lines.slice(1)).toHaveLength(2)
     expect(failure).not.toMatch(/postgres|sk_live|tls-1/)
+
+    const phaseReport = pushPhase.report(report, {
+      config: {
+        target: serviceTarget('/zerotouch', 'prod', 'payments'),
+        secrets: SECRETS,
+        write: WRITE,
+        dryRun: false
+      },
+      primary: { region: PRIMARY, store: primary },
+      replicas: [
+        { region: 'us-west-2', store: west },
+        { region: 'ap-south-1', store: south }
+      ],
+      retry: instantRetry(),
+      env: {},
+      readers: []
+    })
+    expect(phaseReport.failure?.code).toBe('ZT130')
+    expect(phaseReport.failure?.message).toMatch(
+      /The sync phase did not run: the primary region holds every value, but the run failed; a re-run writes what is missing in the replica regions, then syncs\.$/
+    )
+    expect(phaseReport.summary?.map(({ heading }) => heading)).toEqual([
+      `Secrets pushed to ${PATH} in eu-west-1 (primary)`,
+      `Secrets pushed to ${PATH} in us-west-2 (replica)`,
+      `Secrets pushed to ${PATH} in ap-south-1 (replica)`
+    ])
 
     west.fault = undefined
     const before = stores().map(writes)

@@ -36,6 +36,13 @@ export interface PushInput {
  * Writes the secrets given, or the versions a restore brings back, with the same diff, pacing, ownership and prune, in
  * the primary region and in every replica region.
  */
+/** Why the sync phase does not follow a push that failed somewhere. */
+function syncNotRun({ outcomes }: PushReport): string {
+  return outcomes.some(({ result }) => result === 'failed')
+    ? 'The sync phase did not run: the cluster would read incomplete values.'
+    : 'The sync phase did not run: the primary region holds every value, but the run failed; a re-run writes what is missing in the replica regions, then syncs.'
+}
+
 export const pushPhase: Phase<PushInput, PushReport> = {
   name: 'Push to SSM Parameter Store',
   skipped: 'No secrets given: the push phase is skipped.',
@@ -81,9 +88,7 @@ export const pushPhase: Phase<PushInput, PushReport> = {
               footer
             }
       }),
-      failure: failed
-        ? new ActionError('ZT130', `${failed}\nThe sync phase did not run: the cluster would read incomplete values.`)
-        : undefined
+      failure: failed ? new ActionError('ZT130', `${failed}\n${syncNotRun(report)}`) : undefined
     }
   }
 }
