@@ -8,6 +8,7 @@ import {
   type Measurement,
   type RegionsPushRun,
   type RegionsScenario,
+  type RegionUse,
   type Results,
   type RolloutScenario,
   type SyncScenario
@@ -205,6 +206,7 @@ function regionsSection(regions: RegionsScenario | undefined): string {
     seconds(pair.one.wallMs),
     seconds(pair.all.wallMs),
     times(pair.ratio),
+    `${seconds(pair.one.startupMs)} / ${seconds(pair.all.startupMs)}`,
     perRegion(pair.one, writes),
     perRegion(pair.all, writes),
     `${exit(pair.one)} / ${exit(pair.all)}`
@@ -221,9 +223,9 @@ function regionsSection(regions: RegionsScenario | undefined): string {
 into ${count} regions (one \`ssm-endpoint\` serving them all), through the quota proxy with its buckets per region:
 PutParameter ${quota.writePerSecond}/s and GetParameters ${quota.readPerSecond}/s in each region (scale ${quota.scale}, ${quota.latencyMs} ms a call). One region's floor,
 ${Math.ceil(n / 10)} reads and ${n} writes at those rates, is ${seconds(regions.quotaBoundMs)}; as each region has its own quota it is ${count} regions' floor too.
-The two pushes run as a pair, one right after the other, and the pairs alternate which goes first; *load* is the machine's 1-minute
-load average just before the pair (${regions.measured.machine.nproc} CPUs, shared with other work). The target: ${count} regions within 1.2x one region (the
-median of the pairs' ratios). Then ${reruns.length} re-runs into the ${count} regions with nothing to do (each region seeded with the values pushed): each
+After one unmeasured push of each (moto's first calls load its backends: seconds here), the two pushes run as pairs, one right after the other,
+the pairs alternating which goes first; *load* is the machine's 1-minute load average just before the pair (${regions.measured.machine.nproc} CPUs,
+shared with other work). The target: ${count} regions within 1.2x one region (the median of the pairs' ratios). Then ${reruns.length} re-runs into the ${count} regions with nothing to do (each region seeded with the values pushed): each
 region must be read once, ${Math.ceil(n / 10)} GetParameters and no other call, and nothing written.
 
 ${table(
@@ -243,7 +245,7 @@ ${table(
 
 Each pair (*writes*: PutParameter accepted + throttled attempts, from the first to the last accepted, per region):
 
-${table(['pair', 'order', 'load', '1 region', `${count} regions`, 'ratio', 'writes, 1 region', `writes, ${count} regions`, 'exit codes'], perPair)}
+${table(['pair', 'order', 'load', '1 region', `${count} regions`, 'ratio', `start-up, 1 / ${count}`, 'writes, 1 region', `writes, ${count} regions`, 'exit codes'], perPair)}
 
 Each re-run with nothing to do (SSM calls per region):
 
@@ -355,8 +357,43 @@ ${readingNotes(results)
 `
 }
 
+/** Where the time of a push into one region and into every region went, from the pairs' medians. */
+function regionsNote({ pairs, replicas, quota, measured }: RegionsScenario): string {
+  const count = replicas.length + 1
+  const of = (side: 'one' | 'all', pick: (run: RegionsPushRun) => number) =>
+    median(pairs.map((pair) => pick(pair[side])))
+  const slowest = (run: RegionsPushRun) => Math.max(...run.regions.map((region) => region.writes?.spanMs ?? 0))
+  const perRegion = (run: RegionsPushRun, pick: (writes: NonNullable<RegionUse['writes']>) => number) =>
+    median(run.regions.flatMap((region) => (region.writes ? [pick(region.writes)] : [])))
+  const parts = [
+    { what: 'start-up (spawn to the first request)', pick: (run: RegionsPushRun) => run.startupMs },
+    {
+      what: "the write phase (first PutParameter to the last accepted; in several regions the slowest region's)",
+      pick: slowest
+    },
+    {
+      what: 'the rest (the reads, the exit)',
+      pick: (run: RegionsPushRun) => run.wallMs - run.startupMs - slowest(run)
+    }
+  ].map(({ what, pick }) => ({ what, one: of('one', pick), all: of('all', pick) }))
+  const widest = parts.reduce((most, part) => (part.all - part.one > most.all - most.one ? part : most))
+  const loads = pairs.map(({ load }) => load)
+  return (
+    `${count} regions took ${times(median(pairs.map(({ ratio }) => ratio)))} the time of one (median of ${pairs.length} pairs; ` +
+    `${times(Math.min(...pairs.map(({ ratio }) => ratio)))} to ${times(Math.max(...pairs.map(({ ratio }) => ratio)))}), the machine's load average ` +
+    `${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} on ${measured.machine.nproc} CPUs. Medians, one region against ${count}: ` +
+    parts.map(({ what, one, all }) => `${what} ${seconds(one)} against ${seconds(all)}`).join('; ') +
+    `. Each region writes at its own pace (one pacer per region, each against its own bucket): ` +
+    `${of('one', (run) => perRegion(run, (writes) => writes.perSecond)).toFixed(1)} PutParameter/s alone against ` +
+    `${of('all', (run) => perRegion(run, (writes) => writes.perSecond)).toFixed(1)}/s per region in ${count} (the bucket allows ${quota.writePerSecond}/s), ` +
+    `${of('one', (run) => perRegion(run, (writes) => writes.throttled))} throttled attempts against ${of('all', (run) => perRegion(run, (writes) => writes.throttled))} per region. ` +
+    `The largest difference is in ${widest.what.replace(/ \(.*\)$/, '')} (${seconds(widest.all - widest.one)}): ${count} regions mean ${count} times the calls for the one ` +
+    `Node.js process of the action and the one moto process, on CPUs other work shares.`
+  )
+}
+
 /** What the tables mean, from this run's numbers. */
-function readingNotes({ push, sync, quota, startup, rollout }: Results): string[] {
+function readingNotes({ push, sync, quota, startup, rollout, regions }: Results): string[] {
   const notes: string[] = []
   const shellRuns = push.flatMap((scenario) =>
     scenario.tools
@@ -447,6 +484,7 @@ function readingNotes({ push, sync, quota, startup, rollout }: Results): string[
         `(the operator's ${rollout.reconcileDelayMs} ms each). The controllers' ${seconds(rollout.controllersMs)} is mostly ${rollout.replicas} pods one after another at ${rollout.podStartMs} ms each, the same for every kind here.`
     )
   }
+  if (regions) notes.push(regionsNote(regions))
   notes.push(
     `moto answers in a few milliseconds; the real service is slower, which the ${quota.latencyMs} ms added to every call stands for.`
   )
