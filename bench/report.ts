@@ -267,7 +267,7 @@ ${separateMeasurements(results)}
 ## Rerun it
 
 \`\`\`
-npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes, plus about 40 s for the rollout scenario)
+npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes, plus about 40 s for the rollout scenario and a minute for the regions scenario)
 npm run bench -- --full    # N=10, 100, 1000 x none/one/all changed, M=1, 10, 50; the action 5 times each (about 30 minutes)
 npm run bench -- --only rollout   # the rollout scenario alone, 3 runs (--full: 5), about 40 s: merged into bench/results.json and this file
 npm run bench -- --only regions   # the regions scenario alone, 5 pairs and 5 re-runs, about 1 minute: merged the same way
@@ -372,7 +372,7 @@ function regionsNote({ pairs, replicas, quota, measured }: RegionsScenario): str
       pick: slowest
     },
     {
-      what: 'the rest (the reads, the exit)',
+      what: 'the rest of the run (the reads, the plan, the exit)',
       pick: (run: RegionsPushRun) => run.wallMs - run.startupMs - slowest(run)
     }
   ].map(({ what, pick }) => ({ what, one: of('one', pick), all: of('all', pick) }))
