@@ -6,7 +6,8 @@
  *
  * The quotas are per account and region: "Parameter Store throughput ... applies to GetParameter, GetParameters,
  * and PutParameter API calls for your Amazon Web Services account and Amazon Web Services Region" (AWS CLI
- * reference, ssm put-parameter; shared/reference/ssm-parameter-store.md, "Throughput (per account and region)").
+ * reference, https://docs.aws.amazon.com/cli/latest/reference/ssm/put-parameter.html; shared/reference/
+ * ssm-parameter-store.md, "Throughput (per account and region)").
  * So each region a call is signed for has buckets of its own, as one endpoint serves every region here.
  */
 import type { IncomingHttpHeaders } from 'node:http'

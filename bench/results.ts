@@ -432,12 +432,15 @@ export function summarizeRegions(
   }
 }
 
-/** Whether a re-run read each region once (ceil(N/10) GetParameters) and made no other call there, and wrote nowhere. */
+/**
+ * Whether a re-run read each region once, ceil(N/10) GetParameters accepted, and tried no other call there (accepted
+ * or throttled): no write anywhere.
+ */
 export function onlyOneReadPass(run: RegionsPushRun, n: number): boolean {
   return run.regions.every(
-    ({ calls }) =>
+    ({ calls, throttled }) =>
       calls.GetParameters === Math.ceil(n / 10) &&
-      Object.keys(calls).every((operation) => operation === 'GetParameters')
+      [...Object.keys(calls), ...Object.keys(throttled)].every((operation) => operation === 'GetParameters')
   )
 }
 
