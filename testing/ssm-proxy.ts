@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -20,8 +20,8 @@ export interface RecordedCall {
 export interface SsmProxy {
   readonly endpoint: string
   readonly calls: RecordedCall[]
-  /** Decides per call whether to inject a fault; undefined forwards it. */
-  fault?: (call: RecordedCall) => Fault | undefined
+  /** Decides per call whether to inject a fault (given its request headers too); undefined forwards it. */
+  fault?: (call: RecordedCall, headers: IncomingHttpHeaders) => Fault | undefined
   /** Added before each forwarded call, in milliseconds. */
   latencyMs: number
   /** Holds a call until the promise it returns settles, e.g. to line up two runs. */
@@ -82,7 +82,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
           type: 'TooManyUpdates',
           message: 'There are concurrent updates for the resource'
         } as const)
-      : proxy.fault?.(call)
+      : proxy.fault?.(call, req.headers)
     const refused = fault ? undefined : await refusal(call, req, upstream)
     proxy.calls.push(fault ? { ...call, faulted: fault.kind } : refused ? { ...call, refused: refused.type } : call)
     if (fault) return answerFault(fault, req, res)
