@@ -31,6 +31,7 @@ import {
   type WorkloadKind
 } from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto, type MotoServer } from '../testing/moto.ts'
+import { summaryTables } from '../testing/summary.ts'
 
 const TENANT = 'examples/tenants/payments-api'
 const SAMPLE = {
@@ -218,34 +219,21 @@ async function showPods(kube: KubeApiServer, namespace: string, second: ActionRu
   }
 }
 
-/** The job summary's HTML (headings, tables, paragraphs) as aligned text. */
+/** The job summary's tables (heading, rows, footer) as aligned text. */
 function renderSummary(html: string): string {
-  const text = (cell: string) =>
-    cell
-      .replace(/<[^>]+>/g, '')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&')
-      .trim()
-  const lines: string[] = []
-  for (const [, tag, body] of html.matchAll(/<(h\d|table|p)>([\s\S]*?)<\/\1>/g)) {
-    if (tag === 'table') {
-      const rows = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) =>
-        [...row[1].matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => text(cell[1]))
-      )
+  return summaryTables(html)
+    .flatMap(({ heading, rows, footer }) => {
       const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
-      for (const row of rows)
-        lines.push(
-          `    ${row
-            .map((cell, column) => cell.padEnd(widths[column]))
-            .join('  ')
-            .trimEnd()}`
-        )
-    } else {
-      lines.push(`    ${tag === 'p' ? '' : '## '}${text(body)}`)
-    }
-  }
-  return lines.join('\n')
+      const aligned = rows.map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]))
+          .join('  ')
+          .trimEnd()
+      )
+      return [`## ${heading}`, ...aligned, ...(footer ? [footer] : [])]
+    })
+    .map((line) => `    ${line}`)
+    .join('\n')
 }
 
 process.exitCode = await main()
