@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { startKubeApiServer, type KubeApiServer } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
-import { writeCalls, type Fault } from '../../testing/ssm-proxy.ts'
+import { tokenBucket, writeCalls, type Fault } from '../../testing/ssm-proxy.ts'
 import { summaryTables } from '../../testing/summary.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { pointBetweenRuns } from '../../__fixtures__/until.ts'
@@ -91,6 +91,7 @@ interface Stored {
   readonly version?: number
   readonly type?: string
   readonly tier?: string
+  readonly keyId?: string
   readonly description?: string
   readonly tags: Record<string, string | undefined>
 }
@@ -126,6 +127,7 @@ async function stored(region: string): Promise<Record<string, Stored>> {
         version: Version,
         type: Type,
         tier: described?.Tier,
+        keyId: described?.KeyId,
         description: described?.Description,
         tags: Object.fromEntries(TagList.map(({ Key, Value }) => [String(Key), Value]))
       }
@@ -190,6 +192,17 @@ function row(key: string, result: string, version: number | '', source = key.toU
   return [key, `${PATH}/${key}`, result, String(version), source]
 }
 
+/** 'released' once `condition` resolves, or 'timed out' after `ms` (the timer cleared either way). */
+async function releasedWithin(condition: Promise<void>, ms: number): Promise<'released' | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<'timed out'>((resolve) => (timer = setTimeout(resolve, ms, 'timed out')))
+  try {
+    return await Promise.race([condition.then(() => 'released' as const), bound])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 function expectNoLeaks(result: ActionRun, values: readonly string[]) {
   expect(findRunLeaks(result, values)).toEqual([])
 }
@@ -198,7 +211,9 @@ describe('replica regions, through the bundle against moto', () => {
   it('writes a first push into three regions alike (values, SecureString, tags, provenance), keeps the tier a replica already has, then re-runs with one read pass per region and no write', async () => {
     // An Advanced parameter only us-west-2 holds, from an earlier release: SSM never moves it back to Standard.
     await put(WEST, 'webhook_secret', 'whsec_old_advanced', { tier: 'Advanced', tags: OURS })
-    const first = await push(1001, SECRETS, { tags: 'team=payments' })
+    // One key id for every region: an alias each region holds, or a multi-Region key.
+    const inputs = { tags: 'team=payments', 'kms-key-id': 'alias/payments' }
+    const first = await push(1001, SECRETS, inputs)
 
     expect(first.outputs).toMatchObject({
       created: '["database_url","stripe_api_key","webhook_secret"]',
@@ -217,6 +232,7 @@ describe('replica regions, through the bundle against moto', () => {
       version,
       type: 'SecureString',
       tier,
+      keyId: 'alias/payments',
       description: provenance(1001),
       tags: { 'managed-by': 'zerotouch-secrets', team: 'payments' }
     })
@@ -283,7 +299,7 @@ describe('replica regions, through the bundle against moto', () => {
     expectNoLeaks(first, [...Object.values(SECRETS), 'whsec_old_advanced'])
 
     harness.proxy.calls.length = 0
-    const again = await push(1002, SECRETS, { tags: 'team=payments' })
+    const again = await push(1002, SECRETS, inputs)
     expect(writeCalls(harness.proxy.calls)).toEqual([])
     expect(
       harness.proxy.calls.filter(({ operation }) => operation === 'GetParameters').map(({ region }) => region)
@@ -343,6 +359,59 @@ describe('replica regions, through the bundle against moto', () => {
       row('webhook_secret', 'updated', 3)
     ])
     expectNoLeaks(rerun, [...Object.values(SECRETS), 'whsec_changed_by_hand'])
+  })
+
+  it('writes the regions at once, each at its own pace: the replicas write while the primary’s writes are held, and a replica over its quota is throttled there only', async () => {
+    const secrets = Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `KEY_${String(i).padStart(2, '0')}`,
+        `value-${i}-${(i * 7919).toString(36)}`
+      ])
+    )
+    // ap-south-1's PutParameter quota, as bench/quota-proxy.ts models one: a token bucket, and over it the service's
+    // ThrottlingException. SSM's quotas are per region: the other regions have room.
+    const southQuota = tokenBucket(5, 2)
+    harness.proxy.fault = ({ operation, region }): Fault | undefined =>
+      operation === 'PutParameter' && region === SOUTH && !southQuota.take() ? { kind: 'throttle' } : undefined
+    // The primary's writes wait until both replicas are writing: regions written one after another never would be.
+    const replicasWriting = new Set<string>()
+    let bothWriting: () => void = () => undefined
+    const replicasStarted = new Promise<void>((resolve) => (bothWriting = resolve))
+    const primaryHolds: Array<'released' | 'timed out'> = []
+    harness.proxy.hold = ({ operation, region }) => {
+      if (operation !== 'PutParameter') return undefined
+      if (region !== PRIMARY) {
+        if (replicasWriting.add(region).size === 2) bothWriting()
+        return undefined
+      }
+      // Past the bound the hold is given up, for every held write: the run goes on, and fails the assertion below.
+      return releasedWithin(replicasStarted, 15_000).then((outcome) => {
+        primaryHolds.push(outcome)
+        bothWriting()
+      })
+    }
+
+    const result = await push(2101, secrets)
+    expect(primaryHolds).toEqual(Object.keys(secrets).map(() => 'released'))
+    const throttled = harness.proxy.calls.filter(({ faulted }) => faulted === 'throttle')
+    expect(throttled.length).toBeGreaterThan(0)
+    expect(new Set(throttled.map(({ region }) => region))).toEqual(new Set([SOUTH]))
+    // Each key written exactly once in each region, the throttled attempts retried until they went through.
+    const accepted = (region: string) =>
+      harness.proxy.calls
+        .filter((call) => call.operation === 'PutParameter' && call.region === region && !call.faulted)
+        .map(({ body }) => String(body.Name).slice(PATH.length + 1))
+        .sort()
+    const everyKey = Object.keys(asStored(secrets)).sort()
+    expect(REGIONS.map(accepted)).toEqual([everyKey, everyKey, everyKey])
+    const everywhere = asStored(secrets)
+    expect(await valuesEverywhere()).toEqual({ [PRIMARY]: everywhere, [WEST]: everywhere, [SOUTH]: everywhere })
+    expect(regionsOutput(result)).toEqual({
+      [PRIMARY]: keys({ created: everyKey }),
+      [WEST]: keys({ created: everyKey }),
+      [SOUTH]: keys({ created: everyKey })
+    })
+    expectNoLeaks(result, Object.values(secrets))
   })
 
   it('prunes per region only what is tagged as the action’s, after a dry run that plans per region and writes nowhere', async () => {
@@ -413,6 +482,25 @@ describe('replica regions, through the bundle against moto', () => {
       row('webhook_secret', 'deleted', '', '')
     ])
     expectNoLeaks(pruned, values)
+  })
+
+  it('fails before any write, in any region, when a replica holds another tool’s parameter, naming the region', async () => {
+    await put(SOUTH, 'webhook_secret', 'theirs-in-south', { tags: [{ Key: 'managed-by', Value: 'external-secrets' }] })
+    harness.proxy.calls.length = 0
+    const refused = await run({ secrets: JSON.stringify(SECRETS) }, workflowRun(4101))
+    expect(refused.exitCode).not.toBe(0)
+    expect(errorOf(refused)).toBe(
+      `::error::Nothing was written in any region: the plan has problems. [ZT121]\n` +
+        `  - ${SOUTH}: ${PATH}/webhook_secret is tagged managed-by=external-secrets: it belongs to another tool and the action will not overwrite or delete it`
+    )
+    expect(writeCalls(harness.proxy.calls)).toEqual([])
+    expect(await valuesEverywhere()).toEqual({
+      [PRIMARY]: {},
+      [WEST]: {},
+      [SOUTH]: { webhook_secret: 'theirs-in-south' }
+    })
+    expect(refused.outputs.regions).toBe('{}')
+    expectNoLeaks(refused, [...Object.values(SECRETS), 'theirs-in-south'])
   })
 
   it('fails before any write, in any region, when a replica refuses access, naming the region and the permission; then converges', async () => {
