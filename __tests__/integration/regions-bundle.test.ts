@@ -507,13 +507,14 @@ describe('replica regions, through the bundle against moto', () => {
     await push(4001, SECRETS)
     const rotated = { ...SECRETS, STRIPE_API_KEY: 'sk_live_rotated_654321' }
     const denied = `arn:aws:ssm:${SOUTH}:123456789012:parameter${PATH}/database_url`
+    // A policy whose parameter ARNs leave ap-south-1 out: IAM refuses every SSM call signed for that region.
     harness.proxy.fault = ({ operation, region }): Fault | undefined =>
-      region === SOUTH && operation === 'GetParameters'
+      region === SOUTH
         ? {
             kind: 'status',
             status: 400,
             type: 'AccessDeniedException',
-            message: `User: arn:aws:sts::123456789012:assumed-role/release/github-actions is not authorized to perform: ssm:GetParameters on resource: ${denied} because no identity-based policy allows the ssm:GetParameters action`
+            message: `User: arn:aws:sts::123456789012:assumed-role/release/github-actions is not authorized to perform: ssm:${operation} on resource: ${denied} because no identity-based policy allows the ssm:${operation} action`
           }
         : undefined
     harness.proxy.calls.length = 0
