@@ -23,7 +23,7 @@ import { findRunLeaks } from '../../testing/leaks.ts'
 import { tokenBucket, writeCalls, type Fault } from '../../testing/ssm-proxy.ts'
 import { summaryTables } from '../../testing/summary.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
-import { pointBetweenRuns } from '../../__fixtures__/until.ts'
+import { pointBetweenRuns, within } from '../../__fixtures__/until.ts'
 import { provenance, workflowRun } from '../../__fixtures__/workflow-run.ts'
 
 const PATH = '/zerotouch/prod/payments'
@@ -190,17 +190,6 @@ function tablesOf(result: ActionRun): Record<string, string[][]> {
 /** A push table's row. */
 function row(key: string, result: string, version: number | '', source = key.toUpperCase()): string[] {
   return [key, `${PATH}/${key}`, result, String(version), source]
-}
-
-/** 'released' once `condition` resolves, or 'timed out' after `ms` (the timer cleared either way). */
-async function releasedWithin(condition: Promise<void>, ms: number): Promise<'released' | 'timed out'> {
-  let timer: NodeJS.Timeout | undefined
-  const bound = new Promise<'timed out'>((resolve) => (timer = setTimeout(resolve, ms, 'timed out')))
-  try {
-    return await Promise.race([condition.then(() => 'released' as const), bound])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 function expectNoLeaks(result: ActionRun, values: readonly string[]) {
@@ -385,10 +374,13 @@ describe('replica regions, through the bundle against moto', () => {
         return undefined
       }
       // Past the bound the hold is given up, for every held write: the run goes on, and fails the assertion below.
-      return releasedWithin(replicasStarted, 15_000).then((outcome) => {
-        primaryHolds.push(outcome)
-        bothWriting()
-      })
+      return within(15_000, 'both replicas writing', replicasStarted).then(
+        () => void primaryHolds.push('released'),
+        () => {
+          primaryHolds.push('timed out')
+          bothWriting()
+        }
+      )
     }
 
     const result = await push(2101, secrets)
