@@ -62,6 +62,7 @@ describe('the bundled action against moto', () => {
       synced: '[]',
       restarted: '[]',
       versions: '{"api_token":1,"database_url":1,"tls_key":1}',
+      // Without replica-regions, aws-region alone.
       regions:
         '{"us-east-1":{"created":["api_token","database_url","tls_key"],"updated":[],"unchanged":[],"deleted":[]}}'
     })
@@ -95,8 +96,11 @@ describe('the bundled action against moto', () => {
     // Each line, `{` and `}` included, is registered with the runner's masking.
     for (const line of ['{', '"feature": "enabled-for-all"', '}'])
       expect(result.stdout).toContain(`::add-mask::${line}\n`)
-    // The versions and regions outputs are JSON objects, with `{` and `}`: the runner drops them as job outputs.
+    // The versions and regions outputs, JSON objects, hold `{` and `}`: the runner drops them as job outputs.
     expect(result.outputs.versions).toBe('{"api_token":1,"json_config":1}')
+    expect(JSON.parse(result.outputs.regions)).toEqual({
+      'us-east-1': { created: ['api_token', 'json_config'], updated: [], unchanged: [], deleted: [] }
+    })
     const warnings = result.stdout.split('\n').filter((line) => line.startsWith('::warning::The output'))
     expect(warnings).toEqual(
       ['regions', 'versions'].map((output) =>
