@@ -10,7 +10,6 @@
  * ssm-parameter-store.md, "Throughput (per account and region)").
  * So each region a call is signed for has buckets of its own, as one endpoint serves every region here.
  */
-import type { IncomingHttpHeaders } from 'node:http'
 import { setTimeout as delay } from 'node:timers/promises'
 import { startSsmProxy, tokenBucket, type RecordedCall } from '../testing/ssm-proxy.ts'
 
@@ -71,8 +70,8 @@ export async function startQuotaProxy(target: string, options: QuotaOptions): Pr
     arrivals.set(call, performance.now())
     return delay(options.latencyMs)
   }
-  proxy.fault = (call, headers) => {
-    const region = signedRegion(headers)
+  proxy.fault = (call) => {
+    const { region } = call
     const regional = buckets.get(region) ?? new Map<string, { take(): boolean }>()
     buckets.set(region, regional)
     let bucket = regional.get(call.operation)
@@ -93,12 +92,4 @@ export async function startQuotaProxy(target: string, options: QuotaOptions): Pr
     },
     close: () => proxy.close()
   }
-}
-
-/**
- * The region a call is signed for: the third field of its SigV4 credential scope, `Authorization: AWS4-HMAC-SHA256
- * Credential=AKID/20261207/eu-west-1/ssm/aws4_request, ...` (the scope moto keeps regions apart by); '' when unsigned.
- */
-export function signedRegion(headers: IncomingHttpHeaders): string {
-  return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(headers.authorization ?? '')?.[1] ?? ''
 }

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { setTimeout as delay } from 'node:timers/promises'
 
@@ -25,8 +25,8 @@ export interface RecordedCall {
 export interface SsmProxy {
   readonly endpoint: string
   readonly calls: RecordedCall[]
-  /** Decides per call whether to inject a fault (given its request headers too); undefined forwards it. */
-  fault?: (call: RecordedCall, headers: IncomingHttpHeaders) => Fault | undefined
+  /** Decides per call whether to inject a fault; undefined forwards it. */
+  fault?: (call: RecordedCall) => Fault | undefined
   /** Added before each forwarded call, in milliseconds. */
   latencyMs: number
   /** Holds a call until the promise it returns settles, e.g. to line up two runs. */
@@ -88,7 +88,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
           type: 'TooManyUpdates',
           message: 'There are concurrent updates for the resource'
         } as const)
-      : proxy.fault?.(call, req.headers)
+      : proxy.fault?.(call)
     const refused = fault ? undefined : await refusal(call, req, upstream)
     proxy.calls.push(fault ? { ...call, faulted: fault.kind } : refused ? { ...call, refused: refused.type } : call)
     if (fault) return answerFault(fault, req, res)
@@ -154,7 +154,7 @@ async function refusal(
 }
 
 /** The region of a SigV4 Authorization header's credential scope: `Credential=<key>/<date>/<region>/<service>/aws4_request`. */
-function signedRegion(authorization: string | undefined): string {
+export function signedRegion(authorization: string | undefined): string {
   return /Credential=[^/,]+\/\d{8}\/([^/,]+)\//.exec(authorization ?? '')?.[1] ?? ''
 }
 

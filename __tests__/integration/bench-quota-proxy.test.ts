@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { GetParametersCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm'
-import { signedRegion, startQuotaProxy, type QuotaProxy } from '../../bench/quota-proxy.ts'
+import { startQuotaProxy, type QuotaProxy } from '../../bench/quota-proxy.ts'
+import { signedRegion } from '../../testing/ssm-proxy.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
 const CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
@@ -96,12 +97,11 @@ describe('bench quota proxy: quotas per region', () => {
 
   it("reads the region from the Authorization header's credential scope", () => {
     expect(
-      signedRegion({
-        authorization:
-          'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/ap-southeast-2/ssm/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc'
-      })
+      signedRegion(
+        'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/ap-southeast-2/ssm/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc'
+      )
     ).toBe('ap-southeast-2')
-    expect(signedRegion({})).toBe('')
-    expect(signedRegion({ authorization: 'Bearer token' })).toBe('')
+    expect(signedRegion(undefined)).toBe('')
+    expect(signedRegion('Bearer token')).toBe('')
   })
 })
