@@ -581,7 +581,7 @@ describe('replica regions, through the bundle against moto', () => {
           `::error::Parameters were not written in ${WEST}; nothing was rolled back, and a re-run writes only what is missing or different, region by region: [ZT130]`,
           `In ${WEST} (replica), written there: ${writtenKey}. 2 of 3 parameters were not written or deleted; a re-run retries only those:`,
           ...notWritten.sort().map((key) => `  - ${PATH}/${key}: ${reason(key)}`),
-          'The sync phase did not run: the cluster would read incomplete values.'
+          'The sync phase did not run: the primary region holds every value, but the run failed; a re-run writes what is missing in the replica regions, then syncs.'
         ].join('\n')
       )
       const everywhere = asStored(SECRETS)
