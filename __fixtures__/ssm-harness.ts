@@ -12,6 +12,11 @@ export interface SsmHarness {
   proxy: SsmProxy
   /** A client straight to moto, for checking what is stored. */
   ssm: SSMClient
+  /**
+   * A client straight to moto in `region` (moto keeps each region apart by the region a request is signed for), for
+   * replica-regions; one per region, for the whole file.
+   */
+  ssmIn(region: string): SSMClient
 }
 
 /**
@@ -19,15 +24,21 @@ export interface SsmHarness {
  * with every fault cleared before each test.
  */
 export function useSsmBehindProxy(): SsmHarness {
-  const harness = {} as SsmHarness
+  const clients = new Map<string, SSMClient>()
+  const ssmIn = (region: string): SSMClient => {
+    let client = clients.get(region)
+    if (!client) clients.set(region, (client = new SSMClient({ region, endpoint: harness.moto.endpoint })))
+    return client
+  }
+  const harness = { ssmIn } as SsmHarness
   beforeAll(async () => {
     Object.assign(process.env, LOCAL_AWS)
     harness.moto = await startMoto()
     harness.proxy = await startSsmProxy(harness.moto.endpoint)
-    harness.ssm = new SSMClient({ region: LOCAL_AWS.AWS_REGION, endpoint: harness.moto.endpoint })
+    harness.ssm = ssmIn(LOCAL_AWS.AWS_REGION)
   })
   afterAll(async () => {
-    harness.ssm?.destroy()
+    for (const client of clients.values()) client.destroy()
     await harness.proxy?.close()
     await harness.moto?.stop()
   })

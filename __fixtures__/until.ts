@@ -31,3 +31,16 @@ export async function pointBetweenRuns(): Promise<string> {
   await untilSecondAfter()
   return point
 }
+
+/** `promise`, or a rejection naming `what` once `ms` have passed (the timer cleared either way). */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const bound = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))
+  )
+  try {
+    return await Promise.race([promise, bound])
+  } finally {
+    clearTimeout(timer)
+  }
+}

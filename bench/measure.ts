@@ -10,6 +10,8 @@ import {
   median,
   type KubeUse,
   type PushRun,
+  type RegionsPushRun,
+  type RegionUse,
   type RolloutRun,
   type SsmUse,
   type Startup,
@@ -25,6 +27,7 @@ import {
   outcome,
   parameterName,
   pushWorkload,
+  REGION,
   ROLLOUT_CHANGED_SECRET,
   ROLLOUT_EXTERNAL_SECRETS,
   rolloutWorkloads,
@@ -39,9 +42,26 @@ export interface Servers {
   readonly proxy: QuotaProxy
 }
 
-export async function measurePush({ moto, proxy }: Servers, tool: PushTool, workload: Workload): Promise<PushRun> {
+export async function measurePush(servers: Servers, tool: PushTool, workload: Workload): Promise<PushRun> {
+  const {
+    regions: [{ region, ...primary }],
+    ...run
+  } = await measureRegionsPush(servers, tool, workload, [REGION])
+  return { ...run, ...primary }
+}
+
+/**
+ * A push that writes `regions` (the tool's aws-region first): each seeded with the workload's starting state, then
+ * each region's calls (by the region they were signed for) and final state read apart.
+ */
+export async function measureRegionsPush(
+  { moto, proxy }: Servers,
+  tool: PushTool,
+  workload: Workload,
+  regions: readonly string[]
+): Promise<RegionsPushRun> {
   await moto.reset()
-  await seed(moto.endpoint, workload.before)
+  for (const region of regions) await seed(moto.endpoint, workload.before, region)
   proxy.reset()
   const run = await tool.push({ ssmEndpoint: proxy.endpoint, secrets: workload.secrets })
   const calls = [...proxy.calls]
@@ -50,9 +70,17 @@ export async function measurePush({ moto, proxy }: Servers, tool: PushTool, work
     wallMs: run.endedAt - run.startedAt,
     startupMs: (calls[0]?.arrivedAt ?? run.endedAt) - run.startedAt,
     exitCode: run.exitCode,
-    ...ssmUse(calls),
-    ...(await outcome(moto.endpoint, workload)),
-    writes: writePhase(calls, proxy.rate('PutParameter'))
+    regions: await Promise.all(
+      regions.map(async (region): Promise<RegionUse> => {
+        const inRegion = calls.filter((call) => call.region === region)
+        return {
+          region,
+          ...ssmUse(inRegion),
+          ...(await outcome(moto.endpoint, workload, region)),
+          writes: writePhase(inRegion, proxy.rate('PutParameter'))
+        }
+      })
+    )
   }
 }
 

@@ -1,8 +1,14 @@
 /** Renders BENCHMARKS.md from one run's results. */
 import {
+  counts,
   median,
+  onlyOneReadPass,
   type PushScenario,
   type PushToolResult,
+  type Measurement,
+  type RegionsPushRun,
+  type RegionsScenario,
+  type RegionUse,
   type Results,
   type RolloutScenario,
   type SyncScenario
@@ -17,11 +23,6 @@ function table(header: string[], rows: string[][]): string {
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((row) => `| ${row.join(' | ')} |`)
   ].join('\n')
-}
-
-function counts(byOperation: Record<string, number>): string {
-  const entries = Object.entries(byOperation).filter(([, count]) => count > 0)
-  return entries.length ? entries.map(([operation, count]) => `${operation} ${count}`).join(', ') : '0'
 }
 
 function pushRows(scenario: PushScenario): string[][] {
@@ -77,32 +78,41 @@ function syncRows(scenario: SyncScenario): string[][] {
   ])
 }
 
-/** Whether the rollout scenario was measured by a run of its own (`--only rollout`) rather than by the run the file is from. */
-function separately(results: Results): boolean {
-  return (
-    results.rollout !== undefined &&
-    (results.rollout.measured.date !== results.date || results.rollout.measured.command !== results.command)
-  )
+/** Whether a scenario was measured by a run of its own (`--only ...`) rather than by the run the file is from. */
+function separately(results: Results, measured: Measurement | undefined): measured is Measurement {
+  return measured !== undefined && (measured.date !== results.date || measured.command !== results.command)
 }
 
 function buildText({ distSha256, commit, uncommitted }: Results['build']): string {
   return `\`dist/index.js\` sha256 \`${distSha256.slice(0, 16)}\`, commit \`${commit.slice(0, 12)}\`${uncommitted ? ' with uncommitted changes in dist/ or src/' : ''}`
 }
 
-function rolloutMeasurement(results: Results): string {
-  const rollout = results.rollout
-  if (!rollout || !separately(results)) return ''
-  const { date, command, build, machine } = rollout.measured
-  const sameMachine =
-    machine.nproc === results.machine.nproc &&
-    machine.cpu === results.machine.cpu &&
-    machine.os === results.machine.os &&
-    machine.node === results.machine.node
-  return (
-    `\n**The rollout scenario was measured separately**, by \`${command}\` on ${date.slice(0, 10)} (${date}), and merged into \`bench/results.json\`: ` +
-    `action ${buildText(build)}${build.distSha256 === results.build.distSha256 ? ' (the same dist as the rest)' : ', not the dist the rest of this file measured'}; ` +
-    `${sameMachine ? 'same machine' : `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.os}, Node.js ${machine.node}`}. Every other figure is from the run above.\n`
-  )
+/** The scenarios measured by runs of their own, each with when, how and on what; empty when none was. */
+function separateMeasurements(results: Results): string {
+  const apart = [
+    { scenario: 'rollout', measured: results.rollout?.measured },
+    { scenario: 'regions', measured: results.regions?.measured }
+  ].filter((entry): entry is { scenario: string; measured: Measurement } => separately(results, entry.measured))
+  if (!apart.length) return ''
+  const lines = apart.map(({ scenario, measured: { date, command, build, machine } }) => {
+    const sameMachine =
+      machine.nproc === results.machine.nproc &&
+      machine.cpu === results.machine.cpu &&
+      machine.os === results.machine.os &&
+      machine.node === results.machine.node
+    return (
+      `\n**The ${scenario} scenario was measured separately**, by \`${command}\` on ${date.slice(0, 10)} (${date}), and merged into \`bench/results.json\`: ` +
+      `action ${buildText(build)}${build.distSha256 === results.build.distSha256 ? ' (the same dist as the rest)' : ', not the dist the rest of this file measured'}; ` +
+      `${sameMachine ? 'same machine' : `machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.os}, Node.js ${machine.node}`}.`
+    )
+  })
+  return `${lines.join('\n')} Every other figure is from the run above.\n`
+}
+
+function measuredApart(results: Results, measured: Measurement | undefined): string {
+  return separately(results, measured)
+    ? `\n_Measured separately: ${measured.date.slice(0, 10)}, ${buildText(measured.build)} (see the top of this file)._\n`
+    : ''
 }
 
 function rolloutSection(rollout: RolloutScenario | undefined): string {
@@ -177,6 +187,71 @@ Each run:
 ${table(['run', 'wall', 'first restart to exit', 'controllers', 'over', 'exit after', 'rolled out', 'stale pods', 'others', 'workload lists / gets / watches / patches', 'SSM calls', 'exit code'], perRun)}`
 }
 
+function regionsSection(regions: RegionsScenario | undefined): string {
+  if (!regions)
+    return 'Not measured in this run (`npm run bench -- --only regions` measures it and merges it into `bench/results.json`).'
+  const { n, primary, replicas, quota, pairs, reruns } = regions
+  const count = replicas.length + 1
+  const perRegion = (run: RegionsPushRun, cell: (region: RegionsPushRun['regions'][number]) => string) =>
+    run.regions.map((region) => `${region.region} ${cell(region)}`).join('; ')
+  const writes = (region: RegionsPushRun['regions'][number]) =>
+    region.writes
+      ? `${region.writes.accepted} + ${region.writes.throttled} throttled in ${seconds(region.writes.spanMs)} (${region.writes.perSecond.toFixed(1)}/s)`
+      : 'no write phase'
+  const exit = (run: RegionsPushRun) => String(run.exitCode)
+  const perPair = pairs.map((pair, i) => [
+    String(i + 1),
+    pair.first === 'one' ? `1, then ${count}` : `${count}, then 1`,
+    pair.load.toFixed(2),
+    seconds(pair.one.wallMs),
+    seconds(pair.all.wallMs),
+    times(pair.ratio),
+    `${seconds(pair.one.startupMs)} / ${seconds(pair.all.startupMs)}`,
+    perRegion(pair.one, writes),
+    perRegion(pair.all, writes),
+    `${exit(pair.one)} / ${exit(pair.all)}`
+  ])
+  const perRerun = reruns.map((run, i) => [
+    String(i + 1),
+    seconds(run.wallMs),
+    perRegion(run, ({ calls }) => counts(calls)),
+    perRegion(run, ({ throttled }) => counts(throttled)),
+    onlyOneReadPass(run, n) ? 'yes' : '**no**',
+    exit(run)
+  ])
+  return `A first push of ${n} keys (none exists anywhere) into \`aws-region\` ${primary} alone, and the same push with \`replica-regions: ${replicas.join(', ')}\`
+into ${count} regions (one \`ssm-endpoint\` serving them all), through the quota proxy with its buckets per region:
+PutParameter ${quota.writePerSecond}/s and GetParameters ${quota.readPerSecond}/s in each region (scale ${quota.scale}, ${quota.latencyMs} ms a call). One region's floor,
+${Math.ceil(n / 10)} reads and ${n} writes at those rates, is ${seconds(regions.quotaBoundMs)}; as each region has its own quota it is ${count} regions' floor too.
+After one unmeasured push of each (moto's first calls load its backends: seconds here), the two pushes run as pairs, one right after the other,
+the pairs alternating which goes first; *load* is the machine's 1-minute load average just before the pair (${regions.measured.machine.nproc} CPUs,
+shared with other work). The target: ${count} regions within 1.2x one region (the median of the pairs' ratios). Then ${reruns.length} re-runs into the ${count} regions with nothing to do (each region seeded with the values pushed): each
+region must be read once, ${Math.ceil(n / 10)} GetParameters and no other call, and nothing written.
+
+${table(
+  ['', 'tool', '1 region', `${count} regions`, `ratio (${count} / 1)`, 'lost writes', 'runs'],
+  [
+    [
+      'median',
+      regions.label,
+      seconds(regions.oneWallMs),
+      seconds(regions.allWallMs),
+      `${times(regions.ratio)} (${times(regions.minRatio)} to ${times(regions.maxRatio)})`,
+      String(regions.lostWrites),
+      `${pairs.length} pairs, ${reruns.length} re-runs${regions.failedRuns ? ` (${regions.failedRuns} failed)` : ''}`
+    ]
+  ]
+)}
+
+Each pair (*writes*: PutParameter accepted + throttled attempts, from the first to the last accepted, per region):
+
+${table(['pair', 'order', 'load', '1 region', `${count} regions`, 'ratio', `start-up, 1 / ${count}`, 'writes, 1 region', `writes, ${count} regions`, 'exit codes'], perPair)}
+
+Each re-run with nothing to do (SSM calls per region):
+
+${table(['run', 'wall', 'calls', 'throttled', 'one read pass, no write', 'exit code'], perRerun)}`
+}
+
 export function renderReport(results: Results): string {
   const { machine, quota, startup } = results
   const full = results.mode === 'full'
@@ -188,13 +263,14 @@ rerun the command, which rewrites this file and \`bench/results.json\` (every ru
 Machine: ${machine.nproc} CPUs (${machine.cpu}), ${machine.memoryGiB} GiB memory, ${machine.os}; Node.js ${machine.node};
 ${machine.awsCli}; kubectl ${machine.kubectl.replace(/^Client Version: /, '')}; moto ${machine.moto}. Shared and noisy: every time is a median.
 Action measured: ${buildText(results.build)}.
-${rolloutMeasurement(results)}
+${separateMeasurements(results)}
 ## Rerun it
 
 \`\`\`
-npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes, plus about 40 s for the rollout scenario)
+npm run bench              # quick mode: N=10 and 100, M=1 and 10, fewer repetitions (under 3 minutes, plus about 40 s for the rollout scenario and a minute for the regions scenario)
 npm run bench -- --full    # N=10, 100, 1000 x none/one/all changed, M=1, 10, 50; the action 5 times each (about 30 minutes)
 npm run bench -- --only rollout   # the rollout scenario alone, 3 runs (--full: 5), about 40 s: merged into bench/results.json and this file
+npm run bench -- --only regions   # the regions scenario alone, 5 pairs and 5 re-runs, about 1 minute: merged the same way
 npm run bench -- --render  # this file again from bench/results.json, measuring nothing (after a change to bench/report.ts)
 \`\`\`
 
@@ -204,9 +280,9 @@ Needs Node.js 24, \`moto_server\`, the aws CLI (v1) and kubectl on PATH. Options
 
 ## What runs
 
-- **Quota proxy** (\`bench/quota-proxy.ts\`, on \`testing/ssm-proxy.ts\`) in front of moto: Parameter Store's account-wide
-  quotas scaled ${quota.scale}x, PutParameter ${quota.writePerSecond}/s (real: 3/s) and GetParameters ${quota.readPerSecond}/s (real: 40/s); one token
-  bucket per operation (other writes at the write rate, other reads at the read rate), holding at most one second of the real
+- **Quota proxy** (\`bench/quota-proxy.ts\`, on \`testing/ssm-proxy.ts\`) in front of moto: Parameter Store's quotas, per account
+  and region, scaled ${quota.scale}x, PutParameter ${quota.writePerSecond}/s (real: 3/s) and GetParameters ${quota.readPerSecond}/s (real: 40/s); one token
+  bucket per region (the one a call is signed for) and operation (other writes at the write rate, other reads at the read rate), holding at most one second of the real
   quota (${quota.writeBurst} writes, ${quota.readBurst} reads); ${quota.latencyMs} ms added to every call, throttled or not. Over the rate it answers as SSM does:
   HTTP 400, \`x-amzn-errortype: ThrottlingException\`, \`{"__type":"ThrottlingException","message":"Rate exceeded"}\`. Each run starts with full buckets.
 - **action**: \`dist/index.js\` run with plain node and the runner's \`INPUT_*\` variables and command files, as the GitHub runner
@@ -227,7 +303,11 @@ Needs Node.js 24, \`moto_server\`, the aws CLI (v1) and kubectl on PATH. Options
   (sync: M reconciles one at a time, M x ${results.sync[0].reconcileDelayMs} ms), plus the tool's own median start-up (spawn to its first request).
 ${full ? '- **Full mode** runs the action 5 times a scenario and sync 5 times; the baselines fewer times (SDK loop 3, shell loop 3 at N=10 and once at N=100), and the shell loop at N=1000 once, for the typical release only: it writes every key whatever changed, so its time does not depend on the pattern, as N=10 and N=100 show.\n' : '- **Quick mode** runs a subset: the baselines once and the action 3 times, sync twice, and the shell loop (over half a second per key) at N=100 only for the typical release.\n'}${
     results.rollout
-      ? `- **Rollout** (a typical release with \`restart: changed\` on ${results.rollout.readers} workloads, described in its section): ${results.rollout.runs.length} runs${separately(results) ? ', measured separately (see the top of this file)' : ''}.\n`
+      ? `- **Rollout** (a typical release with \`restart: changed\` on ${results.rollout.readers} workloads, described in its section): ${results.rollout.runs.length} runs${separately(results, results.rollout.measured) ? ', measured separately (see the top of this file)' : ''}.\n`
+      : ''
+  }${
+    results.regions
+      ? `- **Regions** (a first push of ${results.regions.n} keys into 1 region and into ${results.regions.replicas.length + 1}, side by side, then a re-run with nothing to do; described in its section): ${results.regions.pairs.length} pairs${separately(results, results.regions.measured) ? ', measured separately (see the top of this file)' : ''}.\n`
       : ''
   }
 ## Targets
@@ -262,8 +342,12 @@ ${table(['scenario', 'tool', 'accepted', 'throttled attempts', 'span', 'accepted
 ${table(['M', 'tool', 'wall', 'operator pace', 'floor', 'x floor', 'stale returns', 'kube watch / reads / writes', 'SSM calls', 'runs'], results.sync.flatMap(syncRows))}
 
 ## Rollout: a typical release with restart: changed
-${separately(results) ? `\n_Measured separately: ${results.rollout!.measured.date.slice(0, 10)}, ${buildText(results.rollout!.measured.build)} (see the top of this file)._\n` : ''}
+${measuredApart(results, results.rollout?.measured)}
 ${rolloutSection(results.rollout)}
+
+## Replica regions: a first push into ${results.regions ? results.regions.replicas.length + 1 : 3} regions against one
+${measuredApart(results, results.regions?.measured)}
+${regionsSection(results.regions)}
 
 ## Reading the numbers
 
@@ -273,8 +357,43 @@ ${readingNotes(results)
 `
 }
 
+/** Where the time of a push into one region and into every region went, from the pairs' medians. */
+function regionsNote({ pairs, replicas, quota, measured }: RegionsScenario): string {
+  const count = replicas.length + 1
+  const of = (side: 'one' | 'all', pick: (run: RegionsPushRun) => number) =>
+    median(pairs.map((pair) => pick(pair[side])))
+  const slowest = (run: RegionsPushRun) => Math.max(...run.regions.map((region) => region.writes?.spanMs ?? 0))
+  const perRegion = (run: RegionsPushRun, pick: (writes: NonNullable<RegionUse['writes']>) => number) =>
+    median(run.regions.flatMap((region) => (region.writes ? [pick(region.writes)] : [])))
+  const parts = [
+    { what: 'start-up (spawn to the first request)', pick: (run: RegionsPushRun) => run.startupMs },
+    {
+      what: "the write phase (first PutParameter to the last accepted; in several regions the slowest region's)",
+      pick: slowest
+    },
+    {
+      what: 'the rest of the run (the reads, the plan, the exit)',
+      pick: (run: RegionsPushRun) => run.wallMs - run.startupMs - slowest(run)
+    }
+  ].map(({ what, pick }) => ({ what, one: of('one', pick), all: of('all', pick) }))
+  const widest = parts.reduce((most, part) => (part.all - part.one > most.all - most.one ? part : most))
+  const loads = pairs.map(({ load }) => load)
+  return (
+    `${count} regions took ${times(median(pairs.map(({ ratio }) => ratio)))} the time of one (median of ${pairs.length} pairs; ` +
+    `${times(Math.min(...pairs.map(({ ratio }) => ratio)))} to ${times(Math.max(...pairs.map(({ ratio }) => ratio)))}), the machine's load average ` +
+    `${Math.min(...loads).toFixed(1)} to ${Math.max(...loads).toFixed(1)} on ${measured.machine.nproc} CPUs. Medians, one region against ${count}: ` +
+    parts.map(({ what, one, all }) => `${what} ${seconds(one)} against ${seconds(all)}`).join('; ') +
+    `. Each region writes at its own pace (one pacer per region, each against its own bucket): ` +
+    `${of('one', (run) => perRegion(run, (writes) => writes.perSecond)).toFixed(1)} PutParameter/s alone against ` +
+    `${of('all', (run) => perRegion(run, (writes) => writes.perSecond)).toFixed(1)}/s per region in ${count} (the bucket allows ${quota.writePerSecond}/s), ` +
+    `${of('one', (run) => perRegion(run, (writes) => writes.throttled))} throttled attempts against ${of('all', (run) => perRegion(run, (writes) => writes.throttled))} per region. ` +
+    `The largest difference is in ${widest.what.replace(/ \(.*\)$/, '')} (${seconds(widest.all - widest.one)}): ${count} regions mean ${count} times the calls for the one ` +
+    `Node.js process of the action and the one moto process, on CPUs other work shares.`
+  )
+}
+
 /** What the tables mean, from this run's numbers. */
-function readingNotes({ push, sync, quota, startup, rollout }: Results): string[] {
+function readingNotes({ push, sync, quota, startup, rollout, regions }: Results): string[] {
   const notes: string[] = []
   const shellRuns = push.flatMap((scenario) =>
     scenario.tools
@@ -365,6 +484,7 @@ function readingNotes({ push, sync, quota, startup, rollout }: Results): string[
         `(the operator's ${rollout.reconcileDelayMs} ms each). The controllers' ${seconds(rollout.controllersMs)} is mostly ${rollout.replicas} pods one after another at ${rollout.podStartMs} ms each, the same for every kind here.`
     )
   }
+  if (regions) notes.push(regionsNote(regions))
   notes.push(
     `moto answers in a few milliseconds; the real service is slower, which the ${quota.latencyMs} ms added to every call stands for.`
   )

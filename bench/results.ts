@@ -201,6 +201,64 @@ export interface RolloutScenario {
   readonly runs: RolloutRun[]
 }
 
+/** One region's share of a push: its SSM calls (by the region they were signed for), its final state, its writes. */
+export interface RegionUse extends SsmUse {
+  readonly region: string
+  readonly versionsCreated: number
+  readonly lostWrites: number
+  readonly writes?: WritePhase
+}
+
+/** A push into one region or several: the whole run, and each region's share. */
+export interface RegionsPushRun {
+  readonly wallMs: number
+  /** Process start to its first SSM request at the proxy, in any region. */
+  readonly startupMs: number
+  readonly exitCode: number
+  /** The primary first, then the replicas in their order. */
+  readonly regions: RegionUse[]
+}
+
+/** A first push into the primary alone and the same push into every region, one right after the other. */
+export interface RegionsPair {
+  /** Which of the two ran first: the pairs alternate, so a slow moment of the machine does not favour one side. */
+  readonly first: 'one' | 'all'
+  /** The machine's 1-minute load average (os.loadavg) just before the pair: other work shares its CPUs. */
+  readonly load: number
+  readonly one: RegionsPushRun
+  readonly all: RegionsPushRun
+  /** all.wallMs / one.wallMs. */
+  readonly ratio: number
+}
+
+export interface RegionsScenario {
+  readonly n: number
+  readonly primary: string
+  readonly replicas: readonly string[]
+  /** This scenario's own measurement: it may have been run alone (`--only regions`) and merged into the file. */
+  readonly measured: Measurement
+  readonly quota: QuotaSettings
+  /**
+   * One region's quota bound: ceil(N/10) GetParameters at the read rate plus N PutParameter at the write rate. Each
+   * region has its own quotas, so it is every region's bound as well: three regions written at once need no longer.
+   */
+  readonly quotaBoundMs: number
+  readonly label: string
+  readonly pairs: RegionsPair[]
+  /** Medians over the pairs. */
+  readonly oneWallMs: number
+  readonly allWallMs: number
+  /** The median of the pairs' ratios, and their spread. */
+  readonly ratio: number
+  readonly minRatio: number
+  readonly maxRatio: number
+  /** Re-runs into every region with nothing to do (each region seeded with the values pushed). */
+  readonly reruns: RegionsPushRun[]
+  /** Runs (first pushes and re-runs) that exited non-zero, and writes lost over all of them. */
+  readonly failedRuns: number
+  readonly lostWrites: number
+}
+
 export interface Startup {
   readonly repetitions: number
   /** dist/index.js: process start to its first SSM request. */
@@ -229,7 +287,15 @@ export interface Results {
   readonly sync: SyncScenario[]
   /** Absent from files written before the scenario existed. */
   readonly rollout?: RolloutScenario
+  /** Absent from files written before the scenario existed. */
+  readonly regions?: RegionsScenario
   readonly targets: Target[]
+}
+
+/** Calls by operation as text: `GetParameters 10, PutParameter 1`, or `0`. */
+export function counts(byOperation: Record<string, number>): string {
+  const entries = Object.entries(byOperation).filter(([, count]) => count > 0)
+  return entries.length ? entries.map(([operation, count]) => `${operation} ${count}`).join(', ') : '0'
 }
 
 export function median(values: readonly number[]): number {
@@ -345,6 +411,39 @@ export function summarizeRollout(
   }
 }
 
+export function summarizeRegions(
+  scenario: Omit<
+    RegionsScenario,
+    'oneWallMs' | 'allWallMs' | 'ratio' | 'minRatio' | 'maxRatio' | 'failedRuns' | 'lostWrites'
+  >
+): RegionsScenario {
+  const { pairs, reruns } = scenario
+  const ratios = pairs.map(({ ratio }) => ratio)
+  const runs = [...pairs.flatMap(({ one, all }) => [one, all]), ...reruns]
+  return {
+    ...scenario,
+    oneWallMs: median(pairs.map(({ one }) => one.wallMs)),
+    allWallMs: median(pairs.map(({ all }) => all.wallMs)),
+    ratio: median(ratios),
+    minRatio: Math.min(...ratios),
+    maxRatio: Math.max(...ratios),
+    failedRuns: runs.filter((run) => run.exitCode !== 0).length,
+    lostWrites: runs.reduce((sum, run) => sum + run.regions.reduce((lost, region) => lost + region.lostWrites, 0), 0)
+  }
+}
+
+/**
+ * Whether a re-run read each region once, ceil(N/10) GetParameters accepted, and tried no other call there (accepted
+ * or throttled): no write anywhere.
+ */
+export function onlyOneReadPass(run: RegionsPushRun, n: number): boolean {
+  return run.regions.every(
+    ({ calls, throttled }) =>
+      calls.GetParameters === Math.ceil(n / 10) &&
+      [...Object.keys(calls), ...Object.keys(throttled)].every((operation) => operation === 'GetParameters')
+  )
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`
 
 /** The adoption targets, each met, missed, or not measured in this run. */
@@ -353,8 +452,9 @@ export function evaluateTargets({
   sync,
   startup,
   quota,
-  rollout
-}: Pick<Results, 'push' | 'sync' | 'startup' | 'quota' | 'rollout'>): Target[] {
+  rollout,
+  regions
+}: Pick<Results, 'push' | 'sync' | 'startup' | 'quota' | 'rollout' | 'regions'>): Target[] {
   const pushTool = (n: number, changed: Changed, tool: string) =>
     push.find((s) => s.n === n && s.changed === changed)?.tools.find((t) => t.tool === tool)
   const notRun = (target: string, what: string): Target => ({
@@ -471,6 +571,26 @@ export function evaluateTargets({
         (wrong ? `; ${wrong} runs failed or reported the wrong workloads` : '')
     })
   } else targets.push(notRun(restart, 'the rollout scenario'))
+
+  const count = regions ? regions.replicas.length + 1 : 3
+  const replicated =
+    `First push of ${regions?.n ?? 100} into ${count} regions (each its own quota): within 1.2x the same push into one, side by side; ` +
+    'a re-run with nothing to do reads each region once and writes nowhere'
+  if (regions) {
+    const { pairs, reruns, n } = regions
+    const readOnce = reruns.filter((run) => onlyOneReadPass(run, n)).length
+    const perRegion = (run: RegionsPushRun) =>
+      run.regions.map(({ region, calls }) => `${region} ${counts(calls)}`).join(', ')
+    targets.push({
+      target: replicated,
+      met: regions.ratio <= 1.2 && regions.failedRuns === 0 && regions.lostWrites === 0 && readOnce === reruns.length,
+      detail:
+        `${regions.ratio.toFixed(2)}x (${seconds(regions.allWallMs)} vs ${seconds(regions.oneWallMs)}, median of ${pairs.length} pairs; ` +
+        `${regions.minRatio.toFixed(2)}x to ${regions.maxRatio.toFixed(2)}x); ${regions.lostWrites} writes lost, ${regions.failedRuns} runs failed; ` +
+        `re-run: ${reruns.length ? perRegion(reruns[0]) : 'not run'}` +
+        `${readOnce === reruns.length ? ` in ${reruns.length}/${reruns.length} runs` : `, but not one read pass and no write in ${reruns.length - readOnce}/${reruns.length} runs`}`
+    })
+  } else targets.push(notRun(replicated, 'the regions scenario'))
 
   targets.push({
     target: 'Start-up to first SSM request faster than one aws CLI call',

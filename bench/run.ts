@@ -4,25 +4,37 @@
  *
  *   node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000]
  *   node bench/run.ts --only rollout   # the rollout scenario alone, merged into bench/results.json
+ *   node bench/run.ts --only regions   # the regions scenario alone, merged into bench/results.json
  *   node bench/run.ts --render    # BENCHMARKS.md again from bench/results.json, measuring nothing
  *
  * Quick mode (default): N=10 and 100, M=1 and 10, fewer repetitions. --full: N=10, 100, 1000 with every
  * change pattern and M=1, 10, 50, the action and the sync 5 times each, the baselines fewer times (see plan()).
- * Both end with the rollout scenario (a typical release with restart: changed on 10 workloads), 3 times (--full: 5).
+ * Both end with the rollout scenario (a typical release with restart: changed on 10 workloads), 3 times (--full: 5),
+ * and the regions scenario (a first push of 100 keys into 1 region and into 3, side by side), 5 pairs.
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { availableParallelism, cpus, release, totalmem, type } from 'node:os'
+import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { startKubeApiServer } from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto } from '../testing/moto.ts'
-import { measurePush, measureRollout, measureStartup, measureSync, type RolloutSetup, type Servers } from './measure.ts'
-import { startQuotaProxy } from './quota-proxy.ts'
+import {
+  measurePush,
+  measureRegionsPush,
+  measureRollout,
+  measureStartup,
+  measureSync,
+  type RolloutSetup,
+  type Servers
+} from './measure.ts'
+import { startQuotaProxy, type QuotaProxy } from './quota-proxy.ts'
 import { renderReport } from './report.ts'
 import {
+  counts,
   evaluateTargets,
   summarizePush,
+  summarizeRegions,
   summarizeRollout,
   summarizeSync,
   type Build,
@@ -30,6 +42,10 @@ import {
   type Measurement,
   type PushRun,
   type PushScenario,
+  type QuotaSettings,
+  type RegionsPair,
+  type RegionsPushRun,
+  type RegionsScenario,
   type Results,
   type RolloutRun,
   type RolloutScenario,
@@ -44,10 +60,13 @@ import {
   pushWorkload,
   seed,
   parameterName,
+  REGION,
+  REPLICA_REGIONS,
   ROLLOUT_CHANGED_SECRET,
   ROLLOUT_EXTERNAL_SECRETS,
   rolloutWorkloads,
-  type Changed
+  type Changed,
+  type Workload
 } from './workload.ts'
 
 interface PushPlan {
@@ -63,9 +82,14 @@ interface Plan {
   readonly syncRepetitions: number
   readonly startupRepetitions: number
   readonly rolloutRepetitions: number
+  /** Pairs of first pushes (one region, then every region, or the other way round) and re-runs of the regions scenario. */
+  readonly regionsRepetitions: number
 }
 
 const CHANGED: readonly Changed[] = ['none', 'one', 'all']
+
+/** The scenarios `--only` measures alone, merged into bench/results.json. */
+const ONLY: readonly string[] = ['rollout', 'regions']
 
 /**
  * --full: every N and change pattern, the action 5 times. The baselines cost minutes a run (the shell loop
@@ -87,7 +111,15 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
         ]
       }))
     )
-    return { push, sync: [1, 10, 50], syncTools, syncRepetitions: 5, startupRepetitions: 10, rolloutRepetitions: 5 }
+    return {
+      push,
+      sync: [1, 10, 50],
+      syncTools,
+      syncRepetitions: 5,
+      startupRepetitions: 10,
+      rolloutRepetitions: 5,
+      regionsRepetitions: 5
+    }
   }
   const all = [
     { tool: action.push, repetitions: 3 },
@@ -106,7 +138,8 @@ function plan(full: boolean, action: { push: PushTool; sync: SyncTool }): Plan {
     syncTools,
     syncRepetitions: 2,
     startupRepetitions: 3,
-    rolloutRepetitions: 3
+    rolloutRepetitions: 3,
+    regionsRepetitions: 5
   }
 }
 
@@ -217,6 +250,80 @@ async function rolloutScenario(
   })
 }
 
+/** The regions scenario's N: the issue's "first push of 100 keys". */
+const REGIONS_N = 100
+
+/**
+ * A first push of N keys into the primary alone and into the primary and REPLICA_REGIONS, side by side: after one
+ * unmeasured run of each, pairs of the two, alternating which goes first, so that the machine's load (shared, 2 CPUs)
+ * weighs on both alike; then re-runs into every region with nothing to do.
+ */
+async function regionsScenario(
+  servers: Servers,
+  tools: { push: PushTool; replicated: PushTool },
+  repetitions: number,
+  quota: QuotaSettings,
+  measured: Measurement
+): Promise<RegionsScenario> {
+  const everywhere = [REGION, ...REPLICA_REGIONS]
+  const firstPush = pushWorkload(REGIONS_N, 'all')
+  const regionsText = (run: RegionsPushRun) =>
+    run.regions
+      .map(
+        ({ region, calls, throttled, lostWrites }) =>
+          `${region}: ${counts(calls)} (throttled ${counts(throttled)}, lost ${lostWrites})`
+      )
+      .join('; ')
+  const sides = {
+    one: (workload: Workload) => measureRegionsPush(servers, tools.push, workload, [REGION]),
+    all: (workload: Workload) => measureRegionsPush(servers, tools.replicated, workload, everywhere)
+  }
+  // Not measured: moto loads its backends on its first calls (a first GetParameters took about 3 s more than the next
+  // one on this machine), which would slow whichever side ran first.
+  for (const side of ['one', 'all'] as const) await sides[side](firstPush)
+  const pairs: RegionsPair[] = []
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    const order = repetition % 2 === 0 ? (['one', 'all'] as const) : (['all', 'one'] as const)
+    const load = loadavg()[0]
+    const earlier = await sides[order[0]](firstPush)
+    const later = await sides[order[1]](firstPush)
+    const [one, all] = order[0] === 'one' ? [earlier, later] : [later, earlier]
+    pairs.push({ first: order[0], load, one, all, ratio: all.wallMs / one.wallMs })
+    log(
+      `regions pair #${repetition + 1} (${order.join(' then ')}, load ${load.toFixed(2)}): 1 region ${seconds(one.wallMs)}, ${everywhere.length} regions ${seconds(all.wallMs)}, ` +
+        `ratio ${(all.wallMs / one.wallMs).toFixed(2)}; ${regionsText(all)}`
+    )
+  }
+  const reruns: RegionsPushRun[] = []
+  for (let repetition = 0; repetition < repetitions; repetition++) {
+    const run = await sides.all(pushWorkload(REGIONS_N, 'none'))
+    reruns.push(run)
+    log(`regions re-run #${repetition + 1}: ${seconds(run.wallMs)}; ${regionsText(run)}`)
+  }
+  return summarizeRegions({
+    n: REGIONS_N,
+    primary: REGION,
+    replicas: REPLICA_REGIONS,
+    measured,
+    quota,
+    quotaBoundMs: (Math.ceil(REGIONS_N / 10) / quota.readPerSecond + REGIONS_N / quota.writePerSecond) * 1000,
+    label: tools.push.label,
+    pairs,
+    reruns
+  })
+}
+
+function quotaSettings(proxy: QuotaProxy, scale: number, latencyMs: number): QuotaSettings {
+  return {
+    scale,
+    latencyMs,
+    writePerSecond: proxy.rate('PutParameter'),
+    readPerSecond: proxy.rate('GetParameters'),
+    writeBurst: proxy.burst('PutParameter'),
+    readBurst: proxy.burst('GetParameters')
+  }
+}
+
 /** The first line a command prints, or 'unknown'. */
 async function firstLine(command: string, args: string[]): Promise<string> {
   try {
@@ -272,10 +379,10 @@ async function main(): Promise<number> {
   if (
     ![scale, latencyMs, reconcileDelayMs, podStartMs].every((value) => Number.isFinite(value) && value >= 0) ||
     scale === 0 ||
-    (values.only !== undefined && values.only !== 'rollout')
+    (values.only !== undefined && !ONLY.includes(values.only))
   ) {
     console.error(
-      'usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000] [--only rollout]'
+      'usage: node bench/run.ts [--full] [--scale 10] [--latency-ms 20] [--reconcile-ms 200] [--pod-start-ms 1000] [--only rollout|regions]'
     )
     return 2
   }
@@ -285,7 +392,7 @@ async function main(): Promise<number> {
   }
   process.chdir(fileURLToPath(new URL('..', import.meta.url)))
   if (values.only && !existsSync('bench/results.json')) {
-    console.error('--only rollout merges into bench/results.json: run the whole benchmark first')
+    console.error(`--only ${values.only} merges into bench/results.json: run the whole benchmark first`)
     return 1
   }
   const args = process.argv.slice(2)
@@ -312,21 +419,23 @@ async function main(): Promise<number> {
       `${command}: ${mode} mode; quotas ${proxy.rate('PutParameter')} PutParameter/s and ${proxy.rate('GetParameters')} reads/s (scale ${scale}), ${latencyMs} ms a call`
     )
     const rolloutSetup = { podStartMs, reconcileDelayMs }
+    const quota = quotaSettings(proxy, scale, latencyMs)
     if (values.only) {
       const previous = JSON.parse(readFileSync('bench/results.json', 'utf8')) as Results
-      const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, {
-        date: new Date().toISOString(),
-        command,
-        build: measured,
-        machine: await machine()
-      })
-      const results: Results = { ...previous, rollout, targets: evaluateTargets({ ...previous, rollout }) }
+      const alone = { date: new Date().toISOString(), command, build: measured, machine: await machine() }
+      const scenario =
+        values.only === 'rollout'
+          ? { rollout: await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, alone) }
+          : { regions: await regionsScenario(servers, action, chosen.regionsRepetitions, quota, alone) }
+      const merged = { ...previous, ...scenario }
+      const results: Results = { ...merged, targets: evaluateTargets(merged) }
       writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
       writeFileSync('BENCHMARKS.md', renderReport(results))
       log(
-        `done in ${seconds(Date.now() - startedAt)}: the rollout scenario merged into bench/results.json, BENCHMARKS.md written`
+        `done in ${seconds(Date.now() - startedAt)}: the ${values.only} scenario merged into bench/results.json, BENCHMARKS.md written`
       )
-      for (const target of results.targets.filter(({ target }) => target.includes('restart: changed')))
+      const own = values.only === 'rollout' ? 'restart: changed' : 'regions'
+      for (const target of results.targets.filter(({ target }) => target.includes(own)))
         log(`${target.met ? 'met    ' : 'MISSED '}  ${target.target}: ${target.detail}`)
       return 0
     }
@@ -338,20 +447,9 @@ async function main(): Promise<number> {
     const sync = await syncScenarios(servers, chosen, reconcileDelayMs)
     const date = new Date().toISOString()
     const runMachine = await machine()
-    const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, {
-      date,
-      command,
-      build: measured,
-      machine: runMachine
-    })
-    const quota = {
-      scale,
-      latencyMs,
-      writePerSecond: proxy.rate('PutParameter'),
-      readPerSecond: proxy.rate('GetParameters'),
-      writeBurst: proxy.burst('PutParameter'),
-      readBurst: proxy.burst('GetParameters')
-    }
+    const measurement = { date, command, build: measured, machine: runMachine }
+    const rollout = await rolloutScenario(servers, action.release, chosen.rolloutRepetitions, rolloutSetup, measurement)
+    const regions = await regionsScenario(servers, action, chosen.regionsRepetitions, quota, measurement)
     const results: Results = {
       date,
       command,
@@ -363,7 +461,8 @@ async function main(): Promise<number> {
       push,
       sync,
       rollout,
-      targets: evaluateTargets({ push, sync, startup, quota, rollout })
+      regions,
+      targets: evaluateTargets({ push, sync, startup, quota, rollout, regions })
     }
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`)
     writeFileSync('BENCHMARKS.md', renderReport(results))

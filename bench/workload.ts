@@ -9,6 +9,8 @@ import pLimit from 'p-limit'
 import type { KubeObject } from '../testing/kube/index.ts'
 
 export const REGION = 'us-east-1'
+/** The replica-regions of the regions scenario: with REGION, three regions, each with its own quota. */
+export const REPLICA_REGIONS = ['us-west-2', 'eu-west-1'] as const
 export const ENVIRONMENT = 'bench'
 export const SERVICE = 'api'
 const SERVICE_PATH = `/zerotouch/${ENVIRONMENT}/${SERVICE}`
@@ -54,17 +56,22 @@ export function pushWorkload(n: number, changed: Changed): Workload {
   return { secrets, before, changedKeys: { none: 0, one: 1, all: n }[changed] }
 }
 
-function directClient(motoEndpoint: string): SSMClient {
+/** A client of moto itself, past the quota proxy, in `region` (moto keeps each region's parameters apart). */
+function directClient(motoEndpoint: string, region: string): SSMClient {
   return new SSMClient({
     endpoint: motoEndpoint,
-    region: REGION,
+    region,
     credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' }
   })
 }
 
-/** Writes the starting state straight into moto, as the action would have created it. */
-export async function seed(motoEndpoint: string, parameters: Readonly<Record<string, string>>): Promise<void> {
-  const client = directClient(motoEndpoint)
+/** Writes the starting state straight into moto, as the action would have created it, in `region`. */
+export async function seed(
+  motoEndpoint: string,
+  parameters: Readonly<Record<string, string>>,
+  region: string = REGION
+): Promise<void> {
+  const client = directClient(motoEndpoint, region)
   const limit = pLimit(8)
   const tags = [{ Key: 'managed-by', Value: 'zerotouch-secrets' }]
   await Promise.all(
@@ -82,9 +89,9 @@ export interface Outcome {
   readonly versionsCreated: number
 }
 
-/** Reads the final state straight from moto and compares it with what the tool was asked to push. */
-export async function outcome(motoEndpoint: string, workload: Workload): Promise<Outcome> {
-  const client = directClient(motoEndpoint)
+/** Reads the final state straight from moto, in `region`, and compares it with what the tool was asked to push. */
+export async function outcome(motoEndpoint: string, workload: Workload, region: string = REGION): Promise<Outcome> {
+  const client = directClient(motoEndpoint, region)
   const wanted = new Map(
     Object.entries(workload.secrets).map(([name, wantedValue]) => [
       `${SERVICE_PATH}/${name.toLowerCase()}`,

@@ -4,10 +4,11 @@
  * loaded with the example tenant's prod overlay rendered by kustomize (its ExternalSecrets and the two
  * Deployments that read their Secrets); runs the bundled dist/index.js exactly as the GitHub runner
  * does (INPUT_*, GITHUB_OUTPUT, GITHUB_STEP_SUMMARY) with sample secrets and `restart: changed`
- * (`restart: none` on your own cluster: a warning per reader, nothing restarted); then again with one
+ * (`restart: none` on your own cluster: a warning per reader, nothing restarted), into us-east-1 and, on the
+ * embedded SSM, a replica region, us-west-2 (`replica-regions`: a standby cluster's region); then again with one
  * value changed, which restarts only the workload that reads it. After each run it prints the
- * workloads restarted; after the second, what the running pods of each workload started with (the
- * first 8 hex of each value's SHA-256, never a value). It stops everything it started.
+ * workloads restarted; after the second, what the running pods of each workload started with and what SSM
+ * holds in each region (the first 8 hex of each value's SHA-256, never a value). It stops everything it started.
  *
  *   npm start                                   embedded SSM and cluster
  *   npm start -- --ssm-endpoint URL             your SSM endpoint (AWS credentials from the environment)
@@ -17,6 +18,7 @@
  * The same settings as environment variables: ZEROTOUCH_SSM_ENDPOINT, ZEROTOUCH_KUBECONFIG,
  * ZEROTOUCH_NAMESPACE, ZEROTOUCH_KUBE_CONTEXT, ZEROTOUCH_APPLY=true.
  */
+import { GetParametersByPathCommand, SSMClient, type Parameter } from '@aws-sdk/client-ssm'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -31,6 +33,7 @@ import {
   type WorkloadKind
 } from '../testing/kube/index.ts'
 import { MOTO_INSTALL_HINT, motoAvailable, startMoto, type MotoServer } from '../testing/moto.ts'
+import { summaryTables } from '../testing/summary.ts'
 
 const TENANT = 'examples/tenants/payments-api'
 const SAMPLE = {
@@ -43,6 +46,10 @@ const SAMPLE = {
 /** The second release: one value changed, read by one workload only (payments-worker reads payments-api-cache). */
 const SECOND = { ...SAMPLE, REDIS_URL: 'redis://cache.local:6379/1' }
 const WORKLOAD_KINDS: readonly WorkloadKind[] = ['Deployment', 'StatefulSet', 'DaemonSet']
+/** The embedded SSM's regions: the primary (aws-region) and a replica, as a standby cluster's region would be. */
+const PRIMARY_REGION = 'us-east-1'
+const REPLICA_REGION = 'us-west-2'
+const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }
 
 const { values: flags } = parseArgs({
   options: {
@@ -72,7 +79,7 @@ async function main(): Promise<number> {
     moto = flags['ssm-endpoint'] ? undefined : await startMoto()
     const ssmEndpoint = flags['ssm-endpoint'] ?? moto!.endpoint
     if (!flags.kubeconfig) {
-      kube = await startKubeApiServer({ ssmEndpoint, region: 'us-east-1', reconcileDelayMs: 300 })
+      kube = await startKubeApiServer({ ssmEndpoint, region: PRIMARY_REGION, reconcileDelayMs: 300 })
       // The platform's ClusterSecretStore, which the tenant's ExternalSecrets read through (no prefix).
       kube.apply(parameterStore({ name: 'aws-parameter-store' }))
       kube.apply(execFileSync('kubectl', ['kustomize', `${TENANT}/overlays/prod`], { encoding: 'utf8' }))
@@ -80,7 +87,7 @@ async function main(): Promise<number> {
     const kubeconfig = flags.kubeconfig ? readFileSync(flags.kubeconfig, 'utf8') : kube!.kubeconfig()
     const aws: Record<string, string> = flags['ssm-endpoint']
       ? awsFromEnvironment()
-      : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' }
+      : { ...LOCAL_CREDENTIALS, AWS_REGION: PRIMARY_REGION }
     const inputs = {
       environment: 'prod',
       service: 'payments-api',
@@ -95,9 +102,13 @@ async function main(): Promise<number> {
       // Your own cluster: warn about the readers of a changed Secret, restart none of your workloads.
       restart: kube ? 'changed' : 'none',
       'rollout-timeout': '60s',
-      'dry-run': String(external && !flags.apply)
+      'dry-run': String(external && !flags.apply),
+      // The embedded SSM keeps each region apart, as Parameter Store does: every write goes to both regions.
+      'replica-regions': moto ? REPLICA_REGION : ''
     }
-    console.log(`SSM: ${ssmEndpoint}${moto ? ' (embedded moto_server)' : ''}`)
+    console.log(
+      `SSM: ${ssmEndpoint}${moto ? ` (embedded moto_server; regions ${PRIMARY_REGION}, the primary, and ${REPLICA_REGION}, a replica)` : ''}`
+    )
     console.log(
       `Kubernetes: ${kube ? `${kube.url} (embedded test API server, operator simulation, ${TENANT}/overlays/prod applied)` : flags.kubeconfig}`
     )
@@ -110,6 +121,7 @@ async function main(): Promise<number> {
     const second = await runBundledAction({ ...inputs, secrets: JSON.stringify(SECOND) }, env)
     show('Run 2: REDIS_URL changed, everything else the same', second)
     if (kube) await showPods(kube, flags.namespace, second)
+    if (moto) await showRegions(moto.endpoint, `/zerotouch/${inputs.environment}/${inputs.service}`)
     console.log(
       [
         '',
@@ -218,34 +230,61 @@ async function showPods(kube: KubeApiServer, namespace: string, second: ActionRu
   }
 }
 
-/** The job summary's HTML (headings, tables, paragraphs) as aligned text. */
-function renderSummary(html: string): string {
-  const text = (cell: string) =>
-    cell
-      .replace(/<[^>]+>/g, '')
-      .replace(/&lt;/g, '<')
-      .replace(/&gt;/g, '>')
-      .replace(/&amp;/g, '&')
-      .trim()
-  const lines: string[] = []
-  for (const [, tag, body] of html.matchAll(/<(h\d|table|p)>([\s\S]*?)<\/\1>/g)) {
-    if (tag === 'table') {
-      const rows = [...body.matchAll(/<tr>(.*?)<\/tr>/g)].map((row) =>
-        [...row[1].matchAll(/<t[hd]>(.*?)<\/t[hd]>/g)].map((cell) => text(cell[1]))
-      )
-      const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
-      for (const row of rows)
-        lines.push(
-          `    ${row
-            .map((cell, column) => cell.padEnd(widths[column]))
-            .join('  ')
-            .trimEnd()}`
-        )
-    } else {
-      lines.push(`    ${tag === 'p' ? '' : '## '}${text(body)}`)
-    }
+/**
+ * After the second run, on the embedded SSM: what each region holds under the service's path, per parameter its
+ * version and the first 8 hex of its value's SHA-256 (never the value), the same in both regions.
+ */
+async function showRegions(endpoint: string, path: string): Promise<void> {
+  console.log(`\n=== What SSM holds under ${path} in each region after run 2 ===`)
+  console.log('  Per parameter: its version and the first 8 hex of the SHA-256 of its value (never the value).')
+  for (const region of [PRIMARY_REGION, REPLICA_REGION]) {
+    const parameters = await parametersIn(endpoint, region, path)
+    const width = Math.max(0, ...parameters.map(({ Name }) => String(Name).length))
+    console.log(`  ${region} (${region === PRIMARY_REGION ? 'primary' : 'replica'}):`)
+    for (const { Name, Version, Value } of parameters.sort((a, b) => String(a.Name).localeCompare(String(b.Name))))
+      console.log(`    ${String(Name).padEnd(width)}  version ${Version}  ${secretValueHash(Value ?? '').slice(0, 8)}`)
   }
-  return lines.join('\n')
+}
+
+/** The parameters under `path` in `region` of the embedded SSM, with their values. */
+async function parametersIn(endpoint: string, region: string, path: string): Promise<Parameter[]> {
+  const ssm = new SSMClient({
+    region,
+    endpoint,
+    credentials: {
+      accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY
+    }
+  })
+  try {
+    const parameters: Parameter[] = []
+    let NextToken: string | undefined
+    do {
+      const page = await ssm.send(new GetParametersByPathCommand({ Path: path, WithDecryption: true, NextToken }))
+      parameters.push(...(page.Parameters ?? []))
+      NextToken = page.NextToken
+    } while (NextToken)
+    return parameters
+  } finally {
+    ssm.destroy()
+  }
+}
+
+/** The job summary's tables (heading, rows, footer) as aligned text. */
+function renderSummary(html: string): string {
+  return summaryTables(html)
+    .flatMap(({ heading, rows, footer }) => {
+      const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)))
+      const aligned = rows.map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]))
+          .join('  ')
+          .trimEnd()
+      )
+      return [`## ${heading}`, ...aligned, ...(footer ? [footer] : [])]
+    })
+    .map((line) => `    ${line}`)
+    .join('\n')
 }
 
 process.exitCode = await main()

@@ -5,7 +5,7 @@ import { checkPhase } from './check/phase.js'
 import { ActionError, runCancelled, stopIfCancelled } from './errors.js'
 import { ownedReferences, type OwnedReference } from './eso/guardrails.js'
 import { gatePhase } from './gate/phase.js'
-import { loadConfig } from './inputs/config.js'
+import { loadConfig, type AwsSettings } from './inputs/config.js'
 import { clusterApi, type ClusterApi } from './cluster.js'
 import type { ClusterSettings } from './k8s/api.js'
 import type { KubeApiOptions } from './k8s/client.js'
@@ -13,7 +13,7 @@ import type { Phase, PhaseContext, PhaseReport, SummaryTable } from './phase.js'
 import { preflightPhase } from './preflight/phase.js'
 import type { ClusterCheck } from './preflight/preflight.js'
 import { pushPhase } from './push/phase.js'
-import type { PushReport } from './push/push.js'
+import type { PushReport, RegionStore } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
 import { rolloutPhase } from './rollout/phase.js'
 import { createRedactor, maskedParts, droppedOutputWarnings, type NamedValue, type Redactor } from './secrets/redact.js'
@@ -67,7 +67,8 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     const mask = (value: string, name: string): void => secrets.add(maskSecret(value), name)
     const config = loadConfig(core.getInput, deps.env, mask, process.cwd())
     const connection = config.cluster ? await connect(config.cluster, deps, (value) => secrets.add(value)) : undefined
-    const store = config.aws ? deps.createStore(config.aws) : undefined
+    const regions = config.aws && regionStores(config.aws, deps)
+    const store = regions?.primary.store
     const clock = deps.cancel ? cancellable(deps.clock ?? systemClock, deps.cancel) : (deps.clock ?? systemClock)
     // SSM retries and pacing on the run's clock.
     const retry: RetryPolicy = { ...DEFAULT_RETRY_POLICY, clock }
@@ -99,11 +100,11 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
     )
     const push = await step(
       pushPhase,
-      store && (restore || config.secrets.length)
+      regions && (restore || config.secrets.length)
         ? {
             config,
             restore,
-            store,
+            ...regions,
             retry,
             env: deps.env,
             readers: config.write.prune ? parameterReaders(check, rendered) : []
@@ -167,7 +168,7 @@ function show(
   notices.forEach((notice) => core.notice(notice))
   warnings.forEach((warning) => core.warning(warning))
   for (const [name, value] of Object.entries(outputs)) all.set(name, value)
-  if (summary) addSummaryTable(summary)
+  summary?.forEach(addSummaryTable)
 }
 
 /**
@@ -191,6 +192,15 @@ function secretValues(): {
     redact: (text) => (redactor ??= createRedactor(values))(text),
     named: () => named
   }
+}
+
+/** A store for aws-region, the primary, and one for each replica region, all through ssm-endpoint when it is set. */
+function regionStores(
+  { region, endpoint, replicaRegions }: AwsSettings,
+  deps: Dependencies
+): { primary: RegionStore; replicas: RegionStore[] } {
+  const storeIn = (name: string): RegionStore => ({ region: name, store: deps.createStore({ region: name, endpoint }) })
+  return { primary: storeIn(region), replicas: replicaRegions.map(storeIn) }
 }
 
 /** The configuration asks for SSM whenever a restore needs it; a restore without it is a bug. */

@@ -5,7 +5,7 @@ import type { Clock } from './time.js'
 /**
  * The phase contract: each phase folder exports a `Phase` (its `phase.ts`), and `main.ts` runs them
  * in order. A phase never prints: it returns what it has to say, and `main.ts` alone logs it (inside
- * the phase's `core.group`), sets the outputs, adds the summary table and turns a `failure` into the
+ * the phase's `core.group`), sets the outputs, adds the summary tables and turns a `failure` into the
  * step's error.
  */
 
@@ -31,7 +31,8 @@ export interface PhaseReport {
   readonly notices?: readonly string[]
   readonly warnings?: readonly string[]
   readonly outputs?: Readonly<Record<string, string>>
-  readonly summary?: SummaryTable
+  /** Its tables in the job summary, in order. */
+  readonly summary?: readonly SummaryTable[]
   /** The step's error: the run stops once the report is shown. */
   readonly failure?: ActionError
 }

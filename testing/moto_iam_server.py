@@ -8,6 +8,11 @@ and answers a refusal as SSM does: HTTP 400, AccessDeniedException, "... on reso
 A call that names no parameter (DescribeParameters, whose filters are no resource: it has no resource type in the
 Service Authorization Reference for Systems Manager) is authorized against "*", as IAM does, so only a statement
 with "Resource": "*" grants it.
+The region of each ARN is the request's (`response.region`): with an endpoint that is not `*.amazonaws.com` and a
+user agent that names no region (the AWS SDK for JavaScript's does not), moto takes it from the SigV4 credential
+scope of the Authorization header (moto/core/responses.py, BaseResponse.get_region_from_url), the region the
+request is signed for, as AWS does; and it keeps each region's parameters apart by that region. So a policy
+that names the primary's region only is refused in a replica region, as IAM refuses it.
 """
 import sys
 

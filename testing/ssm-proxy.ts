@@ -9,6 +9,11 @@ export type Fault =
 export interface RecordedCall {
   /** The SSM operation, from X-Amz-Target: `PutParameter`, `GetParameters`, ... */
   readonly operation: string
+  /**
+   * The region the call is signed for, from the SigV4 credential scope of its Authorization header
+   * (`Credential=AKID/20261207/us-west-2/ssm/aws4_request`), as moto tells regions apart; '' for an unsigned call.
+   */
+  readonly region: string
   readonly body: Record<string, unknown>
   /** The SDK's `x-amz-user-agent` header. */
   readonly userAgent: string
@@ -69,6 +74,7 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
     const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AmazonSSM\./, '')
     const call: RecordedCall = {
       operation,
+      region: signedRegion(req.headers.authorization),
       body: safeJson(raw),
       userAgent: String(req.headers['x-amz-user-agent'] ?? '')
     }
@@ -145,6 +151,11 @@ async function refusal(
   })
   const { Parameters = [] } = (await answer.json()) as { Parameters?: Array<{ Tier?: string }> }
   return Parameters[0]?.Tier === 'Advanced' ? DOWNGRADE_REFUSAL : undefined
+}
+
+/** The region of a SigV4 Authorization header's credential scope: `Credential=<key>/<date>/<region>/<service>/aws4_request`. */
+export function signedRegion(authorization: string | undefined): string {
+  return /Credential=[^/,]+\/\d{8}\/([^/,]+)\//.exec(authorization ?? '')?.[1] ?? ''
 }
 
 function answerFault(fault: Fault, req: IncomingMessage, res: ServerResponse): void {

@@ -16,7 +16,10 @@ import { readFileSync } from 'node:fs'
 import { errorOf, runBundledAction } from '../../testing/action.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
 
-const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
+/** The primary region (aws-region), and the replica the README's per-region statement names next to it. */
+const PRIMARY = 'eu-west-1'
+const REPLICA = 'us-west-2'
+const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: PRIMARY }
 /** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
 const REQUESTS_PER_USER = 3
 /** The service every case writes to: the one the README's policy names. */
@@ -42,9 +45,10 @@ function hasSid(value: unknown, sid: string): boolean {
 
 /**
  * The section's JSON blocks: the policy (the first, with a Statement array), then the statements to add
- * for prune and for restore-to, found by their Sid wherever they stand.
+ * for prune and for restore-to, and the per-region statement for replica regions, found by their Sid wherever
+ * they stand.
  */
-function readmePolicies(): { base: Policy; prune: Statement; restore: Statement } {
+function readmePolicies(): { base: Policy; prune: Statement; restore: Statement; eachRegion: Statement } {
   const section =
     readFileSync('README.md', 'utf8')
       .split(/^## /m)
@@ -57,7 +61,12 @@ function readmePolicies(): { base: Policy; prune: Statement; restore: Statement 
     if (!found) throw new Error(`README.md, IAM policy: no JSON statement with "Sid": "${sid}"`)
     return found as Statement
   }
-  return { base, prune: statement('Prune'), restore: statement('Restore') }
+  return {
+    base,
+    prune: statement('Prune'),
+    restore: statement('Restore'),
+    eachRegion: statement('ServiceParametersInEachRegion')
+  }
 }
 
 /** The policy without `action`, wherever it is granted. */
@@ -70,7 +79,7 @@ function without(policy: Policy, action: string): Policy {
 }
 
 /** The policy with the statement `sid` scoped to `resource` instead of its own. */
-function scoped(policy: Policy, sid: string, resource: string): Policy {
+function scoped(policy: Policy, sid: string, resource: string | string[]): Policy {
   return {
     ...policy,
     Statement: policy.Statement.map((statement) =>
@@ -79,18 +88,26 @@ function scoped(policy: Policy, sid: string, resource: string): Policy {
   }
 }
 
+/** The statement's resources that name `region` (`arn:aws:ssm:<region>:...`). */
+function inRegion(statement: Statement, region: string): string[] {
+  return [statement.Resource].flat().filter((resource) => resource.split(':')[3] === region)
+}
+
 let moto: MotoServer
 const users: Record<string, Record<string, string>> = {}
 
 beforeAll(async () => {
-  const { base, prune, restore } = readmePolicies()
+  const { base, prune, restore, eachRegion } = readmePolicies()
   const policies = {
     release: base,
     pruning: { ...base, Statement: [...base.Statement, prune] },
     restoring: { ...base, Statement: [...base.Statement, restore] },
     'no-describe': without(base, 'ssm:DescribeParameters'),
     'describe-scoped': scoped(base, 'ReadTiers', `arn:aws:ssm:*:*:parameter${SERVICE_PATH}/*`),
-    'no-history': without(base, 'ssm:GetParameterHistory')
+    'no-history': without(base, 'ssm:GetParameterHistory'),
+    // replica regions: the service's parameters granted per region, in the primary and the replica, or the primary only
+    'each-region': scoped(base, 'ServiceParameters', [eachRegion.Resource].flat()),
+    'primary-only': scoped(base, 'ServiceParameters', inRegion(eachRegion, PRIMARY))
   }
   moto = await startMoto({ enforceIamAfter: REQUESTS_PER_USER * Object.keys(policies).length })
   const iam = new IAMClient({
@@ -118,19 +135,18 @@ beforeAll(async () => {
 })
 afterAll(async () => moto?.stop())
 
-/** An SDK client holding `user`'s keys: what that user may do, straight from moto. */
-function ssmAs(user: string): SSMClient {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = users[user]
+/**
+ * An SDK client holding `user`'s keys: what that user may do, straight from moto, in `region` (moto keeps the
+ * regions apart by the region of the request's SigV4 credential scope, see testing/moto_iam_server.py).
+ */
+function ssmAs(user: string, region = PRIMARY): SSMClient {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = users[user]
   return new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
 }
 
-/**
- * Each case starts from an empty service path and writes what it needs itself, so that no case leans on another
- * having run first (moto's reset would also drop the IAM users). The pruning user holds exactly what this takes:
- * the README's Prune statement lists the path and deletes its parameters.
- */
-beforeEach(async () => {
-  const ssm = ssmAs('pruning')
+/** The names under the service's path in `region`, read by the pruning user (its Prune statement lists the path). */
+async function namesIn(region: string): Promise<string[]> {
+  const ssm = ssmAs('pruning', region)
   try {
     const names: string[] = []
     let NextToken: string | undefined
@@ -139,10 +155,28 @@ beforeEach(async () => {
       names.push(...(page.Parameters ?? []).map(({ Name }) => Name!))
       NextToken = page.NextToken
     } while (NextToken)
-    for (let i = 0; i < names.length; i += 10)
-      await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
+    return names.sort()
   } finally {
     ssm.destroy()
+  }
+}
+
+/**
+ * Each case starts from an empty service path, in the primary and the replica region, and writes what it needs
+ * itself, so that no case leans on another having run first (moto's reset would also drop the IAM users). The
+ * pruning user holds exactly what this takes: the README's Prune statement lists the path and deletes its
+ * parameters, in every region.
+ */
+beforeEach(async () => {
+  for (const region of [PRIMARY, REPLICA]) {
+    const names = await namesIn(region)
+    const ssm = ssmAs('pruning', region)
+    try {
+      for (let i = 0; i < names.length; i += 10)
+        await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
+    } finally {
+      ssm.destroy()
+    }
   }
 })
 
@@ -311,6 +345,63 @@ describe("the README's IAM policy", () => {
           /on resource: arn:aws:ssm:eu-west-1:\d+:parameter\/zerotouch\/prod\/billing\/api_key because no identity-based policy allows the ssm:GetParameterHistory action/
         )
       })
+    } finally {
+      ssm.destroy()
+    }
+  })
+})
+
+describe("the README's IAM policy with replica regions", () => {
+  const secrets = '{"DATABASE_URL": "postgres://one", "API_KEY": "key-one"}'
+  const names = [`${SERVICE_PATH}/api_key`, `${SERVICE_PATH}/database_url`]
+
+  it('naming only the primary region, is refused in the replica before any write in any region, naming the region and ssm:GetParameters', async () => {
+    const denied = await run('primary-only', { secrets, 'replica-regions': REPLICA })
+    expect(denied.exitCode).not.toBe(0)
+    const error = errorOf(denied)
+    expect(error).toMatch(
+      new RegExp(`^::error::Nothing was written in any region: reading SSM failed in ${REPLICA}\\. \\[ZT120\\]\\n`)
+    )
+    expect(error).toMatch(
+      new RegExp(
+        `^  - ${REPLICA}: AWS denied ssm:GetParameters on arn:aws:ssm:${REPLICA}:\\d+:parameter${SERVICE_PATH}/`,
+        'm'
+      )
+    )
+    // The primary could be read and planned two creates: nothing was written there, nor in the replica.
+    expect(await namesIn(PRIMARY)).toEqual([])
+    expect(await namesIn(REPLICA)).toEqual([])
+    // The same policy serves the primary alone: the refusal was the replica's.
+    const primaryAlone = await run('primary-only', { secrets })
+    expect(errorOf(primaryAlone)).toBe('')
+    expect(await namesIn(PRIMARY)).toEqual(names)
+    expect(await namesIn(REPLICA)).toEqual([])
+  })
+
+  it('granting the primary and the replica ARNs, creates, then updates and tags, in both regions', async () => {
+    const created = await run('each-region', { secrets, 'replica-regions': REPLICA, tags: 'team=payments' })
+    expect(errorOf(created)).toBe('')
+    const everything = { created: ['api_key', 'database_url'], updated: [], unchanged: [], deleted: [] }
+    expect(JSON.parse(created.outputs.regions)).toEqual({ [PRIMARY]: everything, [REPLICA]: everything })
+
+    // An update reads each region's tags and tiers (ListTagsForResource, DescribeParameters) and tags what lacks one.
+    const updated = await run('each-region', {
+      secrets: '{"DATABASE_URL": "postgres://two", "API_KEY": "key-one"}',
+      'replica-regions': REPLICA,
+      tags: 'team=payments\nowner=platform'
+    })
+    expect(errorOf(updated)).toBe('')
+    const update = { created: [], updated: ['database_url'], unchanged: ['api_key'], deleted: [] }
+    expect(JSON.parse(updated.outputs.regions)).toEqual({ [PRIMARY]: update, [REPLICA]: update })
+
+    // The replica holds the values, read as the per-region user itself.
+    const ssm = ssmAs('each-region', REPLICA)
+    try {
+      const { Parameters } = await ssm.send(new GetParametersCommand({ Names: names, WithDecryption: true }))
+      expect(Parameters?.map(({ Name, Value, Version }) => [Name, Value, Version]).sort()).toEqual([
+        [names[0], 'key-one', 1],
+        [names[1], 'postgres://two', 2]
+      ])
     } finally {
       ssm.destroy()
     }

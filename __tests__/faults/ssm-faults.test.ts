@@ -8,6 +8,7 @@ import { runBundledAction, startBundledAction, type ActionRun } from '../../test
 import { findLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { tokenBucket } from '../../testing/ssm-proxy.ts'
+import { within } from '../../__fixtures__/until.ts'
 
 const AWS = LOCAL_AWS
 const PATH = '/zerotouch/prod/payments'
@@ -33,19 +34,6 @@ function run(input: Record<string, string>): Promise<ActionRun> {
     },
     AWS
   )
-}
-
-/** `promise`, or a rejection naming `what` once `ms` have passed (the timer cleared either way). */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const bound = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms))
-  )
-  try {
-    return await Promise.race([promise, bound])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 async function stored(): Promise<Map<string, Parameter>> {

@@ -99,17 +99,39 @@ if (!HAS_KUBECTL)
 
 describe('running it locally', () => {
   ;(HAS_KUBECTL ? it : it.skip)(
-    'npm start runs both releases on the embedded SSM and cluster, restarts only the reader of the changed value, then leaves nothing listening',
+    'npm start runs both releases on the embedded SSM, in a primary and a replica region, and cluster, restarts only the reader of the changed value, then leaves nothing listening',
     async () => {
       const { code, output } = await runCommand(process.execPath, ['scripts/local-run.ts'])
       const [run1, rest] = output.split(/^=== Run 2: /m)
-      const [run2, pods] = (rest ?? '').split(/^=== The pods in payments-api-prod after run 2: /m)
+      const [run2, afterRun2] = (rest ?? '').split(/^=== The pods in payments-api-prod after run 2: /m)
+      const [pods, regions] = (afterRun2 ?? '').split(/^=== What SSM holds under \/zerotouch\/prod\/payments-api /m)
       expect(run1).toMatch(/=== Run 1: first release of payments-api to prod: exit code 0 ===/)
-      expect(run1).toMatch(/created +\/zerotouch\/prod\/payments-api\/redis_url \(version 1\) from REDIS_URL/)
       expect(output).toMatch(/=== Run 2: REDIS_URL changed, everything else the same: exit code 0 ===/)
-      expect(run2).toMatch(/updated +\/zerotouch\/prod\/payments-api\/redis_url \(version 2\) from REDIS_URL/)
       expect(run2).toMatch(/synced +payments-api-prod\/payments-api-cache in [\d.]+ s/)
-      expect(output).toMatch(/## Secrets pushed to \/zerotouch\/prod\/payments-api/)
+
+      // Every write goes to the primary, us-east-1, and to the replica region, us-west-2, each with its own section
+      // in the log and its own table in the job summary.
+      expect(output).toMatch(
+        /^SSM: http:\/\/127\.0\.0\.1:\d+ \(embedded moto_server; regions us-east-1, the primary, and us-west-2, a replica\)$/m
+      )
+      for (const region of ['us-east-1 \\(primary\\)', 'us-west-2 \\(replica\\)']) {
+        expect(run1).toMatch(
+          new RegExp(
+            `^ {2}In ${region}:\\n {2}created +/zerotouch/prod/payments-api/database_url \\(version 1\\) from DATABASE_URL\\n {2}created +/zerotouch/prod/payments-api/redis_url \\(version 1\\) from REDIS_URL\\n`,
+            'm'
+          )
+        )
+        expect(run2).toMatch(
+          new RegExp(
+            `^ {2}In ${region}:\\n {2}unchanged .*database_url.*\\n {2}updated +/zerotouch/prod/payments-api/redis_url \\(version 2\\) from REDIS_URL\\n`,
+            'm'
+          )
+        )
+        expect(run2).toMatch(new RegExp(`^ {4}## Secrets pushed to /zerotouch/prod/payments-api in ${region}$`, 'm'))
+      }
+      expect(run2).toMatch(
+        /^ {4}regions += \{"us-east-1":\{"created":\[\],"updated":\["redis_url"\],.*"us-west-2":\{"created":\[\],"updated":\["redis_url"\],"unchanged":\["database_url","stripe_api_key","stripe_webhook_secret"\],"deleted":\[\]\}\}$/m
+      )
 
       // The first release creates every Secret: both readers are restarted. The second changes REDIS_URL, which only
       // payments-worker reads (payments-api-cache): it alone is restarted, and the `restarted` output says so.
@@ -139,6 +161,20 @@ describe('running it locally', () => {
       )
       expect(pods).not.toMatch(/ (old|other) /)
       expect(pods).not.toContain(hash(SAMPLE_VALUES[1]))
+
+      // What SSM holds after run 2, the same in both regions: the new REDIS_URL as version 2, the rest as version 1.
+      expect(regions).toBeDefined()
+      const [primary, replica] = regions.split(/^ {2}us-west-2 \(replica\):$/m)
+      expect(primary).toMatch(/^ {2}us-east-1 \(primary\):$/m)
+      for (const held of [primary, replica]) {
+        expect(held).toMatch(
+          new RegExp(`^ {4}/zerotouch/prod/payments-api/redis_url +version 2 +${hash(CHANGED_REDIS_URL)}$`, 'm')
+        )
+        expect(held).toMatch(
+          new RegExp(`^ {4}/zerotouch/prod/payments-api/database_url +version 1 +${hash(SAMPLE_VALUES[0])}$`, 'm')
+        )
+        expect(held.match(/^ {4}\/zerotouch\/prod\/payments-api\//gm)).toHaveLength(4)
+      }
 
       expect(findLeaks({ 'npm start': output }, [...SAMPLE_VALUES, CHANGED_REDIS_URL])).toEqual([])
       expect(code).toBe(0)

@@ -61,7 +61,10 @@ describe('the bundled action against moto', () => {
       changed: 'true',
       synced: '[]',
       restarted: '[]',
-      versions: '{"api_token":1,"database_url":1,"tls_key":1}'
+      versions: '{"api_token":1,"database_url":1,"tls_key":1}',
+      // Without replica-regions, aws-region alone.
+      regions:
+        '{"us-east-1":{"created":["api_token","database_url","tls_key"],"updated":[],"unchanged":[],"deleted":[]}}'
     })
     expect(await parameter('/zerotouch/prod/payments/tls_key')).toEqual({
       type: 'SecureString',
@@ -93,14 +96,21 @@ describe('the bundled action against moto', () => {
     // Each line, `{` and `}` included, is registered with the runner's masking.
     for (const line of ['{', '"feature": "enabled-for-all"', '}'])
       expect(result.stdout).toContain(`::add-mask::${line}\n`)
-    // The versions output, {"api_token":1,"json_config":1}, holds `{` and `}`: the runner drops it as a job output.
+    // The versions and regions outputs, JSON objects, hold `{` and `}`: the runner drops them as job outputs.
     expect(result.outputs.versions).toBe('{"api_token":1,"json_config":1}')
+    expect(JSON.parse(result.outputs.regions)).toEqual({
+      'us-east-1': { created: ['api_token', 'json_config'], updated: [], unchanged: [], deleted: [] }
+    })
     const warnings = result.stdout.split('\n').filter((line) => line.startsWith('::warning::The output'))
-    expect(warnings).toEqual([
-      expect.stringMatching(
-        /^::warning::The output "versions" contains a line of the secret JSON_CONFIG: the runner masks every line of a secret, whatever its length, and drops a job output that contains one/
+    expect(warnings).toEqual(
+      ['regions', 'versions'].map((output) =>
+        expect.stringMatching(
+          new RegExp(
+            `^::warning::The output "${output}" contains a line of the secret JSON_CONFIG: the runner masks every line of a secret, whatever its length, and drops a job output that contains one`
+          )
+        )
       )
-    ])
+    )
     expect(findRunLeaks(result, Object.values(secrets))).toEqual([])
   })
 

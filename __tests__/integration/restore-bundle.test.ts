@@ -11,7 +11,6 @@ import {
   PutParameterCommand,
   type ParameterHistory
 } from '@aws-sdk/client-ssm'
-import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
@@ -20,9 +19,9 @@ import { findRunLeaks } from '../../testing/leaks.ts'
 import { tokenBucket, writeCalls } from '../../testing/ssm-proxy.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { pointBetweenRuns } from '../../__fixtures__/until.ts'
+import { provenance, REPOSITORY, shaOf, workflowRun } from '../../__fixtures__/workflow-run.ts'
 
 const PATH = '/zerotouch/prod/payments'
-const REPOSITORY = 'acme/payments'
 const SECRETS = {
   DATABASE_URL: 'postgres://payments:first-pass@db:5432/payments',
   STRIPE_API_KEY: 'sk_live_first_123456',
@@ -30,29 +29,6 @@ const SECRETS = {
 }
 
 const harness = useSsmBehindProxy()
-
-/** The full commit SHA a run of the test builds from. */
-function shaOf(runId: number): string {
-  return createHash('sha1').update(`commit of run ${runId}`).digest('hex')
-}
-
-/** The variables the runner sets for a workflow run, which @actions/github's context reads. */
-function workflowRun(runId: number, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    GITHUB_REPOSITORY: REPOSITORY,
-    GITHUB_SHA: shaOf(runId),
-    GITHUB_WORKFLOW: 'release',
-    GITHUB_RUN_ID: String(runId),
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_SERVER_URL: 'https://github.com',
-    ...overrides
-  }
-}
-
-/** The description a version written by `workflowRun(runId)` carries. */
-function provenance(runId: number): string {
-  return `zerotouch-secrets: ${REPOSITORY}@${shaOf(runId)} workflow "release" run ${runId} attempt 1: https://github.com/${REPOSITORY}/actions/runs/${runId}/attempts/1`
-}
 
 function run(inputs: Record<string, string>, env: Record<string, string> = {}): Promise<ActionRun> {
   return runBundledAction(

@@ -90,6 +90,7 @@ it('finds action.yml and the workflow files to check', () => {
       REUSABLE,
       'examples/release-pipeline.yml',
       'examples/restore-caller.yml',
+      'examples/standby-cluster.yml',
       'examples/tenant-caller.yml',
       'examples/drift-check.yml'
     ])
@@ -326,7 +327,8 @@ describe('the reusable workflow', () => {
         'dry-run',
         'restart',
         'restore-to',
-        'prune'
+        'prune',
+        'replica-regions'
       ])
     )
     expect(call.inputs['dry-run'].type).toBe('boolean')
@@ -505,6 +507,52 @@ describe('the reusable workflow', () => {
       prune: '${{ inputs.prune }}'
     })
     expect(callerJob.secrets).toBeUndefined()
+  })
+
+  describe('examples/standby-cluster.yml: a standby cluster in a replica region, synced by a job that pushes nothing', () => {
+    const file = 'examples/standby-cluster.yml'
+    const { secrets: release, standby } = load(file).jobs ?? {}
+    const standbySteps = standby.steps ?? []
+    const sync = standbySteps.find((step) => isThisAction(step.uses))!
+    const given = release.with?.['replica-regions']
+    const replicas = (typeof given === 'string' ? given : '').split(/[\s,]+/).filter(Boolean)
+
+    it('pushes with the reusable workflow, to the primary and the replica regions, with declared inputs only', () => {
+      expect(isReusableCall(release.uses)).toBe(true)
+      expect(release.secrets).toBe('inherit')
+      expect(Object.keys(release.with ?? {}).filter((input) => !(input in call.inputs))).toEqual([])
+      expect(replicas.length).toBeGreaterThan(0)
+      expect(replicas).not.toContain(release.with?.['aws-region'])
+    })
+
+    it('then syncs the standby cluster in its own region: after the push, no secrets, the same service and namespace', () => {
+      expect([standby.needs].flat()).toEqual(['secrets'])
+      expect(sync.with?.secrets).toBeUndefined()
+      expect(sync.with?.['replica-regions']).toBeUndefined()
+      expect(sync.with?.['restore-to']).toBeUndefined()
+      expect(replicas).toContain(sync.with?.['aws-region'])
+      for (const input of ['environment', 'service', 'namespace', 'definitions'])
+        expect([input, sync.with?.[input]]).toEqual([input, release.with?.[input]])
+      expect(existsSync(join('examples', String(sync.with?.definitions), 'kustomization.yaml'))).toBe(true)
+    })
+
+    it("reaches the standby's region and cluster, not the primary's, before the action, from a checkout", () => {
+      const at = (found: (step: Step) => boolean): number => standbySteps.findIndex(found)
+      const checkout = at((step) => Boolean(step.uses?.startsWith('actions/checkout@')))
+      const credentials = at((step) => Boolean(step.uses?.startsWith('aws-actions/configure-aws-credentials@')))
+      const cluster = at((step) => Boolean(step.run?.includes('aws eks update-kubeconfig')))
+      expect(checkout).toBe(0)
+      expect(credentials).toBeGreaterThan(checkout)
+      expect(cluster).toBeGreaterThan(credentials)
+      expect(standbySteps.indexOf(sync)).toBeGreaterThan(cluster)
+      expect(standbySteps[credentials].with?.['aws-region']).toBe(sync.with?.['aws-region'])
+      expect(standbySteps[credentials].with?.['role-to-assume']).toBe(release.with?.['aws-role-arn'])
+      const [, name, region] = /--name (\S+) --region (\S+)/.exec(standbySteps[cluster].run ?? '') ?? []
+      expect(region).toBe(sync.with?.['aws-region'])
+      expect(name).toBeDefined()
+      expect(name).not.toBe(release.with?.['cluster-name'])
+      expect(standby.concurrency?.['cancel-in-progress']).toBe(false)
+    })
   })
 })
 

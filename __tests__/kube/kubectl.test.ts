@@ -1,13 +1,9 @@
 /**
  * The test API server against the real kubectl: discovery, listing with short names and label selectors,
-<<<<<<< HEAD
- * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator, and
+ * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator,
  * `apply` as Argo CD runs it: server-side (the managedFields entry, removal of what a manager stops applying,
- * conflicts) and client-side (the last-applied configuration).
-=======
- * `annotate -l` (which objects it patches, and how), `wait --for=condition=Ready` on the simulated operator, and the
- * `metadata.managedFields` writes leave (what the rollout reads of a Secret: when ESO last wrote its data).
->>>>>>> h-restart
+ * conflicts) and client-side (the last-applied configuration), and the `metadata.managedFields` writes leave (what
+ * the rollout reads of a Secret: when ESO last wrote its data).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'

@@ -27,7 +27,7 @@ describe('loadConfig', () => {
       secrets: [{ source: 'DATABASE_URL', key: 'database_url', value: 'x' }],
       write: { tier: 'Standard', kmsKeyId: undefined, tags: {}, prune: false },
       dryRun: false,
-      aws: { region: 'eu-west-1', endpoint: undefined },
+      aws: { region: 'eu-west-1', endpoint: undefined, replicaRegions: [] },
       selector: parseLabelSelector('label-selector', 'zerotouch.io/managed=true'),
       definitions: undefined,
       cluster: undefined,
@@ -96,6 +96,18 @@ describe('loadConfig', () => {
     )
     expect(load(input, { AWS_DEFAULT_REGION: 'eu-west-1' }).loaded?.aws?.region).toBe('eu-west-1')
     expect(load(input).error?.problems).toEqual([expect.stringMatching(/^aws-region: no AWS region/)])
+  })
+
+  it('reads replica-regions, refusing the primary region however it was given (ZT100)', () => {
+    const input = { environment: 'prod', service: 'svc', secrets: 'A: x', 'replica-regions': 'us-west-2, ap-south-1' }
+    expect(load(input, { AWS_REGION: 'eu-west-1' }).loaded?.aws).toEqual({
+      region: 'eu-west-1',
+      endpoint: undefined,
+      replicaRegions: ['us-west-2', 'ap-south-1']
+    })
+    const { error } = load(input, { AWS_REGION: 'us-west-2' })
+    expect(error?.code).toBe('ZT100')
+    expect(error?.problems).toEqual([expect.stringMatching(/^replica-regions: "us-west-2" is aws-region/)])
   })
 
   it('skips the push phase for an empty input or one holding only github_token, without needing a region', () => {

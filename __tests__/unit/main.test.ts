@@ -67,6 +67,7 @@ const NOTHING = {
   synced: '[]',
   restarted: '[]',
   versions: '{}',
+  regions: '{}',
   drift: '[]'
 }
 /** Each key at version 1: the versions output after a first run. */
@@ -175,8 +176,19 @@ const summaryText = () => core.summaryWrites().join('')
 const values = (secrets: Readonly<Record<string, string>> = SECRETS) => [...Object.values(secrets), KUBE_TOKEN]
 
 /** Every output set exactly once, with these values. */
-function expectOutputs(expected: Readonly<Record<string, string>>): void {
-  expect(core.outputs()).toEqual(expected)
+function expectOutputs({ regions: _, ...expected }: Readonly<Record<string, string>>): void {
+  const { regions = '', ...outputs } = core.outputs()
+  expect(outputs).toEqual(expected)
+  // regions: the primary's keys by result, as the other outputs have them; {} when the push did not report
+  const byResult = Object.fromEntries(
+    (['created', 'updated', 'unchanged', 'deleted'] as const).map((result): [string, string[]] => [
+      result,
+      JSON.parse(expected[result]) as string[]
+    ])
+  )
+  const reported = JSON.parse(regions) as Record<string, unknown>
+  if (Object.keys(reported).length || Object.values(byResult).some((keys) => keys.length))
+    expect(reported).toEqual({ [ENV.AWS_REGION]: byResult })
   expect(core.outputCounts()).toEqual(Object.fromEntries(Object.keys(NOTHING).map((name) => [name, 1])))
 }
 
@@ -216,6 +228,7 @@ describe('run(): outputs the runner would drop', () => {
     const dropped = core.warnings().filter((warning) => warning.startsWith('The output'))
     expect(dropped.map((warning) => warning.slice(0, warning.indexOf(':')))).toEqual([
       'The output "changed" contains a line of the secret FLAG',
+      'The output "regions" contains a line of the secret JSON_CONFIG',
       'The output "versions" contains a line of the secret JSON_CONFIG'
     ])
     for (const warning of dropped) expect(warning).not.toContain('enabled-for-all')

@@ -11,6 +11,7 @@ import {
   parsePathSegment,
   parseQualifiedName,
   parseRegion,
+  parseReplicaRegions,
   parseTags,
   parseTier
 } from '../../src/inputs/parsers.js'
@@ -120,6 +121,37 @@ describe('parseEndpoint and parseRegion', () => {
     expect(parseRegion('aws-region', 'eu-west-1')).toBe('eu-west-1')
     expect(problemOf(() => parseRegion('aws-region', '')).message).toMatch(/AWS_REGION/)
     expect(problemOf(() => parseRegion('aws-region', 'Europe')).input).toBe('aws-region')
+    expect(problemOf(() => parseRegion('aws-region', 'eu-west-12')).input).toBe('aws-region')
+  })
+})
+
+describe('parseReplicaRegions', () => {
+  it.each([
+    ['', []],
+    ['us-west-2', ['us-west-2']],
+    ['us-west-2, ap-south-1', ['us-west-2', 'ap-south-1']],
+    ['us-west-2 ap-south-1', ['us-west-2', 'ap-south-1']],
+    ['us-west-2\nap-south-1\n', ['us-west-2', 'ap-south-1']],
+    [' us-gov-west-1 ,\n\tap-southeast-7', ['us-gov-west-1', 'ap-southeast-7']]
+  ])('reads %p as %p, in order', (raw, regions) => {
+    expect(parseReplicaRegions('replica-regions', raw, 'eu-west-1')).toEqual(regions)
+  })
+  it.each([
+    ['us-west', /"us-west" is not an AWS region name/],
+    ['US-WEST-2', /"US-WEST-2" is not an AWS region name/],
+    ['us-west-2;ap-south-1', /"us-west-2;ap-south-1" is not an AWS region name/],
+    ['us-west-22', /"us-west-22" is not an AWS region name/],
+    ['us-west-2, us-west-2', /"us-west-2" is given twice/],
+    ['us-west-2, eu-west-1', /"eu-west-1" is aws-region, the primary/]
+  ])('refuses %p, naming replica-regions and the value', (raw, message) => {
+    const problem = problemOf(() => parseReplicaRegions('replica-regions', raw, 'eu-west-1'))
+    expect(problem.input).toBe('replica-regions')
+    expect(problem.message).toMatch(message)
+  })
+  it('names every bad value at once', () => {
+    expect(problemOf(() => parseReplicaRegions('replica-regions', 'x, eu-west-1', 'eu-west-1')).message).toBe(
+      'replica-regions: "x" is not an AWS region name such as us-west-2; "eu-west-1" is aws-region, the primary: list only the other regions'
+    )
   })
 })
 

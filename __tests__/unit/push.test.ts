@@ -354,7 +354,7 @@ describe('pushSecrets', () => {
         : undefined
     const report = await push(input)
     expect(report.outcomes.map(({ result }) => result)).toEqual(['created', 'failed', 'created'])
-    const failure = pushFailure(report) ?? ''
+    const failure = pushFailure([report]) ?? ''
     expect(failure).toMatch(
       /1 of 3 parameters were not written.*\n.*\/zerotouch\/prod\/payments\/key_1: ValidationException/
     )
@@ -368,7 +368,7 @@ describe('pushSecrets', () => {
         : undefined
     const report = await push(secrets(2))
     expect(report.outcomes.map(({ result }) => result)).toEqual(['failed', 'created'])
-    expect(pushFailure(report)).toMatch(/key_0: still throttled by AWS after retrying/)
+    expect(pushFailure([report])).toMatch(/key_0: still throttled by AWS after retrying/)
   })
 })
 

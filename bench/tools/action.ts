@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { parseOutputFile, runnerEnvironment } from '../../testing/action.ts'
-import { AWS_ENV, ENVIRONMENT, REGION, SERVICE } from '../workload.ts'
+import { AWS_ENV, ENVIRONMENT, REGION, REPLICA_REGIONS, SERVICE } from '../workload.ts'
 import { timedSpawn, type PushTool, type ReleaseTool, type SyncTool, type ToolRun } from './tool.ts'
 
 export interface Bundle {
@@ -52,7 +52,16 @@ async function runAction(bundle: Bundle, inputs: Record<string, string>): Promis
   }
 }
 
-export function actionTools(bundle: Bundle): { push: PushTool; sync: SyncTool; release: ReleaseTool } {
+/**
+ * The action's push, sync and release; and `replicated`, its push into REGION and every one of REPLICA_REGIONS
+ * (`replica-regions`, the one `ssm-endpoint` serving them all).
+ */
+export function actionTools(bundle: Bundle): {
+  push: PushTool
+  replicated: PushTool
+  sync: SyncTool
+  release: ReleaseTool
+} {
   const label = 'action (dist/index.js)'
   return {
     push: {
@@ -60,6 +69,16 @@ export function actionTools(bundle: Bundle): { push: PushTool; sync: SyncTool; r
       label,
       push: ({ ssmEndpoint, secrets }) =>
         runAction(bundle, { 'ssm-endpoint': ssmEndpoint, secrets: JSON.stringify(secrets) })
+    },
+    replicated: {
+      id: 'action-replicas',
+      label: `action (dist/index.js), replica-regions ${REPLICA_REGIONS.join(', ')}`,
+      push: ({ ssmEndpoint, secrets }) =>
+        runAction(bundle, {
+          'ssm-endpoint': ssmEndpoint,
+          secrets: JSON.stringify(secrets),
+          'replica-regions': REPLICA_REGIONS.join(',')
+        })
     },
     sync: {
       id: 'action',

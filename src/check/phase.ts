@@ -23,7 +23,7 @@ export const checkPhase: Phase<CheckInput, CheckReport> = {
       lines: checkLogLines(report),
       warnings: failOnDrift ? [] : problems,
       outputs: checkOutputs(report),
-      summary: checkSummary(report, config.target.path),
+      summary: [checkSummary(report, config.target.path)],
       failure: failOnDrift && problems.length ? new ActionError('ZT170', driftHeadline(report), problems) : undefined
     }
   }

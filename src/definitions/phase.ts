@@ -55,6 +55,6 @@ export const definitionsPhase: Phase<DefinitionsInput, DefinitionsReport> = {
   report: (report, { rendered }) => ({
     lines: definitionsLogLines(report),
     warnings: report.warnings,
-    summary: { heading: `Secret definitions (${rendered.settings.overlay})`, rows: definitionsSummaryRows(report) }
+    summary: [{ heading: `Secret definitions (${rendered.settings.overlay})`, rows: definitionsSummaryRows(report) }]
   })
 }

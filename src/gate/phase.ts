@@ -45,11 +45,13 @@ export const gatePhase: Phase<GateInput, GateReport> = {
     return {
       lines,
       warnings: report.warnings,
-      summary: {
-        heading: 'Definitions in the cluster (GitOps gate)',
-        rows: gateSummaryRows(report),
-        footer: lines.at(-1)
-      }
+      summary: [
+        {
+          heading: 'Definitions in the cluster (GitOps gate)',
+          rows: gateSummaryRows(report),
+          footer: lines.at(-1)
+        }
+      ]
     }
   }
 }

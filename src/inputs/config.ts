@@ -23,6 +23,7 @@ import {
   parsePathPrefix,
   parsePathSegment,
   parseRegion,
+  parseReplicaRegions,
   parseRestartPolicy,
   parseRestorePoint,
   parseTags,
@@ -44,6 +45,7 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   prune: 'false',
   'dry-run': 'false',
   'aws-region': '',
+  'replica-regions': '',
   'ssm-endpoint': '',
   namespace: '',
   'label-selector': 'zerotouch.io/managed=true',
@@ -75,7 +77,7 @@ export interface Config extends PushConfig {
   /** Set: the run restores the service's parameters to this point instead of pushing secrets. */
   readonly restore?: RestorePoint
   /** Absent when no phase needs SSM (no secrets, no definitions, no reference check). */
-  readonly aws?: AwsStoreOptions
+  readonly aws?: AwsSettings
   readonly selector: LabelSelector
   /** Absent: the definitions check is skipped. */
   readonly definitions?: DefinitionsSettings
@@ -83,6 +85,12 @@ export interface Config extends PushConfig {
   readonly cluster?: ClusterSettings
   readonly sync: SyncSettings
   readonly rollout: RolloutSettings
+}
+
+/** Where the run reads and writes SSM: aws-region, the primary, and the regions that get the same writes. */
+export interface AwsSettings extends AwsStoreOptions {
+  /** replica-regions, in the order given; empty: the primary only. */
+  readonly replicaRegions: readonly string[]
 }
 
 export type InputReader = (name: string) => string
@@ -165,6 +173,9 @@ export function loadConfig(
         )
       : undefined
   const endpoint = problems.check(() => parseEndpoint('ssm-endpoint', read('ssm-endpoint')))
+  const replicaRegions = problems.check(() =>
+    parseReplicaRegions('replica-regions', read('replica-regions'), region?.ok ? region.value : undefined)
+  )
   const selection: SelectionRules = {
     include: parseList(read('include')),
     exclude: parseList(read('exclude')),
@@ -188,7 +199,9 @@ export function loadConfig(
     },
     dryRun: valueOf(dryRun),
     restore: restore && valueOf(restore),
-    aws: region ? { region: valueOf(region), endpoint: valueOf(endpoint) } : undefined,
+    aws: region
+      ? { region: valueOf(region), endpoint: valueOf(endpoint), replicaRegions: valueOf(replicaRegions) }
+      : undefined,
     selector: valueOf(selector),
     definitions: definitions && { ...definitions, waitUntilApplied: valueOf(waitForDefinitions) },
     cluster: namespaceList.length

@@ -139,7 +139,7 @@ export function parseEndpoint(input: string, raw: string): string | undefined {
   return value
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/
 
 export function parseRegion(input: string, raw: string): string {
   const value = raw.trim()
@@ -151,6 +151,21 @@ export function parseRegion(input: string, raw: string): string {
   }
   if (!REGION.test(value)) throw new InputProblem(input, `"${value}" is not an AWS region name such as eu-west-1`)
   return value
+}
+
+/**
+ * The replica regions: region names separated by commas, spaces or newlines, each once, none the primary's (`primary`,
+ * undefined when aws-region is itself invalid or not needed).
+ */
+export function parseReplicaRegions(input: string, raw: string, primary: string | undefined): string[] {
+  const regions = raw.split(/[\s,]+/).filter((region) => region.length > 0)
+  const problems = regions.flatMap((region, index) => {
+    if (!REGION.test(region)) return [`"${region}" is not an AWS region name such as us-west-2`]
+    if (region === primary) return [`"${region}" is aws-region, the primary: list only the other regions`]
+    return regions.indexOf(region) < index ? [`"${region}" is given twice`] : []
+  })
+  if (problems.length) throw new InputProblem(input, problems.join('; '))
+  return regions
 }
 
 /** The longest wait a Node.js timer can hold (about 24.8 days); a longer one would fire at once. */

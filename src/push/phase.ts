@@ -1,16 +1,17 @@
 import { ActionError } from '../errors.js'
 import type { RestorePlan } from '../history/select.js'
-import type { Phase } from '../phase.js'
+import type { Phase, SummaryTable } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
-import type { ParameterStore } from '../ssm/store.js'
 import type { OwnedReference } from '../eso/guardrails.js'
-import { pushSecrets, type PushConfig, type PushReport } from './push.js'
+import { pushSecrets, type PushConfig, type PushReport, type RegionStore } from './push.js'
 import {
   keptAdvancedNotices,
   pushFailure,
   pushLogLines,
   pushOutputs,
   pushSummaryRows,
+  regionLabel,
+  regionViews,
   restoreLogLines,
   restoreSummaryRows
 } from './report.js'
@@ -20,7 +21,10 @@ export interface PushInput {
   readonly config: PushConfig
   /** With restore-to: the versions to write back, instead of the secrets given. */
   readonly restore?: RestorePlan
-  readonly store: ParameterStore
+  /** aws-region's name and store. */
+  readonly primary: RegionStore
+  /** replica-regions' stores, in their order: each gets the same writes as the primary. */
+  readonly replicas: readonly RegionStore[]
   readonly retry: RetryPolicy
   /** Where the workflow run that writes is read from. */
   readonly env: Readonly<Record<string, string | undefined>>
@@ -28,37 +32,63 @@ export interface PushInput {
   readonly readers: readonly OwnedReference[]
 }
 
-/** Writes the secrets given, or the versions a restore brings back, with the same diff, pacing, ownership and prune. */
+/**
+ * Writes the secrets given, or the versions a restore brings back, with the same diff, pacing, ownership and prune, in
+ * the primary region and in every replica region.
+ */
+/** Why the sync phase does not follow a push that failed somewhere. */
+function syncNotRun({ outcomes }: PushReport): string {
+  return outcomes.some(({ result }) => result === 'failed')
+    ? 'The sync phase did not run: the cluster would read incomplete values.'
+    : 'The sync phase did not run: the primary region holds every value, but the run failed; a re-run writes what is missing in the replica regions, then syncs.'
+}
+
 export const pushPhase: Phase<PushInput, PushReport> = {
   name: 'Push to SSM Parameter Store',
   skipped: 'No secrets given: the push phase is skipped.',
-  idleOutputs: pushOutputs({ dryRun: false, outcomes: [], notOwned: [], keptAdvanced: [] }),
-  run: ({ config, restore, store, retry, env, readers }, { redact, log }) => {
+  idleOutputs: pushOutputs([], undefined),
+  run: ({ config, restore, primary, replicas, retry, env, readers }, { redact, log }) => {
     const secrets = restore?.secrets ?? config.secrets
-    if (!restore) log(`${config.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${config.target.path}/`)
-    return pushSecrets({ ...config, secrets, readers }, { store, redact, retry, writer: () => writerOf(env) })
+    const where = replicas.length ? ` in ${[primary, ...replicas].map(({ region }) => region).join(', ')}` : ''
+    if (!restore)
+      log(`${config.dryRun ? 'Planning' : 'Pushing'} ${secrets.length} secrets to ${config.target.path}/${where}`)
+    return pushSecrets(
+      { ...config, secrets, readers },
+      {
+        store: primary.store,
+        replicas: replicas.length ? { primary: primary.region, stores: replicas } : undefined,
+        redact,
+        retry,
+        writer: () => writerOf(env)
+      }
+    )
   },
-  report: (report, { config: { target, dryRun, write }, restore }) => {
-    const lines = [...(restore ? restoreLogLines(restore, write.prune) : []), ...pushLogLines(report)]
-    const failed = pushFailure(report)
+  report: (report, { config: { target, dryRun, write }, restore, primary }) => {
+    const views = regionViews(report, primary.region)
+    const lines = [...(restore ? restoreLogLines(restore, write.prune) : []), ...views.flatMap(pushLogLines)]
+    const failed = pushFailure(views)
     return {
       lines,
-      notices: keptAdvancedNotices(report, write.tier),
-      outputs: pushOutputs(report),
-      summary: restore
-        ? {
-            heading: `Secrets restored under ${target.path}${dryRun ? ' (dry run)' : ''}`,
-            rows: restoreSummaryRows(restore, report, write.prune),
-            footer: lines.at(-1)
-          }
-        : {
-            heading: dryRun ? `Secrets plan for ${target.path} (dry run)` : `Secrets pushed to ${target.path}`,
-            rows: pushSummaryRows(report),
-            footer: lines.at(-1)
-          },
-      failure: failed
-        ? new ActionError('ZT130', `${failed}\nThe sync phase did not run: the cluster would read incomplete values.`)
-        : undefined
+      notices: views.flatMap((view) => keptAdvancedNotices(view, write.tier)),
+      outputs: pushOutputs(views, primary.region),
+      summary: views.map((view): SummaryTable => {
+        const where = view.region ? ` in ${regionLabel(view.region)}` : ''
+        const footer = pushLogLines(view).at(-1)
+        return restore
+          ? {
+              heading: `Secrets restored under ${target.path}${where}${dryRun ? ' (dry run)' : ''}`,
+              rows: restoreSummaryRows(view.region?.primary === false ? undefined : restore, view, write.prune),
+              footer
+            }
+          : {
+              heading: dryRun
+                ? `Secrets plan for ${target.path}${where} (dry run)`
+                : `Secrets pushed to ${target.path}${where}`,
+              rows: pushSummaryRows(view),
+              footer
+            }
+      }),
+      failure: failed ? new ActionError('ZT130', `${failed}\n${syncNotRun(report)}`) : undefined
     }
   }
 }

@@ -3,7 +3,7 @@ import { ActionError, isCancellation } from '../errors.js'
 import { describeVersion, type RestoredVersion, type Writer } from '../history/provenance.js'
 import { prunedReferenceProblems, type OwnedReference } from '../eso/guardrails.js'
 import type { Redactor } from '../secrets/redact.js'
-import { explainSsmError, stopOnSsmError } from '../ssm/explain.js'
+import { explainSsmError } from '../ssm/explain.js'
 import { Pacer } from '../ssm/pacer.js'
 import {
   describeParameters,
@@ -55,8 +55,20 @@ export interface PushRequest extends PushConfig {
   readonly readers?: readonly OwnedReference[]
 }
 
-export interface PushDependencies {
+/** A region's Parameter Store. */
+export interface RegionStore {
+  readonly region: string
   readonly store: ParameterStore
+}
+
+export interface PushDependencies {
+  /** The primary region's store (aws-region). */
+  readonly store: ParameterStore
+  /**
+   * With replica-regions: the primary's name, and each replica's store. Every region is read and planned as the
+   * primary is before anything is written anywhere, then the regions are written at once, each at its own pace.
+   */
+  readonly replicas?: { readonly primary: string; readonly stores: readonly RegionStore[] }
   readonly redact: Redactor
   /** Who is writing, for each new version's description; asked once, and only when something is written. */
   readonly writer: () => Promise<Writer>
@@ -79,13 +91,24 @@ export interface KeyOutcome {
   readonly restoredFrom?: RestoredVersion
 }
 
-export interface PushReport {
-  readonly dryRun: boolean
+/** What the push did (or, in a dry run, would do) in one region. */
+export interface RegionResults {
   readonly outcomes: KeyOutcome[]
   /** Parameters under the service's path that prune leaves because the action does not own them. */
   readonly notOwned: string[]
   /** Parameters written (or, in a dry run, to be written) as Advanced although `tier` asks for another tier. */
   readonly keptAdvanced: readonly string[]
+}
+
+export interface ReplicaResults extends RegionResults {
+  readonly region: string
+}
+
+/** The primary region's results, and each replica's. */
+export interface PushReport extends RegionResults {
+  readonly dryRun: boolean
+  /** In the order of replica-regions; empty without it. */
+  readonly replicas: readonly ReplicaResults[]
 }
 
 /** Concurrent writes at most; PutParameter allows about 3 a second per account. */
@@ -97,25 +120,94 @@ interface PushPlan {
   readonly tagsByName: Map<string, Record<string, string>>
   readonly doomed: string[]
   readonly notOwned: string[]
+  /** What SSM would refuse, or the action will not do: the run stops before the first write. */
+  readonly problems: string[]
+}
+
+/** One region's SSM calls, and its name when the run writes several. */
+interface Region {
+  readonly name?: string
+  readonly calls: SsmCalls
+}
+
+interface PlannedRegion {
+  readonly region: Region
+  readonly plan: PushPlan
 }
 
 /**
- * The push phase: read what SSM holds, plan, stop on any problem before writing, then write
- * only what changed, tag it, and prune if asked. Dry-run stops after the plan.
+ * The push phase: read what SSM holds in every region, plan each, stop on any problem before the
+ * first write anywhere, then write only what changed in each region (the regions at once, each at
+ * its own pace), tag it, and prune if asked. Dry-run stops after the plans.
  */
 export async function pushSecrets(config: PushRequest, deps: PushDependencies): Promise<PushReport> {
-  const calls = new SsmCalls(deps, config.write)
-  const { plans, keptAdvanced, tagsByName, doomed, notOwned } = await planPush(config, calls)
-  if (config.dryRun) {
-    return {
-      dryRun: true,
-      outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)],
-      notOwned,
-      keptAdvanced
-    }
+  const planned = await planEveryRegion(config, regionsOf(deps, config.write))
+  const changes = planned.some(({ plan }) => plan.plans.some(({ action }) => action !== 'unchanged'))
+  const writer = !config.dryRun && changes ? await deps.writer() : undefined
+  const [results, ...replicaResults] = await Promise.all(
+    planned.map(({ region, plan }) =>
+      config.dryRun ? Promise.resolve(plannedResults(plan)) : writePlan(region.calls, plan, config.write, writer)
+    )
+  )
+  const replicas = planned
+    .slice(1)
+    .map(({ region }, index) => ({ region: region.name ?? '', ...replicaResults[index] }))
+  return { dryRun: config.dryRun, ...results, replicas }
+}
+
+function regionsOf(deps: PushDependencies, settings: WriteSettings): Region[] {
+  const primary: Region = { name: deps.replicas?.primary, calls: new SsmCalls(deps, settings) }
+  const replicas = (deps.replicas?.stores ?? []).map(({ region, store }): Region => ({
+    name: region,
+    calls: new SsmCalls({ ...deps, store }, settings)
+  }))
+  return [primary, ...replicas]
+}
+
+/**
+ * Plans every region at once, all or nothing: a region that cannot be read (ZT120) or whose plan has problems (ZT121,
+ * each problem naming its region) stops the run before anything is written in any region.
+ */
+async function planEveryRegion(config: PushRequest, regions: readonly Region[]): Promise<PlannedRegion[]> {
+  const several = regions.length > 1
+  const settled = await Promise.allSettled(regions.map(({ calls }) => planPush(config, calls)))
+  const unread = settled.flatMap((result, index) =>
+    result.status === 'rejected' ? [{ region: regions[index], error: result.reason as unknown }] : []
+  )
+  const passOn = unread.find(({ error }) => error instanceof ActionError)
+  if (passOn) throw passOn.error
+  const headline = `Nothing was written${several ? ' in any region' : ''}`
+  if (unread.length) {
+    const [{ region, error }] = unread
+    if (!several) throw new ActionError('ZT120', `${headline}: reading SSM failed. ${region.calls.explain(error)}`)
+    throw new ActionError(
+      'ZT120',
+      `${headline}: reading SSM failed in ${unread.map(({ region }) => region.name).join(', ')}.`,
+      unread.map(({ region, error }) => `${region.name}: ${region.calls.explain(error)}`)
+    )
   }
-  const tags = desiredTags(config.write.tags)
-  const writer = plans.some(({ action }) => action !== 'unchanged') ? await deps.writer() : undefined
+  const planned = settled.flatMap((result, index) =>
+    result.status === 'fulfilled' ? [{ region: regions[index], plan: result.value }] : []
+  )
+  const problems = planned.flatMap(({ region, plan }) =>
+    plan.problems.map((problem) => (several ? `${region.name}: ${problem}` : problem))
+  )
+  if (problems.length) throw new ActionError('ZT121', `${headline}: the plan has problems.`, problems)
+  return planned
+}
+
+function plannedResults({ plans, doomed, notOwned, keptAdvanced }: PushPlan): RegionResults {
+  return { outcomes: [...plans.map(plannedOutcome), ...doomed.map(deletedOutcome)], notOwned, keptAdvanced }
+}
+
+/** Writes one region's plan: the changed keys a few at once, then the prune. */
+async function writePlan(
+  calls: SsmCalls,
+  { plans, keptAdvanced, tagsByName, doomed, notOwned }: PushPlan,
+  settings: WriteSettings,
+  writer: Writer | undefined
+): Promise<RegionResults> {
+  const tags = desiredTags(settings.tags)
   const writes = pLimit(WRITE_CONCURRENCY)
   const outcomes = await Promise.all(
     plans.map((plan) =>
@@ -131,40 +223,31 @@ export async function pushSecrets(config: PushRequest, deps: PushDependencies): 
     )
   )
   outcomes.push(...(await calls.delete(doomed)))
-  return { dryRun: false, outcomes, notOwned, keptAdvanced }
+  return { outcomes, notOwned, keptAdvanced }
 }
 
 /**
  * Reads what the plan needs, then plans: the values (to diff), then for the keys to update their tags
  * (ownership), their tier and version (DescribeParameters), and the history of those at the 100-version
- * limit; and with prune, the service's path. Any problem stops the run here, before the first write.
+ * limit; and with prune, the service's path. A failed read rejects; the problems that stop the run are
+ * returned with the plan.
  */
 async function planPush({ target, secrets, write, readers = [] }: PushRequest, calls: SsmCalls): Promise<PushPlan> {
-  const current = await readingSsm(calls, () => calls.read(secrets.map(({ key }) => parameterName(target.path, key))))
+  const current = await calls.read(secrets.map(({ key }) => parameterName(target.path, key)))
   const diff = diffSecrets(secrets, target.path, current)
   const updates = diff.diffs.filter((candidate) => candidate.action === 'update').map(({ name }) => name)
-  const [tagsByName, statuses] = await readingSsm(calls, () =>
-    Promise.all([calls.tags(updates), calls.describe(updates)])
-  )
-  const histories = await readingSsm(calls, () => calls.histories(atVersionLimit(diff.diffs, statuses)))
+  const [tagsByName, statuses] = await Promise.all([calls.tags(updates), calls.describe(updates)])
+  const histories = await calls.histories(atVersionLimit(diff.diffs, statuses))
   const writes = planWrites(diff.diffs, statuses, histories, write.tier)
   const keep = new Set(diff.diffs.map(({ name }) => name))
-  const prune = write.prune
-    ? await readingSsm(calls, () => calls.planPrune(target.path, keep))
-    : { doomed: [], notOwned: [] }
+  const prune = write.prune ? await calls.planPrune(target.path, keep) : { doomed: [], notOwned: [] }
   const problems = [
     ...diff.problems,
     ...updates.flatMap((name) => ownershipProblem(name, tagsByName.get(name) ?? {}) ?? []),
     ...writes.problems,
     ...prunedReferenceProblems(prune.doomed, readers)
   ]
-  if (problems.length) throw new ActionError('ZT121', 'Nothing was written: the plan has problems.', problems)
-  return { plans: writes.plans, keptAdvanced: writes.keptAdvanced, tagsByName, ...prune }
-}
-
-/** An SSM read of the plan: its failure stops the run before anything is written. */
-function readingSsm<T>(calls: SsmCalls, read: () => Promise<T>): Promise<T> {
-  return stopOnSsmError(read, 'Nothing was written: reading SSM failed.', calls.redact)
+  return { plans: writes.plans, keptAdvanced: writes.keptAdvanced, tagsByName, ...prune, problems }
 }
 
 function plannedOutcome(plan: KeyPlan): KeyOutcome {
@@ -199,7 +282,7 @@ class SsmCalls {
   private readonly policy: RetryPolicy
   /** PutParameter's quota (about 3 a second per account) is shared by every writer of the run. */
   private readonly puts: Pacer
-  readonly redact: Redactor
+  private readonly redact: Redactor
   private readonly settings: WriteSettings
 
   constructor({ store, redact, retry }: PushDependencies, settings: WriteSettings) {

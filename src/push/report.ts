@@ -1,6 +1,6 @@
 import type { RestorePlan } from '../history/select.js'
 import { keyOf, MANAGED_BY_TAG, MANAGED_BY_VALUE, type Tier } from '../ssm/rules.js'
-import type { KeyOutcome, KeyResult, PushReport } from './push.js'
+import type { KeyOutcome, KeyResult, PushReport, RegionResults } from './push.js'
 
 /**
  * What the push phase tells the log, the outputs and the job summary: names, never values. A
@@ -16,10 +16,31 @@ const WOULD: Record<KeyResult, string> = {
   cancelled: 'not written'
 }
 
+/** One region's results as the report shows them; `region` is set when the run writes several regions. */
+export interface RegionView extends RegionResults {
+  readonly dryRun: boolean
+  readonly region?: { readonly name: string; readonly primary: boolean }
+}
+
+/** The primary region's view, then each replica's; without replicas, only the primary's, unnamed. */
+export function regionViews(report: PushReport, primary: string): RegionView[] {
+  const { dryRun, replicas } = report
+  if (!replicas.length) return [report]
+  return [
+    { ...report, region: { name: primary, primary: true } },
+    ...replicas.map((replica) => ({ ...replica, dryRun, region: { name: replica.region, primary: false } }))
+  ]
+}
+
+/** How a region is named in a heading: `eu-west-1 (primary)`, `us-west-2 (replica)`. */
+export function regionLabel({ name, primary }: NonNullable<RegionView['region']>): string {
+  return `${name} (${primary ? 'primary' : 'replica'})`
+}
+
 /** What a key the cancellation stopped shows: it may still be missing or different in SSM. */
 const CANCELLED = 'not written: the run was cancelled before this write went through'
 
-export function pushLogLines(report: PushReport): string[] {
+export function pushLogLines(report: RegionView): string[] {
   const lines = sorted(report.outcomes).map((outcome) => {
     const verb = report.dryRun || outcome.result === 'cancelled' ? WOULD[outcome.result] : outcome.result
     const version = outcome.version === undefined ? '' : ` (version ${outcome.version})`
@@ -34,23 +55,25 @@ export function pushLogLines(report: PushReport): string[] {
   const kept = report.notOwned.map(
     (name) => `${'kept'.padEnd(12)} ${name} (not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}, so prune leaves it)`
   )
-  return [...lines, ...kept, totals(report)]
+  const heading = report.region ? [`In ${regionLabel(report.region)}:`] : []
+  return [...heading, ...lines, ...kept, totals(report)]
 }
 
 /**
  * One notice per parameter written as Advanced although `tier` asks for another tier: SSM never moves an
  * Advanced parameter back to Standard, so the action keeps it Advanced rather than fail that key.
  */
-export function keptAdvancedNotices(report: PushReport, tier: Tier): string[] {
+export function keptAdvancedNotices(report: RegionView, tier: Tier): string[] {
+  const where = report.region ? ` in ${report.region.name}` : ''
   return [...report.keptAdvanced]
     .sort()
     .map(
       (name) =>
-        `${name} is an Advanced parameter and SSM never moves one back to Standard: ${report.dryRun ? 'it would be' : 'it was'} written as Advanced (tier: ${tier}). To make it Standard, delete it and let the next run create it again.`
+        `${name}${where} is an Advanced parameter and SSM never moves one back to Standard: ${report.dryRun ? 'it would be' : 'it was'} written as Advanced (tier: ${tier}). To make it Standard, delete it and let the next run create it again.`
     )
 }
 
-function totals(report: PushReport): string {
+function totals(report: RegionView): string {
   const cancelled = keysWith(report, 'cancelled').length
   const counts = [
     ...(['created', 'updated', 'unchanged', 'deleted', 'failed'] as const).map(
@@ -61,13 +84,15 @@ function totals(report: PushReport): string {
   return report.dryRun ? `Dry run, nothing written. A real run: ${counts}.` : `${counts}.`
 }
 
-export function keysWith(report: PushReport, result: KeyResult): string[] {
+export function keysWith(report: RegionResults, result: KeyResult): string[] {
   return sorted(report.outcomes.filter((outcome) => outcome.result === result)).map(({ key }) => key)
 }
 
-export function pushOutputs(report: PushReport): Record<string, string> {
+/** The outputs: today's describe the primary region; `regions` has every region's keys by result. */
+export function pushOutputs(views: readonly RegionView[], primary: string | undefined): Record<string, string> {
+  const [main] = views
   const [created, updated, unchanged, deleted] = (['created', 'updated', 'unchanged', 'deleted'] as const).map(
-    (result) => keysWith(report, result)
+    (result) => (main ? keysWith(main, result) : [])
   )
   return {
     created: JSON.stringify(created),
@@ -75,7 +100,18 @@ export function pushOutputs(report: PushReport): Record<string, string> {
     unchanged: JSON.stringify(unchanged),
     deleted: JSON.stringify(deleted),
     changed: String(created.length + updated.length + deleted.length > 0),
-    versions: JSON.stringify(versionsAfter(report))
+    versions: JSON.stringify(main ? versionsAfter(main) : {}),
+    regions: JSON.stringify(Object.fromEntries(views.map((view) => [view.region?.name ?? primary, byResult(view)])))
+  }
+}
+
+/** A region's keys by result, as the `regions` output has them. */
+function byResult(results: RegionResults): Record<'created' | 'updated' | 'unchanged' | 'deleted', string[]> {
+  return {
+    created: keysWith(results, 'created'),
+    updated: keysWith(results, 'updated'),
+    unchanged: keysWith(results, 'unchanged'),
+    deleted: keysWith(results, 'deleted')
   }
 }
 
@@ -83,7 +119,7 @@ export function pushOutputs(report: PushReport): Record<string, string> {
  * Each key the run holds and its version after the run (in a dry run: the current one), known from the reads and writes
  * made.
  */
-function versionsAfter(report: PushReport): Record<string, number> {
+function versionsAfter(report: RegionResults): Record<string, number> {
   const held = sorted(report.outcomes).filter(
     ({ result }) => result === 'created' || result === 'updated' || result === 'unchanged'
   )
@@ -91,7 +127,7 @@ function versionsAfter(report: PushReport): Record<string, number> {
 }
 
 /** Rows for the job summary table, header first. */
-export function pushSummaryRows(report: PushReport): string[][] {
+export function pushSummaryRows(report: RegionView): string[][] {
   const header = ['Key', 'Parameter', 'Result', 'Version', 'Source secret']
   const rows = sorted(report.outcomes).map((outcome) => [
     outcome.key,
@@ -109,12 +145,28 @@ export function pushSummaryRows(report: PushReport): string[][] {
   return [header, ...rows]
 }
 
-/** The step's failure message when some keys were not written, naming each; undefined when all were. */
-export function pushFailure(report: PushReport): string | undefined {
-  const failed = sorted(report.outcomes.filter((outcome) => outcome.result === 'failed'))
-  if (!failed.length) return undefined
+/**
+ * The step's failure message when some keys were not written, naming each (and, with several regions, each region
+ * with what was and was not written there); undefined when all were.
+ */
+export function pushFailure(views: readonly RegionView[]): string | undefined {
+  const failing = views.filter(({ outcomes }) => outcomes.some(({ result }) => result === 'failed'))
+  if (!failing.length) return undefined
+  if (failing.length === 1 && !failing[0].region) return regionFailure(failing[0])
+  return [
+    `Parameters were not written in ${failing.map(({ region }) => region?.name).join(', ')}; nothing was rolled back, and a re-run writes only what is missing or different, region by region:`,
+    ...failing.map((view) => {
+      const done = (['created', 'updated', 'deleted'] as const).flatMap((result) => keysWith(view, result))
+      const written = done.length ? `written there: ${done.join(', ')}` : 'nothing was written there'
+      return `In ${view.region ? regionLabel(view.region) : ''}, ${written}. ${regionFailure(view)}`
+    })
+  ].join('\n')
+}
+
+function regionFailure(results: RegionResults): string {
+  const failed = sorted(results.outcomes.filter((outcome) => outcome.result === 'failed'))
   const list = failed.map((outcome) => `  - ${outcome.name}: ${outcome.reason}`).join('\n')
-  return `${failed.length} of ${report.outcomes.length} parameters were not written or deleted; a re-run retries only those:\n${list}`
+  return `${failed.length} of ${results.outcomes.length} parameters were not written or deleted; a re-run retries only those:\n${list}`
 }
 
 function sorted(outcomes: readonly KeyOutcome[]): KeyOutcome[] {
@@ -153,11 +205,14 @@ function notOwned(name: string): LeftAlone {
   return { name, verb: 'not touched', why: `not tagged ${MANAGED_BY_TAG}=${MANAGED_BY_VALUE}` }
 }
 
-/** The job summary's rows, header first: per key, the version restored and the version written, or why nothing was. */
-export function restoreSummaryRows(plan: RestorePlan, push: PushReport, prune: boolean): string[][] {
+/**
+ * The job summary's rows, header first: per key, the version restored and the version written, or why nothing was. The
+ * plan is the primary region's: a replica's table shows only its own results.
+ */
+export function restoreSummaryRows(plan: RestorePlan | undefined, push: RegionView, prune: boolean): string[][] {
   const rows = [
     ...push.outcomes.map((outcome) => ({ name: outcome.name, text: result(outcome, push.dryRun) })),
-    ...[...push.notOwned.map(notOwned), ...leftAlone(plan, prune)].map(({ name, verb, why }) => ({
+    ...[...push.notOwned.map(notOwned), ...(plan ? leftAlone(plan, prune) : [])].map(({ name, verb, why }) => ({
       name,
       text: `${verb}: ${why}`
     }))

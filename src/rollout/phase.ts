@@ -28,7 +28,7 @@ export const rolloutPhase: Phase<RolloutInput, RolloutReport> = {
       warnings: rolloutWarnings(report),
       outputs: rolloutOutputs(report),
       summary: report.outcomes.length
-        ? { heading: 'Workloads on old Secret data', rows: rolloutSummaryRows(report), footer: lines.at(-1) }
+        ? [{ heading: 'Workloads on old Secret data', rows: rolloutSummaryRows(report), footer: lines.at(-1) }]
         : undefined,
       failure: failed ? new ActionError('ZT160', failed) : undefined
     }

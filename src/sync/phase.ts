@@ -30,11 +30,13 @@ export const syncPhase: Phase<SyncPhaseInput, SyncReport> = {
       lines,
       warnings: syncWarnings(report),
       outputs: syncOutputs(report),
-      summary: {
-        heading: `ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`,
-        rows: syncSummaryRows(report),
-        footer: lines.at(-1)
-      },
+      summary: [
+        {
+          heading: `ExternalSecrets force-synced (external-secrets.io/${report.apiVersion})`,
+          rows: syncSummaryRows(report),
+          footer: lines.at(-1)
+        }
+      ],
       failure: failed
         ? new ActionError(
             'ZT150',
