@@ -64,7 +64,9 @@ describe('the bundled action against moto', () => {
       versions: '{"api_token":1,"database_url":1,"tls_key":1}',
       // Without replica-regions, aws-region alone.
       regions:
-        '{"us-east-1":{"created":["api_token","database_url","tls_key"],"updated":[],"unchanged":[],"deleted":[]}}'
+        '{"us-east-1":{"created":["api_token","database_url","tls_key"],"updated":[],"unchanged":[],"deleted":[]}}',
+      // A release checks nothing.
+      drift: '[]'
     })
     expect(await parameter('/zerotouch/prod/payments/tls_key')).toEqual({
       type: 'SecureString',
