@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { awsError } from '../../__fixtures__/aws-errors.js'
-import { MemoryStore } from '../../__fixtures__/memory-store.js'
+import { quotaStore } from '../../__fixtures__/quota-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
@@ -9,8 +8,6 @@ import { pushSecrets } from '../../src/push/push.js'
 import { createRedactor } from '../../src/secrets/redact.js'
 import { Pacer } from '../../src/ssm/pacer.js'
 import type { RetryPolicy } from '../../src/ssm/retry.js'
-import type { ParameterStore } from '../../src/ssm/store.js'
-import { tokenBucket } from '../../testing/ssm-proxy.ts'
 
 describe('Pacer', () => {
   it('does not pace before the first throttle', async () => {
@@ -113,18 +110,7 @@ describe('the push under a write quota, on simulated time', () => {
    */
   async function pushUnderQuota({ rate, burst, latencyMs, keys }: Quota) {
     const clock = virtualClock()
-    const store = new MemoryStore()
-    const bucket = tokenBucket(rate, burst, () => clock.now())
-    let throttled = 0
-    const slow = Object.create(store) as ParameterStore
-    slow.putParameter = async (write) => {
-      await clock.sleep(latencyMs)
-      if (!bucket.take()) {
-        throttled += 1
-        throw awsError('ThrottlingException', 400, 'Rate exceeded')
-      }
-      return store.putParameter(write)
-    }
+    const { store, slow, stats } = quotaStore(clock, { rate, burst, latencyMs })
     const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, clock, random: () => 0.5 }
     const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
@@ -140,7 +126,7 @@ describe('the push under a write quota, on simulated time', () => {
     )
     // The least time: every key after the burst waits for a token; 4 writers, each call takes latencyMs.
     const floorMs = Math.max(((keys - burst) / rate) * 1000, Math.ceil(keys / 4) * latencyMs)
-    return { report, writes: store.count('putParameter'), throttled, ms: clock.now(), floorMs }
+    return { report, writes: store.count('putParameter'), throttled: stats.throttled, ms: clock.now(), floorMs }
   }
 
   it('writes 300 new keys at 10 a second each once, close to the time the quota allows, with few throttled calls', async () => {

@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
+import { quotaStore } from '../../__fixtures__/quota-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
@@ -12,8 +13,6 @@ import { createRedactor } from '../../src/secrets/redact.js'
 import type { Secret } from '../../src/secrets/keys.js'
 import type { RetryPolicy } from '../../src/ssm/retry.js'
 import { serviceTarget } from '../../src/ssm/rules.js'
-import type { ParameterStore } from '../../src/ssm/store.js'
-import { tokenBucket } from '../../testing/ssm-proxy.ts'
 
 const PATH = '/zerotouch/prod/payments'
 const MANAGED = { 'managed-by': 'zerotouch-secrets' }
@@ -280,25 +279,10 @@ describe('pushSecrets with replica regions', () => {
 })
 
 describe('replica regions on simulated time', () => {
-  /** A store whose PutParameter takes 50 ms and, when `rate` is set, is throttled over it (bursts of 3). */
-  function quotaStore(clock: ReturnType<typeof virtualClock>, rate?: number) {
-    const store = new MemoryStore()
-    const bucket = rate === undefined ? undefined : tokenBucket(rate, 3, () => clock.now())
-    const putTimes: number[] = []
-    const slow = Object.create(store) as ParameterStore
-    slow.putParameter = async (write) => {
-      await clock.sleep(50)
-      if (bucket && !bucket.take()) throw awsError('ThrottlingException', 400, 'Rate exceeded')
-      putTimes.push(clock.now())
-      return store.putParameter(write)
-    }
-    return { store, slow, putTimes }
-  }
-
   it('paces each region on its own: a throttled replica does not slow the primary', async () => {
     const clock = virtualClock()
-    const main = quotaStore(clock)
-    const replica = quotaStore(clock, 3)
+    const main = quotaStore(clock, { latencyMs: 50 })
+    const replica = quotaStore(clock, { rate: 3, burst: 3, latencyMs: 50 })
     const secrets = Array.from({ length: 40 }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
       pushSecrets(
@@ -321,7 +305,7 @@ describe('replica regions on simulated time', () => {
       [report, ...report.replicas].map(({ outcomes }) => outcomes.every(({ result }) => result === 'created'))
     ).toEqual([true, true])
     // Unthrottled, 4 writers of 50 ms each take 10 rounds; the replica's quota (3 a second) needs over 12 s.
-    expect(Math.max(...main.putTimes)).toBe(10 * 50)
-    expect(Math.max(...replica.putTimes)).toBeGreaterThan(12_000)
+    expect(Math.max(...main.stats.putTimes)).toBe(10 * 50)
+    expect(Math.max(...replica.stats.putTimes)).toBeGreaterThan(12_000)
   })
 })
