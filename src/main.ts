@@ -13,13 +13,13 @@ import type { Phase, PhaseContext, PhaseReport, SummaryTable } from './phase.js'
 import { preflightPhase } from './preflight/phase.js'
 import type { ClusterCheck } from './preflight/preflight.js'
 import { pushPhase } from './push/phase.js'
-import type { PushReport, RegionStore } from './push/push.js'
+import type { PushReport } from './push/push.js'
 import { restorePhase } from './restore/phase.js'
 import { rolloutPhase } from './rollout/phase.js'
 import { createRedactor, maskedParts, droppedOutputWarnings, type NamedValue, type Redactor } from './secrets/redact.js'
 import { createAwsStore, type AwsStoreOptions } from './ssm/aws-store.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './ssm/retry.js'
-import type { ParameterStore } from './ssm/store.js'
+import type { ParameterStore, RegionStore } from './ssm/store.js'
 import { syncPhase } from './sync/phase.js'
 import { freshlySynced } from './sync/report.js'
 import { cancellable, systemClock, type Clock } from './time.js'
@@ -87,6 +87,7 @@ export async function run(overrides: Partial<Dependencies> = {}): Promise<void> 
         config,
         failOnDrift: config.failOnDrift,
         store,
+        regions: regions && { primary: regions.primary.region, replicas: regions.replicas },
         retry,
         cluster: cluster && { ...cluster, namespaces: cluster.config.cluster.namespaces },
         rendered: definitions?.externalSecrets

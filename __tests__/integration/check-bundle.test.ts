@@ -177,6 +177,37 @@ describe('check mode', () => {
     expectReadOnly(result, ['tok_0123456789'])
   })
 
+  it('with replica-regions, names each parameter a replica lacks or holds with another value (region-differs), reading each region once', async () => {
+    await released()
+    const west = harness.ssmIn('us-west-2')
+    const put = (key: keyof typeof SECRETS, value: string) =>
+      west.send(new PutParameterCommand({ Name: `${PATH}/${key.toLowerCase()}`, Value: value, Type: 'SecureString' }))
+    await put('DATABASE_URL', SECRETS.DATABASE_URL)
+    await put('STRIPE_API_KEY', ROTATED.STRIPE_API_KEY)
+    forget()
+    const result = await check(SECRETS, { 'replica-regions': 'us-west-2' })
+    expect(drift(result)).toEqual([
+      {
+        kind: 'region-differs',
+        name: `${PATH}/stripe_api_key`,
+        detail:
+          "us-west-2's version 1 holds another value than version 1 in us-east-1, the primary: a release writes the value given in both"
+      },
+      {
+        kind: 'region-differs',
+        name: `${PATH}/webhook_secret`,
+        detail: 'us-west-2 has no parameter, while us-east-1, the primary, holds version 1: a release writes it there'
+      }
+    ])
+    expect(errorOf(result)).toMatch(/^::error::Drift found: 2 findings/)
+    const reads = harness.proxy.calls
+      .filter(({ operation }) => operation === 'GetParameters')
+      .map(({ region }) => region)
+      .sort()
+    expect(reads).toEqual(['us-east-1', 'us-west-2'])
+    expectReadOnly(result)
+  })
+
   it('with fail-on-drift: false, warns for each finding and passes', async () => {
     await released()
     const result = await check({ ...SECRETS, NEW_TOKEN: 'tok_0123456789' }, { 'fail-on-drift': 'false' })

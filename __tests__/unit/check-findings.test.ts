@@ -9,6 +9,7 @@ import {
   needsHistory,
   needsTags,
   notReadyFinding,
+  regionFindings,
   sortFindings,
   stalePodsFinding,
   staleSecretFinding,
@@ -157,6 +158,67 @@ describe('missing and differs', () => {
     expect(valueFindings(secrets.slice(0, 1), PATH, near).map(({ kind }) => kind)).toEqual(['differs'])
     const spaced = [{ ...current[0], value: 'secret-one ' }]
     expect(valueFindings(secrets.slice(0, 1), PATH, spaced).map(({ kind }) => kind)).toEqual(['differs'])
+  })
+})
+
+describe('region-differs', () => {
+  const names = ['a', 'b', 'c', 'd', 'e'].map((key) => `${PATH}/${key}`)
+  const held = (key: string, value: string, version = 1, type = 'SecureString') => ({
+    name: `${PATH}/${key}`,
+    value,
+    type,
+    version
+  })
+  const primary = {
+    region: 'eu-west-1',
+    parameters: [held('a', 'same', 3), held('b', 'primary-b', 4), held('c', 'primary-c', 2), held('e', 'plain', 1)]
+  }
+  const replica = {
+    region: 'us-west-2',
+    parameters: [
+      held('a', 'same', 1),
+      held('b', 'replica-b', 2),
+      held('d', 'replica-d', 1),
+      held('e', 'plain', 1, 'String')
+    ]
+  }
+  const found = regionFindings(names, primary, replica)
+
+  it('names a parameter the replica lacks, holds with another value or type, or holds alone; an equal value is none', () => {
+    expect(found).toEqual([
+      {
+        kind: 'region-differs',
+        name: `${PATH}/b`,
+        detail:
+          "us-west-2's version 2 holds another value than version 4 in eu-west-1, the primary: a release writes the value given in both"
+      },
+      {
+        kind: 'region-differs',
+        name: `${PATH}/c`,
+        detail: 'us-west-2 has no parameter, while eu-west-1, the primary, holds version 2: a release writes it there'
+      },
+      {
+        kind: 'region-differs',
+        name: `${PATH}/d`,
+        detail: 'us-west-2 holds version 1, while eu-west-1, the primary, has none'
+      },
+      {
+        kind: 'region-differs',
+        name: `${PATH}/e`,
+        detail:
+          "us-west-2's version 1 holds another value than version 1 in eu-west-1, the primary: a release writes the value given in both"
+      }
+    ])
+  })
+
+  it('compares the values, not the versions (each region numbers its own), and never shows a value', () => {
+    expect(regionFindings([`${PATH}/a`], primary, replica)).toEqual([])
+    const text = JSON.stringify(found)
+    for (const value of ['same', 'primary-b', 'replica-b', 'primary-c', 'replica-d']) expect(text).not.toContain(value)
+  })
+
+  it('finds nothing for a name neither region holds', () => {
+    expect(regionFindings([`${PATH}/none`], primary, replica)).toEqual([])
   })
 })
 

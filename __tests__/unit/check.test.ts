@@ -4,6 +4,7 @@
  * record of the action, and never a write.
  */
 import { beforeEach, describe, expect, it } from '@jest/globals'
+import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryKube } from '../../__fixtures__/memory-kube.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
 import { workflowRun } from '../../__fixtures__/writer.js'
@@ -143,5 +144,45 @@ describe('the check of SSM', () => {
     expect(report.findings[0].detail).toMatch(/^Ready is False \(SecretSyncedError: template: bad \*+\)$/)
     expect(JSON.stringify(report)).not.toContain(key.value)
     expect(kube.calls.map(({ verb }) => verb)).toEqual(['list-events'])
+  })
+})
+
+describe('the check of replica regions', () => {
+  it('reads each replica once, batched, compares it with the primary, and writes nowhere', async () => {
+    const secrets = secretsOf(12)
+    const west = new MemoryStore()
+    for (const { key, value } of secrets) {
+      store.seed(`${TARGET.path}/${key}`, value, { tags: OWN, description: RECORD })
+      if (key !== 'key_3') west.seed(`${TARGET.path}/${key}`, key === 'key_7' ? 'edited' : value, { tags: OWN })
+    }
+    const report = await checkDrift(
+      { ...request(secrets), regions: { primary: 'eu-west-1', replicas: [{ region: 'us-west-2', store: west }] } },
+      createRedactor([])
+    )
+    expect(report.findings.map(({ kind, name }) => `${kind} ${name}`)).toEqual([
+      `region-differs ${TARGET.path}/key_3`,
+      `region-differs ${TARGET.path}/key_7`
+    ])
+    expect(west.count('getParameters')).toBe(2)
+    expect(west.calls.map(({ operation }) => operation)).toEqual(['getParameters', 'getParameters'])
+    for (const operation of WRITES) expect(store.count(operation) + west.count(operation)).toBe(0)
+  })
+
+  it('stops, naming the replica, when it cannot be read', async () => {
+    const west = new MemoryStore()
+    west.fault = () => ({
+      error: awsError(
+        'AccessDeniedException',
+        400,
+        'User: x is not authorized to perform: ssm:GetParameters on resource: arn:aws:ssm:us-west-2:1:parameter/zerotouch/prod/payments/key_0'
+      )
+    })
+    const checking = checkDrift(
+      { ...request(secretsOf(1)), regions: { primary: 'eu-west-1', replicas: [{ region: 'us-west-2', store: west }] } },
+      createRedactor([])
+    )
+    await expect(checking).rejects.toThrow(
+      /^Check mode writes nothing: reading SSM in us-west-2 failed\. AWS denied ssm:GetParameters on arn:aws:ssm:us-west-2:/
+    )
   })
 })

@@ -11,7 +11,7 @@ import { stopOnSsmError } from '../ssm/explain.js'
 import { describeParameters, readHistories, readParameters, readTags, splitByOwner } from '../ssm/read.js'
 import { withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { parameterName, type ServiceTarget } from '../ssm/rules.js'
-import type { ParameterStatus, ParameterStore, StoredParameter } from '../ssm/store.js'
+import type { ParameterStatus, ParameterStore, RegionStore, StoredParameter } from '../ssm/store.js'
 import type { WorkloadsApi } from '../workloads/api.js'
 import { secretData, type SecretData } from '../workloads/current.js'
 import { podSelector, resolveWorkloadRefs, type Workload, type WorkloadKind } from '../workloads/model.js'
@@ -25,6 +25,8 @@ import {
   needsHistory,
   needsTags,
   notReadyFinding,
+  regionFindings,
+  type RegionParameters,
   sortFindings,
   stalePodsFinding,
   staleSecretFinding,
@@ -63,6 +65,8 @@ export interface CheckRequest {
   readonly config: CheckConfig
   /** Absent when nothing the check compares is in SSM (no secrets, no prune, no cluster). */
   readonly store?: ParameterStore
+  /** With replica-regions: aws-region's name and each replica's store; each replica's values are compared with it. */
+  readonly regions?: { readonly primary: string; readonly replicas: readonly RegionStore[] }
   readonly retry: RetryPolicy
   readonly cluster?: CheckCluster
   /** The overlay's ExternalSecrets as rendered; absent without definitions. */
@@ -90,6 +94,18 @@ export async function checkDrift(request: CheckRequest, redact: Redactor): Promi
     matchesLabelSelector(config.selector, es.metadata.labels)
   )
   const ssm = await stopOnSsmError(() => readSsm(request, selected), SSM_FAILED, redact)
+  const { regions } = request
+  const replicas = regions
+    ? await Promise.all(
+        regions.replicas.map((replica) =>
+          stopOnSsmError(
+            () => replicaFindings(request, replica, { region: regions.primary, parameters: ssm.current }),
+            `Check mode writes nothing: reading SSM in ${replica.region} failed.`,
+            redact
+          )
+        )
+      )
+    : []
   const inCluster = cluster
     ? await stopOnKubeError(
         () => readCluster(cluster, selected, request.rendered ?? [], config.selector),
@@ -99,6 +115,7 @@ export async function checkDrift(request: CheckRequest, redact: Redactor): Promi
     : { findings: [], workloads: 0 }
   const findings = [
     ...ssm.findings,
+    ...replicas.flat(),
     ...selected.flatMap((es) => staleSecretFinding(es, ssm.reads.get(es) ?? [], ssm.statuses) ?? []),
     ...inCluster.findings
   ]
@@ -120,15 +137,28 @@ export async function checkDrift(request: CheckRequest, redact: Redactor): Promi
  * Description is a workflow run's record (was it copied?) and the tags of those whose Description is no record of
  * the action (is the parameter the action's?).
  */
+/** A replica region's values of the keys given, compared with the primary's (`region-differs`). */
+async function replicaFindings(
+  { config: { target, secrets }, retry }: CheckRequest,
+  { region, store }: RegionStore,
+  primary: RegionParameters
+): Promise<Finding[]> {
+  const names = secrets.map(({ key }) => parameterName(target.path, key))
+  const parameters = names.length ? await readParameters(store, names, { decrypt: true, retry }) : []
+  return regionFindings(names, primary, { region, parameters })
+}
+
 async function readSsm(
   { config, store, retry, cluster }: CheckRequest,
   selected: readonly ExternalSecret[]
 ): Promise<{
   findings: Finding[]
+  /** The values of the keys given, as the primary holds them. */
+  current: StoredParameter[]
   reads: Map<ExternalSecret, string[]>
   statuses: Map<string, ParameterStatus>
 }> {
-  if (!store) return { findings: [], reads: new Map(), statuses: new Map() }
+  if (!store) return { findings: [], current: [], reads: new Map(), statuses: new Map() }
   const { target, secrets } = config
   const names = secrets.map(({ key }) => parameterName(target.path, key))
   const current: StoredParameter[] = names.length ? await readParameters(store, names, { decrypt: true, retry }) : []
@@ -165,6 +195,7 @@ async function readSsm(
         (status) => editedOutside(status, { history: historyOf.get(status.name), tags: tags.get(status.name) }) ?? []
       )
     ],
+    current,
     reads,
     statuses
   }

@@ -23,7 +23,8 @@ export const FINDING_KINDS = [
   'not-ready',
   'stale-secret',
   'stale-pods',
-  'definition-not-applied'
+  'definition-not-applied',
+  'region-differs'
 ] as const
 
 export type FindingKind = (typeof FINDING_KINDS)[number]
@@ -37,7 +38,8 @@ export const FINDING_MEANINGS: Readonly<Record<FindingKind, string>> = {
   'not-ready': 'a selected ExternalSecret is not Ready',
   'stale-secret': 'a selected ExternalSecret last synced before the current version of a parameter it reads',
   'stale-pods': "a workload's pods started before the current data of a Secret they read",
-  'definition-not-applied': 'a rendered ExternalSecret is not in the cluster as Git has it'
+  'definition-not-applied': 'a rendered ExternalSecret is not in the cluster as Git has it',
+  'region-differs': 'with replica-regions, a replica region lacks a parameter the primary holds, or holds another value'
 }
 
 export interface Finding {
@@ -268,4 +270,36 @@ export function definitionFinding(rendered: ExternalSecret, live: ExternalSecret
   return difference === undefined
     ? undefined
     : { kind: 'definition-not-applied', name: esName(rendered), detail: difference }
+}
+
+/** The parameters one region holds, with its name. */
+export interface RegionParameters {
+  readonly region: string
+  readonly parameters: readonly StoredParameter[]
+}
+
+/**
+ * `region-differs`: where a replica region is out of step with the primary for the parameters compared (the keys
+ * given): one it lacks, one it holds with another value, or one it holds that the primary lacks. Decided without
+ * printing either value.
+ */
+export function regionFindings(
+  names: readonly string[],
+  primary: RegionParameters,
+  replica: RegionParameters
+): Finding[] {
+  const [main, copy] = [primary, replica].map(({ parameters }) => new Map(parameters.map((p) => [p.name, p])))
+  const the = `${primary.region}, the primary,`
+  return names.flatMap((name): Finding[] => {
+    const [here, there] = [main.get(name), copy.get(name)]
+    const detail = !there
+      ? here &&
+        `${replica.region} has no parameter, while ${the} holds version ${here.version}: a release writes it there`
+      : !here
+        ? `${replica.region} holds version ${there.version}, while ${the} has none`
+        : here.value !== there.value || here.type !== there.type
+          ? `${replica.region}'s version ${there.version} holds another value than version ${here.version} in ${the.slice(0, -1)}: a release writes the value given in both`
+          : undefined
+    return detail ? [{ kind: 'region-differs', name, detail }] : []
+  })
 }

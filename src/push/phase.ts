@@ -3,7 +3,8 @@ import type { RestorePlan } from '../history/select.js'
 import type { Phase, SummaryTable } from '../phase.js'
 import type { RetryPolicy } from '../ssm/retry.js'
 import type { OwnedReference } from '../eso/guardrails.js'
-import { pushSecrets, type PushConfig, type PushReport, type RegionStore } from './push.js'
+import type { RegionStore } from '../ssm/store.js'
+import { pushSecrets, type PushConfig, type PushReport } from './push.js'
 import {
   keptAdvancedNotices,
   pushFailure,

@@ -15,7 +15,13 @@ import {
 } from '../ssm/read.js'
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from '../ssm/retry.js'
 import { keyOf, parameterName, writeTier, type ParameterHistory, type ServiceTarget, type Tier } from '../ssm/rules.js'
-import { inBatches, type ParameterStatus, type ParameterStore, type StoredParameter } from '../ssm/store.js'
+import {
+  inBatches,
+  type ParameterStatus,
+  type ParameterStore,
+  type RegionStore,
+  type StoredParameter
+} from '../ssm/store.js'
 import {
   atVersionLimit,
   desiredTags,
@@ -53,12 +59,6 @@ export interface PushRequest extends PushConfig {
    * of them reads is refused.
    */
   readonly readers?: readonly OwnedReference[]
-}
-
-/** A region's Parameter Store. */
-export interface RegionStore {
-  readonly region: string
-  readonly store: ParameterStore
 }
 
 export interface PushDependencies {

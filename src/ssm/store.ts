@@ -65,6 +65,12 @@ export interface ParameterStore {
   deleteParameters(names: readonly string[]): Promise<{ deleted: string[]; missing: string[] }>
 }
 
+/** A region's Parameter Store: aws-region's, or a replica region's. */
+export interface RegionStore {
+  readonly region: string
+  readonly store: ParameterStore
+}
+
 export const BATCH_SIZE = 10
 /** A `ParameterStringFilter` takes at most 50 values, and DescribeParameters at most 50 results a page. */
 export const DESCRIBE_BATCH_SIZE = 50
