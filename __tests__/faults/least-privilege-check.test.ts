@@ -3,115 +3,35 @@
  * parameter ARN (testing/moto_iam_server.py) runs the bundled action in check mode as a user holding exactly it.
  * The parameters are written first by an administrator (a release through the action, then console edits).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
-import {
-  DeleteParametersCommand,
-  GetParametersByPathCommand,
-  PutParameterCommand,
-  SSMClient
-} from '@aws-sdk/client-ssm'
-import { readFileSync } from 'node:fs'
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import { DeleteParametersCommand, GetParametersByPathCommand, PutParameterCommand } from '@aws-sdk/client-ssm'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
-import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { readmePolicy, useIamUsers, without } from '../../__fixtures__/iam.ts'
+import { workflowRun } from '../../__fixtures__/workflow-run.ts'
 
-const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'eu-west-1' }
-/** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
-const REQUESTS_PER_USER = 3
 /** The service the README's policy names. */
 const SERVICE_PATH = '/zerotouch/prod/payments-api'
 const SECRETS = { API_KEY: 'key-one-0123', DATABASE_URL: 'postgres://payments:first@db/payments' }
 const EDITED = { api_key: 'key-console-4567', database_url: 'postgres://payments:console@db/payments' }
 
-interface Statement {
-  Sid?: string
-  Effect: string
-  Action: string | string[]
-  Resource: string | string[]
-}
-
-interface Policy {
-  Version: string
-  Statement: Statement[]
-}
-
-function isPolicy(value: unknown): value is Policy {
-  return typeof value === 'object' && value !== null && 'Statement' in value && Array.isArray(value.Statement)
-}
-
-function isStatement(value: unknown, sid: string): value is Statement {
-  return typeof value === 'object' && value !== null && 'Sid' in value && value.Sid === sid
-}
-
 /** The JSON blocks of the README's "Read-only IAM policy" section: the policy, and the statement added for prune. */
-function readmePolicies(): { base: Policy; prune: Statement } {
-  const section =
-    readFileSync('README.md', 'utf8')
-      .split(/^### /m)
-      .find((part) => part.startsWith('Read-only IAM policy')) ?? ''
-  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
-  const base = blocks.find(isPolicy)
-  const prune = blocks.find((block) => isStatement(block, 'CheckPrune'))
-  if (!base || !prune || !isStatement(prune, 'CheckPrune'))
-    throw new Error('README.md, Read-only IAM policy: the policy or its CheckPrune statement is missing')
-  return { base, prune }
-}
-
-/** The policy without `action`, wherever it is granted. */
-function without(policy: Policy, action: string): Policy {
-  const statements = policy.Statement.map((statement) => ({
-    ...statement,
-    Action: [statement.Action].flat().filter((granted) => granted !== action)
-  }))
-  return { ...policy, Statement: statements.filter(({ Action }) => Action.length > 0) }
-}
-
-const { base, prune } = readmePolicies()
+const readOnly = readmePolicy('### Read-only IAM policy')
+const base = readOnly.policy
+const prune = readOnly.statement('CheckPrune')
 /** Each SSM action of the policy, by what needs it. */
 const NEEDED = ['ssm:GetParameters', 'ssm:DescribeParameters', 'ssm:GetParameterHistory', 'ssm:ListTagsForResource']
 
-let moto: MotoServer
-const users: Record<string, Record<string, string>> = {}
-
-beforeAll(async () => {
-  const policies: Record<string, Policy> = {
-    admin: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }] },
-    check: base,
-    'check-pruning': { ...base, Statement: [...base.Statement, prune] },
-    ...Object.fromEntries(NEEDED.map((action) => [`without-${action}`, without(base, action)]))
-  }
-  moto = await startMoto({ enforceIamAfter: REQUESTS_PER_USER * Object.keys(policies).length })
-  const iam = new IAMClient({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
-  for (const [user, policy] of Object.entries(policies)) {
-    const UserName = user.replace(/[^\w+=,.@-]/g, '-')
-    await iam.send(new CreateUserCommand({ UserName }))
-    await iam.send(
-      new PutUserPolicyCommand({ UserName, PolicyName: 'zerotouch-secrets', PolicyDocument: JSON.stringify(policy) })
-    )
-    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName }))
-    users[user] = {
-      ...ROOT,
-      AWS_ACCESS_KEY_ID: AccessKey!.AccessKeyId!,
-      AWS_SECRET_ACCESS_KEY: AccessKey!.SecretAccessKey!
-    }
-  }
-  iam.destroy()
+const iam = useIamUsers({
+  admin: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'ssm:*', Resource: '*' }] },
+  check: base,
+  'check-pruning': { ...base, Statement: [...base.Statement, prune] },
+  ...Object.fromEntries(NEEDED.map((action) => [`without-${action}`, without(base, action)]))
 })
-afterAll(async () => moto?.stop())
-
-function ssmAs(user: string): SSMClient {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_REGION: region } = users[user]
-  return new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
-}
 
 /** Each case starts from an empty service path. */
 beforeEach(async () => {
-  const ssm = ssmAs('admin')
+  const ssm = iam.ssmAs('admin')
   try {
     const { Parameters = [] } = await ssm.send(new GetParametersByPathCommand({ Path: SERVICE_PATH, Recursive: true }))
     const names = Parameters.map(({ Name }) => Name!)
@@ -123,15 +43,8 @@ beforeEach(async () => {
 
 function run(user: string, inputs: Record<string, string>): Promise<ActionRun> {
   return runBundledAction(
-    { environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs },
-    {
-      ...users[user],
-      GITHUB_REPOSITORY: 'acme/payments-api',
-      GITHUB_SHA: 'a'.repeat(40),
-      GITHUB_WORKFLOW: 'release',
-      GITHUB_RUN_ID: '100',
-      GITHUB_RUN_ATTEMPT: '1'
-    }
+    { environment: 'prod', service: 'payments-api', 'ssm-endpoint': iam.moto.endpoint, ...inputs },
+    { ...iam.env(user), ...workflowRun(100) }
   )
 }
 
@@ -144,7 +57,7 @@ async function released(edits = false): Promise<void> {
   const release = await run('admin', { secrets: JSON.stringify({ ...SECRETS, OLD_FLAG: 'flag-value-1' }) })
   expect(errorOf(release)).toBe('')
   if (!edits) return
-  const ssm = ssmAs('admin')
+  const ssm = iam.ssmAs('admin')
   try {
     // The CLI without --description: SSM copies the release's record onto version 2 (history tells).
     await ssm.send(
@@ -197,7 +110,7 @@ describe("the README's read-only IAM policy (check mode)", () => {
     ])
     expect(findRunLeaks(drifted, [...Object.values(SECRETS), ...Object.values(EDITED), 'new-value-1'])).toEqual([])
 
-    const ssm = ssmAs('check')
+    const ssm = iam.ssmAs('check')
     try {
       await expect(
         ssm.send(

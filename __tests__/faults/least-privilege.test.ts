@@ -2,45 +2,27 @@
  * The README's IAM policy is what the action needs and no more: moto with IAM enforcement per
  * parameter ARN (testing/moto_iam_server.py) runs the bundled action as a user holding exactly it.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
-import { CreateAccessKeyCommand, CreateUserCommand, IAMClient, PutUserPolicyCommand } from '@aws-sdk/client-iam'
+import { beforeEach, describe, expect, it } from '@jest/globals'
 import {
   DeleteParametersCommand,
   GetParameterHistoryCommand,
   GetParametersByPathCommand,
   GetParametersCommand,
-  PutParameterCommand,
-  SSMClient
+  PutParameterCommand
 } from '@aws-sdk/client-ssm'
-import { readFileSync } from 'node:fs'
 import { errorOf, runBundledAction } from '../../testing/action.ts'
-import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { readmePolicy, ROOT, scoped, useIamUsers, without, type Statement } from '../../__fixtures__/iam.ts'
+import { provenance, workflowRun } from '../../__fixtures__/workflow-run.ts'
 
 /** The primary region (aws-region), and the replica the README's per-region statement names next to it. */
-const PRIMARY = 'eu-west-1'
+const PRIMARY = ROOT.AWS_REGION
 const REPLICA = 'us-west-2'
-const ROOT = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: PRIMARY }
-/** Requests moto lets through before it enforces IAM: the set-up below, three for each user. */
-const REQUESTS_PER_USER = 3
 /** The service every case writes to: the one the README's policy names. */
 const SERVICE_PATH = '/zerotouch/prod/payments-api'
 
-interface Statement {
-  Sid?: string
-  Action: string | string[]
-  Resource: string | string[]
-}
-
-interface Policy {
-  Statement: Statement[]
-}
-
-function isPolicy(value: unknown): value is Policy {
-  return typeof value === 'object' && value !== null && 'Statement' in value && Array.isArray(value.Statement)
-}
-
-function hasSid(value: unknown, sid: string): boolean {
-  return typeof value === 'object' && value !== null && 'Sid' in value && value.Sid === sid
+/** The statement's resources that name `region` (`arn:aws:ssm:<region>:...`). */
+function inRegion(statement: Statement, region: string): string[] {
+  return [statement.Resource].flat().filter((resource) => resource.split(':')[3] === region)
 }
 
 /**
@@ -48,105 +30,24 @@ function hasSid(value: unknown, sid: string): boolean {
  * for prune and for restore-to, and the per-region statement for replica regions, found by their Sid wherever
  * they stand.
  */
-function readmePolicies(): { base: Policy; prune: Statement; restore: Statement; eachRegion: Statement } {
-  const section =
-    readFileSync('README.md', 'utf8')
-      .split(/^## /m)
-      .find((part) => part.startsWith('IAM policy')) ?? ''
-  const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((match): unknown => JSON.parse(match[1]))
-  const base = blocks.find(isPolicy)
-  if (!base) throw new Error('README.md, IAM policy: no JSON policy with a Statement array')
-  const statement = (sid: string): Statement => {
-    const found = blocks.find((block) => hasSid(block, sid))
-    if (!found) throw new Error(`README.md, IAM policy: no JSON statement with "Sid": "${sid}"`)
-    return found as Statement
-  }
-  return {
-    base,
-    prune: statement('Prune'),
-    restore: statement('Restore'),
-    eachRegion: statement('ServiceParametersInEachRegion')
-  }
-}
-
-/** The policy without `action`, wherever it is granted. */
-function without(policy: Policy, action: string): Policy {
-  const statements = policy.Statement.map((statement) => ({
-    ...statement,
-    Action: [statement.Action].flat().filter((granted) => granted !== action)
-  }))
-  return { ...policy, Statement: statements.filter(({ Action }) => Action.length > 0) }
-}
-
-/** The policy with the statement `sid` scoped to `resource` instead of its own. */
-function scoped(policy: Policy, sid: string, resource: string | string[]): Policy {
-  return {
-    ...policy,
-    Statement: policy.Statement.map((statement) =>
-      statement.Sid === sid ? { ...statement, Resource: resource } : statement
-    )
-  }
-}
-
-/** The statement's resources that name `region` (`arn:aws:ssm:<region>:...`). */
-function inRegion(statement: Statement, region: string): string[] {
-  return [statement.Resource].flat().filter((resource) => resource.split(':')[3] === region)
-}
-
-let moto: MotoServer
-const users: Record<string, Record<string, string>> = {}
-
-beforeAll(async () => {
-  const { base, prune, restore, eachRegion } = readmePolicies()
-  const policies = {
-    release: base,
-    pruning: { ...base, Statement: [...base.Statement, prune] },
-    restoring: { ...base, Statement: [...base.Statement, restore] },
-    'no-describe': without(base, 'ssm:DescribeParameters'),
-    'describe-scoped': scoped(base, 'ReadTiers', `arn:aws:ssm:*:*:parameter${SERVICE_PATH}/*`),
-    'no-history': without(base, 'ssm:GetParameterHistory'),
-    // replica regions: the service's parameters granted per region, in the primary and the replica, or the primary only
-    'each-region': scoped(base, 'ServiceParameters', [eachRegion.Resource].flat()),
-    'primary-only': scoped(base, 'ServiceParameters', inRegion(eachRegion, PRIMARY))
-  }
-  moto = await startMoto({ enforceIamAfter: REQUESTS_PER_USER * Object.keys(policies).length })
-  const iam = new IAMClient({
-    region: 'us-east-1',
-    endpoint: moto.endpoint,
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' }
-  })
-  for (const [user, policy] of Object.entries(policies)) {
-    await iam.send(new CreateUserCommand({ UserName: user }))
-    await iam.send(
-      new PutUserPolicyCommand({
-        UserName: user,
-        PolicyName: 'zerotouch-secrets',
-        PolicyDocument: JSON.stringify(policy)
-      })
-    )
-    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: user }))
-    users[user] = {
-      ...ROOT,
-      AWS_ACCESS_KEY_ID: AccessKey!.AccessKeyId!,
-      AWS_SECRET_ACCESS_KEY: AccessKey!.SecretAccessKey!
-    }
-  }
-  iam.destroy()
+const readme = readmePolicy('## IAM policy')
+const base = readme.policy
+const eachRegion = readme.statement('ServiceParametersInEachRegion')
+const iam = useIamUsers({
+  release: base,
+  pruning: { ...base, Statement: [...base.Statement, readme.statement('Prune')] },
+  restoring: { ...base, Statement: [...base.Statement, readme.statement('Restore')] },
+  'no-describe': without(base, 'ssm:DescribeParameters'),
+  'describe-scoped': scoped(base, 'ReadTiers', `arn:aws:ssm:*:*:parameter${SERVICE_PATH}/*`),
+  'no-history': without(base, 'ssm:GetParameterHistory'),
+  // replica regions: the service's parameters granted per region, in the primary and the replica, or the primary only
+  'each-region': scoped(base, 'ServiceParameters', [eachRegion.Resource].flat()),
+  'primary-only': scoped(base, 'ServiceParameters', inRegion(eachRegion, PRIMARY))
 })
-afterAll(async () => moto?.stop())
-
-/**
- * An SDK client holding `user`'s keys: what that user may do, straight from moto, in `region` (moto keeps the
- * regions apart by the region of the request's SigV4 credential scope, see testing/moto_iam_server.py).
- */
-function ssmAs(user: string, region = PRIMARY): SSMClient {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = users[user]
-  return new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId, secretAccessKey } })
-}
 
 /** The names under the service's path in `region`, read by the pruning user (its Prune statement lists the path). */
 async function namesIn(region: string): Promise<string[]> {
-  const ssm = ssmAs('pruning', region)
+  const ssm = iam.ssmAs('pruning', region)
   try {
     const names: string[] = []
     let NextToken: string | undefined
@@ -170,7 +71,7 @@ async function namesIn(region: string): Promise<string[]> {
 beforeEach(async () => {
   for (const region of [PRIMARY, REPLICA]) {
     const names = await namesIn(region)
-    const ssm = ssmAs('pruning', region)
+    const ssm = iam.ssmAs('pruning', region)
     try {
       for (let i = 0; i < names.length; i += 10)
         await ssm.send(new DeleteParametersCommand({ Names: names.slice(i, i + 10) }))
@@ -182,20 +83,9 @@ beforeEach(async () => {
 
 function run(user: string, inputs: Record<string, string>, env: Record<string, string> = {}) {
   return runBundledAction(
-    { environment: 'prod', service: 'payments-api', 'ssm-endpoint': moto.endpoint, ...inputs },
-    { ...users[user], ...env }
+    { environment: 'prod', service: 'payments-api', 'ssm-endpoint': iam.moto.endpoint, ...inputs },
+    { ...iam.env(user), ...env }
   )
-}
-
-/** The variables of a workflow run, whose id the descriptions record (what run:<id> looks for). */
-function workflowRun(runId: number): Record<string, string> {
-  return {
-    GITHUB_REPOSITORY: 'acme/payments-api',
-    GITHUB_SHA: 'a'.repeat(40),
-    GITHUB_WORKFLOW: 'release',
-    GITHUB_RUN_ID: String(runId),
-    GITHUB_RUN_ATTEMPT: '1'
-  }
 }
 
 describe("the README's IAM policy", () => {
@@ -254,7 +144,7 @@ describe("the README's IAM policy", () => {
     expect(JSON.parse(restored.outputs.versions)).toEqual({ api_key: 4 })
 
     // The restoring user reads the history it restored from: run 101's value is back, as version 4.
-    const ssm = ssmAs('restoring')
+    const ssm = iam.ssmAs('restoring')
     try {
       const own = await ssm.send(
         new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true })
@@ -265,9 +155,10 @@ describe("the README's IAM policy", () => {
         [3, 'key-three'],
         [4, 'key-two']
       ])
-      expect(own.Parameters?.[3].Description).toMatch(
-        /^restored from version 2 \(as of \S+\); zerotouch-secrets: acme\/payments-api@a{40} workflow "release" run 103 attempt 1: /
-      )
+      expect(own.Parameters?.[3].Description?.split('); ')).toEqual([
+        expect.stringMatching(/^restored from version 2 \(as of \S+$/),
+        provenance(103)
+      ])
     } finally {
       ssm.destroy()
     }
@@ -286,7 +177,7 @@ describe("the README's IAM policy", () => {
     // A first push creates only: it reads no tier.
     const created = await run('no-describe', { secrets: '{"NEW_KEY": "new-one"}' })
     expect(errorOf(created)).toBe('')
-    const ssm = ssmAs('release')
+    const ssm = iam.ssmAs('release')
     try {
       const { Parameters } = await ssm.send(
         new GetParametersCommand({
@@ -304,7 +195,7 @@ describe("the README's IAM policy", () => {
   })
 
   it('needs GetParameterHistory to update a parameter holding 100 versions (the labels of its oldest)', async () => {
-    const ssm = ssmAs('release')
+    const ssm = iam.ssmAs('release')
     try {
       for (let version = 1; version <= 100; version++)
         await ssm.send(
@@ -331,7 +222,7 @@ describe("the README's IAM policy", () => {
   it("grants GetParameterHistory on the service's parameters only, per ARN", async () => {
     const pushed = await run('release', { secrets: '{"API_KEY": "key-one"}' }, workflowRun(100))
     expect(errorOf(pushed)).toBe('')
-    const ssm = ssmAs('restoring')
+    const ssm = iam.ssmAs('restoring')
     try {
       const own = await ssm.send(
         new GetParameterHistoryCommand({ Name: `${SERVICE_PATH}/api_key`, WithDecryption: true })
@@ -395,7 +286,7 @@ describe("the README's IAM policy with replica regions", () => {
     expect(JSON.parse(updated.outputs.regions)).toEqual({ [PRIMARY]: update, [REPLICA]: update })
 
     // The replica holds the values, read as the per-region user itself.
-    const ssm = ssmAs('each-region', REPLICA)
+    const ssm = iam.ssmAs('each-region', REPLICA)
     try {
       const { Parameters } = await ssm.send(new GetParametersCommand({ Names: names, WithDecryption: true }))
       expect(Parameters?.map(({ Name, Value, Version }) => [Name, Value, Version]).sort()).toEqual([

@@ -24,6 +24,7 @@ import {
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
 import { untilSecondAfter } from '../../__fixtures__/until.ts'
+import { workflowRun } from '../../__fixtures__/workflow-run.ts'
 
 const harness = useSsmBehindProxy()
 let kube: KubeApiServer | undefined
@@ -37,18 +38,6 @@ const PATH = '/zerotouch/prod/payments'
 const TENANTS = join(process.cwd(), '__tests__/fixtures/tenants')
 /** Values a console edit writes: never to be shown either. */
 const EDITED = 'postgres://payments:console-hotfix@db:5432/payments'
-
-/** The variables the runner sets for a workflow run: its versions then carry a record unique to the run. */
-function workflowRun(runId: number): Record<string, string> {
-  return {
-    GITHUB_REPOSITORY: 'acme/payments',
-    GITHUB_SHA: 'c'.repeat(40),
-    GITHUB_WORKFLOW: 'release',
-    GITHUB_RUN_ID: String(runId),
-    GITHUB_RUN_ATTEMPT: '1',
-    GITHUB_SERVER_URL: 'https://github.com'
-  }
-}
 
 /** The cluster after a first release (from workflow run 100): Secrets written, two Deployments running on them. */
 async function released(): Promise<KubeApiServer> {
