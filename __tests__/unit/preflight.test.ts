@@ -19,6 +19,18 @@ function externalSecret(name: string, namespace = 'apps', labels: Record<string,
   }
 }
 
+/** The ExternalSecret `name` as a ClusterExternalSecret of the same name creates it: controlled by it. */
+function controlledByClusterExternalSecret(name: string): ExternalSecret {
+  const owned = externalSecret(name)
+  return {
+    ...owned,
+    metadata: {
+      ...owned.metadata,
+      ownerReferences: [{ apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name, controller: true }]
+    }
+  }
+}
+
 let kube: MemoryKube
 let log: string[]
 beforeEach(() => {
@@ -146,16 +158,7 @@ describe('the pre-flight', () => {
 
   it('in check mode never asks for patch on a ClusterExternalSecret, and patches nothing', async () => {
     kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'clusterexternalsecrets' }]
-    const owned = externalSecret('shared-db')
-    kube.add({
-      ...owned,
-      metadata: {
-        ...owned.metadata,
-        ownerReferences: [
-          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared-db', controller: true }
-        ]
-      }
-    })
+    kube.add(controlledByClusterExternalSecret('shared-db'))
     await expect(check({ mode: 'check' })).resolves.toMatchObject({ apiVersion: 'v1' })
     expect(kube.calls.filter(({ verb }) => verb === 'access-review').map(({ name }) => name)).not.toContain(
       'patch clusterexternalsecrets'
@@ -168,16 +171,7 @@ describe('the pre-flight', () => {
     kube.denied = [{ verb: 'patch', group: 'external-secrets.io', resource: 'clusterexternalsecrets' }]
     await check()
     expect(kube.calls.some(({ name }) => name === 'patch clusterexternalsecrets')).toBe(false)
-    const owned = externalSecret('shared-db')
-    kube.add({
-      ...owned,
-      metadata: {
-        ...owned.metadata,
-        ownerReferences: [
-          { apiVersion: 'external-secrets.io/v1', kind: 'ClusterExternalSecret', name: 'shared-db', controller: true }
-        ]
-      }
-    })
+    kube.add(controlledByClusterExternalSecret('shared-db'))
     const error = await actionErrorOf(check())
     expect(error).toMatchObject({
       code: 'ZT142',
