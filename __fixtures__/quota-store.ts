@@ -1,8 +1,12 @@
+import { pushSecrets, type PushDependencies, type PushReport } from '../src/push/push.js'
+import { createRedactor } from '../src/secrets/redact.js'
+import { serviceTarget } from '../src/ssm/rules.js'
 import type { ParameterStore } from '../src/ssm/store.js'
 import type { Clock } from '../src/time.js'
 import { tokenBucket } from '../testing/ssm-proxy.ts'
 import { awsError } from './aws-errors.js'
 import { MemoryStore } from './memory-store.js'
+import { localWriter } from './writer.js'
 
 export interface WriteQuota {
   /** PutParameter calls a second; absent: no quota. */
@@ -33,4 +37,31 @@ export function quotaStore(clock: Clock, { rate, burst = rate, latencyMs }: Writ
     return store.putParameter(write)
   }
   return { store, slow, stats }
+}
+
+/**
+ * A first push of `keys` new keys (`k0`: `v0`, ...) to `store` (and `replicas`), on `clock`: retries from 100 ms up
+ * to 5 s, for up to 2 minutes.
+ */
+export function firstPush(
+  clock: Clock,
+  keys: number,
+  { store, replicas }: Pick<PushDependencies, 'store' | 'replicas'>
+): Promise<PushReport> {
+  const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
+  return pushSecrets(
+    {
+      secrets,
+      target: serviceTarget('/zerotouch', 'prod', 'svc'),
+      write: { tier: 'Standard', tags: {}, prune: false },
+      dryRun: false
+    },
+    {
+      store,
+      replicas,
+      redact: createRedactor([]),
+      retry: { baseMs: 100, capMs: 5_000, windowMs: 120_000, clock, random: () => 0.5 },
+      writer: localWriter
+    }
+  )
 }

@@ -1,13 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { quotaStore } from '../../__fixtures__/quota-store.js'
+import { firstPush, quotaStore } from '../../__fixtures__/quota-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
-import { localWriter } from '../../__fixtures__/writer.js'
-import { serviceTarget } from '../../src/ssm/rules.js'
-import { pushSecrets } from '../../src/push/push.js'
-import { createRedactor } from '../../src/secrets/redact.js'
 import { Pacer } from '../../src/ssm/pacer.js'
-import type { RetryPolicy } from '../../src/ssm/retry.js'
 
 describe('Pacer', () => {
   it('does not pace before the first throttle', async () => {
@@ -111,19 +106,7 @@ describe('the push under a write quota, on simulated time', () => {
   async function pushUnderQuota({ rate, burst, latencyMs, keys }: Quota) {
     const clock = virtualClock()
     const { store, slow, stats } = quotaStore(clock, { rate, burst, latencyMs })
-    const retry: RetryPolicy = { baseMs: 100, capMs: 5_000, windowMs: 120_000, clock, random: () => 0.5 }
-    const secrets = Array.from({ length: keys }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
-    const report = await clock.run(
-      pushSecrets(
-        {
-          secrets,
-          target: serviceTarget('/zerotouch', 'prod', 'svc'),
-          write: { tier: 'Standard', tags: {}, prune: false },
-          dryRun: false
-        },
-        { store: slow, redact: createRedactor([]), retry, writer: localWriter }
-      )
-    )
+    const report = await clock.run(firstPush(clock, keys, { store: slow }))
     // The least time: every key after the burst waits for a token; 4 writers, each call takes latencyMs.
     const floorMs = Math.max(((keys - burst) / rate) * 1000, Math.ceil(keys / 4) * latencyMs)
     return { report, writes: store.count('putParameter'), throttled: stats.throttled, ms: clock.now(), floorMs }

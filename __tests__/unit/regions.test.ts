@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from '@jest/globals'
 import { awsError } from '../../__fixtures__/aws-errors.js'
 import { MemoryStore } from '../../__fixtures__/memory-store.js'
-import { quotaStore } from '../../__fixtures__/quota-store.js'
+import { firstPush, quotaStore } from '../../__fixtures__/quota-store.js'
 import { virtualClock } from '../../__fixtures__/virtual-clock.js'
 import { localWriter } from '../../__fixtures__/writer.js'
 import { ActionError } from '../../src/errors.js'
@@ -283,23 +283,11 @@ describe('replica regions on simulated time', () => {
     const clock = virtualClock()
     const main = quotaStore(clock, { latencyMs: 50 })
     const replica = quotaStore(clock, { rate: 3, burst: 3, latencyMs: 50 })
-    const secrets = Array.from({ length: 40 }, (_, i) => ({ source: `K${i}`, key: `k${i}`, value: `v${i}` }))
     const report = await clock.run(
-      pushSecrets(
-        {
-          secrets,
-          target: serviceTarget('/zerotouch', 'prod', 'svc'),
-          write: { tier: 'Standard', tags: {}, prune: false },
-          dryRun: false
-        },
-        {
-          store: main.slow,
-          replicas: { primary: PRIMARY, stores: [{ region: 'us-west-2', store: replica.slow }] },
-          redact: createRedactor([]),
-          retry: { baseMs: 100, capMs: 5_000, windowMs: 120_000, clock, random: () => 0.5 },
-          writer: localWriter
-        }
-      )
+      firstPush(clock, 40, {
+        store: main.slow,
+        replicas: { primary: PRIMARY, stores: [{ region: 'us-west-2', store: replica.slow }] }
+      })
     )
     expect(
       [report, ...report.replicas].map(({ outcomes }) => outcomes.every(({ result }) => result === 'created'))
