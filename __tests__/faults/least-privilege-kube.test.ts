@@ -3,12 +3,13 @@
  * exactly its rules, in the target namespace only; the action succeeds with them, and without any
  * one of them fails naming what is missing.
  */
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { runBundledAction } from '../../testing/action.ts'
-import { parameterStore, startKubeApiServer, type KubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
+import { parameterStore, startKubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
 const SECRETS = { DATABASE_URL: 'postgres://x', STRIPE_API_KEY: 'sk_x_123', WEBHOOK_SECRET: 'whsec_x' }
@@ -97,27 +98,28 @@ function rulesOf(roles: Role[], namespace: string): RbacRule[] {
 }
 
 let moto: MotoServer
-let kube: KubeApiServer | undefined
+const cluster = useTestCluster()
 beforeAll(async () => {
   moto = await startMoto()
 })
 afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
-afterEach(async () => kube?.close())
 
 /**
  * The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false;
  * with `shared`, a ClusterExternalSecret controls one of the selected ExternalSecrets.
  */
 async function runWith(rules: RbacRule[], argoRollouts = true, shared = false) {
-  kube = await startKubeApiServer({
-    ssmEndpoint: moto.endpoint,
-    region: 'us-east-1',
-    reconcileDelayMs: 20,
-    rbac: rules,
-    user: 'system:serviceaccount:ci:deployer',
-    argoRollouts
-  })
+  const kube = cluster.track(
+    await startKubeApiServer({
+      ssmEndpoint: moto.endpoint,
+      region: 'us-east-1',
+      reconcileDelayMs: 20,
+      rbac: rules,
+      user: 'system:serviceaccount:ci:deployer',
+      argoRollouts
+    })
+  )
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(TENANT_STORE)
   kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
@@ -222,14 +224,16 @@ describe("the README's Kubernetes Role", () => {
 
 /** Check mode on the same cluster (nothing released yet: its findings are no failure with fail-on-drift false). */
 async function checkWith(rules: RbacRule[], argoRollouts = true) {
-  kube = await startKubeApiServer({
-    ssmEndpoint: moto.endpoint,
-    region: 'us-east-1',
-    reconcileDelayMs: 20,
-    rbac: rules,
-    user: 'system:serviceaccount:ci:drift-check',
-    argoRollouts
-  })
+  const kube = cluster.track(
+    await startKubeApiServer({
+      ssmEndpoint: moto.endpoint,
+      region: 'us-east-1',
+      reconcileDelayMs: 20,
+      rbac: rules,
+      user: 'system:serviceaccount:ci:drift-check',
+      argoRollouts
+    })
+  )
   kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
   kube.apply(TENANT_STORE)
   kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
@@ -271,7 +275,7 @@ describe("the README's read-only Kubernetes Role (check mode)", () => {
     expect(kinds).toContain('missing')
     expect(kinds).toContain('not-ready')
     expect(
-      kube!.requests
+      cluster.current.requests
         .filter(({ method, path }) => method !== 'GET' && !path.endsWith('/selfsubjectaccessreviews'))
         .map(({ method, path }) => `${method} ${path}`)
     ).toEqual([])
