@@ -4,14 +4,14 @@
  * signal while four writes are in flight. No write starts after it, the four finish, the outputs and the job summary
  * say what was and was not written, the step fails, and a re-run converges without a duplicate version.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { GetParametersByPathCommand, type Parameter } from '@aws-sdk/client-ssm'
 import { errorOf, runBundledAction, startBundledAction } from '../../testing/action.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { until } from '../../__fixtures__/until.ts'
 import { deployment, NS, paymentsCluster, SECRETS as RELEASE } from '../../__fixtures__/rollout-harness.ts'
-import type { KubeApiServer } from '../../testing/kube/index.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const PATH = '/zerotouch/prod/payments'
 const KEYS = 24
@@ -106,14 +106,10 @@ describe('a cancelled job', () => {
 })
 
 describe('a job cancelled while the action waits for the sync', () => {
-  let kube: KubeApiServer | undefined
-  afterEach(async () => {
-    await kube?.close()
-    kube = undefined
-  })
+  const cluster = useTestCluster()
 
   it('stops waiting at once, restarts nothing, sets the outputs, writes the summary and fails ZT190', async () => {
-    kube = await paymentsCluster(harness, [deployment('payments-api', 'payments-provider')])
+    const kube = cluster.track(await paymentsCluster(harness, [deployment('payments-api', 'payments-provider')]))
     // The operator does not sync: the action waits for it, up to the 10-minute timeout.
     kube.operator.pause()
     const started = startBundledAction(
@@ -133,7 +129,7 @@ describe('a job cancelled while the action waits for the sync', () => {
       // Both selected ExternalSecrets annotated: the action is waiting for their syncs.
       await until(
         () =>
-          kube!.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/externalsecrets/'))
+          kube.requests.filter(({ method, path }) => method === 'PATCH' && path.includes('/externalsecrets/'))
             .length === 2
       )
       started.child.kill('SIGINT')

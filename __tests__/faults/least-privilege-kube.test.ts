@@ -3,12 +3,13 @@
  * exactly its rules, in the target namespace only; the action succeeds with them, and without any
  * one of them fails naming what is missing.
  */
-import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 import { runBundledAction } from '../../testing/action.ts'
 import { parameterStore, startKubeApiServer, type KubeApiServer, type RbacRule } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const AWS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' }
 const SECRETS = { DATABASE_URL: 'postgres://x', STRIPE_API_KEY: 'sk_x_123', WEBHOOK_SECRET: 'whsec_x' }
@@ -96,31 +97,67 @@ function rulesOf(roles: Role[], namespace: string): RbacRule[] {
   )
 }
 
+/** Each verb on each resource the roles grant, with the scope a refusal of it names. */
+function permissionsOf(roles: Role[]): Array<{ resource: string; verb: string; scope: string }> {
+  return roles.flatMap(({ kind, rules }) =>
+    rules.flatMap((rule) =>
+      rule.resources.flatMap((resource) =>
+        rule.verbs.map((verb) => ({
+          resource,
+          verb,
+          scope: kind === 'Role' ? 'payments-prod' : 'at the cluster scope'
+        }))
+      )
+    )
+  )
+}
+
+/** The roles without `verb` on `resource`. */
+function without(roles: Role[], resource: string, verb: string): Role[] {
+  return roles.map((role) => ({
+    ...role,
+    rules: role.rules.map((rule) => ({
+      ...rule,
+      verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
+    }))
+  }))
+}
+
 let moto: MotoServer
-let kube: KubeApiServer | undefined
+const cluster = useTestCluster()
 beforeAll(async () => {
   moto = await startMoto()
 })
 afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
-afterEach(async () => kube?.close())
+
+/**
+ * The payments tenant on a test API server that allows `user` only `rules`; with Argo Rollouts installed (a Rollout
+ * reads the Secret too) unless `argoRollouts` is false.
+ */
+async function tenantCluster(rules: RbacRule[], user: string, argoRollouts: boolean): Promise<KubeApiServer> {
+  const kube = cluster.track(
+    await startKubeApiServer({
+      ssmEndpoint: moto.endpoint,
+      region: 'us-east-1',
+      reconcileDelayMs: 20,
+      rbac: rules,
+      user,
+      argoRollouts
+    })
+  )
+  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
+  kube.apply(TENANT_STORE)
+  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  return kube
+}
 
 /**
  * The run on a cluster with Argo Rollouts installed (a Rollout reads the Secret too), unless `argoRollouts` is false;
  * with `shared`, a ClusterExternalSecret controls one of the selected ExternalSecrets.
  */
 async function runWith(rules: RbacRule[], argoRollouts = true, shared = false) {
-  kube = await startKubeApiServer({
-    ssmEndpoint: moto.endpoint,
-    region: 'us-east-1',
-    reconcileDelayMs: 20,
-    rbac: rules,
-    user: 'system:serviceaccount:ci:deployer',
-    argoRollouts
-  })
-  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply(TENANT_STORE)
-  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  const kube = await tenantCluster(rules, 'system:serviceaccount:ci:deployer', argoRollouts)
   if (shared) kube.apply(SHARED)
   // restart: changed, so that the Role's rules on the workloads are needed too.
   return runBundledAction(
@@ -142,13 +179,7 @@ async function runWith(rules: RbacRule[], argoRollouts = true, shared = false) {
 const roles = readmeRoles('Kubernetes Role')
 /** Only with ClusterExternalSecrets; bound with a ClusterRoleBinding. */
 const cesRoles = readmeRoles('Kubernetes ClusterRole')
-const permissions = roles.flatMap(({ kind, rules }) =>
-  rules.flatMap((rule) =>
-    rule.resources.flatMap((resource) =>
-      rule.verbs.map((verb) => ({ resource, verb, scope: kind === 'Role' ? 'payments-prod' : 'at the cluster scope' }))
-    )
-  )
-)
+const permissions = permissionsOf(roles)
 
 describe("the README's Kubernetes Role", () => {
   it('is a Role and a ClusterRole', () => expect(roles.map(({ kind }) => kind)).toEqual(['Role', 'ClusterRole']))
@@ -205,14 +236,7 @@ describe("the README's Kubernetes Role", () => {
   it.each(permissions)(
     'needs $verb on $resource ($scope): without it the run fails naming it',
     async ({ resource, verb, scope }) => {
-      const reduced = roles.map((role) => ({
-        ...role,
-        rules: role.rules.map((rule) => ({
-          ...rule,
-          verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
-        }))
-      }))
-      const result = await runWith(rulesOf(reduced, 'payments-prod'))
+      const result = await runWith(rulesOf(without(roles, resource, verb), 'payments-prod'))
       expect(result.exitCode).not.toBe(0)
       expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
       expect(result.stdout).toContain(scope)
@@ -222,17 +246,7 @@ describe("the README's Kubernetes Role", () => {
 
 /** Check mode on the same cluster (nothing released yet: its findings are no failure with fail-on-drift false). */
 async function checkWith(rules: RbacRule[], argoRollouts = true) {
-  kube = await startKubeApiServer({
-    ssmEndpoint: moto.endpoint,
-    region: 'us-east-1',
-    reconcileDelayMs: 20,
-    rbac: rules,
-    user: 'system:serviceaccount:ci:drift-check',
-    argoRollouts
-  })
-  kube.apply(readFileSync('__tests__/fixtures/cluster/payments-prod.yaml', 'utf8'))
-  kube.apply(TENANT_STORE)
-  kube.apply(argoRollouts ? [PAYMENTS_API, PAYMENTS_WORKER] : [PAYMENTS_API])
+  const kube = await tenantCluster(rules, 'system:serviceaccount:ci:drift-check', argoRollouts)
   return runBundledAction(
     {
       mode: 'check',
@@ -249,13 +263,7 @@ async function checkWith(rules: RbacRule[], argoRollouts = true) {
 }
 
 const checkRoles = readmeRoles('Read-only Kubernetes Role')
-const checkPermissions = checkRoles.flatMap(({ kind, rules }) =>
-  rules.flatMap((rule) =>
-    rule.resources.flatMap((resource) =>
-      rule.verbs.map((verb) => ({ resource, verb, scope: kind === 'Role' ? 'payments-prod' : 'at the cluster scope' }))
-    )
-  )
-)
+const checkPermissions = permissionsOf(checkRoles)
 
 describe("the README's read-only Kubernetes Role (check mode)", () => {
   it('is a Role and a ClusterRole of list and get only', () => {
@@ -271,7 +279,7 @@ describe("the README's read-only Kubernetes Role (check mode)", () => {
     expect(kinds).toContain('missing')
     expect(kinds).toContain('not-ready')
     expect(
-      kube!.requests
+      cluster.current.requests
         .filter(({ method, path }) => method !== 'GET' && !path.endsWith('/selfsubjectaccessreviews'))
         .map(({ method, path }) => `${method} ${path}`)
     ).toEqual([])
@@ -288,14 +296,7 @@ describe("the README's read-only Kubernetes Role (check mode)", () => {
   it.each(checkPermissions)(
     'needs $verb on $resource ($scope): without it the check fails naming it',
     async ({ resource, verb, scope }) => {
-      const reduced = checkRoles.map((role) => ({
-        ...role,
-        rules: role.rules.map((rule) => ({
-          ...rule,
-          verbs: rule.resources.includes(resource) ? rule.verbs.filter((v) => v !== verb) : rule.verbs
-        }))
-      }))
-      const result = await checkWith(rulesOf(reduced, 'payments-prod'))
+      const result = await checkWith(rulesOf(without(checkRoles, resource, verb), 'payments-prod'))
       expect(result.exitCode).not.toBe(0)
       expect(result.stdout).toMatch(new RegExp(`${verb}[^%]*${resource}|${resource}[^%]*${verb}`))
       expect(result.stdout).toContain(scope)

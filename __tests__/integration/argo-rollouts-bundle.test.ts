@@ -5,7 +5,7 @@
  * `namespace/Rollout/name`; its failures are ZT160 with the controller's message; its permissions are checked before
  * anything is written, and only where the CRD is served.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
 import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
@@ -22,18 +22,15 @@ import {
   SECRETS
 } from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
-  release(harness, kube!, secrets, extra)
-const stripeKeysRead = (name: string) => readByPods(kube!, name, 'payments-provider', 'STRIPE_API_KEY', 'Rollout')
+  release(harness, cluster.current, secrets, extra)
+const stripeKeysRead = (name: string) =>
+  readByPods(cluster.current, name, 'payments-provider', 'STRIPE_API_KEY', 'Rollout')
 
 /**
  * The first release, then a Rollout reading payments-provider (and one reading payments-db) and a Deployment
@@ -42,8 +39,8 @@ const stripeKeysRead = (name: string) => readByPods(kube!, name, 'payments-provi
 async function released(
   rollout: ReturnType<typeof argoRollout> = argoRollout('payments-worker', 'payments-provider'),
   options: KubeApiServerOptions = {}
-): Promise<void> {
-  kube = await paymentsCluster(harness, [], { argoRollouts: true, ...options })
+): Promise<KubeApiServer> {
+  const kube = cluster.track(await paymentsCluster(harness, [], { argoRollouts: true, ...options }))
   await firstRelease(harness, kube, [
     rollout,
     argoRollout('payments-ledger', 'payments-db'),
@@ -51,11 +48,12 @@ async function released(
   ])
   kube.clearRequests()
   harness.proxy.calls.length = 0
+  return kube
 }
 
 describe('a Rollout reading a changed Secret', () => {
   it('is restarted through spec.restartAt and awaited until Healthy; every pod it runs has the new value', async () => {
-    await released()
+    const kube = await released()
     expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toBe('')
@@ -63,40 +61,40 @@ describe('a Rollout reading a changed Secret', () => {
       `${NS}/Deployment/payments-api`,
       `${NS}/Rollout/payments-worker`
     ])
-    expect(restartPatches(kube!).sort()).toEqual(['payments-api', 'payments-worker'])
+    expect(restartPatches(kube).sort()).toEqual(['payments-api', 'payments-worker'])
     // What `kubectl argo rollouts restart` sends: a JSON merge patch of spec.restartAt, whole seconds.
-    const patch = kube!.requests.find(
+    const patch = kube.requests.find(
       ({ method, path }) => method === 'PATCH' && path.endsWith('/rollouts/payments-worker')
     )
     expect(patch?.contentType).toBe('application/merge-patch+json')
     expect(JSON.parse(patch?.body ?? '')).toEqual({
       spec: { restartAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) as unknown }
     })
-    expect(kube!.get('Rollout', NS, 'payments-worker')?.status).toMatchObject({
+    expect(kube.get('Rollout', NS, 'payments-worker')?.status).toMatchObject({
       phase: 'Healthy',
       restartedAt: (JSON.parse(patch?.body ?? '{}') as { spec: { restartAt: string } }).spec.restartAt
     })
     expect(stripeKeysRead('payments-worker')).toEqual([ROTATED.STRIPE_API_KEY, ROTATED.STRIPE_API_KEY])
     // The Rollout reading an unchanged Secret is not touched.
-    expect(kube!.get('Rollout', NS, 'payments-ledger')?.metadata.generation).toBe(1)
+    expect(kube.get('Rollout', NS, 'payments-ledger')?.metadata.generation).toBe(1)
     expect(result.summary).toMatch(new RegExp(`${NS}/Rollout/payments-worker`))
-    expect(findRunLeaks(result, [...Object.values(ROTATED), kube!.token])).toEqual([])
+    expect(findRunLeaks(result, [...Object.values(ROTATED), kube.token])).toEqual([])
   })
 
   it('with restart: none, is named in a warning as namespace/Rollout/name and not patched', async () => {
-    await released()
+    const kube = await released()
     const result = await run(ROTATED)
     expect(errorOf(result)).toBe('')
     expect(result.stdout).toContain(
       `::warning::${NS}/Rollout/payments-worker reads Secret payments-provider: its pods started before the current data and run the old values until they restart (restart: changed restarts them and waits for the rollout)`
     )
-    expect(restartPatches(kube!)).toEqual([])
+    expect(restartPatches(kube)).toEqual([])
     expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
   })
 
   it("fails the step (ZT160) with the controller's message when it turns Degraded", async () => {
-    await released(argoRollout('payments-worker', 'payments-provider', { progressDeadlineSeconds: 20 }))
-    kube!.controllers.failPods(NS, 'payments-worker')
+    const kube = await released(argoRollout('payments-worker', 'payments-provider', { progressDeadlineSeconds: 20 }))
+    kube.controllers.failPods(NS, 'payments-worker')
     const result = await run(ROTATED, { restart: 'changed' })
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT160\]/)
@@ -107,13 +105,13 @@ describe('a Rollout reading a changed Secret', () => {
   })
 
   it('is not restarted when paused, and fails the step naming it and how to get it going', async () => {
-    await released(argoRollout('payments-worker', 'payments-provider', { paused: true }))
+    const kube = await released(argoRollout('payments-worker', 'payments-provider', { paused: true }))
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toMatch(/\[ZT160\]/)
     expect(errorOf(result)).toContain(
       `${NS}/Rollout/payments-worker (paused, failed): paused (manually paused): promote or resume it (kubectl argo rollouts promote), then re-run`
     )
-    expect(restartPatches(kube!)).toEqual(['payments-api'])
+    expect(restartPatches(kube)).toEqual(['payments-api'])
   })
 })
 
@@ -133,7 +131,7 @@ describe('a Rollout with a workloadRef', () => {
         workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'payments-worker-template' }
       }
     }
-    kube = await paymentsCluster(harness, [], { argoRollouts: true })
+    const kube = cluster.track(await paymentsCluster(harness, [], { argoRollouts: true }))
     await firstRelease(harness, kube, [template, referencing])
     expect(stripeKeysRead('payments-worker')).toEqual([SECRETS.STRIPE_API_KEY, SECRETS.STRIPE_API_KEY])
     kube.clearRequests()
@@ -155,23 +153,25 @@ describe('the pre-flight', () => {
       { verbs: ['get'], resources: ['clustersecretstores', 'secrets'] },
       { verbs: ['list'], resources: ['pods'] }
     ]
-    await released(undefined, { rbac })
+    const kube = await released(undefined, { rbac })
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toMatch(/\[ZT142\]/)
     expect(errorOf(result)).toMatch(/may not patch rollouts\.argoproj\.io in namespace "payments-prod"/)
     expect(harness.proxy.calls).toEqual([])
-    expect(restartPatches(kube!)).toEqual([])
+    expect(restartPatches(kube)).toEqual([])
   })
 
   it('asks nothing about rollouts where the CRD is not installed', async () => {
-    kube = await paymentsCluster(harness, [], {
-      rbac: [
-        { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
-        { verbs: ['list', 'watch', 'patch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
-        { verbs: ['get'], resources: ['clustersecretstores', 'secrets'] },
-        { verbs: ['list'], resources: ['pods'] }
-      ]
-    })
+    const kube = cluster.track(
+      await paymentsCluster(harness, [], {
+        rbac: [
+          { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
+          { verbs: ['list', 'watch', 'patch'], resources: ['deployments', 'statefulsets', 'daemonsets'] },
+          { verbs: ['get'], resources: ['clustersecretstores', 'secrets'] },
+          { verbs: ['list'], resources: ['pods'] }
+        ]
+      })
+    )
     await firstRelease(harness, kube, [deployment('payments-api', 'payments-provider')])
     const result = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(result)).toBe('')

@@ -5,7 +5,7 @@
  * check writes nothing: no SSM write reaches the proxy, and the cluster sees no write (its only POSTs are the
  * pre-flight's SelfSubjectAccessReviews, which change nothing).
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { PutParameterCommand } from '@aws-sdk/client-ssm'
 import { join } from 'node:path'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
@@ -25,14 +25,10 @@ import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
 import { untilSecondAfter } from '../../__fixtures__/until.ts'
 import { workflowRun } from '../../__fixtures__/workflow-run.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 const PATH = '/zerotouch/prod/payments'
 const TENANTS = join(process.cwd(), '__tests__/fixtures/tenants')
@@ -41,7 +37,7 @@ const EDITED = 'postgres://payments:console-hotfix@db:5432/payments'
 
 /** The cluster after a first release (from workflow run 100): Secrets written, two Deployments running on them. */
 async function released(): Promise<KubeApiServer> {
-  kube = await paymentsCluster(harness, [])
+  const kube = cluster.track(await paymentsCluster(harness, []))
   await firstRelease(harness, kube, [
     deployment('payments-api', 'payments-provider'),
     deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' })
@@ -52,7 +48,7 @@ async function released(): Promise<KubeApiServer> {
 
 /** Forgets the requests and SSM calls so far: what the check does is what is logged next. */
 function forget(): void {
-  kube?.clearRequests()
+  cluster.current.clearRequests()
   harness.proxy.calls.length = 0
 }
 
@@ -69,7 +65,7 @@ function check(
       'ssm-endpoint': harness.proxy.endpoint,
       secrets: JSON.stringify(secrets),
       namespace: NS,
-      kubeconfig: kube!.kubeconfig(),
+      kubeconfig: cluster.current.kubeconfig(),
       ...inputs
     },
     { ...LOCAL_AWS, ...env }
@@ -88,7 +84,7 @@ function drift(result: ActionRun): Finding[] {
 
 /** Every request that could change the cluster: anything but reads and the access reviews. */
 function clusterWrites(): string[] {
-  return (kube?.requests ?? [])
+  return cluster.current.requests
     .filter(
       ({ method, path }) => method !== 'GET' && !(method === 'POST' && path.endsWith('/selfsubjectaccessreviews'))
     )
@@ -100,7 +96,13 @@ function expectReadOnly(result: ActionRun, values: readonly string[] = []): void
   expect(writeCalls(harness.proxy.calls)).toEqual([])
   expect(clusterWrites()).toEqual([])
   expect(
-    findRunLeaks(result, [...Object.values(SECRETS), ...Object.values(ROTATED), EDITED, ...values, kube!.token])
+    findRunLeaks(result, [
+      ...Object.values(SECRETS),
+      ...Object.values(ROTATED),
+      EDITED,
+      ...values,
+      cluster.current.token
+    ])
   ).toEqual([])
 }
 
@@ -119,7 +121,7 @@ async function consoleEdit(name: string, value: string, description?: string): P
 
 describe('check mode', () => {
   it('finds nothing right after a release: drift is [], the step passes, nothing is written', async () => {
-    await released()
+    const kube = await released()
     const result = await check()
     expect(errorOf(result)).toBe('')
     expect(result.exitCode).toBe(0)
@@ -132,7 +134,7 @@ describe('check mode', () => {
     expect(harness.proxy.count('GetParameters')).toBe(1)
     expect(harness.proxy.count('DescribeParameters')).toBe(1)
     // Read verbs only, and no patch is even asked about.
-    const reviews = kube!.requests
+    const reviews = kube.requests
       .filter(({ path }) => path.endsWith('/selfsubjectaccessreviews'))
       .map(({ body }) => (typeof body === 'string' ? body : JSON.stringify(body)))
     expect(reviews.length).toBeGreaterThan(0)
@@ -228,7 +230,7 @@ describe('check mode', () => {
   })
 
   it('names a console edit (edited-outside, with version, date and user), the value that differs, and the ExternalSecret that synced before it (stale-secret)', async () => {
-    kube = await paymentsCluster(harness, [])
+    const kube = cluster.track(await paymentsCluster(harness, []))
     const first = await runBundledAction(
       {
         environment: 'prod',
@@ -284,14 +286,14 @@ describe('check mode', () => {
   })
 
   it("names an ExternalSecret that is not Ready, with the operator's reason and its last error (not-ready)", async () => {
-    await released()
-    kube!.operator.failWith(
+    const kube = await released()
+    kube.operator.failWith(
       NS,
       'payments-db',
       'error processing spec.data[0] (key: /zerotouch/prod/payments/database_url), err: AccessDeniedException'
     )
     // A release force-syncs it: the operator's sync fails, Ready turns False and an UpdateFailed Event says why.
-    const failing = await release(harness, kube!, SECRETS, { timeout: '5s' })
+    const failing = await release(harness, kube, SECRETS, { timeout: '5s' })
     expect(errorOf(failing)).toMatch(/\[ZT150\]/)
     forget()
     const result = await check()
@@ -308,8 +310,8 @@ describe('check mode', () => {
   })
 
   it('names a workload whose pods started before the current data of a Secret they read (stale-pods)', async () => {
-    await released()
-    const rotated = await release(harness, kube!, ROTATED)
+    const kube = await released()
+    const rotated = await release(harness, kube, ROTATED)
     expect(errorOf(rotated)).toBe('')
     forget()
     const result = await check(ROTATED)
@@ -328,11 +330,11 @@ describe('check mode', () => {
   ;(HAS_KUSTOMIZE ? it : it.skip)(
     'with definitions, names a rendered ExternalSecret the cluster does not hold as Git has it (definition-not-applied)',
     async () => {
-      await released()
+      const kube = await released()
       // Argo CD has not applied the commit that added webhook_secret to payments-provider.
-      const live = kube!.get('ExternalSecret', NS, 'payments-provider')!
+      const live = kube.get('ExternalSecret', NS, 'payments-provider')!
       const spec = live.spec as { data: unknown[] }
-      kube!.apply({ ...live, spec: { ...spec, data: spec.data.slice(0, 1) } })
+      kube.apply({ ...live, spec: { ...spec, data: spec.data.slice(0, 1) } })
       forget()
       const result = await check(SECRETS, { definitions: 'good/overlays/prod' }, { GITHUB_WORKSPACE: TENANTS })
       expect(drift(result)).toEqual([
@@ -353,7 +355,7 @@ describe('check mode', () => {
   )
 
   it('refuses an unknown mode with ZT100 naming the input, before any request', async () => {
-    kube = await paymentsCluster(harness, [])
+    const kube = cluster.track(await paymentsCluster(harness, []))
     forget()
     const result = await check(SECRETS, { mode: 'audit' })
     expect(result.exitCode).not.toBe(0)

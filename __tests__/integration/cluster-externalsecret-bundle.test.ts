@@ -4,24 +4,20 @@
  * which resets the annotations of the ExternalSecrets it controls on every reconcile: a selected ExternalSecret it
  * controls is force-synced through it (its external-secrets.io/force-sync, passed on), and awaited as the others.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
 import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
 import { NS, paymentsCluster, release, ROTATED, SECRETS } from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { until } from '../../__fixtures__/until.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
-  release(harness, kube!, secrets, extra)
+  release(harness, cluster.current, secrets, extra)
 
 /** A ClusterExternalSecret provisioning payments-shared in payments-prod and payments-stg, with the selector label. */
 const SHARED = `
@@ -42,21 +38,22 @@ spec:
     data: [{ secretKey: STRIPE_API_KEY, remoteRef: { key: /zerotouch/prod/payments/stripe_api_key } }]
 `
 
-async function cluster(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-  const started = await paymentsCluster(harness, [], options)
+/** The payments cluster with the ClusterExternalSecret SHARED, once it has made payments-shared. */
+async function sharedCluster(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const started = cluster.track(await paymentsCluster(harness, [], options))
   started.apply(SHARED)
   await until(() => started.get('ExternalSecret', NS, 'payments-shared') !== undefined)
   return started
 }
 
 const sharedValue = () => {
-  const data = kube!.get('Secret', NS, 'payments-shared')?.data as Record<string, string> | undefined
+  const data = cluster.current.get('Secret', NS, 'payments-shared')?.data as Record<string, string> | undefined
   return data && Buffer.from(data.STRIPE_API_KEY, 'base64').toString('utf8')
 }
 
 describe('an ExternalSecret a ClusterExternalSecret controls', () => {
   it('is force-synced through the ClusterExternalSecret, awaited, and named in synced; the others as before', async () => {
-    kube = await cluster()
+    const kube = await sharedCluster()
     expect(errorOf(await run(SECRETS))).toBe('')
     kube.clearRequests()
     const result = await run(ROTATED)
@@ -87,7 +84,7 @@ describe('an ExternalSecret a ClusterExternalSecret controls', () => {
   })
 
   it('needs patch on clusterexternalsecrets at the cluster scope: without it the run fails before any SSM write', async () => {
-    kube = await cluster({
+    await sharedCluster({
       rbac: [
         { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets'], namespaces: [NS] },
         { verbs: ['list', 'watch'], resources: ['events'], namespaces: [NS] }

@@ -21,6 +21,7 @@ import { findRunLeaks } from '../../testing/leaks.ts'
 import { LOCAL_AWS, useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { argoCdSync, type ApplyMode } from '../../__fixtures__/argocd.ts'
 import { HAS_KUBECTL, HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const SECRETS = {
   DATABASE_URL: 'postgres://payments:s3cret-pass@db:5432/payments',
@@ -37,18 +38,16 @@ if (!HAS_KUSTOMIZE)
   )
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
+const cluster = useTestCluster()
 let dir: string | undefined
 
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
+afterEach(() => {
   if (dir) rmSync(dir, { recursive: true, force: true })
   dir = undefined
 })
 
-async function cluster(options: KubeApiServerOptions = {}, manifests = CLUSTER): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({
+async function startCluster(options: KubeApiServerOptions = {}, manifests = CLUSTER): Promise<KubeApiServer> {
+  const kube = await startKubeApiServer({
     ssmEndpoint: harness.moto.endpoint,
     region: 'us-east-1',
     reconcileDelayMs: 50,
@@ -58,7 +57,7 @@ async function cluster(options: KubeApiServerOptions = {}, manifests = CLUSTER):
     ...options
   })
   kube.apply(manifests)
-  return kube
+  return cluster.track(kube)
 }
 
 function inputs(extra: Record<string, string> = {}): Record<string, string> {
@@ -74,17 +73,18 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 function run(extra: Record<string, string> = {}, env: Record<string, string> = {}): Promise<ActionRun> {
-  return runBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...extra }), { ...LOCAL_AWS, ...env })
+  return runBundledAction(inputs({ kubeconfig: cluster.current.kubeconfig(), ...extra }), { ...LOCAL_AWS, ...env })
 }
 
-const patched = (): string[] => kube!.requests.filter(({ method }) => method === 'PATCH').map(({ path }) => path)
+const patched = (): string[] =>
+  cluster.current.requests.filter(({ method }) => method === 'PATCH').map(({ path }) => path)
 
 function expectNothingDone(result: ActionRun, code: string): void {
   expect(result.exitCode).not.toBe(0)
   expect(errorOf(result)).toContain(`[${code}]`)
   expect(harness.proxy.calls).toEqual([])
   expect(patched()).toEqual([])
-  expect(findRunLeaks(result, [...Object.values(SECRETS), kube!.token])).toEqual([])
+  expect(findRunLeaks(result, [...Object.values(SECRETS), cluster.current.token])).toEqual([])
 }
 
 describe('the pre-flight, before any SSM request', () => {
@@ -137,15 +137,15 @@ describe('the pre-flight, before any SSM request', () => {
   it.each(CASES)(
     '$what: fails naming the cause, with no SSM request and nothing annotated',
     async ({ server, kubeconfig, extra = {}, code, says }) => {
-      await cluster(server)
-      const result = await run({ kubeconfig: kube!.kubeconfig(kubeconfig?.() ?? {}), ...extra })
+      const kube = await startCluster(server)
+      const result = await run({ kubeconfig: kube.kubeconfig(kubeconfig?.() ?? {}), ...extra })
       expectNothingDone(result, code)
       expect(errorOf(result)).toMatch(says)
     }
   )
 
   it('runs in a dry run too', async () => {
-    await cluster({ rbac: [{ verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets'] }] })
+    await startCluster({ rbac: [{ verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets'] }] })
     const result = await run({ 'dry-run': 'true' })
     expectNothingDone(result, 'ZT142')
     expect(errorOf(result)).toMatch(/may not list events in namespace "payments-prod"/)
@@ -174,24 +174,24 @@ describe('clusters as people run them', () => {
   const CASES: Array<{ what: string; kubeconfig: () => { input?: string; env?: Record<string, string> } }> = [
     {
       what: 'https with certificate-authority-data and a client certificate (kind)',
-      kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'client-cert' }) })
+      kubeconfig: () => ({ input: cluster.current.kubeconfig({ auth: 'client-cert' }) })
     },
     {
       what: 'https with an exec credential plugin (aws eks get-token)',
-      kubeconfig: () => ({ input: kube!.kubeconfig({ auth: 'exec' }) })
+      kubeconfig: () => ({ input: cluster.current.kubeconfig({ auth: 'exec' }) })
     },
     {
       what: 'certificate-authority as a file',
-      kubeconfig: () => ({ input: kube!.kubeconfig({ caFile: files(kube!.ca ?? '')[0] }) })
+      kubeconfig: () => ({ input: cluster.current.kubeconfig({ caFile: files(cluster.current.ca ?? '')[0] }) })
     },
     {
       what: 'KUBECONFIG naming several files',
-      kubeconfig: () => ({ input: '', env: { KUBECONFIG: files(...split(kube!.kubeconfig())).join(':') } })
+      kubeconfig: () => ({ input: '', env: { KUBECONFIG: files(...split(cluster.current.kubeconfig())).join(':') } })
     }
   ]
 
   it.each(CASES)('$what: pushes, annotates and returns after the fresh syncs', async ({ kubeconfig }) => {
-    await cluster({
+    await startCluster({
       rbac: [
         { verbs: ['list', 'watch', 'patch'], resources: ['externalsecrets', 'events'] },
         { verbs: ['get'], resources: ['clustersecretstores'] }
@@ -221,28 +221,28 @@ function beforeTheRelease(): string {
   const env = { GITHUB_WORKSPACE: TENANTS }
   /** The keys of the Secret payments-provider, decoded. */
   const providerData = (): Record<string, string> => {
-    const data = kube!.get('Secret', 'payments-prod', 'payments-provider')?.data
+    const data = cluster.current.get('Secret', 'payments-prod', 'payments-provider')?.data
     const entries = data && typeof data === 'object' ? Object.entries(data) : []
     return Object.fromEntries(entries.map(([key, value]) => [key, Buffer.from(String(value), 'base64').toString()]))
   }
 
   it('waits for the definition Argo CD applies 3 s after the start, then annotates, and the Secret holds the new key', async () => {
-    await cluster({}, beforeTheRelease())
-    const { finished } = startBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...definitions }), {
+    const kube = await startCluster({}, beforeTheRelease())
+    const { finished } = startBundledAction(inputs({ kubeconfig: kube.kubeconfig(), ...definitions }), {
       ...LOCAL_AWS,
       ...env
     })
     // As Argo CD would, 3 s in; the requests the server had seen by then.
     const seenBeforeApply = new Promise<number>((resolve) =>
       setTimeout(() => {
-        const seen = kube!.requests.length
-        kube!.apply(CLUSTER)
+        const seen = kube.requests.length
+        kube.apply(CLUSTER)
         resolve(seen)
       }, 3_000)
     )
     const result = await finished
     expect(errorOf(result)).toBe('')
-    const before = kube!.requests.slice(0, await seenBeforeApply)
+    const before = kube.requests.slice(0, await seenBeforeApply)
     expect(before.filter(({ method }) => method === 'PATCH')).toEqual([])
     expect(patched()).toHaveLength(2)
     expect(result.stdout).toContain(
@@ -253,7 +253,7 @@ function beforeTheRelease(): string {
   })
 
   it('fails after the timeout when the definition is never applied, naming the ExternalSecret and the missing reference, with nothing annotated', async () => {
-    await cluster({}, beforeTheRelease())
+    await startCluster({}, beforeTheRelease())
     const result = await run({ ...definitions, timeout: '3s' }, env)
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT145\]/)
@@ -267,7 +267,7 @@ function beforeTheRelease(): string {
   })
 
   it('matches a live object the API server and the operator filled with defaults, without waiting', async () => {
-    await cluster()
+    await startCluster()
     const result = await run(definitions, env)
     expect(errorOf(result)).toBe('')
     expect(result.stdout).not.toContain('does not yet read')
@@ -275,7 +275,7 @@ function beforeTheRelease(): string {
   })
 
   it('with wait-for-definitions false, warns about the difference and goes on', async () => {
-    await cluster({}, beforeTheRelease())
+    await startCluster({}, beforeTheRelease())
     const result = await run({ ...definitions, 'wait-for-definitions': 'false' }, env)
     expect(result.exitCode).toBe(0)
     expect(result.stdout).toMatch(
@@ -317,7 +317,7 @@ const managedOnly = (manifests: string): string =>
   const APP = 'payments-prod'
   /** The action's own patches (kubectl's carry a field manager). */
   const annotations = (from = 0) =>
-    kube!.requests.slice(from).filter(({ method, query }) => method === 'PATCH' && !query.fieldManager)
+    cluster.current.requests.slice(from).filter(({ method, query }) => method === 'PATCH' && !query.fieldManager)
 
   const REMOVED: Array<{ what: string; change: (spec: ProviderSpec) => void; says: string }> = [
     {
@@ -345,17 +345,17 @@ const managedOnly = (manifests: string): string =>
   it.each(CASES)(
     'waits while $what removed in Git is still in the cluster ($mode apply), and annotates once Argo CD applies the commit',
     async ({ mode, change, says }) => {
-      await cluster()
-      await argoCdSync(kube!.kubeconfig(), managedOnly(previousCommit(change)), { app: APP, mode })
-      const { finished } = startBundledAction(inputs({ kubeconfig: kube!.kubeconfig(), ...definitions }), {
+      const kube = await startCluster()
+      await argoCdSync(kube.kubeconfig(), managedOnly(previousCommit(change)), { app: APP, mode })
+      const { finished } = startBundledAction(inputs({ kubeconfig: kube.kubeconfig(), ...definitions }), {
         ...LOCAL_AWS,
         ...env
       })
       // Argo CD applies the commit 3 s in; the requests the server had seen by then.
       const applied = new Promise<number>((resolve, reject) =>
         setTimeout(() => {
-          const seen = kube!.requests.length
-          argoCdSync(kube!.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode }).then(() => resolve(seen), reject)
+          const seen = kube.requests.length
+          argoCdSync(kube.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode }).then(() => resolve(seen), reject)
         }, 3_000)
       )
       const result = await finished
@@ -364,16 +364,16 @@ const managedOnly = (manifests: string): string =>
       expect(result.stdout).toContain(`payments-prod/payments-provider: ${says}`)
       expect(annotations().length).toBe(2)
       expect(annotations(seen).length).toBe(2)
-      expect(findRunLeaks(result, [...Object.values(SECRETS), kube!.token])).toEqual([])
+      expect(findRunLeaks(result, [...Object.values(SECRETS), kube.token])).toEqual([])
     }
   )
 
   it.each(['client-side', 'server-side'] as const)(
     "does not wait for Argo CD's label tracking and the CRD's defaults (%s apply)",
     async (mode: ApplyMode) => {
-      await cluster()
-      await argoCdSync(kube!.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode })
-      const live = kube!.get('ExternalSecret', 'payments-prod', 'payments-provider')
+      const kube = await startCluster()
+      await argoCdSync(kube.kubeconfig(), managedOnly(CLUSTER), { app: APP, mode })
+      const live = kube.get('ExternalSecret', 'payments-prod', 'payments-provider')
       expect(live?.metadata.labels?.['app.kubernetes.io/instance']).toBe(APP)
       const result = await run(definitions, env)
       expect(errorOf(result)).toBe('')

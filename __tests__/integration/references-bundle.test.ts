@@ -4,7 +4,7 @@
  * provider does) and moto behind the recording proxy: a store's prefix and a find without a path are what the
  * guardrails, the restart decision and the prune guard see.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { errorOf, runBundledAction, type ActionRun } from '../../testing/action.ts'
 import { parameterStore, type KubeApiServer, type KubeObject } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
@@ -21,14 +21,10 @@ import {
   release
 } from '../../__fixtures__/rollout-harness.ts'
 import { HAS_KUSTOMIZE } from '../../__fixtures__/tools.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 const LABELS = { 'zerotouch.io/managed': 'true' }
 
@@ -47,18 +43,20 @@ function externalSecret(
 }
 
 const annotated = (): string[] =>
-  kube!.requests
+  cluster.current.requests
     .filter(({ method, path }) => method === 'PATCH' && path.includes('/externalsecrets/'))
     .map(({ path }) => path.slice(path.lastIndexOf('/') + 1))
 
 function expectNoLeaks(result: ActionRun, values: Record<string, string> = SECRETS): void {
-  expect(findRunLeaks(result, [...Object.values(values), ...(kube ? [kube.token] : [])])).toEqual([])
+  expect(findRunLeaks(result, [...Object.values(values), ...(cluster.started ? [cluster.started.token] : [])])).toEqual(
+    []
+  )
 }
 
 describe("a store's prefix", () => {
   /** The payments cluster plus a SecretStore with `prefix` and an ExternalSecret reading stripe_api_key through it. */
   async function tenantCluster(prefix: string): Promise<KubeApiServer> {
-    kube = await paymentsCluster(harness, [deployment('tenant-api', 'payments-tenant')])
+    const kube = cluster.track(await paymentsCluster(harness, [deployment('tenant-api', 'payments-tenant')]))
     kube.apply([
       parameterStore({ kind: 'SecretStore', name: 'tenant', namespace: NS, prefix }),
       externalSecret('payments-tenant', {
@@ -70,15 +68,15 @@ describe("a store's prefix", () => {
   }
 
   it('is seen by the guardrails and the restart decision: the reader of the prefixed key is restarted onto the new value', async () => {
-    await tenantCluster('/zerotouch/prod/payments/')
-    const first = await release(harness, kube!, SECRETS)
+    const kube = await tenantCluster('/zerotouch/prod/payments/')
+    const first = await release(harness, kube, SECRETS)
     expect(errorOf(first)).toBe('')
     expect(JSON.parse(first.outputs.synced)).toContain(`${NS}/payments-tenant`)
 
-    const rotated = await release(harness, kube!, ROTATED, { restart: 'changed' })
+    const rotated = await release(harness, kube, ROTATED, { restart: 'changed' })
     expect(errorOf(rotated)).toBe('')
     expect(JSON.parse(rotated.outputs.restarted)).toEqual([`${NS}/Deployment/tenant-api`])
-    expect(readByPods(kube!, 'tenant-api', 'payments-tenant', 'STRIPE_API_KEY')).toEqual([
+    expect(readByPods(kube, 'tenant-api', 'payments-tenant', 'STRIPE_API_KEY')).toEqual([
       ROTATED.STRIPE_API_KEY,
       ROTATED.STRIPE_API_KEY
     ])
@@ -86,8 +84,8 @@ describe("a store's prefix", () => {
   })
 
   it('that points at another environment is refused by the guardrails, naming the key as written and as read; nothing is annotated', async () => {
-    await tenantCluster('/zerotouch/stg/payments/')
-    const result = await release(harness, kube!, SECRETS)
+    const kube = await tenantCluster('/zerotouch/stg/payments/')
+    const result = await release(harness, kube, SECRETS)
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toContain('[ZT144]')
     expect(result.stdout).toContain(
@@ -98,7 +96,7 @@ describe("a store's prefix", () => {
   })
 
   it('of a store that does not exist stops the run in the pre-flight, naming the ExternalSecret and the store, before any SSM request', async () => {
-    kube = await paymentsCluster(harness, [])
+    const kube = cluster.track(await paymentsCluster(harness, []))
     kube.apply(
       externalSecret('payments-tenant', {
         secretStoreRef: { name: 'tenant' },
@@ -118,7 +116,7 @@ describe("a store's prefix", () => {
 
 describe('a find without a path', () => {
   it('searches from /: the guardrails refuse it, and without them the restart decision sees what it reads', async () => {
-    kube = await paymentsCluster(harness, [deployment('everything', 'payments-all')])
+    const kube = cluster.track(await paymentsCluster(harness, [deployment('everything', 'payments-all')]))
     kube.apply(
       externalSecret('payments-all', {
         secretStoreRef: { name: 'aws-parameter-store', kind: 'ClusterSecretStore' },
@@ -154,7 +152,7 @@ describe('a prune', () => {
   it.each([false, true])(
     'never deletes a parameter a live ExternalSecret of the namespace reads, selected or not (dry run: %p): refused before any write',
     async (dryRun) => {
-      kube = await paymentsCluster(harness, [])
+      const kube = cluster.track(await paymentsCluster(harness, []))
       // Not labelled: the sync leaves it alone, but the operator reads it, and would fail once the parameter is gone.
       kube.apply(
         externalSecret(
@@ -186,7 +184,7 @@ describe('a prune', () => {
   )
 
   it('in a restore never deletes a parameter created after the point that a live ExternalSecret reads: refused before any write', async () => {
-    kube = await paymentsCluster(harness, [])
+    const kube = cluster.track(await paymentsCluster(harness, []))
     expect(errorOf(await release(harness, kube, SECRETS))).toBe('')
     const point = await pointBetweenRuns()
     expect(errorOf(await release(harness, kube, WITH_LEGACY))).toBe('')

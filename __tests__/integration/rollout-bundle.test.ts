@@ -5,7 +5,7 @@
  * pod of a workload reading a changed Secret started with the new values, and no other was touched; a re-run after
  * a failed rollout finishes it.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { errorOf, type ActionRun } from '../../testing/action.ts'
 import type { KubeApiServer, KubeApiServerOptions } from '../../testing/kube/index.ts'
 import { findRunLeaks } from '../../testing/leaks.ts'
@@ -22,23 +22,20 @@ import {
 } from '../../__fixtures__/rollout-harness.ts'
 import { useSsmBehindProxy } from '../../__fixtures__/ssm-harness.ts'
 import { until } from '../../__fixtures__/until.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const harness = useSsmBehindProxy()
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 const run = (secrets: Record<string, string>, extra: Record<string, string> = {}): Promise<ActionRun> =>
-  release(harness, kube!, secrets, extra)
-const restartPatches = (): string[] => patchesOf(kube!)
-const readByPods = (name: string, secret: string, key: string): unknown[] => podsRead(kube!, name, secret, key)
+  release(harness, cluster.current, secrets, extra)
+const restartPatches = (): string[] => patchesOf(cluster.current)
+const readByPods = (name: string, secret: string, key: string): unknown[] =>
+  podsRead(cluster.current, name, secret, key)
 
 /** The first release: the values pushed, the Secrets written, the pods started with them. */
-async function released(options: KubeApiServerOptions = {}): Promise<void> {
-  kube = await paymentsCluster(harness, [], options)
+async function released(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const kube = cluster.track(await paymentsCluster(harness, [], options))
   await firstRelease(harness, kube, [
     deployment('payments-api', 'payments-provider'),
     deployment('payments-migrator', 'payments-db', { key: 'DATABASE_URL' }),
@@ -46,11 +43,12 @@ async function released(options: KubeApiServerOptions = {}): Promise<void> {
   ])
   kube.clearRequests()
   harness.proxy.calls.length = 0
+  return kube
 }
 
 describe('restart: changed', () => {
   it('restarts only the workloads reading the changed Secret; every pod they run started with the new value', async () => {
-    await released()
+    const kube = await released()
     expect(readByPods('payments-api', 'payments-provider', 'STRIPE_API_KEY')).toEqual([
       SECRETS.STRIPE_API_KEY,
       SECRETS.STRIPE_API_KEY
@@ -68,7 +66,7 @@ describe('restart: changed', () => {
       SECRETS.DATABASE_URL
     ])
     expect(result.summary).toMatch(/Workloads on old Secret data/)
-    expect(findRunLeaks(result, [...Object.values(ROTATED), kube!.token])).toEqual([])
+    expect(findRunLeaks(result, [...Object.values(ROTATED), kube.token])).toEqual([])
   })
 
   it('restarts nothing on an unchanged re-run', async () => {
@@ -80,14 +78,14 @@ describe('restart: changed', () => {
   })
 
   it('waits per target: the deletion of another Deployment of the namespace mid-rollout fails nothing', async () => {
-    await released()
+    const kube = await released()
     // The controllers hold every rollout from the start, so the deletion lands while payments-api is still awaited.
-    kube!.controllers.pause()
+    kube.controllers.pause()
     const running = run(ROTATED, { restart: 'changed' })
     await until(() => restartPatches().includes('payments-api'))
     // Argo pruning a renamed Deployment: payments-migrator reads no changed Secret.
-    expect(kube!.delete('Deployment', NS, 'payments-migrator')).toBeDefined()
-    kube!.controllers.resume()
+    expect(kube.delete('Deployment', NS, 'payments-migrator')).toBeDefined()
+    kube.controllers.resume()
     const result = await running
     expect(errorOf(result)).toBe('')
     expect(JSON.parse(result.outputs.restarted)).toEqual([`${NS}/Deployment/payments-api`])
@@ -99,10 +97,10 @@ describe('restart: changed', () => {
   })
 
   it("fails the step with the controller's message when a rollout exceeds its progress deadline", async () => {
-    await released()
-    kube!.apply(deployment('payments-api', 'payments-provider', { progressDeadlineSeconds: 20 }))
-    await kube!.controllers.idle()
-    kube!.controllers.failPods(NS, 'payments-api')
+    const kube = await released()
+    kube.apply(deployment('payments-api', 'payments-provider', { progressDeadlineSeconds: 20 }))
+    await kube.controllers.idle()
+    kube.controllers.failPods(NS, 'payments-api')
     const result = await run(ROTATED, { restart: 'changed' })
     expect(result.exitCode).not.toBe(0)
     expect(errorOf(result)).toMatch(/\[ZT160\]/)
@@ -133,10 +131,10 @@ describe('restart: changed', () => {
 
 describe('re-runs converge', () => {
   it('a release that failed on a paused Deployment (ZT160), re-run once it is resumed, restarts it, awaits it and goes green', async () => {
-    await released()
+    const kube = await released()
     // kubectl rollout pause
-    kube!.apply(deployment('payments-api', 'payments-provider', { paused: true }))
-    await kube!.controllers.idle()
+    kube.apply(deployment('payments-api', 'payments-provider', { paused: true }))
+    await kube.controllers.idle()
     const failed = await run(ROTATED, { restart: 'changed' })
     expect(failed.exitCode).not.toBe(0)
     expect(errorOf(failed)).toMatch(/\[ZT160\]/)
@@ -151,9 +149,9 @@ describe('re-runs converge', () => {
     ])
 
     // kubectl rollout resume, then "Re-run failed jobs": the same secrets, nothing left to write.
-    kube!.apply(deployment('payments-api', 'payments-provider'))
-    await kube!.controllers.idle()
-    kube!.clearRequests()
+    kube.apply(deployment('payments-api', 'payments-provider'))
+    await kube.controllers.idle()
+    kube.clearRequests()
     harness.proxy.calls.length = 0
     const rerun = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(rerun)).toBe('')
@@ -170,15 +168,15 @@ describe('re-runs converge', () => {
       ROTATED.STRIPE_API_KEY
     ])
     // The Secret was read as metadata only: no value reached the action.
-    const secretReads = kube!.requests.filter(({ path }) => path.startsWith(`/api/v1/namespaces/${NS}/secrets/`))
+    const secretReads = kube.requests.filter(({ path }) => path.startsWith(`/api/v1/namespaces/${NS}/secrets/`))
     expect(secretReads.length).toBeGreaterThan(0)
     expect(secretReads.every(({ accept }) => accept?.startsWith('application/json;as=PartialObjectMetadata'))).toBe(
       true
     )
-    expect(findRunLeaks(rerun, [...Object.values(ROTATED), kube!.token])).toEqual([])
+    expect(findRunLeaks(rerun, [...Object.values(ROTATED), kube.token])).toEqual([])
 
     // Once more: every pod runs the current data, nothing is restarted.
-    kube!.clearRequests()
+    kube.clearRequests()
     const again = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(again)).toBe('')
     expect(again.outputs.restarted).toBe('[]')
@@ -187,16 +185,16 @@ describe('re-runs converge', () => {
   })
 
   it('a release whose rollout hit its progress deadline, re-run once the pods can start, finds them current and goes green', async () => {
-    await released()
-    kube!.apply(deployment('payments-api', 'payments-provider', { progressDeadlineSeconds: 20 }))
-    await kube!.controllers.idle()
-    kube!.controllers.failPods(NS, 'payments-api')
+    const kube = await released()
+    kube.apply(deployment('payments-api', 'payments-provider', { progressDeadlineSeconds: 20 }))
+    await kube.controllers.idle()
+    kube.controllers.failPods(NS, 'payments-api')
     const failed = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(failed)).toMatch(/\[ZT160\]/)
     // The cause fixed, the Deployment controller finishes the rollout the restart began: its new pods read the data.
-    kube!.controllers.clearFailure(NS, 'payments-api')
-    await kube!.controllers.idle()
-    kube!.clearRequests()
+    kube.controllers.clearFailure(NS, 'payments-api')
+    await kube.controllers.idle()
+    kube.clearRequests()
     const rerun = await run(ROTATED, { restart: 'changed' })
     expect(errorOf(rerun)).toBe('')
     expect(rerun.outputs.restarted).toBe('[]')

@@ -2,7 +2,7 @@
  * The sync phase against the project's Kubernetes API server (testing/kube: real API semantics and an
  * operator simulation reading moto), through @kubernetes/client-node with a kubeconfig, as the action runs it.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { actionErrorOf } from '../../__fixtures__/problems.js'
 import { until } from '../../__fixtures__/until.js'
 import type { ClusterSettings } from '../../src/k8s/api.js'
@@ -23,12 +23,13 @@ import {
   type RequestRecord
 } from '../../testing/kube/index.ts'
 import { startMoto, type MotoServer } from '../../testing/moto.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const LABELS = { 'zerotouch.io/managed': 'true' }
 
 let moto: MotoServer
 let store: ParameterStore
-let kube: KubeApiServer | undefined
+const cluster = useTestCluster()
 
 beforeAll(async () => {
   Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' })
@@ -37,23 +38,21 @@ beforeAll(async () => {
 })
 afterAll(async () => moto?.stop())
 beforeEach(async () => moto.reset())
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
 
 async function put(name: string, value = 'v1'): Promise<void> {
   await store.putParameter({ name, value, overwrite: true, tier: 'Standard' })
 }
 
 async function server(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({
-    ssmEndpoint: moto.endpoint,
-    region: 'us-east-1',
-    reconcileDelayMs: 10,
-    retryBaseMs: 60_000,
-    ...options
-  })
+  const kube = cluster.track(
+    await startKubeApiServer({
+      ssmEndpoint: moto.endpoint,
+      region: 'us-east-1',
+      reconcileDelayMs: 10,
+      retryBaseMs: 60_000,
+      ...options
+    })
+  )
   const [version] = options.versions ?? ['v1']
   if (version) kube.apply(parameterStore({ name: 'aws', version }))
   return kube
@@ -99,7 +98,7 @@ function inputs({
   written = [],
   ...settings
 }: Partial<SyncSettings & ClusterSettings> & { dryRun?: boolean; written?: string[] } = {}): PhaseInputs {
-  const { namespaces = ['apps'], kubeconfig = kube!.kubeconfig(), kubeContext = '', ...sync } = settings
+  const { namespaces = ['apps'], kubeconfig = cluster.current.kubeconfig(), kubeContext = '', ...sync } = settings
   return {
     config: {
       cluster: { namespaces, kubeconfig, kubeContext },
@@ -135,26 +134,28 @@ type EsObject = {
   status?: { syncedResourceVersion?: string; conditions?: Array<{ type: string; status: string }> }
 }
 const es = (name: string, namespace = 'apps') =>
-  kube!.get('ExternalSecret', namespace, name) as unknown as EsObject | undefined
+  cluster.current.get('ExternalSecret', namespace, name) as unknown as EsObject | undefined
 const results = (report: SyncReport) =>
   Object.fromEntries(report.outcomes.map((o) => [`${o.namespace}/${o.name}`, o.result]))
-const patches = (): RequestRecord[] => kube!.requests.filter(({ method }) => method === 'PATCH')
-const esRequests = (): RequestRecord[] => kube!.requests.filter(({ path }) => path.includes('/externalsecrets'))
+const patches = (): RequestRecord[] => cluster.current.requests.filter(({ method }) => method === 'PATCH')
+const esRequests = (): RequestRecord[] =>
+  cluster.current.requests.filter(({ path }) => path.includes('/externalsecrets'))
 /** Watches on ExternalSecrets the API server has accepted so far. */
 const openedWatches = (): number =>
   esRequests().filter(({ query, status }) => query.watch === 'true' && status === 200).length
 
 /** Applies the ExternalSecrets and waits until the operator has synced them once. */
 async function synced(...objects: ReturnType<typeof externalSecret>[]): Promise<void> {
-  kube!.apply(objects)
-  await kube!.operator.idle()
+  cluster.current.apply(objects)
+  await cluster.current.operator.idle()
 }
 
 /** A server whose one ExternalSecret, apps/api, has synced its parameter once. */
-async function serverWithSyncedApi(options: KubeApiServerOptions = {}): Promise<void> {
-  await server(options)
+async function serverWithSyncedApi(options: KubeApiServerOptions = {}): Promise<KubeApiServer> {
+  const kube = await server(options)
   await put('/zerotouch/prod/api/URL')
   await synced(externalSecret('api'))
+  return kube
 }
 
 /** Resolves once `count` PATCH requests have been answered. */
@@ -163,15 +164,15 @@ const patched = (count = 1): Promise<void> =>
 
 describe('force-sync against the test API server', () => {
   it('does not take the Ready from before the annotation: waits for the fresh sync of a slow operator', async () => {
-    await serverWithSyncedApi()
+    const kube = await serverWithSyncedApi()
     const before = es('api')!.status!.syncedResourceVersion
     expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'True' })])
-    kube!.operator.reconcileDelayMs = 300
-    const reconciles = kube!.operator.reconciles.length
+    kube.operator.reconcileDelayMs = 300
+    const reconciles = kube.operator.reconciles.length
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     // The operator's fresh sync had finished when the phase returned.
-    expect(kube!.operator.reconciles.slice(reconciles).map(({ outcome }) => outcome)).toContain('synced')
+    expect(kube.operator.reconciles.slice(reconciles).map(({ outcome }) => outcome)).toContain('synced')
     expect(es('api')!.status!.syncedResourceVersion).not.toBe(before)
     expect(syncOutputs(report)).toEqual({ synced: '["apps/api"]' })
     expect(report.outcomes[0].seconds).toBeGreaterThan(0)
@@ -190,11 +191,11 @@ describe('force-sync against the test API server', () => {
   })
 
   it("fails the one ExternalSecret whose sync fails, with the operator's Event message, and syncs the others", async () => {
-    await server()
+    const kube = await server()
     await put('/zerotouch/prod/api/URL')
     await put('/zerotouch/prod/web/URL')
     await synced(externalSecret('api'), externalSecret('web'))
-    kube!.operator.failWith('apps', 'web', 'AccessDeniedException: not authorized to perform ssm:GetParameter')
+    kube.operator.failWith('apps', 'web', 'AccessDeniedException: not authorized to perform ssm:GetParameter')
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'failed' })
     expect(report.outcomes.find(({ name }) => name === 'web')!.reason).toBe(
@@ -207,11 +208,11 @@ describe('force-sync against the test API server', () => {
   })
 
   it('succeeds for an ExternalSecret that failed before the run once its parameter exists', async () => {
-    await server()
+    const kube = await server()
     await synced(externalSecret('api')) // the parameter does not exist yet: Ready False, an UpdateFailed Event
     expect(es('api')!.status!.conditions).toEqual([expect.objectContaining({ type: 'Ready', status: 'False' })])
     expect(
-      kube!.list('Event', 'apps').some((event) => (event as unknown as { reason: string }).reason === 'UpdateFailed')
+      kube.list('Event', 'apps').some((event) => (event as unknown as { reason: string }).reason === 'UpdateFailed')
     ).toBe(true)
     await put('/zerotouch/prod/api/URL') // what the push phase does
     const report = await run()
@@ -219,7 +220,7 @@ describe('force-sync against the test API server', () => {
   })
 
   it('touches nothing outside the namespace and selector', async () => {
-    await server()
+    const kube = await server()
     for (const name of ['api', 'web', 'other', 'plain']) await put(`/zerotouch/prod/${name}/URL`)
     await synced(
       externalSecret('api'),
@@ -229,7 +230,7 @@ describe('force-sync against the test API server', () => {
     )
     const plainBefore = es('plain')
     const otherBefore = es('other', 'other')
-    kube!.clearRequests()
+    kube.clearRequests()
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced', 'apps/web': 'synced' })
     expect(
@@ -249,7 +250,7 @@ describe('force-sync against the test API server', () => {
     expect(unselected.map(({ query }) => query.watch)).toEqual([undefined])
     for (const request of esRequests().filter((request) => !unselected.includes(request)))
       if (request.method === 'GET') expect(request.query.labelSelector).toBe('zerotouch.io/managed=true')
-    expect(kube!.requests.some(({ path }) => path.includes('/namespaces/other/'))).toBe(false)
+    expect(kube.requests.some(({ path }) => path.includes('/namespaces/other/'))).toBe(false)
     expect(es('plain')).toEqual(plainBefore)
     expect(es('other', 'other')).toEqual(otherBefore)
   })
@@ -266,15 +267,15 @@ describe('force-sync against the test API server', () => {
   })
 
   it('resumes a watch dropped mid-wait', async () => {
-    await serverWithSyncedApi()
+    const kube = await serverWithSyncedApi()
     // The operator holds the sync until the watch has been dropped and resumed.
-    kube!.operator.pause()
+    kube.operator.pause()
     const phase = run()
     await patched()
     await until(() => openedWatches() >= 1)
-    expect(kube!.dropWatches()).toBeGreaterThan(0)
+    expect(kube.dropWatches()).toBeGreaterThan(0)
     await until(() => openedWatches() >= 2)
-    kube!.operator.resume()
+    kube.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     const watches = esRequests().filter(({ query }) => query.watch === 'true')
@@ -284,16 +285,16 @@ describe('force-sync against the test API server', () => {
   })
 
   it('keeps resuming a watch dropped again and again', async () => {
-    await serverWithSyncedApi()
-    kube!.operator.pause()
+    const kube = await serverWithSyncedApi()
+    kube.operator.pause()
     const phase = run()
     await patched()
     for (let drop = 1; drop <= 4; drop++) {
       await until(() => openedWatches() >= drop)
-      expect(kube!.dropWatches()).toBeGreaterThan(0)
+      expect(kube.dropWatches()).toBeGreaterThan(0)
     }
     await until(() => openedWatches() >= 5)
-    kube!.operator.resume()
+    kube.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     expect(esRequests().filter(({ query }) => query.watch === 'true').length).toBeGreaterThanOrEqual(5)
@@ -303,29 +304,29 @@ describe('force-sync against the test API server', () => {
     [500, 'Internal Server Error'],
     [409, 'Conflict']
   ])('retries a patch answered with %i (%s)', async (status) => {
-    await serverWithSyncedApi()
-    kube!.faults.failNext({ status, verb: 'patch', resource: 'externalsecrets', count: 2 })
+    const kube = await serverWithSyncedApi()
+    kube.faults.failNext({ status, verb: 'patch', resource: 'externalsecrets', count: 2 })
     const report = await run()
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
     expect(patches().map(({ status }) => status)).toEqual([status, status, 200])
   })
 
   it('keeps waiting through an API server restart', async () => {
-    await serverWithSyncedApi()
-    kube!.operator.pause()
+    const kube = await serverWithSyncedApi()
+    kube.operator.pause()
     const phase = run()
     await patched()
-    await kube!.restart(100)
-    kube!.operator.resume()
+    await kube.restart(100)
+    kube.operator.resume()
     const report = await phase
     expect(results(report)).toEqual({ 'apps/api': 'synced' })
   })
 
   it('lists again when its resourceVersion is too old (410 Gone), and still sees the sync', async () => {
-    await server({ historyLimit: 2 })
+    const kube = await server({ historyLimit: 2 })
     for (const name of ['a', 'b', 'c', 'd']) await put(`/zerotouch/prod/${name}/URL`)
     await synced(...['a', 'b', 'c', 'd'].map((name) => externalSecret(name)))
-    kube!.operator.reconcileDelayMs = 30
+    kube.operator.reconcileDelayMs = 30
     const report = await run()
     expect(results(report)).toEqual({ 'apps/a': 'synced', 'apps/b': 'synced', 'apps/c': 'synced', 'apps/d': 'synced' })
     // four patches overflow a history of two: the watch from the list got 410 and listed again
@@ -334,8 +335,8 @@ describe('force-sync against the test API server', () => {
   })
 
   it('times out naming the ExternalSecret not synced and its last condition', async () => {
-    await serverWithSyncedApi()
-    kube!.operator.pause()
+    const kube = await serverWithSyncedApi()
+    kube.operator.pause()
     const report = await run(inputs({ timeoutMs: 400 }))
     expect(report.outcomes).toEqual([
       expect.objectContaining({
@@ -362,8 +363,8 @@ describe('force-sync against the test API server', () => {
   })
 
   it('names the user the API server gives when a patch is refused all the same', async () => {
-    await serverWithSyncedApi()
-    kube!.faults.failNext({ status: 403, verb: 'patch', resource: 'externalsecrets' })
+    const kube = await serverWithSyncedApi()
+    kube.faults.failNext({ status: 403, verb: 'patch', resource: 'externalsecrets' })
     const report = await run()
     expect(report.outcomes).toEqual([
       expect.objectContaining({
@@ -376,15 +377,15 @@ describe('force-sync against the test API server', () => {
   })
 
   it('masks the kubeconfig and its token before using them', async () => {
-    await serverWithSyncedApi()
+    const kube = await serverWithSyncedApi()
     const masked: string[] = []
     await run(inputs(), masked)
-    expect(masked).toEqual(expect.arrayContaining([kube!.kubeconfig(), kube!.token]))
+    expect(masked).toEqual(expect.arrayContaining([kube.kubeconfig(), kube.token]))
   })
 
   it('dry run: checks, annotates nothing', async () => {
-    await serverWithSyncedApi()
-    kube!.clearRequests()
+    const kube = await serverWithSyncedApi()
+    kube.clearRequests()
     const report = await run(inputs({ dryRun: true }))
     expect(results(report)).toEqual({ 'apps/api': 'would-annotate' })
     expect(report.checkedParameters).toEqual(['/zerotouch/prod/api/URL'])
@@ -395,17 +396,17 @@ describe('force-sync against the test API server', () => {
 
 describe('guardrails against the test API server', () => {
   it('refuses placeholders, cross-environment references, missing parameters and refresh policies that ignore annotations, annotating nothing', async () => {
-    await server()
+    const kube = await server()
     await put('/zerotouch/prod/api/URL')
-    kube!.apply([
+    kube.apply([
       externalSecret('api', { keys: ['/zerotouch/prod/api/URL', '/zerotouch/prod/api/MISSING'] }),
       externalSecret('placeholder', { keys: ['/zerotouch/_ENV_/web/URL'] }),
       externalSecret('cross', { keys: ['/zerotouch/stg/web/URL'] }),
       externalSecret('once', { keys: ['/zerotouch/prod/api/URL'], spec: { refreshPolicy: 'CreatedOnce' } }),
       externalSecret('never', { keys: ['/zerotouch/prod/api/URL'], spec: { refreshInterval: '0' } })
     ])
-    await kube!.operator.idle()
-    kube!.clearRequests()
+    await kube.operator.idle()
+    kube.clearRequests()
     const error = await actionErrorOf(run())
     expect(error.message).toMatch(/^Nothing was annotated: 5 problems with the selected ExternalSecrets/)
     expect(error.problems).toEqual([
@@ -423,7 +424,7 @@ describe('guardrails against the test API server', () => {
   })
 
   it('checks a pinned version as the operator reads it, and refuses a pin on a parameter the run wrote', async () => {
-    await server()
+    const kube = await server()
     await put('/zerotouch/prod/api/URL', 'v1')
     await put('/zerotouch/prod/api/URL', 'v2')
     const pinned = (name: string, version: string) => ({
@@ -433,14 +434,14 @@ describe('guardrails against the test API server', () => {
         data: [{ secretKey: 'K0', remoteRef: { key: '/zerotouch/prod/api/URL', version } }]
       }
     })
-    kube!.apply([pinned('old', '1'), pinned('future', '7')])
-    await kube!.operator.idle()
-    kube!.clearRequests()
+    kube.apply([pinned('old', '1'), pinned('future', '7')])
+    await kube.operator.idle()
+    kube.clearRequests()
     const missingVersion = await actionErrorOf(run())
     expect(missingVersion.problems).toEqual([
       'apps/future: spec.data[0].remoteRef.key "/zerotouch/prod/api/URL" pins version 7, which does not exist in SSM Parameter Store'
     ])
-    kube!.apply([pinned('future', '2')])
+    kube.apply([pinned('future', '2')])
     const written = await actionErrorOf(run(inputs({ written: ['/zerotouch/prod/api/URL'] })))
     expect(written.problems).toEqual([
       expect.stringMatching(
@@ -453,8 +454,8 @@ describe('guardrails against the test API server', () => {
   })
 
   it('fails naming the namespace and selector when nothing matches', async () => {
-    await server()
-    kube!.apply([externalSecret('plain', { labels: {} })])
+    const kube = await server()
+    kube.apply([externalSecret('plain', { labels: {} })])
     const error = await actionErrorOf(run())
     expect(error).toMatchObject({
       code: 'ZT143',
@@ -486,11 +487,10 @@ describe('cluster problems a person can act on', () => {
   })
 
   it('unreachable API server', async () => {
-    await server()
-    const kubeconfig = kube!.kubeconfig()
-    const { url } = kube!
-    await kube!.close()
-    kube = undefined
+    const kube = await server()
+    const kubeconfig = kube.kubeconfig()
+    const { url } = kube
+    await cluster.close()
     const error = await actionErrorOf(run(inputs({ kubeconfig })))
     expect(error.message).toBe(
       `Nothing was written: cannot reach the Kubernetes API server at ${url} (ECONNREFUSED): check the server address of the kubeconfig's cluster and that the runner can reach it (private endpoint, firewall, VPN) [ZT140]`
@@ -498,9 +498,9 @@ describe('cluster problems a person can act on', () => {
   })
 
   it('a wrong token', async () => {
-    await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
+    const kube = await server({ rbac: [{ verbs: ['*'], resources: ['*'] }], token: 'right' })
     const error = await actionErrorOf(
-      run(inputs({ kubeconfig: kube!.kubeconfig().replace('token: right', 'token: wrong') }))
+      run(inputs({ kubeconfig: kube.kubeconfig().replace('token: right', 'token: wrong') }))
     )
     expect(error.message).toMatch(
       /^Nothing was written: the Kubernetes API server rejected the credentials \(401 Unauthorized\)/

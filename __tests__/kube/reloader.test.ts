@@ -3,7 +3,7 @@
  * Reloader computes them, which workloads it restarts for a Secret (checked case by case against the action's own
  * prediction, `reloaderRestartsFor`), on which container, and the rollout that follows.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import { reloaderRestartsFor } from '../../src/workloads/readers.js'
 import type { Workload } from '../../src/workloads/model.js'
@@ -15,17 +15,15 @@ import {
   type KubeObject,
   type WorkloadKind
 } from '../../testing/kube/index.ts'
+import { useTestCluster } from '../../__fixtures__/test-cluster.ts'
 
 const NS = 'shop'
-let kube: KubeApiServer | undefined
-
-afterEach(async () => {
-  await kube?.close()
-  kube = undefined
-})
+const cluster = useTestCluster()
 
 async function start(options: { reloaderDelayMs?: number } = {}): Promise<KubeApiServer> {
-  kube = await startKubeApiServer({ podStartMs: 10, reloader: true, reloaderDelayMs: 20, ...options })
+  const kube = cluster.track(
+    await startKubeApiServer({ podStartMs: 10, reloader: true, reloaderDelayMs: 20, ...options })
+  )
   return kube
 }
 
@@ -76,14 +74,14 @@ const AUTO = { 'reloader.stakater.com/auto': 'true' }
 
 /** Rotates the Secret `app` and waits for Reloader and the rollouts it started. */
 async function rotate(data: Record<string, string> = { KEY: 'v2' }): Promise<void> {
-  kube!.apply(secret('app', data))
-  await kube!.reloader.idle()
-  await kube!.controllers.idle()
+  cluster.current.apply(secret('app', data))
+  await cluster.current.reloader.idle()
+  await cluster.current.controllers.idle()
 }
 
 const envOf = (kind: string, name: string): Record<string, string | undefined> => {
   const containers = (
-    kube!.get(kind, NS, name)!.spec as {
+    cluster.current.get(kind, NS, name)!.spec as {
       template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } }
     }
   ).template.spec.containers
@@ -197,17 +195,17 @@ describe('which workloads Reloader restarts for a Secret, and on which container
   }
 
   it('decides as Reloader does, and as the action predicts with reloaderRestartsFor', async () => {
-    await start()
-    kube!.apply([
+    const kube = await start()
+    kube.apply([
       secret('app', { KEY: 'v1' }),
       secret('other', { KEY: 'o1' }),
       ...Object.entries(cases).map(([name, [shape]]) => workload('Deployment', name, shape))
     ])
-    await kube!.controllers.idle()
-    const before = Object.fromEntries(Object.keys(cases).map((name) => [name, kube!.get('Deployment', NS, name)!]))
+    await kube.controllers.idle()
+    const before = Object.fromEntries(Object.keys(cases).map((name) => [name, kube.get('Deployment', NS, name)!]))
     await rotate()
-    const sha = reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data)
-    const reloaded = Object.fromEntries(kube!.reloader.reloads.map((record) => [record.name, record.container]))
+    const sha = reloaderSecretSha(kube.get('Secret', NS, 'app')!.data)
+    const reloaded = Object.fromEntries(kube.reloader.reloads.map((record) => [record.name, record.container]))
     for (const [name, [, container]] of Object.entries(cases)) {
       expect([name, reloaded[name]]).toEqual([name, container])
       expect([name, reloaderRestartsFor(before[name] as unknown as Workload, 'app')]).toEqual([
@@ -220,41 +218,41 @@ describe('which workloads Reloader restarts for a Secret, and on which container
         name,
         Object.fromEntries(Object.keys(env).map((each) => [each, each === container ? sha : undefined]))
       ])
-      expect([name, kube!.get('Deployment', NS, name)!.metadata.generation]).toEqual([name, container ? 2 : 1])
+      expect([name, kube.get('Deployment', NS, name)!.metadata.generation]).toEqual([name, container ? 2 : 1])
     }
   })
 
   it('ignores a Secret annotated reloader.stakater.com/ignore, and restarts search-mode workloads for one annotated reloader.stakater.com/match', async () => {
-    await start()
-    kube!.apply([
+    const kube = await start()
+    kube.apply([
       secret('app', { KEY: 'v1' }),
       workload('Deployment', 'auto', { annotations: AUTO }),
       workload('Deployment', 'search', { annotations: { 'reloader.stakater.com/search': 'true' } })
     ])
-    await kube!.controllers.idle()
-    kube!.apply(secret('app', { KEY: 'v2' }, { 'reloader.stakater.com/ignore': 'true' }))
-    await kube!.reloader.idle()
-    expect(kube!.reloader.reloads).toEqual([])
-    kube!.apply(secret('app', { KEY: 'v3' }, { 'reloader.stakater.com/match': 'true' }))
-    await kube!.reloader.idle()
-    expect(kube!.reloader.reloads.map(({ name }) => name)).toEqual(['auto', 'search'])
+    await kube.controllers.idle()
+    kube.apply(secret('app', { KEY: 'v2' }, { 'reloader.stakater.com/ignore': 'true' }))
+    await kube.reloader.idle()
+    expect(kube.reloader.reloads).toEqual([])
+    kube.apply(secret('app', { KEY: 'v3' }, { 'reloader.stakater.com/match': 'true' }))
+    await kube.reloader.idle()
+    expect(kube.reloader.reloads.map(({ name }) => name)).toEqual(['auto', 'search'])
   })
 })
 
 describe('what Reloader does on a change', () => {
   it('rolls each annotated kind out (Deployments, then DaemonSets, then StatefulSets): its running pods read the new value and carry the env var', async () => {
-    await start()
-    kube!.apply([
+    const kube = await start()
+    kube.apply([
       secret('app', { KEY: 'v1' }),
       workload('StatefulSet', 'db', { annotations: AUTO }),
       workload('DaemonSet', 'agent', { annotations: AUTO }),
       workload('Deployment', 'api', { annotations: AUTO })
     ])
-    await kube!.controllers.idle()
+    await kube.controllers.idle()
     await rotate()
-    const sha = reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data)
+    const sha = reloaderSecretSha(kube.get('Secret', NS, 'app')!.data)
     expect(
-      kube!.reloader.reloads.map(({ kind, name, envVar, sha: value, generation }) => ({
+      kube.reloader.reloads.map(({ kind, name, envVar, sha: value, generation }) => ({
         kind,
         name,
         envVar,
@@ -271,14 +269,14 @@ describe('what Reloader does on a change', () => {
       ['DaemonSet', 'agent'],
       ['StatefulSet', 'db']
     ] as const) {
-      const pods = kube!.controllers.podsOf(kind, NS, name).filter((pod) => !pod.metadata.deletionTimestamp)
+      const pods = kube.controllers.podsOf(kind, NS, name).filter((pod) => !pod.metadata.deletionTimestamp)
       expect(pods.length).toBeGreaterThan(0)
       for (const pod of pods) {
-        expect(kube!.podSecretData(NS, pod.metadata.name)?.secrets['app/KEY']).toBe('v2')
+        expect(kube.podSecretData(NS, pod.metadata.name)?.secrets['app/KEY']).toBe('v2')
         expect(pod.spec.containers[0].env).toContainEqual({ name: 'STAKATER_APP_SECRET', value: sha })
       }
     }
-    const events = kube!.list('Event', NS).filter((event) => event.reason === 'Reloaded')
+    const events = kube.list('Event', NS).filter((event) => event.reason === 'Reloaded')
     expect(
       events.map((event) => [
         (event.involvedObject as { name: string }).name,
@@ -291,58 +289,61 @@ describe('what Reloader does on a change', () => {
       "Changes detected in 'app' of type 'SECRET' in namespace 'shop', Updated 'api' of type 'Deployment' in namespace 'shop'"
     ])
     // Reloader's writes are not HTTP requests.
-    expect(kube!.requests.filter(({ method }) => method === 'PATCH')).toEqual([])
+    expect(kube.requests.filter(({ method }) => method === 'PATCH')).toEqual([])
   })
 
   it('updates the env var on the next change (never a second one) and does nothing when the data did not change', async () => {
-    await start()
-    kube!.apply([secret('app', { KEY: 'v1' }), workload('Deployment', 'api', { annotations: AUTO })])
-    await kube!.controllers.idle()
+    const kube = await start()
+    kube.apply([secret('app', { KEY: 'v1' }), workload('Deployment', 'api', { annotations: AUTO })])
+    await kube.controllers.idle()
     await rotate({ KEY: 'v2' })
     await rotate({ KEY: 'v3' })
     const env = (
-      kube!.get('Deployment', NS, 'api')!.spec as {
+      kube.get('Deployment', NS, 'api')!.spec as {
         template: { spec: { containers: { env?: { name: string; value: string }[] }[] } }
       }
     ).template.spec.containers[0].env
     expect(env).toEqual([
-      { name: 'STAKATER_APP_SECRET', value: reloaderSecretSha(kube!.get('Secret', NS, 'app')!.data) }
+      { name: 'STAKATER_APP_SECRET', value: reloaderSecretSha(kube.get('Secret', NS, 'app')!.data) }
     ])
-    expect(kube!.get('Deployment', NS, 'api')!.metadata.generation).toBe(3)
+    expect(kube.get('Deployment', NS, 'api')!.metadata.generation).toBe(3)
     // The same data again, and a change of labels only: the SHA1 is the same, nothing is queued.
-    kube!.apply({ ...secret('app', { KEY: 'v3' }), metadata: { name: 'app', namespace: NS, labels: { team: 'shop' } } })
-    await kube!.reloader.idle()
-    expect(kube!.reloader.reloads).toHaveLength(2)
+    kube.apply({
+      ...secret('app', { KEY: 'v3' }),
+      metadata: { name: 'app', namespace: NS, labels: { team: 'shop' } }
+    })
+    await kube.reloader.idle()
+    expect(kube.reloader.reloads).toHaveLength(2)
   })
 
   it('does nothing when a Secret is created (reload-on-create is off by default)', async () => {
-    await start()
-    kube!.apply(workload('Deployment', 'api', { annotations: AUTO }))
-    kube!.apply(secret('app', { KEY: 'v1' }))
-    await kube!.reloader.idle()
-    await kube!.controllers.idle()
-    expect(kube!.reloader.reloads).toEqual([])
-    expect(kube!.get('Deployment', NS, 'api')!.metadata.generation).toBe(1)
+    const kube = await start()
+    kube.apply(workload('Deployment', 'api', { annotations: AUTO }))
+    kube.apply(secret('app', { KEY: 'v1' }))
+    await kube.reloader.idle()
+    await kube.controllers.idle()
+    expect(kube.reloader.reloads).toEqual([])
+    expect(kube.get('Deployment', NS, 'api')!.metadata.generation).toBe(1)
   })
 
   it('queues changes while paused, acts on them once resumed, each after reloaderDelayMs', async () => {
-    await start({ reloaderDelayMs: 200 })
-    kube!.apply([secret('app', { KEY: 'v1' }), workload('Deployment', 'api', { annotations: AUTO })])
-    await kube!.controllers.idle()
-    kube!.reloader.pause()
-    kube!.apply(secret('app', { KEY: 'v2' }))
+    const kube = await start({ reloaderDelayMs: 200 })
+    kube.apply([secret('app', { KEY: 'v1' }), workload('Deployment', 'api', { annotations: AUTO })])
+    await kube.controllers.idle()
+    kube.reloader.pause()
+    kube.apply(secret('app', { KEY: 'v2' }))
     await new Promise((resolve) => setTimeout(resolve, 300))
-    expect(kube!.reloader.reloads).toEqual([])
-    kube!.reloader.resume()
+    expect(kube.reloader.reloads).toEqual([])
+    kube.reloader.resume()
     // Not at once: a turn of the event loop later it has still not acted (it acts on its timer of reloaderDelayMs).
     await new Promise((resolve) => setImmediate(resolve))
-    expect(kube!.reloader.reloads).toEqual([])
-    await kube!.reloader.idle()
-    expect(kube!.reloader.reloads).toHaveLength(1)
+    expect(kube.reloader.reloads).toEqual([])
+    await kube.reloader.idle()
+    expect(kube.reloader.reloads).toHaveLength(1)
   })
 
   it('is not there unless asked for', async () => {
-    kube = await startKubeApiServer()
-    expect(() => kube!.reloader).toThrow('the Reloader simulation runs only with `reloader: true`')
+    const kube = cluster.track(await startKubeApiServer())
+    expect(() => kube.reloader).toThrow('the Reloader simulation runs only with `reloader: true`')
   })
 })
