@@ -10,7 +10,11 @@ import type { Clock } from '../src/time.js'
 export function virtualClock(start = 0) {
   let time = start
   const sleepers: Array<{ at: number; wake: () => void }> = []
-  const clock: Clock & { run<T>(work: Promise<T>): Promise<T> } = {
+  const clock: Clock & {
+    run<T>(work: Promise<T>): Promise<T>
+    after(ms: number, act: () => void): void
+    advance(ms: number): Promise<void>
+  } = {
     now: () => time,
     sleep: (ms: number, signal?: AbortSignal) =>
       new Promise<void>((resolve) => {
@@ -27,6 +31,17 @@ export function virtualClock(start = 0) {
           { once: true }
         )
       }),
+    /**
+     * An event of the simulated world (an operator's sync, a controller's rollout, the runner's signal): `act` runs
+     * once `ms` of simulated time have passed, as a timer would. No real time passes.
+     */
+    after(ms, act) {
+      void clock.sleep(ms).then(act)
+    },
+    /** Moves simulated time `ms` forward, waking every sleeper due on the way. No real time passes. */
+    async advance(ms) {
+      await clock.run(clock.sleep(ms))
+    },
     async run<T>(work: Promise<T>): Promise<T> {
       let done = false
       const finished = work.finally(() => (done = true))

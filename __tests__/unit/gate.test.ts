@@ -100,11 +100,6 @@ function gate(rendered: readonly ExternalSecret[], overrides: Partial<GateConfig
   )
 }
 
-/** Runs `act` once `ms` of simulated time have passed, as Argo CD would. */
-function after(ms: number, act: () => void): void {
-  void clock.sleep(ms).then(act)
-}
-
 const calls = (verb: 'list' | 'watch') =>
   kube.calls.filter((call) => call.verb === verb).map(({ namespace }) => namespace)
 const waited = (report: GateReport) =>
@@ -243,7 +238,7 @@ describe('waitForDefinitions', () => {
   ])('waits for the definitions: $title', async ({ before, changes, waited: expected, lists, progress }) => {
     kube.add(applied(API))
     for (const es of before) kube.add(applied(es))
-    for (const [ms, change] of changes) after(ms, change)
+    for (const [ms, change] of changes) clock.after(ms, change)
     const report = await gate([API, STRIPE])
     expect(waited(report)).toEqual({ 'apps/payments-api': 0, 'apps/payments-api-stripe': expected })
     expect(report.outcomes.every(({ result }) => result === 'matched')).toBe(true)
@@ -353,7 +348,7 @@ describe('waitForDefinitions, when the run is cancelled', () => {
     kube.add(applied(API))
     kube.add(applied(STRIPE_BEFORE))
     const cancel = new AbortController()
-    after(5_000, () => cancel.abort('SIGINT'))
+    clock.after(5_000, () => cancel.abort('SIGINT'))
     const config: GateConfig = {
       rendered: [API, STRIPE],
       cluster: { namespaces: ['apps'] },

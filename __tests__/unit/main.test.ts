@@ -129,7 +129,7 @@ function operator(
   kube.onPatch = ({ metadata: { namespace = '', name } }) => {
     const behaviour = behaviours[name] ?? 'ok'
     if (behaviour === 'ignore') return
-    void clock.sleep(OPERATOR_DELAY_MS).then(() => {
+    clock.after(OPERATOR_DELAY_MS, () => {
       if (behaviour !== 'ok') return kube.syncFail(namespace, name, behaviour.fail)
       kube.syncOk(namespace, name)
       synced(name)
@@ -858,7 +858,7 @@ describe('run(): the workloads on old Secret data', () => {
     kube.writeSecretData('payments-prod', 'payments-provider', 0)
     // The Deployment controller: a restarted Deployment rolls out ROLLOUT_MS later, its new pod running.
     kube.onRestart = ({ metadata: { name } }) =>
-      void clock.sleep(ROLLOUT_MS).then(() => {
+      clock.after(ROLLOUT_MS, () => {
         startPod(name, clock.now())
         kube.updateWorkload('Deployment', 'payments-prod', name, (current) => ({
           ...current,
@@ -895,7 +895,7 @@ describe('run(): the workloads on old Secret data', () => {
 
   it('cancelled during the rollout wait: stops waiting at once, reports the rollout not awaited, fails ZT190', async () => {
     const cancel = new AbortController()
-    void clock.sleep(OPERATOR_DELAY_MS + ROLLOUT_MS / 3).then(() => cancel.abort('SIGTERM'))
+    clock.after(OPERATOR_DELAY_MS + ROLLOUT_MS / 3, () => cancel.abort('SIGTERM'))
     await runAction({ ...SYNC, restart: 'changed' }, { cancel: cancel.signal })
     expect(failureCode()).toBe('ZT190')
     expect(core.failures()[0]).toMatch(/^The run was cancelled \(SIGTERM\) during "Rollout: restart the workloads"/)

@@ -17,7 +17,7 @@ describe('Pacer', () => {
   async function pacerAfter(clock: ReturnType<typeof virtualClock>, calls: number, at: number): Promise<Pacer> {
     const pacer = new Pacer(clock)
     await pacer.take()
-    await clock.run(clock.sleep(at))
+    await clock.advance(at)
     for (let i = 0; i < calls; i++) await pacer.take()
     return pacer
   }
@@ -46,7 +46,7 @@ describe('Pacer', () => {
     const [a, b] = [await pacer.take(), await pacer.take()]
     pacer.throttled(a)
     const afterFirst = pacer.rate()
-    await clock.run(clock.sleep(1))
+    await clock.advance(1)
     pacer.throttled(b)
     expect(pacer.rate()).toBeCloseTo(afterFirst! * 2 ** (1 / 3000))
     const c = await clock.run(pacer.take())
@@ -65,7 +65,7 @@ describe('Pacer', () => {
     const clock = virtualClock()
     const pacer = new Pacer(clock)
     pacer.throttled(0)
-    await clock.run(clock.sleep(6000))
+    await clock.advance(6000)
     expect(pacer.rate()).toBeCloseTo(4)
   })
 
@@ -73,7 +73,7 @@ describe('Pacer', () => {
     const clock = virtualClock()
     const pacer = await pacerAfter(clock, 10, 1000)
     pacer.throttled(clock.now())
-    await clock.run(clock.sleep(30_000))
+    await clock.advance(30_000)
     expect(pacer.rate()).toBeGreaterThan(1000)
     const sent = await clock.run(Promise.all(Array.from({ length: 5 }, () => pacer.take())))
     pacer.throttled(sent.at(-1)!)

@@ -121,7 +121,7 @@ describe('the pacer, once the run is cancelled', () => {
     const pacer = new Pacer(policy.clock)
     // One throttle, a second after the only call: calls now go 1 a second.
     const sentAt = await pacer.take()
-    await clock.run(clock.sleep(1_000))
+    await clock.advance(1_000)
     pacer.throttled(sentAt)
     let sent = 0
     const calls = Array.from({ length: 20 }, () =>
@@ -134,7 +134,7 @@ describe('the pacer, once the run is cancelled', () => {
         pacer
       ).catch((error: unknown) => error)
     )
-    void clock.sleep(2_500).then(() => cancel.abort('SIGINT'))
+    clock.after(2_500, () => cancel.abort('SIGINT'))
     const results = await clock.run(Promise.all(calls))
     expect(clock.now()).toBe(3_500)
     expect(sent).toBeGreaterThan(0)

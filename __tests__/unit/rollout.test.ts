@@ -471,7 +471,7 @@ describe('restart: changed', () => {
     const api = workload('Deployment', 'api', ['payments-db'])
     const annotated = { metadata: { annotations: { [RESTARTED_AT]: '1970-01-01T00:00:00.200Z' } } }
     put({ ...api, spec: { ...api.spec, template: { ...api.spec.template, ...annotated } } }, 300)
-    await clock.run(clock.sleep(800))
+    await clock.advance(800)
     // Not changed by this run: that restart came after the data it ran with.
     expect((await run('changed', { written: [] })).outcomes).toEqual([])
     // Changed by this run: the restart came before this run's data.
@@ -589,7 +589,7 @@ describe('restart: changed', () => {
       })
     )
     // Reloader: 1 s after the Secret changed it changes the pod template; the controller rolls it out.
-    void clock.sleep(1_000).then(() => {
+    clock.after(1_000, () => {
       const changed = kube.updateWorkload('Deployment', NS, 'api', (current) => ({
         ...current,
         metadata: { ...current.metadata, generation: 2 }
@@ -611,7 +611,7 @@ describe('restart: changed', () => {
       status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }
     })
     // The new pods run before the status says the rollout is done.
-    void clock.sleep(2_000).then(() => {
+    clock.after(2_000, () => {
       startPods(api, clock.now())
       kube.updateWorkload('Deployment', NS, 'api', rolledOut)
     })
@@ -624,7 +624,7 @@ describe('restart: changed', () => {
     // A new image rolled out before the data was written (its pods of STALE), its status done only now.
     const api = workload('Deployment', 'api', ['payments-db'], RELOADED) as Deployment
     put({ ...api, status: { observedGeneration: 1, replicas: 3, updatedReplicas: 2, availableReplicas: 2 } })
-    void clock.sleep(1_000).then(() => kube.updateWorkload('Deployment', NS, 'api', rolledOut))
+    clock.after(1_000, () => kube.updateWorkload('Deployment', NS, 'api', rolledOut))
     const report = await run('changed', { timeoutMs: 10_000 })
     expect(summary(report)).toEqual({
       'Deployment/api': [
@@ -642,7 +642,7 @@ describe('restart: changed', () => {
       metadata: { ...api.metadata, generation: 2 },
       status: { observedGeneration: 2, replicas: 3, updatedReplicas: 1, availableReplicas: 2 }
     })
-    void clock.sleep(500).then(() => {
+    clock.after(500, () => {
       startPods(api, 0)
       kube.updateWorkload('Deployment', NS, 'api', rolledOut)
     })
@@ -674,7 +674,7 @@ describe('restart: changed', () => {
 
   it('fails a workload deleted while its watch was gone (410): the re-list no longer has it', async () => {
     put(workload('Deployment', 'api', ['payments-db']))
-    void clock.sleep(1_000).then(() => {
+    clock.after(1_000, () => {
       // The watch ends with 410 Gone; the deletion lands before the re-list, so no watch sees its event.
       kube.compact({ endOpen: true })
       kube.deleteWorkload('Deployment', NS, 'api')
@@ -686,7 +686,7 @@ describe('restart: changed', () => {
 
   it('keeps waiting through a dropped watch', async () => {
     put(workload('Deployment', 'api', ['payments-db']))
-    void clock.sleep(1_000).then(() => kube.dropWatches())
+    clock.after(1_000, () => kube.dropWatches())
     expect(summary(await run())).toEqual({ 'Deployment/api': ['restarted', 'rolled-out', 4] })
   })
 })
@@ -701,7 +701,7 @@ describe('Argo Rollouts', () => {
   it('restarts a Rollout as kubectl argo rollouts restart does (spec.restartAt) and waits until it is Healthy', async () => {
     put(workload('Rollout', 'api', ['payments-db']))
     put(workload('Deployment', 'web', ['payments-db']))
-    await clock.run(clock.sleep(1_250))
+    await clock.advance(1_250)
     const report = await run()
     expect(summary(report)).toEqual({
       'Deployment/web': ['restarted', 'rolled-out', 4],
@@ -771,7 +771,7 @@ describe('Argo Rollouts', () => {
       metadata: { ...annotated.metadata, annotations: { 'secret.reloader.stakater.com/reload': 'payments-db' } }
     })
     // Reloader's restart strategy (reloader.stakater.com/rollout-strategy: restart): spec.restartAt, a new generation.
-    void clock.sleep(1_000).then(() => {
+    clock.after(1_000, () => {
       const changed = kube.updateWorkload('Rollout', NS, 'api', (current) => ({
         ...current,
         metadata: { ...current.metadata, generation: 2 },

@@ -120,11 +120,6 @@ function sync(overrides: Overrides = {}, extra: Partial<SyncDependencies> = {}):
   )
 }
 
-/** Runs `act` once `ms` of simulated time have passed, as a timer would (fire and forget). */
-function after(ms: number, act: () => void): void {
-  void clock.sleep(ms).then(act)
-}
-
 /** The operator: syncs (or fails) each patched ExternalSecret `delayMs` after its patch. */
 function operator(
   behaviour: (es: ExternalSecret) => 'ok' | { fail: string; event?: boolean; eventFirst?: boolean } | 'ignore' = () =>
@@ -135,7 +130,7 @@ function operator(
   kube.onPatch = (es) => {
     const what = behaviour(es)
     if (what === 'ignore') return
-    after(delayMs, () => {
+    clock.after(delayMs, () => {
       const { namespace = '', name } = es.metadata
       if (!kube.get(namespace, name)) return
       if (what === 'ok') {
@@ -297,8 +292,8 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     kube.onPatch = () => {
       // ESO's workqueue retries a provider error with backoff: Ready False (no Event yet), then the retry syncs.
-      after(SYNC_MS, () => kube.syncFail('apps', 'api', 'ThrottlingException: Rate exceeded', { event: false }))
-      after(SYNC_MS + 1_000, () => kube.syncOk('apps', 'api'))
+      clock.after(SYNC_MS, () => kube.syncFail('apps', 'api', 'ThrottlingException: Rate exceeded', { event: false }))
+      clock.after(SYNC_MS + 1_000, () => kube.syncOk('apps', 'api'))
     }
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({ result: 'synced', seconds: 2.5 })
@@ -321,7 +316,7 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     kube.onPatch = () => {
       // A retry that read SSM before the push wrote ends after the annotation: its Event is new, its status write conflicted.
-      after(200, () =>
+      clock.after(200, () =>
         kube.emitEvent(
           'apps',
           'api',
@@ -329,7 +324,7 @@ describe('syncExternalSecrets', () => {
           'error processing spec.data[0] (key: /zerotouch/prod/api/URL), err: Secret does not exist'
         )
       )
-      after(SYNC_MS, () => kube.syncOk('apps', 'api'))
+      clock.after(SYNC_MS, () => kube.syncOk('apps', 'api'))
     }
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({ result: 'synced', seconds: 1.5 })
@@ -359,8 +354,8 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api', { status: FAILING_BEFORE_THE_RUN }))
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'err: Secret does not exist')
     kube.onPatch = () => {
-      after(500, () => kube.compact({ endOpen: true }))
-      after(SYNC_MS, () => kube.syncOk('apps', 'api'))
+      clock.after(500, () => kube.compact({ endOpen: true }))
+      clock.after(SYNC_MS, () => kube.syncOk('apps', 'api'))
     }
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({ result: 'synced', seconds: 1.5 })
@@ -370,7 +365,8 @@ describe('syncExternalSecrets', () => {
   it('counts a failure Event from before the run counted again during the wait as this run failing', async () => {
     kube.add(externalSecret('api'))
     kube.emitEvent('apps', 'api', 'UpdateFailed', 'old failure', 'api.same')
-    kube.onPatch = () => after(SYNC_MS, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'failed again', 'api.same'))
+    kube.onPatch = () =>
+      clock.after(SYNC_MS, () => kube.emitEvent('apps', 'api', 'UpdateFailed', 'failed again', 'api.same'))
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({
       result: 'failed',
@@ -402,7 +398,7 @@ describe('syncExternalSecrets', () => {
     let dead = false
     kube.listExternalSecrets = (ref) => (dead ? new Promise(() => undefined) : list(ref))
     kube.onPatch = () =>
-      after(10_000, () => {
+      clock.after(10_000, () => {
         dead = true
         kube.compact({ endOpen: true }) // the watch ends with 410 and lists again, for ever
       })
@@ -415,10 +411,10 @@ describe('syncExternalSecrets', () => {
     kube.add(externalSecret('api'))
     kube.add(externalSecret('web'))
     kube.onPatch = (es) => {
-      after(1_000, () => {
+      clock.after(1_000, () => {
         kube.dropWatches()
         if (es.metadata.name === 'api') kube.syncOk('apps', 'api')
-        after(1_000, () => {
+        clock.after(1_000, () => {
           kube.compact({ endOpen: true })
           if (es.metadata.name === 'web') kube.syncOk('apps', 'web')
         })
@@ -463,7 +459,7 @@ describe('syncExternalSecrets', () => {
 
   it('fails one deleted while waiting', async () => {
     kube.add(externalSecret('api'))
-    kube.onPatch = () => after(SYNC_MS, () => kube.delete('apps', 'api'))
+    kube.onPatch = () => clock.after(SYNC_MS, () => kube.delete('apps', 'api'))
     const report = await sync()
     expect(report.outcomes[0]).toMatchObject({
       result: 'failed',
