@@ -54,6 +54,7 @@ import {
   applyWorkloadDefaults,
   randomSuffix,
   scaled,
+  type IntOrString,
   templateHash,
   templateOf,
   type Condition,
@@ -547,7 +548,10 @@ export class Controllers {
     const annotations = { ...d.metadata.annotations }
     const maxRevision = Math.max(0, ...replicaSets.map(revisionOf))
     const rolling = d.spec.strategy.type === 'RollingUpdate'
-    const { surge: maxSurge, unavailable: maxUnavailable } = rolling ? fenceposts(d) : { surge: 0, unavailable: 0 }
+    const { rollingUpdate } = d.spec.strategy
+    const { surge: maxSurge, unavailable: maxUnavailable } = rolling
+      ? fenceposts(rollingUpdate?.maxSurge, rollingUpdate?.maxUnavailable, d.spec.replicas)
+      : { surge: 0, unavailable: 0 }
 
     // The ReplicaSets as their controller reports them, before any decision.
     replicaSets = replicaSets.map((rs) => this.#syncReplicaSetStatus(rs))
@@ -852,7 +856,8 @@ export class Controllers {
     if (!template) return
     const desired = ro.spec.replicas ?? 1
     const hash = templateHash(templateOf(template), ro.status?.collisionCount)
-    const { surge, unavailable } = rolloutFenceposts(ro, desired)
+    const canary = ro.spec.strategy?.canary ?? {}
+    const { surge, unavailable } = fenceposts(canary.maxSurge ?? '25%', canary.maxUnavailable ?? '25%', desired)
     const paused = ro.spec.paused === true
     const status: RolloutStatus = clone(ro.status ?? {})
     let replicaSets = (this.#ownedBy(REPLICASETS, ro) as ReplicaSet[])
@@ -933,7 +938,7 @@ export class Controllers {
       // A fully promoted Rollout that became unhealthy (pods restarted, evicted): progressing again, from now.
       progressing('True', 'ReplicaSetNotAvailable', 'Rollout does not have minimum availability')
     else if (
-      rolloutProgressed(before, status) ||
+      madeProgress(before, status) ||
       status.conditions?.find((c) => c.type === 'Progressing')?.reason === 'RolloutPaused'
     )
       this.#progressed(key, status, rsName)
@@ -1339,13 +1344,19 @@ function sum<T>(items: readonly T[], value: (item: T) => number): number {
   return items.reduce((total, item) => total + value(item), 0)
 }
 
-/** ResolveFenceposts: maxSurge rounded up, maxUnavailable down, never both 0; maxUnavailable at most the replicas. */
-function fenceposts(d: Deployment): { surge: number; unavailable: number } {
-  const { rollingUpdate } = d.spec.strategy
-  const surge = scaled(rollingUpdate?.maxSurge, d.spec.replicas, true)
-  let unavailable = scaled(rollingUpdate?.maxUnavailable, d.spec.replicas, false)
+/**
+ * ResolveFenceposts: maxSurge rounded up, maxUnavailable down, never both 0; maxUnavailable at most the replicas.
+ * A Deployment's rolling update and a Rollout's canary (25 % each by default) resolve them alike.
+ */
+function fenceposts(
+  maxSurge: IntOrString | undefined,
+  maxUnavailable: IntOrString | undefined,
+  desired: number
+): { surge: number; unavailable: number } {
+  const surge = scaled(maxSurge, desired, true)
+  let unavailable = scaled(maxUnavailable, desired, false)
   if (surge === 0 && unavailable === 0) unavailable = 1
-  return { surge, unavailable: Math.min(unavailable, d.spec.replicas) }
+  return { surge, unavailable: Math.min(unavailable, desired) }
 }
 
 function condition(type: string, status: Condition['status'], reason: string, message: string): Condition {
@@ -1372,9 +1383,18 @@ function isComplete(d: Deployment, status: DeploymentStatus): boolean {
   )
 }
 
-/** DeploymentProgressing: more updated, fewer old, more ready or more available replicas than before. */
-function madeProgress(before: DeploymentStatus, after: DeploymentStatus): boolean {
-  const old = (status: DeploymentStatus) => (status.replicas ?? 0) - (status.updatedReplicas ?? 0)
+/** The replica counts a workload's status carries, as the progress rules read them. */
+type ReplicaCounts = Pick<
+  DeploymentStatus & RolloutStatus,
+  'replicas' | 'updatedReplicas' | 'readyReplicas' | 'availableReplicas'
+>
+
+/**
+ * DeploymentProgressing, and the Rollout's RolloutProgressing: more updated, fewer old, more ready or more available
+ * replicas than before.
+ */
+function madeProgress(before: ReplicaCounts, after: ReplicaCounts): boolean {
+  const old = (status: ReplicaCounts) => (status.replicas ?? 0) - (status.updatedReplicas ?? 0)
   return (
     (after.updatedReplicas ?? 0) > (before.updatedReplicas ?? 0) ||
     old(after) < old(before) ||
@@ -1407,26 +1427,6 @@ function deploymentStatus(status: DeploymentStatus): DeploymentStatus {
       collisionCount
     },
     []
-  )
-}
-
-/** The canary's maxSurge (rounded up) and maxUnavailable (rounded down), 25 % each by default, never both 0. */
-function rolloutFenceposts(ro: Rollout, desired: number): { surge: number; unavailable: number } {
-  const canary = ro.spec.strategy?.canary ?? {}
-  const surge = scaled(canary.maxSurge ?? '25%', desired, true)
-  let unavailable = scaled(canary.maxUnavailable ?? '25%', desired, false)
-  if (surge === 0 && unavailable === 0) unavailable = 1
-  return { surge, unavailable: Math.min(unavailable, desired) }
-}
-
-/** RolloutProgressing: more updated, fewer old, more ready or more available replicas than before. */
-function rolloutProgressed(before: RolloutStatus, after: RolloutStatus): boolean {
-  const old = (status: RolloutStatus) => (status.replicas ?? 0) - (status.updatedReplicas ?? 0)
-  return (
-    (after.updatedReplicas ?? 0) > (before.updatedReplicas ?? 0) ||
-    old(after) < old(before) ||
-    (after.readyReplicas ?? 0) > (before.readyReplicas ?? 0) ||
-    (after.availableReplicas ?? 0) > (before.availableReplicas ?? 0)
   )
 }
 
