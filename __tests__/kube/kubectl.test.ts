@@ -423,6 +423,9 @@ spec:
   const write = (text: string) => writeFileSync(file, text)
   const get = (name = 'provider') =>
     kubectlJson<Applied>('get', 'es', name, '-n', 'gitops', '--show-managed-fields', '-o', 'json')
+  /** The file applied server-side by `manager`, forced, as Argo CD applies. */
+  const applyForced = (manager: string) =>
+    kubectl('apply', '--server-side', '--force-conflicts', `--field-manager=${manager}`, '--validate=false', '-f', file)
 
   beforeAll(() => {
     if (!HAS_KUBECTL) return
@@ -511,15 +514,7 @@ spec:
       const apply = (manager: string, team: boolean) => {
         write(manifest({ name: 'shared', property: false, team }))
         // Forced, as Argo CD applies: the list the server defaulted conflicts otherwise.
-        return kubectl(
-          'apply',
-          '--server-side',
-          '--force-conflicts',
-          `--field-manager=${manager}`,
-          '--validate=false',
-          '-f',
-          file
-        )
+        return applyForced(manager)
       }
       await apply('argocd-controller', true)
       await apply('team-bot', true)
@@ -558,17 +553,7 @@ spec:
       ).toContain('kubectl-client-side-apply/Update')
       // k8s.io/client-go util/csaupgrade UpgradeManagedFields, which kubectl apply --server-side runs first.
       write(manifest({ name, property: false, refreshInterval: '2h' }))
-      const ssa = (manager: string) =>
-        kubectl(
-          'apply',
-          '--server-side',
-          '--force-conflicts',
-          `--field-manager=${manager}`,
-          '--validate=false',
-          '-f',
-          file
-        )
-      await ssa('argocd-controller')
+      await applyForced('argocd-controller')
       expect(await lastApplied()).toBeUndefined()
       const migrated = (await live()).metadata.managedFields ?? []
       expect(migrated.map(({ manager, operation }) => `${manager}/${operation}`)).not.toContain(
@@ -594,10 +579,10 @@ spec:
         }
       })
       write(manifest({ name, property: false, refreshInterval: '3h' }))
-      await ssa('argocd-controller')
+      await applyForced('argocd-controller')
       expect(await lastApplied()).toBe('1h')
       write(manifest({ name, property: false, refreshInterval: '4h' }))
-      await ssa('kubectl')
+      await applyForced('kubectl')
       expect(await lastApplied()).toBe('4h')
     }
   )
