@@ -3,20 +3,17 @@ import {
   definitionFinding,
   editedOutside,
   extraFindings,
-  FINDING_KINDS,
-  FINDING_MEANINGS,
   latestReads,
   needsHistory,
   needsTags,
   notReadyFinding,
   regionFindings,
-  sortFindings,
   stalePodsFinding,
   staleSecretFinding,
   timeText,
-  valueFindings,
-  type Finding
+  valueFindings
 } from '../../src/check/findings.js'
+import { FINDING_KINDS, FINDING_MEANINGS, sortFindings, type Finding } from '../../src/check/kinds.js'
 import { checkLogLines, checkOutputs, checkSummary } from '../../src/check/report.js'
 import { checkPhase, type CheckInput } from '../../src/check/phase.js'
 import type { CheckReport } from '../../src/check/check.js'

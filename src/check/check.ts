@@ -27,12 +27,11 @@ import {
   notReadyFinding,
   regionFindings,
   type RegionParameters,
-  sortFindings,
   stalePodsFinding,
   staleSecretFinding,
-  valueFindings,
-  type Finding
+  valueFindings
 } from './findings.js'
+import { sortFindings, type Finding } from './kinds.js'
 
 /**
  * Check mode: read SSM and the cluster, and say where they drifted from what a release would make them. Reads

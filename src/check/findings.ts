@@ -8,51 +8,14 @@ import { isManaged, MANAGED_BY_TAG, MANAGED_BY_VALUE, parameterName, type Parame
 import type { ParameterStatus, StoredParameter } from '../ssm/store.js'
 import type { Freshness, SecretData } from '../workloads/current.js'
 import type { Reader } from '../workloads/plan.js'
+import type { Finding } from './kinds.js'
 
 /**
  * Check mode's findings: where SSM, the cluster or the pods drifted from what a release would make them. One pure
- * rule per kind; every finding names a key, a parameter, `namespace/name` or `namespace/Kind/name`, and says why in
- * words, never with a value. A new kind is one more entry in FINDING_KINDS and FINDING_MEANINGS, and its rule.
+ * rule per kind (kinds.ts names them); every finding names a key, a parameter, `namespace/name` or
+ * `namespace/Kind/name`, and says why in words, never with a value. A new kind is one more entry in FINDING_KINDS and
+ * FINDING_MEANINGS, and its rule.
  */
-
-export const FINDING_KINDS = [
-  'missing',
-  'differs',
-  'extra',
-  'edited-outside',
-  'not-ready',
-  'stale-secret',
-  'stale-pods',
-  'definition-not-applied',
-  'region-differs'
-] as const
-
-export type FindingKind = (typeof FINDING_KINDS)[number]
-
-/** What each kind means: the job summary's legend (the README's table says the same). */
-export const FINDING_MEANINGS: Readonly<Record<FindingKind, string>> = {
-  missing: 'a key given in secrets has no parameter',
-  differs: "a parameter's value differs from the one given",
-  extra: 'with prune, a parameter of this action that secrets no longer has (a release would delete it)',
-  'edited-outside': 'the current version of a parameter was not written by this action (a console or CLI edit)',
-  'not-ready': 'a selected ExternalSecret is not Ready',
-  'stale-secret': 'a selected ExternalSecret last synced before the current version of a parameter it reads',
-  'stale-pods': "a workload's pods started before the current data of a Secret they read",
-  'definition-not-applied': 'a rendered ExternalSecret is not in the cluster as Git has it',
-  'region-differs': 'with replica-regions, a replica region lacks a parameter the primary holds, or holds another value'
-}
-
-export interface Finding {
-  readonly kind: FindingKind
-  readonly name: string
-  readonly detail: string
-}
-
-/** In the order of FINDING_KINDS, then by name: the same findings always read the same. */
-export function sortFindings(findings: readonly Finding[]): Finding[] {
-  const rank = (finding: Finding): number => FINDING_KINDS.indexOf(finding.kind)
-  return [...findings].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name))
-}
 
 /** `2026-12-07T16:40:05Z`: the whole second, as the console shows it. */
 export function timeText(ms: number): string {

@@ -1,6 +1,6 @@
 import type { SummaryTable } from '../phase.js'
 import type { CheckReport } from './check.js'
-import { FINDING_KINDS, FINDING_MEANINGS, type Finding } from './findings.js'
+import { FINDING_KINDS, FINDING_MEANINGS, type Finding } from './kinds.js'
 
 /** What check mode tells the log, the outputs and the job summary: names and reasons, never values. Pure. */
 
