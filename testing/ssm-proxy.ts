@@ -89,11 +89,17 @@ export async function startSsmProxy(target: string): Promise<SsmProxy> {
           message: 'There are concurrent updates for the resource'
         } as const)
       : proxy.fault?.(call)
+    // In flight from the moment it is let through, before the downgrade check's own request: a second write of the
+    // name checked meanwhile is a concurrent update.
+    const writing = !fault && name !== undefined
+    if (writing) inFlight.add(name)
     const refused = fault ? undefined : await refusal(call, req, upstream)
     proxy.calls.push(fault ? { ...call, faulted: fault.kind } : refused ? { ...call, refused: refused.type } : call)
     if (fault) return answerFault(fault, req, res)
-    if (refused) return answerFault({ kind: 'status', status: 400, ...refused }, req, res)
-    if (name !== undefined) inFlight.add(name)
+    if (refused) {
+      if (writing) inFlight.delete(name)
+      return answerFault({ kind: 'status', status: 400, ...refused }, req, res)
+    }
     if (proxy.latencyMs) await delay(proxy.latencyMs)
     const forwarded = request(
       { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers: req.headers },
